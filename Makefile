@@ -1,0 +1,115 @@
+# chronos - a distributed cron for clusters.
+#
+#   make          build build/chronos (installs missing Debian packages first)
+#   make run      build and start (for now: `chronos next --help` and a sample)
+#   make test     every test: unit (cmocka) plain and under ASan+UBSan, CLI,
+#                 the time oracle, a short fuzz run; ends with "N passed, N failed"
+#   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
+#   make bench    benchmarks under bench/ (print figures, never pass/fail)
+#   make lint     banned functions and raw allocation outside their owners
+#
+# Three builds of the same sources: build/rel (the binary users run),
+# build/test (-DCHR_TESTING, for allocation-failure injection) and build/asan
+# (the test build under AddressSanitizer + UndefinedBehaviorSanitizer).
+
+CC      ?= gcc
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
+DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+INC     := -I.
+LIBS    := -ljansson -lpthread -lm
+REL_CFLAGS  := $(WARN) $(DEFS) $(INC) -O2 -g
+TEST_CFLAGS := $(WARN) $(DEFS) $(INC) -O1 -g -DCHR_TESTING
+SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
+
+B := build
+LIB_SRC  := $(sort $(wildcard common/*.c iso8601/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+HDRS     := $(wildcard common/*.h iso8601/*.h cli/*.h)
+
+REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
+TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
+ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
+
+.PHONY: all deps run test unit lint fuzz bench sim clean
+.DEFAULT_GOAL := all
+
+all: deps $(B)/chronos
+
+deps:
+	@scripts/deps.sh
+
+$(B)/rel/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+$(B)/test/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+$(B)/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(B)/rel/libchr.a: $(REL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/test/libchr.a: $(TEST_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/asan/libchr.a: $(ASAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_SRC)) $(B)/rel/libchr.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+# The same binary under the sanitizers, so CLI-level tests run under them too.
+$(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_SRC)) $(B)/asan/libchr.a
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a -lcmocka $(LIBS)
+$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a -lcmocka $(LIBS)
+
+UNIT_BINS := $(addprefix $(B)/test/unit/,$(UNIT_NAMES)) $(addprefix $(B)/asan/unit/,$(UNIT_NAMES))
+
+# libFuzzer targets (clang): tests/fuzz/fuzz_*.c
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 $(DEFS) $(INC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
+
+FUZZ_SECONDS ?= 300
+SMOKE_FUZZ_SECONDS ?= 15
+
+run: all
+	@$(B)/chronos next --help
+	@echo
+	@echo '$$ chronos next --tz America/New_York --from 2030-03-09T00:00:00Z --count 3 "30 2 * * *"'
+	@$(B)/chronos next --tz America/New_York --from 2030-03-09T00:00:00Z --count 3 '30 2 * * *'
+	@echo '$$ chronos next --tz Europe/London --count 3 R/2025-03-29T01:30:00/P1D'
+	@$(B)/chronos next --tz Europe/London --from 2025-03-28T12:00:00Z --count 3 R/2025-03-29T01:30:00/P1D
+
+test: deps $(B)/chronos $(B)/asan/chronos $(UNIT_BINS) $(FUZZ_BINS)
+	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) scripts/run-tests.sh
+
+unit: deps $(UNIT_BINS)
+	@B=$(B) ONLY=unit scripts/run-tests.sh
+
+lint:
+	@scripts/lint.sh
+
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus/$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
+	done
+
+bench: deps $(B)/chronos
+	@bench/next/run.sh
+
+clean:
+	rm -rf $(B)

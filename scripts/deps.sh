@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages chronos needs to build and test, when any is
+# missing; silent when all are present.  Idempotent.  Run as root (or with
+# sudo available) on Debian 12.
+set -eu
+PKGS="gcc make libc6-dev libcmocka-dev libjansson-dev tzdata python3 clang libclang-rt-14-dev"
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# An install from stale or absent package lists fails; refresh them once then.
+if ! $SUDO apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends $missing
+fi
