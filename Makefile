@@ -23,11 +23,12 @@ SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
 
 B := build
-LIB_SRC  := $(sort $(wildcard common/*.c iso8601/*.c))
+PARTS    := common iso8601 scheduler zkstore offers api
+LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
-HDRS     := $(wildcard common/*.h iso8601/*.h cli/*.h)
+HDRS     := $(foreach p,$(PARTS) cli,$(wildcard $(p)/*.h))
 
 REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
@@ -73,6 +74,18 @@ $(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a tests/unit/unit.h
 
 UNIT_BINS := $(addprefix $(B)/test/unit/,$(UNIT_NAMES)) $(addprefix $(B)/asan/unit/,$(UNIT_NAMES))
 
+# Deterministic simulations of the core: tests/sim/*.c, each a program with
+# main() that prints "N passed, N failed" (N = seeds).  `make sim SEEDS=N`.
+SIM_SRC   := $(sort $(wildcard tests/sim/*.c))
+SIM_NAMES := $(patsubst tests/sim/%.c,%,$(SIM_SRC))
+SIM_BINS  := $(addprefix $(B)/test/sim/,$(SIM_NAMES)) $(addprefix $(B)/asan/sim/,$(SIM_NAMES))
+$(B)/test/sim/%: tests/sim/%.c $(B)/test/libchr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a $(LIBS)
+$(B)/asan/sim/%: tests/sim/%.c $(B)/asan/libchr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a $(LIBS)
+
 # libFuzzer targets (clang): tests/fuzz/fuzz_*.c
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
@@ -92,11 +105,15 @@ run: all
 	@echo '$$ chronos next --tz Europe/London --count 3 R/2025-03-29T01:30:00/P1D'
 	@$(B)/chronos next --tz Europe/London --from 2025-03-28T12:00:00Z --count 3 R/2025-03-29T01:30:00/P1D
 
-test: deps $(B)/chronos $(B)/asan/chronos $(UNIT_BINS) $(FUZZ_BINS)
+test: deps $(B)/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) scripts/run-tests.sh
 
 unit: deps $(UNIT_BINS)
 	@B=$(B) ONLY=unit scripts/run-tests.sh
+
+SEEDS ?= 200
+sim: deps $(B)/test/sim/sim_core
+	@$(B)/test/sim/sim_core --seeds $(SEEDS)
 
 lint:
 	@scripts/lint.sh

@@ -20,7 +20,10 @@ int64_t chr_floor_div(int64_t a, int64_t b)
 
 int64_t chr_floor_mod(int64_t a, int64_t b)
 {
-    return a - chr_floor_div(a, b) * b;
+    int64_t r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0)))
+        r += b;
+    return r;
 }
 
 bool chr_is_leap_year(int64_t y)
@@ -74,7 +77,7 @@ int64_t chr_civil_to_ms(const struct chr_civil *c)
 void chr_ms_to_civil(int64_t ms, struct chr_civil *c)
 {
     int64_t days = chr_floor_div(ms, CHR_MS_PER_DAY);
-    int64_t rest = ms - days * CHR_MS_PER_DAY;
+    int64_t rest = chr_floor_mod(ms, CHR_MS_PER_DAY); /* no days * DAY: it overflows at the ends */
     chr_civil_from_days(days, &c->year, &c->month, &c->day);
     c->hour = (int)(rest / CHR_MS_PER_HOUR);
     c->minute = (int)(rest / CHR_MS_PER_MIN % 60);

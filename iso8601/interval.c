@@ -66,7 +66,7 @@ static enum chr_err period_number(const char *s, size_t len, size_t *i, bool fra
                              (int)(len - start > 20 ? 20 : len - start), s + start);
     out->whole = v;
     out->ms = 0;
-    if (*i < len && (s[*i] == '.' || s[*i] == ',')) {
+    if (*i < len && s[*i] == '.') { /* time.md: '.' only, not ISO's ',' */
         size_t f = ++(*i);
         int ms = 0;
         while (*i < len && s[*i] >= '0' && s[*i] <= '9' && *i - f < 4)

@@ -215,13 +215,22 @@ static int64_t rule_day(const struct rule_date *d, int64_t y)
     }
 }
 
+/* Local midnight of `day` plus `sec` seconds, saturating at the ends of int64
+ * (years near +-292 million, where only saturation keeps the order right). */
+static int64_t day_plus_s(int64_t day, int64_t sec)
+{
+    int64_t ms;
+    if (__builtin_mul_overflow(day, CHR_MS_PER_DAY, &ms) ||
+        __builtin_add_overflow(ms, sec * CHR_MS_PER_SEC, &ms))
+        return day < 0 ? INT64_MIN : INT64_MAX;
+    return ms;
+}
+
 /* The two transitions of year y: [0] into DST, [1] out of it, as instants. */
 static void rule_year(const struct posix_rule *r, int64_t y, int64_t out_ms[2])
 {
-    out_ms[0] = rule_day(&r->start, y) * CHR_MS_PER_DAY +
-                ((int64_t)r->start.time_s - r->std_off_s) * CHR_MS_PER_SEC;
-    out_ms[1] = rule_day(&r->end, y) * CHR_MS_PER_DAY +
-                ((int64_t)r->end.time_s - r->dst_off_s) * CHR_MS_PER_SEC;
+    out_ms[0] = day_plus_s(rule_day(&r->start, y), (int64_t)r->start.time_s - r->std_off_s);
+    out_ms[1] = day_plus_s(rule_day(&r->end, y), (int64_t)r->end.time_s - r->dst_off_s);
 }
 
 static int64_t year_of(int64_t at_ms)
@@ -289,7 +298,7 @@ static void rule_segment(const struct chr_tz *tz, int64_t t, struct chr_tz_segme
     for (size_t j = 0; j < m; j++) {
         if (at[j] <= last)
             continue;
-        if (at[j] > t) {
+        if (at[j] > t || at[j] == INT64_MAX) { /* INT64_MAX: saturated, beyond int64 */
             seg->end_ms = at[j];
             break;
         }
@@ -425,7 +434,8 @@ static void load_extend(struct chr_tz *tz)
         for (int k = 0; k < 2; k++) {
             int kk = t[0] <= t[1] ? k : 1 - k; /* southern rules end before they start */
             int64_t last = tz->count ? tz->at_ms[tz->count - 1] : INT64_MIN;
-            if (t[kk] <= last)
+            int32_t before = tz->count ? tz->off_s[tz->count - 1] : tz->initial_off_s;
+            if (t[kk] <= last || o[kk] == before)
                 continue;
             tz->at_ms[tz->count] = t[kk];
             tz->off_s[tz->count] = o[kk];
@@ -454,17 +464,23 @@ static enum chr_err tzif_build(const uint8_t *data, const struct tzif_counts *c,
         }
     }
     tz->initial_off_s = (int32_t)be32(types);
+    int64_t prev_at = 0;
     for (uint32_t k = 0; k < c->time; k++) {
         int64_t at = tsize == 8 ? be64(times + 8 * k) : (int32_t)be32(times + 4 * k);
         if (idx[k] >= c->type || at < -(INT64_C(1) << 59) || at > (INT64_C(1) << 59) ||
-            (k > 0 && at * CHR_MS_PER_SEC <= tz->at_ms[k - 1])) {
+            (k > 0 && at <= prev_at)) {
             chr_free(tz);
             return CHR_EINVAL;
         }
-        tz->at_ms[k] = at * CHR_MS_PER_SEC;
-        tz->off_s[k] = (int32_t)be32(types + 6 * idx[k]);
+        prev_at = at;
+        int32_t off = (int32_t)be32(types + 6 * idx[k]);
+        int32_t before = tz->count ? tz->off_s[tz->count - 1] : tz->initial_off_s;
+        if (off == before)
+            continue; /* a change of name or isdst only: not a segment boundary */
+        tz->at_ms[tz->count] = at * CHR_MS_PER_SEC;
+        tz->off_s[tz->count] = off;
+        tz->count++;
     }
-    tz->count = c->time;
     *out = tz;
     return CHR_OK;
 }

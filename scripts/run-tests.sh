@@ -55,6 +55,13 @@ for variant in test asan; do
   done
 done
 
+# Deterministic simulations (a fixed set of seeds; `make sim SEEDS=N` runs more).
+for variant in test asan; do
+  for bin in $(find "$B/$variant/sim" -type f -perm -u+x 2>/dev/null | sort); do
+    run "sim[$variant] ${bin#$B/$variant/sim/}" 600 "$bin"
+  done
+done
+
 if [ "$ONLY" = all ]; then
   # Script tests get the binaries to test in the environment; each runs once
   # against the release binary and once against the sanitizer build.
