@@ -38,4 +38,115 @@
  * every 400 years, so a search of 400 years decides it. */
 #define CHR_CRON_SEARCH_YEARS 400
 
+/* ---- Jobs (scheduler/job.h) -------------------------------------------- */
+
+/* Most bytes of one job's JSON accepted from a client.  A typical Chronos job
+ * is ~600 bytes; 64 KiB leaves room for long commands and env lists while
+ * keeping every znode far below ZooKeeper's 1 MiB. */
+#define CHR_JOB_JSON_MAX (64 * 1024)
+/* A command line (the shell's ARG_MAX is 2 MiB; a job is not a script store). */
+#define CHR_JOB_COMMAND_MAX (16 * 1024)
+/* Short text fields: owner, description, zone, user, executor... */
+#define CHR_JOB_TEXT_MAX 4096
+/* Parents of one dependent job; arguments; environment variables. */
+#define CHR_JOB_PARENTS_MAX 100
+#define CHR_JOB_ARGUMENTS_MAX 256
+#define CHR_JOB_ENV_MAX 256
+/* Retries after a failure: beyond 100 a job is broken, not flaky. */
+#define CHR_JOB_RETRIES_MAX 100
+/* Retry delay bounds: a minute by default, at most a day. */
+#define CHR_JOB_RETRY_DELAY_MS_MAX (24LL * 3600 * 1000)
+/* With retryBackoff the delay doubles per attempt up to an hour. */
+#define CHR_JOB_RETRY_BACKOFF_CAP_MS (3600LL * 1000)
+/* Resources: cpus, mem and disk (MB) a job may ask for. */
+#define CHR_JOB_CPUS_MAX 1024.0
+#define CHR_JOB_MEM_MB_MAX (16.0 * 1024 * 1024)
+#define CHR_JOB_DISK_MB_MAX (1024.0 * 1024 * 1024)
+/* Array fields kept as JSON text: constraints, fetch entries (and uris), and
+ * each list inside container (volumes, parameters, networkInfos).  Real jobs
+ * carry a handful; the bound keeps validation linear in something small. */
+#define CHR_JOB_CONSTRAINTS_MAX 64
+#define CHR_JOB_FETCH_MAX 64
+#define CHR_JOB_CONTAINER_LIST_MAX 64
+/* An environment variable's name (values are CHR_JOB_TEXT_MAX).  Kernels take
+ * any length, but a name this long is a mistake. */
+#define CHR_JOB_ENV_NAME_MAX 256
+/* maxCompletionTime and startingDeadlineSeconds, in seconds: a century.
+ * Anything longer is a typo, and the bound keeps seconds * 1000 far from
+ * int64 overflow. */
+#define CHR_JOB_DURATION_S_MAX (100LL * 366 * 24 * 3600)
+
+/* ---- The core (scheduler/core.h) ---------------------------------------- */
+
+/* Ledger entries (ranges of instants not launched) kept per job. */
+#define CHR_LEDGER_MAX 32
+/* Jobs in one registry: a million fits ZooKeeper's sharded tree and memory. */
+#define CHR_JOBS_MAX 1000000
+/* Active runs (recorded, queued, launching, running) across all jobs. */
+#define CHR_RUNS_ACTIVE_MAX 100000
+/* Actions one step may emit before it defers work to the next step. */
+#define CHR_STEP_ACTIONS_MAX 4096
+
 #endif
+
+/* ---- Store (zkstore/store.h) -------------------------------------------- */
+/* Guarded on its own: this section may sit outside the file's main guard. */
+#ifndef CHR_LIMITS_STORE
+#define CHR_LIMITS_STORE
+
+/* Bytes of data in one node, and of one whole multi-op batch (data + path +
+ * 16 bytes of framing per op).  ZooKeeper refuses any request packet larger
+ * than jute.maxbuffer (1,048,575 bytes by default) by dropping the connection,
+ * which looks like a connection loss, not an error (protocols.md C); a batch
+ * becomes one zoo_multi packet.  1 MiB - 64 KiB leaves room for the packet
+ * and multi headers, so whatever the local backend accepts ZooKeeper accepts
+ * too.  A job is ~600 bytes and at most CHR_JOB_JSON_MAX (64 KiB). */
+#define CHR_STORE_NODE_MAX (1024 * 1024 - 64 * 1024)
+#define CHR_STORE_BATCH_BYTES_MAX (1024 * 1024 - 64 * 1024)
+
+/* Bytes of a path including its terminating NUL: a root of up to
+ * CHR_STORE_ROOT_MAX, "/ledger/ff/" and a component of CHR_STORE_NAME_MAX fit
+ * with room to spare. */
+#define CHR_STORE_PATH_MAX 1024
+#define CHR_STORE_ROOT_MAX 256
+
+/* Bytes of one path component (an encoded name): NAME_MAX of Linux file
+ * systems, so a component can always become a file name.  Any valid job name
+ * (<= 200 bytes) encodes to at most 202; any byte string of up to 85 bytes
+ * fits. */
+#define CHR_STORE_NAME_MAX 255
+
+/* Ops in one batch.  ZooKeeper bounds a multi by bytes only; a count bound
+ * keeps a batch's bookkeeping small and evaluation time short. */
+#define CHR_STORE_BATCH_OPS_MAX 1024
+
+/* Children returned by one listing.  The shard scheme keeps a directory near
+ * jobs/256 (4,000 at a million jobs); 65,536 names of ~20 bytes stay near the
+ * 1 MiB reply that Java ZooKeeper clients can still read (limits.md 6). */
+#define CHR_STORE_CHILDREN_MAX 65536
+
+/* Nodes in the whole tree: a million jobs with their state, ledger and a few
+ * open runs.  Every node lives in memory (as in ZooKeeper itself), about 150
+ * bytes of bookkeeping plus its data. */
+#define CHR_STORE_NODES_MAX (4 * 1024 * 1024)
+
+/* Batches waiting for the commit thread, and their bytes; beyond either,
+ * chr_store_submit answers CHR_EUNAVAIL at once rather than block its caller
+ * (the scheduler thread must never wait on a disk).  4,096 batches are more
+ * than 10 ms of the measured group-commit rate. */
+#define CHR_STORE_QUEUE_MAX 4096
+#define CHR_STORE_QUEUE_BYTES_MAX (64 * 1024 * 1024)
+
+/* One group commit (one write + one fdatasync) takes at most this many ops
+ * and bytes of queued batches: bounds the commit buffer, the evaluation
+ * table and how long one fsync makes the first batch of a group wait. */
+#define CHR_STORE_GROUP_OPS_MAX 65536
+#define CHR_STORE_GROUP_BYTES_MAX (8 * 1024 * 1024)
+
+/* The local backend writes a snapshot and starts a new log once the current
+ * log holds this many bytes, or more bytes than the live data if that is
+ * larger (so the snapshot's write amplification stays <= 2x).  64 MiB
+ * replays in well under a second and is ~250,000 job updates. */
+#define CHR_STORE_CHECKPOINT_BYTES (64 * 1024 * 1024)
+
+#endif /* CHR_LIMITS_STORE */

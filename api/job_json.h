@@ -1,0 +1,72 @@
+/*
+ * job_json.h - the codec between Chronos 3's job JSON and struct chr_job.
+ *
+ * Pure: no I/O, no clock (the caller passes "now"), no global state.  Both
+ * directions use jansson internally; nothing jansson-owned crosses this
+ * interface.  Shared by the HTTP API, the store (a job znode is this JSON)
+ * and the CLI.
+ */
+#ifndef CHR_JOB_JSON_H
+#define CHR_JOB_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "scheduler/job.h"
+
+/* Which endpoint a body came to.  The body decides the kind (non-empty
+ * `parents` makes a dependent job, else `schedule` a scheduled one); the hint
+ * only decides what a body with neither means. */
+enum chr_job_kind_hint {
+    CHR_JOB_HINT_ANY = 0,   /* store, CLI: neither = run once now */
+    CHR_JOB_HINT_SCHEDULED, /* POST /iso8601: neither = run once now */
+    CHR_JOB_HINT_DEPENDENT, /* POST /dependency: neither is an error naming parents */
+};
+
+/*
+ * Parses one job definition from `text` (`len` bytes, no NUL needed) into
+ * *out.  Every field of api.md §2 is accepted with its type (numbers may also
+ * come as strings, "3"; booleans as "true"/"false"; null means absent);
+ * unknown fields and the server's counters (successCount, errorCount,
+ * errorsSinceLastSuccess, lastSuccess, lastError) are accepted and ignored.
+ * Absent fields and resources of 0 take `defaults` (NULL: Chronos's own, see
+ * chr_job_defaults_init).  A body with neither a schedule nor parents gets
+ * "R1/<now_ms>/PT24H" (run once now).  The result has passed
+ * chr_job_validate; the schedule's syntax and zone are the caller's to check.
+ *
+ * Returns CHR_OK with *out owned by the caller (chr_job_free); CHR_EINVAL
+ * with `err` naming the field ("retries: expected an integer 0-100, got
+ * \"x\""; `err` may be NULL); CHR_ENOMEM.  On failure *out is zeroed.
+ */
+enum chr_err chr_job_from_json(const char *text, size_t len,
+                               const struct chr_job_defaults *defaults,
+                               enum chr_job_kind_hint hint, int64_t now_ms, struct chr_job *out,
+                               struct chr_error *err);
+
+/* Read-only progress shown with a job (GET answers only; ignored on input). */
+struct chr_job_view {
+    int64_t next_run_ms;        /* "nextRunAt": INT64_MIN = null (none due) */
+    int64_t remaining_repeats;  /* "remainingRepeats": < 0 = null (unbounded or n/a) */
+    const char *last_run_state; /* "lastRunState" ("success", "failure", "fresh"...);
+                                   NULL = null.  Borrowed. */
+};
+
+/*
+ * The job as Chronos 3's GET shows it: one line of compact JSON, fields in
+ * Chronos's serializer order, then container (when set), the 2.x epsilon and
+ * async (when set), our extensions (retryDelaySeconds, retryBackoff,
+ * startingDeadlineSeconds when set), then
+ * nextRunAt/remainingRepeats/lastRunState when `view` is given.  Counters
+ * come from `stats` (NULL: zero, never run).  `schedule` is shown exactly as
+ * stored; fetch and uris are each filled from the other.
+ *
+ * Returns a NUL-terminated string the caller frees with chr_free, its length
+ * in *len (len may be NULL); NULL when memory ran out (or when `job` would
+ * not pass chr_job_validate: text that is not UTF-8, a blob that is not JSON;
+ * every job from chr_job_from_json passes).
+ */
+char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats,
+                      const struct chr_job_view *view, size_t *len);
+
+#endif

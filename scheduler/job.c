@@ -1,0 +1,424 @@
+/*
+ * job.c - the job model's lifecycle (free, deep copy) and its validation on
+ * its own terms: one job, no registry, no schedule arithmetic.
+ *
+ * Part of scheduler/: never does I/O, reads a clock, starts a thread or links
+ * a JSON library (the container/constraints/fetch/uris blobs are opaque text
+ * here).  Allocation only through common/alloc.h, every result checked.
+ */
+#include "scheduler/job.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+
+/* The job's char * fields, so that free, copy and length checks walk one
+ * table instead of repeating themselves per field.  `max` is the longest
+ * value validation accepts; `key` is the JSON field an error names. */
+static const struct text_field {
+    size_t offset;
+    const char *key;
+    size_t max;
+} text_fields[] = {
+    {offsetof(struct chr_job, name), "name", CHR_JOB_NAME_MAX},
+    {offsetof(struct chr_job, command), "command", CHR_JOB_COMMAND_MAX},
+    {offsetof(struct chr_job, schedule), "schedule", CHR_SCHEDULE_LEN_MAX},
+    {offsetof(struct chr_job, schedule_tz), "scheduleTimeZone", CHR_TZ_NAME_LEN_MAX},
+    {offsetof(struct chr_job, owner), "owner", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, owner_name), "ownerName", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, description), "description", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, run_as_user), "runAsUser", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, executor), "executor", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, executor_flags), "executorFlags", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, task_info_data), "taskInfoData", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, epsilon), "epsilon", CHR_JOB_TEXT_MAX},
+    {offsetof(struct chr_job, container_json), "container", CHR_JOB_JSON_MAX},
+    {offsetof(struct chr_job, constraints_json), "constraints", CHR_JOB_JSON_MAX},
+    {offsetof(struct chr_job, fetch_json), "fetch", CHR_JOB_JSON_MAX},
+    {offsetof(struct chr_job, uris_json), "uris", CHR_JOB_JSON_MAX},
+};
+#define N_TEXT_FIELDS (sizeof text_fields / sizeof text_fields[0])
+
+static char **text_slot(struct chr_job *job, size_t i)
+{
+    return (char **)(void *)((char *)job + text_fields[i].offset);
+}
+
+static const char *text_get(const struct chr_job *job, size_t i)
+{
+    return *(char *const *)(const void *)((const char *)job + text_fields[i].offset);
+}
+
+/* ---- Defaults ----------------------------------------------------------- */
+
+void chr_job_stats_init(struct chr_job_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->last_success_ms = INT64_MIN;
+    stats->last_error_ms = INT64_MIN;
+}
+
+void chr_job_defaults_init(struct chr_job_defaults *d)
+{
+    d->cpus = 0.1;
+    d->mem_mb = 128.0;
+    d->disk_mb = 256.0;
+    d->user = "root";
+    d->retry_delay_ms = 60 * 1000;
+    d->retries = 2;
+}
+
+/* ---- Free and copy ------------------------------------------------------ */
+
+static void strv_free(char **v, uint32_t n)
+{
+    if (v == NULL)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        chr_free(v[i]);
+    chr_free(v);
+}
+
+void chr_job_free(struct chr_job *job)
+{
+    if (job == NULL)
+        return;
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        chr_free(*text_slot(job, i));
+    strv_free(job->arguments, job->n_arguments);
+    strv_free(job->parents, job->n_parents);
+    if (job->env != NULL) {
+        for (uint32_t i = 0; i < job->n_env; i++) {
+            chr_free(job->env[i].name);
+            chr_free(job->env[i].value);
+        }
+        chr_free(job->env);
+    }
+    memset(job, 0, sizeof *job);
+}
+
+/* *dst = a copy of src (NULL stays NULL).  False on ENOMEM. */
+static bool str_dup(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return true;
+    *dst = chr_strndup(src, strlen(src));
+    return *dst != NULL;
+}
+
+/* A copy of the n strings of src into *dst, which is NULL when n is 0.  On
+ * ENOMEM *dst holds what was copied so far (NULL-padded) and the caller's
+ * chr_job_free releases it. */
+static bool strv_dup(char ***dst, char *const *src, uint32_t n)
+{
+    *dst = NULL;
+    if (n == 0 || src == NULL)
+        return true;
+    *dst = chr_calloc(n, sizeof **dst);
+    if (*dst == NULL)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!str_dup(&(*dst)[i], src[i]))
+            return false;
+    return true;
+}
+
+static bool env_dup(struct chr_env_var **dst, const struct chr_env_var *src, uint32_t n)
+{
+    *dst = NULL;
+    if (n == 0 || src == NULL)
+        return true;
+    *dst = chr_calloc(n, sizeof **dst);
+    if (*dst == NULL)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!str_dup(&(*dst)[i].name, src[i].name) || !str_dup(&(*dst)[i].value, src[i].value))
+            return false;
+    return true;
+}
+
+enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
+{
+    struct chr_job tmp = *src;
+    bool ok = true;
+    /* Detach every pointer first so that a failure half-way frees only what
+     * this call allocated. */
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        *text_slot(&tmp, i) = NULL;
+    tmp.arguments = NULL;
+    tmp.parents = NULL;
+    tmp.env = NULL;
+    for (size_t i = 0; ok && i < N_TEXT_FIELDS; i++)
+        ok = str_dup(text_slot(&tmp, i), text_get(src, i));
+    ok = ok && strv_dup(&tmp.arguments, src->arguments, src->n_arguments);
+    ok = ok && strv_dup(&tmp.parents, src->parents, src->n_parents);
+    ok = ok && env_dup(&tmp.env, src->env, src->n_env);
+    if (!ok) {
+        chr_job_free(&tmp); /* counts are src's: arrays are NULL-padded */
+        memset(dst, 0, sizeof *dst);
+        return CHR_ENOMEM;
+    }
+    *dst = tmp;
+    return CHR_OK;
+}
+
+/* ---- Validation --------------------------------------------------------- */
+
+bool chr_job_name_valid(const char *name)
+{
+    if (name == NULL)
+        return false;
+    size_t n = strnlen(name, CHR_JOB_NAME_MAX + 1);
+    if (n == 0 || n > CHR_JOB_NAME_MAX)
+        return false;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Formats a field path into `buf`, cut to fit. */
+__attribute__((format(printf, 2, 3))) static const char *fieldf(char buf[CHR_ERROR_FIELD_MAX],
+                                                                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, CHR_ERROR_FIELD_MAX, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+/* Room for a quoted excerpt of user text in a message. */
+#define QUOTE_MAX 48
+
+/* An excerpt of `s` that is safe in any message: printable ASCII kept, every
+ * other byte shown as '?', at most 40 bytes then "...". */
+static const char *quote(const char *s, char buf[QUOTE_MAX])
+{
+    size_t n = 0;
+    for (; s[n] != '\0' && n < 40; n++) {
+        unsigned char c = (unsigned char)s[n];
+        buf[n] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    buf[n] = '\0';
+    if (s[n] != '\0')
+        memcpy(buf + n, "...", 4);
+    return buf;
+}
+
+static enum chr_err bad_name(struct chr_error *err, const char *field, const char *name)
+{
+    char q[QUOTE_MAX];
+    if (strnlen(name, CHR_JOB_NAME_MAX + 1) > CHR_JOB_NAME_MAX)
+        return chr_error_set(err, CHR_EINVAL, field, "'%s' is longer than %d bytes",
+                             quote(name, q), CHR_JOB_NAME_MAX);
+    return chr_error_set(err, CHR_EINVAL, field,
+                         "'%s' is not a valid job name (letters, digits, '_', '.', '-')",
+                         quote(name, q));
+}
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+ * every text of a job ends up in JSON, which admits nothing else. */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        unsigned c = *p++, need = 0, min = 0, cp;
+        if (c < 0x80)
+            continue;
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, min = 0x80, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, min = 0x800, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return false;
+        for (unsigned i = 0; i < need; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (*p & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+    }
+    return true;
+}
+
+static enum chr_err check_texts(const struct chr_job *job, struct chr_error *err)
+{
+    if (job->name == NULL || job->name[0] == '\0')
+        return chr_error_set(err, CHR_EINVAL, "name", "required");
+    if (!chr_job_name_valid(job->name))
+        return bad_name(err, "name", job->name);
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++) {
+        const char *s = text_get(job, i);
+        if (s != NULL && strnlen(s, text_fields[i].max + 1) > text_fields[i].max)
+            return chr_error_set(err, CHR_EINVAL, text_fields[i].key, "longer than %zu bytes",
+                                 text_fields[i].max);
+        if (s != NULL && !utf8_valid(s))
+            return chr_error_set(err, CHR_EINVAL, text_fields[i].key, "is not valid UTF-8");
+    }
+    return CHR_OK;
+}
+
+static enum chr_err check_parents(const struct chr_job *job, struct chr_error *err)
+{
+    char field[CHR_ERROR_FIELD_MAX], q[QUOTE_MAX];
+    if (job->n_parents > CHR_JOB_PARENTS_MAX)
+        return chr_error_set(err, CHR_EINVAL, "parents", "more than %d parents",
+                             CHR_JOB_PARENTS_MAX);
+    if (job->parents == NULL)
+        return chr_error_set(err, CHR_EINVAL, "parents", "missing");
+    for (uint32_t i = 0; i < job->n_parents; i++) {
+        const char *p = job->parents[i];
+        fieldf(field, "parents[%u]", (unsigned)i);
+        if (p == NULL)
+            return chr_error_set(err, CHR_EINVAL, field, "missing");
+        if (!chr_job_name_valid(p))
+            return bad_name(err, field, p);
+        if (strcmp(p, job->name) == 0)
+            return chr_error_set(err, CHR_EINVAL, field, "'%s' is the job itself",
+                                 quote(p, q));
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(job->parents[j], p) == 0)
+                return chr_error_set(err, CHR_EINVAL, field, "'%s' is listed twice",
+                                     quote(p, q));
+    }
+    return CHR_OK;
+}
+
+/* Exactly one of a schedule or parents. */
+static enum chr_err check_kind(const struct chr_job *job, struct chr_error *err)
+{
+    if (job->schedule != NULL && job->n_parents > 0)
+        return chr_error_set(err, CHR_EINVAL, "schedule",
+                             "a job has a schedule or parents, not both");
+    if (job->n_parents > 0)
+        return check_parents(job, err);
+    if (job->schedule == NULL)
+        return chr_error_set(err, CHR_EINVAL, "schedule", "a job needs a schedule or parents");
+    if (job->schedule[0] == '\0')
+        return chr_error_set(err, CHR_EINVAL, "schedule", "is empty");
+    if (job->schedule_tz != NULL && job->schedule_tz[0] == '\0')
+        return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone",
+                             "is empty (NULL means no zone)");
+    return CHR_OK;
+}
+
+static enum chr_err check_resource(const char *key, double v, double max, struct chr_error *err)
+{
+    if (!isfinite(v))
+        return chr_error_set(err, CHR_EINVAL, key, "%.15g is not a finite number", v);
+    if (v < 0)
+        return chr_error_set(err, CHR_EINVAL, key, "%.15g is negative", v);
+    if (v > max)
+        return chr_error_set(err, CHR_EINVAL, key, "%.15g is more than %.15g", v, max);
+    return CHR_OK;
+}
+
+static enum chr_err check_numbers(const struct chr_job *job, struct chr_error *err)
+{
+    const long long dur_max_ms = CHR_JOB_DURATION_S_MAX * 1000;
+    enum chr_err e;
+    if (job->retries < 0 || job->retries > CHR_JOB_RETRIES_MAX)
+        return chr_error_set(err, CHR_EINVAL, "retries", "%d is out of range 0-%d",
+                             (int)job->retries, CHR_JOB_RETRIES_MAX);
+    if (job->retry_delay_ms < 0 || job->retry_delay_ms > CHR_JOB_RETRY_DELAY_MS_MAX)
+        return chr_error_set(err, CHR_EINVAL, "retryDelaySeconds",
+                             "%lld ms is out of range 0-%lld ms", (long long)job->retry_delay_ms,
+                             (long long)CHR_JOB_RETRY_DELAY_MS_MAX);
+    if (job->starting_deadline_ms < -1 || job->starting_deadline_ms > dur_max_ms)
+        return chr_error_set(err, CHR_EINVAL, "startingDeadlineSeconds",
+                             "%lld ms is out of range 0-%lld ms (or -1 for none)",
+                             (long long)job->starting_deadline_ms, dur_max_ms);
+    if (job->max_completion_ms < 0 || job->max_completion_ms > dur_max_ms)
+        return chr_error_set(err, CHR_EINVAL, "maxCompletionTime",
+                             "%lld ms is out of range 0-%lld ms",
+                             (long long)job->max_completion_ms, dur_max_ms);
+    if ((e = check_resource("cpus", job->cpus, CHR_JOB_CPUS_MAX, err)) != CHR_OK ||
+        (e = check_resource("mem", job->mem_mb, CHR_JOB_MEM_MB_MAX, err)) != CHR_OK ||
+        (e = check_resource("disk", job->disk_mb, CHR_JOB_DISK_MB_MAX, err)) != CHR_OK)
+        return e;
+    return CHR_OK;
+}
+
+static enum chr_err check_arguments(const struct chr_job *job, struct chr_error *err)
+{
+    char field[CHR_ERROR_FIELD_MAX];
+    if (job->n_arguments > CHR_JOB_ARGUMENTS_MAX)
+        return chr_error_set(err, CHR_EINVAL, "arguments", "more than %d arguments",
+                             CHR_JOB_ARGUMENTS_MAX);
+    for (uint32_t i = 0; i < job->n_arguments; i++) {
+        fieldf(field, "arguments[%u]", (unsigned)i);
+        if (job->arguments == NULL || job->arguments[i] == NULL)
+            return chr_error_set(err, CHR_EINVAL, field, "missing");
+        if (strnlen(job->arguments[i], CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
+            return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes",
+                                 CHR_JOB_TEXT_MAX);
+        if (!utf8_valid(job->arguments[i]))
+            return chr_error_set(err, CHR_EINVAL, field, "is not valid UTF-8");
+    }
+    return CHR_OK;
+}
+
+/* An environment variable name: non-empty, no '=' (execve's only rule). */
+static enum chr_err check_env_var(const struct chr_env_var *v, uint32_t i, struct chr_error *err)
+{
+    char field[CHR_ERROR_FIELD_MAX], q[QUOTE_MAX];
+    fieldf(field, "environmentVariables[%u].name", (unsigned)i);
+    if (v->name == NULL)
+        return chr_error_set(err, CHR_EINVAL, field, "required");
+    if (strnlen(v->name, CHR_JOB_ENV_NAME_MAX + 1) > CHR_JOB_ENV_NAME_MAX)
+        return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes",
+                             CHR_JOB_ENV_NAME_MAX);
+    if (v->name[0] == '\0' || strchr(v->name, '=') != NULL || !utf8_valid(v->name))
+        return chr_error_set(err, CHR_EINVAL, field,
+                             "'%s' is not a valid variable name (non-empty, no '=')",
+                             quote(v->name, q));
+    fieldf(field, "environmentVariables[%u].value", (unsigned)i);
+    if (v->value == NULL)
+        return chr_error_set(err, CHR_EINVAL, field, "required");
+    if (strnlen(v->value, CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
+        return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes", CHR_JOB_TEXT_MAX);
+    if (!utf8_valid(v->value))
+        return chr_error_set(err, CHR_EINVAL, field, "is not valid UTF-8");
+    return CHR_OK;
+}
+
+static enum chr_err check_env(const struct chr_job *job, struct chr_error *err)
+{
+    if (job->n_env > CHR_JOB_ENV_MAX)
+        return chr_error_set(err, CHR_EINVAL, "environmentVariables", "more than %d variables",
+                             CHR_JOB_ENV_MAX);
+    if (job->n_env > 0 && job->env == NULL)
+        return chr_error_set(err, CHR_EINVAL, "environmentVariables", "missing");
+    for (uint32_t i = 0; i < job->n_env; i++) {
+        enum chr_err e = check_env_var(&job->env[i], i, err);
+        if (e != CHR_OK)
+            return e;
+    }
+    return CHR_OK;
+}
+
+enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err)
+{
+    enum chr_err e;
+    if ((e = check_texts(job, err)) != CHR_OK || (e = check_kind(job, err)) != CHR_OK ||
+        (e = check_numbers(job, err)) != CHR_OK || (e = check_arguments(job, err)) != CHR_OK ||
+        (e = check_env(job, err)) != CHR_OK)
+        return e;
+    chr_error_clear(err);
+    return CHR_OK;
+}

@@ -1,0 +1,115 @@
+/*
+ * job.h - the job model: what a user defines (Chronos 3's job JSON, field by
+ * field) as a plain C value, and its validation.
+ *
+ * Part of scheduler/: no I/O, no clock, no threads, no JSON library.  The
+ * codec between this struct and JSON lives in api/job_json.c; the core
+ * (scheduler/core.c) keeps one chr_job per registered job.
+ *
+ * Ownership: a chr_job owns every string and array it points to; free it
+ * with chr_job_free.  Server-maintained progress (successCount, lastError,
+ * ...) is NOT part of the definition: it lives in struct chr_job_stats and is
+ * never taken from a request.  Text fields that the codec fills (command,
+ * owner, ..., run_as_user) are never NULL there, "" when absent; a job built
+ * by hand may leave them NULL, which every function here reads as "".
+ */
+#ifndef CHR_JOB_H
+#define CHR_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* A job name: 1..CHR_JOB_NAME_MAX bytes of [A-Za-z0-9_.-] (Chronos 3's
+ * rule), not "." or "..". */
+#define CHR_JOB_NAME_MAX 200
+
+struct chr_env_var {
+    char *name;
+    char *value;
+};
+
+struct chr_job {
+    char *name;
+    char *command;            /* "" allowed (container jobs) */
+    bool shell;               /* default true: /bin/sh -c command */
+    char **arguments;         /* argv after command when shell is false */
+    uint32_t n_arguments;
+
+    /* Exactly one of: a schedule (scheduled job) or parents (dependent job). */
+    char *schedule;           /* as the user wrote it; NULL for a dependent job */
+    char *schedule_tz;        /* IANA zone; NULL when none ("" and "null" mean none) */
+    char **parents;           /* NULL/0 for a scheduled job */
+    uint32_t n_parents;
+
+    int32_t retries;          /* default 2 */
+    int64_t retry_delay_ms;   /* ours: retryDelaySeconds (default 60 s, or --failure_retry) */
+    bool retry_backoff;       /* ours: double the delay per attempt, capped at 1 h */
+    int64_t starting_deadline_ms; /* ours: startingDeadlineSeconds; -1 = none */
+    int64_t max_completion_ms;    /* maxCompletionTime (seconds in JSON); 0 = none */
+
+    double cpus, mem_mb, disk_mb; /* 0 in JSON means the configured default */
+    bool disabled, concurrent, high_priority, soft_error;
+    bool data_processing;     /* dataProcessingJobType */
+    bool async;               /* 2.x, accepted and shown, not acted on */
+
+    char *owner, *owner_name, *description;
+    char *run_as_user;        /* NULL: the server's --user */
+    char *executor, *executor_flags, *task_info_data;
+    char *epsilon;            /* 2.x ISO duration, accepted and shown */
+
+    struct chr_env_var *env;  /* environmentVariables */
+    uint32_t n_env;
+
+    /* Fields kept as validated compact JSON text, shown back as given (NULL
+     * when absent): the local resource manager cannot act on them. */
+    char *container_json, *constraints_json, *fetch_json, *uris_json;
+};
+
+/* Server-maintained progress of a job (persisted under /state). */
+struct chr_job_stats {
+    int64_t success_count, error_count, errors_since_last_success;
+    int64_t last_success_ms, last_error_ms; /* INT64_MIN when never */
+};
+
+/* Sets every counter to 0 and both instants to "never" (INT64_MIN). */
+void chr_job_stats_init(struct chr_job_stats *stats);
+
+/*
+ * What a job gets for a field its definition leaves out (or sets to 0, for
+ * resources): the server's flags.  Not owned by any job: `user` is borrowed
+ * and copied into each job that needs it.
+ */
+struct chr_job_defaults {
+    double cpus, mem_mb, disk_mb; /* --mesos_task_cpu/mem/disk: 0.1, 128, 256 */
+    const char *user;             /* --user: "root" */
+    int64_t retry_delay_ms;       /* --failure_retry: 60000 */
+    int32_t retries;              /* 2 */
+};
+
+/* Fills `d` with Chronos 3's defaults (the values in the comments above). */
+void chr_job_defaults_init(struct chr_job_defaults *d);
+
+/* Frees everything `job` owns and zeroes it; NULL is allowed. */
+void chr_job_free(struct chr_job *job);
+
+/* A deep copy of `src` into *dst; CHR_ENOMEM leaves *dst zeroed. */
+enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src);
+
+/* True when `name` is a valid job name (see CHR_JOB_NAME_MAX). */
+bool chr_job_name_valid(const char *name);
+
+/*
+ * Checks a job on its own (not against other jobs: unknown parents and
+ * cycles are the registry's business): the name, exactly one of schedule or
+ * parents, no duplicate or self parent, retries 0..CHR_JOB_RETRIES_MAX,
+ * resources finite and >= 0, bounded strings and arrays, env names valid.
+ * The schedule's syntax and zone are checked by the caller with iso8601/.
+ * On failure fills `err` naming the JSON field ("retries: -1 is out of range
+ * 0-100") and returns CHR_EINVAL.
+ */
+enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err);
+
+#endif
