@@ -214,10 +214,25 @@ static bool occurrence(const struct chr_interval *iv, const struct chr_tz *tz, i
     return mul_add(k, iv->elapsed_ms, t, at_ms);
 }
 
+/*
+ * time.md step 1 takes "the wall time of s0": when the written start falls in
+ * a gap, s0 is shifted forward, and later occurrences keep the shifted wall
+ * time (as java.time's plusDays does).  `norm` is `iv` with its start wall
+ * time replaced by the wall time of s0 in `tz`.
+ */
+static void normalize_start(const struct chr_interval *iv, const struct chr_tz *tz,
+                            struct chr_interval *norm)
+{
+    *norm = *iv;
+    norm->start_local_ms = chr_tz_to_local_ms(tz, chr_tz_from_local_ms(tz, iv->start_local_ms));
+}
+
 int64_t chr_interval_occurrence(const struct chr_interval *iv, const struct chr_tz *tz, int64_t k)
 {
+    struct chr_interval norm;
     int64_t t;
-    return occurrence(iv, tz, k, &t) ? t : INT64_MAX;
+    normalize_start(iv, tz, &norm);
+    return occurrence(&norm, tz, k, &t) ? t : INT64_MAX;
 }
 
 /* occ(k) > after, treating occurrences beyond int64 as "later than anything". */
@@ -241,11 +256,14 @@ static int64_t estimate_k(const struct chr_interval *iv, int64_t s0, int64_t t)
     return (int64_t)k;
 }
 
-enum chr_err chr_interval_next(const struct chr_interval *iv, const struct chr_tz *tz,
+enum chr_err chr_interval_next(const struct chr_interval *iv_written, const struct chr_tz *tz,
                                int64_t after_ms, int64_t *next_ms)
 {
-    if (iv->count == 0)
+    if (iv_written->count == 0)
         return CHR_ENONE;
+    struct chr_interval norm;
+    const struct chr_interval *iv = &norm;
+    normalize_start(iv_written, tz, &norm);
     int64_t s0 = chr_tz_from_local_ms(tz, iv->start_local_ms), k;
     if (after_t(iv, tz, 0, after_ms)) {
         k = 0;

@@ -804,6 +804,23 @@ static void test_beyond_int64(void **state)
     assert_int_equal(chr_schedule_next(&s, s0 + 2562 * step, &next), CHR_ENONE);
 }
 
+/* A start written inside a gap: s0 is shifted forward by the gap (02:30 does
+ * not exist on 2030-03-10 in New York: 03:30 EDT = 07:30Z), and time.md's step
+ * 1 takes "the wall time of s0", so later days keep 03:30 local, which is
+ * 07:30Z in EDT (not 02:30 EDT = 06:30Z). */
+static void test_start_in_gap_keeps_shifted_wall_time(void **state)
+{
+    struct chr_schedule s = sched(state, "R/2030-03-10T02:30:00/P1D", "America/New_York");
+    static const char *const want[] = {"2030-03-10T07:30:00Z", "2030-03-11T07:30:00Z",
+                                       "2030-03-12T07:30:00Z", NULL};
+    expect_after(&s, "2030-03-01T00:00:00Z", false, want);
+    /* Sao Paulo's midnight gap (2018-11-04 00:00 -> 01:00, -03 -> -02): a
+     * start at 00:30 that day is 01:30 -02 = 03:30Z, and P1D keeps 01:30. */
+    struct chr_schedule sp = sched(state, "R/2018-11-04T00:30:00/P1D", "America/Sao_Paulo");
+    static const char *const want_sp[] = {"2018-11-04T03:30:00Z", "2018-11-05T03:30:00Z", NULL};
+    expect_after(&sp, "2018-11-01T00:00:00Z", false, want_sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -835,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_chatham),
         cmocka_unit_test(test_sao_paulo_midnight_gap),
         cmocka_unit_test(test_apia_skipped_day),
+        cmocka_unit_test(test_start_in_gap_keeps_shifted_wall_time),
         cmocka_unit_test(test_interval_next_direct),
         cmocka_unit_test(test_beyond_int64),
     };
