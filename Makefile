@@ -127,6 +127,7 @@ fuzz: deps $(FUZZ_BINS)
 
 bench: deps $(B)/chronos
 	@bench/next/run.sh
+	@bench/store/run.sh
 
 clean:
 	rm -rf $(B)

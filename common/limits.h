@@ -87,22 +87,21 @@
 /* Actions one step may emit before it defers work to the next step. */
 #define CHR_STEP_ACTIONS_MAX 4096
 
-#endif
 
 /* ---- Store (zkstore/store.h) -------------------------------------------- */
 /* Guarded on its own: this section may sit outside the file's main guard. */
-#ifndef CHR_LIMITS_STORE
-#define CHR_LIMITS_STORE
 
-/* Bytes of data in one node, and of one whole multi-op batch (data + path +
- * 16 bytes of framing per op).  ZooKeeper refuses any request packet larger
- * than jute.maxbuffer (1,048,575 bytes by default) by dropping the connection,
- * which looks like a connection loss, not an error (protocols.md C); a batch
- * becomes one zoo_multi packet.  1 MiB - 64 KiB leaves room for the packet
- * and multi headers, so whatever the local backend accepts ZooKeeper accepts
- * too.  A job is ~600 bytes and at most CHR_JOB_JSON_MAX (64 KiB). */
-#define CHR_STORE_NODE_MAX (1024 * 1024 - 64 * 1024)
+/* Bytes of one whole multi-op batch (data + path + 16 bytes of framing per
+ * op), and of data in one node.  ZooKeeper refuses any request packet larger
+ * than jute.maxbuffer (1,048,575 bytes by default) by dropping the
+ * connection, which looks like a connection loss, not an error (protocols.md
+ * C); a batch becomes one zoo_multi packet.  1 MiB - 64 KiB leaves room for
+ * the packet and multi headers, so whatever the local backend accepts
+ * ZooKeeper accepts too.  A node gets 64 KiB less again, so that a single
+ * op of the largest node with the longest path still fits one batch.  A job
+ * is ~600 bytes and at most CHR_JOB_JSON_MAX (64 KiB). */
 #define CHR_STORE_BATCH_BYTES_MAX (1024 * 1024 - 64 * 1024)
+#define CHR_STORE_NODE_MAX (1024 * 1024 - 128 * 1024)
 
 /* Bytes of a path including its terminating NUL: a root of up to
  * CHR_STORE_ROOT_MAX, "/ledger/ff/" and a component of CHR_STORE_NAME_MAX fit
@@ -149,4 +148,54 @@
  * replays in well under a second and is ~250,000 job updates. */
 #define CHR_STORE_CHECKPOINT_BYTES (64 * 1024 * 1024)
 
-#endif /* CHR_LIMITS_STORE */
+
+/* ---- Local runs (offers/local.h) ---------------------------------------- */
+
+
+/* A run id names the run's directory: at most NAME_MAX (255) bytes.  The
+ * core's ids ("ct:<due>:<attempt>:<job>") are at most 248. */
+#define CHR_LOCAL_RUN_ID_MAX 255
+
+/* Runs one local manager supervises at once.  Each holds a pidfd (and a pipe
+ * until it runs), so this also bounds the server's descriptors; with the
+ * default 0.1 cpu per run a 2-core host fits 20. */
+#define CHR_LOCAL_RUNS_MAX 4096
+
+/* Largest spec file (command, arguments and environment of one run): a job's
+ * JSON is at most CHR_JOB_JSON_MAX, the built-in variables add < 1 KiB, and
+ * JSON escaping can at worst multiply bytes by 6. */
+#define CHR_LOCAL_SPEC_MAX (6 * CHR_JOB_JSON_MAX + 4096)
+
+/* Largest claim, pid or exit record: a few numbers and a reason line. */
+#define CHR_LOCAL_RECORD_MAX 4096
+
+/* Bytes of stdout (and, separately, of stderr) kept per run by default, and
+ * the most a task spec may ask for: logs must not fill the disk that holds
+ * the run directories. */
+#define CHR_LOCAL_OUTPUT_DEFAULT (10 * 1024 * 1024)
+#define CHR_LOCAL_OUTPUT_MAX (1024LL * 1024 * 1024)
+
+/* When output passes its cap, the last bytes are still kept (appended after a
+ * note at the end of the run): the error that ends a chatty run is there. */
+#define CHR_LOCAL_OUTPUT_TAIL 4096
+
+/* SIGTERM to SIGKILL on a kill or an exceeded maxCompletionTime, by default:
+ * Mesos's executor shutdown grace period. */
+#define CHR_LOCAL_KILL_GRACE_MS 5000
+
+/* After the task ends (and its process group is killed) the supervisor reads
+ * output still held open by processes that left the group for at most this
+ * long, then records the outcome. */
+#define CHR_LOCAL_DRAIN_MS 1000
+
+/* How often the server looks again at a re-attached run whose supervisor has
+ * claimed it but not yet written the task's pid (a window of a millisecond
+ * that only a restart at that moment can see). */
+#define CHR_LOCAL_STARTING_POLL_MS 50
+
+/* Finished run directories kept per job after collect (Chronos keeps the last
+ * 5 runs of a job: --job_history_limit). */
+#define CHR_LOCAL_KEEP_DONE_DEFAULT 5
+#define CHR_LOCAL_KEEP_DONE_MAX 1000
+
+#endif

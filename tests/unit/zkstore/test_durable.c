@@ -1,0 +1,769 @@
+/*
+ * test_durable.c - what survives: real crashes (a child process SIGKILLed at
+ * a random moment while it commits, then the parent reopens and checks that
+ * every acknowledged batch is there and the state is exactly a prefix of the
+ * submitted batches), torn and corrupt log tails, damaged older logs and
+ * snapshots (reported, never skipped), checkpoints and their failures, and
+ * injected write/fsync failures (the store fails, nothing pretends).
+ *
+ * The workload: batch 0 creates /c ("0") and /n; batch i >= 1 sets /c to "i"
+ * (expecting version i-1), creates /n/k<i> with payload(i), deletes
+ * /n/k<i-4> when i >= 5 and checks /n.  After a prefix of P batches the tree
+ * is fully determined by P, so check_prefix can recognise any torn batch.
+ *
+ * The random seed is printed; CHR_TEST_SEED=<n> replays it.
+ */
+#include "../unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "zkstore/store.h"
+
+/* ---- fixture --------------------------------------------------------------- */
+
+struct fx {
+    char tmp[64];
+    char dir[96];
+    struct chr_store *s;
+};
+
+static void rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        remove(path);
+        return;
+    }
+    for (struct dirent *de = readdir(d); de != NULL; de = readdir(d)) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+        struct stat sb;
+        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+            rm_tree(sub);
+        else
+            remove(sub);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->tmp, sizeof f->tmp, "/tmp/chr-durable-XXXXXX");
+    if (mkdtemp(f->tmp) == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/db", f->tmp);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    chr_store_close(f->s);
+    rm_tree(f->tmp);
+    free(f);
+    return 0;
+}
+
+static void open_store(struct fx *f, uint64_t checkpoint_bytes)
+{
+    struct chr_store_config cfg = {.checkpoint_bytes = checkpoint_bytes};
+    enum chr_err e = chr_store_open_local(f->dir, &cfg, &f->s);
+    if (e != CHR_OK)
+        fail_msg("open %s: %s", f->dir, chr_err_name(e));
+}
+
+static void close_store(struct fx *f)
+{
+    chr_store_close(f->s);
+    f->s = NULL;
+}
+
+static uint64_t seed_value(void)
+{
+    const char *env = getenv("CHR_TEST_SEED");
+    if (env != NULL)
+        return strtoull(env, NULL, 10);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* ---- the workload ----------------------------------------------------------------- */
+
+static size_t payload(uint32_t j, unsigned char *buf)
+{
+    size_t len = 64 + (j * 97u) % 700u;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (unsigned char)(j * 131u + k * 7u);
+    return len;
+}
+
+/* Batch i, with its buffers in `b`; returns the op count. */
+struct wbatch {
+    struct chr_store_op ops[4];
+    char cdata[16], kpath[32], dpath[32];
+    unsigned char pay[800];
+};
+
+static size_t make_batch(uint32_t i, struct wbatch *b)
+{
+    snprintf(b->cdata, sizeof b->cdata, "%u", i);
+    if (i == 0) {
+        b->ops[0] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = "/c", .data = "0",
+                                          .len = 1};
+        b->ops[1] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = "/n"};
+        return 2;
+    }
+    size_t n = 0;
+    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_SET, .path = "/c", .data = b->cdata,
+                                        .len = strlen(b->cdata), .version = (int32_t)i - 1};
+    snprintf(b->kpath, sizeof b->kpath, "/n/k%u", i);
+    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = b->kpath,
+                                        .data = b->pay, .len = payload(i, b->pay)};
+    if (i >= 5) {
+        snprintf(b->dpath, sizeof b->dpath, "/n/k%u", i - 4);
+        b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_DELETE, .path = b->dpath,
+                                            .version = 0};
+    }
+    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_CHECK, .path = "/n", .version = -1};
+    return n;
+}
+
+/* Runs batches [from, to) synchronously enough: submit all, flush. */
+static void run_batches(struct chr_store *s, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++) {
+        struct wbatch b;
+        size_t n = make_batch(i, &b);
+        enum chr_err e;
+        while ((e = chr_store_submit(s, b.ops, n, NULL, NULL)) == CHR_EUNAVAIL)
+            assert_int_equal(chr_store_flush(s), CHR_OK);
+        assert_int_equal(e, CHR_OK);
+    }
+    assert_int_equal(chr_store_flush(s), CHR_OK);
+}
+
+/* The number of batches the store holds; fails the test unless its whole
+ * state is exactly that prefix. */
+static uint32_t check_prefix(struct chr_store *s)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int32_t v = -1;
+    enum chr_err e = chr_store_get(s, "/c", &data, &len, &v);
+    if (e == CHR_ENOENT) {
+        assert_int_equal(chr_store_get(s, "/n", NULL, NULL, NULL), CHR_ENOENT);
+        return 0;
+    }
+    assert_int_equal(e, CHR_OK);
+    uint32_t last = (uint32_t)strtoul(data, NULL, 10);
+    chr_free(data);
+    if ((int32_t)last != v)
+        fail_msg("/c says %u at version %d: a torn batch", last, v);
+    uint32_t p = last + 1, lo = p >= 5 ? p - 4 : 1;
+    struct chr_store_names *names = NULL;
+    assert_int_equal(chr_store_children(s, "/n", &names), CHR_OK);
+    if (names->n != (p - lo))
+        fail_msg("prefix %u: /n has %zu children, want %u", p, names->n, p - lo);
+    chr_store_names_free(names);
+    for (uint32_t j = lo; j < p; j++) {
+        char path[32];
+        unsigned char want[800];
+        snprintf(path, sizeof path, "/n/k%u", j);
+        size_t wlen = payload(j, want);
+        assert_int_equal(chr_store_get(s, path, &data, &len, &v), CHR_OK);
+        assert_int_equal(len, wlen);
+        assert_memory_equal(data, want, wlen);
+        assert_int_equal(v, 0);
+        chr_free(data);
+    }
+    return p;
+}
+
+/* ---- files ------------------------------------------------------------------------ */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The n-th (0-based) log file's path, in seq order; false if none. */
+static bool wal_path(const struct fx *f, int nth, char *out, size_t size)
+{
+    DIR *d = opendir(f->dir);
+    char names[16][32];
+    int n = 0;
+    for (struct dirent *de = readdir(d); de != NULL && n < 16; de = readdir(d))
+        if (strncmp(de->d_name, "wal.", 4) == 0 && strlen(de->d_name) < sizeof names[0])
+            memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_name);
+    if (nth >= n)
+        return false;
+    snprintf(out, size, "%s/%s", f->dir, names[nth]);
+    return true;
+}
+
+static int count_wals(const struct fx *f)
+{
+    char p[256];
+    int n = 0;
+    while (wal_path(f, n, p, sizeof p))
+        n++;
+    return n;
+}
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *buf = malloc(*len + 1);
+    assert_int_equal(fread(buf, 1, *len, fp), *len);
+    fclose(fp);
+    return buf;
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, len, fp), len);
+    fclose(fp);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    size_t len;
+    unsigned char *buf = read_file(path, &len);
+    assert_true((size_t)at < len);
+    buf[at] ^= 0x5a;
+    write_file(path, buf, len);
+    free(buf);
+}
+
+/* ---- torn and damaged logs ------------------------------------------------------- */
+
+static void test_torn_tail_every_cut(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 12);
+    close_store(f);
+    char wal[256];
+    assert_true(wal_path(f, 0, wal, sizeof wal));
+    size_t len;
+    unsigned char *orig = read_file(wal, &len);
+    uint32_t prev = 12;
+    /* Cut 1, 4, 7... bytes: through the last three records and into more. */
+    for (size_t cut = 1; cut < 2600 && cut < len; cut += 3) {
+        write_file(wal, orig, len - cut);
+        open_store(f, 0);
+        uint32_t p = check_prefix(f->s);
+        assert_true(p < 12 && p <= prev); /* the cut record is gone, no more */
+        prev = p;
+        /* The log was cut at the last whole record: new writes land after it
+         * and survive the next open. */
+        run_batches(f->s, p, p + 1);
+        close_store(f);
+        open_store(f, 0);
+        assert_int_equal(check_prefix(f->s), p + 1);
+        close_store(f);
+    }
+    assert_true(prev < 9); /* the loop went back over several records */
+    free(orig);
+}
+
+static void test_garbage_after_tail(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 10);
+    close_store(f);
+    char wal[256];
+    assert_true(wal_path(f, 0, wal, sizeof wal));
+    off_t size = file_size(wal);
+    /* Zeros, as a crash after a size update but before data may leave. */
+    size_t len;
+    unsigned char *buf = read_file(wal, &len);
+    unsigned char *big = calloc(1, len + 8192);
+    memcpy(big, buf, len);
+    write_file(wal, big, len + 8192);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 10);
+    close_store(f);
+    assert_int_equal(file_size(wal), size);
+    /* Random junk, and a flipped byte inside the last record. */
+    for (size_t k = 0; k < 4096; k++)
+        big[len + k] = (unsigned char)(k * 37 + 11);
+    write_file(wal, big, len + 4096);
+    flip_byte(wal, size - 3);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 9);
+    struct chr_store_stats st;
+    chr_store_stats(f->s, &st);
+    assert_true(st.torn_bytes > 4096);
+    close_store(f);
+    free(big);
+    free(buf);
+}
+
+/* Leaves two log files: a checkpoint whose snapshot fsync fails after the
+ * log was rotated keeps the old log. */
+static void make_two_wals(struct fx *f)
+{
+    open_store(f, 0);
+    run_batches(f->s, 0, 20);
+    /* Syncs of a checkpoint: new log file, directory, snapshot, directory. */
+    chr_store_fault_inject(f->s, CHR_STORE_FAULT_SYNC, 3, 1);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_EIO);
+    assert_int_equal(chr_store_state(f->s), CHR_OK); /* the log holds everything */
+    run_batches(f->s, 20, 30);
+    close_store(f);
+    assert_int_equal(count_wals(f), 2);
+}
+
+static void test_damaged_older_log_is_an_error(void **state)
+{
+    struct fx *f = *state;
+    make_two_wals(f);
+    char old[256];
+    assert_true(wal_path(f, 0, old, sizeof old));
+    size_t len;
+    unsigned char *orig = read_file(old, &len);
+    flip_byte(old, (off_t)(len / 2));
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    assert_null(s);
+    /* A torn end of an older log is damage too: it was complete when the
+     * newer one started. */
+    write_file(old, orig, len - 5);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    write_file(old, orig, len);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 30);
+    free(orig);
+}
+
+static void test_missing_log_is_an_error(void **state)
+{
+    struct fx *f = *state;
+    make_two_wals(f);
+    char old[256];
+    assert_true(wal_path(f, 0, old, sizeof old));
+    assert_int_equal(unlink(old), 0);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+}
+
+static void test_damaged_snapshot_is_an_error(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 40);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    close_store(f);
+    char snap[256];
+    snprintf(snap, sizeof snap, "%s/snap", f->dir);
+    size_t len;
+    unsigned char *orig = read_file(snap, &len);
+    struct chr_store *s = NULL;
+    const off_t spots[] = {0, 20, (off_t)len / 2, (off_t)len - 1};
+    for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
+        flip_byte(snap, spots[i]);
+        assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+        write_file(snap, orig, len);
+    }
+    write_file(snap, orig, len - 1);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    write_file(snap, orig, len);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 40);
+    free(orig);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+static void test_checkpoints_compact_the_log(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 16 * 1024);
+    /* Checkpoints start between group commits: flush every 50 batches
+     * (~25 KiB of log) so that there are many groups. */
+    for (uint32_t i = 0; i < 1500; i += 50)
+        run_batches(f->s, i, i + 50);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK); /* also waits for a running one */
+    struct chr_store_stats st;
+    chr_store_stats(f->s, &st);
+    assert_true(st.checkpoints >= 5);
+    assert_int_equal(st.checkpoint_failures, 0);
+    assert_int_equal(count_wals(f), 1);
+    assert_int_equal(check_prefix(f->s), 1500);
+    close_store(f);
+    char snap[256];
+    snprintf(snap, sizeof snap, "%s/snap", f->dir);
+    assert_true(file_size(snap) > 0);
+    open_store(f, 16 * 1024);
+    assert_int_equal(check_prefix(f->s), 1500);
+    run_batches(f->s, 1500, 1600);
+    close_store(f);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 1600);
+}
+
+static void test_stale_snapshot_tmp_is_ignored(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 10);
+    close_store(f);
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s/snap.tmp", f->dir);
+    write_file(tmp, "half a snapshot", 15);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 10);
+    struct stat sb;
+    assert_int_equal(stat(tmp, &sb), -1);
+}
+
+/* A checkpoint failing at each of its syncs and writes leaves a working
+ * store and loses nothing. */
+static void test_checkpoint_failures_lose_nothing(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    uint32_t n = 0;
+    const struct {
+        enum chr_store_fault kind;
+        long nth;
+    } faults[] = {
+        {CHR_STORE_FAULT_SYNC, 1},  /* the new log file */
+        {CHR_STORE_FAULT_SYNC, 2},  /* the directory, for the new log */
+        {CHR_STORE_FAULT_SYNC, 3},  /* the snapshot */
+        {CHR_STORE_FAULT_SYNC, 4},  /* the directory, after the rename */
+        {CHR_STORE_FAULT_WRITE, 1}, /* the snapshot's bytes */
+    };
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        run_batches(f->s, n, n + 10);
+        n += 10;
+        chr_store_fault_inject(f->s, faults[i].kind, faults[i].nth, 1);
+        assert_int_equal(chr_store_checkpoint(f->s), CHR_EIO);
+        assert_int_equal(chr_store_state(f->s), CHR_OK);
+        run_batches(f->s, n, n + 10);
+        n += 10;
+        close_store(f);
+        open_store(f, 0);
+        assert_int_equal(check_prefix(f->s), n);
+    }
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    close_store(f);
+    assert_int_equal(count_wals(f), 1);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), n);
+}
+
+/* ---- log write failures ------------------------------------------------------------------ */
+
+struct outcome {
+    int calls;
+    enum chr_err result;
+    enum chr_err op_errs[4];
+};
+
+static void record_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                        size_t n)
+{
+    struct outcome *o = ctx;
+    o->calls++;
+    o->result = result;
+    for (size_t i = 0; i < n && i < 4; i++)
+        o->op_errs[i] = res[i].err;
+}
+
+static void assert_fails_store(struct fx *f, enum chr_store_fault kind)
+{
+    open_store(f, 0);
+    run_batches(f->s, 0, 10);
+    chr_store_fault_inject(f->s, kind, 1, -1);
+    struct wbatch b;
+    size_t n = make_batch(10, &b);
+    struct outcome o = {0};
+    assert_int_equal(chr_store_submit(f->s, b.ops, n, record_done, &o), CHR_OK);
+    assert_int_equal(chr_store_flush(f->s), CHR_EIO);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.result, CHR_EIO);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(o.op_errs[i], CHR_EIO);
+    /* Failed: refuses writes, still serves the last durable state. */
+    assert_int_equal(chr_store_state(f->s), CHR_EIO);
+    assert_int_equal(chr_store_submit(f->s, b.ops, n, record_done, &o), CHR_EIO);
+    assert_int_equal(chr_store_submit_wait(f->s, b.ops, n, NULL), CHR_EIO);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_EIO);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(check_prefix(f->s), 10);
+    close_store(f);
+    /* Reopening recovers; the failed batch was cut off the log. */
+    open_store(f, 0);
+    assert_int_equal(chr_store_state(f->s), CHR_OK);
+    assert_int_equal(check_prefix(f->s), 10);
+    run_batches(f->s, 10, 20);
+    close_store(f);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 20);
+}
+
+static void test_log_fsync_failure_fails_store(void **state)
+{
+    assert_fails_store(*state, CHR_STORE_FAULT_SYNC);
+}
+
+static void test_log_write_failure_fails_store(void **state)
+{
+    assert_fails_store(*state, CHR_STORE_FAULT_WRITE);
+}
+
+static void test_queued_batches_fail_too(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 5);
+    /* The second group commit from now fails; chunks of 100 batches with a
+     * flush between make sure there is a second one. */
+    chr_store_fault_inject(f->s, CHR_STORE_FAULT_SYNC, 2, -1);
+    enum { N = 300 };
+    struct outcome *o = calloc(N, sizeof *o);
+    int refused = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        struct wbatch b;
+        size_t n = make_batch(5 + i, &b);
+        enum chr_err e = chr_store_submit(f->s, b.ops, n, record_done, &o[i]);
+        if (e == CHR_EIO) {
+            refused++;
+            o[i].calls = 1;
+            o[i].result = CHR_EIO;
+        } else {
+            assert_int_equal(e, CHR_OK);
+        }
+        if (i % 100 == 99)
+            chr_store_flush(f->s);
+    }
+    assert_int_equal(chr_store_flush(f->s), CHR_EIO);
+    /* Every batch completed once; the successes form a prefix, then EIO. */
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(o[i].calls, 1);
+        if (o[i].result == CHR_OK) {
+            assert_int_equal(ok, i);
+            ok++;
+        } else {
+            assert_int_equal(o[i].result, CHR_EIO);
+        }
+    }
+    assert_true(ok > 0 && ok < N);
+    printf("%d committed, %d failed in the failing group or after, %d refused at submit\n", ok,
+           N - ok - refused, refused);
+    assert_int_equal(check_prefix(f->s), 5 + (uint32_t)ok);
+    close_store(f);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 5 + (uint32_t)ok);
+    free(o);
+}
+
+/* ---- real crashes -------------------------------------------------------------------------- */
+
+static void ack_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                     size_t n)
+{
+    (void)n;
+    int fd = *(int *)ctx;
+    uint32_t v = result == CHR_OK ? (uint32_t)res[0].version : UINT32_MAX;
+    if (write(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        _exit(5);
+}
+
+/* The child: continues the workload until killed, acknowledging each
+ * durable batch over the pipe. */
+static void child_run(const char *dir, int fd, uint64_t checkpoint_bytes)
+{
+    struct chr_store_config cfg = {.checkpoint_bytes = checkpoint_bytes};
+    struct chr_store *s = NULL;
+    if (chr_store_open_local(dir, &cfg, &s) != CHR_OK)
+        _exit(3);
+    int32_t v = -1;
+    uint32_t next = chr_store_get(s, "/c", NULL, NULL, &v) == CHR_OK ? (uint32_t)v + 1 : 0;
+    static int ack_fd;
+    ack_fd = fd;
+    for (uint32_t i = next; i < next + 200000; i++) {
+        struct wbatch b;
+        size_t n = make_batch(i, &b);
+        enum chr_err e;
+        while ((e = chr_store_submit(s, b.ops, n, ack_done, &ack_fd)) == CHR_EUNAVAIL)
+            chr_store_flush(s);
+        if (e != CHR_OK)
+            _exit(4);
+    }
+    chr_store_close(s);
+    _exit(0);
+}
+
+/* One round: fork, let the child commit, SIGKILL it after `kill_after`
+ * acknowledgements; returns the highest acknowledged batch + 1. */
+static uint32_t crash_round(const struct fx *f, uint64_t checkpoint_bytes, uint32_t kill_after)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        child_run(f->dir, p[1], checkpoint_bytes);
+    }
+    close(p[1]);
+    uint32_t acked = 0, count = 0, v;
+    bool killed = false;
+    unsigned char buf[4096];
+    size_t have = 0;
+    for (;;) {
+        ssize_t got = read(p[0], buf + have, sizeof buf - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+        size_t k = 0;
+        for (; k + 4 <= have; k += 4) {
+            memcpy(&v, buf + k, 4);
+            if (v == UINT32_MAX)
+                fail_msg("the child saw a failed batch");
+            if (v + 1 > acked)
+                acked = v + 1;
+            count++;
+        }
+        memmove(buf, buf + k, have - k);
+        have -= k;
+        if (!killed && count >= kill_after) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+    }
+    close(p[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) &&
+        !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        fail_msg("child ended with status %d", status);
+    return acked;
+}
+
+static void crash_rounds(struct fx *f, uint64_t checkpoint_bytes, int rounds)
+{
+    uint64_t seed = seed_value();
+    printf("seed=%llu (CHR_TEST_SEED=%llu replays the kill points)\n", (unsigned long long)seed,
+           (unsigned long long)seed);
+    uint32_t durable = 0;
+    for (int r = 0; r < rounds; r++) {
+        uint32_t kill_after = 1 + (uint32_t)(rng_next(&seed) % 2500);
+        uint32_t acked = crash_round(f, checkpoint_bytes, kill_after);
+        open_store(f, checkpoint_bytes);
+        uint32_t p = check_prefix(f->s);
+        close_store(f);
+        if (p < acked || p < durable)
+            fail_msg("round %d: store holds %u batches, %u were acknowledged (%u before)", r,
+                     p, acked, durable);
+        printf("round %d: killed after %u acks; %u acknowledged, %u durable\n", r, kill_after,
+               acked, p);
+        durable = p;
+    }
+    assert_true(durable > 0);
+}
+
+static void test_crash_kill9(void **state)
+{
+    crash_rounds(*state, 0, 6);
+}
+
+static void test_crash_kill9_during_checkpoints(void **state)
+{
+    /* A checkpoint every 32 KiB of log: kills land inside them often. */
+    crash_rounds(*state, 32 * 1024, 6);
+}
+
+static void test_checkpoint_then_crash(void **state)
+{
+    struct fx *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct chr_store *s = NULL;
+        if (chr_store_open_local(f->dir, NULL, &s) != CHR_OK)
+            _exit(3);
+        for (uint32_t i = 0; i < 300; i++) {
+            struct wbatch b;
+            size_t n = make_batch(i, &b);
+            if (chr_store_submit_wait(s, b.ops, n, NULL) != CHR_OK)
+                _exit(4);
+            if (i == 150 && chr_store_checkpoint(s) != CHR_OK)
+                _exit(5);
+        }
+        raise(SIGKILL); /* no close: the last 149 batches are only in the log */
+        _exit(6);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 300);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_torn_tail_every_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_after_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_older_log_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_log_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_compact_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_snapshot_tmp_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_failures_lose_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_fsync_failure_fails_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_write_failure_fails_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queued_batches_fail_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_kill9_during_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_then_crash, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,410 @@
+/*
+ * local.c - the local-directory backend of the store: open (lock, load the
+ * snapshot, replay the log, start the commit and checkpoint threads), close,
+ * the submit queue and the reads.  The layout and the threads are described
+ * in local_int.h; group commit is local_commit.c.
+ *
+ * Must never block a submitter (a full queue answers CHR_EUNAVAIL), hold a
+ * lock across a callback, or let two processes open one directory.
+ */
+#include "zkstore/local_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+
+static struct local_store *ls(struct chr_store *s)
+{
+    return (struct local_store *)s;
+}
+
+/* ---- Batches ------------------------------------------------------------------ */
+
+void lbatch_free(struct lbatch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n_ops; i++) {
+        lblob_unref(b->ops[i].blob);
+        chr_free(b->ops[i].spare);
+    }
+    chr_free(b);
+}
+
+/* Copies the caller's ops into one batch: a blob per op (path and, for
+ * CREATE and SET, the data: the node's future state) and, for CREATE, the
+ * node it will become, so that nothing can fail after the fsync. */
+static enum chr_err batch_new(const struct chr_store_op *ops, size_t n, size_t bytes,
+                              struct lbatch **out)
+{
+    size_t size = sizeof(struct lbatch) + n * (sizeof(struct lop) + sizeof(struct chr_store_result));
+    struct lbatch *b = chr_calloc(1, size);
+    if (b == NULL)
+        return CHR_ENOMEM;
+    b->results = (struct chr_store_result *)(void *)&b->ops[n];
+    b->bytes = bytes;
+    for (size_t i = 0; i < n; i++) {
+        const struct chr_store_op *op = &ops[i];
+        bool data = op->type == CHR_STORE_CREATE || op->type == CHR_STORE_SET;
+        size_t plen = strlen(op->path);
+        struct lop *l = &b->ops[i];
+        l->type = op->type;
+        l->expect = op->version;
+        l->hash = chr_store_hash(op->path, plen);
+        l->blob = lblob_new(op->path, plen, data ? op->data : NULL, data ? op->len : 0, -1);
+        l->spare = op->type == CHR_STORE_CREATE ? chr_malloc(sizeof *l->spare) : NULL;
+        b->n_ops = i + 1;
+        if (l->blob == NULL || (op->type == CHR_STORE_CREATE && l->spare == NULL)) {
+            lbatch_free(b);
+            return CHR_ENOMEM;
+        }
+        b->writes |= op->type != CHR_STORE_CHECK;
+    }
+    *out = b;
+    return CHR_OK;
+}
+
+static enum chr_err local_submit(struct chr_store *s, const struct chr_store_op *ops, size_t n,
+                                 size_t bytes, chr_store_done_fn *done, void *ctx)
+{
+    struct local_store *st = ls(s);
+    struct lbatch *b = NULL;
+    enum chr_err e = batch_new(ops, n, bytes, &b);
+    if (e != CHR_OK)
+        return e;
+    b->done = done;
+    b->ctx = ctx;
+    pthread_mutex_lock(&st->mu);
+    if (st->failed != CHR_OK)
+        e = CHR_EIO;
+    else if (st->closing || st->q_len >= st->queue_max ||
+             st->q_bytes + bytes > CHR_STORE_QUEUE_BYTES_MAX)
+        e = CHR_EUNAVAIL;
+    if (e == CHR_OK) {
+        if (st->q_tail != NULL)
+            st->q_tail->next = b;
+        else
+            st->q_head = b;
+        st->q_tail = b;
+        st->q_len++;
+        st->q_bytes += bytes;
+        st->submitted++;
+        pthread_cond_signal(&st->work_cond);
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (e != CHR_OK)
+        lbatch_free(b);
+    return e;
+}
+
+/* ---- Reads ------------------------------------------------------------------------ */
+
+static enum chr_err local_get(struct chr_store *s, const char *path, void **data, size_t *len,
+                              int32_t *version)
+{
+    struct local_store *st = ls(s);
+    size_t plen = strlen(path);
+    enum chr_err e = CHR_OK;
+    pthread_rwlock_rdlock(&st->ix_lock);
+    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_store_hash(path, plen));
+    if (n == NULL) {
+        e = CHR_ENOENT;
+    } else {
+        if (version != NULL)
+            *version = n->blob->version;
+        if (data != NULL) {
+            char *copy = chr_malloc((size_t)n->blob->data_len + 1);
+            if (copy == NULL) {
+                e = CHR_ENOMEM;
+            } else {
+                memcpy(copy, lblob_data(n->blob), (size_t)n->blob->data_len + 1);
+                *data = copy;
+                if (len != NULL)
+                    *len = n->blob->data_len;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&st->ix_lock);
+    if (e != CHR_OK && version != NULL)
+        *version = -1;
+    return e;
+}
+
+static const char *last_component(const struct lblob *b)
+{
+    const char *p = lblob_path(b);
+    const char *slash = strrchr(p, '/');
+    return slash + 1;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Under the read lock: one block holding the header, the pointers, the names. */
+static enum chr_err copy_children(const struct lnode *n, struct chr_store_names **out)
+{
+    size_t bytes = sizeof(struct chr_store_names) + (size_t)n->n_children * sizeof(char *);
+    for (const struct lnode *c = n->child; c != NULL; c = c->next)
+        bytes += strlen(last_component(c->blob)) + 1;
+    struct chr_store_names *names = chr_malloc(bytes);
+    if (names == NULL)
+        return CHR_ENOMEM;
+    names->n = n->n_children;
+    names->names = (char **)(void *)(names + 1);
+    char *p = (char *)(names->names + names->n);
+    size_t i = 0;
+    for (const struct lnode *c = n->child; c != NULL; c = c->next) {
+        const char *name = last_component(c->blob);
+        size_t len = strlen(name) + 1;
+        memcpy(p, name, len);
+        names->names[i++] = p;
+        p += len;
+    }
+    STORE_ASSERT(i == names->n);
+    *out = names;
+    return CHR_OK;
+}
+
+static enum chr_err local_children(struct chr_store *s, const char *path,
+                                   struct chr_store_names **out)
+{
+    struct local_store *st = ls(s);
+    size_t plen = strlen(path);
+    enum chr_err e;
+    pthread_rwlock_rdlock(&st->ix_lock);
+    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_store_hash(path, plen));
+    if (n == NULL)
+        e = CHR_ENOENT;
+    else if (n->n_children > CHR_STORE_CHILDREN_MAX)
+        e = CHR_ERANGE;
+    else
+        e = copy_children(n, out);
+    pthread_rwlock_unlock(&st->ix_lock);
+    if (e == CHR_OK)
+        qsort((*out)->names, (*out)->n, sizeof(char *), cmp_names);
+    return e;
+}
+
+/* ---- Waiting, state ----------------------------------------------------------------- */
+
+static enum chr_err local_flush(struct chr_store *s)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    uint64_t ticket = st->submitted;
+    while (st->completed < ticket)
+        pthread_cond_wait(&st->done_cond, &st->mu);
+    enum chr_err e = st->failed;
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+static enum chr_err local_checkpoint(struct chr_store *s)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    uint64_t ticket = ++st->ck_req;
+    pthread_cond_signal(&st->work_cond);
+    while (st->ck_done < ticket && st->failed == CHR_OK)
+        pthread_cond_wait(&st->done_cond, &st->mu);
+    enum chr_err e = st->ck_done >= ticket ? st->ck_result : CHR_EIO;
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+static enum chr_err local_state(struct chr_store *s)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    enum chr_err e = st->failed;
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+static void local_stats(struct chr_store *s, struct chr_store_stats *out)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    *out = st->st;
+    pthread_mutex_unlock(&st->mu);
+    pthread_rwlock_rdlock(&st->ix_lock);
+    out->nodes = st->ix.n_nodes;
+    out->data_bytes = st->ix.data_bytes;
+    out->seq = st->pub_seq;
+    out->log_bytes = st->pub_log_bytes;
+    pthread_rwlock_unlock(&st->ix_lock);
+}
+
+static bool local_on_own_thread(struct chr_store *s)
+{
+    struct local_store *st = ls(s);
+    return st->commit_started && pthread_equal(pthread_self(), st->commit_thr);
+}
+
+#ifdef CHR_TESTING
+static void local_fault(struct chr_store *s, enum chr_store_fault kind, long nth, long count)
+{
+    struct lfaults *f = &ls(s)->faults;
+    int k = kind == CHR_STORE_FAULT_SYNC ? 1 : 0;
+    atomic_store(&f->nth[k], 0);
+    atomic_store(&f->calls[k], 0);
+    atomic_store(&f->count[k], count);
+    atomic_store(&f->nth[k], nth);
+}
+#endif
+
+/* ---- Open and close ---------------------------------------------------------------- */
+
+/* Stops the threads (the commit thread drains the queue first) and frees
+ * whatever was set up; works on a half-opened store. */
+static void local_destroy(struct local_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->closing = true;
+    pthread_cond_signal(&st->work_cond);
+    pthread_mutex_unlock(&st->mu);
+    if (st->commit_started)
+        pthread_join(st->commit_thr, NULL);
+    pthread_mutex_lock(&st->mu);
+    st->ck_stop = true;
+    pthread_cond_signal(&st->ck_cond);
+    pthread_mutex_unlock(&st->mu);
+    if (st->ck_started_thr)
+        pthread_join(st->ck_thr, NULL);
+    ck_job_free(st->ck_job);
+    lindex_free(&st->ix);
+    chr_free(st->wbuf);
+    if (st->wal_fd >= 0)
+        close(st->wal_fd);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the flock */
+    if (st->dir_fd >= 0)
+        close(st->dir_fd);
+    pthread_rwlock_destroy(&st->ix_lock);
+    pthread_cond_destroy(&st->ck_cond);
+    pthread_cond_destroy(&st->done_cond);
+    pthread_cond_destroy(&st->work_cond);
+    pthread_mutex_destroy(&st->mu);
+    chr_free(st);
+}
+
+static void local_close(struct chr_store *s)
+{
+    local_destroy(ls(s));
+}
+
+static const struct chr_store_backend local_backend = {
+    .name = "local",
+    .submit = local_submit,
+    .get = local_get,
+    .children = local_children,
+    .flush = local_flush,
+    .checkpoint = local_checkpoint,
+    .state = local_state,
+    .stats = local_stats,
+    .on_own_thread = local_on_own_thread,
+    .close = local_close,
+#ifdef CHR_TESTING
+    .fault = local_fault,
+#endif
+};
+
+/* Creates (if needed: then its parent's entry is fsync'd too) and locks the
+ * directory. */
+static enum chr_err open_dir(struct local_store *st, const char *dir)
+{
+    bool created = mkdir(dir, 0755) == 0;
+    if (!created && errno != EEXIST)
+        return CHR_EIO;
+    st->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (st->dir_fd < 0)
+        return CHR_EIO;
+    if (created) {
+        int parent = openat(st->dir_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        enum chr_err e = parent < 0 ? CHR_EIO : lio_sync(&st->faults, parent, false);
+        if (parent >= 0)
+            close(parent);
+        if (e != CHR_OK)
+            return e;
+    }
+    st->lock_fd = openat(st->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->lock_fd < 0)
+        return CHR_EIO;
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? CHR_EUNAVAIL : CHR_EIO;
+    unlinkat(st->dir_fd, "snap.tmp", 0); /* a checkpoint cut short */
+    return CHR_OK;
+}
+
+static enum chr_err init_sync(struct local_store *st)
+{
+    /* The defaults of these cannot fail on Linux/glibc save for ENOMEM. */
+    if (pthread_mutex_init(&st->mu, NULL) != 0 || pthread_cond_init(&st->work_cond, NULL) != 0 ||
+        pthread_cond_init(&st->done_cond, NULL) != 0 ||
+        pthread_cond_init(&st->ck_cond, NULL) != 0 ||
+        pthread_rwlock_init(&st->ix_lock, NULL) != 0)
+        return CHR_ENOMEM;
+    return CHR_OK;
+}
+
+static enum chr_err start_threads(struct local_store *st)
+{
+    if (pthread_create(&st->ck_thr, NULL, lsnap_main, st) != 0)
+        return CHR_ENOMEM;
+    st->ck_started_thr = true;
+    if (pthread_create(&st->commit_thr, NULL, lcommit_main, st) != 0)
+        return CHR_ENOMEM;
+    st->commit_started = true;
+    return CHR_OK;
+}
+
+enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config *cfg,
+                                  struct chr_store **out)
+{
+    if (out == NULL)
+        return CHR_EINVAL;
+    *out = NULL;
+    if (dir == NULL || dir[0] == '\0')
+        return CHR_EINVAL;
+    struct local_store *st = chr_calloc(1, sizeof *st);
+    if (st == NULL)
+        return CHR_ENOMEM;
+    st->base.be = &local_backend;
+    st->dir_fd = st->lock_fd = st->wal_fd = -1;
+    st->checkpoint_bytes = cfg != NULL && cfg->checkpoint_bytes > 0 ? cfg->checkpoint_bytes
+                                                                    : CHR_STORE_CHECKPOINT_BYTES;
+    st->queue_max = cfg != NULL && cfg->queue_max > 0 && cfg->queue_max < CHR_STORE_QUEUE_MAX
+                        ? cfg->queue_max
+                        : CHR_STORE_QUEUE_MAX;
+    enum chr_err e = init_sync(st);
+    if (e != CHR_OK) {
+        chr_free(st); /* nothing else to undo: the primitives need no destroy */
+        return e;
+    }
+    uint64_t snap_seq = 0;
+    e = open_dir(st, dir);
+    if (e == CHR_OK)
+        e = lindex_init(&st->ix);
+    if (e == CHR_OK)
+        e = lsnap_load(st, &snap_seq);
+    if (e == CHR_OK)
+        e = lwal_recover(st, snap_seq);
+    if (e == CHR_OK) {
+        st->pub_seq = st->seq;
+        st->pub_log_bytes = st->wal_size;
+        e = start_threads(st);
+    }
+    if (e != CHR_OK) {
+        local_destroy(st);
+        return e;
+    }
+    *out = &st->base;
+    return CHR_OK;
+}

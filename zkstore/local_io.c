@@ -1,0 +1,63 @@
+/*
+ * local_io.c - the local backend's durable-write primitives (full writes,
+ * fdatasync/fsync), and the seam where test builds make them fail.
+ *
+ * Never retries a failed fsync: after one, the kernel may have dropped the
+ * dirty pages, so a second "success" proves nothing (the fsyncgate lesson);
+ * the caller fails the store instead.
+ */
+#include "zkstore/local_int.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#ifdef CHR_TESTING
+/* True when this call of `kind` must fail. */
+static bool fault_hit(struct lfaults *f, int kind)
+{
+    long call = atomic_fetch_add(&f->calls[kind], 1) + 1;
+    long nth = atomic_load(&f->nth[kind]);
+    long count = atomic_load(&f->count[kind]);
+    if (nth <= 0 || call < nth)
+        return false;
+    return count < 0 || call < nth + count;
+}
+#else
+static bool fault_hit(struct lfaults *f, int kind)
+{
+    (void)f;
+    (void)kind;
+    return false;
+}
+#endif
+
+enum chr_err lio_pwrite(struct lfaults *f, int fd, const void *buf, size_t n, uint64_t off)
+{
+    const unsigned char *p = buf;
+    if (fault_hit(f, 0)) {
+        /* A torn write: half of it reaches the file, as a crash or a full
+         * disk might leave it. */
+        ssize_t w = pwrite(fd, p, n / 2, (off_t)off);
+        (void)w;
+        return CHR_EIO;
+    }
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return CHR_EIO;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return CHR_OK;
+}
+
+enum chr_err lio_sync(struct lfaults *f, int fd, bool data_only)
+{
+    if (fault_hit(f, 1))
+        return CHR_EIO;
+    int rc = data_only ? fdatasync(fd) : fsync(fd);
+    return rc == 0 ? CHR_OK : CHR_EIO;
+}

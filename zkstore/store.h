@@ -1,0 +1,269 @@
+/*
+ * store.h - the persistence layer of chronos: a ZooKeeper-shaped tree of
+ * nodes ("znodes": a path, data bytes, a version) changed by atomic multi-op
+ * batches that complete asynchronously, once durable.
+ *
+ * Two backends share this interface and its semantics, which are
+ * ZooKeeper's wherever ZooKeeper defines them (zoo_amulti, zoo_get,
+ * zoo_get_children): the local directory (chr_store_open_local: one machine,
+ * no ZooKeeper, a write-ahead log with group commit, nothing acknowledged
+ * before it is fsync'd) and, later, ZooKeeper itself.  Nothing above this
+ * header knows which one it talks to.
+ *
+ * The tree: "/" always exists.  A node is created under an existing parent
+ * and deleted only when it has no children.  Its version is 0 at creation and
+ * grows by one on every set (wrapping from INT32_MAX to 0; -1 is never a
+ * version, it means "any" in an expectation).
+ *
+ * Threads: every function may be called from any thread.  Completions
+ * (chr_store_done_fn) run on a thread the store owns (the local backend's
+ * commit thread; the ZooKeeper client's completion thread), one at a time,
+ * in submission order.  A completion may call chr_store_submit, _get,
+ * _children, _state and _stats; it must not block for long and must not call
+ * the waiting functions (_submit_wait, _mkdirs, _flush, _checkpoint, _close),
+ * which answer CHR_EINVAL there instead of deadlocking.  No call may race with
+ * chr_store_close.
+ *
+ * Paths and names: a path is "/" or "/"-separated components of 1 to
+ * CHR_STORE_NAME_MAX printable ASCII bytes (0x21-0x7e, no '/'), never "." or
+ * "..", shorter than CHR_STORE_PATH_MAX, not under "/zookeeper".  Arbitrary
+ * names (job names, run ids: any bytes) become components through
+ * chr_store_name_encode, and the shard helpers build the layout of
+ * design.md "Store layout".
+ */
+#ifndef CHR_STORE_H
+#define CHR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/limits.h"
+
+struct chr_store;
+
+/* ---- Operations and completions ----------------------------------------- */
+
+enum chr_store_op_type {
+    /* A new node holding data, version 0.  CHR_ECONFLICT if it exists,
+     * CHR_ENOENT if its parent does not, CHR_ERANGE past CHR_STORE_NODES_MAX. */
+    CHR_STORE_CREATE = 1,
+    /* Replaces a node's data; the version must equal `version` unless that is
+     * -1 (else CHR_ECONFLICT); CHR_ENOENT if absent.  Version + 1. */
+    CHR_STORE_SET = 2,
+    /* Removes a node; version as for SET; CHR_ECONFLICT when it has children
+     * (ZooKeeper's ZNOTEMPTY), CHR_ENOENT if absent. */
+    CHR_STORE_DELETE = 3,
+    /* Changes nothing: the node must exist (CHR_ENOENT) and, unless `version`
+     * is -1, have that version (CHR_ECONFLICT).  An epoch guard: a deposed
+     * leader's batch fails whole. */
+    CHR_STORE_CHECK = 4,
+};
+
+/* One op of a batch.  Everything is copied by chr_store_submit: the caller's
+ * buffers may be reused as soon as it returns. */
+struct chr_store_op {
+    enum chr_store_op_type type;
+    const char *path;  /* a valid path, not "/" for CREATE and DELETE */
+    const void *data;  /* CREATE, SET: len bytes (NULL allowed when len is 0) */
+    size_t len;        /* <= CHR_STORE_NODE_MAX */
+    int32_t version;   /* SET, DELETE, CHECK: expected version or -1 (any) */
+};
+
+/* What became of one op.  When the batch succeeded: err is CHR_OK and
+ * version is the node's version after the op (CREATE 0, SET the new one,
+ * CHECK the current one, DELETE -1).  When an op failed (result CHR_ECONFLICT,
+ * CHR_ENOENT, CHR_ERANGE): ops before it say CHR_OK (they would have applied,
+ * like ZooKeeper's 0), the first failing op says why, ops after it say
+ * CHR_ENONE (not evaluated: ZooKeeper's ZRUNTIMEINCONSISTENCY); version is -1
+ * throughout.  When the whole batch failed for a reason of no single op
+ * (CHR_EIO, CHR_ENOMEM), every op carries that result. */
+struct chr_store_result {
+    enum chr_err err;
+    int32_t version;
+};
+
+/*
+ * Called once per accepted batch, on the store's thread, in submission order:
+ *   CHR_OK        the batch is durable (local: fdatasync'd; ZooKeeper: committed
+ *                 by a quorum) and visible to reads;
+ *   CHR_ECONFLICT, CHR_ENOENT, CHR_ERANGE   an op failed: nothing changed;
+ *   CHR_ENOMEM    nothing changed;
+ *   CHR_EIO       the outcome is unknown (local: a log write or fsync failed
+ *                 and the store has failed, see chr_store_state; ZooKeeper:
+ *                 the connection was lost mid-request), like ZooKeeper's
+ *                 ZCONNECTIONLOSS: re-read before deciding anything.
+ * `results` has n_ops entries and is valid only during the call.
+ */
+typedef void chr_store_done_fn(void *ctx, enum chr_err result,
+                               const struct chr_store_result *results, size_t n_ops);
+
+/* ---- Lifecycle ----------------------------------------------------------- */
+
+/* Local-backend tuning; zero fields (or a NULL config) take the defaults. */
+struct chr_store_config {
+    /* Snapshot and start a new log past this many log bytes (default
+     * CHR_STORE_CHECKPOINT_BYTES; tests make it small). */
+    uint64_t checkpoint_bytes;
+    /* Most queued batches (default and maximum CHR_STORE_QUEUE_MAX). */
+    size_t queue_max;
+};
+
+/*
+ * Opens (creating it, but not its parent, when missing) the store kept in
+ * directory `dir`, loading its snapshot and replaying its log; a torn log
+ * tail left by a crash is cut off.  The directory is locked: a second open of
+ * it, by this process or another, answers CHR_EUNAVAIL until the first
+ * closes.  Returns CHR_OK and *out, or CHR_EIO (unreadable or corrupt files:
+ * damage anywhere but at the end of the newest log is reported, never
+ * skipped), CHR_ENOMEM, CHR_EINVAL (bad argument).  Starts two threads.
+ */
+enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config *cfg,
+                                  struct chr_store **out);
+
+/* Completes every submitted batch (their callbacks fire), stops the store's
+ * threads and frees it.  NULL is allowed. */
+void chr_store_close(struct chr_store *s);
+
+/* ---- Writes -------------------------------------------------------------- */
+
+/*
+ * Queues an atomic batch of n_ops ops (1..CHR_STORE_BATCH_OPS_MAX, at most
+ * CHR_STORE_BATCH_BYTES_MAX in all): either every op applies or none does.
+ * Ops see the effects of the ops before them in the same batch.  Returns
+ * CHR_OK, after which `done` (may be NULL) is called exactly once as
+ * described at chr_store_done_fn.  Any other return means the batch was not
+ * queued and `done` will never be called for it: CHR_EINVAL (bad path, type
+ * or version), CHR_ERANGE (too many ops or bytes), CHR_ENOMEM, CHR_EUNAVAIL
+ * (queue full, or closing: retry after a completion; submit never blocks),
+ * CHR_EIO (the store has failed: see chr_store_state).
+ */
+enum chr_err chr_store_submit(struct chr_store *s, const struct chr_store_op *ops,
+                              size_t n_ops, chr_store_done_fn *done, void *ctx);
+
+/* chr_store_submit, then waits for the completion and returns its result;
+ * `results` (may be NULL) receives n_ops entries. */
+enum chr_err chr_store_submit_wait(struct chr_store *s, const struct chr_store_op *ops,
+                                   size_t n_ops, struct chr_store_result *results);
+
+/* Creates `path` and each missing ancestor with empty data, as separate
+ * creates; nodes that exist (or appear meanwhile) are fine.  CHR_OK when the
+ * path exists at the end, else the first error. */
+enum chr_err chr_store_mkdirs(struct chr_store *s, const char *path);
+
+/* Waits until every batch submitted before the call has completed.  CHR_OK,
+ * or CHR_EIO when the store has failed. */
+enum chr_err chr_store_flush(struct chr_store *s);
+
+/* Local backend: writes a snapshot now and drops the log it covers, waiting
+ * until it is durable (CHR_OK) or failed (CHR_EIO: the log still holds
+ * everything).  Other backends: CHR_OK at once. */
+enum chr_err chr_store_checkpoint(struct chr_store *s);
+
+/* ---- Reads (of durable state only: what completions have reported) ----- */
+
+/*
+ * The node at `path`: its version into *version (may be NULL) and, when data
+ * is not NULL, a copy of its bytes into *data, owned by the caller (chr_free),
+ * with *len bytes plus a NUL after them that len does not count.  CHR_OK,
+ * CHR_ENOENT, CHR_EINVAL (bad path), CHR_ENOMEM.
+ */
+enum chr_err chr_store_get(struct chr_store *s, const char *path, void **data, size_t *len,
+                           int32_t *version);
+
+/* The names (last components, still encoded) of a node's children, sorted
+ * bytewise. */
+struct chr_store_names {
+    size_t n;
+    char **names;
+};
+
+/* Lists the children of `path` into *out (free with chr_store_names_free).
+ * CHR_OK, CHR_ENOENT, CHR_EINVAL, CHR_ERANGE (more than
+ * CHR_STORE_CHILDREN_MAX: shard the directory), CHR_ENOMEM. */
+enum chr_err chr_store_children(struct chr_store *s, const char *path,
+                                struct chr_store_names **out);
+void chr_store_names_free(struct chr_store_names *names);
+
+/* CHR_OK while the store accepts writes; CHR_EIO once a log write or fsync
+ * has failed.  The policy then: the batches of the failed commit and all
+ * later ones complete with CHR_EIO, submit answers CHR_EIO, reads keep
+ * serving the last durable state, and only close + reopen (which replays
+ * what is on disk, the one truth) recovers.  Nothing pretends. */
+enum chr_err chr_store_state(struct chr_store *s);
+
+struct chr_store_stats {
+    uint64_t nodes;          /* including "/" */
+    uint64_t data_bytes;     /* sum of node data */
+    uint64_t seq;            /* durable log records (write batches) so far */
+    uint64_t batches;        /* completed batches, any result, since open */
+    uint64_t syncs;          /* log fdatasyncs since open (group commits) */
+    uint64_t log_bytes;      /* bytes of the current log file */
+    uint64_t checkpoints;    /* snapshots written since open */
+    uint64_t checkpoint_failures;
+    uint64_t torn_bytes;     /* cut off the log's end at open (a crash's torn tail) */
+};
+void chr_store_stats(struct chr_store *s, struct chr_store_stats *out);
+
+/* ---- Paths, names, shards (pure) ----------------------------------------- */
+
+/* Two hex digits of shard: "<root>/<kind>/<shard>/<name>". */
+#define CHR_STORE_SHARDS 256
+
+/* True when `path` is a valid path (see the top of this file). */
+bool chr_store_path_valid(const char *path);
+
+/*
+ * Encodes `len` bytes of `name` (any bytes, NUL included) as one path
+ * component: bytes of [A-Za-z0-9_-] and '.' after the first byte stay, every
+ * other byte (and a leading '.') becomes %XX with upper-case hex.  So "." and
+ * ".." become "%2E" and "%2E.", "/" and NUL cannot survive, and a valid job
+ * name stays readable ("nightly.backup-2").  The encoding is injective and
+ * canonical (chr_store_name_decode accepts only its output).  Returns CHR_OK,
+ * CHR_EINVAL (len 0), CHR_ERANGE (longer than CHR_STORE_NAME_MAX encoded);
+ * `out` is always NUL-terminated ("" on failure).
+ */
+enum chr_err chr_store_name_encode(const void *name, size_t len,
+                                   char out[CHR_STORE_NAME_MAX + 1]);
+
+/* The bytes that `comp` encodes, into out[0..out_size), their count into
+ * *out_len.  CHR_EINVAL when comp is not exactly what chr_store_name_encode
+ * produces; CHR_ERANGE when out is too small (CHR_STORE_NAME_MAX always
+ * suffices). */
+enum chr_err chr_store_name_decode(const char *comp, void *out, size_t out_size,
+                                   size_t *out_len);
+
+/* The shard (0..CHR_STORE_SHARDS-1) of a name's bytes: FNV-1a 32 of the raw
+ * (unencoded) bytes, folded to 8 bits.  Part of the stored layout: never
+ * change it. */
+unsigned chr_store_shard(const void *name, size_t len);
+
+/*
+ * Writes "<root>/<kind>/<shard as %02x>/<encoded name>" into out.  root is a
+ * valid path of fewer than CHR_STORE_ROOT_MAX bytes ("/" allowed), kind one
+ * component ("jobs", "state", "runs", "ledger").  CHR_OK, CHR_EINVAL (bad
+ * root, kind or empty name), CHR_ERANGE (too long); out is "" on failure.
+ */
+enum chr_err chr_store_shard_path(char out[CHR_STORE_PATH_MAX], const char *root,
+                                  const char *kind, const void *name, size_t len);
+
+/* chr_store_shard_path(out, root, "jobs", name, strlen(name)). */
+enum chr_err chr_store_job_path(char out[CHR_STORE_PATH_MAX], const char *root,
+                                const char *name);
+
+/* ---- Fault injection (test builds only) ---------------------------------- */
+
+#ifdef CHR_TESTING
+enum chr_store_fault {
+    CHR_STORE_FAULT_WRITE = 0, /* a write of the log or a snapshot: half of it is written */
+    CHR_STORE_FAULT_SYNC = 1,  /* an fsync/fdatasync of a file or a directory */
+};
+/* Counting from this call, makes calls nth .. nth+count-1 (1-based) of that
+ * kind fail with EIO; count < 0: every call from nth on; nth <= 0: off.
+ * Other backends may ignore it. */
+void chr_store_fault_inject(struct chr_store *s, enum chr_store_fault kind, long nth,
+                            long count);
+#endif
+
+#endif

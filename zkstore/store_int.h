@@ -1,0 +1,68 @@
+/*
+ * store_int.h - what the files of zkstore/ share and nobody else sees: the
+ * backend table behind struct chr_store, the checksum and the hash.
+ *
+ * A backend embeds struct chr_store first in its own struct; store.c
+ * validates every argument before calling it, so backends see only valid
+ * paths, types, versions and sizes.  Nothing here does I/O or keeps state.
+ */
+#ifndef CHR_STORE_INT_H
+#define CHR_STORE_INT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "zkstore/store.h"
+
+struct chr_store_backend {
+    const char *name;
+    enum chr_err (*submit)(struct chr_store *s, const struct chr_store_op *ops, size_t n,
+                           size_t bytes, chr_store_done_fn *done, void *ctx);
+    enum chr_err (*get)(struct chr_store *s, const char *path, void **data, size_t *len,
+                        int32_t *version);
+    enum chr_err (*children)(struct chr_store *s, const char *path,
+                             struct chr_store_names **out);
+    enum chr_err (*flush)(struct chr_store *s);
+    enum chr_err (*checkpoint)(struct chr_store *s);
+    enum chr_err (*state)(struct chr_store *s);
+    void (*stats)(struct chr_store *s, struct chr_store_stats *out);
+    /* True on the thread that runs completions: waiting there deadlocks. */
+    bool (*on_own_thread)(struct chr_store *s);
+    void (*close)(struct chr_store *s);
+#ifdef CHR_TESTING
+    void (*fault)(struct chr_store *s, enum chr_store_fault kind, long nth, long count);
+#endif
+};
+
+struct chr_store {
+    const struct chr_store_backend *be;
+};
+
+/* Framing bytes counted per op in a batch's size (the log's op header). */
+#define CHR_STORE_OP_OVERHEAD 16
+
+/* The size a batch counts against CHR_STORE_BATCH_BYTES_MAX: per op, its
+ * framing, path and data. */
+size_t chr_store_batch_bytes(const struct chr_store_op *ops, size_t n);
+
+/* CRC-32C (Castagnoli), continuing from `crc` (0 to start). */
+uint32_t chr_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* FNV-1a 64 of bytes: the in-memory index's hash. */
+uint64_t chr_store_hash(const void *p, size_t len);
+
+/* Length of the parent of a valid path of length len > 1 ("/a" -> 1 for
+ * "/", "/a/b" -> 2 for "/a"). */
+size_t chr_store_parent_len(const char *path, size_t len);
+
+/* An invariant of our own code; stays on in release builds. */
+#define STORE_ASSERT(cond)                                                              \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            fprintf(stderr, "%s:%d: store invariant failed: %s\n", __FILE__, __LINE__,  \
+                    #cond);                                                             \
+            abort();                                                                    \
+        }                                                                               \
+    } while (0)
+
+#endif
