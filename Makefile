@@ -23,7 +23,7 @@ SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
 
 B := build
-PARTS    := common iso8601 scheduler zkstore offers api
+PARTS    := common iso8601 scheduler zkstore offers api server
 LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
@@ -90,9 +90,11 @@ $(B)/asan/sim/%: tests/sim/%.c $(B)/asan/libchr.a
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=c11 $(DEFS) $(INC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+# The parser targets need only the time engine (and common/).
+FUZZ_LIB_SRC := $(sort $(wildcard common/*.c iso8601/*.c))
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS) tests/fuzz/fuzz_check.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -lm -lpthread
 
 FUZZ_SECONDS ?= 300
 SMOKE_FUZZ_SECONDS ?= 15

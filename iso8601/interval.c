@@ -224,7 +224,10 @@ static void normalize_start(const struct chr_interval *iv, const struct chr_tz *
                             struct chr_interval *norm)
 {
     *norm = *iv;
+    if (iv->normalized_for == tz)
+        return;
     norm->start_local_ms = chr_tz_to_local_ms(tz, chr_tz_from_local_ms(tz, iv->start_local_ms));
+    norm->normalized_for = tz;
 }
 
 int64_t chr_interval_occurrence(const struct chr_interval *iv, const struct chr_tz *tz, int64_t k)

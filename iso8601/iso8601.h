@@ -154,6 +154,10 @@ struct chr_interval {
     int64_t elapsed_ms;     /* hours, minutes, seconds of the period, exact */
     bool start_has_offset;  /* the start was written with Z or +-HH:MM */
     int32_t start_offset_s; /* that offset */
+    /* Set by chr_schedule_parse: start_local_ms already is the wall time of
+     * s0 in this zone (a start written in a gap, shifted), so evaluation in
+     * that zone need not recompute it. */
+    const struct chr_tz *normalized_for;
 };
 
 /* A cron expression, parsed into bit sets (bit n = value n allowed). */

@@ -46,6 +46,8 @@ enum chr_err chr_schedule_parse(const char *expr, const struct chr_tz *zone, str
         if ((e = iso_zone(&s.u.iso, zone, db, &s.tz, err)) != CHR_OK)
             return e;
         s.u.iso.start_ms = chr_tz_from_local_ms(s.tz, s.u.iso.start_local_ms);
+        s.u.iso.start_local_ms = chr_tz_to_local_ms(s.tz, s.u.iso.start_ms); /* time.md step 1 */
+        s.u.iso.normalized_for = s.tz;
     } else {
         s.kind = CHR_SCHEDULE_CRON;
         if ((e = chr_cron_parse(expr, &s.u.cron, err)) != CHR_OK)
