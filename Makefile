@@ -1,7 +1,7 @@
 # chronos - a distributed cron for clusters.
 #
 #   make          build build/chronos (installs missing Debian packages first)
-#   make run      build and start (for now: `chronos next --help` and a sample)
+#   make run      build and start the server on 127.0.0.1:4400 (data in ./data)
 #   make test     every test: unit (cmocka) plain and under ASan+UBSan, CLI,
 #                 the time oracle, a short fuzz run; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
@@ -16,7 +16,7 @@ CC      ?= gcc
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 INC     := -I.
-LIBS    := -ljansson -lpthread -lm
+LIBS    := -lmicrohttpd -ljansson -lpthread -lm
 REL_CFLAGS  := $(WARN) $(DEFS) $(INC) -O2 -g
 TEST_CFLAGS := $(WARN) $(DEFS) $(INC) -O1 -g -DCHR_TESTING
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -99,13 +99,10 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS) tests/fuzz/fuzz_check.h
 FUZZ_SECONDS ?= 300
 SMOKE_FUZZ_SECONDS ?= 15
 
+# The server in the foreground on the embedded defaults: local store and local
+# resource manager under ./data, API on 127.0.0.1:4400, a log line per event.
 run: all
-	@$(B)/chronos next --help
-	@echo
-	@echo '$$ chronos next --tz America/New_York --from 2030-03-09T00:00:00Z --count 3 "30 2 * * *"'
-	@$(B)/chronos next --tz America/New_York --from 2030-03-09T00:00:00Z --count 3 '30 2 * * *'
-	@echo '$$ chronos next --tz Europe/London --count 3 R/2025-03-29T01:30:00/P1D'
-	@$(B)/chronos next --tz Europe/London --from 2025-03-28T12:00:00Z --count 3 R/2025-03-29T01:30:00/P1D
+	@$(B)/chronos serve --data_dir data
 
 test: deps $(B)/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) scripts/run-tests.sh

@@ -12,4 +12,11 @@
 
 int chr_cli_next(int argc, char **argv);
 
+/* `chronos run-task RUN_DIR`: the supervisor of one local run (offers/local.h);
+ * started by the server, detached from it.  Not for people to call. */
+int chr_cli_run_task(int argc, char **argv);
+
+/* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM. */
+int chr_cli_serve(int argc, char **argv);
+
 #endif

@@ -15,6 +15,7 @@ static void usage(FILE *out)
     fputs("usage: chronos <command> [options]\n"
           "\n"
           "commands:\n"
+          "  serve    run the scheduler and its REST API (127.0.0.1:4400)\n"
           "  next     print the next instants of a schedule (ISO 8601 or cron)\n"
           "  help     show this help, or `chronos help <command>`\n"
           "  version  print the version\n"
@@ -32,6 +33,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "next") == 0)
         return chr_cli_next(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return chr_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "run-task") == 0)
+        return chr_cli_run_task(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc >= 3 && strcmp(argv[2], "next") == 0) {
             char *help_argv[] = {argv[2], "--help", NULL};

@@ -65,7 +65,7 @@ done
 if [ "$ONLY" = all ]; then
   # Script tests get the binaries to test in the environment; each runs once
   # against the release binary and once against the sanitizer build.
-  for t in $(ls tests/cli/*.sh tests/oracle/*.sh 2>/dev/null | sort); do
+  for t in $(ls tests/cli/*.sh tests/oracle/*.sh tests/integration/*.sh 2>/dev/null | sort); do
     CHRONOS="$B/chronos" run "$t[rel]" 600 bash "$t"
     CHRONOS="$B/asan/chronos" run "$t[asan]" 600 bash "$t"
   done

@@ -1,0 +1,347 @@
+/*
+ * serve.c - `chronos serve`: reads the configuration (a config file of
+ * `key = value` lines, then CHRONOS_* environment variables, then --flags,
+ * each overriding the one before; Chronos's flag names where Chronos has
+ * one), opens the store, starts the scheduler loop and the HTTP API, and runs
+ * until SIGINT or SIGTERM.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/alloc.h"
+#include "server/http.h"
+#include "server/loop.h"
+
+/* Every setting, by its flag name (without "--"). */
+enum key {
+    K_HTTP_PORT, K_HTTP_ADDRESS, K_HOSTNAME, K_ZK_HOSTS, K_ZK_PATH, K_MASTER, K_FAILURE_RETRY,
+    K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE, K_COUNT
+};
+
+static const char *const key_names[K_COUNT] = {
+    "http_port", "http_address", "hostname", "zk_hosts", "zk_path", "master", "failure_retry",
+    "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
+};
+
+static const char *const key_defaults[K_COUNT] = {
+    "4400", "127.0.0.1", NULL, "", "/chronos", "local", "60000",
+    "0.1", "128", "256", NULL, "data", NULL, "true",
+};
+
+#define SETTING_MAX 1024
+
+struct settings {
+    char value[K_COUNT][SETTING_MAX];
+    bool set[K_COUNT];
+};
+
+static const char serve_help[] =
+    "usage: chronos serve [--config FILE] [--http_port N] [--data_dir DIR] [options]\n"
+    "\n"
+    "Runs the scheduler and its REST API. Settings come from a config file of\n"
+    "`key = value` lines, CHRONOS_<KEY> environment variables and --key flags,\n"
+    "each overriding the one before.\n"
+    "\n"
+    "  --http_port N          API port (default 4400)\n"
+    "  --http_address ADDR    address to listen on (default 127.0.0.1)\n"
+    "  --hostname NAME        name advertised to clients (default this host's)\n"
+    "  --data_dir DIR         local store and run directories (default ./data)\n"
+    "  --failure_retry MS     default retry delay (default 60000)\n"
+    "  --mesos_task_cpu|mem|disk  default resources of a job (0.1, 128, 256)\n"
+    "  --user NAME            default runAsUser (default: the server's user)\n"
+    "  --master local         the resource manager: `local` (this host)\n"
+    "  --zk_hosts, --zk_path  ZooKeeper (not in this build yet: omit them)\n"
+    "  --verbose true|false   one log line per event (default true)\n";
+
+static enum key key_of(const char *name, size_t len)
+{
+    for (int k = 0; k < K_COUNT; k++)
+        if (strlen(key_names[k]) == len && strncmp(key_names[k], name, len) == 0)
+            return (enum key)k;
+    return K_COUNT;
+}
+
+static bool put(struct settings *s, enum key k, const char *v, size_t len)
+{
+    if (len >= SETTING_MAX)
+        return false;
+    memcpy(s->value[k], v, len);
+    s->value[k][len] = '\0';
+    s->set[k] = true;
+    return true;
+}
+
+/* Reads `key = value` lines ('#' comments, blank lines); false with a message
+ * naming the line on anything else. */
+static bool read_config(struct settings *s, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "chronos serve: config: cannot open '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    char line[SETTING_MAX + 128];
+    int no = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f) != NULL) {
+        no++;
+        char *p = line, *end = line + strlen(line);
+        while (end > p && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        char *kend = eq ? eq : end;
+        while (kend > p && isspace((unsigned char)kend[-1]))
+            kend--;
+        enum key k = key_of(p, (size_t)(kend - p));
+        char *v = eq ? eq + 1 : end;
+        while (isspace((unsigned char)*v))
+            v++;
+        if (eq == NULL || k == K_COUNT || k == K_CONFIG || !put(s, k, v, strlen(v))) {
+            fprintf(stderr, "chronos serve: config %s:%d: expected `key = value` with a known key\n",
+                    path, no);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+static void read_env(struct settings *s)
+{
+    for (int k = 0; k < K_COUNT; k++) {
+        char name[64] = "CHRONOS_";
+        for (size_t i = 0; key_names[k][i] && i < 50; i++)
+            name[8 + i] = (char)toupper((unsigned char)key_names[k][i]);
+        const char *v = getenv(name);
+        if (v != NULL)
+            put(s, (enum key)k, v, strlen(v));
+    }
+}
+
+/* --key VALUE or --key=VALUE; returns -1 to go on, else an exit status. */
+static int read_flags(struct settings *s, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(serve_help, stdout);
+            return CHR_EXIT_OK;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "chronos serve: unexpected argument '%s' (see --help)\n", a);
+            return CHR_EXIT_USAGE;
+        }
+        const char *eq = strchr(a + 2, '=');
+        enum key k = key_of(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+        if (k == K_COUNT) {
+            fprintf(stderr, "chronos serve: unknown option '%s' (see --help)\n", a);
+            return CHR_EXIT_USAGE;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (v == NULL || !put(s, k, v, strlen(v))) {
+            fprintf(stderr, "chronos serve: option --%s needs a value\n", key_names[k]);
+            return CHR_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+static bool parse_long(const char *key, const char *v, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi) {
+        fprintf(stderr, "chronos serve: %s: '%s' is not a whole number %ld-%ld\n", key, v, lo, hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static bool parse_double(const char *key, const char *v, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(d > 0) || d > 1e9) {
+        fprintf(stderr, "chronos serve: %s: '%s' is not a positive number\n", key, v);
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
+/* Defaults < config file < environment < flags. */
+static int gather(struct settings *s, int argc, char **argv)
+{
+    struct settings env, flags;
+    memset(s, 0, sizeof *s);
+    memset(&env, 0, sizeof env);
+    memset(&flags, 0, sizeof flags);
+    int status = read_flags(&flags, argc, argv);
+    if (status >= 0)
+        return status;
+    read_env(&env);
+    for (int k = 0; k < K_COUNT; k++)
+        if (key_defaults[k] != NULL)
+            put(s, (enum key)k, key_defaults[k], strlen(key_defaults[k]));
+    const char *config = flags.set[K_CONFIG] ? flags.value[K_CONFIG]
+                         : env.set[K_CONFIG] ? env.value[K_CONFIG] : NULL;
+    if (config != NULL && !read_config(s, config))
+        return CHR_EXIT_BAD_VALUE;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (env.set[k])
+            put(s, (enum key)k, env.value[k], strlen(env.value[k]));
+        if (flags.set[k])
+            put(s, (enum key)k, flags.value[k], strlen(flags.value[k]));
+    }
+    return -1;
+}
+
+struct serve_cfg {
+    long port;
+    double cpus, mem, disk;
+    long retry_ms;
+    char user[SETTING_MAX];
+    char store_dir[PATH_MAX], runs_dir[PATH_MAX];
+};
+
+static bool interpret(const struct settings *s, struct serve_cfg *c)
+{
+    if (!parse_long("http_port", s->value[K_HTTP_PORT], 0, 65535, &c->port) ||
+        !parse_long("failure_retry", s->value[K_FAILURE_RETRY], 0, 86400000L, &c->retry_ms) ||
+        !parse_double("mesos_task_cpu", s->value[K_TASK_CPU], &c->cpus) ||
+        !parse_double("mesos_task_mem", s->value[K_TASK_MEM], &c->mem) ||
+        !parse_double("mesos_task_disk", s->value[K_TASK_DISK], &c->disk))
+        return false;
+    if (s->value[K_ZK_HOSTS][0] != '\0') {
+        fputs("chronos serve: zk_hosts: the ZooKeeper store is not in this build yet; omit it "
+              "to use the local store under data_dir\n", stderr);
+        return false;
+    }
+    if (strcmp(s->value[K_MASTER], "local") != 0) {
+        fprintf(stderr, "chronos serve: master: '%s': only `local` (this host) is in this build\n",
+                s->value[K_MASTER]);
+        return false;
+    }
+    const char *zp = s->value[K_ZK_PATH];
+    if (zp[0] != '/' || strlen(zp) > 200 || strstr(zp, "//") || zp[strlen(zp) - 1] == '/') {
+        fprintf(stderr, "chronos serve: zk_path: '%s' must be an absolute path like /chronos\n", zp);
+        return false;
+    }
+    const struct passwd *pw = getpwuid(geteuid());
+    snprintf(c->user, sizeof c->user, "%s",
+             s->set[K_USER] ? s->value[K_USER] : (pw ? pw->pw_name : "root"));
+    const char *dd = s->value[K_DATA_DIR];
+    if (mkdir(dd, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "chronos serve: data_dir: cannot create '%s': %s\n", dd, strerror(errno));
+        return false;
+    }
+    int a = snprintf(c->store_dir, sizeof c->store_dir, "%s/store", dd);
+    int b = snprintf(c->runs_dir, sizeof c->runs_dir, "%s/runs", dd);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof c->store_dir || (size_t)b >= sizeof c->runs_dir) {
+        fputs("chronos serve: data_dir: path too long\n", stderr);
+        return false;
+    }
+    if (mkdir(c->store_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "chronos serve: cannot create '%s': %s\n", c->store_dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static int run_server(const struct settings *s, const struct serve_cfg *c, struct chr_tzdb *db,
+                      struct chr_store *store)
+{
+    struct chr_loop_config lc;
+    memset(&lc, 0, sizeof lc);
+    lc.core = (struct chr_core_config){db, c->cpus, c->mem, c->disk, c->retry_ms, 5000, 20};
+    lc.store = store;
+    lc.root = s->value[K_ZK_PATH];
+    lc.runs_dir = c->runs_dir;
+    chr_job_defaults_init(&lc.defaults);
+    lc.defaults.cpus = c->cpus;
+    lc.defaults.mem_mb = c->mem;
+    lc.defaults.disk_mb = c->disk;
+    lc.defaults.retry_delay_ms = c->retry_ms;
+    lc.defaults.user = c->user;
+    lc.default_user = c->user;
+    lc.verbose = strcmp(s->value[K_VERBOSE], "false") != 0;
+    struct chr_error err = {{0}, {0}};
+    struct chr_loop *loop = NULL;
+    if (chr_loop_start(&lc, &loop, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return CHR_EXIT_BAD_VALUE;
+    }
+    struct chr_http_config hc = {s->value[K_HTTP_ADDRESS], (uint16_t)c->port, loop, lc.defaults, 2};
+    struct chr_http *http = NULL;
+    if (chr_http_start(&hc, &http, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        chr_loop_stop(loop);
+        return CHR_EXIT_BAD_VALUE;
+    }
+    fprintf(stderr, "chronos: serving on http://%s:%u (data in %s)\n", s->value[K_HTTP_ADDRESS],
+            (unsigned)chr_http_port(http), s->value[K_DATA_DIR]);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "chronos: stopping (signal %d)\n", sig);
+    chr_http_stop(http);
+    chr_loop_stop(loop);
+    return CHR_EXIT_OK;
+}
+
+int chr_cli_serve(int argc, char **argv)
+{
+    struct settings s;
+    int status = gather(&s, argc, argv);
+    if (status >= 0)
+        return status;
+    struct serve_cfg c;
+    memset(&c, 0, sizeof c);
+    if (!interpret(&s, &c))
+        return CHR_EXIT_BAD_VALUE;
+    /* Block the stop signals in every thread started from here on; the main
+     * thread takes them with sigwait. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct chr_tzdb *db = NULL;
+    struct chr_store *store = NULL;
+    if (chr_tzdb_create(NULL, &db) != CHR_OK) {
+        fputs("chronos serve: out of memory\n", stderr);
+        return CHR_EXIT_BAD_VALUE;
+    }
+    enum chr_err e = chr_store_open_local(c.store_dir, NULL, &store);
+    if (e != CHR_OK) {
+        fprintf(stderr, "chronos serve: store: cannot open %s: %s\n", c.store_dir,
+                chr_err_message(e));
+        chr_tzdb_destroy(db);
+        return CHR_EXIT_BAD_VALUE;
+    }
+    status = run_server(&s, &c, db, store);
+    chr_store_close(store);
+    chr_tzdb_destroy(db);
+    return status;
+}

@@ -1,0 +1,291 @@
+/*
+ * local_int.h - what the files of the local resource manager share: the run
+ * directory's records (names, contents, atomic writes), the spec, process
+ * identities (pid + /proc start ticks + boot id, since pids are reused: this
+ * host's pid_max is 32768), pidfd wrappers and the two clocks.
+ *
+ *   local.c            the server's API: run table, launch, kill, reattach
+ *   local_watch.c      the monitor thread: supervisors' exits, notifications,
+ *                      and reading a run's state off its directory
+ *   local_collect.c    collect: the archive of finished runs, bounded per job
+ *   local_rundir.c     records, files, identities, clocks
+ *   local_spec.c       the spec (JSON), argv and the task's environment
+ *   local_supervise.c  the supervisor (`chronos run-task`)
+ */
+#ifndef CHR_OFFERS_LOCAL_INT_H
+#define CHR_OFFERS_LOCAL_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "offers/local.h"
+
+#define CHR_LOCAL_SPEC_FILE "spec"
+#define CHR_LOCAL_CLAIM_FILE "claim"
+#define CHR_LOCAL_PID_FILE "pid"
+#define CHR_LOCAL_EXIT_FILE "exit"
+#define CHR_LOCAL_STDOUT_FILE "stdout"
+#define CHR_LOCAL_STDERR_FILE "stderr"
+/* Under runs_dir: finished runs after collect. */
+#define CHR_LOCAL_DONE_DIR ".done"
+#define CHR_LOCAL_ABANDONED "abandoned"
+
+/* /proc/sys/kernel/random/boot_id: 36 characters. */
+#define CHR_LOCAL_BOOT_ID_LEN 36
+
+/* ---- Clocks (the adapter's own; the core takes time as an argument) ------ */
+
+int64_t chr_local_wall_ms(void);
+int64_t chr_local_mono_ms(void);
+
+/* ---- Files ------------------------------------------------------------- */
+
+/* Reads the file `name` under dirfd whole (at most max bytes) into a
+ * NUL-terminated chr_malloc'd *out.  CHR_ENOENT when it does not exist,
+ * CHR_ERANGE when larger than max, CHR_EIO, CHR_ENOMEM. */
+enum chr_err chr_local_file_read(int dirfd, const char *name, size_t max, char **out,
+                                 size_t *len);
+
+/* Writes `name` under dirfd atomically (a temp file renamed over it); with
+ * durable, fsyncs the file before and the directory after the rename. */
+enum chr_err chr_local_file_write(int dirfd, const char *name, const void *data, size_t len,
+                                  bool durable);
+
+/* Creates the record `name` under dirfd, durably (file and directory
+ * fsync'd) and only once (CHR_ECONFLICT when it exists).  Not atomic: a
+ * reader may see it torn while it is written, or after a crash in the
+ * middle; readers take a record that does not parse as absent.  Costs one
+ * journal commit where write-temp-and-rename costs two. */
+enum chr_err chr_local_file_record(int dirfd, const char *name, const void *data, size_t len);
+
+/* Creates `name` under dirfd holding `text`, atomically and only if it does
+ * not exist (a complete temp file hard-linked to the name).  CHR_ECONFLICT
+ * when it exists. */
+enum chr_err chr_local_file_create(int dirfd, const char *name, const char *text);
+
+/* Removes every entry of the flat directory `name` under dirfd, then it. */
+enum chr_err chr_local_dir_remove(int dirfd, const char *name);
+
+/* ---- Process identity ------------------------------------------------------ */
+
+/* The start time of process `pid` in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat); false when there is no such process. */
+bool chr_local_proc_start(pid_t pid, uint64_t *ticks);
+
+/* This boot's id; false when it cannot be read. */
+bool chr_local_boot_id(char out[CHR_LOCAL_BOOT_ID_LEN + 1]);
+
+/* pidfd_open(2) and pidfd_send_signal(2); -1 with errno on failure. */
+int chr_local_pidfd_open(pid_t pid);
+int chr_local_pidfd_signal(int pidfd, int sig);
+
+/*
+ * A pidfd for the live process (pid, ticks) of this boot, or -1 when that
+ * process is gone (a zombie, or its pid is free or someone else's).  The pidfd is taken before the
+ * start time is checked, so it cannot refer to a later process with the pid.
+ */
+int chr_local_proc_watch(pid_t pid, uint64_t ticks, const char *boot_id);
+
+/* Reaps the process (pid, ticks) when it is a zombie child of ours (a
+ * supervisor that ended while no instance watched it). */
+void chr_local_reap(pid_t pid, uint64_t ticks, const char *boot_id);
+
+/*
+ * SIGKILLs what is left of a task's process group after its supervisor died:
+ * only when the group still exists and its id is not someone else's (the
+ * leader is gone, or is the task itself by start ticks).  Same boot only.
+ */
+void chr_local_kill_orphans(pid_t pgid, uint64_t leader_ticks, const char *boot_id);
+
+/* ---- Records ------------------------------------------------------------- */
+
+struct chr_local_claim {
+    bool abandoned;
+    pid_t pid;       /* the supervisor */
+    uint64_t ticks;
+    char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
+};
+
+struct chr_local_pidrec {
+    pid_t pid;       /* the task, and its process group */
+    int64_t start_ms;
+    uint64_t ticks;
+    char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
+};
+
+struct chr_local_exitrec {
+    enum chr_local_state state; /* FINISHED, FAILED or KILLED */
+    pid_t pid;
+    int32_t exit_code, signal;
+    int64_t start_ms, end_ms;
+    int64_t stdout_bytes, stderr_bytes;
+    bool stdout_truncated, stderr_truncated;
+    char reason[256];
+};
+
+/* Text of a record into buf (NUL-terminated); its length. */
+size_t chr_local_claim_format(const struct chr_local_claim *c, char *buf, size_t cap);
+size_t chr_local_pidrec_format(const struct chr_local_pidrec *p, char *buf, size_t cap);
+/* JSON text of an exit record, chr_malloc'd. */
+char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len);
+
+/* Read a record from the run directory dirfd.  CHR_ENOENT when absent,
+ * CHR_EINVAL when unreadable (a torn write after a crash), CHR_EIO. */
+enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c);
+enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *p);
+enum chr_err chr_local_exitrec_read(int dirfd, struct chr_local_exitrec *e);
+
+/* ---- The spec ---------------------------------------------------------------- */
+
+/* A run as its supervisor needs it; everything chr_malloc'd. */
+struct chr_local_spec {
+    char *run_id, *job;
+    char *user;           /* NULL: the supervisor's own user */
+    char **argv;          /* NULL-terminated: what to exec ({sh, -c, cmd} for a shell) */
+    char **env;           /* NULL-terminated "NAME=value": job env + built-ins */
+    struct chr_local_resources res;
+    int64_t max_completion_ms, kill_grace_ms;
+    int64_t stdout_max, stderr_max;
+};
+
+void chr_local_spec_free(struct chr_local_spec *s);
+
+/* A job name that can name a directory (Chronos's [A-Za-z0-9_.-], not "."
+ * or ".."). */
+bool chr_local_job_name_ok(const char *name);
+
+/* Checks a task; fills err naming the field.  CHR_EINVAL or CHR_OK. */
+enum chr_err chr_local_task_check(const struct chr_local_task *t, struct chr_error *err);
+
+/* The JSON text of the spec of a (checked) task launched on `host`,
+ * chr_malloc'd; CHR_EINVAL when a string is not UTF-8 or the whole is over
+ * CHR_LOCAL_SPEC_MAX. */
+enum chr_err chr_local_spec_encode(const struct chr_local_task *t, const char *host,
+                                   int64_t kill_grace_ms, char **out, size_t *len,
+                                   struct chr_error *err);
+
+/* Parses spec text.  CHR_EINVAL when malformed. */
+enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_local_spec *out);
+
+/* Reads the spec of the run directory dirfd. */
+enum chr_err chr_local_spec_read(int dirfd, struct chr_local_spec *out);
+
+/*
+ * The task's environment: `base` ("NAME=value" strings for names nobody else
+ * set: PATH, HOME...) under the spec's env.  A NULL-terminated array of
+ * pointers into spec->env and base (nothing copied), chr_malloc'd.
+ */
+char **chr_local_env_merge(char *const *spec_env, char *const *base);
+
+/* ---- The server side (local.c, local_watch.c, local_collect.c) ------------- */
+
+enum chr_local_watch_kind { CHR_LOCAL_W_WAKE = 1, CHR_LOCAL_W_SUP, CHR_LOCAL_W_NOTIFY };
+
+/* What epoll's data points at. */
+struct chr_local_watch {
+    enum chr_local_watch_kind kind;
+    struct chr_local_run *run; /* NULL for the wake-up eventfd */
+};
+
+/* A run this instance supervises (from launch or re-attach to its end). */
+struct chr_local_run {
+    char id[CHR_LOCAL_RUN_ID_MAX + 1];
+    struct chr_local_resources res;
+    enum chr_local_state state;  /* STARTING or RUNNING */
+    int sup_fd;                  /* pidfd of the supervisor; -1 while spawning */
+    int notify_fd;               /* the supervisor's "R" line; -1 when none */
+    pid_t task_pid;
+    int64_t start_ms;
+    bool in_epoll;               /* sup_fd (and notify_fd) are registered */
+    bool pending;                /* on the monitor's list of runs to look at */
+    bool announce;               /* report the current state (reconcile) */
+    bool announce_reattached;
+    bool poll_pid;               /* claimed, no pid record yet: look again */
+    bool kill_requested, kill_sent;
+    bool dead;                   /* reported terminal; freed after the batch */
+    struct chr_local_watch w_sup, w_notify;
+    struct chr_local_run *hash_next, *pending_next, *dead_next;
+};
+
+/* An event made outside the monitor thread, waiting to be reported. */
+struct chr_local_qev {
+    struct chr_local_qev *next;
+    struct chr_local_event ev;
+    char id[CHR_LOCAL_RUN_ID_MAX + 1];
+    char reason[256];
+};
+
+struct chr_local {
+    char *runs_dir, *bin, *host;
+    int runs_fd;
+    struct chr_local_resources total, used;
+    int64_t kill_grace_ms;
+    int32_t keep_done;
+    unsigned long tmp_seq; /* names temp dirs; atomic */
+    chr_local_event_fn on_event;
+    void *ctx;
+
+    pthread_t thread;
+    bool thread_started;
+    int epfd, wake_fd;
+    struct chr_local_watch w_wake;
+
+    pthread_mutex_t mu; /* guards everything below, and runs' fields */
+    struct chr_local_run **buckets;
+    size_t n_buckets, n_runs;
+    struct chr_local_run *pending;       /* runs the monitor must look at */
+    struct chr_local_qev *queue, **queue_tail;
+    size_t n_polling;
+    bool stop;
+};
+
+/* What a run directory says about its run. */
+enum chr_local_disk {
+    CHR_LOCAL_D_NONE = 1, /* no directory */
+    CHR_LOCAL_D_UNCLAIMED,/* a spec, no claim: never started */
+    CHR_LOCAL_D_ABANDONED,/* the server gave it up before it started */
+    CHR_LOCAL_D_ALIVE,    /* its supervisor runs (pidfd in sup_fd) */
+    CHR_LOCAL_D_DEAD,     /* claimed, no outcome, supervisor gone */
+    CHR_LOCAL_D_DONE,     /* outcome recorded */
+};
+
+struct chr_local_assess {
+    enum chr_local_disk kind;
+    int sup_fd;                       /* ALIVE: a pidfd, the caller's */
+    struct chr_local_claim claim;     /* ALIVE, DEAD */
+    bool has_pid;
+    struct chr_local_pidrec pid;
+    struct chr_local_exitrec exit;    /* DONE */
+    struct chr_local_resources res;   /* from the spec; 0 when unreadable */
+};
+
+/* local_watch.c */
+void *chr_local_monitor_main(void *arg);
+/* Reads what run `id`'s directory says; with_res also reads the spec for
+ * the resources (a JSON parse: only for runs about to be tracked). */
+void chr_local_assess(struct chr_local *l, const char *id, bool with_res,
+                      struct chr_local_assess *out);
+/* chr_local_assess, and a run found unclaimed is abandoned so that it never
+ * starts (its kind stays UNCLAIMED); if a supervisor claims it first, the
+ * run is assessed again. */
+void chr_local_settle(struct chr_local *l, const char *id, bool with_res,
+                      struct chr_local_assess *out);
+/* Marks a run that never started as abandoned; CHR_ECONFLICT when it was
+ * claimed meanwhile. */
+enum chr_err chr_local_abandon(struct chr_local *l, const char *id);
+/* Queues the event that an untracked run's directory calls for (terminal,
+ * LOST, DROPPED), killing orphans of a dead one.  Call without the lock. */
+void chr_local_report_disk(struct chr_local *l, const char *id, struct chr_local_assess *a,
+                           bool reattached);
+void chr_local_wake(struct chr_local *l);
+
+/* local.c, with l->mu held */
+struct chr_local_run *chr_local_find(struct chr_local *l, const char *id);
+void chr_local_unlink_run(struct chr_local *l, struct chr_local_run *r);
+void chr_local_push_pending(struct chr_local *l, struct chr_local_run *r);
+void chr_local_send_kill(struct chr_local *l, struct chr_local_run *r);
+
+#endif

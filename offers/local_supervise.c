@@ -1,0 +1,746 @@
+/*
+ * local_supervise.c - the supervisor of one local run (`chronos run-task`):
+ * the local twin of a Mesos executor with checkpointing.
+ *
+ * It claims the run (exclusively: a second supervisor of the same run exits
+ * at once), forks the task into its own process group, records the task's
+ * pid durably while the child waits on a pipe, lets it exec, reports exec
+ * failures distinctly, copies stdout and stderr into bounded files, kills the
+ * process group on request (SIGTERM to the supervisor) or past
+ * maxCompletionTime (SIGTERM, then SIGKILL after the grace period), kills
+ * what is left of the group when the task ends, and records the outcome
+ * durably.  It never depends on the server: it was started detached and
+ * keeps going if the server dies.
+ *
+ * It is a subreaper, so orphans of the task come back to it and are reaped;
+ * the task dies with it (PR_SET_PDEATHSIG), so a task never runs
+ * unsupervised.  Single-threaded; after fork the child only makes system
+ * calls.  Signals arrive through a signalfd, never a handler.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+#include "offers/local_int.h"
+
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/* One captured stream: the first `cap` bytes go to the file, the last
+ * CHR_LOCAL_OUTPUT_TAIL bytes past the cap are kept for the end. */
+struct stream {
+    int pipe_fd;  /* our read end; -1 at EOF */
+    int file_fd;
+    int64_t cap, written, total;
+    char tail[CHR_LOCAL_OUTPUT_TAIL];
+    size_t tail_len, tail_pos;
+    bool truncated;
+};
+
+/* What the child reports through its error pipe before it dies. */
+struct child_error {
+    int stage; /* STAGE_* */
+    int err;   /* errno */
+};
+enum { STAGE_USER = 1, STAGE_EXEC = 2 };
+
+struct sup {
+    int dirfd, notify_fd, sigfd;
+    struct chr_local_spec spec;
+    char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
+    /* The user to run as. */
+    bool switch_user;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    int n_groups;
+    char *home;
+    char *base_env[6]; /* PATH, HOME, USER, LOGNAME, SHELL, NULL */
+    char **envp;       /* pointers into spec.env and base_env */
+    /* The task. */
+    pid_t pid;
+    int64_t start_ms, start_mono, end_mono;
+    struct child_error child_err;
+    bool leader_exited;
+    siginfo_t leader;
+    bool kill_requested, timed_out, hard_killed;
+    int64_t term_mono; /* when SIGTERM went to the group; 0: not yet */
+    struct stream out, err;
+};
+
+/* ---- Recording the outcome ------------------------------------------------ */
+
+static int record(struct sup *s, enum chr_local_state state, int32_t code, int32_t sig,
+                  const char *reason)
+{
+    struct chr_local_exitrec e = {
+        .state = state, .pid = s->pid, .exit_code = code, .signal = sig,
+        .start_ms = s->start_ms, .end_ms = chr_local_wall_ms(),
+        .stdout_bytes = s->out.total, .stderr_bytes = s->err.total,
+        .stdout_truncated = s->out.truncated, .stderr_truncated = s->err.truncated,
+    };
+    snprintf(e.reason, sizeof e.reason, "%s", reason);
+    size_t len = 0;
+    char *text = chr_local_exitrec_format(&e, &len);
+    enum chr_err r = text ? chr_local_file_record(s->dirfd, CHR_LOCAL_EXIT_FILE, text, len)
+                          : CHR_ENOMEM;
+    chr_free(text);
+    return r == CHR_OK ? 0 : 1;
+}
+
+static const char *exit_meaning(int code)
+{
+    return code == 127 ? " (command not found)" : code == 126 ? " (command not executable)" : "";
+}
+
+static int record_outcome(struct sup *s)
+{
+    char reason[256];
+    const char *cmd = s->spec.argv[0];
+    if (s->child_err.stage == STAGE_USER) {
+        snprintf(reason, sizeof reason, "runAsUser '%s': %s", s->spec.user ? s->spec.user : "",
+                 strerror(s->child_err.err));
+        return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+    }
+    if (s->child_err.stage == STAGE_EXEC) {
+        int code = s->child_err.err == ENOENT ? 127 : 126;
+        snprintf(reason, sizeof reason, "exec failed: %s: %s: exit %d%s", cmd,
+                 strerror(s->child_err.err), code, exit_meaning(code));
+        return record(s, CHR_LOCAL_FAILED, code, 0, reason);
+    }
+    int code = s->leader.si_code == CLD_EXITED ? s->leader.si_status : -1;
+    int sig = s->leader.si_code == CLD_EXITED ? 0 : s->leader.si_status;
+    if (s->kill_requested)
+        return record(s, CHR_LOCAL_KILLED, code, sig, "killed");
+    if (s->timed_out) {
+        snprintf(reason, sizeof reason, "exceeded maxCompletionTime (%lld ms)",
+                 (long long)s->spec.max_completion_ms);
+        return record(s, CHR_LOCAL_FAILED, code, sig, reason);
+    }
+    if (code == 0)
+        return record(s, CHR_LOCAL_FINISHED, 0, 0, "");
+    if (code > 0)
+        snprintf(reason, sizeof reason, "exit %d%s", code, exit_meaning(code));
+    else {
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", sig,
+                 abbrev ? abbrev : "?");
+    }
+    return record(s, CHR_LOCAL_FAILED, code, sig, reason);
+}
+
+/* ---- The user and the environment ---------------------------------------- */
+
+static char *kv(const char *name, const char *value)
+{
+    size_t ln = strlen(name), lv = strlen(value);
+    char *p = chr_malloc(ln + lv + 2);
+    if (p) {
+        memcpy(p, name, ln);
+        p[ln] = '=';
+        memcpy(p + ln + 1, value, lv + 1);
+    }
+    return p;
+}
+
+/* getpwnam_r / getpwuid_r with a buffer that grows; *buf is chr_malloc'd. */
+static bool lookup_user(const char *name, uid_t uid, struct passwd *pw, char **buf)
+{
+    struct passwd *res = NULL;
+    for (size_t cap = 4096; cap <= 1024 * 1024; cap *= 4) {
+        chr_free(*buf);
+        if (!(*buf = chr_malloc(cap)))
+            return false;
+        int r = name ? getpwnam_r(name, pw, *buf, cap, &res) : getpwuid_r(uid, pw, *buf, cap, &res);
+        if (r != ERANGE)
+            return r == 0 && res != NULL;
+    }
+    return false;
+}
+
+static bool load_groups(struct sup *s, const char *name)
+{
+    int n = 64;
+    for (int tries = 0; tries < 4; tries++) {
+        chr_free(s->groups);
+        if (!(s->groups = chr_calloc((size_t)n, sizeof *s->groups)))
+            return false;
+        int want = n;
+        if (getgrouplist(name, s->gid, s->groups, &want) >= 0) {
+            s->n_groups = want;
+            return true;
+        }
+        n = want > n ? want : n * 2;
+    }
+    return false;
+}
+
+/* Chooses the user; fills reason (and returns false) when the run cannot
+ * run as the user it asks for. */
+static bool resolve_user(struct sup *s, char *reason, size_t cap)
+{
+    struct passwd pw;
+    char *buf = NULL;
+    uid_t euid = geteuid();
+    const char *want = s->spec.user;
+    bool found = lookup_user(want, euid, &pw, &buf);
+    bool ok = true;
+    if (want && !found) {
+        snprintf(reason, cap, "runAsUser '%s': no such user", want);
+        ok = false;
+    } else if (want && pw.pw_uid != euid && euid != 0) {
+        snprintf(reason, cap,
+                 "runAsUser '%s': chronos runs as uid %ld, not root: it cannot switch user", want,
+                 (long)euid);
+        ok = false;
+    } else if (want && pw.pw_uid != euid) {
+        s->switch_user = true;
+        s->uid = pw.pw_uid;
+        s->gid = pw.pw_gid;
+        ok = load_groups(s, want);
+        if (!ok)
+            snprintf(reason, cap, "runAsUser '%s': cannot read its groups", want);
+    }
+    char uid_txt[24];
+    snprintf(uid_txt, sizeof uid_txt, "%ld", (long)euid);
+    const char *home = found && pw.pw_dir[0] ? pw.pw_dir : "/";
+    const char *name = found ? pw.pw_name : uid_txt;
+    const char *shell = found && pw.pw_shell[0] ? pw.pw_shell : "/bin/sh";
+    s->home = chr_strndup(home, strlen(home));
+    s->base_env[0] = kv("PATH", DEFAULT_PATH);
+    s->base_env[1] = kv("HOME", home);
+    s->base_env[2] = kv("USER", name);
+    s->base_env[3] = kv("LOGNAME", name);
+    s->base_env[4] = kv("SHELL", shell);
+    chr_free(buf);
+    return ok;
+}
+
+static bool build_env(struct sup *s)
+{
+    for (int i = 0; i < 5; i++)
+        if (!s->base_env[i])
+            return false;
+    return s->home && (s->envp = chr_local_env_merge(s->spec.env, s->base_env)) != NULL;
+}
+
+/* ---- The child ------------------------------------------------------------ */
+
+static const char *env_path(char *const *envp)
+{
+    for (size_t i = 0; envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    return DEFAULT_PATH;
+}
+
+/* execve, and for a file that is no binary and has no "#!" line, what
+ * execvp does: run it with /bin/sh.  Returns errno. */
+static int exec_file(const char *path, char *const *argv, char *const *envp)
+{
+    execve(path, argv, envp);
+    if (errno != ENOEXEC)
+        return errno;
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    /* Single-threaded after fork: allocating is safe here. */
+    char **sh = chr_calloc(n + 2, sizeof *sh);
+    if (!sh)
+        return ENOEXEC;
+    sh[0] = "/bin/sh";
+    sh[1] = (char *)path;
+    for (size_t i = 1; i < n; i++)
+        sh[i + 1] = argv[i];
+    execve("/bin/sh", sh, envp);
+    return ENOEXEC;
+}
+
+/* execvp's search, in the task's PATH rather than ours; returns errno. */
+static int exec_search(char *const *argv, char *const *envp)
+{
+    const char *file = argv[0];
+    if (strchr(file, '/'))
+        return exec_file(file, argv, envp);
+    size_t lf = strlen(file);
+    int result = ENOENT;
+    bool denied = false;
+    for (const char *p = env_path(envp);; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t ld = (size_t)(end - p);
+        char path[PATH_MAX];
+        if (ld + lf + 2 <= sizeof path) {
+            memcpy(path, ld ? p : ".", ld ? ld : 1);
+            size_t at = ld ? ld : 1;
+            path[at] = '/';
+            memcpy(path + at + 1, file, lf + 1);
+            result = exec_file(path, argv, envp);
+            denied |= result == EACCES;
+            if (result != ENOENT && result != ENOTDIR && result != EACCES && result != ESTALE)
+                return result;
+        }
+        if (*end == '\0')
+            break;
+        p = end;
+    }
+    return denied ? EACCES : result;
+}
+
+static void child_fail(int fd, int stage, int err)
+{
+    struct child_error ce = {stage, err};
+    ssize_t w = write(fd, &ce, sizeof ce);
+    (void)w;
+    _exit(stage == STAGE_EXEC && err == ENOENT ? 127 : 126);
+}
+
+/* The pipes of start_task: fd[0] go (read), fd[1] go (write), fd[2] exec
+ * error (read), fd[3] exec error (write), fd[4..5] stdout, fd[6..7] stderr,
+ * fd[8] /dev/null. */
+enum { GO_R, GO_W, ERR_R, ERR_W, OUT_R, OUT_W, ERROUT_R, ERROUT_W, DEVNULL, N_FDS };
+
+/* In the child: wait until the pid is recorded, become the task, exec. */
+static void child_run(const struct sup *s, pid_t parent, const int *fd)
+{
+    /* The parent's ends: with our copy of the go pipe's write end open, a
+     * parent that gives up would leave us waiting forever. */
+    close(fd[GO_W]);
+    close(fd[ERR_R]);
+    close(fd[OUT_R]);
+    close(fd[ERROUT_R]);
+    setpgid(0, 0);
+    if (dup2(fd[DEVNULL], 0) < 0 || dup2(fd[OUT_W], 1) < 0 || dup2(fd[ERROUT_W], 2) < 0)
+        _exit(126);
+    int err_fd = fd[ERR_W];
+    char c;
+    ssize_t r;
+    do
+        r = read(fd[GO_R], &c, 1);
+    while (r < 0 && errno == EINTR);
+    if (r != 1)
+        _exit(126); /* the pid could not be recorded: never exec */
+    if (s->switch_user && (setgroups((size_t)s->n_groups, s->groups) != 0 ||
+                           setgid(s->gid) != 0 || setuid(s->uid) != 0))
+        child_fail(err_fd, STAGE_USER, errno);
+    /* After the credentials change, which clears it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(126);
+    if (chdir(s->home) != 0 && chdir("/") != 0)
+        _exit(126);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    child_fail(err_fd, STAGE_EXEC, exec_search(s->spec.argv, s->envp));
+}
+
+/* ---- Starting the task ------------------------------------------------------ */
+
+static void close_fds(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+}
+
+static bool record_pid(struct sup *s)
+{
+    struct chr_local_pidrec p = {.pid = s->pid};
+    if (!chr_local_proc_start(s->pid, &p.ticks))
+        return false;
+    memcpy(p.boot_id, s->boot_id, sizeof p.boot_id);
+    s->start_ms = chr_local_wall_ms();
+    p.start_ms = s->start_ms;
+    char line[128];
+    size_t n = chr_local_pidrec_format(&p, line, sizeof line);
+    return chr_local_file_record(s->dirfd, CHR_LOCAL_PID_FILE, line, n) == CHR_OK;
+}
+
+/* Forks the task; it execs only once its pid is durable.  Returns false
+ * when nothing ran (reason filled); an exec failure returns true with
+ * child_err set. */
+static bool start_task(struct sup *s, char *reason, size_t cap)
+{
+    int fd[N_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
+    if (pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
+        pipe2(fd + OUT_R, O_CLOEXEC) || pipe2(fd + ERROUT_R, O_CLOEXEC) ||
+        (fd[DEVNULL] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        snprintf(reason, cap, "supervisor: pipe: %s", strerror(errno));
+        close_fds(fd, N_FDS);
+        return false;
+    }
+    pid_t parent = getpid();
+    s->pid = fork();
+    if (s->pid == 0)
+        child_run(s, parent, fd);
+    int child_ends[] = {fd[GO_R], fd[ERR_W], fd[OUT_W], fd[ERROUT_W], fd[DEVNULL]};
+    close_fds(child_ends, 5);
+    if (s->pid < 0) {
+        s->pid = 0;
+        snprintf(reason, cap, "supervisor: fork: %s", strerror(errno));
+        int rest[] = {fd[GO_W], fd[ERR_R], fd[OUT_R], fd[ERROUT_R]};
+        close_fds(rest, 4);
+        return false;
+    }
+    setpgid(s->pid, s->pid);
+    s->out.pipe_fd = fd[OUT_R];
+    s->err.pipe_fd = fd[ERROUT_R];
+    fcntl(fd[OUT_R], F_SETFL, O_NONBLOCK);
+    fcntl(fd[ERROUT_R], F_SETFL, O_NONBLOCK);
+    bool recorded = record_pid(s);
+    if (recorded && write(fd[GO_W], "g", 1) != 1)
+        recorded = false;
+    close(fd[GO_W]); /* without the byte: the child exits, never execs */
+    s->start_mono = chr_local_mono_ms();
+    ssize_t r;
+    do
+        r = read(fd[ERR_R], &s->child_err, sizeof s->child_err);
+    while (r < 0 && errno == EINTR);
+    close(fd[ERR_R]);
+    if (r != (ssize_t)sizeof s->child_err)
+        memset(&s->child_err, 0, sizeof s->child_err);
+    if (!recorded) {
+        s->start_ms = INT64_MIN;
+        snprintf(reason, cap, "supervisor: cannot record the task's pid");
+        return false;
+    }
+    return true;
+}
+
+static void notify_running(struct sup *s)
+{
+    if (s->notify_fd < 0)
+        return;
+    char line[64];
+    int n = snprintf(line, sizeof line, "R %ld %lld\n", (long)s->pid, (long long)s->start_ms);
+    ssize_t w = write(s->notify_fd, line, (size_t)n);
+    (void)w; /* the server may be gone: it re-attaches from the pid record */
+    close(s->notify_fd);
+    s->notify_fd = -1;
+}
+
+/* ---- Output ------------------------------------------------------------- */
+
+static void tail_add(struct stream *st, const char *p, size_t n)
+{
+    if (n >= sizeof st->tail) {
+        memcpy(st->tail, p + n - sizeof st->tail, sizeof st->tail);
+        st->tail_len = sizeof st->tail;
+        st->tail_pos = 0;
+        return;
+    }
+    size_t first = sizeof st->tail - st->tail_pos;
+    if (first > n)
+        first = n;
+    memcpy(st->tail + st->tail_pos, p, first);
+    memcpy(st->tail, p + first, n - first);
+    st->tail_pos = (st->tail_pos + n) % sizeof st->tail;
+    st->tail_len = st->tail_len + n > sizeof st->tail ? sizeof st->tail : st->tail_len + n;
+}
+
+static void file_put(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* a full disk loses output, not the run */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void pump(struct stream *st)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(st->pipe_fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return; /* EAGAIN: drained for now */
+        if (n == 0) {
+            close(st->pipe_fd);
+            st->pipe_fd = -1;
+            return;
+        }
+        int64_t room = st->cap - st->written;
+        size_t head = (int64_t)n < room ? (size_t)n : (size_t)(room > 0 ? room : 0);
+        file_put(st->file_fd, buf, head);
+        st->written += (int64_t)head;
+        if ((size_t)n > head)
+            tail_add(st, buf + head, (size_t)n - head);
+        st->total += n;
+    }
+}
+
+/* Past the cap: a note, then the tail, so the file ends as the output did. */
+static void stream_finish(struct stream *st)
+{
+    int64_t omitted = st->total - st->written - (int64_t)st->tail_len;
+    if (omitted > 0) {
+        char note[160];
+        int n = snprintf(note, sizeof note,
+                         "\n[chronos: %lld bytes of output omitted after the first %lld; the "
+                         "last %zu follow]\n",
+                         (long long)omitted, (long long)st->written, st->tail_len);
+        file_put(st->file_fd, note, (size_t)n);
+        st->truncated = true;
+    }
+    if (st->tail_len == sizeof st->tail) { /* full: oldest byte at tail_pos */
+        file_put(st->file_fd, st->tail + st->tail_pos, sizeof st->tail - st->tail_pos);
+        file_put(st->file_fd, st->tail, st->tail_pos);
+    } else
+        file_put(st->file_fd, st->tail, st->tail_len);
+    if (st->file_fd >= 0)
+        close(st->file_fd);
+    st->file_fd = -1;
+}
+
+/* ---- Supervising ------------------------------------------------------------ */
+
+static void kill_group(struct sup *s, int sig)
+{
+    if (s->pid > 0)
+        kill(-s->pid, sig);
+}
+
+static void begin_kill(struct sup *s)
+{
+    if (s->leader_exited)
+        return;
+    if (s->term_mono == 0) {
+        kill_group(s, SIGTERM);
+        kill_group(s, SIGCONT);
+        s->term_mono = chr_local_mono_ms();
+        if (s->term_mono == 0)
+            s->term_mono = 1;
+    } else if (!s->hard_killed) {
+        kill_group(s, SIGKILL); /* asked twice: no more grace */
+        s->hard_killed = true;
+    }
+}
+
+/* Reaps children.  The task's exit is only peeked at first (WNOWAIT) so its
+ * process group is killed while its pid, hence the group id, is still ours. */
+static void reap(struct sup *s)
+{
+    while (!s->leader_exited) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+            break;
+        if (si.si_pid != s->pid) {
+            waitpid(si.si_pid, NULL, 0); /* an orphan of the task */
+            continue;
+        }
+        s->leader = si;
+        kill_group(s, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->leader_exited = true;
+        s->end_mono = chr_local_mono_ms();
+    }
+    if (s->leader_exited)
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+}
+
+static void on_signals(struct sup *s)
+{
+    struct signalfd_siginfo si;
+    while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        /* Once the task has ended on its own, a kill changes nothing. */
+        if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->leader_exited) {
+            s->kill_requested = true;
+            begin_kill(s);
+        }
+    }
+}
+
+/* The next instant (monotonic ms) at which something is due; -1: none. */
+static int64_t next_deadline(const struct sup *s)
+{
+    if (s->leader_exited)
+        return s->end_mono + CHR_LOCAL_DRAIN_MS;
+    if (s->term_mono && !s->hard_killed)
+        return s->term_mono + s->spec.kill_grace_ms;
+    if (s->spec.max_completion_ms > 0 && !s->timed_out)
+        return s->start_mono + s->spec.max_completion_ms;
+    return -1;
+}
+
+static void on_time(struct sup *s, int64_t now)
+{
+    if (s->leader_exited)
+        return;
+    if (s->term_mono && !s->hard_killed && now >= s->term_mono + s->spec.kill_grace_ms) {
+        kill_group(s, SIGKILL);
+        s->hard_killed = true;
+    }
+    if (s->spec.max_completion_ms > 0 && !s->timed_out &&
+        now >= s->start_mono + s->spec.max_completion_ms) {
+        s->timed_out = true;
+        begin_kill(s);
+    }
+}
+
+static bool finished(const struct sup *s, int64_t now)
+{
+    if (!s->leader_exited)
+        return false;
+    if (now >= s->end_mono + CHR_LOCAL_DRAIN_MS)
+        return true;
+    /* The group is gone (every member reaped) and the output is closed. */
+    return s->out.pipe_fd < 0 && s->err.pipe_fd < 0 && kill(-s->pid, 0) != 0 && errno == ESRCH;
+}
+
+static void supervise(struct sup *s)
+{
+    for (;;) {
+        reap(s);
+        int64_t now = chr_local_mono_ms();
+        on_time(s, now);
+        if (finished(s, now))
+            break;
+        int64_t due = next_deadline(s);
+        int timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+        if (s->leader_exited && timeout > 10)
+            timeout = 10; /* the group's last members die without a signal to us */
+        struct pollfd p[3] = {{s->sigfd, POLLIN, 0}, {s->out.pipe_fd, POLLIN, 0},
+                              {s->err.pipe_fd, POLLIN, 0}};
+        if (poll(p, 3, timeout) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents)
+            on_signals(s);
+        if (p[1].revents)
+            pump(&s->out);
+        if (p[2].revents)
+            pump(&s->err);
+    }
+    if (s->out.pipe_fd >= 0)
+        pump(&s->out);
+    if (s->err.pipe_fd >= 0)
+        pump(&s->err);
+}
+
+/* ---- Setup -------------------------------------------------------------------- */
+
+static int open_output(struct sup *s, struct stream *st, const char *name, int64_t cap)
+{
+    st->pipe_fd = -1;
+    st->cap = cap;
+    st->file_fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                         0640);
+    return st->file_fd;
+}
+
+/* Blocks the signals we take through the signalfd (the server spawns us
+ * with them blocked already, so a kill is never lost to a default action). */
+static int signals_setup(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int claim(struct sup *s)
+{
+    struct chr_local_claim c = {.pid = getpid()};
+    if (!chr_local_boot_id(s->boot_id) || !chr_local_proc_start(c.pid, &c.ticks))
+        return 1;
+    memcpy(c.boot_id, s->boot_id, sizeof c.boot_id);
+    char line[128];
+    chr_local_claim_format(&c, line, sizeof line);
+    enum chr_err e = chr_local_file_create(s->dirfd, CHR_LOCAL_CLAIM_FILE, line);
+    return e == CHR_OK ? 0 : e == CHR_ECONFLICT ? CHR_LOCAL_EXIT_CLAIMED : 1;
+}
+
+/* Everything between the claim and the task's end. */
+static int run_claimed(struct sup *s)
+{
+    char reason[256] = "";
+    if (chr_local_spec_read(s->dirfd, &s->spec) != CHR_OK)
+        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: the run's spec is unreadable");
+    if (s->spec.kill_grace_ms <= 0)
+        s->spec.kill_grace_ms = CHR_LOCAL_KILL_GRACE_MS;
+    if (!resolve_user(s, reason, sizeof reason))
+        return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+    if (!build_env(s))
+        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: out of memory");
+    on_signals(s);
+    if (s->kill_requested)
+        return record(s, CHR_LOCAL_KILLED, -1, 0, "killed before start");
+    if (open_output(s, &s->out, CHR_LOCAL_STDOUT_FILE, s->spec.stdout_max) < 0 ||
+        open_output(s, &s->err, CHR_LOCAL_STDERR_FILE, s->spec.stderr_max) < 0)
+        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: cannot create the output files");
+    if (!start_task(s, reason, sizeof reason)) {
+        if (s->pid > 0)
+            waitpid(s->pid, NULL, 0); /* it exits without exec */
+        return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+    }
+    if (s->child_err.stage == 0)
+        notify_running(s);
+    supervise(s);
+    stream_finish(&s->out);
+    stream_finish(&s->err);
+    return record_outcome(s);
+}
+
+static void sup_free(struct sup *s)
+{
+    chr_local_spec_free(&s->spec);
+    chr_free(s->groups);
+    chr_free(s->home);
+    for (int i = 0; i < 5; i++)
+        chr_free(s->base_env[i]);
+    chr_free(s->envp);
+    int fds[] = {s->dirfd, s->sigfd, s->notify_fd, s->out.pipe_fd, s->out.file_fd,
+                 s->err.pipe_fd, s->err.file_fd};
+    close_fds(fds, sizeof fds / sizeof fds[0]);
+}
+
+int chr_local_run_task(const char *run_dir, int notify_fd)
+{
+    struct sup s;
+    memset(&s, 0, sizeof s);
+    s.notify_fd = notify_fd;
+    s.start_ms = INT64_MIN;
+    s.out.pipe_fd = s.out.file_fd = s.err.pipe_fd = s.err.file_fd = -1;
+    if (notify_fd >= 0)
+        fcntl(notify_fd, F_SETFD, FD_CLOEXEC);
+    s.sigfd = signals_setup();
+    s.dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int status = s.sigfd < 0 || s.dirfd < 0 ? 1 : claim(&s);
+    if (status == 0) {
+        /* Orphans of the task come to us, to be reaped and counted out. */
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        status = run_claimed(&s);
+    }
+    sup_free(&s);
+    return status;
+}

@@ -1,0 +1,382 @@
+/*
+ * core.h - the scheduling core of chronos: registry, due-time queue,
+ * dependency DAG, run state machine, offer matching, and the retry,
+ * concurrency and missed-run policies.
+ *
+ * The core is sans-IO (../shared/design.md, conventions.md): it does no I/O,
+ * reads no clock, starts no thread and calls no callback.  Its whole
+ * interface is
+ *
+ *     chr_core_step(core, now_ms, &event, &actions)
+ *     chr_core_next_wakeup(core)
+ *
+ * Time, requests, store completions, offers and task status updates come in
+ * as events; what must happen goes out as actions, which the adapters
+ * (server glue) execute after the step returns.  A step never blocks.
+ *
+ * The exactly-once protocol.  Every due instant of a job ends as exactly one
+ * of: launched (a run), coalesced (missed while down or while a previous run
+ * of a non-concurrent job was still waiting), or skipped by policy
+ * (startingDeadlineSeconds) — the last two recorded in the job's bounded
+ * ledger.  Handling an instant emits ONE atomic persist batch that both
+ * advances the job's stored progress past the instant and records the run
+ * (or the ledger entry); the run is launched only after that batch is
+ * reported durable (CHR_EV_STORE_DONE).  A crash before durability loses
+ * nothing the server acknowledged (the instant is handled again after
+ * restart); a crash after it finds the run record at restart and
+ * re-issues its launch, which the resource manager makes idempotent by run
+ * id (the local manager's claim file, Mesos task ids + reconciliation).  So
+ * an instant is launched once, not twice, not never.
+ *
+ * Requests (put/delete/run/kill) are validated against the registry, applied
+ * to it at once (so later requests see them), persisted, and answered with a
+ * CHR_ACT_REPLY only once their batch is durable.  A failed batch
+ * (CHR_EV_STORE_DONE with an error) puts the core in the failed state: it
+ * launches and accepts nothing more, and answers everything with
+ * CHR_EUNAVAIL; the server must then reload from the store (restart, or on
+ * ZooKeeper step down and rejoin).  Nothing unacknowledged is ever visible as
+ * durable.
+ *
+ * Policies (decided; core_*.c say why):
+ * - A new job, or a replaced one whose schedule or zone changed (a new
+ *   schedule_epoch), starts at the first instant after now - 5 s: a start of
+ *   "now" still runs, earlier instants are not caught up.  A replace with the
+ *   same schedule and zone keeps the progress.  A disabled job is not in the
+ *   due queue; re-enabling it ledgers the instants it missed
+ *   (SKIPPED_DISABLED).
+ * - Of a job's instants <= now the latest is the candidate, the earlier ones
+ *   are ledgered: COALESCED_DOWN when no core was loaded at the time or they
+ *   are over a minute old, else COALESCED_BUSY (the loop lagged).  The
+ *   candidate is ledgered SKIPPED_DEADLINE when later than
+ *   startingDeadlineSeconds, COALESCED_BUSY when the job is not concurrent
+ *   and already has a waiting (recording or queued) run; else it runs.
+ * - Run ids never repeat for a job (the state keeps the highest due_ms used;
+ *   a manual or dependent run in the same ms goes 1 ms later).
+ * - Offers: matched first fit without head-of-line blocking; an offer used is
+ *   consumed; offers no waiting run fits are declined (refuse_ms) at the end
+ *   of the matching pass.  SUPPRESS once when no run waits for an offer,
+ *   REVIVE once when one does and none is held.
+ * - Dependents: a child counts each parent's successes since it last
+ *   started (was launched); it fires when all are >= 1 and it has no
+ *   waiting run (later successes are absorbed into the waiting run).  The
+ *   reset at launch is persisted with the launch, so a restart can tell
+ *   pre-launch counts from post-launch ones.
+ * - Deleting a job others depend on is refused (CHR_ECONFLICT).
+ */
+#ifndef CHR_CORE_H
+#define CHR_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "iso8601/iso8601.h"
+#include "scheduler/job.h"
+
+/* Run ids are Chronos task ids, "ct:<due_ms>:<attempt>:<job name>", so tools
+ * that parse Chronos task ids keep working. */
+#define CHR_RUN_ID_MAX (CHR_JOB_NAME_MAX + 48)
+
+enum chr_run_state {
+    CHR_RUN_RECORDING = 1, /* its record is being made durable */
+    CHR_RUN_QUEUED,        /* durable; waiting for an offer that fits */
+    CHR_RUN_LAUNCHING,     /* launch sent to the resource manager */
+    CHR_RUN_RUNNING,
+    CHR_RUN_FINISHED,      /* exit 0 */
+    CHR_RUN_FAILED,        /* non-zero exit, exec failure, exceeded time */
+    CHR_RUN_KILLED,        /* by a user or by deletion of its job */
+    CHR_RUN_LOST,          /* the resource manager lost it */
+};
+
+enum chr_run_cause {
+    CHR_CAUSE_SCHEDULED = 1, /* a due instant of the schedule */
+    CHR_CAUSE_DEPENDENT,     /* all parents succeeded */
+    CHR_CAUSE_MANUAL,        /* PUT /job/{name} */
+    CHR_CAUSE_RETRY,         /* an earlier attempt failed */
+};
+
+/* One run as the core tracks, persists (/runs) and reports it. */
+struct chr_run {
+    char id[CHR_RUN_ID_MAX];
+    char job[CHR_JOB_NAME_MAX + 1];
+    enum chr_run_cause cause;
+    enum chr_run_state state;
+    int64_t due_ms;      /* the scheduled instant (or request/trigger time) */
+    int32_t attempt;     /* 0 for the first try */
+    int64_t created_ms, launched_ms, started_ms, ended_ms; /* INT64_MIN = not yet */
+    int32_t exit_code;   /* valid when ended; -1 when killed by a signal */
+    char reason[160];    /* why it ended, or "" */
+    char *arguments;     /* manual ?arguments= override, owned, NULL if none */
+    uint64_t offer_id;   /* the offer it was launched on */
+};
+
+/* Why an instant did not become a launch. */
+enum chr_ledger_reason {
+    CHR_LEDGER_COALESCED_DOWN = 1, /* missed while no leader ran */
+    CHR_LEDGER_COALESCED_BUSY,     /* a previous run of a non-concurrent job still waited */
+    CHR_LEDGER_SKIPPED_DEADLINE,   /* later than startingDeadlineSeconds */
+    CHR_LEDGER_SKIPPED_DISABLED,   /* the job was disabled at the time */
+};
+
+/* A run of consecutive instants with one outcome (bounded per job). */
+struct chr_ledger_entry {
+    int64_t first_ms, last_ms;
+    int64_t count;
+    enum chr_ledger_reason reason;
+};
+
+/* One finished run, kept in the job's bounded history (job/stat, the
+ * dashboard).  A run's full record is deleted when it ends. */
+struct chr_run_summary {
+    int64_t due_ms, started_ms, ended_ms; /* started_ms INT64_MIN: never seen running */
+    int32_t attempt, exit_code;
+    enum chr_run_cause cause;
+    enum chr_run_state state; /* FINISHED, FAILED, KILLED or LOST */
+};
+
+/*
+ * Progress of a job, persisted under /state with every change.  The arrays
+ * are allocated with chr_malloc & co.  A state handed to the core (LOAD_JOB)
+ * becomes the core's, which may reallocate its arrays; a state the core
+ * hands out (persist items, queries) is read-only and the core's.  The
+ * store's codec, the simulator and tests use chr_job_state_init/_copy/_free.
+ */
+struct chr_job_state {
+    struct chr_job_stats stats;
+    int64_t next_ms;         /* next due instant not yet handled; INT64_MAX: none */
+    int64_t instants_handled;/* instants handled (launched or ledgered) this epoch */
+    int64_t schedule_epoch;  /* bumped when the schedule is replaced */
+    /* The highest due_ms any run id of this job has used (INT64_MIN: none).
+     * New run ids stay above it, so an id never repeats: the resource manager
+     * would take a repeated id for a duplicate launch of a finished task. */
+    int64_t last_run_due_ms;
+    /* Dependency counters: successes of each parent since this job last
+     * started (Chronos semantics, but persisted).  Parallel to job.parents:
+     * n_parent_successes == job.n_parents; NULL when 0. */
+    uint32_t *parent_successes;
+    uint32_t n_parent_successes;
+    bool flagged;            /* launches keep failing: backing off */
+    int64_t launch_failures; /* consecutive launch (not task) failures */
+    struct chr_ledger_entry *ledger;  /* oldest first, at most CHR_LEDGER_MAX; NULL when 0 */
+    uint32_t ledger_len;
+    struct chr_run_summary *history;  /* oldest first, at most config.history_max */
+    uint32_t history_len;
+};
+
+/* A fresh state: stats never run, next_ms INT64_MAX, no arrays. */
+void chr_job_state_init(struct chr_job_state *st);
+/* Frees the arrays and re-initialises; NULL is allowed. */
+void chr_job_state_free(struct chr_job_state *st);
+/* A deep copy; CHR_ENOMEM leaves *dst initialised and empty. */
+enum chr_err chr_job_state_copy(struct chr_job_state *dst, const struct chr_job_state *src);
+
+/* ---- Events ---------------------------------------------------------------- */
+
+enum chr_event_type {
+    CHR_EV_TIME = 1,        /* time passed; nothing else */
+    CHR_EV_LOAD_JOB,        /* startup: a stored job with its state */
+    CHR_EV_LOAD_RUN,        /* startup: a stored open run */
+    CHR_EV_LOAD_DONE,       /* startup done: reconcile runs, catch up missed instants.
+                             * Requests before it are answered CHR_EUNAVAIL. */
+    CHR_EV_PUT_JOB,         /* request: create or replace (the job is validated) */
+    CHR_EV_DELETE_JOB,      /* request */
+    CHR_EV_RUN_JOB,         /* request: run now (manual), optional arguments */
+    CHR_EV_KILL_JOB,        /* request: kill the job's active runs */
+    CHR_EV_MARK_SUCCESS,    /* request: count as a success, fire dependents */
+    CHR_EV_STORE_DONE,      /* a persist batch completed (durable, or failed) */
+    CHR_EV_OFFER,           /* resources offered */
+    CHR_EV_OFFER_RESCINDED,
+    CHR_EV_TASK_STATUS,     /* a run's state changed at the resource manager */
+};
+
+struct chr_offer {
+    uint64_t id;
+    char agent[64];
+    double cpus, mem_mb, disk_mb;
+};
+
+struct chr_event {
+    enum chr_event_type type;
+    uint64_t request_id;    /* requests: echoed in the reply */
+    union {
+        /* LOAD_JOB, PUT_JOB: ownership of job (and state) moves to the core,
+         * whatever the step returns (a refused job is freed). */
+        struct {
+            struct chr_job job;
+            struct chr_job_state state; /* LOAD_JOB only */
+        } job;
+        /* LOAD_RUN: ownership of run.arguments moves.  Its state as stored
+         * does not matter: every loaded run is "reconciling" until the
+         * resource manager answers the RECONCILE the core sends for it. */
+        struct chr_run run;
+        struct { /* DELETE_JOB, RUN_JOB, KILL_JOB, MARK_SUCCESS */
+            const char *name;
+            const char *arguments; /* RUN_JOB: NULL = the job's own; copied */
+        } named;
+        /* STORE_DONE.  Batches complete in the order they were emitted:
+         * STORE_DONE(b, CHR_OK) means b and every earlier batch is durable. */
+        struct {
+            uint64_t batch_id;
+            enum chr_err result;
+        } store;
+        struct chr_offer offer; /* OFFER; OFFER_RESCINDED uses offer.id */
+        /* TASK_STATUS: RUNNING, a terminal state, or QUEUED meaning "this
+         * task never started and may be launched again": the answer to a
+         * RECONCILE for an id the manager does not know (offer_id 0), or to
+         * a launch whose offer was gone (offer_id: that launch's offer).
+         * QUEUED is taken only when it matches (a reconciling run, or the
+         * run's current launch), so a late or repeated one cannot cause a
+         * second launch.  A status for an unknown id is noted; a RUNNING
+         * one is answered with a KILL (a zombie). */
+        struct {
+            const char *run_id;
+            uint64_t offer_id;
+            enum chr_run_state state;
+            int32_t exit_code;
+            const char *reason;
+        } status;
+    } u;
+};
+
+/* ---- Actions --------------------------------------------------------------- */
+
+enum chr_persist_op {
+    CHR_PERSIST_JOB = 1,   /* put the job definition (and its state) */
+    CHR_PERSIST_STATE,     /* put the job's state */
+    CHR_PERSIST_RUN,       /* put an open run */
+    CHR_PERSIST_RUN_DONE,  /* delete an open run (its outcome is in the state) */
+    CHR_PERSIST_DELETE_JOB,/* delete the job, its state and ledger */
+};
+
+struct chr_persist_item {
+    enum chr_persist_op op;
+    const char *name;                  /* the job */
+    const struct chr_job *job;         /* JOB */
+    const struct chr_job_state *state; /* JOB, STATE */
+    const struct chr_run *run;         /* RUN, RUN_DONE */
+};
+
+enum chr_action_type {
+    CHR_ACT_PERSIST = 1, /* write items atomically; answer with STORE_DONE(batch_id) */
+    CHR_ACT_LAUNCH,      /* launch run on offer */
+    CHR_ACT_KILL,        /* kill run */
+    CHR_ACT_DECLINE,     /* decline offer for refuse_ms */
+    CHR_ACT_REPLY,       /* answer request_id */
+    CHR_ACT_SUPPRESS,    /* nothing is waiting: stop offers */
+    CHR_ACT_REVIVE,      /* something is waiting: offers again */
+    CHR_ACT_RECONCILE,   /* ask the resource manager about an open run */
+    CHR_ACT_NOTE,        /* a log line: what happened and why */
+};
+
+struct chr_action {
+    enum chr_action_type type;
+    union {
+        struct {
+            uint64_t batch_id;
+            const struct chr_persist_item *items;
+            size_t n;
+        } persist;
+        struct {
+            const struct chr_run *run;
+            const struct chr_job *job;
+            uint64_t offer_id;
+        } launch;
+        struct {
+            const struct chr_run *run; /* KILL, RECONCILE */
+        } run;
+        struct {
+            uint64_t offer_id;
+            int64_t refuse_ms;
+        } decline;
+        struct {
+            uint64_t request_id;
+            enum chr_err result;
+            char message[CHR_ERROR_MESSAGE_MAX];
+        } reply;
+        struct {
+            char text[256];
+        } note;
+    } u;
+};
+
+/*
+ * The actions of one step.  Owned by the core; everything they point to stays
+ * valid until the next chr_core_step or chr_core_destroy.  The adapters
+ * execute them in order, whatever the step returned.  A persist item's state
+ * and run are snapshots taken when the item was made, so two batches of one
+ * step never share a later change.  Launches that share an offer_id go in one
+ * accept; an offer the core launched on is consumed (the manager offers the
+ * rest again).
+ */
+struct chr_actions {
+    const struct chr_action *v;
+    size_t n;
+};
+
+/* ---- Lifecycle ------------------------------------------------------------- */
+
+struct chr_core_config {
+    struct chr_tzdb *tzdb;          /* zones for schedules; borrowed */
+    double default_cpus, default_mem_mb, default_disk_mb; /* 0.1 / 128 / 256 */
+    int64_t default_retry_delay_ms; /* --failure_retry, 60000 */
+    int64_t offer_refuse_ms;        /* decline filter, 5000 */
+    uint32_t history_max;           /* finished runs kept per job (for job/stat) */
+};
+
+struct chr_core;
+
+enum chr_err chr_core_create(const struct chr_core_config *cfg, struct chr_core **out);
+void chr_core_destroy(struct chr_core *core);
+
+/*
+ * Feeds one event at instant now_ms (never earlier than a previous step's)
+ * and returns the actions to execute.  Ownership of the event's payload is as
+ * documented per event type; strings in events are copied.  Besides the
+ * event, a step does the work that is due: instants whose time came, retries
+ * whose delay passed, matching queued runs to held offers.  A step emits at
+ * most about CHR_STEP_ACTIONS_MAX actions; work left over keeps
+ * chr_core_next_wakeup at now.
+ *
+ * Returns CHR_OK; CHR_ENOMEM when the event could not be applied (nothing of
+ * it changed; feed it again; work left undone for lack of memory is retried
+ * at the next step); CHR_EUNAVAIL once the core has failed (a STORE_DONE with
+ * an error, this step's or an earlier one's): then *out holds CHR_EUNAVAIL
+ * replies to every pending and new request, and nothing else is done.
+ * *out is always filled, and its actions executed, whatever the result.
+ */
+enum chr_err chr_core_step(struct chr_core *core, int64_t now_ms, struct chr_event *ev,
+                           struct chr_actions *out);
+
+/* The earliest instant at which the core wants a CHR_EV_TIME step
+ * (INT64_MAX: none).  O(1). */
+int64_t chr_core_next_wakeup(const struct chr_core *core);
+
+/* ---- Queries (read-only; the scheduler thread calls them between steps) ------ */
+
+size_t chr_core_job_count(const struct chr_core *core);
+/* The job named `name`, or NULL; valid until the next step. */
+const struct chr_job *chr_core_job(const struct chr_core *core, const char *name,
+                                   const struct chr_job_state **state);
+/* Calls fn for every job, in the order they were registered (loaded or
+ * created): deterministic, never hash order.  Callers sort if they need to. */
+void chr_core_each_job(const struct chr_core *core, void (*fn)(void *ctx, const struct chr_job *,
+                                                               const struct chr_job_state *),
+                       void *ctx);
+/* The active runs of a job (queued, launching, running) into out[], up to max. */
+size_t chr_core_job_runs(const struct chr_core *core, const char *name, const struct chr_run **out,
+                         size_t max);
+
+/* What the core holds, for metrics and for tests of its bounds. */
+struct chr_core_counts {
+    size_t jobs;
+    size_t runs;            /* active runs: recording .. running */
+    size_t runs_waiting;    /* recording or queued */
+    size_t offers_held;
+    size_t batches_pending; /* emitted, not yet reported durable */
+    size_t replies_pending; /* requests waiting for their batch */
+    bool loaded, failed;
+};
+void chr_core_counts(const struct chr_core *core, struct chr_core_counts *out);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * core_offer.c - offers and matching: the core holds the offers it receives
+ * until they are rescinded or used, matches queued runs to them first fit,
+ * and tells the resource manager when it needs offers (REVIVE) and when it
+ * does not (SUPPRESS, and DECLINE of what it holds).
+ *
+ * Matching walks ready runs in order (high priority first, then due time,
+ * then creation sequence) and takes for each the first held offer, in
+ * arrival order, with enough cpus, mem and disk left.  A run that fits no
+ * offer is skipped, not waited for: no head-of-line blocking.  A run of a
+ * non-concurrent job waits while another of its runs is launching or
+ * running.  An offer used in a step is consumed (the manager offers what is
+ * left again); one that no waiting run fits is declined at the end of the
+ * pass, so that its resources come back merged with what frees up — holding
+ * it would starve a bigger run forever.  No I/O, no clock.
+ */
+#include "scheduler/core_int.h"
+
+#include <string.h>
+
+/* Remainders below this are rounding, not resources. */
+#define FIT_EPS 1e-9
+
+enum chr_err core_offer_add(struct chr_core *c, const struct chr_offer *o)
+{
+    if (core_reserve(c, 1, 0, 0) != CHR_OK)
+        return CHR_ENOMEM;
+    if (c->n_offers >= CORE_OFFERS_HELD_MAX) {
+        core_emit_decline(c, o->id);
+        return CHR_OK;
+    }
+    if (c->n_offers == c->cap_offers) {
+        size_t cap = c->cap_offers < 8 ? 8 : c->cap_offers * 2;
+        struct core_offer *v = chr_realloc(c->offers, cap * sizeof *v);
+        if (v == NULL)
+            return CHR_ENOMEM;
+        c->offers = v;
+        c->cap_offers = cap;
+    }
+    c->offers[c->n_offers++] = (struct core_offer){.o = *o, .used = false};
+    c->dispatch_dirty = true;
+    return CHR_OK;
+}
+
+void core_offer_rescind(struct chr_core *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_offers; i++) {
+        if (c->offers[i].o.id != id)
+            continue;
+        memmove(&c->offers[i], &c->offers[i + 1], (c->n_offers - i - 1) * sizeof *c->offers);
+        c->n_offers--;
+        return;
+    }
+}
+
+struct need {
+    double cpus, mem_mb, disk_mb;
+};
+
+static struct need job_need(const struct chr_core *c, const struct chr_job *d)
+{
+    return (struct need){
+        d->cpus > 0 ? d->cpus : c->cfg.default_cpus,
+        d->mem_mb > 0 ? d->mem_mb : c->cfg.default_mem_mb,
+        d->disk_mb > 0 ? d->disk_mb : c->cfg.default_disk_mb,
+    };
+}
+
+static bool fits(const struct chr_offer *o, const struct need *n)
+{
+    return o->cpus + FIT_EPS >= n->cpus && o->mem_mb + FIT_EPS >= n->mem_mb &&
+           o->disk_mb + FIT_EPS >= n->disk_mb;
+}
+
+static bool spent(const struct chr_offer *o)
+{
+    return o->cpus < FIT_EPS || o->mem_mb < FIT_EPS || o->disk_mb < FIT_EPS;
+}
+
+static struct core_offer *first_fit(struct chr_core *c, const struct need *n)
+{
+    for (size_t i = 0; i < c->n_offers; i++)
+        if (fits(&c->offers[i].o, n))
+            return &c->offers[i];
+    return NULL;
+}
+
+/* With no offer held only "is any run waiting for one?" matters: no order. */
+static bool any_eligible(const struct chr_core *c)
+{
+    for (size_t i = 0; i < c->ready.n; i++)
+        if (core_job_may_start(((const struct core_run *)c->ready.v[i].owner)->job))
+            return true;
+    return false;
+}
+
+static void drop_used_offers(struct chr_core *c)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < c->n_offers; i++)
+        if (!c->offers[i].used)
+            c->offers[w++] = c->offers[i];
+    c->n_offers = w;
+}
+
+/* Launches r on offer o if there is room for the step's output. */
+static bool launch_on(struct chr_core *c, size_t i, struct core_offer *o, const struct need *n)
+{
+    struct core_run *r = c->ready.v[i].owner;
+    if (c->out.n_acts >= CHR_STEP_ACTIONS_MAX ||
+        core_reserve(c, 2, 2, core_launch_bytes(c, r)) != CHR_OK)
+        return false;
+    o->o.cpus -= n->cpus;
+    o->o.mem_mb -= n->mem_mb;
+    o->o.disk_mb -= n->disk_mb;
+    o->used = true;
+    c->ready.v[i].owner = NULL;
+    r->heap_idx = -1;
+    r->where = CORE_NOWHERE;
+    core_run_launch(c, r, o->o.id);
+    return true;
+}
+
+/* Walks the ready runs in order; returns whether a run is left waiting for
+ * an offer. */
+static bool match(struct chr_core *c)
+{
+    bool want = false;
+    size_t live = 0;
+    for (size_t k = 0; k < c->n_offers; k++)
+        live += !spent(&c->offers[k].o);
+    core_heap_sort(&c->ready);
+    for (size_t i = 0; i < c->ready.n; i++) {
+        struct core_run *r = c->ready.v[i].owner;
+        if (!core_job_may_start(r->job))
+            continue;
+        if (live == 0)
+            return true;
+        struct need n = job_need(c, &r->job->def);
+        struct core_offer *o = first_fit(c, &n);
+        if (o == NULL) {
+            want = true;
+            continue;
+        }
+        if (!launch_on(c, i, o, &n)) {
+            c->more_work = true;
+            c->dispatch_dirty = true;
+            return true;
+        }
+        live -= spent(&o->o);
+    }
+    return want;
+}
+
+/* Declines the offers a completed pass left unused: no eligible run fits
+ * them, and holding them would keep the manager from offering their
+ * resources again together with what frees up. */
+static void decline_unused(struct chr_core *c)
+{
+    if (core_reserve(c, c->n_offers, 0, 0) != CHR_OK) {
+        c->more_work = true;
+        return;
+    }
+    for (size_t i = 0; i < c->n_offers; i++)
+        core_emit_decline(c, c->offers[i].o.id);
+    c->n_offers = 0;
+}
+
+void core_dispatch(struct chr_core *c)
+{
+    if (!c->dispatch_dirty)
+        return;
+    c->dispatch_dirty = false;
+    if (c->n_offers == 0) {
+        c->want_offers = any_eligible(c);
+        return;
+    }
+    c->want_offers = match(c);
+    core_heap_drop_marked(&c->ready);
+    drop_used_offers(c);
+    if (!c->dispatch_dirty)
+        decline_unused(c);
+}
+
+void core_offers_policy(struct chr_core *c)
+{
+    if (core_reserve(c, 1, 0, 0) != CHR_OK) {
+        c->more_work = true;
+        return;
+    }
+    if (c->want_offers) {
+        if (c->n_offers == 0 && !c->revived) {
+            core_emit_simple(c, CHR_ACT_REVIVE);
+            c->revived = true;
+            c->suppressed = false;
+        }
+        return;
+    }
+    if (c->n_offers > 0 && !c->dispatch_dirty)
+        decline_unused(c);
+    if (!c->suppressed) {
+        core_emit_simple(c, CHR_ACT_SUPPRESS);
+        c->suppressed = true;
+        c->revived = false;
+    }
+}

@@ -1,0 +1,515 @@
+/*
+ * core_req.c - requests: create or replace a job, delete it, run it now,
+ * kill its runs, mark it successful.
+ *
+ * Each request is checked against the registry (schedule and zone parse,
+ * parents exist, no cycle, no dependents on delete), applied at once so that
+ * later requests see it, persisted in one batch, and answered when that batch
+ * (and every earlier one) is durable.  Each handler allocates everything it
+ * needs before it changes anything, so running out of memory leaves no trace.
+ *
+ * Choices: a replace with the same schedule and zone keeps the job's
+ * progress; a new schedule starts over from now.  Re-enabling a job ledgers
+ * the instants it missed while disabled.  Counters never come from a request.
+ * A job others depend on cannot be deleted (Chronos converted its children
+ * into scheduled jobs and lost fields).  No I/O, no clock.
+ */
+#include "scheduler/core_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* The job's zone name, NULL when it has none ("" and "null" mean none). */
+static const char *zone_name(const struct chr_job *def)
+{
+    const char *z = def->schedule_tz;
+    if (z == NULL || z[0] == '\0' || strcmp(z, "null") == 0)
+        return NULL;
+    return z;
+}
+
+enum chr_err core_parse_schedule(struct chr_core *c, const struct chr_job *def,
+                                 struct chr_schedule *out, struct chr_error *err)
+{
+    const struct chr_tz *zone = NULL;
+    struct chr_error e2;
+    const char *z = zone_name(def);
+    if (z != NULL) {
+        if (c->cfg.tzdb == NULL)
+            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "no zone database");
+        if (chr_tzdb_get(c->cfg.tzdb, z, &zone, &e2) != CHR_OK)
+            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "%s", e2.message);
+    }
+    if (chr_schedule_parse(def->schedule, zone, c->cfg.tzdb, out, &e2) != CHR_OK) {
+        if (strncmp(e2.message, "schedule", 8) == 0)
+            return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message + 10);
+        return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message);
+    }
+    return CHR_OK;
+}
+
+/* ---- Checks against the registry ---------------------------------------------- */
+
+static enum chr_err dfs_reserve(struct chr_core *c, size_t n)
+{
+    if (n <= c->cap_dfs)
+        return CHR_OK;
+    size_t cap = c->cap_dfs < 64 ? 64 : c->cap_dfs;
+    while (cap < n)
+        cap *= 2;
+    struct core_job **a = chr_realloc(c->dfs_job, cap * sizeof *a);
+    if (a == NULL)
+        return CHR_ENOMEM;
+    c->dfs_job = a;
+    uint32_t *b = chr_realloc(c->dfs_idx, cap * sizeof *b);
+    if (b == NULL)
+        return CHR_ENOMEM;
+    c->dfs_idx = b;
+    c->cap_dfs = cap;
+    return CHR_OK;
+}
+
+static bool is_new_parent(const struct chr_job *def, const struct core_job *x)
+{
+    for (uint32_t i = 0; i < def->n_parents; i++)
+        if (strcmp(def->parents[i], x->def.name) == 0)
+            return true;
+    return false;
+}
+
+static void cycle_message(struct chr_core *c, size_t depth, struct chr_error *err)
+{
+    char path[CHR_ERROR_MESSAGE_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i <= depth && n < sizeof path; i++)
+        n += (size_t)snprintf(path + n, sizeof path - n, "%s -> ", c->dfs_job[i]->def.name);
+    if (n < sizeof path)
+        snprintf(path + n, sizeof path - n, "%s", c->dfs_job[0]->def.name);
+    chr_error_set(err, CHR_EINVAL, "parents", "would make a cycle: %s", path);
+}
+
+/* Would j with the parents of `def` close a cycle?  That is: is one of the
+ * new parents among j's descendants?  Depth-first over the children edges. */
+static enum chr_err check_cycle(struct chr_core *c, struct core_job *j, const struct chr_job *def,
+                                struct chr_error *err)
+{
+    if (j->n_children == 0 || def->n_parents == 0)
+        return CHR_OK;
+    if (dfs_reserve(c, c->jobs.n + 1) != CHR_OK)
+        return CHR_ENOMEM;
+    uint32_t mark = ++c->visit_epoch;
+    size_t depth = 0;
+    c->dfs_job[0] = j;
+    c->dfs_idx[0] = 0;
+    j->visit = mark;
+    for (;;) {
+        struct core_job *x = c->dfs_job[depth];
+        if (c->dfs_idx[depth] >= x->n_children) {
+            if (depth == 0)
+                return CHR_OK;
+            depth--;
+            continue;
+        }
+        struct core_job *y = x->children[c->dfs_idx[depth]++].child;
+        if (y->visit == mark)
+            continue;
+        y->visit = mark;
+        c->dfs_job[++depth] = y;
+        c->dfs_idx[depth] = 0;
+        if (is_new_parent(def, y)) {
+            cycle_message(c, depth, err);
+            return CHR_EINVAL;
+        }
+    }
+}
+
+static enum chr_err check_def(struct chr_core *c, const struct chr_job *def,
+                              struct chr_schedule *sched, bool *scheduled, struct chr_error *err)
+{
+    enum chr_err e = chr_job_validate(def, err);
+    if (e != CHR_OK)
+        return e;
+    *scheduled = def->schedule != NULL;
+    if (*scheduled && (e = core_parse_schedule(c, def, sched, err)) != CHR_OK)
+        return e;
+    for (uint32_t i = 0; i < def->n_parents; i++)
+        if (core_job_find(c, def->parents[i]) == NULL)
+            return chr_error_set(err, CHR_EINVAL, "parents", "unknown job '%s'",
+                                 def->parents[i]);
+    struct core_job *j = core_job_find(c, def->name);
+    return j != NULL ? check_cycle(c, j, def, err) : CHR_OK;
+}
+
+/* ---- Put -------------------------------------------------------------------------- */
+
+/* Counts for the parents of `def`, keeping the old count (of `old`, parallel
+ * to old_def's parents) of every parent that stays.  *out is NULL when def
+ * has no parents or old is NULL and `always` is false. */
+static enum chr_err remap_counts(const struct chr_job *old_def, const uint32_t *old, uint32_t n_old,
+                                 const struct chr_job *def, bool always, uint32_t **out)
+{
+    *out = NULL;
+    if (def->n_parents == 0 || (old == NULL && !always))
+        return CHR_OK;
+    uint32_t *v = chr_calloc(def->n_parents, sizeof *v);
+    if (v == NULL)
+        return CHR_ENOMEM;
+    for (uint32_t i = 0; old != NULL && i < def->n_parents; i++)
+        for (uint32_t k = 0; k < old_def->n_parents && k < n_old; k++)
+            if (strcmp(def->parents[i], old_def->parents[k]) == 0)
+                v[i] = old[k];
+    *out = v;
+    return CHR_OK;
+}
+
+static int64_t first_instant(struct chr_core *c, const struct chr_schedule *s)
+{
+    int64_t next;
+    if (chr_schedule_next(s, c->now_ms - CORE_START_GRACE_MS, &next) != CHR_OK)
+        return INT64_MAX;
+    return next;
+}
+
+static int64_t tombstone_take(struct chr_core *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_tombs; i++) {
+        if (strcmp(c->tombs[i].name, name) != 0)
+            continue;
+        int64_t v = c->tombs[i].last_run_due_ms;
+        c->tombs[i] = c->tombs[--c->n_tombs];
+        return v;
+    }
+    return INT64_MIN;
+}
+
+static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
+                               const struct chr_schedule *sched, bool scheduled)
+{
+    struct chr_job *def = &ev->u.job.job;
+    struct core_job *j = chr_calloc(1, sizeof *j);
+    uint32_t *counters = NULL;
+    if (j == NULL || remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
+        core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
+        core_edges_reserve(c, def) != CHR_OK || core_reply_reserve(c) != CHR_OK ||
+        core_reserve(c, 2, 1, core_state_snap_bound(c, &j->st) + def->n_parents * 4) != CHR_OK) {
+        chr_free(counters);
+        chr_free(j);
+        return CHR_ENOMEM;
+    }
+    j->def = *def;
+    memset(def, 0, sizeof *def);
+    chr_job_state_init(&j->st);
+    j->st.parent_successes = counters;
+    j->st.n_parent_successes = j->def.n_parents;
+    j->st.last_run_due_ms = tombstone_take(c, j->def.name);
+    j->heap_idx = -1;
+    j->skip_until_ms = INT64_MIN;
+    j->scheduled = scheduled;
+    if (scheduled) {
+        j->sched = *sched;
+        j->st.next_ms = first_instant(c, sched);
+    }
+    core_job_register(c, j);
+    core_edges_add(c, j);
+    core_due_requeue(c, j);
+    core_batch_begin(c);
+    core_batch_job(c, j);
+    core_batch_end(c);
+    core_reply(c, ev->request_id, CHR_OK, "created job '%s'", j->def.name);
+    return CHR_OK;
+}
+
+static bool same_schedule(const struct core_job *j, const struct chr_job *def, bool scheduled)
+{
+    return j->scheduled == scheduled && str_eq(j->def.schedule, def->schedule) &&
+           str_eq(zone_name(&j->def), zone_name(def));
+}
+
+/* Swaps the definition in; the old one lives until the next step. */
+static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
+                      const struct chr_schedule *sched, bool scheduled, uint32_t *counters[2])
+{
+    bool same = same_schedule(j, def, scheduled);
+    bool enabled = j->def.disabled && !def->disabled;
+    core_edges_remove(c, j);
+    core_grave_def(c, &j->def);
+    j->def = *def;
+    memset(def, 0, sizeof *def);
+    core_edges_add(c, j);
+    chr_free(j->st.parent_successes);
+    j->st.parent_successes = counters[0];
+    j->st.n_parent_successes = j->def.n_parents;
+    chr_free(j->pre);
+    j->pre = counters[1];
+    if (j->pre == NULL)
+        j->n_pre_runs = 0;
+    j->scheduled = scheduled;
+    if (scheduled)
+        j->sched = *sched;
+    if (!same) {
+        j->st.schedule_epoch++;
+        j->st.instants_handled = 0;
+        j->st.next_ms = scheduled ? first_instant(c, sched) : INT64_MAX;
+        j->skip_until_ms = INT64_MIN;
+        j->ledger_open = false;
+    } else if (enabled) {
+        j->skip_until_ms = c->now_ms;
+    }
+    core_due_requeue(c, j);
+}
+
+static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct chr_event *ev,
+                                const struct chr_schedule *sched, bool scheduled)
+{
+    struct chr_job *def = &ev->u.job.job;
+    /* Instants that came under the old definition are handled under it. */
+    enum chr_err e = core_due_job_now(c, j);
+    if (e != CHR_OK)
+        return e;
+    uint32_t *counters[2] = {NULL, NULL};
+    if (remap_counts(&j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
+                     &counters[0]) != CHR_OK ||
+        remap_counts(&j->def, j->pre, j->st.n_parent_successes, def, false, &counters[1]) !=
+            CHR_OK ||
+        core_edges_reserve(c, def) != CHR_OK || core_grave_def_reserve(c) != CHR_OK ||
+        core_reply_reserve(c) != CHR_OK ||
+        core_reserve(c, 2, 1, core_state_snap_bound(c, &j->st) + def->n_parents * 4) != CHR_OK) {
+        chr_free(counters[0]);
+        chr_free(counters[1]);
+        return CHR_ENOMEM;
+    }
+    put_apply(c, j, def, sched, scheduled, counters);
+    core_batch_begin(c);
+    core_batch_job(c, j);
+    core_batch_end(c);
+    core_reply(c, ev->request_id, CHR_OK, "replaced job '%s'", j->def.name);
+    if (j->def.n_parents > 0)
+        core_check_add(c, j);
+    return CHR_OK;
+}
+
+enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
+{
+    struct chr_job *def = &ev->u.job.job;
+    struct chr_schedule sched;
+    struct chr_error err;
+    bool scheduled = false;
+    chr_error_clear(&err);
+    if (core_reply_reserve(c) != CHR_OK)
+        return CHR_ENOMEM;
+    enum chr_err e = check_def(c, def, &sched, &scheduled, &err);
+    if (e == CHR_ENOMEM)
+        return e;
+    if (e == CHR_OK && c->jobs.n >= CHR_JOBS_MAX && core_job_find(c, def->name) == NULL)
+        e = chr_error_set(&err, CHR_ERANGE, "name", "the registry holds %d jobs already",
+                          CHR_JOBS_MAX);
+    if (e != CHR_OK) {
+        core_reply(c, ev->request_id, e, "%s", err.message);
+        chr_job_free(def);
+        return CHR_OK;
+    }
+    struct core_job *j = core_job_find(c, def->name);
+    return j != NULL ? put_replace(c, j, ev, &sched, scheduled)
+                     : put_create(c, ev, &sched, scheduled);
+}
+
+/* ---- Delete ------------------------------------------------------------------------ */
+
+static void dependents_message(const struct core_job *j, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "job '%s' has dependents: ", j->def.name);
+    for (uint32_t i = 0; i < j->n_children && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i > 0 ? ", " : "",
+                              j->children[i].child->def.name);
+}
+
+static void checks_remove(struct chr_core *c, struct core_job *j)
+{
+    for (struct core_job **pp = &c->checks; *pp != NULL; pp = &(*pp)->check_next) {
+        if (*pp == j) {
+            *pp = j->check_next;
+            j->in_checks = false;
+            return;
+        }
+    }
+}
+
+static void tombstone_add(struct chr_core *c, const struct core_job *j)
+{
+    if (j->st.last_run_due_ms == INT64_MIN)
+        return;
+    /* Forget the ones whose grace is over (a new job's ids start after it). */
+    for (size_t i = 0; i < c->n_tombs;) {
+        if (c->tombs[i].last_run_due_ms < c->now_ms - CORE_START_GRACE_MS)
+            c->tombs[i] = c->tombs[--c->n_tombs];
+        else
+            i++;
+    }
+    if (c->n_tombs == CORE_TOMBSTONES_MAX)
+        c->tombs[0] = c->tombs[--c->n_tombs];
+    struct core_tombstone *t = &c->tombs[c->n_tombs++];
+    snprintf(t->name, sizeof t->name, "%s", j->def.name);
+    t->last_run_due_ms = j->st.last_run_due_ms;
+}
+
+static void delete_commit(struct chr_core *c, struct core_job *j)
+{
+    core_batch_begin(c);
+    while (j->runs != NULL) {
+        struct core_run *r = j->runs;
+        if (r->counted == CORE_COUNT_STARTED)
+            core_emit_run(c, CHR_ACT_KILL, &r->r);
+        core_batch_run_done(c, r);
+        core_run_unlink(c, r);
+    }
+    core_batch_delete_job(c, j);
+    core_batch_end(c);
+    core_edges_remove(c, j);
+    checks_remove(c, j);
+    j->dead = true;
+    core_due_requeue(c, j);
+    core_job_unregister(c, j);
+    tombstone_add(c, j);
+    j->grave_next = c->grave_jobs;
+    c->grave_jobs = j;
+}
+
+enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
+    struct core_job *j = core_job_find(c, name);
+    if (core_reply_reserve(c) != CHR_OK)
+        return CHR_ENOMEM;
+    if (j == NULL) {
+        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
+        return CHR_OK;
+    }
+    if (j->n_children > 0) {
+        char msg[CHR_ERROR_MESSAGE_MAX];
+        dependents_message(j, msg, sizeof msg);
+        core_reply(c, ev->request_id, CHR_ECONFLICT, "%s", msg);
+        return CHR_OK;
+    }
+    size_t n = 0, bytes = 0;
+    for (struct core_run *r = j->runs; r != NULL; r = r->job_next, n++)
+        bytes += core_run_snap_size(&r->r);
+    if (core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
+        return CHR_ENOMEM;
+    delete_commit(c, j);
+    core_reply(c, ev->request_id, CHR_OK, "deleted job '%s'", name);
+    return CHR_OK;
+}
+
+/* ---- Run now, kill, mark success ------------------------------------------------------ */
+
+enum chr_err core_run_job(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
+    struct core_job *j = core_job_find(c, name);
+    if (core_reply_reserve(c) != CHR_OK)
+        return CHR_ENOMEM;
+    if (j == NULL || c->runs.n >= CHR_RUNS_ACTIVE_MAX) {
+        if (j == NULL)
+            core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
+        else
+            core_reply(c, ev->request_id, CHR_ERANGE, "%d runs are active already",
+                       CHR_RUNS_ACTIVE_MAX);
+        return CHR_OK;
+    }
+    struct core_run *r = core_run_new(c, j, CHR_CAUSE_MANUAL, c->now_ms, 0, ev->u.named.arguments);
+    if (r == NULL)
+        return CHR_ENOMEM;
+    size_t bytes = core_run_snap_size(&r->r) + core_state_snap_bound(c, &j->st);
+    if (core_run_reserve(c, 1) != CHR_OK || core_reserve(c, 1, 2, bytes) != CHR_OK) {
+        core_run_free(r);
+        return CHR_ENOMEM;
+    }
+    core_batch_begin(c);
+    core_run_record(c, r);
+    core_batch_state(c, j);
+    core_batch_end(c);
+    core_reply(c, ev->request_id, CHR_OK, "%s", r->r.id);
+    return CHR_OK;
+}
+
+static void kill_commit(struct chr_core *c, struct core_job *j, size_t *killed, size_t *signalled)
+{
+    core_batch_begin(c);
+    struct core_run *next;
+    for (struct core_run *r = j->runs; r != NULL; r = next) {
+        next = r->job_next;
+        if (r->counted == CORE_COUNT_STARTED) {
+            core_emit_run(c, CHR_ACT_KILL, &r->r);
+            (*signalled)++;
+            continue;
+        }
+        core_run_unlink(c, r);
+        r->r.state = CHR_RUN_KILLED;
+        r->r.ended_ms = c->now_ms;
+        r->r.exit_code = -1;
+        snprintf(r->r.reason, sizeof r->r.reason, "killed by request before it started");
+        core_history_add(c, j, &r->r);
+        core_batch_run_done(c, r);
+        (*killed)++;
+    }
+    if (*killed > 0)
+        core_batch_state(c, j);
+    core_batch_end(c);
+}
+
+enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
+    struct core_job *j = core_job_find(c, name);
+    if (core_reply_reserve(c) != CHR_OK)
+        return CHR_ENOMEM;
+    if (j == NULL) {
+        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
+        return CHR_OK;
+    }
+    size_t n = 0, bytes = core_state_snap_bound(c, &j->st);
+    for (struct core_run *r = j->runs; r != NULL; r = r->job_next, n++)
+        bytes += core_run_snap_size(&r->r);
+    if (core_state_arrays(c, &j->st, false, true) != CHR_OK ||
+        core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
+        return CHR_ENOMEM;
+    size_t killed = 0, signalled = 0;
+    kill_commit(c, j, &killed, &signalled);
+    core_reply(c, ev->request_id, CHR_OK, "job '%s': %zu waiting runs killed, %zu signalled",
+               name, killed, signalled);
+    return CHR_OK;
+}
+
+enum chr_err core_mark_success(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
+    struct core_job *j = core_job_find(c, name);
+    if (core_reply_reserve(c) != CHR_OK)
+        return CHR_ENOMEM;
+    if (j == NULL) {
+        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
+        return CHR_OK;
+    }
+    size_t items = 1, bytes = core_state_snap_bound(c, &j->st);
+    if (core_fire_prepare(c, j, 0, &items, &bytes) != CHR_OK)
+        return CHR_ENOMEM;
+    if (core_reserve(c, 2 + j->n_children, items, bytes) != CHR_OK) {
+        core_fire_cancel(c, j);
+        return CHR_ENOMEM;
+    }
+    core_batch_begin(c);
+    core_stats_success(c, j);
+    core_job_reset_counters(j);
+    core_fire_commit(c, j);
+    core_batch_state(c, j);
+    core_batch_end(c);
+    core_reply(c, ev->request_id, CHR_OK, "job '%s' marked successful", name);
+    return CHR_OK;
+}

@@ -1,0 +1,116 @@
+/*
+ * core_state.c - a job's persisted progress (struct chr_job_state): its
+ * lifecycle helpers, the bounded ledger of instants that were not launched,
+ * and the bounded history of finished runs.
+ *
+ * Both arrays are allocated lazily at full capacity (most jobs never need a
+ * ledger), kept oldest first, and drop their oldest entry when full, so a job
+ * never grows without bound however long it lives.  No I/O, no clock.
+ */
+#include "scheduler/core_int.h"
+
+#include <string.h>
+
+void chr_job_state_init(struct chr_job_state *st)
+{
+    memset(st, 0, sizeof *st);
+    chr_job_stats_init(&st->stats);
+    st->next_ms = INT64_MAX;
+    st->last_run_due_ms = INT64_MIN;
+}
+
+void chr_job_state_free(struct chr_job_state *st)
+{
+    if (st == NULL)
+        return;
+    chr_free(st->parent_successes);
+    chr_free(st->ledger);
+    chr_free(st->history);
+    chr_job_state_init(st);
+}
+
+static bool dup_array(void **dst, const void *src, size_t n, size_t elem)
+{
+    *dst = NULL;
+    if (n == 0 || src == NULL)
+        return true;
+    size_t bytes;
+    if (chr_mul_overflows(n, elem, &bytes) || (*dst = chr_malloc(bytes)) == NULL)
+        return false;
+    memcpy(*dst, src, bytes);
+    return true;
+}
+
+enum chr_err chr_job_state_copy(struct chr_job_state *dst, const struct chr_job_state *src)
+{
+    struct chr_job_state t = *src;
+    bool ok = dup_array((void **)&t.parent_successes, src->parent_successes,
+                        src->n_parent_successes, sizeof *t.parent_successes);
+    ok = ok && dup_array((void **)&t.ledger, src->ledger, src->ledger_len, sizeof *t.ledger);
+    ok = ok && dup_array((void **)&t.history, src->history, src->history_len, sizeof *t.history);
+    if (!ok) {
+        chr_free(t.parent_successes);
+        chr_free(t.ledger);
+        chr_free(t.history);
+        chr_job_state_init(dst);
+        return CHR_ENOMEM;
+    }
+    *dst = t;
+    return CHR_OK;
+}
+
+enum chr_err core_state_arrays(struct chr_core *c, struct chr_job_state *st, bool ledger,
+                               bool history)
+{
+    if (ledger && st->ledger == NULL) {
+        st->ledger = chr_calloc(CHR_LEDGER_MAX, sizeof *st->ledger);
+        if (st->ledger == NULL)
+            return CHR_ENOMEM;
+    }
+    if (history && st->history == NULL && c->cfg.history_max > 0) {
+        st->history = chr_calloc(c->cfg.history_max, sizeof *st->history);
+        if (st->history == NULL)
+            return CHR_ENOMEM;
+    }
+    return CHR_OK;
+}
+
+void core_ledger_add(struct core_job *j, enum chr_ledger_reason reason, int64_t first_ms,
+                     int64_t last_ms, int64_t count)
+{
+    struct chr_job_state *st = &j->st;
+    CHR_CORE_ASSERT(st->ledger != NULL && count > 0);
+    if (j->ledger_open && st->ledger_len > 0 && st->ledger[st->ledger_len - 1].reason == reason) {
+        struct chr_ledger_entry *e = &st->ledger[st->ledger_len - 1];
+        e->last_ms = last_ms;
+        e->count += count;
+        return;
+    }
+    if (st->ledger_len == CHR_LEDGER_MAX) {
+        memmove(st->ledger, st->ledger + 1, (CHR_LEDGER_MAX - 1) * sizeof *st->ledger);
+        st->ledger_len--;
+    }
+    st->ledger[st->ledger_len++] = (struct chr_ledger_entry){first_ms, last_ms, count, reason};
+    j->ledger_open = true;
+}
+
+void core_history_add(struct chr_core *c, struct core_job *j, const struct chr_run *r)
+{
+    struct chr_job_state *st = &j->st;
+    uint32_t cap = c->cfg.history_max;
+    if (cap == 0 || st->history == NULL)
+        return;
+    if (st->history_len >= cap) {
+        memmove(st->history, st->history + 1, (cap - 1) * sizeof *st->history);
+        st->history_len = cap - 1;
+    }
+    st->history[st->history_len++] = (struct chr_run_summary){
+        .due_ms = r->due_ms,
+        .started_ms = r->started_ms,
+        .ended_ms = r->ended_ms,
+        .attempt = r->attempt,
+        .exit_code = r->exit_code,
+        .cause = r->cause,
+        .state = r->state,
+    };
+}

@@ -1,0 +1,233 @@
+/*
+ * core_status.c - what the resource manager says about a run: it runs, it
+ * ended (finished, failed, killed, lost), or — answering a reconciliation or
+ * a launch whose offer was gone — it never started.
+ *
+ * A terminal status is one atomic batch: the run's record deleted, the job's
+ * counters and history, a retry run, and the runs of dependents it fires.  A
+ * status for an id the core does not track is noted; a RUNNING one is a
+ * zombie (its job was deleted) and gets a KILL.  No I/O, no clock.
+ */
+#include "scheduler/core_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *state_name(enum chr_run_state s)
+{
+    switch (s) {
+    case CHR_RUN_RECORDING: return "RECORDING";
+    case CHR_RUN_QUEUED: return "QUEUED";
+    case CHR_RUN_LAUNCHING: return "LAUNCHING";
+    case CHR_RUN_RUNNING: return "RUNNING";
+    case CHR_RUN_FINISHED: return "FINISHED";
+    case CHR_RUN_FAILED: return "FAILED";
+    case CHR_RUN_KILLED: return "KILLED";
+    case CHR_RUN_LOST: return "LOST";
+    }
+    return "?";
+}
+
+static enum chr_err status_unknown(struct chr_core *c, const struct chr_event *ev, const char *id)
+{
+    bool kill = ev->u.status.state == CHR_RUN_RUNNING;
+    if (core_reserve(c, 2, 0, kill ? sizeof(struct chr_run) + 64 : 0) != CHR_OK)
+        return CHR_ENOMEM;
+    core_note(c, "status %s for unknown run '%.200s'%s", state_name(ev->u.status.state), id,
+              kill ? ": a zombie, killed" : ": ignored");
+    if (kill) {
+        const char *colon = strrchr(id, ':');
+        core_emit_kill_id(c, id, colon != NULL ? colon + 1 : "");
+    }
+    return CHR_OK;
+}
+
+/* A loaded run's answer settles the doubt about its job's counters (see
+ * core_job.pre): if it started, the loaded counts were from before it. */
+static void resolve_pre(struct chr_core *c, struct core_run *r, bool started)
+{
+    struct core_job *j = r->job;
+    if (!r->pre_launch)
+        return;
+    r->pre_launch = false;
+    if (j->pre == NULL)
+        return;
+    if (started) {
+        for (uint32_t i = 0; i < j->st.n_parent_successes; i++)
+            j->st.parent_successes[i] -= j->pre[i] < j->st.parent_successes[i]
+                                             ? j->pre[i]
+                                             : j->st.parent_successes[i];
+        j->n_pre_runs = 0;
+        j->unsaved = true;
+    } else if (--j->n_pre_runs > 0) {
+        return;
+    }
+    chr_free(j->pre);
+    j->pre = NULL;
+    core_check_add(c, j);
+}
+
+/* The run started at the manager without a launch of ours (a reconciled or
+ * re-queued run): the counters' reset the launch would have made. */
+static void started_elsewhere(struct chr_core *c, struct core_run *r)
+{
+    bool ours = r->counted == CORE_COUNT_STARTED && !r->reconciling;
+    if (r->reconciling)
+        resolve_pre(c, r, true);
+    else if (!ours)
+        core_job_reset_counters(r->job);
+    r->reconciling = false;
+}
+
+static enum chr_err status_running(struct chr_core *c, struct core_run *r)
+{
+    struct core_job *j = r->job;
+    if (r->r.state == CHR_RUN_RUNNING && !r->reconciling)
+        return CHR_OK;
+    if (core_reserve(c, 1, 1, core_state_snap_bound(c, &j->st)) != CHR_OK)
+        return CHR_ENOMEM;
+    core_run_heap_out(c, r);
+    started_elsewhere(c, r);
+    core_run_count(c, r, CORE_COUNT_STARTED);
+    r->r.state = CHR_RUN_RUNNING;
+    if (r->r.started_ms == INT64_MIN)
+        r->r.started_ms = c->now_ms;
+    bool changed = j->st.launch_failures != 0 || j->st.flagged;
+    j->st.launch_failures = 0;
+    j->st.flagged = false;
+    if (changed || j->unsaved) {
+        core_batch_begin(c);
+        core_batch_state(c, j);
+        core_batch_end(c);
+    }
+    return CHR_OK;
+}
+
+static enum chr_err status_not_started(struct chr_core *c, struct core_run *r, uint64_t offer_id)
+{
+    if (core_reserve(c, 1, 0, 0) != CHR_OK)
+        return CHR_ENOMEM;
+    bool ours = (r->reconciling && offer_id == 0) ||
+                (!r->reconciling && r->r.state == CHR_RUN_LAUNCHING && offer_id != 0 &&
+                 offer_id == r->r.offer_id);
+    if (!ours) {
+        core_note(c, "run '%s' is %s here; 'never started' (offer %llu) ignored", r->r.id,
+                  state_name(r->r.state), (unsigned long long)offer_id);
+        return CHR_OK;
+    }
+    if (r->reconciling)
+        resolve_pre(c, r, false);
+    r->reconciling = false;
+    core_run_count(c, r, CORE_COUNT_WAITING);
+    r->r.offer_id = 0; /* launched_ms stays: when the last launch was sent */
+    core_run_enqueue(c, r);
+    core_note(c, "run '%s' never started; queued for launch", r->r.id);
+    return CHR_OK;
+}
+
+static void launch_account(struct chr_core *c, struct core_job *j, const struct chr_run *r)
+{
+    bool fail = r->state == CHR_RUN_FAILED || r->state == CHR_RUN_LOST;
+    bool no_start = r->started_ms == INT64_MIN || r->exit_code == 126 || r->exit_code == 127;
+    if (fail && no_start) {
+        j->st.launch_failures++;
+        if (!j->st.flagged && j->st.launch_failures >= CORE_LAUNCH_FAILURES_FLAG) {
+            j->st.flagged = true;
+            core_note(c, "job '%s' flagged: %lld launches in a row failed to start (%s)",
+                      j->def.name, (long long)j->st.launch_failures, r->reason);
+        }
+    } else if (r->state == CHR_RUN_FINISHED) {
+        j->st.launch_failures = 0;
+        j->st.flagged = false;
+    }
+}
+
+static void terminal_commit(struct chr_core *c, struct core_run *r, struct core_run *retry,
+                            const struct chr_event *ev, bool fire)
+{
+    struct core_job *j = r->job;
+    enum chr_run_state st = ev->u.status.state;
+    started_elsewhere(c, r);
+    r->r.state = st;
+    r->r.ended_ms = c->now_ms;
+    r->r.exit_code = ev->u.status.exit_code;
+    snprintf(r->r.reason, sizeof r->r.reason, "%s",
+             ev->u.status.reason != NULL ? ev->u.status.reason : "");
+    launch_account(c, j, &r->r);
+    core_batch_begin(c);
+    core_history_add(c, j, &r->r);
+    core_batch_run_done(c, r);
+    core_run_unlink(c, r);
+    if (st == CHR_RUN_FINISHED)
+        core_stats_success(c, j);
+    else if ((st == CHR_RUN_FAILED || st == CHR_RUN_LOST) && retry == NULL)
+        core_stats_failure(c, j);
+    if (retry != NULL) {
+        retry->ready_ms = c->now_ms + core_retry_delay_ms(c, j, r->r.attempt);
+        core_run_record(c, retry);
+    }
+    if (fire)
+        core_fire_commit(c, j);
+    core_batch_state(c, j);
+    core_batch_end(c);
+}
+
+static enum chr_err status_terminal(struct chr_core *c, struct core_run *r,
+                                    const struct chr_event *ev)
+{
+    struct core_job *j = r->job;
+    enum chr_run_state st = ev->u.status.state;
+    bool fail = st == CHR_RUN_FAILED || st == CHR_RUN_LOST;
+    bool retry = fail && r->r.attempt < j->def.retries && c->runs.n < CHR_RUNS_ACTIVE_MAX;
+    bool fire = st == CHR_RUN_FINISHED || (fail && !retry && j->def.soft_error);
+    size_t items = 3, bytes = core_state_snap_bound(c, &j->st) + 2 * core_run_snap_size(&r->r);
+    if (core_state_arrays(c, &j->st, false, true) != CHR_OK)
+        return CHR_ENOMEM;
+    struct core_run *rr = NULL;
+    if (retry) {
+        rr = core_run_new(c, j, CHR_CAUSE_RETRY, r->r.due_ms, r->r.attempt + 1, r->r.arguments);
+        if (rr == NULL)
+            return CHR_ENOMEM;
+    }
+    size_t extra = rr != NULL ? 1 : 0;
+    enum chr_err e = fire ? core_fire_prepare(c, j, extra, &items, &bytes)
+                          : core_run_reserve(c, extra);
+    if (e == CHR_OK && (e = core_reserve(c, 3 + j->n_children, items, bytes)) != CHR_OK && fire)
+        core_fire_cancel(c, j);
+    if (e != CHR_OK) {
+        core_run_free(rr);
+        return e;
+    }
+    terminal_commit(c, r, rr, ev, fire);
+    return CHR_OK;
+}
+
+enum chr_err core_task_status(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *id = ev->u.status.run_id != NULL ? ev->u.status.run_id : "";
+    struct core_run *r = core_runmap_find(&c->runs, id);
+    if (r == NULL)
+        return status_unknown(c, ev, id);
+    switch (ev->u.status.state) {
+    case CHR_RUN_RUNNING:
+        if (r->r.state != CHR_RUN_RECORDING)
+            return status_running(c, r);
+        break;
+    case CHR_RUN_QUEUED:
+        return status_not_started(c, r, ev->u.status.offer_id);
+    case CHR_RUN_FINISHED:
+    case CHR_RUN_FAILED:
+    case CHR_RUN_KILLED:
+    case CHR_RUN_LOST:
+        if (r->r.state != CHR_RUN_RECORDING)
+            return status_terminal(c, r, ev);
+        break;
+    default:
+        break;
+    }
+    if (core_reserve(c, 1, 0, 0) != CHR_OK)
+        return CHR_ENOMEM;
+    core_note(c, "status %s for run '%s' (%s) ignored", state_name(ev->u.status.state), r->r.id,
+              state_name(r->r.state));
+    return CHR_OK;
+}

@@ -1,0 +1,907 @@
+/*
+ * loop.c - the scheduler thread (loop.h): one queue in, the core in the
+ * middle, the store and the local resource manager out.
+ *
+ * Threads: HTTP workers, the store's completion thread and the resource
+ * manager's monitor thread only push items onto the queue; the scheduler
+ * thread alone touches the core, the pending-request table and the sets of
+ * nodes known to exist.  It never blocks on I/O: store writes are submitted
+ * asynchronously and their completions come back as events.
+ */
+#define _GNU_SOURCE
+#include "server/loop.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+#include "server/persist.h"
+
+enum qkind { Q_EVENT = 1, Q_QUERY };
+
+struct qitem {
+    struct qitem *next;
+    enum qkind kind;
+    struct chr_event ev;
+    char *s1, *s2;             /* owned strings the event points to */
+    chr_loop_done_fn *done;    /* requests */
+    chr_loop_query_fn *query;  /* queries */
+    void *ctx;
+};
+
+struct pending {
+    struct pending *next;
+    uint64_t id;
+    chr_loop_done_fn *done;
+    void *ctx;
+};
+
+/* A set of strings (job names, run ids known to exist in the store). */
+struct strset {
+    char **slot;
+    size_t cap, len;
+};
+
+struct ops;
+
+struct chr_loop {
+    struct chr_loop_config cfg;
+    struct ops *ops; /* scratch for building batches */
+    struct chr_core *core;
+    struct chr_local *local;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct qitem *head, *tail;
+    bool stopping;
+    /* Scheduler thread only: */
+    struct pending *pending;
+    uint64_t next_request_id;
+    struct strset jobs, runs;
+    uint64_t offer_seq, offer_outstanding;
+    bool suppressed;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logf_(const struct chr_loop *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(const struct chr_loop *l, const char *fmt, ...)
+{
+    if (!l->cfg.verbose)
+        return;
+    char ts[CHR_INSTANT_TEXT_MAX];
+    chr_instant_format(now_ms(), ts);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s ", ts);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- String sets ------------------------------------------------------------ */
+
+static size_t str_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static size_t set_find(const struct strset *set, const char *s)
+{
+    size_t i = str_hash(s) & (set->cap - 1);
+    while (set->slot[i] != NULL && strcmp(set->slot[i], s) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return i;
+}
+
+static bool set_has(const struct strset *set, const char *s)
+{
+    return set->cap > 0 && set->slot[set_find(set, s)] != NULL;
+}
+
+static enum chr_err set_grow(struct strset *set)
+{
+    size_t cap = set->cap ? set->cap * 2 : 1024;
+    char **slot = chr_calloc(cap, sizeof *slot);
+    if (slot == NULL)
+        return CHR_ENOMEM;
+    struct strset bigger = {slot, cap, 0};
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slot[i] != NULL && set->slot[i] != (char *)1) {
+            bigger.slot[set_find(&bigger, set->slot[i])] = set->slot[i];
+            bigger.len++;
+        }
+    chr_free(set->slot);
+    *set = bigger;
+    return CHR_OK;
+}
+
+static enum chr_err set_add(struct strset *set, const char *s)
+{
+    if ((set->len + 1) * 2 > set->cap && set_grow(set) != CHR_OK)
+        return CHR_ENOMEM;
+    size_t i = set_find(set, s);
+    if (set->slot[i] != NULL)
+        return CHR_OK;
+    set->slot[i] = chr_strndup(s, strlen(s));
+    if (set->slot[i] == NULL)
+        return CHR_ENOMEM;
+    set->len++;
+    return CHR_OK;
+}
+
+/* Removal by rebuilding the cluster after the slot (linear probing). */
+static void set_del(struct strset *set, const char *s)
+{
+    if (set->cap == 0)
+        return;
+    size_t i = set_find(set, s);
+    if (set->slot[i] == NULL)
+        return;
+    chr_free(set->slot[i]);
+    set->slot[i] = NULL;
+    set->len--;
+    for (size_t j = (i + 1) & (set->cap - 1); set->slot[j] != NULL; j = (j + 1) & (set->cap - 1)) {
+        char *moved = set->slot[j];
+        set->slot[j] = NULL;
+        set->slot[set_find(set, moved)] = moved;
+    }
+}
+
+static void set_free(struct strset *set)
+{
+    for (size_t i = 0; i < set->cap; i++)
+        chr_free(set->slot[i]);
+    chr_free(set->slot);
+    *set = (struct strset){NULL, 0, 0};
+}
+
+/* ---- The queue -------------------------------------------------------------- */
+
+static void item_free(struct qitem *it)
+{
+    if (it->kind == Q_EVENT && (it->ev.type == CHR_EV_PUT_JOB || it->ev.type == CHR_EV_LOAD_JOB))
+        chr_job_free(&it->ev.u.job.job);
+    chr_free(it->s1);
+    chr_free(it->s2);
+    chr_free(it);
+}
+
+static enum chr_err push(struct chr_loop *l, struct qitem *it)
+{
+    pthread_mutex_lock(&l->mu);
+    bool stopping = l->stopping;
+    if (!stopping) {
+        if (l->tail != NULL)
+            l->tail->next = it;
+        else
+            l->head = it;
+        l->tail = it;
+        pthread_cond_signal(&l->cond);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return stopping ? CHR_EUNAVAIL : CHR_OK;
+}
+
+/* A copy of `s` (NULL stays NULL); false on ENOMEM. */
+static bool dup_opt(const char *s, char **out)
+{
+    *out = s ? chr_strndup(s, strlen(s)) : NULL;
+    return s == NULL || *out != NULL;
+}
+
+enum chr_err chr_loop_request(struct chr_loop *l, struct chr_event *ev, chr_loop_done_fn *done,
+                              void *ctx)
+{
+    struct qitem *it = chr_calloc(1, sizeof *it);
+    if (it == NULL) {
+        if (ev->type == CHR_EV_PUT_JOB)
+            chr_job_free(&ev->u.job.job);
+        return CHR_ENOMEM;
+    }
+    it->kind = Q_EVENT;
+    it->ev = *ev;
+    it->done = done;
+    it->ctx = ctx;
+    if (ev->type != CHR_EV_PUT_JOB &&
+        (!dup_opt(ev->u.named.name, &it->s1) || !dup_opt(ev->u.named.arguments, &it->s2))) {
+        item_free(it);
+        return CHR_ENOMEM;
+    }
+    if (ev->type != CHR_EV_PUT_JOB) {
+        it->ev.u.named.name = it->s1;
+        it->ev.u.named.arguments = it->s2;
+    }
+    enum chr_err e = push(l, it);
+    if (e != CHR_OK)
+        item_free(it);
+    return e;
+}
+
+enum chr_err chr_loop_query(struct chr_loop *l, chr_loop_query_fn *fn, void *ctx)
+{
+    struct qitem *it = chr_calloc(1, sizeof *it);
+    if (it == NULL)
+        return CHR_ENOMEM;
+    it->kind = Q_QUERY;
+    it->query = fn;
+    it->ctx = ctx;
+    enum chr_err e = push(l, it);
+    if (e != CHR_OK)
+        chr_free(it);
+    return e;
+}
+
+/* An internal event (store, resource manager, offers) with copied strings. */
+static void push_internal(struct chr_loop *l, const struct chr_event *ev, const char *s1,
+                          const char *s2)
+{
+    struct qitem *it = chr_calloc(1, sizeof *it);
+    if (it == NULL || !dup_opt(s1, &it->s1) || !dup_opt(s2, &it->s2)) {
+        fprintf(stderr, "chronos: out of memory queueing an event; it is lost\n");
+        if (it != NULL)
+            item_free(it);
+        return;
+    }
+    it->kind = Q_EVENT;
+    it->ev = *ev;
+    if (ev->type == CHR_EV_TASK_STATUS) {
+        it->ev.u.status.run_id = it->s1;
+        it->ev.u.status.reason = it->s2;
+    }
+    if (push(l, it) != CHR_OK)
+        item_free(it);
+}
+
+/* ---- Offers from the local resource manager --------------------------------- */
+
+/* Offers what is free now; an offer still held by the core is rescinded
+ * first, so the core never counts the same resources twice. */
+static void make_offer(struct chr_loop *l)
+{
+    if (l->offer_outstanding != 0) {
+        struct chr_event r = {.type = CHR_EV_OFFER_RESCINDED};
+        r.u.offer.id = l->offer_outstanding;
+        push_internal(l, &r, NULL, NULL);
+    }
+    struct chr_local_offer o;
+    chr_local_offer(l->local, &o);
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = ++l->offer_seq;
+    if (snprintf(ev.u.offer.agent, sizeof ev.u.offer.agent, "%s", o.host) < 0)
+        ev.u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
+    ev.u.offer.cpus = o.free.cpus;
+    ev.u.offer.mem_mb = o.free.mem_mb;
+    ev.u.offer.disk_mb = o.free.disk_mb;
+    l->offer_outstanding = ev.u.offer.id;
+    push_internal(l, &ev, NULL, NULL);
+}
+
+/* The resource manager's monitor thread: status updates become events. */
+static void on_local_event(void *ctx, const struct chr_local_event *lev)
+{
+    struct chr_loop *l = ctx;
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    switch (lev->state) {
+    case CHR_LOCAL_STARTING:
+        return; /* the core learns of RUNNING */
+    case CHR_LOCAL_RUNNING: ev.u.status.state = CHR_RUN_RUNNING; break;
+    case CHR_LOCAL_FINISHED: ev.u.status.state = CHR_RUN_FINISHED; break;
+    case CHR_LOCAL_FAILED: ev.u.status.state = CHR_RUN_FAILED; break;
+    case CHR_LOCAL_KILLED: ev.u.status.state = CHR_RUN_KILLED; break;
+    case CHR_LOCAL_LOST: ev.u.status.state = CHR_RUN_LOST; break;
+    case CHR_LOCAL_DROPPED: ev.u.status.state = CHR_RUN_QUEUED; break;
+    }
+    ev.u.status.exit_code = lev->exit_code;
+    push_internal(l, &ev, lev->run_id, lev->reason ? lev->reason : "");
+}
+
+/* ---- Persisting ---------------------------------------------------------------- */
+
+/* A batch in flight: what to do when the store reports it durable. */
+struct batch_ctx {
+    struct chr_loop *loop;
+    uint64_t batch_id;
+    size_t n_collect;
+    char **collect; /* run ids whose outcome is now durable */
+};
+
+static void on_store_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                          size_t n)
+{
+    (void)res;
+    (void)n;
+    struct batch_ctx *b = ctx;
+    struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    ev.u.store.batch_id = b->batch_id;
+    ev.u.store.result = result;
+    for (size_t i = 0; i < b->n_collect; i++) {
+        if (result == CHR_OK)
+            chr_local_collect(b->loop->local, b->collect[i]);
+        chr_free(b->collect[i]);
+    }
+    push_internal(b->loop, &ev, NULL, NULL);
+    chr_free(b->collect);
+    chr_free(b);
+}
+
+/* Ops being built for one batch; texts are freed after submit (the store
+ * copies them). */
+struct ops {
+    struct chr_store_op op[CHR_STORE_BATCH_OPS_MAX];
+    char path[CHR_STORE_BATCH_OPS_MAX][CHR_STORE_PATH_MAX];
+    char *text[CHR_STORE_BATCH_OPS_MAX];
+    size_t n;
+};
+
+static enum chr_err add_op(struct ops *o, enum chr_store_op_type type, const char *root,
+                           const char *kind, const char *name, char *text, size_t len)
+{
+    if (o->n >= CHR_STORE_BATCH_OPS_MAX) {
+        chr_free(text);
+        return CHR_ERANGE;
+    }
+    enum chr_err e = chr_store_shard_path(o->path[o->n], root, kind, name, strlen(name));
+    if (e != CHR_OK) {
+        chr_free(text);
+        return e;
+    }
+    o->op[o->n] = (struct chr_store_op){type, o->path[o->n], text, len, -1};
+    o->text[o->n++] = text;
+    return CHR_OK;
+}
+
+/* create-or-set, by whether the loop knows the node exists. */
+static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct strset *known,
+                             const char *kind, const char *name, char *text, size_t len)
+{
+    if (text == NULL)
+        return CHR_ENOMEM;
+    bool exists = set_has(known, name);
+    return add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, kind, name, text, len);
+}
+
+static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr_persist_item *it,
+                             struct batch_ctx *b)
+{
+    size_t len = 0;
+    enum chr_err e = CHR_OK;
+    switch (it->op) {
+    case CHR_PERSIST_JOB: {
+        char *job = chr_job_to_json(it->job, NULL, NULL, &len);
+        if ((e = put_node(l, o, &l->jobs, CHR_KIND_JOBS, it->name, job, len)) != CHR_OK)
+            return e;
+    } /* fall through: the state goes with the job */
+    /* FALLTHRU */
+    case CHR_PERSIST_STATE: {
+        char *st = chr_state_to_json(it->state, &len);
+        /* A job's state node exists exactly when its job node does. */
+        return put_node(l, o, &l->jobs, CHR_KIND_STATE, it->name, st, len);
+    }
+    case CHR_PERSIST_RUN: {
+        char *run = chr_run_to_json(it->run, &len);
+        return put_node(l, o, &l->runs, CHR_KIND_RUNS, it->run->id, run, len);
+    }
+    case CHR_PERSIST_RUN_DONE:
+        if (!set_has(&l->runs, it->run->id))
+            return CHR_OK;
+        b->collect[b->n_collect] = chr_strndup(it->run->id, strlen(it->run->id));
+        if (b->collect[b->n_collect] == NULL)
+            return CHR_ENOMEM;
+        b->n_collect++;
+        return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_RUNS, it->run->id, NULL, 0);
+    case CHR_PERSIST_DELETE_JOB:
+        if (!set_has(&l->jobs, it->name))
+            return CHR_OK;
+        if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_STATE, it->name, NULL, 0)))
+            return e;
+        return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_JOBS, it->name, NULL, 0);
+    }
+    return CHR_EINVAL;
+}
+
+/* The loop's view of what exists follows each item as it is added, so a
+ * later item of the same batch sees it (a run created and finished at once). */
+static void track_item(struct chr_loop *l, const struct chr_persist_item *it)
+{
+    {
+        if (it->op == CHR_PERSIST_JOB)
+            set_add(&l->jobs, it->name);
+        else if (it->op == CHR_PERSIST_DELETE_JOB)
+            set_del(&l->jobs, it->name);
+        else if (it->op == CHR_PERSIST_RUN)
+            set_add(&l->runs, it->run->id);
+        else if (it->op == CHR_PERSIST_RUN_DONE)
+            set_del(&l->runs, it->run->id);
+    }
+}
+
+static void persist_failed(struct chr_loop *l, uint64_t batch_id, enum chr_err e)
+{
+    fprintf(stderr, "chronos: store write failed (%s): scheduling stops; restart to recover\n",
+            chr_err_message(e));
+    struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    ev.u.store.batch_id = batch_id;
+    ev.u.store.result = e;
+    push_internal(l, &ev, NULL, NULL);
+}
+
+static void do_persist(struct chr_loop *l, const struct chr_action *a)
+{
+    struct ops *o = l->ops;
+    o->n = 0;
+    struct batch_ctx *b = chr_calloc(1, sizeof *b);
+    enum chr_err e = CHR_ENOMEM;
+    if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL) {
+        b->loop = l;
+        b->batch_id = a->u.persist.batch_id;
+        e = CHR_OK;
+        for (size_t i = 0; i < a->u.persist.n && e == CHR_OK; i++) {
+            e = add_item(l, o, &a->u.persist.items[i], b);
+            if (e == CHR_OK)
+                track_item(l, &a->u.persist.items[i]);
+        }
+    }
+    if (e == CHR_OK && o->n == 0) { /* nothing to write: durable already */
+        on_store_done(b, CHR_OK, NULL, 0);
+        return;
+    }
+    if (e == CHR_OK) {
+        e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
+        if (e == CHR_EUNAVAIL && chr_store_flush(l->cfg.store) == CHR_OK) /* queue full: drain */
+            e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
+    }
+    for (size_t i = 0; i < o->n; i++)
+        chr_free(o->text[i]);
+    if (e != CHR_OK) {
+        if (b != NULL) {
+            for (size_t i = 0; i < b->n_collect; i++)
+                chr_free(b->collect[i]);
+            chr_free(b->collect);
+        }
+        chr_free(b);
+        persist_failed(l, a->u.persist.batch_id, e);
+    }
+}
+
+/* ---- Launching on the local resource manager --------------------------------- */
+
+static void launch_failed(struct chr_loop *l, const struct chr_run *run, const char *why)
+{
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    ev.u.status.state = CHR_RUN_FAILED;
+    ev.u.status.exit_code = -1;
+    push_internal(l, &ev, run->id, why);
+}
+
+#ifdef CHR_TESTING
+/* Test builds: CHRONOS_TEST_CRASH=before-launch kills the server with SIGKILL
+ * when it is about to launch a run whose record is durable, the window the
+ * exactly-once protocol must survive. */
+static void crash_point(const char *name)
+{
+    const char *want = getenv("CHRONOS_TEST_CRASH");
+    if (want != NULL && strcmp(want, name) == 0)
+        raise(SIGKILL);
+}
+#else
+static void crash_point(const char *name)
+{
+    (void)name;
+}
+#endif
+
+static void do_launch(struct chr_loop *l, const struct chr_run *run, const struct chr_job *job)
+{
+    crash_point("before-launch");
+    const struct chr_core_config *cc = &l->cfg.core;
+    char *command = NULL;
+    if (run->arguments != NULL && run->arguments[0] != '\0') { /* Chronos: appended */
+        size_t a = strlen(job->command), b = strlen(run->arguments);
+        command = chr_malloc(a + b + 2);
+        if (command == NULL) {
+            launch_failed(l, run, "out of memory");
+            return;
+        }
+        memcpy(command, job->command, a);
+        command[a] = ' ';
+        memcpy(command + a + 1, run->arguments, b + 1);
+    }
+    const char *user = job->run_as_user;
+    if (user != NULL && (user[0] == '\0' ||
+                         (geteuid() != 0 && l->cfg.default_user != NULL &&
+                          strcmp(user, l->cfg.default_user) == 0)))
+        user = NULL; /* the server's own user */
+    struct chr_local_task t = {
+        .run_id = run->id, .job_name = job->name, .owner = job->owner,
+        .command = command ? command : job->command, .shell = job->shell || command != NULL,
+        .arguments = job->arguments, .n_arguments = command ? 0 : job->n_arguments,
+        .env = job->env, .n_env = job->n_env, .run_as_user = user,
+        .res = {job->cpus > 0 ? job->cpus : cc->default_cpus,
+                job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
+                job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb},
+        .due_ms = run->due_ms, .attempt = run->attempt, .max_completion_ms = job->max_completion_ms,
+    };
+    struct chr_error err = {{0}, {0}};
+    enum chr_err e = chr_local_launch(l->local, &t, &err);
+    chr_free(command);
+    if (e != CHR_OK)
+        launch_failed(l, run, err.message[0] ? err.message : chr_err_message(e));
+    else
+        logf_(l, "launched %s", run->id);
+}
+
+/* ---- Actions --------------------------------------------------------------------- */
+
+static void reply(struct chr_loop *l, uint64_t id, enum chr_err result, const char *message)
+{
+    for (struct pending **pp = &l->pending; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->id != id)
+            continue;
+        struct pending *p = *pp;
+        *pp = p->next;
+        p->done(p->ctx, result, message);
+        chr_free(p);
+        return;
+    }
+}
+
+static void execute(struct chr_loop *l, const struct chr_actions *acts)
+{
+    bool offer_used = false;
+    for (size_t i = 0; i < acts->n; i++) {
+        const struct chr_action *a = &acts->v[i];
+        switch (a->type) {
+        case CHR_ACT_PERSIST: do_persist(l, a); break;
+        case CHR_ACT_LAUNCH:
+            do_launch(l, a->u.launch.run, a->u.launch.job);
+            offer_used |= a->u.launch.offer_id == l->offer_outstanding;
+            break;
+        case CHR_ACT_KILL: chr_local_kill(l->local, a->u.run.run->id); break;
+        case CHR_ACT_RECONCILE: chr_local_reconcile(l->local, a->u.run.run->id); break;
+        case CHR_ACT_DECLINE:
+            if (a->u.decline.offer_id == l->offer_outstanding)
+                l->offer_outstanding = 0;
+            break;
+        case CHR_ACT_REPLY:
+            reply(l, a->u.reply.request_id, a->u.reply.result, a->u.reply.message);
+            break;
+        case CHR_ACT_SUPPRESS: l->suppressed = true; break;
+        case CHR_ACT_REVIVE:
+            l->suppressed = false;
+            if (l->offer_outstanding == 0)
+                make_offer(l);
+            break;
+        case CHR_ACT_NOTE: logf_(l, "%s", a->u.note.text); break;
+        }
+    }
+    if (offer_used) {
+        l->offer_outstanding = 0;
+        if (!l->suppressed)
+            make_offer(l);
+    }
+}
+
+/* Steps the core with one event; requests get their pending entry first. */
+static void step(struct chr_loop *l, struct qitem *it)
+{
+    if (it->done != NULL) {
+        struct pending *p = chr_calloc(1, sizeof *p);
+        if (p == NULL) {
+            it->done(it->ctx, CHR_ENOMEM, "out of memory");
+            return;
+        }
+        *p = (struct pending){l->pending, ++l->next_request_id, it->done, it->ctx};
+        l->pending = p;
+        it->ev.request_id = p->id;
+    }
+    struct chr_actions acts = {NULL, 0};
+    enum chr_err e = chr_core_step(l->core, now_ms(), &it->ev, &acts);
+    if (it->ev.type == CHR_EV_PUT_JOB || it->ev.type == CHR_EV_LOAD_JOB)
+        memset(&it->ev.u.job, 0, sizeof it->ev.u.job); /* moved into the core */
+    if (e != CHR_OK && it->done != NULL)
+        reply(l, it->ev.request_id, e, chr_err_message(e));
+    execute(l, &acts);
+    if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED &&
+        !l->suppressed)
+        make_offer(l); /* resources came back */
+}
+
+/* ---- The thread ---------------------------------------------------------------- */
+
+/* Waits for an item or the core's next wakeup; NULL means "time passed". */
+static struct qitem *wait_item(struct chr_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    while (l->head == NULL && !l->stopping) {
+        int64_t wake = chr_core_next_wakeup(l->core);
+        if (wake <= now_ms())
+            break;
+        if (wake == INT64_MAX) {
+            pthread_cond_wait(&l->cond, &l->mu);
+            continue;
+        }
+        struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000L};
+        pthread_cond_timedwait(&l->cond, &l->mu, &ts);
+    }
+    struct qitem *it = l->head;
+    if (it != NULL && !l->stopping) {
+        l->head = it->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+    } else {
+        it = NULL;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return it;
+}
+
+static void *thread_main(void *arg)
+{
+    struct chr_loop *l = arg;
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); /* wake on time, not 50 us late */
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        bool stop = l->stopping;
+        pthread_mutex_unlock(&l->mu);
+        if (stop)
+            break;
+        struct qitem *it = wait_item(l);
+        if (it == NULL) {
+            struct qitem tick = {.kind = Q_EVENT, .ev = {.type = CHR_EV_TIME}};
+            step(l, &tick);
+            continue;
+        }
+        if (it->kind == Q_QUERY)
+            it->query(it->ctx, l->core, now_ms());
+        else
+            step(l, it);
+        item_free(it);
+    }
+    return NULL;
+}
+
+/* ---- Startup: load the store into the core ----------------------------------------- */
+
+static enum chr_err load_kind(struct chr_loop *l, const char *kind,
+                              enum chr_err (*one)(struct chr_loop *, const char *, const char *),
+                              struct chr_error *err)
+{
+    char dir[CHR_STORE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s", l->cfg.root, kind);
+    struct chr_store_names *shards = NULL;
+    enum chr_err e = chr_store_children(l->cfg.store, dir, &shards);
+    if (e == CHR_ENOENT)
+        return CHR_OK;
+    if (e != CHR_OK)
+        return chr_error_set(err, e, "store", "cannot list %s: %s", dir, chr_err_message(e));
+    for (size_t i = 0; i < shards->n && e == CHR_OK; i++) {
+        char sdir[CHR_STORE_PATH_MAX];
+        struct chr_store_names *names = NULL;
+        int n = snprintf(sdir, sizeof sdir, "%s/%s", dir, shards->names[i]);
+        if (n < 0 || (size_t)n >= sizeof sdir)
+            continue;
+        if ((e = chr_store_children(l->cfg.store, sdir, &names)) != CHR_OK)
+            break;
+        for (size_t j = 0; j < names->n && e == CHR_OK; j++) {
+            char path[CHR_STORE_PATH_MAX];
+            int m = snprintf(path, sizeof path, "%s/%s", sdir, names->names[j]);
+            if (m > 0 && (size_t)m < sizeof path)
+                e = one(l, path, names->names[j]);
+        }
+        chr_store_names_free(names);
+    }
+    chr_store_names_free(shards);
+    if (e != CHR_OK)
+        chr_error_set(err, e, "store", "loading %s: %s", kind, chr_err_message(e));
+    return e;
+}
+
+/* Steps a load event at once (before the thread runs). */
+static enum chr_err load_step(struct chr_loop *l, struct chr_event *ev)
+{
+    struct chr_actions acts = {NULL, 0};
+    enum chr_err e = chr_core_step(l->core, now_ms(), ev, &acts);
+    if (e == CHR_OK)
+        execute(l, &acts);
+    return e;
+}
+
+static enum chr_err load_job(struct chr_loop *l, const char *path, const char *enc)
+{
+    (void)enc;
+    void *data = NULL;
+    size_t len = 0;
+    int32_t version;
+    struct chr_error err = {{0}, {0}};
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    enum chr_err e = chr_store_get(l->cfg.store, path, &data, &len, &version);
+    if (e != CHR_OK)
+        return e;
+    e = chr_job_from_json(data, len, &l->cfg.defaults, CHR_JOB_HINT_ANY, now_ms(),
+                          &ev.u.job.job, &err);
+    chr_free(data);
+    if (e != CHR_OK) {
+        fprintf(stderr, "chronos: skipping stored job %s: %s\n", path, err.message);
+        return e == CHR_ENOMEM ? e : CHR_OK;
+    }
+    char spath[CHR_STORE_PATH_MAX];
+    chr_job_state_init(&ev.u.job.state);
+    if (chr_store_shard_path(spath, l->cfg.root, CHR_KIND_STATE, ev.u.job.job.name,
+                             strlen(ev.u.job.job.name)) == CHR_OK &&
+        chr_store_get(l->cfg.store, spath, &data, &len, &version) == CHR_OK) {
+        if (chr_state_from_json(data, len, &ev.u.job.state, &err) != CHR_OK)
+            fprintf(stderr, "chronos: job %s: bad state (%s), starting afresh\n",
+                    ev.u.job.job.name, err.message);
+        chr_free(data);
+    }
+    if (set_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
+        chr_job_free(&ev.u.job.job);
+        chr_job_state_free(&ev.u.job.state);
+        return CHR_ENOMEM;
+    }
+    char name[CHR_JOB_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", ev.u.job.job.name);
+    if ((e = load_step(l, &ev)) != CHR_OK && e != CHR_ENOMEM)
+        fprintf(stderr, "chronos: stored job %s refused: %s\n", name, chr_err_message(e));
+    return e == CHR_ENOMEM ? e : CHR_OK;
+}
+
+static enum chr_err load_run(struct chr_loop *l, const char *path, const char *enc)
+{
+    (void)enc;
+    void *data = NULL;
+    size_t len = 0;
+    int32_t version;
+    struct chr_error err = {{0}, {0}};
+    struct chr_event ev = {.type = CHR_EV_LOAD_RUN};
+    enum chr_err e = chr_store_get(l->cfg.store, path, &data, &len, &version);
+    if (e != CHR_OK)
+        return e;
+    e = chr_run_from_json(data, len, &ev.u.run, &err);
+    chr_free(data);
+    if (e != CHR_OK) {
+        fprintf(stderr, "chronos: skipping stored run %s: %s\n", path, err.message);
+        return e == CHR_ENOMEM ? e : CHR_OK;
+    }
+    if (set_add(&l->runs, ev.u.run.id) != CHR_OK) {
+        chr_free(ev.u.run.arguments);
+        return CHR_ENOMEM;
+    }
+    e = load_step(l, &ev);
+    return e == CHR_ENOMEM ? e : CHR_OK;
+}
+
+/* The shard directories of every kind, created once in one batch. */
+static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
+{
+    static const char *const kinds[] = {CHR_KIND_JOBS, CHR_KIND_STATE, CHR_KIND_RUNS};
+    struct ops *o = l->ops;
+    o->n = 0;
+    enum chr_err e = chr_store_mkdirs(l->cfg.store, l->cfg.root);
+    for (size_t k = 0; k < 3 && e == CHR_OK; k++) {
+        snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s", l->cfg.root, kinds[k]);
+        e = chr_store_mkdirs(l->cfg.store, o->path[o->n]);
+        for (unsigned s = 0; s < CHR_STORE_SHARDS && e == CHR_OK; s++) {
+            snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s/%02x", l->cfg.root, kinds[k], s);
+            void *data = NULL;
+            size_t len;
+            int32_t v;
+            if (chr_store_get(l->cfg.store, o->path[o->n], &data, &len, &v) == CHR_OK) {
+                chr_free(data);
+                continue;
+            }
+            o->op[o->n] = (struct chr_store_op){CHR_STORE_CREATE, o->path[o->n], NULL, 0, -1};
+            o->n++;
+        }
+    }
+    if (e == CHR_OK && o->n > 0)
+        e = chr_store_submit_wait(l->cfg.store, o->op, o->n, NULL);
+    if (e != CHR_OK)
+        chr_error_set(err, e, "store", "cannot create the tree under %s: %s", l->cfg.root,
+                      chr_err_message(e));
+    return e;
+}
+
+static enum chr_err start_local(struct chr_loop *l, struct chr_error *err)
+{
+    struct chr_local_config lc = {
+        .runs_dir = l->cfg.runs_dir, .chronos_bin = l->cfg.chronos_bin, .hostname = NULL,
+        .total = l->cfg.resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
+        .on_event = on_local_event, .ctx = l,
+    };
+    enum chr_err e = chr_local_create(&lc, &l->local, err);
+    if (e == CHR_OK && (e = chr_local_reattach(l->local, NULL)) != CHR_OK)
+        chr_error_set(err, e, "runs", "cannot scan %s", l->cfg.runs_dir);
+    return e;
+}
+
+enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop **out,
+                            struct chr_error *err)
+{
+    struct chr_loop *l = chr_calloc(1, sizeof *l);
+    if (l == NULL || (l->ops = chr_calloc(1, sizeof *l->ops)) == NULL) {
+        chr_free(l);
+        return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
+    }
+    l->cfg = *cfg;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    l->suppressed = true;
+    enum chr_err e = chr_core_create(&cfg->core, &l->core);
+    if (e != CHR_OK)
+        chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
+    if (e == CHR_OK)
+        e = make_dirs(l, err);
+    if (e == CHR_OK)
+        e = start_local(l, err);
+    if (e == CHR_OK)
+        e = load_kind(l, CHR_KIND_JOBS, load_job, err);
+    if (e == CHR_OK)
+        e = load_kind(l, CHR_KIND_RUNS, load_run, err);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    if (e == CHR_OK && (e = load_step(l, &done)) != CHR_OK)
+        chr_error_set(err, e, "", "cannot finish loading: %s", chr_err_message(e));
+    if (e == CHR_OK && pthread_create(&l->thread, NULL, thread_main, l) != 0)
+        e = chr_error_set(err, CHR_ENOMEM, "", "cannot start the scheduler thread");
+    if (e != CHR_OK) {
+        chr_loop_stop(l);
+        return e;
+    }
+    l->thread_started = true;
+    logf_(l, "loaded %zu jobs and %zu open runs", chr_core_job_count(l->core), l->runs.len);
+    *out = l;
+    return CHR_OK;
+}
+
+void chr_loop_stop(struct chr_loop *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->stopping = true;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->mu);
+    if (l->thread_started)
+        pthread_join(l->thread, NULL);
+    /* The resource manager first (its thread pushes nothing more), then the
+     * store's completions, then whatever is left in the queue. */
+    chr_local_destroy(l->local);
+    chr_store_flush(l->cfg.store);
+    for (struct qitem *it = l->head, *next; it != NULL; it = next) {
+        next = it->next;
+        if (it->done != NULL)
+            it->done(it->ctx, CHR_EUNAVAIL, "the server is stopping");
+        if (it->query != NULL)
+            it->query(it->ctx, NULL, now_ms());
+        item_free(it);
+    }
+    for (struct pending *p = l->pending, *next; p != NULL; p = next) {
+        next = p->next;
+        p->done(p->ctx, CHR_EUNAVAIL, "the server is stopping");
+        chr_free(p);
+    }
+    chr_core_destroy(l->core);
+    set_free(&l->jobs);
+    set_free(&l->runs);
+    pthread_cond_destroy(&l->cond);
+    pthread_mutex_destroy(&l->mu);
+    chr_free(l->ops);
+    chr_free(l);
+}

@@ -1,0 +1,61 @@
+/*
+ * loop.h - the scheduler thread: the one owner of the core.  It pops events
+ * from one queue (requests from HTTP threads, store completions, resource
+ * manager updates), steps the core with the wall clock, executes the actions
+ * (persist into the store, launch and kill on the local resource manager,
+ * replies), and sleeps until the core's next wakeup or the next event.
+ *
+ * Everything else talks to the loop through chr_loop_request and
+ * chr_loop_query, which are safe from any thread; their callbacks run on the
+ * scheduler thread and must be quick.
+ */
+#ifndef CHR_SERVER_LOOP_H
+#define CHR_SERVER_LOOP_H
+
+#include "api/job_json.h"
+#include "offers/local.h"
+#include "scheduler/core.h"
+#include "zkstore/store.h"
+
+struct chr_loop_config {
+    struct chr_core_config core;
+    struct chr_store *store;     /* borrowed; opened */
+    const char *root;            /* the tree's root, e.g. "/chronos" */
+    const char *runs_dir;        /* the local resource manager's runs */
+    const char *chronos_bin;     /* for run-task; NULL: /proc/self/exe */
+    struct chr_local_resources resources; /* 0s: from the machine */
+    struct chr_job_defaults defaults;
+    const char *default_user;    /* runAsUser when the job has none; NULL: ours */
+    bool verbose;                /* one log line per event */
+};
+
+struct chr_loop;
+
+/* Loads every job and open run from the store into a new core, starts the
+ * local resource manager and the scheduler thread.  Fills `err` on failure. */
+enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop **out,
+                            struct chr_error *err);
+/* Stops the thread (answering waiting requests with CHR_EUNAVAIL) and frees
+ * everything.  NULL is allowed. */
+void chr_loop_stop(struct chr_loop *loop);
+
+/* Called on the scheduler thread with the outcome of a request. */
+typedef void chr_loop_done_fn(void *ctx, enum chr_err result, const char *message);
+/* Called on the scheduler thread with read access to the core. */
+typedef void chr_loop_query_fn(void *ctx, const struct chr_core *core, int64_t now_ms);
+
+/*
+ * Queues a request event (PUT_JOB, DELETE_JOB, RUN_JOB, KILL_JOB,
+ * MARK_SUCCESS); `done` fires once, when the core replies (after the change
+ * is durable) or with CHR_EUNAVAIL when the loop stops.  The event's payload
+ * moves into the loop (a PUT_JOB's job; names and arguments are copied).
+ * Returns CHR_OK, or CHR_ENOMEM / CHR_EUNAVAIL (then `done` never fires and
+ * the job is freed).
+ */
+enum chr_err chr_loop_request(struct chr_loop *loop, struct chr_event *ev,
+                              chr_loop_done_fn *done, void *ctx);
+/* Queues a read-only query; `fn` fires once on the scheduler thread (with a
+ * NULL core when the loop stops first). */
+enum chr_err chr_loop_query(struct chr_loop *loop, chr_loop_query_fn *fn, void *ctx);
+
+#endif

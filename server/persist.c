@@ -1,0 +1,301 @@
+/*
+ * persist.c - JSON of the /state and /runs nodes.  Instants are integers of
+ * milliseconds (null for "never" / "none"), so nothing is lost to text
+ * formatting.  Decoders reject anything out of shape instead of guessing.
+ */
+#include "server/persist.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+
+static json_t *ms_or_null(int64_t ms)
+{
+    return ms == INT64_MIN || ms == INT64_MAX ? json_null() : json_integer(ms);
+}
+
+/* Dumps `v` (consumed) into a chr_malloc'd string. */
+static char *dump(json_t *v, size_t *len)
+{
+    if (v == NULL)
+        return NULL;
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (text == NULL)
+        return NULL;
+    size_t n = strlen(text);
+    char *out = chr_strndup(text, n);
+    free(text); /* lint: allow (jansson's allocation) */
+    if (out != NULL && len != NULL)
+        *len = n;
+    return out;
+}
+
+static json_t *ledger_json(const struct chr_job_state *st)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < st->ledger_len; i++) {
+        const struct chr_ledger_entry *e = &st->ledger[i];
+        json_array_append_new(a, json_pack("[I,I,I,i]", (json_int_t)e->first_ms,
+                                           (json_int_t)e->last_ms, (json_int_t)e->count,
+                                           (int)e->reason));
+    }
+    return a;
+}
+
+static json_t *history_json(const struct chr_job_state *st)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < st->history_len; i++) {
+        const struct chr_run_summary *h = &st->history[i];
+        json_array_append_new(a, json_pack("[I,o,o,i,i,i,i]", (json_int_t)h->due_ms,
+                                           ms_or_null(h->started_ms), ms_or_null(h->ended_ms),
+                                           (int)h->attempt, (int)h->exit_code, (int)h->cause,
+                                           (int)h->state));
+    }
+    return a;
+}
+
+char *chr_state_to_json(const struct chr_job_state *st, size_t *len)
+{
+    json_t *parents = json_array();
+    for (uint32_t i = 0; parents != NULL && i < st->n_parent_successes; i++)
+        json_array_append_new(parents, json_integer(st->parent_successes[i]));
+    const struct chr_job_stats *s = &st->stats;
+    json_t *v = json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:b,s:I,s:o,s:o}",
+                          "successCount", (json_int_t)s->success_count,
+                          "errorCount", (json_int_t)s->error_count,
+                          "errorsSinceLastSuccess", (json_int_t)s->errors_since_last_success,
+                          "lastSuccess", ms_or_null(s->last_success_ms),
+                          "lastError", ms_or_null(s->last_error_ms),
+                          "next", ms_or_null(st->next_ms),
+                          "handled", (json_int_t)st->instants_handled,
+                          "epoch", (json_int_t)st->schedule_epoch,
+                          "lastRunDue", ms_or_null(st->last_run_due_ms),
+                          "parentSuccesses", parents,
+                          "flagged", (int)st->flagged,
+                          "launchFailures", (json_int_t)st->launch_failures,
+                          "ledger", ledger_json(st),
+                          "history", history_json(st));
+    return dump(v, len);
+}
+
+/* An integer member in [lo, hi]; `null_as` is used for null when not 0
+ * (instants: INT64_MIN or INT64_MAX). */
+static enum chr_err get_int(json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t null_as,
+                            int64_t *out, struct chr_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_null(v) && null_as != 0) {
+        *out = null_as;
+        return CHR_OK;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return chr_error_set(err, CHR_EINVAL, key, "expected an integer %lld..%lld",
+                             (long long)lo, (long long)hi);
+    *out = json_integer_value(v);
+    return CHR_OK;
+}
+
+#define I64_ANY INT64_MIN + 1, INT64_MAX - 1
+
+static enum chr_err state_stats(json_t *o, struct chr_job_state *st, struct chr_error *err)
+{
+    struct chr_job_stats *s = &st->stats;
+    enum chr_err e;
+    int64_t flag = 0;
+    if ((e = get_int(o, "successCount", 0, INT64_MAX, 0, &s->success_count, err)) ||
+        (e = get_int(o, "errorCount", 0, INT64_MAX, 0, &s->error_count, err)) ||
+        (e = get_int(o, "errorsSinceLastSuccess", 0, INT64_MAX, 0, &s->errors_since_last_success,
+                     err)) ||
+        (e = get_int(o, "lastSuccess", I64_ANY, INT64_MIN, &s->last_success_ms, err)) ||
+        (e = get_int(o, "lastError", I64_ANY, INT64_MIN, &s->last_error_ms, err)) ||
+        (e = get_int(o, "next", I64_ANY, INT64_MAX, &st->next_ms, err)) ||
+        (e = get_int(o, "handled", 0, INT64_MAX, 0, &st->instants_handled, err)) ||
+        (e = get_int(o, "epoch", 0, INT64_MAX, 0, &st->schedule_epoch, err)) ||
+        (e = get_int(o, "lastRunDue", I64_ANY, INT64_MIN, &st->last_run_due_ms, err)) ||
+        (e = get_int(o, "launchFailures", 0, INT64_MAX, 0, &st->launch_failures, err)))
+        return e;
+    json_t *f = json_object_get(o, "flagged");
+    if (!json_is_boolean(f))
+        return chr_error_set(err, CHR_EINVAL, "flagged", "expected a boolean");
+    (void)flag;
+    st->flagged = json_is_true(f);
+    return CHR_OK;
+}
+
+static enum chr_err state_parents(json_t *o, struct chr_job_state *st, struct chr_error *err)
+{
+    json_t *a = json_object_get(o, "parentSuccesses");
+    if (!json_is_array(a) || json_array_size(a) > CHR_JOB_PARENTS_MAX)
+        return chr_error_set(err, CHR_EINVAL, "parentSuccesses", "expected an array of at most %d",
+                             CHR_JOB_PARENTS_MAX);
+    size_t n = json_array_size(a);
+    if (n == 0)
+        return CHR_OK;
+    st->parent_successes = chr_calloc(n, sizeof *st->parent_successes);
+    if (st->parent_successes == NULL)
+        return CHR_ENOMEM;
+    st->n_parent_successes = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+            return chr_error_set(err, CHR_EINVAL, "parentSuccesses", "expected counts");
+        st->parent_successes[i] = (uint32_t)json_integer_value(v);
+    }
+    return CHR_OK;
+}
+
+static enum chr_err state_ledger(json_t *o, struct chr_job_state *st, struct chr_error *err)
+{
+    json_t *a = json_object_get(o, "ledger");
+    if (!json_is_array(a) || json_array_size(a) > CHR_LEDGER_MAX)
+        return chr_error_set(err, CHR_EINVAL, "ledger", "expected at most %d entries",
+                             CHR_LEDGER_MAX);
+    size_t n = json_array_size(a);
+    if (n == 0)
+        return CHR_OK;
+    st->ledger = chr_calloc(n, sizeof *st->ledger);
+    if (st->ledger == NULL)
+        return CHR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_int_t first, last, count;
+        int reason;
+        if (json_unpack(json_array_get(a, i), "[III i]", &first, &last, &count, &reason) != 0 ||
+            reason < CHR_LEDGER_COALESCED_DOWN || reason > CHR_LEDGER_SKIPPED_DISABLED ||
+            count < 0)
+            return chr_error_set(err, CHR_EINVAL, "ledger", "entry %zu is malformed", i);
+        st->ledger[i] = (struct chr_ledger_entry){first, last, count, (enum chr_ledger_reason)reason};
+        st->ledger_len = (uint32_t)(i + 1);
+    }
+    return CHR_OK;
+}
+
+static int64_t ms_of(json_t *v)
+{
+    return json_is_integer(v) ? json_integer_value(v) : INT64_MIN;
+}
+
+static enum chr_err state_history(json_t *o, struct chr_job_state *st, struct chr_error *err)
+{
+    json_t *a = json_object_get(o, "history");
+    if (a == NULL)
+        return CHR_OK;
+    if (!json_is_array(a) || json_array_size(a) > 10000)
+        return chr_error_set(err, CHR_EINVAL, "history", "expected a bounded array");
+    size_t n = json_array_size(a);
+    if (n == 0)
+        return CHR_OK;
+    st->history = chr_calloc(n, sizeof *st->history);
+    if (st->history == NULL)
+        return CHR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_int_t due;
+        json_t *started, *ended;
+        int attempt, code, cause, state;
+        if (json_unpack(json_array_get(a, i), "[Iooiiii]", &due, &started, &ended, &attempt, &code,
+                        &cause, &state) != 0 ||
+            cause < CHR_CAUSE_SCHEDULED || cause > CHR_CAUSE_RETRY || state < CHR_RUN_FINISHED ||
+            state > CHR_RUN_LOST)
+            return chr_error_set(err, CHR_EINVAL, "history", "entry %zu is malformed", i);
+        st->history[i] = (struct chr_run_summary){due, ms_of(started), ms_of(ended), attempt, code,
+                                                  (enum chr_run_cause)cause,
+                                                  (enum chr_run_state)state};
+        st->history_len = (uint32_t)(i + 1);
+    }
+    return CHR_OK;
+}
+
+enum chr_err chr_state_from_json(const char *text, size_t len, struct chr_job_state *out,
+                                 struct chr_error *err)
+{
+    chr_job_state_init(out);
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return chr_error_set(err, CHR_EINVAL, "state", "not a JSON object");
+    }
+    enum chr_err e;
+    if ((e = state_stats(o, out, err)) != CHR_OK || (e = state_parents(o, out, err)) != CHR_OK ||
+        (e = state_ledger(o, out, err)) != CHR_OK || (e = state_history(o, out, err)) != CHR_OK)
+        chr_job_state_free(out);
+    json_decref(o);
+    return e;
+}
+
+char *chr_run_to_json(const struct chr_run *r, size_t *len)
+{
+    json_t *v = json_pack("{s:s,s:s,s:i,s:i,s:I,s:i,s:o,s:o,s:o,s:o,s:i,s:s,s:o,s:I}",
+                          "id", r->id, "job", r->job, "cause", (int)r->cause, "state",
+                          (int)r->state, "due", (json_int_t)r->due_ms, "attempt", (int)r->attempt,
+                          "created", ms_or_null(r->created_ms), "launched",
+                          ms_or_null(r->launched_ms), "started", ms_or_null(r->started_ms),
+                          "ended", ms_or_null(r->ended_ms), "exitCode", (int)r->exit_code,
+                          "reason", r->reason, "arguments",
+                          r->arguments ? json_string(r->arguments) : json_null(), "offer",
+                          (json_int_t)r->offer_id);
+    return dump(v, len);
+}
+
+static enum chr_err copy_text(json_t *o, const char *key, char *dst, size_t cap,
+                              struct chr_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v) || json_string_length(v) >= cap)
+        return chr_error_set(err, CHR_EINVAL, key, "expected a string under %zu bytes", cap);
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return CHR_OK;
+}
+
+static enum chr_err run_fields(json_t *o, struct chr_run *r, struct chr_error *err)
+{
+    int64_t cause, state, attempt, code, offer;
+    enum chr_err e;
+    if ((e = copy_text(o, "id", r->id, sizeof r->id, err)) ||
+        (e = copy_text(o, "job", r->job, sizeof r->job, err)) ||
+        (e = copy_text(o, "reason", r->reason, sizeof r->reason, err)) ||
+        (e = get_int(o, "cause", CHR_CAUSE_SCHEDULED, CHR_CAUSE_RETRY, 0, &cause, err)) ||
+        (e = get_int(o, "state", CHR_RUN_RECORDING, CHR_RUN_LOST, 0, &state, err)) ||
+        (e = get_int(o, "due", I64_ANY, 0, &r->due_ms, err)) ||
+        (e = get_int(o, "attempt", 0, CHR_JOB_RETRIES_MAX + 1, 0, &attempt, err)) ||
+        (e = get_int(o, "created", I64_ANY, INT64_MIN, &r->created_ms, err)) ||
+        (e = get_int(o, "launched", I64_ANY, INT64_MIN, &r->launched_ms, err)) ||
+        (e = get_int(o, "started", I64_ANY, INT64_MIN, &r->started_ms, err)) ||
+        (e = get_int(o, "ended", I64_ANY, INT64_MIN, &r->ended_ms, err)) ||
+        (e = get_int(o, "exitCode", -1, 255, 0, &code, err)) ||
+        (e = get_int(o, "offer", 0, INT64_MAX, 0, &offer, err)))
+        return e;
+    r->cause = (enum chr_run_cause)cause;
+    r->state = (enum chr_run_state)state;
+    r->attempt = (int32_t)attempt;
+    r->exit_code = (int32_t)code;
+    r->offer_id = (uint64_t)offer;
+    json_t *args = json_object_get(o, "arguments");
+    if (json_is_string(args)) {
+        r->arguments = chr_strndup(json_string_value(args), json_string_length(args));
+        if (r->arguments == NULL)
+            return CHR_ENOMEM;
+    } else if (!json_is_null(args)) {
+        return chr_error_set(err, CHR_EINVAL, "arguments", "expected a string or null");
+    }
+    return CHR_OK;
+}
+
+enum chr_err chr_run_from_json(const char *text, size_t len, struct chr_run *out,
+                               struct chr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    enum chr_err e = json_is_object(o) ? run_fields(o, out, err)
+                                       : chr_error_set(err, CHR_EINVAL, "run", "not a JSON object");
+    if (e != CHR_OK) {
+        chr_free(out->arguments);
+        out->arguments = NULL;
+    }
+    json_decref(o);
+    return e;
+}

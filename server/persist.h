@@ -1,0 +1,35 @@
+/*
+ * persist.h - how the server lays the core's data out in the store: paths of
+ * the znode tree of ../shared/design.md and the JSON of /state and /runs
+ * nodes.  Job definitions are stored as the API shows them (api/job_json.h).
+ *
+ * Pure functions over jansson; no I/O.  Every decoder validates what it reads
+ * (store data is input too) and names the bad field.
+ */
+#ifndef CHR_SERVER_PERSIST_H
+#define CHR_SERVER_PERSIST_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "scheduler/core.h"
+
+/* The kinds of nodes under the root, each sharded: <root>/<kind>/<xx>/<name>. */
+#define CHR_KIND_JOBS "jobs"
+#define CHR_KIND_STATE "state"
+#define CHR_KIND_RUNS "runs"
+
+/* A job's progress as JSON (chr_malloc'd; NULL on ENOMEM). */
+char *chr_state_to_json(const struct chr_job_state *st, size_t *len);
+/* Parses a /state node into *out (initialised by this call; the caller frees
+ * it with chr_job_state_free). */
+enum chr_err chr_state_from_json(const char *text, size_t len, struct chr_job_state *out,
+                                 struct chr_error *err);
+
+/* An open run as JSON (chr_malloc'd; NULL on ENOMEM). */
+char *chr_run_to_json(const struct chr_run *run, size_t *len);
+/* Parses a /runs node; out->arguments is chr_malloc'd or NULL. */
+enum chr_err chr_run_from_json(const char *text, size_t len, struct chr_run *out,
+                               struct chr_error *err);
+
+#endif

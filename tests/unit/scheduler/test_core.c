@@ -1,0 +1,712 @@
+/*
+ * test_core.c - focused tests of the scheduling core (scheduler/core.h):
+ * requests and their replies after durability, due instants, the ledger,
+ * dispatch on offers, statuses, retries, dependents, startup
+ * reconciliation, store failure and allocation failure.  The core is driven
+ * step by step with a hand-held clock; tests/sim/sim_core.c does the same
+ * at random for years of virtual time.
+ */
+#include "../unit.h"
+
+#include "common/alloc.h"
+#include "common/limits.h"
+#include "scheduler/core.h"
+
+struct h {
+    struct chr_core *core;
+    struct chr_tzdb *db;
+    int64_t now;
+    struct chr_actions a;
+    enum chr_err rc;
+    uint64_t next_req;
+};
+
+static char *dup(const char *s)
+{
+    return s != NULL ? chr_strndup(s, strlen(s)) : NULL;
+}
+
+/* A job as the API codec would make it, with test-friendly defaults. */
+static struct chr_job mkjob(const char *name, const char *schedule)
+{
+    struct chr_job j;
+    memset(&j, 0, sizeof j);
+    j.name = dup(name);
+    j.command = dup("true");
+    j.shell = true;
+    j.schedule = dup(schedule);
+    j.retries = 0;
+    j.starting_deadline_ms = -1;
+    return j;
+}
+
+static void add_parent(struct chr_job *j, const char *p)
+{
+    j->parents = chr_realloc(j->parents, (j->n_parents + 1) * sizeof *j->parents);
+    j->parents[j->n_parents++] = dup(p);
+    chr_free(j->schedule);
+    j->schedule = NULL;
+}
+
+static void step(struct h *h, struct chr_event *ev)
+{
+    struct chr_event time = {.type = CHR_EV_TIME};
+    h->rc = chr_core_step(h->core, h->now, ev != NULL ? ev : &time, &h->a);
+}
+
+static int setup(void **state)
+{
+    struct h *h = chr_calloc(1, sizeof *h);
+    assert_non_null(h);
+    assert_int_equal(chr_tzdb_create(NULL, &h->db), CHR_OK);
+    struct chr_core_config cfg = {
+        .tzdb = h->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
+        .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = 5,
+    };
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    h->now = T("2024-01-01T00:00:30Z");
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    assert_int_equal(h->rc, CHR_OK);
+    *state = h;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    chr_tzdb_destroy(h->db);
+    chr_free(h);
+    return 0;
+}
+
+/* ---- Looking at actions --------------------------------------------------- */
+
+static size_t count(const struct h *h, enum chr_action_type t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->a.n; i++)
+        n += h->a.v[i].type == t;
+    return n;
+}
+
+static const struct chr_action *nth(const struct h *h, enum chr_action_type t, size_t k)
+{
+    for (size_t i = 0; i < h->a.n; i++)
+        if (h->a.v[i].type == t && k-- == 0)
+            return &h->a.v[i];
+    return NULL;
+}
+
+static const struct chr_action *reply_for(const struct h *h, uint64_t req)
+{
+    for (size_t i = 0; i < h->a.n; i++)
+        if (h->a.v[i].type == CHR_ACT_REPLY && h->a.v[i].u.reply.request_id == req)
+            return &h->a.v[i];
+    return NULL;
+}
+
+/* Completes every batch of the last step (in order), successfully. */
+static void durable(struct h *h)
+{
+    uint64_t last = 0;
+    for (size_t i = 0; i < h->a.n; i++)
+        if (h->a.v[i].type == CHR_ACT_PERSIST)
+            last = h->a.v[i].u.persist.batch_id;
+    if (last == 0)
+        return;
+    struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    ev.u.store.batch_id = last;
+    ev.u.store.result = CHR_OK;
+    step(h, &ev);
+}
+
+static uint64_t put(struct h *h, struct chr_job job)
+{
+    struct chr_event ev = {.type = CHR_EV_PUT_JOB, .request_id = ++h->next_req};
+    ev.u.job.job = job;
+    step(h, &ev);
+    return ev.request_id;
+}
+
+/* PUT and make it durable; asserts the reply. */
+static void put_ok(struct h *h, struct chr_job job)
+{
+    uint64_t req = put(h, job);
+    assert_null(reply_for(h, req));
+    assert_true(count(h, CHR_ACT_PERSIST) >= 1);
+    durable(h);
+    const struct chr_action *r = reply_for(h, req);
+    assert_non_null(r);
+    if (r->u.reply.result != CHR_OK)
+        fail_msg("put failed: %s", r->u.reply.message);
+}
+
+static const struct chr_action *named(struct h *h, enum chr_event_type t, const char *name)
+{
+    struct chr_event ev = {.type = t, .request_id = ++h->next_req};
+    ev.u.named.name = name;
+    step(h, &ev);
+    durable(h);
+    return reply_for(h, ev.request_id);
+}
+
+static void offer(struct h *h, uint64_t id, double cpus, double mem)
+{
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = id;
+    ev.u.offer.cpus = cpus;
+    ev.u.offer.mem_mb = mem;
+    ev.u.offer.disk_mb = 1000;
+    step(h, &ev);
+}
+
+static void status(struct h *h, const char *run_id, enum chr_run_state s, int32_t code)
+{
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    ev.u.status.run_id = run_id;
+    ev.u.status.state = s;
+    ev.u.status.exit_code = code;
+    ev.u.status.reason = s == CHR_RUN_FINISHED ? "" : "exit";
+    step(h, &ev);
+}
+
+static void advance(struct h *h, int64_t to)
+{
+    h->now = to;
+    step(h, NULL);
+}
+
+static const struct chr_job_state *state_of(struct h *h, const char *name)
+{
+    const struct chr_job_state *st = NULL;
+    assert_non_null(chr_core_job(h->core, name, &st));
+    return st;
+}
+
+/* ---- Requests ---------------------------------------------------------------- */
+
+static void test_put_bad_schedule_and_zone(void **state)
+{
+    struct h *h = *state;
+    uint64_t r1 = put(h, mkjob("a", "R/2024-13-01T00:00:00Z/PT1M"));
+    const struct chr_action *a = reply_for(h, r1);
+    assert_non_null(a);
+    assert_int_equal(a->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(a->u.reply.message, "schedule"));
+    struct chr_job j = mkjob("b", "0 3 * * *");
+    j.schedule_tz = dup("Mars/Olympus");
+    uint64_t r2 = put(h, j);
+    a = reply_for(h, r2);
+    assert_non_null(a);
+    assert_int_equal(a->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(a->u.reply.message, "scheduleTimeZone"));
+    assert_int_equal(chr_core_job_count(h->core), 0);
+}
+
+static void test_reply_after_durable(void **state)
+{
+    struct h *h = *state;
+    uint64_t req = put(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1H"));
+    assert_null(reply_for(h, req));
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_int_equal(p->u.persist.n, 1);
+    assert_int_equal(p->u.persist.items[0].op, CHR_PERSIST_JOB);
+    assert_string_equal(p->u.persist.items[0].job->name, "a");
+    assert_instant(p->u.persist.items[0].state->next_ms, "2024-01-01T01:00:00Z");
+    durable(h);
+    assert_non_null(reply_for(h, req));
+    assert_int_equal(reply_for(h, req)->u.reply.result, CHR_OK);
+    assert_int_equal(chr_core_next_wakeup(h->core), T("2024-01-01T01:00:00Z"));
+}
+
+static void test_start_now_grace(void **state)
+{
+    struct h *h = *state;
+    /* The API's run-once default: a start of "now" still runs. */
+    put_ok(h, mkjob("once", "R1/2024-01-01T00:00:29Z/PT24H"));
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "once", runs, 2), 1);
+    assert_instant(runs[0]->due_ms, "2024-01-01T00:00:29Z");
+    assert_int_equal(state_of(h, "once")->instants_handled, 1);
+    assert_int_equal(state_of(h, "once")->next_ms, INT64_MAX);
+    put_ok(h, mkjob("past", "R1/2024-01-01T00:00:00Z/PT24H"));
+    assert_int_equal(state_of(h, "past")->next_ms, INT64_MAX);
+}
+
+static void test_parents_and_cycles(void **state)
+{
+    struct h *h = *state;
+    struct chr_job d = mkjob("d", NULL);
+    add_parent(&d, "nope");
+    uint64_t r = put(h, d);
+    assert_int_equal(reply_for(h, r)->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(reply_for(h, r)->u.reply.message, "parents: unknown job 'nope'"));
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1H"));
+    struct chr_job b = mkjob("b", NULL);
+    add_parent(&b, "a");
+    put_ok(h, b);
+    struct chr_job c = mkjob("c", NULL);
+    add_parent(&c, "b");
+    put_ok(h, c);
+    /* a <- c would close a -> b -> c -> a */
+    struct chr_job a2 = mkjob("a", NULL);
+    add_parent(&a2, "c");
+    r = put(h, a2);
+    const struct chr_action *rep = reply_for(h, r);
+    assert_int_equal(rep->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(rep->u.reply.message, "cycle: a -> b -> c -> a"));
+    rep = named(h, CHR_EV_DELETE_JOB, "a");
+    assert_int_equal(rep->u.reply.result, CHR_ECONFLICT);
+    assert_non_null(strstr(rep->u.reply.message, "job 'a' has dependents: b"));
+    assert_int_equal(named(h, CHR_EV_DELETE_JOB, "c")->u.reply.result, CHR_OK);
+    assert_int_equal(named(h, CHR_EV_DELETE_JOB, "b")->u.reply.result, CHR_OK);
+    assert_int_equal(named(h, CHR_EV_DELETE_JOB, "a")->u.reply.result, CHR_OK);
+    assert_int_equal(named(h, CHR_EV_DELETE_JOB, "a")->u.reply.result, CHR_ENOENT);
+    assert_int_equal(chr_core_job_count(h->core), 0);
+}
+
+/* ---- Due, record, launch ----------------------------------------------------- */
+
+static void test_due_records_before_launch(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1M"));
+    offer(h, 1, 1, 1024); /* nothing waits: declined (suppressed since loading) */
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    assert_int_equal(count(h, CHR_ACT_SUPPRESS), 0);
+    advance(h, T("2024-01-01T00:01:00Z"));
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_int_equal(p->u.persist.n, 2);
+    assert_int_equal(p->u.persist.items[0].op, CHR_PERSIST_RUN);
+    assert_string_equal(p->u.persist.items[0].run->id, "ct:1704067260000:0:a");
+    assert_int_equal(p->u.persist.items[1].op, CHR_PERSIST_STATE);
+    assert_instant(p->u.persist.items[1].state->next_ms, "2024-01-01T00:02:00Z");
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 0); /* not queued until durable */
+    durable(h);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 2, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+    assert_string_equal(l->u.launch.run->id, "ct:1704067260000:0:a");
+    assert_int_equal(l->u.launch.offer_id, 2);
+    assert_int_equal(count(h, CHR_ACT_SUPPRESS), 1);
+    status(h, "ct:1704067260000:0:a", CHR_RUN_RUNNING, 0);
+    status(h, "ct:1704067260000:0:a", CHR_RUN_FINISHED, 0);
+    p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_int_equal(p->u.persist.items[0].op, CHR_PERSIST_RUN_DONE);
+    durable(h);
+    const struct chr_job_state *st = state_of(h, "a");
+    assert_int_equal(st->stats.success_count, 1);
+    assert_int_equal(st->history_len, 1);
+    assert_int_equal(st->history[0].state, CHR_RUN_FINISHED);
+}
+
+static void test_catch_up_after_downtime(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("m", "R/2024-01-01T00:00:00Z/PT1M"));
+    /* The loop stalls two hours: one run for the latest instant, the rest
+     * ledgered as missed while down (older than the tolerance). */
+    advance(h, T("2024-01-01T02:00:30Z"));
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_string_equal(p->u.persist.items[0].run->id, "ct:1704074400000:0:m");
+    const struct chr_job_state *st = p->u.persist.items[1].state;
+    assert_int_equal(st->instants_handled, 120);
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_COALESCED_DOWN);
+    assert_int_equal(st->ledger[0].count, 119);
+    assert_instant(st->ledger[0].first_ms, "2024-01-01T00:01:00Z");
+    assert_instant(st->ledger[0].last_ms, "2024-01-01T01:59:00Z");
+    durable(h);
+    /* A short lag (< 1 min) coalesces as merely late ("busy"). */
+    struct chr_job f = mkjob("f", "R/2024-01-01T00:00:00Z/PT10S");
+    put_ok(h, f);
+    advance(h, h->now + 25000);
+    st = state_of(h, "f");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_COALESCED_BUSY);
+    assert_int_equal(st->ledger[0].count, 2);
+}
+
+static void test_deadline_and_busy(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("d", "R/2024-01-01T00:00:00Z/PT1M");
+    j.starting_deadline_ms = 10000;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T00:01:20Z")); /* 20 s late */
+    const struct chr_job_state *st = state_of(h, "d");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_SKIPPED_DEADLINE);
+    assert_int_equal(chr_core_job_runs(h->core, "d", (const struct chr_run *[4]){0}, 4), 0);
+    durable(h);
+    /* Non-concurrent: a waiting run makes the next instant coalesce. */
+    advance(h, T("2024-01-01T00:02:00Z"));
+    durable(h);
+    advance(h, T("2024-01-01T00:03:00Z"));
+    durable(h);
+    st = state_of(h, "d");
+    assert_int_equal(st->ledger[st->ledger_len - 1].reason, CHR_LEDGER_COALESCED_BUSY);
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "d", runs, 4), 1);
+    assert_int_equal(runs[0]->state, CHR_RUN_QUEUED);
+}
+
+static void test_first_fit_no_head_of_line(void **state)
+{
+    struct h *h = *state;
+    struct chr_job big = mkjob("big", "R/2024-01-01T00:00:00Z/PT1H");
+    big.cpus = 8;
+    big.high_priority = true;
+    put_ok(h, big);
+    put_ok(h, mkjob("small", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer(h, 7, 1, 1024);
+    /* big (first in order) does not fit; small still launches. */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "small");
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 0);
+    offer(h, 8, 16, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "big");
+}
+
+static void test_retry_then_final_failure(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("r", "R/2024-01-01T00:00:00Z/PT1H");
+    j.retries = 1;
+    j.retry_delay_ms = 30000;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    const char *id0 = "ct:1704070800000:0:r";
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id0);
+    status(h, id0, CHR_RUN_RUNNING, 0);
+    status(h, id0, CHR_RUN_FAILED, 1);
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_int_equal(p->u.persist.n, 3); /* RUN_DONE, retry RUN, STATE */
+    assert_string_equal(p->u.persist.items[1].run->id, "ct:1704070800000:1:r");
+    durable(h);
+    offer(h, 2, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0); /* delay not over: declined */
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    assert_int_equal(chr_core_next_wakeup(h->core), T("2024-01-01T01:00:30Z"));
+    advance(h, T("2024-01-01T01:00:30Z"));
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 3, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    status(h, "ct:1704070800000:1:r", CHR_RUN_FAILED, 1);
+    durable(h);
+    const struct chr_job_state *st = state_of(h, "r");
+    assert_int_equal(st->stats.error_count, 1);
+    assert_int_equal(st->stats.errors_since_last_success, 1);
+    assert_int_equal(st->stats.success_count, 0);
+}
+
+static const char *launch_of(struct h *h, const char *job)
+{
+    for (size_t k = 0; nth(h, CHR_ACT_LAUNCH, k) != NULL; k++)
+        if (strcmp(nth(h, CHR_ACT_LAUNCH, k)->u.launch.run->job, job) == 0)
+            return nth(h, CHR_ACT_LAUNCH, k)->u.launch.run->id;
+    return NULL;
+}
+
+static void test_dependents_fire_once_all_parents_succeeded(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("p1", "R/2024-01-01T00:00:00Z/PT1H"));
+    put_ok(h, mkjob("p2", "R/2024-01-01T00:00:00Z/PT2H"));
+    struct chr_job c = mkjob("c", NULL);
+    add_parent(&c, "p1");
+    add_parent(&c, "p2");
+    put_ok(h, c);
+    advance(h, T("2024-01-01T02:00:00Z"));
+    durable(h);
+    offer(h, 1, 4, 4096);
+    char id1[CHR_RUN_ID_MAX], id2[CHR_RUN_ID_MAX];
+    snprintf(id1, sizeof id1, "%s", launch_of(h, "p1"));
+    snprintf(id2, sizeof id2, "%s", launch_of(h, "p2"));
+    status(h, id1, CHR_RUN_FINISHED, 0);
+    durable(h);
+    assert_int_equal(chr_core_job_runs(h->core, "c", (const struct chr_run *[4]){0}, 4), 0);
+    status(h, id2, CHR_RUN_FINISHED, 0);
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    bool child_run = false;
+    for (size_t i = 0; i < p->u.persist.n; i++)
+        child_run = child_run || (p->u.persist.items[i].op == CHR_PERSIST_RUN &&
+                                  strcmp(p->u.persist.items[i].run->job, "c") == 0 &&
+                                  p->u.persist.items[i].run->cause == CHR_CAUSE_DEPENDENT);
+    assert_true(child_run); /* in the same batch as the parent's outcome */
+    durable(h);
+    offer(h, 2, 4, 4096);
+    assert_non_null(launch_of(h, "c"));
+    assert_int_equal(state_of(h, "c")->parent_successes[0], 0);
+}
+
+static void test_manual_runs_unique_ids_and_kill(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("m", "R/2030-01-01T00:00:00Z/P1D"));
+    const struct chr_action *r1 = named(h, CHR_EV_RUN_JOB, "m");
+    char a[CHR_ERROR_MESSAGE_MAX];
+    snprintf(a, sizeof a, "%s", r1->u.reply.message);
+    const struct chr_action *r2 = named(h, CHR_EV_RUN_JOB, "m");
+    assert_string_not_equal(a, r2->u.reply.message);
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "m", runs, 4), 2);
+    const struct chr_action *k = named(h, CHR_EV_KILL_JOB, "m");
+    assert_int_equal(k->u.reply.result, CHR_OK);
+    assert_int_equal(chr_core_job_runs(h->core, "m", runs, 4), 0);
+    assert_int_equal(state_of(h, "m")->history_len, 2);
+}
+
+static void test_replace_keeps_or_restarts_progress(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T03:00:00Z"));
+    durable(h);
+    const struct chr_job_state *st = state_of(h, "a");
+    int64_t handled = st->instants_handled, epoch = st->schedule_epoch;
+    struct chr_job same = mkjob("a", "R/2024-01-01T00:00:00Z/PT1H");
+    same.retries = 3;
+    put_ok(h, same);
+    st = state_of(h, "a");
+    assert_int_equal(st->instants_handled, handled);
+    assert_int_equal(st->schedule_epoch, epoch);
+    assert_instant(st->next_ms, "2024-01-01T04:00:00Z");
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT2H"));
+    st = state_of(h, "a");
+    assert_int_equal(st->schedule_epoch, epoch + 1);
+    assert_int_equal(st->instants_handled, 0);
+    assert_instant(st->next_ms, "2024-01-01T04:00:00Z");
+}
+
+static void test_disabled_instants_ledgered_on_enable(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("d", "R/2024-01-01T00:00:00Z/PT1H");
+    j.disabled = true;
+    put_ok(h, j);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX); /* not queued */
+    advance(h, T("2024-01-01T05:30:00Z"));
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 0);
+    put_ok(h, mkjob("d", "R/2024-01-01T00:00:00Z/PT1H"));
+    const struct chr_job_state *st = state_of(h, "d");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_SKIPPED_DISABLED);
+    assert_int_equal(st->ledger[0].count, 5); /* 01:00 .. 05:00 */
+    assert_instant(st->next_ms, "2024-01-01T06:00:00Z");
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "d", runs, 2), 0);
+    /* Manual runs are allowed while disabled. */
+    struct chr_job off = mkjob("d", "R/2024-01-01T00:00:00Z/PT1H");
+    off.disabled = true;
+    put_ok(h, off);
+    assert_int_equal(named(h, CHR_EV_RUN_JOB, "d")->u.reply.result, CHR_OK);
+    assert_int_equal(chr_core_job_runs(h->core, "d", runs, 2), 1);
+}
+
+static void test_launch_failures_flag_and_back_off(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("bad", "R/2024-01-01T00:00:00Z/PT1H");
+    j.retries = 5;
+    j.retry_delay_ms = 10000;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    for (int k = 0; k < 3; k++) {
+        offer(h, 10 + (uint64_t)k, 1, 1024);
+        const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+        assert_non_null(l);
+        char id[CHR_RUN_ID_MAX];
+        snprintf(id, sizeof id, "%s", l->u.launch.run->id);
+        status(h, id, CHR_RUN_FAILED, 127);
+        durable(h);
+        advance(h, chr_core_next_wakeup(h->core));
+    }
+    const struct chr_job_state *st = state_of(h, "bad");
+    assert_true(st->flagged);
+    assert_int_equal(st->launch_failures, 3);
+    /* Flagged: retries back off with the failures in a row, 10 s x 2^n. */
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "bad", runs, 2), 1);
+    assert_int_equal(runs[0]->attempt, 3);
+    offer(h, 20, 1, 1024);
+    status(h, runs[0]->id, CHR_RUN_FAILED, 127);
+    durable(h);
+    int64_t failed_at = h->now;
+    assert_int_equal(state_of(h, "bad")->launch_failures, 4);
+    assert_int_equal(chr_core_next_wakeup(h->core), failed_at + 160000);
+}
+
+static void test_stale_never_started_and_zombie(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    const char *id = "ct:1704070800000:0:a";
+    assert_non_null(launch_of(h, "a"));
+    struct chr_event q = {.type = CHR_EV_TASK_STATUS};
+    q.u.status.run_id = id;
+    q.u.status.state = CHR_RUN_QUEUED;
+    q.u.status.offer_id = 1; /* the offer was gone: launch again */
+    step(h, &q);
+    offer(h, 2, 1, 1024);
+    assert_non_null(launch_of(h, "a"));
+    step(h, &q); /* the same answer again, late: must not cause a third launch */
+    offer(h, 3, 1, 1024);
+    assert_null(launch_of(h, "a"));
+    status(h, "ct:1:0:ghost", CHR_RUN_RUNNING, 0);
+    assert_int_equal(count(h, CHR_ACT_KILL), 1);
+    assert_string_equal(nth(h, CHR_ACT_KILL, 0)->u.run.run->id, "ct:1:0:ghost");
+}
+
+static void test_mark_success_fires_dependents(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("p", "R/2030-01-01T00:00:00Z/P1D"));
+    struct chr_job c = mkjob("c", NULL);
+    add_parent(&c, "p");
+    put_ok(h, c);
+    const struct chr_action *r = named(h, CHR_EV_MARK_SUCCESS, "p");
+    assert_int_equal(r->u.reply.result, CHR_OK);
+    assert_int_equal(state_of(h, "p")->stats.success_count, 1);
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "c", runs, 2), 1);
+    assert_int_equal(runs[0]->cause, CHR_CAUSE_DEPENDENT);
+    /* A second success while the child's run waits is absorbed into it. */
+    named(h, CHR_EV_MARK_SUCCESS, "p");
+    assert_int_equal(chr_core_job_runs(h->core, "c", runs, 2), 1);
+}
+
+/* ---- Startup and failure ---------------------------------------------------------- */
+
+static void test_load_reconcile_and_catch_up(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    h->now = T("2024-01-02T00:00:10Z");
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("a", "R/2024-01-01T00:00:00Z/PT1H");
+    chr_job_state_init(&ev.u.job.state);
+    ev.u.job.state.next_ms = T("2024-01-01T10:00:00Z");
+    step(h, &ev);
+    struct chr_event lr = {.type = CHR_EV_LOAD_RUN};
+    snprintf(lr.u.run.id, sizeof lr.u.run.id, "ct:1704099600000:0:a");
+    snprintf(lr.u.run.job, sizeof lr.u.run.job, "a");
+    lr.u.run.state = CHR_RUN_RECORDING;
+    lr.u.run.cause = CHR_CAUSE_SCHEDULED;
+    lr.u.run.due_ms = T("2024-01-01T09:00:00Z");
+    step(h, &lr);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    assert_int_equal(count(h, CHR_ACT_RECONCILE), 1);
+    /* Missed 10:00 .. 00:00 (15 instants): one run for 00:00, 14 ledgered. */
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    const struct chr_job_state *st = state_of(h, "a");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_COALESCED_DOWN);
+    assert_int_equal(st->ledger[0].count, 14);
+    durable(h);
+    status(h, "ct:1704099600000:0:a", CHR_RUN_QUEUED, 0); /* never started */
+    offer(h, 1, 4, 4096);
+    /* Non-concurrent: the old run launches first; the new one waits. */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, "ct:1704099600000:0:a");
+}
+
+static void test_store_failure(void **state)
+{
+    struct h *h = *state;
+    uint64_t req = put(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1H"));
+    uint64_t batch = nth(h, CHR_ACT_PERSIST, 0)->u.persist.batch_id;
+    struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    ev.u.store.batch_id = batch;
+    ev.u.store.result = CHR_EIO;
+    step(h, &ev);
+    assert_int_equal(h->rc, CHR_EUNAVAIL);
+    assert_non_null(reply_for(h, req));
+    assert_int_equal(reply_for(h, req)->u.reply.result, CHR_EUNAVAIL);
+    req = put(h, mkjob("b", "R/2024-01-01T00:00:00Z/PT1H"));
+    assert_int_equal(h->rc, CHR_EUNAVAIL);
+    assert_int_equal(reply_for(h, req)->u.reply.result, CHR_EUNAVAIL);
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 0);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX);
+}
+
+/* Every allocation of a PUT, a due step and a status may fail: the step says
+ * ENOMEM (or defers), leaks nothing, and a retry without faults works. */
+static void test_allocation_failures(void **state)
+{
+    struct h *h = *state;
+    for (long n = 1; n < 200; n++) {
+        struct chr_event ev = {.type = CHR_EV_PUT_JOB, .request_id = 1000 + (uint64_t)n};
+        ev.u.job.job = mkjob("x", "R/2024-01-01T00:00:00Z/PT1M");
+        chr_alloc_fail_after(n);
+        step(h, &ev);
+        chr_alloc_fail_after(-1);
+        if (h->rc == CHR_ENOMEM) {
+            chr_job_free(&ev.u.job.job); /* not taken: ours to free */
+            continue;
+        }
+        assert_int_equal(h->rc, CHR_OK);
+        durable(h);
+        break;
+    }
+    assert_non_null(chr_core_job(h->core, "x", NULL));
+    for (long n = 1; n < 50; n++) {
+        chr_alloc_fail_after(n);
+        h->now += 60000;
+        step(h, NULL);
+        chr_alloc_fail_after(-1);
+        durable(h);
+    }
+    advance(h, h->now + 60000);
+    durable(h);
+    assert_int_equal(state_of(h, "x")->next_ms, h->now - h->now % 60000 + 60000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_bad_schedule_and_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_after_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_now_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parents_and_cycles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_due_records_before_launch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_after_downtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_and_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_fit_no_head_of_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dependents_fire_once_all_parents_succeeded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_manual_runs_unique_ids_and_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_keeps_or_restarts_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_instants_ledgered_on_enable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_launch_failures_flag_and_back_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_never_started_and_zombie, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mark_success_fires_dependents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_reconcile_and_catch_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
