@@ -68,6 +68,7 @@ struct chr_loop {
     struct strset jobs, runs;
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
+    int64_t started_ms; /* when this process's loop began */
 };
 
 static int64_t now_ms(void)
@@ -598,9 +599,30 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
     }
 }
 
+/* A "never started" status names the offer of the launch it answers (the
+ * core ignores a stale one): the run's current offer, found by the job name
+ * inside its id "ct:<due>:<attempt>:<job>"; 0 for a run loaded at startup
+ * (the answer to its RECONCILE). */
+static void fill_offer(struct chr_loop *l, struct chr_event *ev)
+{
+    const char *id = ev->u.status.run_id, *p = id;
+    for (int colons = 0; p != NULL && colons < 3; colons++)
+        p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+    if (p == NULL)
+        return;
+    const struct chr_run *runs[64];
+    size_t n = chr_core_job_runs(l->core, p, runs, 64);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(runs[i]->id, id) == 0 && runs[i]->state == CHR_RUN_LAUNCHING &&
+            runs[i]->launched_ms >= l->started_ms) /* launched by this process, not loaded */
+            ev->u.status.offer_id = runs[i]->offer_id;
+}
+
 /* Steps the core with one event; requests get their pending entry first. */
 static void step(struct chr_loop *l, struct qitem *it)
 {
+    if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state == CHR_RUN_QUEUED)
+        fill_offer(l, &it->ev);
     if (it->done != NULL) {
         struct pending *p = chr_calloc(1, sizeof *p);
         if (p == NULL) {
@@ -841,6 +863,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     }
     l->cfg = *cfg;
+    l->started_ms = now_ms();
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->suppressed = true;
