@@ -132,12 +132,38 @@ static void text_add(struct text *t, const char *s, size_t n)
     t->p[t->len] = '\0';
 }
 
+/* Repeats left of a finite ISO schedule "R<n>/...", or -1 (forever, cron,
+ * dependent). */
+static int64_t remaining_repeats(const struct chr_job *job, const struct chr_job_state *st)
+{
+    const char *s = job->schedule;
+    if (s == NULL || s[0] != 'R' || s[1] < '0' || s[1] > '9' || st == NULL)
+        return -1;
+    int64_t n = 0;
+    for (s++; *s >= '0' && *s <= '9' && n < INT64_MAX / 10 - 10; s++)
+        n = n * 10 + (*s - '0');
+    return n > st->instants_handled ? n - st->instants_handled : 0;
+}
+
+static const char *run_state_name(enum chr_run_state s)
+{
+    switch (s) {
+    case CHR_RUN_FINISHED: return "success";
+    case CHR_RUN_FAILED: return "failure";
+    case CHR_RUN_KILLED: return "killed";
+    case CHR_RUN_LOST: return "lost";
+    default: return NULL;
+    }
+}
+
 /* The job as the API shows it, with its read-only progress. */
 static void add_job(struct text *t, const struct chr_job *job, const struct chr_job_state *st)
 {
-    struct chr_job_view view = {st ? st->next_ms : INT64_MIN, -1, NULL};
+    struct chr_job_view view = {st ? st->next_ms : INT64_MIN, remaining_repeats(job, st), NULL};
     if (view.next_run_ms == INT64_MAX)
         view.next_run_ms = INT64_MIN;
+    if (st != NULL && st->history_len > 0)
+        view.last_run_state = run_state_name(st->history[st->history_len - 1].state);
     size_t len = 0;
     char *json = chr_job_to_json(job, st ? &st->stats : NULL, &view, &len);
     if (json == NULL) {

@@ -77,6 +77,11 @@ if start_server "$data"; then
   fi
   wait_for 5 field_is hello successCount 1 && ok "successCount counts the run" \
     || bad "successCount" "$(field hello successCount)"
+  field_is hello remainingRepeats 0 && field_is hello lastRunState success &&
+    field_is hello nextRunAt None && ok "R1 shows no repeats left, last run success, no next run" \
+    || bad "progress fields" "$(field hello remainingRepeats) $(field hello lastRunState) $(field hello nextRunAt)"
+  field_is hello schedule "R1/$(iso $due)/PT1M" && ok "GET returns the schedule exactly as written" \
+    || bad "schedule rewritten" "$(field hello schedule)"
 
   # ---- 2. A -> B -> C run in order -------------------------------------------
   chain=$tmp/chain.out
