@@ -321,6 +321,8 @@ struct batch_ctx {
     uint64_t batch_id;
     size_t n_collect;
     char **collect; /* run ids whose outcome is now durable */
+    size_t n_forget;
+    char **forget;  /* deleted jobs whose kept run directories can go */
 };
 
 static void on_store_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
@@ -337,8 +339,14 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
             chr_local_collect(b->loop->local, b->collect[i]);
         chr_free(b->collect[i]);
     }
+    for (size_t i = 0; i < b->n_forget; i++) {
+        if (result == CHR_OK)
+            chr_local_forget_job(b->loop->local, b->forget[i]);
+        chr_free(b->forget[i]);
+    }
     push_internal(b->loop, &ev, NULL, NULL);
     chr_free(b->collect);
+    chr_free(b->forget);
     chr_free(b);
 }
 
@@ -410,6 +418,10 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
     case CHR_PERSIST_DELETE_JOB:
         if (!set_has(&l->jobs, it->name))
             return CHR_OK;
+        b->forget[b->n_forget] = chr_strndup(it->name, strlen(it->name));
+        if (b->forget[b->n_forget] == NULL)
+            return CHR_ENOMEM;
+        b->n_forget++;
         if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_STATE, it->name, NULL, 0)))
             return e;
         return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_JOBS, it->name, NULL, 0);
@@ -449,7 +461,8 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
     o->n = 0;
     struct batch_ctx *b = chr_calloc(1, sizeof *b);
     enum chr_err e = CHR_ENOMEM;
-    if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL) {
+    if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL &&
+        (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL) {
         b->loop = l;
         b->batch_id = a->u.persist.batch_id;
         e = CHR_OK;
@@ -474,7 +487,10 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
         if (b != NULL) {
             for (size_t i = 0; i < b->n_collect; i++)
                 chr_free(b->collect[i]);
+            for (size_t i = 0; i < b->n_forget; i++)
+                chr_free(b->forget[i]);
             chr_free(b->collect);
+            chr_free(b->forget);
         }
         chr_free(b);
         persist_failed(l, a->u.persist.batch_id, e);

@@ -130,7 +130,21 @@ if start_server "$data"; then
   code=$(api POST /v1/scheduler/dependency '{"name":"D","command":"true","parents":["nope"]}')
   [ "$code" = 400 ] && grep -q "nope" "$tmp/body" && ok "an unknown parent is refused with 400" \
     || bad "unknown parent" "$code $(cat "$tmp/body")"
+  code=$(api DELETE /v1/scheduler/job/B)
+  [ "$code" = 400 ] && grep -q "C" "$tmp/body" && ok "deleting a job others depend on is refused, naming them" \
+    || bad "delete of a parent" "$code $(cat "$tmp/body")"
+  code=$(api DELETE /v1/scheduler/job/C)
+  code2=$(api GET /v1/scheduler/job/C)
+  [ "$code" = 204 ] && [ "$code2" = 400 ] && ok "DELETE answers 204 and the job is gone" \
+    || bad "delete" "$code then GET $code2"
   stop_server
+  if start_server "$data"; then
+    code=$(api GET /v1/scheduler/job/C)
+    code2=$(api GET /v1/scheduler/job/B)
+    [ "$code" = 400 ] && [ "$code2" = 200 ] && ok "after a restart the deleted job stays deleted, the others stay" \
+      || bad "state after restart" "C $code, B $code2"
+    stop_server
+  fi
 else
   bad "server did not start" "$(tail -5 "$data.log")"
 fi
