@@ -270,7 +270,13 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
 {
     struct chr_loop_config lc;
     memset(&lc, 0, sizeof lc);
-    lc.core = (struct chr_core_config){db, c->cpus, c->mem, c->disk, c->retry_ms, 5000, 20};
+    /* launch_lead_ms: runs are recorded and their supervisors started ahead
+     * of the instant; the supervisor execs at the instant itself. */
+    lc.core = (struct chr_core_config){.tzdb = db, .default_cpus = c->cpus,
+                                       .default_mem_mb = c->mem, .default_disk_mb = c->disk,
+                                       .default_retry_delay_ms = c->retry_ms,
+                                       .offer_refuse_ms = 5000, .history_max = 20,
+                                       .launch_lead_ms = 200};
     lc.store = store;
     lc.root = s->value[K_ZK_PATH];
     lc.runs_dir = c->runs_dir;

@@ -403,15 +403,17 @@ static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *
 
 /* Watches a run whose supervisor lives (a.sup_fd becomes the run's) and
  * reports it as re-attached: RUNNING, or STARTING until its pid record is
- * there.  l->mu held. */
+ * there and its start has come (the supervisor may hold the task until its
+ * not_before_ms).  l->mu held. */
 static void watch_alive(struct chr_local *l, struct chr_local_run *r,
                         const struct chr_local_assess *a)
 {
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
     r->sup_fd = a->sup_fd;
-    r->state = a->has_pid ? CHR_LOCAL_RUNNING : CHR_LOCAL_STARTING;
-    r->task_pid = a->has_pid ? a->pid.pid : 0;
-    r->start_ms = a->has_pid ? a->pid.start_ms : INT64_MIN;
-    r->poll_pid = !a->has_pid;
+    r->state = started ? CHR_LOCAL_RUNNING : CHR_LOCAL_STARTING;
+    r->task_pid = started ? a->pid.pid : 0;
+    r->start_ms = started ? a->pid.start_ms : INT64_MIN;
+    r->poll_pid = !started;
     l->n_polling += r->poll_pid;
     r->announce = r->announce_reattached = true;
     chr_local_push_pending(l, r);
@@ -453,10 +455,21 @@ static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r
     }
 }
 
+/* A run may be launched ahead of its not_before_ms, by a bounded lead. */
+static enum chr_err check_lead(const struct chr_local_task *t, struct chr_error *err)
+{
+    if (t->not_before_ms > chr_local_wall_ms() + CHR_LOCAL_LEAD_MAX_MS)
+        return chr_error_set(err, CHR_EINVAL, "not_before_ms",
+                             "more than %d ms ahead of now", CHR_LOCAL_LEAD_MAX_MS);
+    return CHR_OK;
+}
+
 enum chr_err chr_local_launch(struct chr_local *l, const struct chr_local_task *task,
                               struct chr_error *err)
 {
     enum chr_err e = chr_local_task_check(task, err);
+    if (e == CHR_OK)
+        e = check_lead(task, err);
     char *spec = NULL;
     size_t len = 0;
     if (e == CHR_OK)

@@ -24,7 +24,11 @@
  *           started and never will without a launch.
  *   pid     "<task pid> <start ms> <boot id> <task /proc start ticks>",
  *           created once and fsync'd (file and directory) before the task is
- *           let exec.  No pid record: the task never ran.
+ *           let exec.  Its start is when the task is let exec: the later of
+ *           the record's time and the task's not_before_ms.  A start still
+ *           in the future: the task waits for it (the run is STARTING).
+ *           No pid record: the task never ran; nor did it when the outcome
+ *           says "killed before start".
  *   exit    the outcome (JSON: state, pid, exit_code, signal, reason,
  *           start_ms, end_ms, output byte counts), created once, fsync'd.
  *           Present: the run is over.
@@ -92,13 +96,22 @@ struct chr_local_task {
     struct chr_local_resources res;
     int64_t due_ms;
     int32_t attempt;
-    int64_t max_completion_ms;  /* 0: none; else the process group is killed after it */
+    /* The task execs no earlier than this wall instant (ms since the epoch):
+     * the supervisor claims the run, forks the task and records its pid
+     * first, then holds the exec until it, so that a run launched ahead of
+     * its due time starts on it.  0 or a past instant: at once.  At most
+     * CHR_LOCAL_LEAD_MAX_MS ahead of the launch; a kill while it waits ends
+     * the run as KILLED ("killed before start"), the task never exec'd. */
+    int64_t not_before_ms;
+    int64_t max_completion_ms;  /* 0: none; else the process group is killed after it,
+                                 * counted from the exec */
     int64_t stdout_max_bytes;   /* 0: CHR_LOCAL_OUTPUT_DEFAULT */
     int64_t stderr_max_bytes;
 };
 
 enum chr_local_state {
-    CHR_LOCAL_STARTING = 1, /* a supervisor is starting the run */
+    CHR_LOCAL_STARTING = 1, /* a supervisor is starting the run (or holds it
+                             * until its not_before_ms) */
     CHR_LOCAL_RUNNING,      /* the task exec'd (pid, start_ms) */
     CHR_LOCAL_FINISHED,     /* exit 0 */
     CHR_LOCAL_FAILED,       /* non-zero exit, signal, exec failure, bad user,
@@ -251,7 +264,7 @@ enum chr_err chr_local_forget_job(struct chr_local *l, const char *job);
  * outcome is recorded (whatever it is), CHR_LOCAL_EXIT_CLAIMED when another
  * supervisor (or the server) had claimed the run, 1 when nothing could be
  * recorded.  notify_fd (-1: none) receives "R <pid> <start_ms>\n" once the
- * task has exec'd.
+ * task has exec'd (start_ms: when it was let exec, after its not_before_ms).
  */
 #define CHR_LOCAL_EXIT_CLAIMED 3
 int chr_local_run_task(const char *run_dir, int notify_fd);

@@ -33,6 +33,12 @@
 #define CHR_LOCAL_DONE_DIR ".done"
 #define CHR_LOCAL_ABANDONED "abandoned"
 
+/* How far ahead of its not_before_ms a run may be launched.  The core leads
+ * by about 200 ms; a run held much longer only holds its resources idle, so
+ * more is a caller's bug.  (Belongs in common/limits.h with the other
+ * CHR_LOCAL_ limits.) */
+#define CHR_LOCAL_LEAD_MAX_MS 60000
+
 /* /proc/sys/kernel/random/boot_id: 36 characters. */
 #define CHR_LOCAL_BOOT_ID_LEN 36
 
@@ -111,7 +117,7 @@ struct chr_local_claim {
 
 struct chr_local_pidrec {
     pid_t pid;       /* the task, and its process group */
-    int64_t start_ms;
+    int64_t start_ms; /* when it is let exec: may be ahead while it waits */
     uint64_t ticks;
     char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
 };
@@ -132,6 +138,10 @@ size_t chr_local_pidrec_format(const struct chr_local_pidrec *p, char *buf, size
 /* JSON text of an exit record, chr_malloc'd. */
 char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len);
 
+/* True when the task of a pid record has been let exec by now_ms (wall):
+ * false while its supervisor holds it until its start. */
+bool chr_local_pidrec_started(const struct chr_local_pidrec *p, int64_t now_ms);
+
 /* Read a record from the run directory dirfd.  CHR_ENOENT when absent,
  * CHR_EINVAL when unreadable (a torn write after a crash), CHR_EIO. */
 enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c);
@@ -147,6 +157,7 @@ struct chr_local_spec {
     char **argv;          /* NULL-terminated: what to exec ({sh, -c, cmd} for a shell) */
     char **env;           /* NULL-terminated "NAME=value": job env + built-ins */
     struct chr_local_resources res;
+    int64_t not_before_ms; /* 0: none (a spec from before it existed) */
     int64_t max_completion_ms, kill_grace_ms;
     int64_t stdout_max, stderr_max;
 };

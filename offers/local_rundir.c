@@ -397,6 +397,11 @@ enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c)
     return e;
 }
 
+bool chr_local_pidrec_started(const struct chr_local_pidrec *p, int64_t now_ms)
+{
+    return p->start_ms <= now_ms;
+}
+
 enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *r)
 {
     char *text = NULL;

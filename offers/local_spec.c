@@ -146,6 +146,8 @@ enum chr_err chr_local_task_check(const struct chr_local_task *t, struct chr_err
     if (t->run_as_user && !name_valid(t->run_as_user, 256, "_.-$", false))
         return chr_error_set(err, CHR_EINVAL, "runAsUser", "'%s' is not a user name",
                              t->run_as_user);
+    if (t->not_before_ms < 0)
+        return chr_error_set(err, CHR_EINVAL, "not_before_ms", "must be >= 0");
     if (t->max_completion_ms < 0)
         return chr_error_set(err, CHR_EINVAL, "maxCompletionTime", "must be >= 0");
     if (t->stdout_max_bytes < 0 || t->stdout_max_bytes > CHR_LOCAL_OUTPUT_MAX ||
@@ -233,12 +235,13 @@ static json_t *spec_json(const struct chr_local_task *t, const char *host, int64
     int64_t err_max = t->stderr_max_bytes ? t->stderr_max_bytes : CHR_LOCAL_OUTPUT_DEFAULT;
     /* "o" steals argv and env, also when packing fails. */
     return json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:s*, s:f, s:f, s:f, s:I, s:i, "
-                     "s:I, s:I, s:I, s:I, s:s}",
+                     "s:I, s:I, s:I, s:I, s:I, s:s}",
                      "version", 1, "run_id", t->run_id, "job", t->job_name, "owner",
                      t->owner ? t->owner : "", "command", t->command, "shell", t->shell, "argv",
                      argv, "env", env, "user", t->run_as_user, "cpus", t->res.cpus, "mem_mb",
                      t->res.mem_mb, "disk_mb", t->res.disk_mb, "due_ms", (json_int_t)t->due_ms,
-                     "attempt", (int)t->attempt, "max_completion_ms",
+                     "attempt", (int)t->attempt, "not_before_ms",
+                     (json_int_t)t->not_before_ms, "max_completion_ms",
                      (json_int_t)t->max_completion_ms, "kill_grace_ms", (json_int_t)grace_ms,
                      "stdout_max", (json_int_t)out_max, "stderr_max", (json_int_t)err_max, "host",
                      host);
@@ -343,16 +346,19 @@ enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_loca
     json_t *o = json_loadb(text, len, 0, NULL);
     const char *run_id = NULL, *job = NULL, *user = NULL;
     json_t *argv = NULL, *env = NULL;
-    json_int_t mct = 0, grace = 0, out_max = 0, err_max = 0;
-    if (!o || json_unpack(o, "{s:s, s:s, s:o, s:o, s?s, s:F, s:F, s:F, s:I, s:I, s:I, s:I}",
+    json_int_t not_before = 0, mct = 0, grace = 0, out_max = 0, err_max = 0;
+    /* not_before_ms is optional: a spec written before it existed runs at once. */
+    if (!o || json_unpack(o, "{s:s, s:s, s:o, s:o, s?s, s:F, s:F, s:F, s?I, s:I, s:I, s:I, s:I}",
                           "run_id", &run_id, "job", &job, "argv", &argv, "env", &env, "user",
                           &user, "cpus", &out->res.cpus, "mem_mb", &out->res.mem_mb, "disk_mb",
-                          &out->res.disk_mb, "max_completion_ms", &mct, "kill_grace_ms", &grace,
-                          "stdout_max", &out_max, "stderr_max", &err_max) != 0 ||
+                          &out->res.disk_mb, "not_before_ms", &not_before, "max_completion_ms",
+                          &mct, "kill_grace_ms", &grace, "stdout_max", &out_max, "stderr_max",
+                          &err_max) != 0 ||
         !json_is_object(env)) {
         json_decref(o);
         return CHR_EINVAL;
     }
+    out->not_before_ms = not_before > 0 ? not_before : 0;
     out->max_completion_ms = mct;
     out->kill_grace_ms = grace;
     out->stdout_max = out_max;

@@ -4,7 +4,9 @@
  *
  * It claims the run (exclusively: a second supervisor of the same run exits
  * at once), forks the task into its own process group, records the task's
- * pid durably while the child waits on a pipe, lets it exec, reports exec
+ * pid durably while the child waits on a pipe, holds it until the run's
+ * not_before_ms (so all of this is done by the due instant when the server
+ * launched the run ahead of it), lets it exec, reports exec
  * failures distinctly, copies stdout and stderr into bounded files, kills the
  * process group on request (SIGTERM to the supervisor) or past
  * maxCompletionTime (SIGTERM, then SIGKILL after the grace period), kills
@@ -31,7 +33,9 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -73,6 +77,7 @@ struct sup {
     char **envp;       /* pointers into spec.env and base_env */
     /* The task. */
     pid_t pid;
+    bool released;     /* let exec: from here a kill goes to its group */
     int64_t start_ms, start_mono, end_mono;
     struct child_error child_err;
     bool leader_exited;
@@ -367,19 +372,22 @@ static bool record_pid(struct sup *s)
     if (!chr_local_proc_start(s->pid, &p.ticks))
         return false;
     memcpy(p.boot_id, s->boot_id, sizeof p.boot_id);
-    s->start_ms = chr_local_wall_ms();
-    p.start_ms = s->start_ms;
+    /* When the task will be let exec: a reader takes a start still ahead
+     * as "not started yet". */
+    int64_t now = chr_local_wall_ms();
+    p.start_ms = now > s->spec.not_before_ms ? now : s->spec.not_before_ms;
     char line[128];
     size_t n = chr_local_pidrec_format(&p, line, sizeof line);
     return chr_local_file_record(s->dirfd, CHR_LOCAL_PID_FILE, line, n) == CHR_OK;
 }
 
-/* Forks the task; it execs only once its pid is durable.  Returns false
- * when nothing ran (reason filled); an exec failure returns true with
- * child_err set. */
-static bool start_task(struct sup *s, char *reason, size_t cap)
+static void on_signals(struct sup *s);
+
+/* Makes the task's pipes and forks it; the child waits on the go pipe
+ * (fd[GO_R]).  Leaves fd[GO_W] and fd[ERR_R] open for the caller; false when
+ * nothing was forked (reason filled, every descriptor closed). */
+static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
 {
-    int fd[N_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
     if (pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
         pipe2(fd + OUT_R, O_CLOEXEC) || pipe2(fd + ERROUT_R, O_CLOEXEC) ||
         (fd[DEVNULL] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
@@ -405,9 +413,74 @@ static bool start_task(struct sup *s, char *reason, size_t cap)
     s->err.pipe_fd = fd[ERROUT_R];
     fcntl(fd[OUT_R], F_SETFL, O_NONBLOCK);
     fcntl(fd[ERROUT_R], F_SETFL, O_NONBLOCK);
+    return true;
+}
+
+/* An absolute timer on the wall clock at `at_ms` (it follows clock steps,
+ * and ignores timer slack); -1 when none could be made. */
+static int start_timer(int64_t at_ms)
+{
+    int tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct itimerspec it = {.it_value = {(time_t)(at_ms / 1000), (long)(at_ms % 1000) * 1000000}};
+    if (tfd >= 0 && timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL) != 0) {
+        close(tfd);
+        tfd = -1;
+    }
+    if (tfd < 0)
+        prctl(PR_SET_TIMERSLACK, 1UL); /* poll's timeout instead: no 50 us slack */
+    return tfd;
+}
+
+/* Holds the task until the spec's not_before_ms, watching for a kill.
+ * Returns false when the run was killed meanwhile (it must never exec). */
+static bool wait_start(struct sup *s)
+{
+    int64_t at = s->spec.not_before_ms;
+    int tfd = -1;
+    bool armed = false;
+    for (;;) {
+        on_signals(s);
+        int64_t now = chr_local_wall_ms();
+        if (s->kill_requested || now >= at)
+            break;
+        if (!armed) {
+            tfd = start_timer(at);
+            armed = true;
+        }
+        int timeout = tfd >= 0 ? -1 : (int)(at - now > 60000 ? 60000 : at - now);
+        struct pollfd p[2] = {{s->sigfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+        if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+            /* Cannot watch: sleep a little and look again, never start early. */
+            struct timespec nap = {0, 10 * 1000000};
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if (p[1].revents) {
+            on_signals(s);
+            break; /* the timer's own reading of the clock: due */
+        }
+    }
+    if (tfd >= 0)
+        close(tfd);
+    return !s->kill_requested;
+}
+
+/* Forks the task; it execs only once its pid is durable and its
+ * not_before_ms has come.  Returns false when nothing ran (reason filled; a
+ * kill while it waited leaves kill_requested set); an exec failure returns
+ * true with child_err set. */
+static bool start_task(struct sup *s, char *reason, size_t cap)
+{
+    int fd[N_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
+    if (!fork_task(s, fd, reason, cap))
+        return false;
     bool recorded = record_pid(s);
-    if (recorded && write(fd[GO_W], "g", 1) != 1)
-        recorded = false;
+    bool go = recorded && wait_start(s);
+    if (go) {
+        s->start_ms = chr_local_wall_ms();
+        s->released = true;
+        go = write(fd[GO_W], "g", 1) == 1; /* EPIPE: the child died meanwhile */
+    }
     close(fd[GO_W]); /* without the byte: the child exits, never execs */
     s->start_mono = chr_local_mono_ms();
     ssize_t r;
@@ -417,12 +490,15 @@ static bool start_task(struct sup *s, char *reason, size_t cap)
     close(fd[ERR_R]);
     if (r != (ssize_t)sizeof s->child_err)
         memset(&s->child_err, 0, sizeof s->child_err);
-    if (!recorded) {
+    if (!go) {
         s->start_ms = INT64_MIN;
-        snprintf(reason, cap, "supervisor: cannot record the task's pid");
-        return false;
+        s->released = false;
+        snprintf(reason, cap, "%s",
+                 !recorded            ? "supervisor: cannot record the task's pid"
+                 : s->kill_requested ? "killed before start"
+                                     : "supervisor: the task's process died before its exec");
     }
-    return true;
+    return go;
 }
 
 static void notify_running(struct sup *s)
@@ -571,7 +647,8 @@ static void on_signals(struct sup *s)
         /* Once the task has ended on its own, a kill changes nothing. */
         if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->leader_exited) {
             s->kill_requested = true;
-            begin_kill(s);
+            if (s->released) /* before: the task is simply never let exec */
+                begin_kill(s);
         }
     }
 }
@@ -701,7 +778,10 @@ static int run_claimed(struct sup *s)
     if (!start_task(s, reason, sizeof reason)) {
         if (s->pid > 0)
             waitpid(s->pid, NULL, 0); /* it exits without exec */
-        return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+        if (!s->kill_requested)
+            return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+        s->pid = 0; /* it never became the task */
+        return record(s, CHR_LOCAL_KILLED, -1, 0, reason);
     }
     if (s->child_err.stage == 0)
         notify_running(s);

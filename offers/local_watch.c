@@ -287,9 +287,14 @@ static void switch_supervisor(struct chr_local *l, struct chr_local_run *r,
     r->kill_sent = false;
     if (r->kill_requested)
         chr_local_send_kill(l, r);
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
+    if (!started && r->state != CHR_LOCAL_RUNNING && !r->poll_pid) {
+        r->poll_pid = true; /* that supervisor has no notify pipe to us */
+        l->n_polling++;
+    }
     pthread_mutex_unlock(&l->mu);
     watch_add(l, r->sup_fd, &r->w_sup);
-    if (a->has_pid)
+    if (started)
         set_running(l, r, a->pid.pid, a->pid.start_ms);
 }
 
@@ -318,7 +323,8 @@ static void on_supervisor_exit(struct chr_local *l, struct chr_local_run *r,
     finish(l, r, &ev, dead);
 }
 
-/* Runs re-attached between claim and pid record: look for the record. */
+/* Runs re-attached before their task was let exec (no pid record yet, or
+ * its start still ahead): look again. */
 static void poll_pids(struct chr_local *l)
 {
     struct chr_local_run *found[64];
@@ -333,7 +339,8 @@ static void poll_pids(struct chr_local *l)
     for (size_t i = 0; i < n; i++) {
         int fd = openat(l->runs_fd, found[i]->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct chr_local_pidrec p;
-        if (fd >= 0 && chr_local_pidrec_read(fd, &p) == CHR_OK)
+        if (fd >= 0 && chr_local_pidrec_read(fd, &p) == CHR_OK &&
+            chr_local_pidrec_started(&p, chr_local_wall_ms()))
             set_running(l, found[i], p.pid, p.start_ms);
         if (fd >= 0)
             close(fd);

@@ -4,10 +4,11 @@
  * queries, and the registry helpers the other core_*.c files share.
  *
  * A step: free what the previous step retired, promote retries whose delay
- * passed, handle due instants, apply the event, handle instants that became
- * due through it, match queued runs to held offers, then decide about offers
- * (decline, suppress, revive).  The core never does I/O, never reads a clock
- * (now_ms is an argument), never starts a thread, never calls back.
+ * passed, handle due instants (both a launch lead early, core.h), apply the
+ * event, handle instants that became due through it, match queued runs to
+ * held offers, then decide about offers (decline, suppress, revive).  The
+ * core never does I/O, never reads a clock (now_ms is an argument), never
+ * starts a thread, never calls back.
  */
 #include "scheduler/core_int.h"
 
@@ -44,6 +45,10 @@ enum chr_err chr_core_create(const struct chr_core_config *cfg, struct chr_core 
         c->cfg.default_retry_delay_ms = 60000;
     if (c->cfg.offer_refuse_ms <= 0)
         c->cfg.offer_refuse_ms = 5000;
+    if (c->cfg.launch_lead_ms < 0)
+        c->cfg.launch_lead_ms = 0;
+    if (c->cfg.launch_lead_ms > CHR_CORE_LAUNCH_LEAD_MAX_MS)
+        c->cfg.launch_lead_ms = CHR_CORE_LAUNCH_LEAD_MAX_MS;
     c->now_ms = INT64_MIN;
     c->loaded_ms = INT64_MIN;
     core_heap_init(&c->due, offsetof(struct core_job, heap_idx));
@@ -408,6 +413,8 @@ int64_t chr_core_next_wakeup(const struct chr_core *c)
         return INT64_MAX;
     if (c->more_work || c->dispatch_dirty)
         return c->now_ms;
+    /* Both queues are keyed by instant; the work on them starts a lead
+     * before (core.h). */
     int64_t t = INT64_MAX;
     const struct core_heap_ent *e = core_heap_top(&c->due);
     if (e != NULL && e->k1 < t)
@@ -415,7 +422,7 @@ int64_t chr_core_next_wakeup(const struct chr_core *c)
     e = core_heap_top(&c->delayed);
     if (e != NULL && e->k1 < t)
         t = e->k1;
-    return t;
+    return t == INT64_MAX ? t : core_lead_ms(c, t);
 }
 
 /* ---- Queries ------------------------------------------------------------------ */

@@ -28,6 +28,21 @@
  * id (the local manager's claim file, Mesos task ids + reconciliation).  So
  * an instant is launched once, not twice, not never.
  *
+ * The launch lead (chr_core_config.launch_lead_ms = L).  The core works L
+ * ms ahead of the clock, so that recording and launching a run is done by
+ * its instant: an instant is handled (its run recorded) once now >= instant
+ * - L, a durable run is launched once now >= due_ms - L (a retry: once now
+ * >= the end of its delay - L; a run due in the past at once), and
+ * chr_core_next_wakeup is earlier by L.  So with a lead, LAUNCH may precede
+ * due_ms by up to launch_lead_ms; the resource manager starts the task at
+ * due_ms (the action's not_before_ms), not before.  Everything else holds as
+ * without a lead: a starting deadline is measured against the start, which
+ * is never before due_ms (a run handled early is never late); a run of a
+ * non-concurrent job waits while another is launching or running.  A manual
+ * or dependent run made just after an instant was handled early gets that
+ * instant + 1 ms as its due_ms (run ids never repeat), so it may start up to
+ * L + 1 ms after the request.
+ *
  * Requests (put/delete/run/kill) are validated against the registry, applied
  * to it at once (so later requests see them), persisted, and answered with a
  * CHR_ACT_REPLY only once their batch is durable.  A failed batch
@@ -277,10 +292,14 @@ struct chr_action {
             const struct chr_persist_item *items;
             size_t n;
         } persist;
+        /* LAUNCH.  With a launch lead (chr_core_config) it may come up to
+         * launch_lead_ms before not_before_ms: the resource manager starts
+         * the task at not_before_ms, not before. */
         struct {
             const struct chr_run *run;
             const struct chr_job *job;
             uint64_t offer_id;
+            int64_t not_before_ms; /* run->due_ms, or a retry's end of delay */
         } launch;
         struct {
             const struct chr_run *run; /* KILL, RECONCILE */
@@ -322,7 +341,20 @@ struct chr_core_config {
     int64_t default_retry_delay_ms; /* --failure_retry, 60000 */
     int64_t offer_refuse_ms;        /* decline filter, 5000 */
     uint32_t history_max;           /* finished runs kept per job (for job/stat) */
+    /* How long before its instant a run is prepared, so that the chain
+     * before its exec (persist, launch, spawn) is done by then.  0: at the
+     * instant (no lead); clamped to 0..CHR_CORE_LAUNCH_LEAD_MAX_MS.  With a
+     * lead L, an instant is handled (its run recorded) at instant - L and a
+     * durable run is launched at due_ms - L (a retry: at the end of its delay
+     * minus L), at once when that is past: LAUNCH may precede due_ms by up
+     * to launch_lead_ms; the resource manager starts the task at due_ms
+     * (launch.not_before_ms), not before. */
+    int64_t launch_lead_ms;
 };
+
+/* A lead is there to hide launch latency (milliseconds); a longer one would
+ * hold offered resources idle and record runs long before their instant. */
+#define CHR_CORE_LAUNCH_LEAD_MAX_MS 10000
 
 struct chr_core;
 

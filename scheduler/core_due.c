@@ -12,6 +12,11 @@
  * (next instant advanced, ledger, counters) plus the new run.  A long backlog
  * is handled in chunks, each its own batch, so a step stays short.
  *
+ * With a launch lead (core.h) a job is handled once its next instant is
+ * within the lead of now.  An instant after now is then its own candidate:
+ * only instants <= now are ever coalesced, so each future one is handled
+ * in turn, as the clock would have brought it.
+ *
  * No I/O, no clock: "now" is the step's.
  */
 #include "scheduler/core_int.h"
@@ -54,7 +59,9 @@ static void group_add(struct group *g, int64_t at_ms)
     g->count++;
 }
 
-/* Walks the job's instants from next_ms up to now, at most one chunk. */
+/* Walks the job's instants from next_ms up to now, at most one chunk.  The
+ * candidate is the latest instant <= now, or next_ms itself when that is
+ * after now (within the lead). */
 static void scan(struct chr_core *c, const struct core_job *j, struct due_scan *s)
 {
     *s = (struct due_scan){.cand_ms = INT64_MIN};
@@ -175,7 +182,7 @@ void core_due_process(struct chr_core *c)
 {
     for (;;) {
         const struct core_heap_ent *top = core_heap_top(&c->due);
-        if (top == NULL || top->k1 > c->now_ms)
+        if (top == NULL || top->k1 > core_horizon_ms(c))
             return;
         if (c->iter_budget <= 0 || c->out.n_acts >= CHR_STEP_ACTIONS_MAX) {
             c->more_work = true;
@@ -190,7 +197,7 @@ void core_due_process(struct chr_core *c)
 
 enum chr_err core_due_job_now(struct chr_core *c, struct core_job *j)
 {
-    while (j->heap_idx >= 0 && j->st.next_ms <= c->now_ms) {
+    while (j->heap_idx >= 0 && j->st.next_ms <= core_horizon_ms(c)) {
         enum chr_err e = handle_due(c, j);
         if (e != CHR_OK)
             return e;

@@ -139,7 +139,8 @@ struct core_run {
     struct core_job *job;
     uint64_t seq;              /* creation order: the last tie-breaker */
     uint64_t rec_batch;        /* RECORDING: the batch that records it */
-    int64_t ready_ms;          /* not launched before (retry delay, due) */
+    int64_t ready_ms;          /* not started before (retry delay, due); launched
+                                * from ready_ms - the launch lead */
     int32_t heap_idx;
     uint8_t where;             /* enum core_run_where */
     bool reconciling;          /* loaded; waiting for the manager's answer */
@@ -233,8 +234,8 @@ struct chr_core {
     struct core_runmap runs;
     size_t n_waiting;           /* runs recording or queued, all jobs */
 
-    struct core_heap due;       /* jobs by next_ms */
-    struct core_heap delayed;   /* queued runs by ready_ms */
+    struct core_heap due;       /* jobs by next_ms (handled from next_ms - lead) */
+    struct core_heap delayed;   /* queued runs by max(ready_ms, due_ms) (ditto) */
     struct core_heap ready;     /* queued runs by (!high, due_ms) */
     struct core_run *rec_head, *rec_tail;
     struct core_run *loading;   /* LOAD_RUN before LOAD_DONE */
@@ -264,6 +265,23 @@ struct chr_core {
     struct core_out out;
 };
 
+/* ---- The launch lead (core.h) ------------------------------------------ */
+
+/* The latest instant the core works on now: now + the lead.  Instants and
+ * runs due up to it are handled and launched in this step. */
+static inline int64_t core_horizon_ms(const struct chr_core *c)
+{
+    int64_t lead = c->cfg.launch_lead_ms;
+    return c->now_ms > INT64_MAX - lead ? INT64_MAX : c->now_ms + lead;
+}
+
+/* When work due at at_ms is done: the lead before it. */
+static inline int64_t core_lead_ms(const struct chr_core *c, int64_t at_ms)
+{
+    int64_t lead = c->cfg.launch_lead_ms;
+    return at_ms < INT64_MIN + lead ? INT64_MIN : at_ms - lead;
+}
+
 /* core_out.c */
 void core_out_init(struct core_out *o);
 void core_out_free(struct core_out *o);
@@ -284,7 +302,8 @@ void core_batch_run(struct chr_core *c, struct core_run *r);
 void core_batch_run_done(struct chr_core *c, struct core_run *r);
 void core_batch_delete_job(struct chr_core *c, struct core_job *j);
 void core_batch_end(struct chr_core *c); /* emits it, or nothing if empty */
-void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id);
+void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id,
+                      int64_t not_before_ms);
 void core_emit_run(struct chr_core *c, enum chr_action_type t, const struct chr_run *r);
 /* A KILL for an id the core does not track (a snapshot in the arena). */
 void core_emit_kill_id(struct chr_core *c, const char *run_id, const char *job);
@@ -316,7 +335,7 @@ void core_due_process(struct chr_core *c);
 void core_due_requeue(struct chr_core *c, struct core_job *j);
 /* Room in the due queue for every job and one more (before registering). */
 enum chr_err core_due_room(struct chr_core *c);
-/* Handles the job's instants <= now, if any (before a replace). */
+/* Handles the job's instants <= now + the lead, if any (before a replace). */
 enum chr_err core_due_job_now(struct chr_core *c, struct core_job *j);
 
 /* core_run.c */
@@ -332,7 +351,8 @@ enum chr_err core_run_reserve(struct chr_core *c, size_t n);
 void core_run_attach(struct chr_core *c, struct core_run *r);
 /* Links a new run as RECORDING in the open batch and persists it. */
 void core_run_record(struct chr_core *c, struct core_run *r);
-/* Moves a durable run to QUEUED (delayed or ready heap). */
+/* Moves a durable run to QUEUED: ready when its due_ms (a retry: the end of
+ * its delay) is within the launch lead of now, else delayed. */
 void core_run_enqueue(struct chr_core *c, struct core_run *r);
 /* A queued run taken off its heap is launched on offer_id. Needs room for
  * 2 actions, 2 items and a run and state snapshot. */

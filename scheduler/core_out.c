@@ -261,12 +261,14 @@ void core_batch_end(struct chr_core *c)
     a->u.persist.n = o->n_items - o->batch_item0;
 }
 
-void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
+void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id,
+                      int64_t not_before_ms)
 {
     struct chr_action *a = act_new(&c->out, CHR_ACT_LAUNCH);
     a->u.launch.run = &r->r;
     a->u.launch.job = &r->job->def;
     a->u.launch.offer_id = offer_id;
+    a->u.launch.not_before_ms = not_before_ms;
 }
 
 void core_emit_run(struct chr_core *c, enum chr_action_type t, const struct chr_run *r)

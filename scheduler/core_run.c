@@ -6,8 +6,10 @@
  * outcome: the job's counters, a retry, and the dependents it fires.
  *
  * Rules (core.h has the contract; these are the choices):
- * - A run is never launched before its record is durable, nor before its
- *   due_ms, nor (retries) before its delay passed.
+ * - A run is never launched before its record is durable, nor earlier than
+ *   the launch lead before its due_ms or (retries) the end of its delay; the
+ *   LAUNCH says when that is (not_before_ms) and the resource manager does
+ *   not start the task before it.
  * - Retries: attempt < retries gives a retry run with the same due_ms and
  *   attempt + 1, persisted (so failover keeps it), dispatchable after the
  *   job's retry delay (x 2^attempt with retryBackoff, capped), and also
@@ -178,11 +180,18 @@ static void push_ready(struct chr_core *c, struct core_run *r)
     c->dispatch_dirty = true;
 }
 
+/* Before this the task must not start: its due_ms, or a retry's end of
+ * delay.  It is launched from a lead before. */
+static int64_t not_before_ms(const struct core_run *r)
+{
+    return r->ready_ms > r->r.due_ms ? r->ready_ms : r->r.due_ms;
+}
+
 void core_run_enqueue(struct chr_core *c, struct core_run *r)
 {
     r->r.state = CHR_RUN_QUEUED;
-    int64_t ready = r->ready_ms > r->r.due_ms ? r->ready_ms : r->r.due_ms;
-    if (ready > c->now_ms) {
+    int64_t ready = not_before_ms(r);
+    if (ready > core_horizon_ms(c)) {
         core_heap_push(&c->delayed, ready, 0, r->seq, r);
         r->where = CORE_IN_DELAYED;
     } else {
@@ -202,7 +211,7 @@ void core_runs_recorded(struct chr_core *c, uint64_t batch)
 void core_runs_promote(struct chr_core *c)
 {
     const struct core_heap_ent *top;
-    while ((top = core_heap_top(&c->delayed)) != NULL && top->k1 <= c->now_ms) {
+    while ((top = core_heap_top(&c->delayed)) != NULL && top->k1 <= core_horizon_ms(c)) {
         struct core_run *r = top->owner;
         core_heap_remove(&c->delayed, r->heap_idx);
         push_ready(c, r);
@@ -265,7 +274,7 @@ void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
         core_batch_state(c, j);
         core_batch_end(c);
     }
-    core_emit_launch(c, r, offer_id);
+    core_emit_launch(c, r, offer_id, not_before_ms(r));
 }
 
 /* ---- Retries and counters ------------------------------------------------------ */

@@ -524,7 +524,8 @@ static void crash_point(const char *name)
 }
 #endif
 
-static void do_launch(struct chr_loop *l, const struct chr_run *run, const struct chr_job *job)
+static void do_launch(struct chr_loop *l, const struct chr_run *run, const struct chr_job *job,
+                      int64_t not_before_ms)
 {
     crash_point("before-launch");
     const struct chr_core_config *cc = &l->cfg.core;
@@ -554,6 +555,7 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
                 job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
                 job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb},
         .due_ms = run->due_ms, .attempt = run->attempt, .max_completion_ms = job->max_completion_ms,
+        .not_before_ms = not_before_ms, /* with a launch lead: exec at the instant, not before */
     };
     struct chr_error err = {{0}, {0}};
     enum chr_err e = chr_local_launch(l->local, &t, &err);
@@ -587,7 +589,7 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
         switch (a->type) {
         case CHR_ACT_PERSIST: do_persist(l, a); break;
         case CHR_ACT_LAUNCH:
-            do_launch(l, a->u.launch.run, a->u.launch.job);
+            do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.not_before_ms);
             offer_used |= a->u.launch.offer_id == l->offer_outstanding;
             break;
         case CHR_ACT_KILL: chr_local_kill(l->local, a->u.run.run->id); break;

@@ -10,7 +10,8 @@
  * now, kill, mark success) on jobs with ISO 8601 and cron schedules in UTC
  * and DST zones, dependents, retries, deadlines, finite repeats, disabled
  * jobs.  Crashes (random, and after every store failure) destroy the core
- * and rebuild it from the store's durable content only.
+ * and rebuild it from the store's durable content only.  Each seed runs the
+ * core with a launch lead of 0, 50, 200 or 1000 ms (seed % 4).
  *
  * Invariants, checked as things happen (see check_* below):
  *  1. every instant of every scheduled job's schedule epoch ends as exactly
@@ -19,7 +20,11 @@
  *     (chr_schedule_next from the epoch's start) over the durable batches;
  *     at the end every instant up to the end is handled and every run
  *     recorded long enough ago was launched;
- *  2. no run launched before its due_ms, nor before its record is durable;
+ *  2. no task starts before its due_ms (nor a retry before its delay
+ *     passed), no run is launched earlier than the launch lead before
+ *     that, nor before its record is durable; the fake resource manager
+ *     starts a task at max(launch, the LAUNCH's not_before_ms), as the
+ *     real ones do;
  *  3. no dependent run made unless every parent succeeded since the child
  *     last started;
  *  4. nothing acknowledged lost: after a restart every job whose PUT was
@@ -157,6 +162,8 @@ struct task {
     enum chr_run_state outcome;
     int32_t exit_code;
     bool reported_running;
+    bool ended_unstarted;        /* killed before its start: never ran */
+    int64_t start_at;            /* max(launch, not_before_ms): when it starts */
     int64_t last_msg_at;
     int64_t fail_seen_at;        /* first delivery of its failure to the core */
     int64_t retry_base_ms;       /* the job's retry delay then */
@@ -189,6 +196,7 @@ struct sim {
     char fail_msg[512];
     int64_t fail_at;
     int64_t now, end_ms;
+    int64_t lead;                /* the core's launch_lead_ms */
     int64_t started_at;          /* the current core's creation */
     int running_by_job[N_NAMES];
     struct chr_tzdb *db;
@@ -224,6 +232,7 @@ struct sim {
     /* stats */
     uint64_t n_steps, n_launch, n_crash, n_store_fail, n_ledgered, n_sched_runs, n_requests;
     uint64_t n_enomem;
+    uint64_t n_early;            /* launches before the task's start (the lead at work) */
 };
 
 static const char *const zones[] = {NULL, "UTC", "America/New_York", "Europe/London",
@@ -759,7 +768,9 @@ static void send_status_offer(struct sim *s, const char *id, struct task *t,
     if (s->core == NULL)
         return;
     struct sev e = {.type = SEV_MSG, .inc = s->inc};
-    e.at = s->now + msg_delay(s);
+    /* A task says it runs only once it started (it may wait for its due_ms). */
+    bool early = t != NULL && st == CHR_RUN_RUNNING && t->start_at > s->now;
+    e.at = (early ? t->start_at : s->now) + msg_delay(s);
     if (t != NULL) {
         if (e.at < t->last_msg_at)
             e.at = t->last_msg_at;
@@ -884,9 +895,10 @@ static void task_plan(struct sim *s, struct task *t, int64_t *duration)
     }
 }
 
-/* A retry is not launched before the job's retry delay after the failure
- * reached the core. */
-static bool retry_check(struct sim *s, const struct chr_run *r)
+/* A retry does not start before the job's retry delay after the failure
+ * reached the core, and is not launched earlier than the lead before that:
+ * checked with (at = the start, slack 0) and (at = the launch, the lead). */
+static bool retry_check(struct sim *s, const struct chr_run *r, int64_t at, int64_t slack)
 {
     char prev[CHR_RUN_ID_MAX];
     if (r->attempt < 1)
@@ -898,20 +910,23 @@ static bool retry_check(struct sim *s, const struct chr_run *r)
     int64_t base = p != NULL ? p->retry_base_ms : 0;
     if (ji >= 0 && s->oj[ji].retry_base_ms < base)
         base = s->oj[ji].retry_base_ms; /* the job changed meanwhile */
-    if (p == NULL || p->fail_seen_at == 0 || s->now >= p->fail_seen_at + base)
+    if (p == NULL || p->fail_seen_at == 0 || at >= p->fail_seen_at + base - slack)
         return true;
-    fail(s, "(policy) retry '%s' launched %lld ms after the failure", r->id,
-         (long long)(s->now - p->fail_seen_at));
+    fail(s, "(policy) retry '%s' %s %lld ms after the failure (delay %lld ms, slack %lld ms)",
+         r->id, slack > 0 ? "launched" : "started", (long long)(at - p->fail_seen_at),
+         (long long)base, (long long)slack);
     return false;
 }
 
-static bool launch_checks(struct sim *s, const struct chr_run *r)
+/* Invariant 2 for a launch at now of a task that starts at start_ms. */
+static bool launch_checks(struct sim *s, const struct chr_run *r, int64_t start_ms)
 {
     char a[CHR_INSTANT_TEXT_MAX], b[CHR_INSTANT_TEXT_MAX];
-    if (s->now < r->due_ms) {
-        fmt_ms(s->now, a);
+    if (s->now < r->due_ms - s->lead || start_ms < r->due_ms) {
+        fmt_ms(s->now < r->due_ms - s->lead ? s->now : start_ms, a);
         fmt_ms(r->due_ms, b);
-        fail(s, "(2) run '%s' launched at %s, before it is due at %s", r->id, a, b);
+        fail(s, "(2) run '%s' %s at %s, due at %s (lead %lld ms)", r->id,
+             s->now < r->due_ms - s->lead ? "launched" : "starts", a, b, (long long)s->lead);
         return false;
     }
     if (drun_find(s, r->id) == NULL) {
@@ -929,13 +944,16 @@ static bool launch_checks(struct sim *s, const struct chr_run *r)
              r->job);
         return false;
     }
-    return retry_check(s, r);
+    return retry_check(s, r, s->now, s->lead) && retry_check(s, r, start_ms, 0);
 }
 
+/* A task starts at its not_before_ms (the run's due_ms, a retry's end of
+ * delay) when launched earlier: it holds its resources from the launch. */
 static void rm_launch(struct sim *s, const struct chr_run *r, const struct chr_job *def,
-                      uint64_t offer_id)
+                      uint64_t offer_id, int64_t not_before_ms)
 {
-    if (!launch_checks(s, r))
+    int64_t start_ms = not_before_ms > s->now ? not_before_ms : s->now;
+    if (!launch_checks(s, r, start_ms))
         return;
     struct offer_rec *o = offer_find(s, offer_id);
     bool lost = s->faults && chance(&s->rng, 0.03); /* the accept raced a rescind */
@@ -958,6 +976,7 @@ static void rm_launch(struct sim *s, const struct chr_run *r, const struct chr_j
     t->agent = o->agent;
     t->cpus = cpus, t->mem = mem, t->disk = disk;
     t->state = T_RUNNING;
+    t->start_at = start_ms;
     if (t->job >= 0)
         s->running_by_job[t->job]++;
     int64_t duration;
@@ -965,11 +984,12 @@ static void rm_launch(struct sim *s, const struct chr_run *r, const struct chr_j
     if (t->job >= 0)
         s->oj[t->job].last_start_ms = (int64_t)s->n_steps;
     s->n_launch++;
+    s->n_early += start_ms > s->now;
     if (t->exit_code != 127) {
         t->reported_running = true;
         send_status(s, r->id, t, CHR_RUN_RUNNING, 0, "");
     }
-    pq_push(s, (struct sev){.at = s->now + duration, .type = SEV_TASK_END,
+    pq_push(s, (struct sev){.at = start_ms + duration, .type = SEV_TASK_END,
                             .a = (int)(t - s->tasks)});
 }
 
@@ -978,6 +998,7 @@ static void task_end(struct sim *s, struct task *t, enum chr_run_state outcome, 
     if (t->state != T_RUNNING)
         return;
     t->state = T_ENDED;
+    t->ended_unstarted = s->now < t->start_at;
     if (t->job >= 0)
         s->running_by_job[t->job]--;
     t->outcome = outcome;
@@ -1152,7 +1173,8 @@ static void exec_action(struct sim *s, const struct chr_action *a)
         exec_persist(s, a);
         break;
     case CHR_ACT_LAUNCH:
-        rm_launch(s, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id);
+        rm_launch(s, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id,
+                  a->u.launch.not_before_ms);
         break;
     case CHR_ACT_KILL:
         rm_kill(s, a->u.run.run->id);
@@ -1559,6 +1581,8 @@ static void deliver(struct sim *s, struct sev *e)
         if (ji >= 0 && (st == CHR_RUN_FINISHED || soft))
             s->oj[ji].last_success_ms = (int64_t)s->n_steps + 1;
         struct task *t = task_find(s, e->run_id);
+        if (t != NULL && t->ended_unstarted && st == CHR_RUN_RUNNING)
+            return; /* sent at launch for its start, which never came */
         if (t != NULL && t->fail_seen_at == 0 && (st == CHR_RUN_FAILED || st == CHR_RUN_LOST)) {
             t->fail_seen_at = s->now;
             t->retry_base_ms = ji >= 0 ? s->oj[ji].retry_base_ms : 0;
@@ -1750,6 +1774,9 @@ static struct sim *sim_new(uint64_t seed, bool verbose)
         .tzdb = s->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = HISTORY_MAX,
     };
+    static const int64_t leads[] = {0, 50, 200, 1000};
+    s->lead = leads[seed % 4];
+    s->cfg.launch_lead_ms = s->lead;
     struct chr_error err;
     chr_instant_parse("2025-01-01T00:00:00Z", &s->now, &err);
     s->now += (int64_t)(seed % 365) * CHR_MS_PER_DAY;
@@ -1777,12 +1804,15 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
     char at[CHR_INSTANT_TEXT_MAX];
     fmt_ms(s->failed ? s->fail_at : s->now, at);
     if (ok)
-        printf("  ok: %llu steps, %llu requests, %llu launches, %llu scheduled runs, "
-               "%llu instants ledgered, %llu crashes (%llu store failures), %llu ENOMEM\n",
-               (unsigned long long)s->n_steps, (unsigned long long)s->n_requests,
-               (unsigned long long)s->n_launch, (unsigned long long)s->n_sched_runs,
-               (unsigned long long)s->n_ledgered, (unsigned long long)s->n_crash,
-               (unsigned long long)s->n_store_fail, (unsigned long long)s->n_enomem);
+        printf("  ok: lead %lld ms, %llu steps, %llu requests, %llu launches, %llu scheduled "
+               "runs, %llu instants ledgered, %llu crashes (%llu store failures), %llu ENOMEM, "
+               "%llu launched early\n",
+               (long long)s->lead, (unsigned long long)s->n_steps,
+               (unsigned long long)s->n_requests, (unsigned long long)s->n_launch,
+               (unsigned long long)s->n_sched_runs, (unsigned long long)s->n_ledgered,
+               (unsigned long long)s->n_crash,
+               (unsigned long long)s->n_store_fail, (unsigned long long)s->n_enomem,
+               (unsigned long long)s->n_early);
     else
         printf("FAIL seed %llu at %s (step %llu): %s\n  reproduce: build/test/sim/sim_core "
                "--seed %llu\n",

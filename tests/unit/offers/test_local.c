@@ -589,6 +589,119 @@ static void test_max_completion_time(void **state)
     assert_group_gone(s.pid);
 }
 
+/* ---- Tests: a start held until not_before_ms ------------------------------- */
+
+/* The wall clock in ns that the task printed (`date +%s%N`) in its stdout. */
+static int64_t printed_ns(struct fixture *f, const char *id)
+{
+    char *out = run_file(f, id, "stdout", NULL);
+    assert_non_null(out);
+    int64_t ns = strtoll(out, NULL, 10);
+    chr_free(out);
+    assert_true(ns > 0);
+    return ns;
+}
+
+/* Waits until run `id` has a pid record: its task is forked and recorded,
+ * and (with a start ahead) held by its supervisor.  The record's task pid. */
+static pid_t wait_pid_record(struct fixture *f, const char *id, struct chr_local_pidrec *p)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", f->runs, id);
+    wait_file(dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (chr_local_pidrec_read(fd, p) != CHR_OK) {
+        if (now_ms() >= deadline)
+            fail_msg("run %s has no pid record within %d ms", id, WAIT_MS);
+        usleep(2000);
+    }
+    close(fd);
+    return p->pid;
+}
+
+static void test_not_before_holds_exec(void **state)
+{
+    struct fixture *f = *state;
+    struct chr_local_task t = shell_task("nb", "date +%s%N");
+    t.not_before_ms = chr_local_wall_ms() + 300;
+    launch_ok(f, &t);
+    struct chr_local_pidrec p;
+    wait_pid_record(f, "nb", &p);
+    assert_true(p.start_ms == t.not_before_ms); /* recorded ahead of it */
+    struct rec run = wait_event(f, "nb", CHR_LOCAL_RUNNING);
+    assert_true(run.start_ms >= t.not_before_ms);
+    struct rec fin = wait_event(f, "nb", 0);
+    assert_int_equal(fin.state, CHR_LOCAL_FINISHED);
+    assert_true(fin.start_ms == run.start_ms);
+    int64_t late_ns = printed_ns(f, "nb") - t.not_before_ms * 1000000;
+    if (late_ns < 0 || late_ns >= 200 * 1000000LL)
+        fail_msg("the task started %lld us after its not_before", (long long)(late_ns / 1000));
+    assert_int_equal(count_events(f, "nb"), 3); /* STARTING, RUNNING, FINISHED */
+}
+
+/* A kill while the supervisor holds the task: KILLED, and the task never
+ * ran; the held child is gone. */
+static void test_kill_while_held(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], marker[128];
+    snprintf(marker, sizeof marker, "%s/ran", f->dir);
+    snprintf(cmd, sizeof cmd, "touch %s", marker);
+    struct chr_local_task t = shell_task("held", cmd);
+    t.not_before_ms = chr_local_wall_ms() + 20000;
+    launch_ok(f, &t);
+    struct chr_local_pidrec p;
+    pid_t child = wait_pid_record(f, "held", &p);
+    assert_int_equal(chr_local_kill(f->l, "held"), CHR_OK);
+    struct rec fin = wait_event(f, "held", 0);
+    assert_int_equal(fin.state, CHR_LOCAL_KILLED);
+    assert_string_equal(fin.reason, "killed before start");
+    assert_int_equal(fin.pid, 0);
+    assert_true(fin.start_ms == INT64_MIN);
+    assert_true(chr_local_wall_ms() < t.not_before_ms);
+    assert_null(find_rec(f, "held", CHR_LOCAL_RUNNING));
+    assert_group_gone(child);
+    assert_false(exists(marker));
+}
+
+/* A new instance finds a supervisor holding its task: STARTING (re-attached)
+ * while it waits, RUNNING once its start has come.  (The task waits for
+ * `go`: one that ended between two looks would go from STARTING to its end.) */
+static void test_reattach_while_held(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], go[128];
+    snprintf(go, sizeof go, "%s/go", f->dir);
+    snprintf(cmd, sizeof cmd, "date +%%s%%N; while [ ! -e %s ]; do sleep 0.01; done", go);
+    struct chr_local_task t = shell_task("rh", cmd);
+    t.not_before_ms = chr_local_wall_ms() + 3000;
+    launch_ok(f, &t);
+    struct chr_local_pidrec p;
+    wait_pid_record(f, "rh", &p);
+    chr_local_destroy(f->l);
+    f->l = NULL;
+    f->n = 0;
+    make_instance(f);
+    assert_int_equal(chr_local_reattach(f->l, NULL), CHR_OK);
+    bool ahead = chr_local_wall_ms() < t.not_before_ms; /* a very slow machine: not */
+    struct rec run = wait_event(f, "rh", CHR_LOCAL_RUNNING);
+    assert_true(run.start_ms >= t.not_before_ms);
+    assert_int_equal(run.pid, p.pid);
+    pthread_mutex_lock(&f->mu);
+    const struct rec *first = find_rec(f, "rh", 0);
+    assert_true(first->reattached);
+    if (ahead) {
+        assert_int_equal(first->state, CHR_LOCAL_STARTING);
+        assert_int_equal(first->pid, 0);
+    }
+    pthread_mutex_unlock(&f->mu);
+    touch(go);
+    assert_int_equal(wait_event(f, "rh", 0).state, CHR_LOCAL_FINISHED);
+    assert_true(printed_ns(f, "rh") >= t.not_before_ms * 1000000);
+}
+
 /* ---- Tests: output -------------------------------------------------------- */
 
 static void test_output_cap(void **state)
@@ -712,7 +825,10 @@ static void test_reattach_running(void **state)
     struct rec again = wait_event(f, "ra", CHR_LOCAL_RUNNING);
     assert_true(again.reattached);
     assert_int_equal(again.pid, run.pid);
-    assert_true(again.start_ms == run.start_ms);
+    /* The pid record's start (written before the exec: the later of its
+     * writing and not_before_ms) is at most the exec's own, a little later
+     * when the record was written after not_before_ms. */
+    assert_true(again.start_ms <= run.start_ms && run.start_ms - again.start_ms < 1000);
     /* Its resources are held by the new instance. */
     struct chr_local_offer o;
     chr_local_offer(f->l, &o);
@@ -1049,6 +1165,10 @@ static void test_resources_and_bad_tasks(void **state)
     t.run_id = "empty";
     t.command = "";
     assert_int_equal(chr_local_launch(f->l, &t, &err), CHR_EINVAL);
+    t.command = "true";
+    t.not_before_ms = chr_local_wall_ms() + CHR_LOCAL_LEAD_MAX_MS + 60000;
+    assert_int_equal(chr_local_launch(f->l, &t, &err), CHR_EINVAL);
+    assert_string_equal(err.field, "not_before_ms");
     /* Nothing was left behind by the refusals. */
     char path[256];
     snprintf(path, sizeof path, "%s/big", f->runs);
@@ -1182,6 +1302,9 @@ int main(int argc, char **argv)
         TC(test_kill_process_group),
         TC(test_kill_right_after_launch),
         TC(test_max_completion_time),
+        TC(test_not_before_holds_exec),
+        TC(test_kill_while_held),
+        TC(test_reattach_while_held),
         TC(test_output_cap),
         TC(test_idempotent_launch),
         TC(test_claim_race),

@@ -178,6 +178,7 @@ static void test_spec_argv_forms(void **state)
     assert_string_equal(s.job, "nightly");
     assert_null(s.user);
     assert_int_equal(s.max_completion_ms, 60000);
+    assert_int_equal(s.not_before_ms, 0);
     assert_int_equal(s.kill_grace_ms, 1500);
     assert_int_equal(s.stdout_max, CHR_LOCAL_OUTPUT_DEFAULT);
     assert_true(s.res.cpus == 0.1 && s.res.mem_mb == 128 && s.res.disk_mb == 256);
@@ -196,6 +197,30 @@ static void test_spec_argv_forms(void **state)
     assert_string_equal(s.user, "nobody");
     assert_int_equal(s.stderr_max, 77);
     chr_local_spec_free(&s);
+}
+
+/* not_before_ms travels in the spec; a spec without it (written before it
+ * existed) runs at once; a negative one is refused. */
+static void test_spec_not_before(void **state)
+{
+    (void)state;
+    struct chr_local_task t = sample_task();
+    t.not_before_ms = 1700000000123;
+    struct chr_local_spec s;
+    decode_task(&t, &s);
+    assert_true(s.not_before_ms == 1700000000123);
+    chr_local_spec_free(&s);
+    const char *old =
+        "{\"run_id\":\"a\",\"job\":\"j\",\"argv\":[\"x\"],\"env\":{},\"cpus\":1,\"mem_mb\":1,"
+        "\"disk_mb\":1,\"max_completion_ms\":0,\"kill_grace_ms\":0,\"stdout_max\":1,"
+        "\"stderr_max\":1}";
+    assert_int_equal(chr_local_spec_decode(old, strlen(old), &s), CHR_OK);
+    assert_int_equal(s.not_before_ms, 0);
+    chr_local_spec_free(&s);
+    struct chr_error err;
+    t.not_before_ms = -1;
+    assert_int_equal(chr_local_task_check(&t, &err), CHR_EINVAL);
+    assert_string_equal(err.field, "not_before_ms");
 }
 
 static void test_spec_env_builtins_win(void **state)
@@ -392,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_task_check),
         cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_spec_argv_forms),
+        cmocka_unit_test(test_spec_not_before),
         cmocka_unit_test(test_spec_env_builtins_win),
         cmocka_unit_test(test_spec_rejects),
         cmocka_unit_test(test_spec_decode_alloc_failures),

@@ -54,7 +54,7 @@ static void step(struct h *h, struct chr_event *ev)
     h->rc = chr_core_step(h->core, h->now, ev != NULL ? ev : &time, &h->a);
 }
 
-static int setup(void **state)
+static int setup_with_lead(void **state, int64_t lead_ms)
 {
     struct h *h = chr_calloc(1, sizeof *h);
     assert_non_null(h);
@@ -62,6 +62,7 @@ static int setup(void **state)
     struct chr_core_config cfg = {
         .tzdb = h->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = 5,
+        .launch_lead_ms = lead_ms,
     };
     assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
     h->now = T("2024-01-01T00:00:30Z");
@@ -70,6 +71,17 @@ static int setup(void **state)
     assert_int_equal(h->rc, CHR_OK);
     *state = h;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with_lead(state, 0);
+}
+
+/* The server's launch lead (core.h). */
+static int setup_lead(void **state)
+{
+    return setup_with_lead(state, 200);
 }
 
 static int teardown(void **state)
@@ -593,6 +605,170 @@ static void test_mark_success_fires_dependents(void **state)
     assert_int_equal(chr_core_job_runs(h->core, "c", runs, 2), 1);
 }
 
+/* ---- The launch lead --------------------------------------------------------------- */
+
+/* Without a lead nothing happens before the instant, and the launch's
+ * not_before_ms is the due instant (a retry's: the end of its delay). */
+static void test_lead_zero_unchanged(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1M"));
+    assert_int_equal(chr_core_next_wakeup(h->core), T("2024-01-01T00:01:00Z"));
+    advance(h, T("2024-01-01T00:01:00Z") - 1);
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 0);
+    advance(h, T("2024-01-01T00:01:00Z"));
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 1);
+    durable(h);
+    offer(h, 1, 1, 1024);
+    const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+    assert_non_null(l);
+    assert_instant(l->u.launch.run->due_ms, "2024-01-01T00:01:00Z");
+    assert_int_equal(l->u.launch.not_before_ms, l->u.launch.run->due_ms);
+    assert_int_equal(l->u.launch.run->launched_ms, T("2024-01-01T00:01:00Z"));
+}
+
+/* With a lead of 200 ms: the instant is handled at next - 200 (its run
+ * recorded), launched as soon as durable, carrying its due_ms. */
+static void test_lead_handles_and_launches_early(void **state)
+{
+    struct h *h = *state;
+    int64_t due = T("2024-01-01T00:01:00Z");
+    put_ok(h, mkjob("a", "R/2024-01-01T00:00:00Z/PT1M"));
+    assert_int_equal(chr_core_next_wakeup(h->core), due - 200);
+    advance(h, due - 201);
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 0);
+    advance(h, due - 200);
+    const struct chr_action *p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_int_equal(p->u.persist.n, 2);
+    assert_string_equal(p->u.persist.items[0].run->id, "ct:1704067260000:0:a");
+    assert_instant(p->u.persist.items[1].state->next_ms, "2024-01-01T00:02:00Z");
+    assert_int_equal(p->u.persist.items[1].state->ledger_len, 0);
+    assert_int_equal(chr_core_next_wakeup(h->core), T("2024-01-01T00:02:00Z") - 200);
+    h->now = due - 190;
+    durable(h);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 1, 1, 1024);
+    const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+    assert_non_null(l);
+    assert_string_equal(l->u.launch.run->id, "ct:1704067260000:0:a");
+    assert_int_equal(l->u.launch.run->due_ms, due);
+    assert_int_equal(l->u.launch.not_before_ms, due);
+    assert_int_equal(l->u.launch.run->launched_ms, due - 190);
+    /* The manager starts it at its due_ms; it finishes; the next instant is
+     * handled a lead early again. */
+    h->now = due;
+    status(h, "ct:1704067260000:0:a", CHR_RUN_RUNNING, 0);
+    status(h, "ct:1704067260000:0:a", CHR_RUN_FINISHED, 0);
+    durable(h);
+    advance(h, T("2024-01-01T00:02:00Z") - 200);
+    p = nth(h, CHR_ACT_PERSIST, 0);
+    assert_non_null(p);
+    assert_string_equal(p->u.persist.items[0].run->id, "ct:1704067320000:0:a");
+}
+
+/* A durable run due later than the lead (here reloaded, never started) waits
+ * in the delayed queue and is launched at due - lead. */
+static void test_lead_delayed_run_launches_at_due_minus_lead(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5, .launch_lead_ms = 200};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    int64_t due = T("2024-01-01T01:00:00Z");
+    h->now = due - 10000;
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("a", "R/2024-01-01T00:00:00Z/PT1H");
+    chr_job_state_init(&ev.u.job.state);
+    ev.u.job.state.next_ms = T("2024-01-01T02:00:00Z");
+    step(h, &ev);
+    struct chr_event lr = {.type = CHR_EV_LOAD_RUN};
+    snprintf(lr.u.run.id, sizeof lr.u.run.id, "ct:1704070800000:0:a");
+    snprintf(lr.u.run.job, sizeof lr.u.run.job, "a");
+    lr.u.run.state = CHR_RUN_RECORDING;
+    lr.u.run.cause = CHR_CAUSE_SCHEDULED;
+    lr.u.run.due_ms = due;
+    step(h, &lr);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    status(h, "ct:1704070800000:0:a", CHR_RUN_QUEUED, 0); /* never started */
+    assert_int_equal(chr_core_next_wakeup(h->core), due - 200);
+    offer(h, 1, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0); /* not yet: declined */
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    advance(h, due - 201);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 0);
+    advance(h, due - 200);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 2, 1, 1024);
+    const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+    assert_non_null(l);
+    assert_int_equal(l->u.launch.run->due_ms, due);
+    assert_int_equal(l->u.launch.not_before_ms, due);
+}
+
+/* A retry keeps its run's due_ms (its id and CHRONOS_JOB_RUN_TIME); it is
+ * launched a lead before its delay ends, with not_before_ms the end. */
+static void test_lead_retry_dispatched_early(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("r", "R/2024-01-01T00:00:00Z/PT1H");
+    j.retries = 1;
+    j.retry_delay_ms = 30000;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T01:00:00Z") - 200);
+    durable(h);
+    offer(h, 1, 1, 1024);
+    const char *id0 = "ct:1704070800000:0:r";
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id0);
+    h->now = T("2024-01-01T01:00:00Z");
+    status(h, id0, CHR_RUN_RUNNING, 0);
+    h->now = T("2024-01-01T01:00:05Z");
+    status(h, id0, CHR_RUN_FAILED, 1);
+    durable(h);
+    int64_t end = T("2024-01-01T01:00:35Z");
+    assert_int_equal(chr_core_next_wakeup(h->core), end - 200);
+    advance(h, end - 201);
+    offer(h, 2, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    advance(h, end - 200);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 3, 1, 1024);
+    const struct chr_action *l = nth(h, CHR_ACT_LAUNCH, 0);
+    assert_non_null(l);
+    assert_string_equal(l->u.launch.run->id, "ct:1704070800000:1:r");
+    assert_instant(l->u.launch.run->due_ms, "2024-01-01T01:00:00Z");
+    assert_int_equal(l->u.launch.not_before_ms, end);
+    assert_int_equal(l->u.launch.run->launched_ms, end - 200);
+}
+
+/* Deadlines count from the instant: a run handled early is never late.  A
+ * non-concurrent job's next run, handled early, waits for the running one. */
+static void test_lead_deadline_and_concurrency(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("d", "R/2024-01-01T00:00:00Z/PT1M");
+    j.starting_deadline_ms = 0;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T00:01:00Z") - 200);
+    assert_int_equal(state_of(h, "d")->ledger_len, 0);
+    durable(h);
+    offer(h, 1, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    advance(h, T("2024-01-01T00:02:00Z") - 200);
+    durable(h);
+    offer(h, 2, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0); /* the first one is still launching */
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "d", runs, 4), 2);
+    assert_int_equal(runs[1]->state, CHR_RUN_QUEUED);
+    status(h, "ct:1704067260000:0:d", CHR_RUN_FINISHED, 0);
+    durable(h);
+    offer(h, 3, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, "ct:1704067320000:0:d");
+}
+
 /* ---- Startup and failure ---------------------------------------------------------- */
 
 static void test_load_reconcile_and_catch_up(void **state)
@@ -704,6 +880,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_launch_failures_flag_and_back_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_never_started_and_zombie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_success_fires_dependents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lead_zero_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lead_handles_and_launches_early, setup_lead,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lead_delayed_run_launches_at_due_minus_lead, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lead_retry_dispatched_early, setup_lead, teardown),
+        cmocka_unit_test_setup_teardown(test_lead_deadline_and_concurrency, setup_lead, teardown),
         cmocka_unit_test_setup_teardown(test_load_reconcile_and_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
