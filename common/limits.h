@@ -198,4 +198,9 @@
 #define CHR_LOCAL_KEEP_DONE_DEFAULT 5
 #define CHR_LOCAL_KEEP_DONE_MAX 1000
 
+/* How far ahead of its not_before_ms a run may be launched.  The core leads
+ * by about 200 ms; a run held much longer only holds its resources idle, so
+ * more is a caller's bug. */
+#define CHR_LOCAL_LEAD_MAX_MS 60000
+
 #endif

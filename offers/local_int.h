@@ -33,11 +33,7 @@
 #define CHR_LOCAL_DONE_DIR ".done"
 #define CHR_LOCAL_ABANDONED "abandoned"
 
-/* How far ahead of its not_before_ms a run may be launched.  The core leads
- * by about 200 ms; a run held much longer only holds its resources idle, so
- * more is a caller's bug.  (Belongs in common/limits.h with the other
- * CHR_LOCAL_ limits.) */
-#define CHR_LOCAL_LEAD_MAX_MS 60000
+
 
 /* /proc/sys/kernel/random/boot_id: 36 characters. */
 #define CHR_LOCAL_BOOT_ID_LEN 36
