@@ -68,6 +68,7 @@ struct chr_loop {
     struct strset jobs, runs;
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
+    bool want_offer;    /* make a fresh offer at the end of this step */
     int64_t started_ms; /* when this process's loop began */
 };
 
@@ -272,26 +273,11 @@ static void push_internal(struct chr_loop *l, const struct chr_event *ev, const 
 
 /* ---- Offers from the local resource manager --------------------------------- */
 
-/* Offers what is free now; an offer still held by the core is rescinded
- * first, so the core never counts the same resources twice. */
+/* Asks for a fresh offer; it is made at the end of the current step, on the
+ * loop thread, from what is free at that moment (see offer_now). */
 static void make_offer(struct chr_loop *l)
 {
-    if (l->offer_outstanding != 0) {
-        struct chr_event r = {.type = CHR_EV_OFFER_RESCINDED};
-        r.u.offer.id = l->offer_outstanding;
-        push_internal(l, &r, NULL, NULL);
-    }
-    struct chr_local_offer o;
-    chr_local_offer(l->local, &o);
-    struct chr_event ev = {.type = CHR_EV_OFFER};
-    ev.u.offer.id = ++l->offer_seq;
-    if (snprintf(ev.u.offer.agent, sizeof ev.u.offer.agent, "%s", o.host) < 0)
-        ev.u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
-    ev.u.offer.cpus = o.free.cpus;
-    ev.u.offer.mem_mb = o.free.mem_mb;
-    ev.u.offer.disk_mb = o.free.disk_mb;
-    l->offer_outstanding = ev.u.offer.id;
-    push_internal(l, &ev, NULL, NULL);
+    l->want_offer = true;
 }
 
 /* The resource manager's monitor thread: status updates become events. */
@@ -499,11 +485,17 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
 
 /* ---- Launching on the local resource manager --------------------------------- */
 
-static void launch_failed(struct chr_loop *l, const struct chr_run *run, const char *why)
+/* A launch the resource manager refused.  Not fitting (CHR_ERANGE: the
+ * resources went elsewhere meanwhile) means the task never started: the core
+ * queues it again at once.  Anything else is a failure of the run. */
+static void launch_failed(struct chr_loop *l, const struct chr_run *run, uint64_t offer_id,
+                          enum chr_err e, const char *why)
 {
     struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
-    ev.u.status.state = CHR_RUN_FAILED;
+    ev.u.status.state = e == CHR_ERANGE ? CHR_RUN_QUEUED : CHR_RUN_FAILED;
+    ev.u.status.offer_id = offer_id;
     ev.u.status.exit_code = -1;
+    logf_(l, "launch of %s refused: %s", run->id, why);
     push_internal(l, &ev, run->id, why);
 }
 
@@ -525,7 +517,7 @@ static void crash_point(const char *name)
 #endif
 
 static void do_launch(struct chr_loop *l, const struct chr_run *run, const struct chr_job *job,
-                      int64_t not_before_ms)
+                      uint64_t offer_id, int64_t not_before_ms)
 {
     crash_point("before-launch");
     const struct chr_core_config *cc = &l->cfg.core;
@@ -534,7 +526,7 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
         size_t a = strlen(job->command), b = strlen(run->arguments);
         command = chr_malloc(a + b + 2);
         if (command == NULL) {
-            launch_failed(l, run, "out of memory");
+            launch_failed(l, run, offer_id, CHR_ENOMEM, "out of memory");
             return;
         }
         memcpy(command, job->command, a);
@@ -561,7 +553,7 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
     enum chr_err e = chr_local_launch(l->local, &t, &err);
     chr_free(command);
     if (e != CHR_OK)
-        launch_failed(l, run, err.message[0] ? err.message : chr_err_message(e));
+        launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
     else
         logf_(l, "launched %s", run->id);
 }
@@ -589,7 +581,8 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
         switch (a->type) {
         case CHR_ACT_PERSIST: do_persist(l, a); break;
         case CHR_ACT_LAUNCH:
-            do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.not_before_ms);
+            do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id,
+                      a->u.launch.not_before_ms);
             offer_used |= a->u.launch.offer_id == l->offer_outstanding;
             break;
         case CHR_ACT_KILL: chr_local_kill(l->local, a->u.run.run->id); break;
@@ -636,6 +629,50 @@ static void fill_offer(struct chr_loop *l, struct chr_event *ev)
             ev->u.status.offer_id = runs[i]->offer_id;
 }
 
+/* Steps the core with an event made on the loop thread, and executes. */
+static void step_internal(struct chr_loop *l, struct chr_event *ev)
+{
+    struct chr_actions acts = {NULL, 0};
+    chr_core_step(l->core, now_ms(), ev, &acts);
+    execute(l, &acts);
+}
+
+/* The core holds at most one offer of this host, made from what is free at
+ * the moment it is stepped: an offer computed earlier and queued could be
+ * stale by then (a launch in between), and the core would over-commit.  The
+ * held offer, if any, is rescinded first. */
+static void offer_now(struct chr_loop *l)
+{
+    if (l->offer_outstanding != 0) {
+        struct chr_event r = {.type = CHR_EV_OFFER_RESCINDED};
+        r.u.offer.id = l->offer_outstanding;
+        l->offer_outstanding = 0;
+        step_internal(l, &r);
+    }
+    struct chr_local_offer o;
+    chr_local_offer(l->local, &o);
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = ++l->offer_seq;
+    if (snprintf(ev.u.offer.agent, sizeof ev.u.offer.agent, "%s", o.host) < 0)
+        ev.u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
+    ev.u.offer.cpus = o.free.cpus;
+    ev.u.offer.mem_mb = o.free.mem_mb;
+    ev.u.offer.disk_mb = o.free.disk_mb;
+    l->offer_outstanding = ev.u.offer.id;
+    step_internal(l, &ev);
+}
+
+/* Fresh offers while the core keeps using them up (bounded per step; the
+ * next event continues). */
+static void offers_settle(struct chr_loop *l)
+{
+    for (int i = 0; i < 64 && l->want_offer; i++) {
+        l->want_offer = false;
+        if (!l->suppressed)
+            offer_now(l);
+    }
+}
+
 /* Steps the core with one event; requests get their pending entry first. */
 static void step(struct chr_loop *l, struct qitem *it)
 {
@@ -658,9 +695,9 @@ static void step(struct chr_loop *l, struct qitem *it)
     if (e != CHR_OK && it->done != NULL)
         reply(l, it->ev.request_id, e, chr_err_message(e));
     execute(l, &acts);
-    if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED &&
-        !l->suppressed)
+    if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED)
         make_offer(l); /* resources came back */
+    offers_settle(l);
 }
 
 /* ---- The thread ---------------------------------------------------------------- */
@@ -906,6 +943,8 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         return e;
     }
     l->thread_started = true;
+    struct chr_event kick = {.type = CHR_EV_TIME}; /* a first step makes any offer wanted */
+    push_internal(l, &kick, NULL, NULL);
     logf_(l, "loaded %zu jobs and %zu open runs", chr_core_job_count(l->core), l->runs.len);
     *out = l;
     return CHR_OK;
