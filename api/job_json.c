@@ -72,25 +72,13 @@ static enum chr_err bad_type(struct chr_error *err, const char *field, const cha
     return chr_error_set(err, CHR_EINVAL, field, "expected %s, got %s", want, describe(got, d));
 }
 
-/* Formats a field path into `buf`, cut to fit (a field name in an error is
- * a hint; truncating a pathological one is fine). */
-__attribute__((format(printf, 2, 3))) static const char *fieldf(char buf[CHR_ERROR_FIELD_MAX],
-                                                                const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, CHR_ERROR_FIELD_MAX, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
 /* A field path such as "environmentVariables[2].name". */
 static const char *path(char buf[CHR_ERROR_FIELD_MAX], const char *base, size_t index,
                         const char *member)
 {
     if (member == NULL)
-        return fieldf(buf, "%s[%zu]", base, index);
-    return fieldf(buf, "%s[%zu].%s", base, index, member);
+        return chr_error_fieldf(buf, "%s[%zu]", base, index);
+    return chr_error_fieldf(buf, "%s[%zu].%s", base, index, member);
 }
 
 /* ---- Scalars ------------------------------------------------------------ */
@@ -517,7 +505,7 @@ static enum chr_err check_members(const json_t *obj, const char *base,
     char f[CHR_ERROR_FIELD_MAX];
     for (size_t i = 0; i < n; i++) {
         const json_t *v = member(obj, rules[i].key);
-        fieldf(f, "%s.%s", base, rules[i].key);
+        chr_error_fieldf(f, "%s.%s", base, rules[i].key);
         if (v == NULL && rules[i].required)
             return chr_error_set(err, CHR_EINVAL, f, "required (a string)");
         if (v == NULL)
@@ -541,9 +529,9 @@ static enum chr_err check_object_list(const json_t *obj, const char *key, const 
     char f[CHR_ERROR_FIELD_MAX], item[CHR_ERROR_FIELD_MAX];
     const json_t *list = key != NULL ? member(obj, key) : obj;
     if (key != NULL)
-        fieldf(f, "%s.%s", base, key);
+        chr_error_fieldf(f, "%s.%s", base, key);
     else
-        fieldf(f, "%s", base);
+        chr_error_fieldf(f, "%s", base);
     if (list == NULL)
         return CHR_OK;
     if (!json_is_array(list))
@@ -615,7 +603,7 @@ static enum chr_err check_constraints(const json_t *v, struct chr_error *err)
                             "[attribute, operator, value] (three strings)", c);
         const json_t *op = json_array_get(c, 1);
         if (!one_of(json_string_value(op), "EQUALS|LIKE|UNLIKE", false)) {
-            fieldf(f, "constraints[%zu][1]", i);
+            chr_error_fieldf(f, "constraints[%zu][1]", i);
             return chr_error_set(err, CHR_EINVAL, f,
                                  "%s is not an operator (EQUALS, LIKE, UNLIKE)", describe(op, d));
         }

@@ -59,6 +59,15 @@ enum chr_err chr_error_set(struct chr_error *err, enum chr_err code, const char 
     return code;
 }
 
+const char *chr_error_fieldf(char buf[CHR_ERROR_FIELD_MAX], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, CHR_ERROR_FIELD_MAX, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
 void chr_error_clear(struct chr_error *err)
 {
     if (err == NULL)

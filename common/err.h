@@ -51,6 +51,11 @@ struct chr_error {
 enum chr_err chr_error_set(struct chr_error *err, enum chr_err code, const char *field,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Formats a field path ("environmentVariables[2].name") into `buf`, cut to
+ * fit (a field name in an error is a hint).  Returns buf. */
+const char *chr_error_fieldf(char buf[CHR_ERROR_FIELD_MAX], const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Empties `err` (may be NULL). */
 void chr_error_clear(struct chr_error *err);
 

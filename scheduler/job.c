@@ -188,17 +188,6 @@ bool chr_job_name_valid(const char *name)
     return true;
 }
 
-/* Formats a field path into `buf`, cut to fit. */
-__attribute__((format(printf, 2, 3))) static const char *fieldf(char buf[CHR_ERROR_FIELD_MAX],
-                                                                const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, CHR_ERROR_FIELD_MAX, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
 /* Room for a quoted excerpt of user text in a message. */
 #define QUOTE_MAX 48
 
@@ -283,7 +272,7 @@ static enum chr_err check_parents(const struct chr_job *job, struct chr_error *e
         return chr_error_set(err, CHR_EINVAL, "parents", "missing");
     for (uint32_t i = 0; i < job->n_parents; i++) {
         const char *p = job->parents[i];
-        fieldf(field, "parents[%u]", (unsigned)i);
+        chr_error_fieldf(field, "parents[%u]", (unsigned)i);
         if (p == NULL)
             return chr_error_set(err, CHR_EINVAL, field, "missing");
         if (!chr_job_name_valid(p))
@@ -361,7 +350,7 @@ static enum chr_err check_arguments(const struct chr_job *job, struct chr_error 
         return chr_error_set(err, CHR_EINVAL, "arguments", "more than %d arguments",
                              CHR_JOB_ARGUMENTS_MAX);
     for (uint32_t i = 0; i < job->n_arguments; i++) {
-        fieldf(field, "arguments[%u]", (unsigned)i);
+        chr_error_fieldf(field, "arguments[%u]", (unsigned)i);
         if (job->arguments == NULL || job->arguments[i] == NULL)
             return chr_error_set(err, CHR_EINVAL, field, "missing");
         if (strnlen(job->arguments[i], CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
@@ -377,7 +366,7 @@ static enum chr_err check_arguments(const struct chr_job *job, struct chr_error 
 static enum chr_err check_env_var(const struct chr_env_var *v, uint32_t i, struct chr_error *err)
 {
     char field[CHR_ERROR_FIELD_MAX], q[QUOTE_MAX];
-    fieldf(field, "environmentVariables[%u].name", (unsigned)i);
+    chr_error_fieldf(field, "environmentVariables[%u].name", (unsigned)i);
     if (v->name == NULL)
         return chr_error_set(err, CHR_EINVAL, field, "required");
     if (strnlen(v->name, CHR_JOB_ENV_NAME_MAX + 1) > CHR_JOB_ENV_NAME_MAX)
@@ -387,7 +376,7 @@ static enum chr_err check_env_var(const struct chr_env_var *v, uint32_t i, struc
         return chr_error_set(err, CHR_EINVAL, field,
                              "'%s' is not a valid variable name (non-empty, no '=')",
                              quote(v->name, q));
-    fieldf(field, "environmentVariables[%u].value", (unsigned)i);
+    chr_error_fieldf(field, "environmentVariables[%u].value", (unsigned)i);
     if (v->value == NULL)
         return chr_error_set(err, CHR_EINVAL, field, "required");
     if (strnlen(v->value, CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
