@@ -379,7 +379,7 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
     enum chr_err e = CHR_OK;
     switch (it->op) {
     case CHR_PERSIST_JOB: {
-        char *job = chr_job_to_json(it->job, NULL, NULL, &len);
+        char *job = chr_job_to_store_json(it->job, &len);
         if ((e = put_node(l, o, &l->jobs, CHR_KIND_JOBS, it->name, job, len)) != CHR_OK)
             return e;
     } /* fall through: the state goes with the job */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "api/job_json.h"
 #include "common/limits.h"
 
 static json_t *ms_or_null(int64_t ms)
@@ -31,6 +32,39 @@ static char *dump(json_t *v, size_t *len)
     if (out != NULL && len != NULL)
         *len = n;
     return out;
+}
+
+/* Members dropped from a stored job when empty, false or zero. */
+static const char *const droppable[] = {
+    "executor", "executorFlags", "taskInfoData", "owner", "ownerName", "description",
+    "successCount", "errorCount", "errorsSinceLastSuccess", "lastSuccess", "lastError",
+    "disabled", "softError", "dataProcessingJobType", "fetch", "uris", "environmentVariables",
+    "arguments", "highPriority", "concurrent", "maxCompletionTime", "constraints",
+    "scheduleTimeZone", "retryBackoff", "async", "epsilon",
+};
+
+static bool empty_value(json_t *v)
+{
+    return json_is_false(v) || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0) ||
+           (json_is_array(v) && json_array_size(v) == 0) ||
+           (json_is_integer(v) && json_integer_value(v) == 0);
+}
+
+char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
+{
+    size_t n = 0;
+    char *full = chr_job_to_json(job, NULL, NULL, &n);
+    if (full == NULL)
+        return NULL;
+    json_error_t jerr;
+    json_t *o = json_loadb(full, n, 0, &jerr);
+    chr_free(full);
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof droppable / sizeof droppable[0]; i++)
+        if (empty_value(json_object_get(o, droppable[i])))
+            json_object_del(o, droppable[i]);
+    return dump(o, len);
 }
 
 static json_t *ledger_json(const struct chr_job_state *st)

@@ -19,6 +19,17 @@
 #define CHR_KIND_STATE "state"
 #define CHR_KIND_RUNS "runs"
 
+/*
+ * A job definition as the store keeps it: the API's JSON without what reads
+ * back the same when absent (server counters, empty strings and arrays,
+ * false flags, a zero maxCompletionTime), so the store holds and restart
+ * parses a fraction of it.  Fields whose absence means a configurable
+ * default (cpus, mem, disk, retries, runAsUser...) are always kept, so a
+ * change of server defaults never changes a stored job.  chr_malloc'd;
+ * NULL on ENOMEM.
+ */
+char *chr_job_to_store_json(const struct chr_job *job, size_t *len);
+
 /* A job's progress as JSON (chr_malloc'd; NULL on ENOMEM). */
 char *chr_state_to_json(const struct chr_job_state *st, size_t *len);
 /* Parses a /state node into *out (initialised by this call; the caller frees
