@@ -25,17 +25,20 @@
 /* Every setting, by its flag name (without "--"). */
 enum key {
     K_HTTP_PORT, K_HTTP_ADDRESS, K_HOSTNAME, K_ZK_HOSTS, K_ZK_PATH, K_MASTER, K_FAILURE_RETRY,
-    K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE, K_COUNT
+    K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE,
+    K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
     "http_port", "http_address", "hostname", "zk_hosts", "zk_path", "master", "failure_retry",
     "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
+    "local_cpus", "local_mem", "local_disk",
 };
 
 static const char *const key_defaults[K_COUNT] = {
     "4400", "127.0.0.1", NULL, "", "/chronos", "local", "60000",
     "0.1", "128", "256", NULL, "data", NULL, "true",
+    NULL, NULL, NULL,
 };
 
 #define SETTING_MAX 1024
@@ -60,6 +63,8 @@ static const char serve_help[] =
     "  --mesos_task_cpu|mem|disk  default resources of a job (0.1, 128, 256)\n"
     "  --user NAME            default runAsUser (default: the server's user)\n"
     "  --master local         the resource manager: `local` (this host)\n"
+    "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"
+    "                         and free disk under data_dir)\n"
     "  --zk_hosts, --zk_path  ZooKeeper (not in this build yet: omit them)\n"
     "  --verbose true|false   one log line per event (default true)\n";
 
@@ -216,6 +221,7 @@ static int gather(struct settings *s, int argc, char **argv)
 struct serve_cfg {
     long port;
     double cpus, mem, disk;
+    double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
     long retry_ms;
     char user[SETTING_MAX];
     char store_dir[PATH_MAX], runs_dir[PATH_MAX];
@@ -229,6 +235,10 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         !parse_double("mesos_task_mem", s->value[K_TASK_MEM], &c->mem) ||
         !parse_double("mesos_task_disk", s->value[K_TASK_DISK], &c->disk))
         return false;
+    for (int k = 0; k < 3; k++)
+        if (s->set[K_LOCAL_CPUS + k] &&
+            !parse_double(key_names[K_LOCAL_CPUS + k], s->value[K_LOCAL_CPUS + k], &c->local[k]))
+            return false;
     if (s->value[K_ZK_HOSTS][0] != '\0') {
         fputs("chronos serve: zk_hosts: the ZooKeeper store is not in this build yet; omit it "
               "to use the local store under data_dir\n", stderr);
@@ -280,6 +290,7 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     lc.store = store;
     lc.root = s->value[K_ZK_PATH];
     lc.runs_dir = c->runs_dir;
+    lc.resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};
     chr_job_defaults_init(&lc.defaults);
     lc.defaults.cpus = c->cpus;
     lc.defaults.mem_mb = c->mem;

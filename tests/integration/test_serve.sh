@@ -180,6 +180,36 @@ else
   bad "server did not start" "$(tail -5 "$data.log")"
 fi
 
+# ---- 5b. Resources from a config file: this host offers 0.25 cpus, so two
+# jobs of 0.2 cpus due at once run one after the other, never together --------
+data=$tmp/d5b
+printf '# test config\nlocal_cpus = 0.25\nverbose = true\n' > "$tmp/cfg"
+if start_server "$data" CHRONOS_CONFIG="$tmp/cfg"; then
+  due=$(( $(now_ms) + 1500 ))
+  for j in r1 r2; do
+    api POST /v1/scheduler/iso8601 "{\"name\":\"$j\",\"command\":\"echo start \$(date +%s%3N) >> $tmp/$j.out; sleep 1; echo end \$(date +%s%3N) >> $tmp/$j.out\",\
+\"schedule\":\"R1/$(iso $due)/PT1H\",\"cpus\":0.2}" >/dev/null
+  done
+  if wait_for 15 has_lines "$tmp/r1.out" 2 && wait_for 15 has_lines "$tmp/r2.out" 2; then
+    s1=$(awk '/start/{print $2}' "$tmp/r1.out"); e1=$(awk '/end/{print $2}' "$tmp/r1.out")
+    s2=$(awk '/start/{print $2}' "$tmp/r2.out"); e2=$(awk '/end/{print $2}' "$tmp/r2.out")
+    if [ "$s2" -ge "$e1" ] || [ "$s1" -ge "$e2" ]; then
+      ok "a config file's local_cpus bounds what runs at once (runs did not overlap)"
+    else
+      bad "runs overlapped despite local_cpus 0.25" "r1 $s1-$e1, r2 $s2-$e2"
+    fi
+  else
+    bad "jobs under local_cpus did not both run"
+  fi
+  stop_server
+else
+  bad "server with a config file did not start" "$(tail -5 "$data.log")"
+fi
+printf 'http_port = 1\nthis is not a setting\n' > "$tmp/badcfg"
+out=$("$CHRONOS" serve --config "$tmp/badcfg" --data_dir "$tmp/d5c" 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q ':2' && ok "a bad config line is refused naming the line" \
+  || bad "bad config" "rc $rc: $out"
+
 # ---- 6. kill -9 between "recorded" and "launched" (test builds only) ----------
 # CHRONOS_TEST_CRASH=before-launch kills the server just before it launches a
 # run whose record is durable; after a restart the run happens exactly once.
