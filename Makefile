@@ -65,10 +65,10 @@ $(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_SRC)) $(B)/rel/libchr.a
 $(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_SRC)) $(B)/asan/libchr.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a tests/unit/unit.h
+$(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a $(wildcard tests/unit/*.h tests/unit/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a -lcmocka $(LIBS)
-$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a tests/unit/unit.h
+$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a $(wildcard tests/unit/*.h tests/unit/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a -lcmocka $(LIBS)
 

@@ -381,25 +381,45 @@ static void delete_commit(struct chr_core *c, struct core_job *j)
     c->grave_jobs = j;
 }
 
-enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
+/* The job a named request (delete, run, kill, mark success) is about, with
+ * its reply reserved.  CHR_ENOMEM: nothing done.  CHR_OK with *j NULL: the
+ * request was answered "not found". */
+static enum chr_err named_job(struct chr_core *c, const struct chr_event *ev, const char **name,
+                              struct core_job **j)
 {
-    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
-    struct core_job *j = core_job_find(c, name);
+    *name = ev->u.named.name != NULL ? ev->u.named.name : "";
+    *j = core_job_find(c, *name);
     if (core_reply_reserve(c) != CHR_OK)
         return CHR_ENOMEM;
-    if (j == NULL) {
-        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
-        return CHR_OK;
-    }
+    if (*j == NULL)
+        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", *name);
+    return CHR_OK;
+}
+
+/* The snapshot bytes of a job's active runs; their number into *n. */
+static size_t runs_snap_bytes(const struct core_job *j, size_t *n)
+{
+    size_t bytes = 0;
+    *n = 0;
+    for (const struct core_run *r = j->runs; r != NULL; r = r->job_next, (*n)++)
+        bytes += core_run_snap_size(&r->r);
+    return bytes;
+}
+
+enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
+{
+    const char *name;
+    struct core_job *j;
+    enum chr_err e = named_job(c, ev, &name, &j);
+    if (e != CHR_OK || j == NULL)
+        return e;
     if (j->n_children > 0) {
         char msg[CHR_ERROR_MESSAGE_MAX];
         dependents_message(j, msg, sizeof msg);
         core_reply(c, ev->request_id, CHR_ECONFLICT, "%s", msg);
         return CHR_OK;
     }
-    size_t n = 0, bytes = 0;
-    for (struct core_run *r = j->runs; r != NULL; r = r->job_next, n++)
-        bytes += core_run_snap_size(&r->r);
+    size_t n = 0, bytes = runs_snap_bytes(j, &n);
     if (core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
         return CHR_ENOMEM;
     delete_commit(c, j);
@@ -411,16 +431,14 @@ enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
 
 enum chr_err core_run_job(struct chr_core *c, const struct chr_event *ev)
 {
-    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
-    struct core_job *j = core_job_find(c, name);
-    if (core_reply_reserve(c) != CHR_OK)
-        return CHR_ENOMEM;
-    if (j == NULL || c->runs.n >= CHR_RUNS_ACTIVE_MAX) {
-        if (j == NULL)
-            core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
-        else
-            core_reply(c, ev->request_id, CHR_ERANGE, "%d runs are active already",
-                       CHR_RUNS_ACTIVE_MAX);
+    const char *name;
+    struct core_job *j;
+    enum chr_err e = named_job(c, ev, &name, &j);
+    if (e != CHR_OK || j == NULL)
+        return e;
+    if (c->runs.n >= CHR_RUNS_ACTIVE_MAX) {
+        core_reply(c, ev->request_id, CHR_ERANGE, "%d runs are active already",
+                   CHR_RUNS_ACTIVE_MAX);
         return CHR_OK;
     }
     struct core_run *r = core_run_new(c, j, CHR_CAUSE_MANUAL, c->now_ms, 0, ev->u.named.arguments);
@@ -466,17 +484,12 @@ static void kill_commit(struct chr_core *c, struct core_job *j, size_t *killed, 
 
 enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev)
 {
-    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
-    struct core_job *j = core_job_find(c, name);
-    if (core_reply_reserve(c) != CHR_OK)
-        return CHR_ENOMEM;
-    if (j == NULL) {
-        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
-        return CHR_OK;
-    }
-    size_t n = 0, bytes = core_state_snap_bound(c, &j->st);
-    for (struct core_run *r = j->runs; r != NULL; r = r->job_next, n++)
-        bytes += core_run_snap_size(&r->r);
+    const char *name;
+    struct core_job *j;
+    enum chr_err e = named_job(c, ev, &name, &j);
+    if (e != CHR_OK || j == NULL)
+        return e;
+    size_t n = 0, bytes = core_state_snap_bound(c, &j->st) + runs_snap_bytes(j, &n);
     if (core_state_arrays(c, &j->st, false, true) != CHR_OK ||
         core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
         return CHR_ENOMEM;
@@ -489,14 +502,11 @@ enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev)
 
 enum chr_err core_mark_success(struct chr_core *c, const struct chr_event *ev)
 {
-    const char *name = ev->u.named.name != NULL ? ev->u.named.name : "";
-    struct core_job *j = core_job_find(c, name);
-    if (core_reply_reserve(c) != CHR_OK)
-        return CHR_ENOMEM;
-    if (j == NULL) {
-        core_reply(c, ev->request_id, CHR_ENOENT, "job '%.200s' not found", name);
-        return CHR_OK;
-    }
+    const char *name;
+    struct core_job *j;
+    enum chr_err e = named_job(c, ev, &name, &j);
+    if (e != CHR_OK || j == NULL)
+        return e;
     size_t items = 1, bytes = core_state_snap_bound(c, &j->st);
     if (core_fire_prepare(c, j, 0, &items, &bytes) != CHR_OK)
         return CHR_ENOMEM;

@@ -419,16 +419,14 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
  * later item of the same batch sees it (a run created and finished at once). */
 static void track_item(struct chr_loop *l, const struct chr_persist_item *it)
 {
-    {
-        if (it->op == CHR_PERSIST_JOB)
-            set_add(&l->jobs, it->name);
-        else if (it->op == CHR_PERSIST_DELETE_JOB)
-            set_del(&l->jobs, it->name);
-        else if (it->op == CHR_PERSIST_RUN)
-            set_add(&l->runs, it->run->id);
-        else if (it->op == CHR_PERSIST_RUN_DONE)
-            set_del(&l->runs, it->run->id);
-    }
+    if (it->op == CHR_PERSIST_JOB)
+        set_add(&l->jobs, it->name);
+    else if (it->op == CHR_PERSIST_DELETE_JOB)
+        set_del(&l->jobs, it->name);
+    else if (it->op == CHR_PERSIST_RUN)
+        set_add(&l->runs, it->run->id);
+    else if (it->op == CHR_PERSIST_RUN_DONE)
+        set_del(&l->runs, it->run->id);
 }
 
 static void persist_failed(struct chr_loop *l, uint64_t batch_id, enum chr_err e)

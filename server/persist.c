@@ -139,7 +139,6 @@ static enum chr_err state_stats(json_t *o, struct chr_job_state *st, struct chr_
 {
     struct chr_job_stats *s = &st->stats;
     enum chr_err e;
-    int64_t flag = 0;
     if ((e = get_int(o, "successCount", 0, INT64_MAX, 0, &s->success_count, err)) ||
         (e = get_int(o, "errorCount", 0, INT64_MAX, 0, &s->error_count, err)) ||
         (e = get_int(o, "errorsSinceLastSuccess", 0, INT64_MAX, 0, &s->errors_since_last_success,
@@ -155,7 +154,6 @@ static enum chr_err state_stats(json_t *o, struct chr_job_state *st, struct chr_
     json_t *f = json_object_get(o, "flagged");
     if (!json_is_boolean(f))
         return chr_error_set(err, CHR_EINVAL, "flagged", "expected a boolean");
-    (void)flag;
     st->flagged = json_is_true(f);
     return CHR_OK;
 }

@@ -18,36 +18,7 @@
 #include "common/alloc.h"
 #include "zkstore/store.h"
 
-/* ---- fixture: a temporary directory holding the store in "db" ----------- */
-
-struct fx {
-    char tmp[64];
-    char dir[96];
-    struct chr_store *s;
-};
-
-/* Removes a directory tree (the store's files; one level of subdirectory). */
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        remove(path);
-        return;
-    }
-    for (struct dirent *de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        struct stat sb;
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            remove(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
+#include "fixture.h"
 
 static int setup(void **state)
 {
