@@ -54,6 +54,9 @@
 #define CHR_JOB_ENV_MAX 256
 /* Retries after a failure: beyond 100 a job is broken, not flaky. */
 #define CHR_JOB_RETRIES_MAX 100
+/* The earliest start of a job's ISO schedule: Chronos refuses starts before
+ * 1970-01-01T00:00:01Z, so old clients never sent one. */
+#define CHR_JOB_START_MIN_MS 1000
 /* Retry delay bounds: a minute by default, at most a day. */
 #define CHR_JOB_RETRY_DELAY_MS_MAX (24LL * 3600 * 1000)
 /* With retryBackoff the delay doubles per attempt up to an hour. */

@@ -66,7 +66,7 @@ enum chr_err chr_core_create(const struct chr_core_config *cfg, struct chr_core 
 
 void core_job_destroy(struct core_job *j)
 {
-    chr_job_free(&j->def);
+    chr_job_unbox(j->def);
     chr_job_state_free(&j->st);
     chr_free(j->children);
     chr_free(j->pre);
@@ -86,7 +86,7 @@ static void graveyard_free(struct chr_core *c)
         core_job_destroy(j);
     }
     for (size_t i = 0; i < c->n_grave_defs; i++)
-        chr_job_free(&c->grave_defs[i]);
+        chr_job_unbox(c->grave_defs[i]);
     c->n_grave_defs = 0;
 }
 
@@ -139,7 +139,7 @@ struct core_job *core_job_find(const struct chr_core *c, const char *name)
 
 void core_job_register(struct chr_core *c, struct core_job *j)
 {
-    j->hash = core_hash(j->def.name);
+    j->hash = core_hash(j->def->name);
     j->seq = core_seq(c);
     core_jobmap_insert(&c->jobs, j);
     j->reg_prev = c->reg_tail;
@@ -192,8 +192,8 @@ enum chr_err core_edges_reserve(struct chr_core *c, const struct chr_job *def)
 
 void core_edges_add(struct chr_core *c, struct core_job *j)
 {
-    for (uint32_t i = 0; i < j->def.n_parents; i++) {
-        struct core_job *p = core_job_find(c, j->def.parents[i]);
+    for (uint32_t i = 0; i < j->def->n_parents; i++) {
+        struct core_job *p = core_job_find(c, j->def->parents[i]);
         if (p == NULL)
             continue;
         CHR_CORE_ASSERT(p->n_children < p->cap_children);
@@ -203,8 +203,8 @@ void core_edges_add(struct chr_core *c, struct core_job *j)
 
 void core_edges_remove(struct chr_core *c, struct core_job *j)
 {
-    for (uint32_t i = 0; i < j->def.n_parents; i++) {
-        struct core_job *p = core_job_find(c, j->def.parents[i]);
+    for (uint32_t i = 0; i < j->def->n_parents; i++) {
+        struct core_job *p = core_job_find(c, j->def->parents[i]);
         if (p == NULL)
             continue;
         for (uint32_t k = 0; k < p->n_children; k++) {
@@ -223,7 +223,7 @@ enum chr_err core_grave_def_reserve(struct chr_core *c)
     if (c->n_grave_defs < c->cap_grave_defs)
         return CHR_OK;
     size_t cap = c->cap_grave_defs < 8 ? 8 : c->cap_grave_defs * 2;
-    struct chr_job *v = chr_realloc(c->grave_defs, cap * sizeof *v);
+    const struct chr_job **v = chr_realloc(c->grave_defs, cap * sizeof *v);
     if (v == NULL)
         return CHR_ENOMEM;
     c->grave_defs = v;
@@ -231,11 +231,10 @@ enum chr_err core_grave_def_reserve(struct chr_core *c)
     return CHR_OK;
 }
 
-void core_grave_def(struct chr_core *c, struct chr_job *def)
+void core_grave_def(struct chr_core *c, const struct chr_job *def)
 {
     CHR_CORE_ASSERT(c->n_grave_defs < c->cap_grave_defs);
-    c->grave_defs[c->n_grave_defs++] = *def;
-    memset(def, 0, sizeof *def);
+    c->grave_defs[c->n_grave_defs++] = def;
 }
 
 enum chr_err core_prep_reserve(struct chr_core *c, size_t n)
@@ -438,7 +437,7 @@ const struct chr_job *chr_core_job(const struct chr_core *c, const char *name,
     struct core_job *j = core_job_find(c, name);
     if (state != NULL)
         *state = j != NULL ? &j->st : NULL;
-    return j != NULL ? &j->def : NULL;
+    return j != NULL ? j->def : NULL;
 }
 
 void chr_core_each_job(const struct chr_core *c,
@@ -446,7 +445,7 @@ void chr_core_each_job(const struct chr_core *c,
                        void *ctx)
 {
     for (const struct core_job *j = c->reg_head; j != NULL; j = j->reg_next)
-        fn(ctx, &j->def, &j->st);
+        fn(ctx, j->def, &j->st);
 }
 
 size_t chr_core_job_runs(const struct chr_core *c, const char *name, const struct chr_run **out,

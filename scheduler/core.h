@@ -92,6 +92,10 @@
 /* Run ids are Chronos task ids, "ct:<due_ms>:<attempt>:<job name>", so tools
  * that parse Chronos task ids keep working. */
 #define CHR_RUN_ID_MAX (CHR_JOB_NAME_MAX + 48)
+/* Why a run ended ("exit 1", "killed by signal 9 (SIGKILL)", ...). */
+#define CHR_RUN_REASON_MAX 160
+/* The reason kept in a job's history: shorter, as it is kept per run. */
+#define CHR_RUN_HISTORY_REASON_MAX 96
 
 enum chr_run_state {
     CHR_RUN_RECORDING = 1, /* its record is being made durable */
@@ -121,7 +125,7 @@ struct chr_run {
     int32_t attempt;     /* 0 for the first try */
     int64_t created_ms, launched_ms, started_ms, ended_ms; /* INT64_MIN = not yet */
     int32_t exit_code;   /* valid when ended; -1 when killed by a signal */
-    char reason[160];    /* why it ended, or "" */
+    char reason[CHR_RUN_REASON_MAX]; /* why it ended, or "" */
     char *arguments;     /* manual ?arguments= override, owned, NULL if none */
     uint64_t offer_id;   /* the offer it was launched on */
 };
@@ -148,6 +152,7 @@ struct chr_run_summary {
     int32_t attempt, exit_code;
     enum chr_run_cause cause;
     enum chr_run_state state; /* FINISHED, FAILED, KILLED or LOST */
+    char reason[CHR_RUN_HISTORY_REASON_MAX]; /* the run's reason, cut */
 };
 
 /*

@@ -91,7 +91,7 @@ static void scan(struct chr_core *c, const struct core_job *j, struct due_scan *
 static bool candidate_runs(struct chr_core *c, const struct core_job *j, int64_t at_ms,
                            enum chr_ledger_reason *reason)
 {
-    const struct chr_job *d = &j->def;
+    const struct chr_job *d = j->def;
     *reason = CHR_LEDGER_COALESCED_BUSY;
     if (at_ms < j->skip_until_ms)
         *reason = CHR_LEDGER_SKIPPED_DISABLED;
@@ -166,7 +166,7 @@ enum chr_err core_due_room(struct chr_core *c)
 
 void core_due_requeue(struct chr_core *c, struct core_job *j)
 {
-    bool queued = j->scheduled && !j->def.disabled && !j->dead && j->st.next_ms != INT64_MAX;
+    bool queued = j->scheduled && !j->def->disabled && !j->dead && j->st.next_ms != INT64_MAX;
     if (!queued) {
         if (j->heap_idx >= 0)
             core_heap_remove(&c->due, j->heap_idx);

@@ -101,7 +101,7 @@ struct core_edge {
 };
 
 struct core_job {
-    struct chr_job def;
+    struct chr_job *def;  /* boxed (chr_job_box_new): immutable, shared with readers */
     struct chr_job_state st;
     struct chr_schedule sched; /* valid when `scheduled` */
     bool scheduled;            /* has a schedule that parsed */
@@ -252,7 +252,7 @@ struct chr_core {
 
     struct core_job *grave_jobs;
     struct core_run *grave_runs;
-    struct chr_job *grave_defs;  /* replaced definitions (array), freed next step */
+    const struct chr_job **grave_defs; /* replaced definitions (array), released next step */
     size_t n_grave_defs, cap_grave_defs;
 
     struct core_job **dfs_job;   /* cycle search: the path */
@@ -418,7 +418,7 @@ void core_edges_add(struct chr_core *c, struct core_job *j);
 void core_edges_remove(struct chr_core *c, struct core_job *j);
 uint64_t core_seq(struct chr_core *c);
 enum chr_err core_prep_reserve(struct chr_core *c, size_t n);
-void core_grave_def(struct chr_core *c, struct chr_job *def); /* needs room */
+void core_grave_def(struct chr_core *c, const struct chr_job *def); /* needs room */
 enum chr_err core_grave_def_reserve(struct chr_core *c);
 
 #endif

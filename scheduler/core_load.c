@@ -86,18 +86,24 @@ enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev)
         return CHR_OK;
     }
     struct chr_schedule sched;
-    struct chr_error err;
-    bool scheduled = def->schedule != NULL && core_parse_schedule(c, def, &sched, &err) == CHR_OK;
+    struct chr_error err = {{0}, {0}};
+    enum chr_err pe = def->schedule != NULL ? core_parse_schedule(c, def, &sched, &err) : CHR_OK;
+    if (pe == CHR_ENOMEM)
+        return CHR_ENOMEM; /* nothing applied: the event is fed again */
+    bool scheduled = def->schedule != NULL && pe == CHR_OK;
     struct core_job *j = chr_calloc(1, sizeof *j);
-    if (j == NULL || normalize_ledger(st) != CHR_OK || normalize_history(c, st) != CHR_OK ||
-        normalize_counters(def, st) != CHR_OK || core_jobmap_reserve(&c->jobs, 1) != CHR_OK ||
-        core_due_room(c) != CHR_OK) {
+    struct chr_job *box = chr_job_box_new();
+    if (j == NULL || box == NULL || normalize_ledger(st) != CHR_OK ||
+        normalize_history(c, st) != CHR_OK || normalize_counters(def, st) != CHR_OK ||
+        core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK) {
         chr_free(j);
+        chr_job_unbox(box);
         return CHR_ENOMEM;
     }
     if (def->schedule != NULL && !scheduled)
         core_note(c, "stored job '%s' will not run: %s", def->name, err.message);
-    j->def = *def;
+    *box = *def;
+    j->def = box;
     j->st = *st;
     memset(def, 0, sizeof *def);
     chr_job_state_init(st);
@@ -138,8 +144,8 @@ static enum chr_err done_prepare(struct chr_core *c)
     /* Room for every child of every parent: count them in `visit` (a
      * scratch field, 0 again afterwards, never equal to a DFS mark). */
     for (struct core_job *j = c->reg_head; j != NULL; j = j->reg_next) {
-        for (uint32_t i = 0; i < j->def.n_parents; i++) {
-            struct core_job *p = core_job_find(c, j->def.parents[i]);
+        for (uint32_t i = 0; i < j->def->n_parents; i++) {
+            struct core_job *p = core_job_find(c, j->def->parents[i]);
             if (p != NULL)
                 p->visit++;
         }

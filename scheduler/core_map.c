@@ -60,7 +60,7 @@ struct core_job *core_jobmap_find(const struct core_jobmap *m, const char *name,
         struct core_job *j = m->slots[i];
         if (j == NULL)
             return NULL;
-        if (j->hash == hash && strcmp(j->def.name, name) == 0)
+        if (j->hash == hash && strcmp(j->def->name, name) == 0)
             return j;
     }
 }

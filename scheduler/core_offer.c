@@ -136,7 +136,7 @@ static bool match(struct chr_core *c)
             continue;
         if (live == 0)
             return true;
-        struct need n = job_need(c, &r->job->def);
+        struct need n = job_need(c, r->job->def);
         struct core_offer *o = first_fit(c, &n);
         if (o == NULL) {
             want = true;

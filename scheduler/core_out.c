@@ -215,15 +215,15 @@ static struct chr_persist_item *item_new(struct core_out *o, enum chr_persist_op
 
 void core_batch_job(struct chr_core *c, struct core_job *j)
 {
-    struct chr_persist_item *it = item_new(&c->out, CHR_PERSIST_JOB, j->def.name);
-    it->job = &j->def;
+    struct chr_persist_item *it = item_new(&c->out, CHR_PERSIST_JOB, j->def->name);
+    it->job = j->def;
     it->state = snap_state(&c->out, &j->st);
     j->unsaved = false;
 }
 
 void core_batch_state(struct chr_core *c, struct core_job *j)
 {
-    struct chr_persist_item *it = item_new(&c->out, CHR_PERSIST_STATE, j->def.name);
+    struct chr_persist_item *it = item_new(&c->out, CHR_PERSIST_STATE, j->def->name);
     it->state = snap_state(&c->out, &j->st);
     j->unsaved = false;
 }
@@ -244,7 +244,7 @@ void core_batch_run_done(struct chr_core *c, struct core_run *r)
 
 void core_batch_delete_job(struct chr_core *c, struct core_job *j)
 {
-    item_new(&c->out, CHR_PERSIST_DELETE_JOB, j->def.name);
+    item_new(&c->out, CHR_PERSIST_DELETE_JOB, j->def->name);
 }
 
 void core_batch_end(struct chr_core *c)
@@ -266,7 +266,7 @@ void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id,
 {
     struct chr_action *a = act_new(&c->out, CHR_ACT_LAUNCH);
     a->u.launch.run = &r->r;
-    a->u.launch.job = &r->job->def;
+    a->u.launch.job = r->job->def;
     a->u.launch.offer_id = offer_id;
     a->u.launch.not_before_ms = not_before_ms;
 }

@@ -27,32 +27,10 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /* The job's zone name, NULL when it has none ("" and "null" mean none). */
-static const char *zone_name(const struct chr_job *def)
-{
-    const char *z = def->schedule_tz;
-    if (z == NULL || z[0] == '\0' || strcmp(z, "null") == 0)
-        return NULL;
-    return z;
-}
-
 enum chr_err core_parse_schedule(struct chr_core *c, const struct chr_job *def,
                                  struct chr_schedule *out, struct chr_error *err)
 {
-    const struct chr_tz *zone = NULL;
-    struct chr_error e2;
-    const char *z = zone_name(def);
-    if (z != NULL) {
-        if (c->cfg.tzdb == NULL)
-            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "no zone database");
-        if (chr_tzdb_get(c->cfg.tzdb, z, &zone, &e2) != CHR_OK)
-            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "%s", e2.message);
-    }
-    if (chr_schedule_parse(def->schedule, zone, c->cfg.tzdb, out, &e2) != CHR_OK) {
-        if (strncmp(e2.message, "schedule", 8) == 0)
-            return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message + 10);
-        return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message);
-    }
-    return CHR_OK;
+    return chr_job_schedule(def, c->cfg.tzdb, out, err);
 }
 
 /* ---- Checks against the registry ---------------------------------------------- */
@@ -79,7 +57,7 @@ static enum chr_err dfs_reserve(struct chr_core *c, size_t n)
 static bool is_new_parent(const struct chr_job *def, const struct core_job *x)
 {
     for (uint32_t i = 0; i < def->n_parents; i++)
-        if (strcmp(def->parents[i], x->def.name) == 0)
+        if (strcmp(def->parents[i], x->def->name) == 0)
             return true;
     return false;
 }
@@ -89,9 +67,9 @@ static void cycle_message(struct chr_core *c, size_t depth, struct chr_error *er
     char path[CHR_ERROR_MESSAGE_MAX];
     size_t n = 0;
     for (size_t i = 0; i <= depth && n < sizeof path; i++)
-        n += (size_t)snprintf(path + n, sizeof path - n, "%s -> ", c->dfs_job[i]->def.name);
+        n += (size_t)snprintf(path + n, sizeof path - n, "%s -> ", c->dfs_job[i]->def->name);
     if (n < sizeof path)
-        snprintf(path + n, sizeof path - n, "%s", c->dfs_job[0]->def.name);
+        snprintf(path + n, sizeof path - n, "%s", c->dfs_job[0]->def->name);
     chr_error_set(err, CHR_EINVAL, "parents", "would make a cycle: %s", path);
 }
 
@@ -194,21 +172,24 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
 {
     struct chr_job *def = &ev->u.job.job;
     struct core_job *j = chr_calloc(1, sizeof *j);
+    struct chr_job *box = chr_job_box_new();
     uint32_t *counters = NULL;
-    if (j == NULL || remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
+    if (j == NULL || box == NULL || remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
         core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
         core_edges_reserve(c, def) != CHR_OK || core_reply_reserve(c) != CHR_OK ||
         core_reserve(c, 2, 1, core_state_snap_bound(c, &j->st) + def->n_parents * 4) != CHR_OK) {
         chr_free(counters);
         chr_free(j);
+        chr_job_unbox(box);
         return CHR_ENOMEM;
     }
-    j->def = *def;
+    *box = *def;
+    j->def = box;
     memset(def, 0, sizeof *def);
     chr_job_state_init(&j->st);
     j->st.parent_successes = counters;
-    j->st.n_parent_successes = j->def.n_parents;
-    j->st.last_run_due_ms = tombstone_take(c, j->def.name);
+    j->st.n_parent_successes = j->def->n_parents;
+    j->st.last_run_due_ms = tombstone_take(c, j->def->name);
     j->heap_idx = -1;
     j->skip_until_ms = INT64_MIN;
     j->scheduled = scheduled;
@@ -222,30 +203,32 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
     core_batch_begin(c);
     core_batch_job(c, j);
     core_batch_end(c);
-    core_reply(c, ev->request_id, CHR_OK, "created job '%s'", j->def.name);
+    core_reply(c, ev->request_id, CHR_OK, "created job '%s'", j->def->name);
     return CHR_OK;
 }
 
 static bool same_schedule(const struct core_job *j, const struct chr_job *def, bool scheduled)
 {
-    return j->scheduled == scheduled && str_eq(j->def.schedule, def->schedule) &&
-           str_eq(zone_name(&j->def), zone_name(def));
+    return j->scheduled == scheduled && str_eq(j->def->schedule, def->schedule) &&
+           str_eq(chr_job_zone(j->def), chr_job_zone(def));
 }
 
 /* Swaps the definition in; the old one lives until the next step. */
 static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
-                      const struct chr_schedule *sched, bool scheduled, uint32_t *counters[2])
+                      struct chr_job *box, const struct chr_schedule *sched, bool scheduled,
+                      uint32_t *counters[2])
 {
     bool same = same_schedule(j, def, scheduled);
-    bool enabled = j->def.disabled && !def->disabled;
+    bool enabled = j->def->disabled && !def->disabled;
     core_edges_remove(c, j);
-    core_grave_def(c, &j->def);
-    j->def = *def;
+    core_grave_def(c, j->def);
+    *box = *def;
+    j->def = box;
     memset(def, 0, sizeof *def);
     core_edges_add(c, j);
     chr_free(j->st.parent_successes);
     j->st.parent_successes = counters[0];
-    j->st.n_parent_successes = j->def.n_parents;
+    j->st.n_parent_successes = j->def->n_parents;
     chr_free(j->pre);
     j->pre = counters[1];
     if (j->pre == NULL)
@@ -274,23 +257,26 @@ static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct c
     if (e != CHR_OK)
         return e;
     uint32_t *counters[2] = {NULL, NULL};
-    if (remap_counts(&j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
+    struct chr_job *box = chr_job_box_new();
+    if (box == NULL ||
+        remap_counts(j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
                      &counters[0]) != CHR_OK ||
-        remap_counts(&j->def, j->pre, j->st.n_parent_successes, def, false, &counters[1]) !=
+        remap_counts(j->def, j->pre, j->st.n_parent_successes, def, false, &counters[1]) !=
             CHR_OK ||
         core_edges_reserve(c, def) != CHR_OK || core_grave_def_reserve(c) != CHR_OK ||
         core_reply_reserve(c) != CHR_OK ||
         core_reserve(c, 2, 1, core_state_snap_bound(c, &j->st) + def->n_parents * 4) != CHR_OK) {
         chr_free(counters[0]);
         chr_free(counters[1]);
+        chr_job_unbox(box);
         return CHR_ENOMEM;
     }
-    put_apply(c, j, def, sched, scheduled, counters);
+    put_apply(c, j, def, box, sched, scheduled, counters);
     core_batch_begin(c);
     core_batch_job(c, j);
     core_batch_end(c);
-    core_reply(c, ev->request_id, CHR_OK, "replaced job '%s'", j->def.name);
-    if (j->def.n_parents > 0)
+    core_reply(c, ev->request_id, CHR_OK, "replaced job '%s'", j->def->name);
+    if (j->def->n_parents > 0)
         core_check_add(c, j);
     return CHR_OK;
 }
@@ -324,10 +310,10 @@ enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
 
 static void dependents_message(const struct core_job *j, char *buf, size_t size)
 {
-    size_t n = (size_t)snprintf(buf, size, "job '%s' has dependents: ", j->def.name);
+    size_t n = (size_t)snprintf(buf, size, "job '%s' has dependents: ", j->def->name);
     for (uint32_t i = 0; i < j->n_children && n < size; i++)
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i > 0 ? ", " : "",
-                              j->children[i].child->def.name);
+                              j->children[i].child->def->name);
 }
 
 static void checks_remove(struct chr_core *c, struct core_job *j)
@@ -355,7 +341,7 @@ static void tombstone_add(struct chr_core *c, const struct core_job *j)
     if (c->n_tombs == CORE_TOMBSTONES_MAX)
         c->tombs[0] = c->tombs[--c->n_tombs];
     struct core_tombstone *t = &c->tombs[c->n_tombs++];
-    snprintf(t->name, sizeof t->name, "%s", j->def.name);
+    snprintf(t->name, sizeof t->name, "%s", j->def->name);
     t->last_run_due_ms = j->st.last_run_due_ms;
 }
 

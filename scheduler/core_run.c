@@ -53,8 +53,8 @@ struct core_run *core_run_new(struct chr_core *c, struct core_job *j, enum chr_r
         due_ms <= j->st.last_run_due_ms)
         due_ms = j->st.last_run_due_ms + 1;
     snprintf(r->r.id, sizeof r->r.id, "ct:%lld:%d:%s", (long long)due_ms, (int)attempt,
-             j->def.name);
-    snprintf(r->r.job, sizeof r->r.job, "%s", j->def.name);
+             j->def->name);
+    snprintf(r->r.job, sizeof r->r.job, "%s", j->def->name);
     r->r.cause = cause;
     r->r.state = CHR_RUN_RECORDING;
     r->r.due_ms = due_ms;
@@ -174,7 +174,7 @@ void core_run_heap_out(struct chr_core *c, struct core_run *r)
 
 static void push_ready(struct chr_core *c, struct core_run *r)
 {
-    r->high = r->job->def.high_priority;
+    r->high = r->job->def->high_priority;
     core_heap_push(&c->ready, r->high ? 0 : 1, r->r.due_ms, r->seq, r);
     r->where = CORE_IN_READY;
     c->dispatch_dirty = true;
@@ -235,7 +235,7 @@ void core_run_unlink(struct chr_core *c, struct core_run *r)
 
 bool core_job_may_start(const struct core_job *j)
 {
-    return j->def.concurrent || j->n_started == 0;
+    return j->def->concurrent || j->n_started == 0;
 }
 
 bool core_job_reset_counters(struct core_job *j)
@@ -264,7 +264,7 @@ void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
     r->r.offer_id = offer_id;
     core_run_count(c, r, CORE_COUNT_STARTED);
     core_job_reset_counters(j);
-    if (j->def.n_parents > 0) {
+    if (j->def->n_parents > 0) {
         /* The counters' reset must survive a restart together with the fact
          * that this run was launched: core_load.c reads the run's state to
          * tell counts from before the launch from counts after it.  The
@@ -281,8 +281,8 @@ void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
 
 int64_t core_retry_delay_ms(const struct chr_core *c, const struct core_job *j, int32_t attempt)
 {
-    int64_t base = j->def.retry_delay_ms > 0 ? j->def.retry_delay_ms : c->cfg.default_retry_delay_ms;
-    int64_t shift = j->def.retry_backoff ? attempt : 0;
+    int64_t base = j->def->retry_delay_ms > 0 ? j->def->retry_delay_ms : c->cfg.default_retry_delay_ms;
+    int64_t shift = j->def->retry_backoff ? attempt : 0;
     if (j->st.flagged && j->st.launch_failures > shift)
         shift = j->st.launch_failures;
     if (shift <= 0)
@@ -316,9 +316,9 @@ static bool child_fires(const struct chr_core *c, const struct core_job *child, 
                         size_t runs_extra)
 {
     const struct chr_job_state *st = &child->st;
-    if (child->def.disabled || child->pre != NULL || child->n_waiting > 0 || child->dead)
+    if (child->def->disabled || child->pre != NULL || child->n_waiting > 0 || child->dead)
         return false;
-    if (st->n_parent_successes != child->def.n_parents || c->runs.n + runs_extra >= CHR_RUNS_ACTIVE_MAX)
+    if (st->n_parent_successes != child->def->n_parents || c->runs.n + runs_extra >= CHR_RUNS_ACTIVE_MAX)
         return false;
     for (uint32_t i = 0; i < st->n_parent_successes; i++)
         if (st->parent_successes[i] == 0 && i != idx)
@@ -376,7 +376,7 @@ void core_fire_commit(struct chr_core *c, struct core_job *p)
             core_run_record(c, c->prep[k]);
         else if (child->pre == NULL && child->n_waiting > 0)
             core_note(c, "job '%s': parent '%s' succeeded while a run waits; absorbed into it",
-                      child->def.name, p->def.name);
+                      child->def->name, p->def->name);
         c->prep[k] = NULL;
         core_batch_state(c, child);
     }
@@ -384,7 +384,7 @@ void core_fire_commit(struct chr_core *c, struct core_job *p)
 
 void core_check_add(struct chr_core *c, struct core_job *j)
 {
-    if (j->in_checks || j->def.n_parents == 0)
+    if (j->in_checks || j->def->n_parents == 0)
         return;
     j->in_checks = true;
     j->check_next = c->checks;
@@ -396,8 +396,8 @@ void core_check_add(struct chr_core *c, struct core_job *j)
 static enum chr_err check_one(struct chr_core *c, struct core_job *j)
 {
     const struct chr_job_state *st = &j->st;
-    bool ready = !j->dead && !j->def.disabled && j->pre == NULL && j->n_waiting == 0 &&
-                 st->n_parent_successes > 0 && st->n_parent_successes == j->def.n_parents &&
+    bool ready = !j->dead && !j->def->disabled && j->pre == NULL && j->n_waiting == 0 &&
+                 st->n_parent_successes > 0 && st->n_parent_successes == j->def->n_parents &&
                  c->runs.n < CHR_RUNS_ACTIVE_MAX;
     for (uint32_t i = 0; ready && i < st->n_parent_successes; i++)
         ready = st->parent_successes[i] > 0;

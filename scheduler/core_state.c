@@ -113,4 +113,9 @@ void core_history_add(struct chr_core *c, struct core_job *j, const struct chr_r
         .cause = r->cause,
         .state = r->state,
     };
+    /* Cut to the history's size (strnlen: the run's reason may be longer). */
+    struct chr_run_summary *h = &st->history[st->history_len - 1];
+    size_t n = strnlen(r->reason, sizeof h->reason - 1);
+    memcpy(h->reason, r->reason, n);
+    h->reason[n] = '\0';
 }

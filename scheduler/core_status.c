@@ -134,7 +134,7 @@ static void launch_account(struct chr_core *c, struct core_job *j, const struct 
         if (!j->st.flagged && j->st.launch_failures >= CORE_LAUNCH_FAILURES_FLAG) {
             j->st.flagged = true;
             core_note(c, "job '%s' flagged: %lld launches in a row failed to start (%s)",
-                      j->def.name, (long long)j->st.launch_failures, r->reason);
+                      j->def->name, (long long)j->st.launch_failures, r->reason);
         }
     } else if (r->state == CHR_RUN_FINISHED) {
         j->st.launch_failures = 0;
@@ -178,8 +178,8 @@ static enum chr_err status_terminal(struct chr_core *c, struct core_run *r,
     struct core_job *j = r->job;
     enum chr_run_state st = ev->u.status.state;
     bool fail = st == CHR_RUN_FAILED || st == CHR_RUN_LOST;
-    bool retry = fail && r->r.attempt < j->def.retries && c->runs.n < CHR_RUNS_ACTIVE_MAX;
-    bool fire = st == CHR_RUN_FINISHED || (fail && !retry && j->def.soft_error);
+    bool retry = fail && r->r.attempt < j->def->retries && c->runs.n < CHR_RUNS_ACTIVE_MAX;
+    bool fire = st == CHR_RUN_FINISHED || (fail && !retry && j->def->soft_error);
     size_t items = 3, bytes = core_state_snap_bound(c, &j->st) + 2 * core_run_snap_size(&r->r);
     if (core_state_arrays(c, &j->st, false, true) != CHR_OK)
         return CHR_ENOMEM;

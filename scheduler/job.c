@@ -9,12 +9,15 @@
 #include "scheduler/job.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "iso8601/iso8601.h"
 
 /* The job's char * fields, so that free, copy and length checks walk one
  * table instead of repeating themselves per field.  `max` is the longest
@@ -410,4 +413,84 @@ enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err)
         return e;
     chr_error_clear(err);
     return CHR_OK;
+}
+
+/* ---- The schedule -------------------------------------------------------------- */
+
+const char *chr_job_zone(const struct chr_job *job)
+{
+    const char *z = job->schedule_tz;
+    if (z == NULL || z[0] == '\0' || strcmp(z, "null") == 0)
+        return NULL;
+    return z;
+}
+
+enum chr_err chr_job_schedule(const struct chr_job *def, struct chr_tzdb *tzdb,
+                                   struct chr_schedule *out, struct chr_error *err)
+{
+    const struct chr_tz *zone = NULL;
+    struct chr_error e2;
+    enum chr_err e;
+    const char *z = chr_job_zone(def);
+    if (z != NULL) {
+        if (tzdb == NULL)
+            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "no zone database");
+        if ((e = chr_tzdb_get(tzdb, z, &zone, &e2)) == CHR_ENOMEM)
+            return e;
+        if (e != CHR_OK)
+            return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "%s", e2.message);
+    }
+    if ((e = chr_schedule_parse(def->schedule, zone, tzdb, out, &e2)) == CHR_ENOMEM)
+        return e;
+    if (e != CHR_OK) {
+        if (strncmp(e2.message, "schedule: ", 10) == 0)
+            return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message + 10);
+        return chr_error_set(err, CHR_EINVAL, "schedule", "%s", e2.message);
+    }
+    if (out->kind == CHR_SCHEDULE_ISO8601 && out->u.iso.start_ms < CHR_JOB_START_MIN_MS) {
+        char at[CHR_INSTANT_TEXT_MAX];
+        chr_instant_format(out->u.iso.start_ms, at);
+        return chr_error_set(err, CHR_EINVAL, "schedule",
+                             "start %s is before 1970-01-01T00:00:01Z (as Chronos, a job's "
+                             "schedule starts after the epoch)", at);
+    }
+    return CHR_OK;
+}
+
+/* ---- Boxed definitions ----------------------------------------------------- */
+
+struct job_box {
+    atomic_uint refs;
+    struct chr_job job;
+};
+
+static struct job_box *box_of(const struct chr_job *job)
+{
+    return (struct job_box *)(void *)((char *)(uintptr_t)job - offsetof(struct job_box, job));
+}
+
+struct chr_job *chr_job_box_new(void)
+{
+    struct job_box *b = chr_calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    return &b->job;
+}
+
+void chr_job_hold(const struct chr_job *boxed)
+{
+    if (boxed != NULL)
+        atomic_fetch_add_explicit(&box_of(boxed)->refs, 1, memory_order_relaxed);
+}
+
+void chr_job_unbox(const struct chr_job *boxed)
+{
+    if (boxed == NULL)
+        return;
+    struct job_box *b = box_of(boxed);
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        chr_job_free(&b->job);
+        chr_free(b);
+    }
 }

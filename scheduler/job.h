@@ -95,6 +95,35 @@ void chr_job_defaults_init(struct chr_job_defaults *d);
 /* Frees everything `job` owns and zeroes it; NULL is allowed. */
 void chr_job_free(struct chr_job *job);
 
+/* The job's zone: schedule_tz, or NULL when it has none ("" and "null"
+ * mean none, as Chronos writes them). */
+const char *chr_job_zone(const struct chr_job *job);
+
+/*
+ * The job's schedule bound to its zone, exactly as the scheduler reads it:
+ * no zone means UTC for a cron and the start's own offset for an ISO
+ * interval.  CHR_EINVAL with err naming "schedule" or "scheduleTimeZone";
+ * CHR_ENOMEM leaves err untouched.  `job` must have a schedule.
+ */
+struct chr_tzdb;
+struct chr_schedule;
+enum chr_err chr_job_schedule(const struct chr_job *job, struct chr_tzdb *tzdb,
+                              struct chr_schedule *out, struct chr_error *err);
+
+/*
+ * Boxed definitions: a job in a reference-counted box, so that readers on
+ * other threads (the API's read model) can keep the core's definition past
+ * the step that replaced or deleted it, without copying it.  A boxed job is
+ * immutable once filled.  chr_job_box_new returns an empty (zeroed) job in a
+ * new box with one reference, or NULL; the owner fills it by moving a job in
+ * (`*box = job`).  chr_job_hold adds a reference, chr_job_unbox drops one and
+ * frees the job and the box with the last.  Only for jobs from
+ * chr_job_box_new (the core's definitions); NULL is allowed.
+ */
+struct chr_job *chr_job_box_new(void);
+void chr_job_hold(const struct chr_job *boxed);
+void chr_job_unbox(const struct chr_job *boxed);
+
 /* A deep copy of `src` into *dst; CHR_ENOMEM leaves *dst zeroed. */
 enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src);
 
