@@ -425,6 +425,33 @@ static enum chr_err run_once_now(struct chr_job *job, int64_t now_ms)
     return job->schedule == NULL ? CHR_ENOMEM : CHR_OK;
 }
 
+/* "R<n>//<period>": an empty start means now (Chronos clients send it). */
+static enum chr_err fill_empty_start(struct chr_job *job, int64_t now_ms)
+{
+    const char *s = job->schedule;
+    size_t r = 0;
+    if (s[0] != 'R')
+        return CHR_OK;
+    for (r = 1; s[r] >= '0' && s[r] <= '9'; r++)
+        ;
+    if (s[r] != '/' || s[r + 1] != '/')
+        return CHR_OK;
+    char at[CHR_INSTANT_TEXT_MAX];
+    size_t at_len = chr_instant_format(now_ms, at);
+    size_t len = strlen(s) + at_len;
+    if (len > CHR_SCHEDULE_LEN_MAX)
+        return CHR_OK; /* left as is: the schedule's own check names the length */
+    char *filled = chr_malloc(len + 1);
+    if (filled == NULL)
+        return CHR_ENOMEM;
+    memcpy(filled, s, r + 1);
+    memcpy(filled + r + 1, at, at_len);
+    memcpy(filled + r + 1 + at_len, s + r + 1, strlen(s + r + 1) + 1);
+    chr_free(job->schedule);
+    job->schedule = filled;
+    return CHR_OK;
+}
+
 /* Non-empty `parents` makes a dependent job (and wins over `schedule`);
  * else `schedule`; else run once now, unless the endpoint wanted parents. */
 static enum chr_err parse_kind(const json_t *root, enum chr_job_kind_hint hint, int64_t now_ms,
@@ -447,7 +474,8 @@ static enum chr_err parse_kind(const json_t *root, enum chr_job_kind_hint hint, 
     if (sched != NULL) {
         if (json_string_length(sched) == 0)
             return chr_error_set(err, CHR_EINVAL, "schedule", "is empty");
-        return copy_string(sched, "schedule", CHR_SCHEDULE_LEN_MAX, &job->schedule, err);
+        e = copy_string(sched, "schedule", CHR_SCHEDULE_LEN_MAX, &job->schedule, err);
+        return e == CHR_OK ? fill_empty_start(job, now_ms) : e;
     }
     if (hint == CHR_JOB_HINT_DEPENDENT)
         return chr_error_set(err, CHR_EINVAL, "parents",
@@ -754,6 +782,34 @@ static enum chr_err parse_root(const json_t *root, const struct chr_job_defaults
     return chr_job_validate(job, err);
 }
 
+/* Finds a string holding a NUL byte (JSON "\u0000") anywhere in v and
+ * writes its path ("environmentVariables[0].name") into path; false when
+ * there is none.  Depth is bounded by jansson's own nesting limit. */
+static bool find_nul(const json_t *v, char *path, size_t cap, size_t at)
+{
+    if (json_is_string(v))
+        return strlen(json_string_value(v)) != json_string_length(v);
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            int n = snprintf(path + at, cap - at, "[%zu]", i);
+            size_t next = n > 0 && (size_t)n < cap - at ? at + (size_t)n : at;
+            if (find_nul(json_array_get(v, i), path, cap, next))
+                return true;
+        }
+    } else if (json_is_object(v)) {
+        const char *key;
+        const json_t *m;
+        json_object_foreach((json_t *)v, key, m) {
+            int n = snprintf(path + at, cap - at, "%s%s", at > 0 ? "." : "", key);
+            size_t next = n > 0 && (size_t)n < cap - at ? at + (size_t)n : cap - 1;
+            if (find_nul(m, path, cap, next))
+                return true;
+        }
+    }
+    path[at < cap ? at : cap - 1] = '\0';
+    return false;
+}
+
 static enum chr_err load_body(const char *text, size_t len, json_t **root, struct chr_error *err)
 {
     json_error_t jerr;
@@ -762,7 +818,7 @@ static enum chr_err load_body(const char *text, size_t len, json_t **root, struc
         return chr_error_set(err, CHR_EINVAL, "body", "%zu bytes is more than %d", len,
                              CHR_JOB_JSON_MAX);
     *root = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
-                       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+                       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (*root == NULL && json_error_code(&jerr) == json_error_out_of_memory)
         return CHR_ENOMEM;
     if (*root == NULL) {
@@ -772,6 +828,13 @@ static enum chr_err load_body(const char *text, size_t len, json_t **root, struc
                 *c = '?';
         return chr_error_set(err, CHR_EINVAL, "body", "invalid JSON at line %d column %d: %s",
                              jerr.line, jerr.column, jerr.text);
+    }
+    char path[128] = "";
+    if (find_nul(*root, path, sizeof path, 0)) { /* a NUL would cut the text short */
+        chr_error_set(err, CHR_EINVAL, path[0] ? path : "body", "contains a NUL byte (\\u0000)");
+        json_decref(*root);
+        *root = NULL;
+        return CHR_EINVAL;
     }
     if (!json_is_object(*root)) {
         chr_error_set(err, CHR_EINVAL, "body", "expected a JSON object, got %s",

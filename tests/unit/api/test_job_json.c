@@ -619,7 +619,7 @@ static const struct malformed {
     {"{\"name\":\"a\"} {}", "body", "invalid JSON"},
     {"{\"name\":\"a\",\"name\":\"b\"}", "body", "duplicate object key"},
     {J("\"retries\":1,\"retries\":2"), "body", "duplicate object key"},
-    {"{\"name\":\"a\\u0000b\"}", "body", "invalid JSON"},
+    {"{\"name\":\"a\\u0000b\"}", "name", "contains a NUL byte"},
     {"{\"name\":\"caf\xe9\"}", "body", "invalid JSON"},
     {"{\"name\":\"a\",\"command\":\"\xc0\x80\"}", "body", "invalid JSON"},
 };
