@@ -16,7 +16,7 @@ CC      ?= gcc
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 INC     := -I.
-LIBS    := -lmicrohttpd -ljansson -lpthread -lm
+LIBS    := -lmicrohttpd -ljansson -lcurl -lpthread -lm
 REL_CFLAGS  := $(WARN) $(DEFS) $(INC) -O2 -g
 TEST_CFLAGS := $(WARN) $(DEFS) $(INC) -O1 -g -DCHR_TESTING
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -127,6 +127,7 @@ fuzz: deps $(FUZZ_BINS)
 bench: deps $(B)/chronos
 	@bench/next/run.sh
 	@bench/store/run.sh
+	@bench/api/run.sh
 
 clean:
 	rm -rf $(B)

@@ -1,7 +1,10 @@
 /*
  * cli.h - the subcommands of the one `chronos` binary.  Each takes the
- * arguments after its name and returns the process exit status: 0 success,
- * 1 a bad value (expression, zone, instant), 2 a usage error.
+ * arguments after its name (argv[0] is the name) and returns the process
+ * exit status: 0 success, 1 a bad value (expression, zone, instant) or, for
+ * the REST client commands, the server refused (4xx) or a lookup found
+ * nothing, 2 a usage error, 3 the server could not be reached, 4 the server
+ * failed (5xx).
  */
 #ifndef CHR_CLI_H
 #define CHR_CLI_H
@@ -9,6 +12,12 @@
 #define CHR_EXIT_OK 0
 #define CHR_EXIT_BAD_VALUE 1
 #define CHR_EXIT_USAGE 2
+
+/* The version `chronos version` prints and the server reports. */
+#define CHR_VERSION "0.2.0"
+#define CHR_EXIT_REFUSED 1     /* the server answered 4xx, or a lookup failed */
+#define CHR_EXIT_UNREACHABLE 3 /* no answer from the server */
+#define CHR_EXIT_SERVER 4      /* the server answered 5xx */
 
 int chr_cli_next(int argc, char **argv);
 
@@ -18,5 +27,23 @@ int chr_cli_run_task(int argc, char **argv);
 
 /* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM. */
 int chr_cli_serve(int argc, char **argv);
+
+/* The REST client commands (cli/client*.c), each against the server at
+ * --server URL, $CHRONOS_URL or http://127.0.0.1:4400. */
+int chr_cli_create(int argc, char **argv);
+int chr_cli_list(int argc, char **argv);
+int chr_cli_show(int argc, char **argv);
+int chr_cli_edit(int argc, char **argv);
+int chr_cli_apply(int argc, char **argv);
+int chr_cli_run(int argc, char **argv);
+int chr_cli_kill(int argc, char **argv);
+int chr_cli_delete(int argc, char **argv);
+int chr_cli_runs(int argc, char **argv);
+int chr_cli_logs(int argc, char **argv);
+int chr_cli_graph(int argc, char **argv);
+
+/* `chronos next --job NAME [--count N]`: the server's next instants of a
+ * stored job; chr_cli_next hands over when it sees --job. */
+int chr_cli_next_job(int argc, char **argv);
 
 #endif

@@ -26,19 +26,22 @@
 enum key {
     K_HTTP_PORT, K_HTTP_ADDRESS, K_HOSTNAME, K_ZK_HOSTS, K_ZK_PATH, K_MASTER, K_FAILURE_RETRY,
     K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE,
-    K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_COUNT
+    K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_HTTP_CREDENTIALS, K_HTTP_REALM, K_SSL_CERT,
+    K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
     "http_port", "http_address", "hostname", "zk_hosts", "zk_path", "master", "failure_retry",
     "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
-    "local_cpus", "local_mem", "local_disk",
+    "local_cpus", "local_mem", "local_disk", "http_credentials", "http_realm", "ssl_cert",
+    "ssl_key", "run_history", "http_threads",
 };
 
 static const char *const key_defaults[K_COUNT] = {
     "4400", "127.0.0.1", NULL, "", "/chronos", "local", "60000",
     "0.1", "128", "256", NULL, "data", NULL, "true",
-    NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, "chronos", NULL,
+    NULL, "20", "4",
 };
 
 #define SETTING_MAX 1024
@@ -65,6 +68,11 @@ static const char serve_help[] =
     "  --master local         the resource manager: `local` (this host)\n"
     "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"
     "                         and free disk under data_dir)\n"
+    "  --http_credentials USER:PASSWORD  require HTTP Basic auth (all but /ping)\n"
+    "  --http_realm NAME      the Basic auth realm (default chronos)\n"
+    "  --ssl_cert FILE, --ssl_key FILE   serve HTTPS with this PEM certificate/key\n"
+    "  --run_history N        finished runs kept per job (default 20, 0-1000)\n"
+    "  --http_threads N       HTTP worker threads (default 4)\n"
     "  --zk_hosts, --zk_path  ZooKeeper (not in this build yet: omit them)\n"
     "  --verbose true|false   one log line per event (default true)\n";
 
@@ -223,9 +231,50 @@ struct serve_cfg {
     double cpus, mem, disk;
     double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
     long retry_ms;
+    long run_history, http_threads;
+    char hostname[SETTING_MAX];   /* advertised as the leader's host */
+    char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
     char user[SETTING_MAX];
     char store_dir[PATH_MAX], runs_dir[PATH_MAX];
 };
+
+/* "user:password", each part non-empty, printable. */
+static bool check_credentials(const char *v)
+{
+    const char *colon = strchr(v, ':');
+    bool ok = colon != NULL && colon != v && colon[1] != '\0' && strlen(v) < 512;
+    for (const char *p = v; ok && *p; p++)
+        ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+    if (!ok)
+        fputs("chronos serve: http_credentials: expected USER:PASSWORD (both non-empty)\n",
+              stderr);
+    return ok;
+}
+
+/* A PEM file, bounded, into a chr_malloc'd text. */
+static bool read_pem(const char *key, const char *path, char **out)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "chronos serve: %s: cannot open '%s': %s\n", key, path, strerror(errno));
+        return false;
+    }
+    size_t cap = 1024 * 1024;
+    char *buf = chr_malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    fclose(f);
+    if (buf == NULL || n == 0 || n > cap || strstr(buf, "-----BEGIN ") == NULL) {
+        if (buf != NULL)
+            buf[n > cap ? cap : n] = '\0';
+        fprintf(stderr, "chronos serve: %s: '%s' is not a PEM file (or larger than 1 MiB)\n", key,
+                path);
+        chr_free(buf);
+        return false;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return true;
+}
 
 static bool interpret(const struct settings *s, struct serve_cfg *c)
 {
@@ -233,7 +282,19 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         !parse_long("failure_retry", s->value[K_FAILURE_RETRY], 0, 86400000L, &c->retry_ms) ||
         !parse_double("mesos_task_cpu", s->value[K_TASK_CPU], &c->cpus) ||
         !parse_double("mesos_task_mem", s->value[K_TASK_MEM], &c->mem) ||
-        !parse_double("mesos_task_disk", s->value[K_TASK_DISK], &c->disk))
+        !parse_double("mesos_task_disk", s->value[K_TASK_DISK], &c->disk) ||
+        !parse_long("run_history", s->value[K_RUN_HISTORY], 0, 1000, &c->run_history) ||
+        !parse_long("http_threads", s->value[K_HTTP_THREADS], 1, 64, &c->http_threads))
+        return false;
+    if (s->set[K_HTTP_CREDENTIALS] && !check_credentials(s->value[K_HTTP_CREDENTIALS]))
+        return false;
+    if (s->set[K_SSL_CERT] != s->set[K_SSL_KEY]) {
+        fputs("chronos serve: ssl_cert and ssl_key: give both (a PEM certificate and its key) or "
+              "neither\n", stderr);
+        return false;
+    }
+    if (s->set[K_SSL_CERT] && (!read_pem("ssl_cert", s->value[K_SSL_CERT], &c->tls_cert) ||
+                               !read_pem("ssl_key", s->value[K_SSL_KEY], &c->tls_key)))
         return false;
     for (int k = 0; k < 3; k++)
         if (s->set[K_LOCAL_CPUS + k] &&
@@ -254,6 +315,13 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         fprintf(stderr, "chronos serve: zk_path: '%s' must be an absolute path like /chronos\n", zp);
         return false;
     }
+    const char *addr = s->value[K_HTTP_ADDRESS];
+    if (s->set[K_HOSTNAME])
+        snprintf(c->hostname, sizeof c->hostname, "%s", s->value[K_HOSTNAME]);
+    else if (strcmp(addr, "0.0.0.0") != 0)
+        snprintf(c->hostname, sizeof c->hostname, "%s", addr);
+    else if (gethostname(c->hostname, sizeof c->hostname - 1) != 0)
+        snprintf(c->hostname, sizeof c->hostname, "localhost");
     const struct passwd *pw = getpwuid(geteuid());
     snprintf(c->user, sizeof c->user, "%s",
              s->set[K_USER] ? s->value[K_USER] : (pw ? pw->pw_name : "root"));
@@ -285,7 +353,8 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     lc.core = (struct chr_core_config){.tzdb = db, .default_cpus = c->cpus,
                                        .default_mem_mb = c->mem, .default_disk_mb = c->disk,
                                        .default_retry_delay_ms = c->retry_ms,
-                                       .offer_refuse_ms = 5000, .history_max = 20,
+                                       .offer_refuse_ms = 5000,
+                                       .history_max = (uint32_t)c->run_history,
                                        .launch_lead_ms = 200};
     lc.store = store;
     lc.root = s->value[K_ZK_PATH];
@@ -305,14 +374,22 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         fprintf(stderr, "chronos serve: %s\n", err.message);
         return CHR_EXIT_BAD_VALUE;
     }
-    struct chr_http_config hc = {s->value[K_HTTP_ADDRESS], (uint16_t)c->port, loop, lc.defaults, 2};
+    char leader[SETTING_MAX + 16];
+    snprintf(leader, sizeof leader, "%s:%ld", c->hostname, c->port);
+    struct chr_http_config hc = {
+        .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port, .loop = loop,
+        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .runs_dir = c->runs_dir,
+        .leader = leader, .version = CHR_VERSION,
+        .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
+        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key};
     struct chr_http *http = NULL;
     if (chr_http_start(&hc, &http, &err) != CHR_OK) {
         fprintf(stderr, "chronos serve: %s\n", err.message);
         chr_loop_stop(loop);
         return CHR_EXIT_BAD_VALUE;
     }
-    fprintf(stderr, "chronos: serving on http://%s:%u (data in %s)\n", s->value[K_HTTP_ADDRESS],
+    fprintf(stderr, "chronos: serving on %s://%s:%u (data in %s)\n", c->tls_cert ? "https" : "http",
+            s->value[K_HTTP_ADDRESS],
             (unsigned)chr_http_port(http), s->value[K_DATA_DIR]);
     sigset_t set;
     sigemptyset(&set);
@@ -358,6 +435,8 @@ int chr_cli_serve(int argc, char **argv)
         return CHR_EXIT_BAD_VALUE;
     }
     status = run_server(&s, &c, db, store);
+    chr_free(c.tls_cert);
+    chr_free(c.tls_key);
     chr_store_close(store);
     chr_tzdb_destroy(db);
     return status;

@@ -256,6 +256,20 @@ enum chr_err chr_local_collect(struct chr_local *l, const char *run_id);
  * is no job name, CHR_EIO; CHR_OK also when nothing was kept. */
 enum chr_err chr_local_forget_job(struct chr_local *l, const char *job);
 
+/*
+ * Opens the captured output ("stdout" or "stderr") of a run, wherever its
+ * directory is (live under runs_dir, or kept under .done/<job>/ after
+ * collect).  Returns the file descriptor (the caller closes it), or -1 with
+ * errno: EINVAL (bad job name, run id or stream), ENOENT (the run's output is
+ * not, or no longer, kept).  *ended: the run has its outcome recorded, so the
+ * output will not grow.  Any thread; reads only the file system.
+ */
+int chr_local_output_open(const char *runs_dir, const char *job, const char *run_id,
+                          const char *stream, bool *ended);
+/* True once the run's output is complete (its outcome is recorded, or its
+ * directory is gone). */
+bool chr_local_output_ended(const char *runs_dir, const char *job, const char *run_id);
+
 /* ---- The supervisor ------------------------------------------------------ */
 
 /*

@@ -159,3 +159,49 @@ enum chr_err chr_local_forget_job(struct chr_local *l, const char *job)
     close(done_fd);
     return e;
 }
+
+/* The run's directory, live or kept, opened (O_DIRECTORY); -1 when neither. */
+static int open_run_dir(const char *runs_dir, const char *job, const char *run_id, bool *live)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", runs_dir, run_id);
+    int fd = n > 0 && (size_t)n < sizeof path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                              : -1;
+    *live = fd >= 0;
+    if (fd >= 0)
+        return fd;
+    n = snprintf(path, sizeof path, "%s/.done/%s/%s", runs_dir, job, run_id);
+    return n > 0 && (size_t)n < sizeof path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+int chr_local_output_open(const char *runs_dir, const char *job, const char *run_id,
+                          const char *stream, bool *ended)
+{
+    *ended = true;
+    if (!chr_local_run_id_valid(run_id) || !chr_job_name_valid(job) ||
+        (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    bool live = false;
+    int dir = open_run_dir(runs_dir, job, run_id, &live);
+    if (dir < 0)
+        return -1;
+    int fd = openat(dir, stream, O_RDONLY | O_CLOEXEC);
+    int saved = errno;
+    *ended = !live || faccessat(dir, "exit", F_OK, 0) == 0;
+    close(dir);
+    errno = saved;
+    return fd;
+}
+
+bool chr_local_output_ended(const char *runs_dir, const char *job, const char *run_id)
+{
+    bool live = false;
+    int dir = open_run_dir(runs_dir, job, run_id, &live);
+    if (dir < 0)
+        return true; /* gone: nothing more will be written */
+    bool ended = !live || faccessat(dir, "exit", F_OK, 0) == 0;
+    close(dir);
+    return ended;
+}

@@ -1,48 +1,39 @@
 /*
- * http.c - the REST API (http.h).  Each request is read whole (bounded by
- * CHR_JOB_JSON_MAX), routed, and either answered at once or handed to the
- * scheduler loop with its connection suspended until the loop answers.
- * Errors are Chronos's shape, {"message": ..., "status": ...}, never a trace.
+ * http.c - the transport of the REST API (http.h): libmicrohttpd's daemon,
+ * each request read whole (bounded by CHR_JOB_JSON_MAX), Basic auth, TLS,
+ * answers with CORS, mutations suspended until the loop answers, and output
+ * streams that follow a running task.  What each endpoint does is in
+ * routes.c.  Errors are Chronos's shape, {"message": ..., "status": ...},
+ * never a trace.
  */
-#include "server/http.h"
+#include "server/http_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "offers/local.h"
 
-struct chr_http {
-    struct chr_http_config cfg;
-    struct MHD_Daemon *d;
-    uint16_t port;
-};
-
-enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE };
-
-struct req {
-    struct chr_http *h;
-    struct MHD_Connection *conn;
-    enum req_state state;
-    char *body;
-    size_t len;
-    bool too_large;
-    /* The answer, filled by the loop (or at once). */
-    unsigned status;
-    char *out;          /* chr_malloc'd response body or NULL */
-    const char *type;   /* content type */
-    char name[CHR_JOB_NAME_MAX + 1];
-};
+/* How often a followed stream looks for new output. */
+#define STREAM_POLL_MS 200
+/* Followed streams at once; more are refused (each holds a connection). */
+#define STREAMS_MAX 256
+/* How long stop waits for mutations the loop is still answering. */
+#define STOP_WAIT_MS 10000
 
 static const char *status_text(unsigned status)
 {
     switch (status) {
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -51,20 +42,45 @@ static const char *status_text(unsigned status)
     }
 }
 
-/* Sets the answer to Chronos's error shape. */
-static void set_error(struct req *r, unsigned status, const char *message)
+void chr_http_error(struct req *r, unsigned status, const char *fmt, ...)
 {
+    char message[CHR_ERROR_MESSAGE_MAX + CHR_JOB_NAME_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
     json_t *v = json_pack("{s:s,s:s}", "message", message, "status", status_text(status));
+    if (v == NULL) { /* not UTF-8 (a name echoed from a request): show bytes as '?' */
+        for (char *p = message; *p; p++)
+            if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+                *p = '?';
+        v = json_pack("{s:s,s:s}", "message", message, "status", status_text(status));
+    }
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);
     chr_free(r->out);
     r->out = text ? chr_strndup(text, strlen(text)) : NULL;
+    r->out_len = r->out ? strlen(r->out) : 0;
     free(text); /* lint: allow (jansson's allocation) */
     r->status = status;
     r->type = "application/json";
 }
 
-static unsigned status_of(enum chr_err e)
+void chr_http_body(struct req *r, char *body, size_t len, const char *type)
+{
+    chr_free(r->out);
+    r->out = NULL;
+    if (body == NULL) {
+        chr_http_error(r, 500, "out of memory");
+        return;
+    }
+    r->out = body;
+    r->out_len = len;
+    r->status = 200;
+    r->type = type;
+}
+
+unsigned chr_http_status_of(enum chr_err e)
 {
     switch (e) {
     case CHR_OK: return 204;
@@ -74,291 +90,338 @@ static unsigned status_of(enum chr_err e)
     }
 }
 
-static enum MHD_Result send_answer(struct req *r)
+const char *chr_http_arg(const struct req *r, const char *key)
 {
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void add_common_headers(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+}
+
+static void count(struct chr_http *h, unsigned status)
+{
+    struct chr_metrics *m = chr_loop_metrics(h->cfg.loop);
+    chr_metrics_inc(m, CHR_M_HTTP_REQUESTS);
+    if (status >= 400)
+        chr_metrics_inc(m, CHR_M_HTTP_ERRORS);
+}
+
+enum MHD_Result chr_http_send(struct req *r)
+{
+    if (r->stream != NULL) {
+        struct MHD_Response *resp = r->stream;
+        r->stream = NULL;
+        count(r->h, 200);
+        enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     const char *body = r->out ? r->out : "";
+    size_t len = r->out ? r->out_len : 0;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL)
         return MHD_NO;
-    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    add_common_headers(resp);
     if (r->status != 204)
         MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
+    count(r->h, r->status);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
+                                   void (*release)(void *), void *cls)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)text, release, cls);
+    if (resp == NULL) {
+        release(cls);
+        return MHD_NO;
+    }
+    add_common_headers(resp);
+    MHD_add_response_header(resp, "Content-Type", type);
+    count(r->h, 200);
+    enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ---- Mutations through the loop ------------------------------------------------ */
+
+/* One fewer request waiting for the loop (stop waits for none). */
+static void pending_done(struct chr_http *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->n_busy--;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* Called on the loop thread: the answer to a mutation. */
 static void on_done(void *ctx, enum chr_err result, const char *message)
 {
     struct req *r = ctx;
-    if (result == CHR_OK) {
+    struct chr_http *h = r->h;
+    if (result == CHR_OK && r->success_text) {
+        char text[CHR_JOB_NAME_MAX + 64];
+        int n = snprintf(text, sizeof text, "marked job %s as successful: true", r->name);
+        chr_http_body(r, chr_strndup(text, (size_t)n), (size_t)n, "text/plain");
+    } else if (result == CHR_OK) {
         r->status = 204;
     } else {
-        set_error(r, status_of(result), message && message[0] ? message : chr_err_message(result));
+        chr_http_error(r, chr_http_status_of(result), "%s",
+                       message && message[0] ? message : chr_err_message(result));
     }
     r->state = REQ_DONE;
     MHD_resume_connection(r->conn);
+    pending_done(h);
 }
 
-/* ---- Reads (run on the loop thread) ------------------------------------------- */
-
-/* A growing response body. */
-struct text {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
+enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
 {
-    if (t->failed)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = chr_realloc(t->p, cap);
-        if (p == NULL) {
-            t->failed = true;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
+    struct chr_http *h = r->h;
+    pthread_mutex_lock(&h->mu);
+    bool stopping = h->stopping;
+    if (!stopping)
+        h->n_busy++; /* counts requests waiting for the loop, too */
+    pthread_mutex_unlock(&h->mu);
+    if (stopping) {
+        if (ev->type == CHR_EV_PUT_JOB)
+            chr_job_free(&ev->u.job.job);
+        chr_http_error(r, 503, "the server is stopping");
+        return chr_http_send(r);
     }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-/* Repeats left of a finite ISO schedule "R<n>/...", or -1 (forever, cron,
- * dependent). */
-static int64_t remaining_repeats(const struct chr_job *job, const struct chr_job_state *st)
-{
-    const char *s = job->schedule;
-    if (s == NULL || s[0] != 'R' || s[1] < '0' || s[1] > '9' || st == NULL)
-        return -1;
-    int64_t n = 0;
-    for (s++; *s >= '0' && *s <= '9' && n < INT64_MAX / 10 - 10; s++)
-        n = n * 10 + (*s - '0');
-    return n > st->instants_handled ? n - st->instants_handled : 0;
-}
-
-static const char *run_state_name(enum chr_run_state s)
-{
-    switch (s) {
-    case CHR_RUN_FINISHED: return "success";
-    case CHR_RUN_FAILED: return "failure";
-    case CHR_RUN_KILLED: return "killed";
-    case CHR_RUN_LOST: return "lost";
-    default: return NULL;
-    }
-}
-
-/* The job as the API shows it, with its read-only progress. */
-static void add_job(struct text *t, const struct chr_job *job, const struct chr_job_state *st)
-{
-    struct chr_job_view view = {st ? st->next_ms : INT64_MIN, remaining_repeats(job, st), NULL};
-    if (view.next_run_ms == INT64_MAX)
-        view.next_run_ms = INT64_MIN;
-    if (st != NULL && st->history_len > 0)
-        view.last_run_state = run_state_name(st->history[st->history_len - 1].state);
-    size_t len = 0;
-    char *json = chr_job_to_json(job, st ? &st->stats : NULL, &view, &len);
-    if (json == NULL) {
-        t->failed = true;
-        return;
-    }
-    text_add(t, json, len);
-    chr_free(json);
-}
-
-struct list_ctx {
-    struct text t;
-    size_t n;
-};
-
-static void list_one(void *ctx, const struct chr_job *job, const struct chr_job_state *st)
-{
-    struct list_ctx *lc = ctx;
-    if (lc->n++ > 0)
-        text_add(&lc->t, ",", 1);
-    add_job(&lc->t, job, st);
-}
-
-static void set_body(struct req *r, struct text *t)
-{
-    if (t->failed) {
-        chr_free(t->p);
-        set_error(r, 500, "out of memory");
-        return;
-    }
-    chr_free(r->out);
-    r->out = t->p;
-    r->status = 200;
-    r->type = "application/json";
-}
-
-static void query_jobs(void *ctx, const struct chr_core *core, int64_t now)
-{
-    (void)now;
-    struct req *r = ctx;
-    if (core == NULL) {
-        set_error(r, 503, "the server is stopping");
-    } else {
-        struct list_ctx lc = {{NULL, 0, 0, false}, 0};
-        text_add(&lc.t, "[", 1);
-        chr_core_each_job(core, list_one, &lc);
-        text_add(&lc.t, "]", 1);
-        set_body(r, &lc.t);
-    }
-    r->state = REQ_DONE;
-    MHD_resume_connection(r->conn);
-}
-
-static void query_job(void *ctx, const struct chr_core *core, int64_t now)
-{
-    (void)now;
-    struct req *r = ctx;
-    const struct chr_job_state *st = NULL;
-    const struct chr_job *job = core ? chr_core_job(core, r->name, &st) : NULL;
-    if (core == NULL) {
-        set_error(r, 503, "the server is stopping");
-    } else if (job == NULL) {
-        char msg[CHR_JOB_NAME_MAX + 40];
-        snprintf(msg, sizeof msg, "job '%s' not found", r->name);
-        set_error(r, 400, msg);
-    } else {
-        struct text t = {NULL, 0, 0, false};
-        add_job(&t, job, st);
-        set_body(r, &t);
-    }
-    r->state = REQ_DONE;
-    MHD_resume_connection(r->conn);
-}
-
-/* ---- Routing -------------------------------------------------------------------- */
-
-/* The path after the API prefix (/v1/scheduler or the 2.x /scheduler), or NULL. */
-static const char *api_path(const char *url)
-{
-    if (strncmp(url, "/v1/scheduler/", 14) == 0)
-        return url + 13;
-    if (strncmp(url, "/scheduler/", 11) == 0)
-        return url + 10;
-    return NULL;
-}
-
-static enum MHD_Result suspend_for(struct req *r, enum chr_err submitted)
-{
-    if (submitted != CHR_OK) { /* resumed already: the next handler call answers */
-        set_error(r, status_of(submitted), submitted == CHR_EUNAVAIL ? "the server is stopping"
-                                                                     : chr_err_message(submitted));
+    r->state = REQ_WAITING;
+    MHD_suspend_connection(r->conn);
+    enum chr_err e = chr_loop_request(h->cfg.loop, ev, on_done, r);
+    if (e != CHR_OK) { /* `done` never fires: answer now */
+        chr_http_error(r, chr_http_status_of(e), "%s",
+                       e == CHR_EUNAVAIL ? "the server is stopping" : chr_err_message(e));
         r->state = REQ_DONE;
+        MHD_resume_connection(r->conn);
+        pending_done(h);
     }
     return MHD_YES;
 }
 
-static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
+/* ---- Output streams ------------------------------------------------------------------ */
+
+struct stream {
+    struct chr_http *h;
+    struct MHD_Connection *conn;
+    int fd;
+    bool follow, counted;
+    char job[CHR_JOB_NAME_MAX + 1];
+    char run_id[CHR_RUN_ID_MAX];
+    char name[8];
+};
+
+/* Waits (suspended) for the ticker; false when the server is stopping. */
+static bool wait_for_tick(struct stream *s)
 {
-    struct chr_event ev = {.type = CHR_EV_PUT_JOB};
-    struct chr_error err = {{0}, {0}};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (r->body == NULL || r->len == 0) {
-        set_error(r, 400, "body: expected a job as JSON");
-        return send_answer(r);
+    struct chr_http *h = s->h;
+    pthread_mutex_lock(&h->mu);
+    bool ok = !h->stopping;
+    if (ok && h->n_waiting == h->cap_waiting) {
+        size_t cap = h->cap_waiting ? h->cap_waiting * 2 : 16;
+        struct MHD_Connection **w = chr_realloc(h->waiting, cap * sizeof *w);
+        ok = w != NULL;
+        if (ok) {
+            h->waiting = w;
+            h->cap_waiting = cap;
+        }
     }
-    enum chr_err e = chr_job_from_json(r->body, r->len, &r->h->cfg.defaults, hint, now,
-                                       &ev.u.job.job, &err);
-    if (e != CHR_OK) {
-        set_error(r, status_of(e), err.message[0] ? err.message : chr_err_message(e));
-        return send_answer(r);
+    if (ok) {
+        h->waiting[h->n_waiting++] = s->conn;
+        MHD_suspend_connection(s->conn); /* resumed by the ticker, under this lock */
     }
-    r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
-    e = chr_loop_request(r->h->cfg.loop, &ev, on_done, r);
-    if (e != CHR_OK)
-        MHD_resume_connection(r->conn);
-    return suspend_for(r, e);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
 }
 
-static enum MHD_Result named_request(struct req *r, enum chr_event_type type)
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct chr_event ev = {.type = type};
-    ev.u.named.name = r->name;
-    ev.u.named.arguments =
-        type == CHR_EV_RUN_JOB
-            ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "arguments")
-            : NULL;
-    r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
-    enum chr_err e = chr_loop_request(r->h->cfg.loop, &ev, on_done, r);
-    if (e != CHR_OK)
-        MHD_resume_connection(r->conn);
-    return suspend_for(r, e);
+    struct stream *s = cls;
+    for (int pass = 0; pass < 2; pass++) {
+        ssize_t n = pread(s->fd, buf, max, (off_t)pos);
+        if (n > 0)
+            return n;
+        if (n < 0 && errno != EINTR)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (!s->follow)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (pass == 0 && chr_local_output_ended(s->h->cfg.runs_dir, s->job, s->run_id)) {
+            s->follow = false; /* the output is complete: read what is left, then end */
+            continue;
+        }
+        break;
+    }
+    if (!s->follow)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return wait_for_tick(s) ? 0 : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-static enum MHD_Result query(struct req *r, chr_loop_query_fn *fn)
+static void stream_free(void *cls)
 {
-    r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
-    enum chr_err e = chr_loop_query(r->h->cfg.loop, fn, r);
-    if (e != CHR_OK)
-        MHD_resume_connection(r->conn);
-    return suspend_for(r, e);
+    struct stream *s = cls;
+    close(s->fd);
+    if (s->counted) {
+        pthread_mutex_lock(&s->h->mu);
+        s->h->n_busy--;
+        pthread_cond_broadcast(&s->h->cond);
+        pthread_mutex_unlock(&s->h->mu);
+    }
+    chr_free(s);
 }
 
-/* "/job/<name>" (the name percent-decoded by MHD) into r->name; false if not. */
-static bool job_name_of(struct req *r, const char *path, const char *prefix)
+enum MHD_Result chr_http_stream_output(struct req *r, int fd, bool follow, const char *job,
+                                       const char *run_id, const char *name)
 {
-    size_t n = strlen(prefix);
-    if (strncmp(path, prefix, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL)
-        return false;
-    if (strlen(path + n) > CHR_JOB_NAME_MAX)
-        return false;
-    snprintf(r->name, sizeof r->name, "%s", path + n);
-    return true;
+    struct chr_http *h = r->h;
+    struct stream *s = chr_calloc(1, sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        chr_http_error(r, 500, "out of memory");
+        return chr_http_send(r);
+    }
+    *s = (struct stream){.h = h, .conn = r->conn, .fd = fd, .follow = follow};
+    snprintf(s->job, sizeof s->job, "%s", job);
+    snprintf(s->run_id, sizeof s->run_id, "%s", run_id);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    if (follow) {
+        pthread_mutex_lock(&h->mu);
+        bool room = !h->stopping && h->n_busy < STREAMS_MAX;
+        if (room)
+            h->n_busy++;
+        pthread_mutex_unlock(&h->mu);
+        if (!room) {
+            stream_free(s);
+            chr_http_error(r, 503, "too many followed streams (at most %d); retry later",
+                           STREAMS_MAX);
+            return chr_http_send(r);
+        }
+        s->counted = true;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free);
+    if (resp == NULL) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    add_common_headers(resp);
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    r->stream = resp;
+    return chr_http_send(r);
 }
 
-static enum MHD_Result route(struct req *r, const char *url, const char *method)
+/* Resumes the waiting streams every STREAM_POLL_MS; all of them at stop. */
+static void *ticker_main(void *arg)
 {
-    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (strcmp(url, "/ping") == 0 && get) {
-        r->status = 200;
-        r->out = chr_strndup("pong", 4);
-        r->type = "text/plain";
-        return send_answer(r);
+    struct chr_http *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += STREAM_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!h->stopping)
+            pthread_cond_timedwait(&h->cond, &h->mu, &ts);
+        for (size_t i = 0; i < h->n_waiting; i++)
+            MHD_resume_connection(h->waiting[i]);
+        h->n_waiting = 0;
+        if (h->stopping)
+            break;
     }
-    const char *p = api_path(url);
-    if (p == NULL) {
-        set_error(r, 404, "no such endpoint");
-        return send_answer(r);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* ---- Requests ------------------------------------------------------------------- */
+
+/* Constant-time comparison of the given and the configured credentials. */
+static bool same_secret(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    unsigned char diff = (unsigned char)(alen != blen);
+    for (size_t i = 0; i < blen; i++)
+        diff |= (unsigned char)((i < alen ? a[i] : 0) ^ b[i]);
+    return diff == 0;
+}
+
+static bool authorized(struct chr_http *h, struct MHD_Connection *conn)
+{
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    bool ok = false;
+    if (user != NULL && pass != NULL) {
+        char given[1024];
+        int n = snprintf(given, sizeof given, "%s:%s", user, pass);
+        ok = n > 0 && (size_t)n < sizeof given && same_secret(given, (size_t)n, h->cfg.credentials);
     }
-    if (r->too_large) {
-        set_error(r, 413, "body: larger than the limit of 65536 bytes");
-        return send_answer(r);
+    MHD_free(user);
+    MHD_free(pass);
+    return ok;
+}
+
+static enum MHD_Result refuse_auth(struct chr_http *h, struct MHD_Connection *conn)
+{
+    const char *body = "{\"message\":\"authentication required: this server needs HTTP Basic "
+                       "credentials (user:password)\",\"status\":\"Unauthorized\"}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    add_common_headers(resp);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    count(h, 401);
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(
+        conn, h->cfg.realm ? h->cfg.realm : "chronos", resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A CORS preflight: answered for anyone (it reads and changes nothing). */
+static enum MHD_Result preflight(struct chr_http *h, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    add_common_headers(resp);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                            "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Content-Type, Authorization, Accept");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    count(h, 204);
+    enum MHD_Result ret = MHD_queue_response(conn, 204, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Reads one chunk of the body into r (at most CHR_JOB_JSON_MAX). */
+static enum MHD_Result take_chunk(struct req *r, const char *upload, size_t *upload_size)
+{
+    if (r->len + *upload_size > CHR_JOB_JSON_MAX) {
+        r->too_large = true;
+    } else if (!r->too_large) {
+        char *grown = chr_realloc(r->body, r->len + *upload_size + 1);
+        if (grown == NULL)
+            return MHD_NO;
+        memcpy(grown + r->len, upload, *upload_size);
+        r->len += *upload_size;
+        grown[r->len] = '\0';
+        r->body = grown;
     }
-    if (strcmp(p, "/iso8601") == 0 && strcmp(method, "POST") == 0)
-        return post_job(r, CHR_JOB_HINT_SCHEDULED);
-    if (strcmp(p, "/dependency") == 0 && strcmp(method, "POST") == 0)
-        return post_job(r, CHR_JOB_HINT_DEPENDENT);
-    if (strcmp(p, "/jobs") == 0 && get)
-        return query(r, query_jobs);
-    if (job_name_of(r, p, "/job/")) {
-        if (get)
-            return query(r, query_job);
-        if (strcmp(method, "PUT") == 0)
-            return named_request(r, CHR_EV_RUN_JOB);
-        if (strcmp(method, "DELETE") == 0)
-            return named_request(r, CHR_EV_DELETE_JOB);
-        set_error(r, 405, "method not allowed on /job/{name}");
-        return send_answer(r);
-    }
-    set_error(r, 404, "no such endpoint");
-    return send_answer(r);
+    *upload_size = 0;
+    return MHD_YES;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -366,36 +429,32 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                size_t *upload_size, void **con_cls)
 {
     (void)version;
+    struct chr_http *h = cls;
     struct req *r = *con_cls;
-    if (r == NULL) { /* headers only */
+    if (r == NULL) { /* headers only: refuse early what needs no body */
+        if (strcmp(method, "OPTIONS") == 0)
+            return preflight(h, conn);
+        if (h->cfg.credentials != NULL && strcmp(url, "/ping") != 0 && !authorized(h, conn))
+            return refuse_auth(h, conn);
         r = chr_calloc(1, sizeof *r);
         if (r == NULL)
             return MHD_NO;
-        r->h = cls;
+        r->h = h;
         r->conn = conn;
         *con_cls = r;
         return MHD_YES;
     }
-    if (*upload_size > 0) { /* a chunk of the body */
-        if (r->len + *upload_size > CHR_JOB_JSON_MAX) {
-            r->too_large = true;
-        } else if (!r->too_large) {
-            char *grown = chr_realloc(r->body, r->len + *upload_size + 1);
-            if (grown == NULL)
-                return MHD_NO;
-            memcpy(grown + r->len, upload, *upload_size);
-            r->len += *upload_size;
-            grown[r->len] = '\0';
-            r->body = grown;
-        }
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    if (*upload_size > 0)
+        return take_chunk(r, upload, upload_size);
     if (r->state == REQ_DONE)
-        return send_answer(r);
+        return chr_http_send(r);
     if (r->state == REQ_WAITING)
         return MHD_YES;
-    return route(r, url, method);
+    if (r->too_large) {
+        chr_http_error(r, 413, "body: larger than the limit of %d bytes", CHR_JOB_JSON_MAX);
+        return chr_http_send(r);
+    }
+    return chr_routes_dispatch(r, url, method);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -407,36 +466,99 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req *r = *con_cls;
     if (r == NULL)
         return;
+    if (r->stream != NULL)
+        MHD_destroy_response(r->stream);
     chr_free(r->body);
     chr_free(r->out);
     chr_free(r);
     *con_cls = NULL;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes the URL in place, as MHD would, except "%00": a NUL would
+ * cut a name short ("a%00b" acting on job "a"), so it stays as written and
+ * the name is refused as invalid. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r != '\0';) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* ---- Lifecycle ----------------------------------------------------------------------- */
+
+static struct MHD_Daemon *start_daemon(struct chr_http *h, struct sockaddr_in *addr)
+{
+    const struct chr_http_config *cfg = &h->cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    unsigned threads = cfg->threads ? cfg->threads : 2;
+    if (cfg->tls_cert_pem != NULL)
+        return MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_HTTPS_MEM_KEY,
+            cfg->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+}
+
 enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http **out,
                             struct chr_error *err)
 {
+    if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL))
+        return chr_error_set(err, CHR_EINVAL, "ssl_cert", "ssl_cert and ssl_key go together");
     struct chr_http *h = chr_calloc(1, sizeof *h);
     if (h == NULL)
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     h->cfg = *cfg;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cond, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
-    if (inet_pton(AF_INET, cfg->bind_addr ? cfg->bind_addr : "127.0.0.1", &addr.sin_addr) != 1) {
-        chr_free(h);
-        return chr_error_set(err, CHR_EINVAL, "hostname", "'%s' is not an IPv4 address",
-                             cfg->bind_addr);
-    }
-    h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
-    if (h->d == NULL) {
-        chr_free(h);
-        return chr_error_set(err, CHR_EIO, "http_port", "cannot listen on %s:%u",
-                             cfg->bind_addr ? cfg->bind_addr : "127.0.0.1", (unsigned)cfg->port);
+    const char *bind = cfg->bind_addr ? cfg->bind_addr : "127.0.0.1";
+    enum chr_err e = CHR_OK;
+    if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1)
+        e = chr_error_set(err, CHR_EINVAL, "http_address", "'%s' is not an IPv4 address", bind);
+    if (e == CHR_OK && pthread_create(&h->ticker, NULL, ticker_main, h) != 0)
+        e = chr_error_set(err, CHR_ENOMEM, "", "cannot start a thread");
+    h->ticker_started = e == CHR_OK;
+    if (e == CHR_OK && (h->d = start_daemon(h, &addr)) == NULL)
+        e = chr_error_set(err, CHR_EIO, "http_port",
+                          cfg->tls_cert_pem ? "cannot listen on %s:%u with TLS (check ssl_cert "
+                                              "and ssl_key)"
+                                            : "cannot listen on %s:%u",
+                          bind, (unsigned)cfg->port);
+    if (e != CHR_OK) {
+        chr_http_stop(h);
+        return e;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : cfg->port;
@@ -453,6 +575,27 @@ void chr_http_stop(struct chr_http *h)
 {
     if (h == NULL)
         return;
-    MHD_stop_daemon(h->d);
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->mu);
+    if (h->ticker_started)
+        pthread_join(h->ticker, NULL); /* resumes every waiting stream on its way out */
+    /* Mutations in the loop and streams still being sent end before the
+     * daemon goes (a suspended connection at MHD_stop_daemon is undefined). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += STOP_WAIT_MS / 1000;
+    pthread_mutex_lock(&h->mu);
+    while (h->n_busy > 0 && pthread_cond_timedwait(&h->cond, &h->mu, &ts) == 0)
+        for (size_t i = 0; i < h->n_waiting; i++)
+            MHD_resume_connection(h->waiting[i]);
+    h->n_waiting = 0;
+    pthread_mutex_unlock(&h->mu);
+    if (h->d != NULL)
+        MHD_stop_daemon(h->d);
+    pthread_cond_destroy(&h->cond);
+    pthread_mutex_destroy(&h->mu);
+    chr_free(h->waiting);
     chr_free(h);
 }

@@ -1,8 +1,13 @@
 /*
- * http.h - the REST API over libmicrohttpd: Chronos's job endpoints at
- * /v1/scheduler/... and the 2.x aliases at /scheduler/..., and /ping.
+ * http.h - the REST API over libmicrohttpd: every Chronos endpoint at
+ * /v1/scheduler/... with the 2.x aliases at /scheduler/..., run history and
+ * logs at /v1/runs, previews, /metrics, /ping, and the leader.
+ *
  * Mutations go to the scheduler loop and are answered once durable (the
- * connection is suspended meanwhile); reads are queries run on the loop.
+ * connection is suspended meanwhile); reads are rendered on the HTTP threads
+ * from the read model the loop publishes (server/view.h), so they never stop
+ * the scheduler.  Optional HTTP Basic auth guards everything but /ping and
+ * CORS preflights; optional TLS (GnuTLS through libmicrohttpd).
  */
 #ifndef CHR_SERVER_HTTP_H
 #define CHR_SERVER_HTTP_H
@@ -17,6 +22,12 @@ struct chr_http_config {
     struct chr_loop *loop;  /* borrowed */
     struct chr_job_defaults defaults;
     unsigned threads;       /* MHD thread pool; 0: 2 */
+    const char *runs_dir;   /* the local resource manager's runs (logs) */
+    const char *leader;     /* "host:port" this server announces */
+    const char *credentials;/* "user:password" for Basic auth; NULL: none */
+    const char *realm;      /* NULL: "chronos" */
+    const char *tls_cert_pem, *tls_key_pem; /* both or neither: PEM texts */
+    const char *version;
 };
 
 struct chr_http;
@@ -25,6 +36,7 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
                             struct chr_error *err);
 /* The port actually bound. */
 uint16_t chr_http_port(const struct chr_http *h);
+/* Stops serving (ends streams, answers nothing more) and frees. */
 void chr_http_stop(struct chr_http *h);
 
 #endif

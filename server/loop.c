@@ -23,6 +23,7 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "server/persist.h"
+#include "server/view.h"
 
 enum qkind { Q_EVENT = 1, Q_QUERY };
 
@@ -61,7 +62,10 @@ struct chr_loop {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     struct qitem *head, *tail;
+    size_t qlen;
     bool stopping;
+    struct chr_view *view;       /* the read model the API serves */
+    struct chr_metrics *metrics;
     /* Scheduler thread only: */
     struct pending *pending;
     uint64_t next_request_id;
@@ -195,6 +199,7 @@ static enum chr_err push(struct chr_loop *l, struct qitem *it)
         else
             l->head = it;
         l->tail = it;
+        l->qlen++;
         pthread_cond_signal(&l->cond);
     }
     pthread_mutex_unlock(&l->mu);
@@ -305,6 +310,7 @@ static void on_local_event(void *ctx, const struct chr_local_event *lev)
 struct batch_ctx {
     struct chr_loop *loop;
     uint64_t batch_id;
+    struct timespec submitted; /* CLOCK_MONOTONIC, for the write latency */
     size_t n_collect;
     char **collect; /* run ids whose outcome is now durable */
     size_t n_forget;
@@ -318,6 +324,12 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
     (void)n;
     struct batch_ctx *b = ctx;
     struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    chr_metrics_observe_store(b->loop->metrics,
+                              (double)(end.tv_sec - b->submitted.tv_sec) * 1e3 +
+                                  (double)(end.tv_nsec - b->submitted.tv_nsec) / 1e6);
+    chr_metrics_inc(b->loop->metrics, result == CHR_OK ? CHR_M_STORE_BATCHES : CHR_M_STORE_ERRORS);
     ev.u.store.batch_id = b->batch_id;
     ev.u.store.result = result;
     for (size_t i = 0; i < b->n_collect; i++) {
@@ -449,6 +461,7 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
         (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL) {
         b->loop = l;
         b->batch_id = a->u.persist.batch_id;
+        clock_gettime(CLOCK_MONOTONIC, &b->submitted);
         e = CHR_OK;
         for (size_t i = 0; i < a->u.persist.n && e == CHR_OK; i++) {
             e = add_item(l, o, &a->u.persist.items[i], b);
@@ -571,25 +584,45 @@ static void reply(struct chr_loop *l, uint64_t id, enum chr_err result, const ch
     }
 }
 
+/* The jobs a batch writes change in the read model. */
+static void touch_items(struct chr_loop *l, const struct chr_action *a)
+{
+    for (size_t i = 0; i < a->u.persist.n; i++)
+        chr_view_touch(l->view, a->u.persist.items[i].name);
+}
+
 static void execute(struct chr_loop *l, const struct chr_actions *acts)
 {
     bool offer_used = false;
     for (size_t i = 0; i < acts->n; i++) {
         const struct chr_action *a = &acts->v[i];
         switch (a->type) {
-        case CHR_ACT_PERSIST: do_persist(l, a); break;
+        case CHR_ACT_PERSIST:
+            touch_items(l, a);
+            do_persist(l, a);
+            break;
         case CHR_ACT_LAUNCH:
+            chr_view_touch(l->view, a->u.launch.run->job);
+            chr_metrics_inc(l->metrics, CHR_M_LAUNCHES);
             do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id,
                       a->u.launch.not_before_ms);
             offer_used |= a->u.launch.offer_id == l->offer_outstanding;
             break;
-        case CHR_ACT_KILL: chr_local_kill(l->local, a->u.run.run->id); break;
-        case CHR_ACT_RECONCILE: chr_local_reconcile(l->local, a->u.run.run->id); break;
+        case CHR_ACT_KILL:
+            chr_view_touch(l->view, a->u.run.run->job);
+            chr_local_kill(l->local, a->u.run.run->id);
+            break;
+        case CHR_ACT_RECONCILE:
+            chr_view_touch(l->view, a->u.run.run->job);
+            chr_local_reconcile(l->local, a->u.run.run->id);
+            break;
         case CHR_ACT_DECLINE:
             if (a->u.decline.offer_id == l->offer_outstanding)
                 l->offer_outstanding = 0;
             break;
         case CHR_ACT_REPLY:
+            /* Whoever gets the answer may read at once: publish first. */
+            chr_view_flush(l->view, l->core);
             reply(l, a->u.reply.request_id, a->u.reply.result, a->u.reply.message);
             break;
         case CHR_ACT_SUPPRESS: l->suppressed = true; break;
@@ -671,6 +704,81 @@ static void offers_settle(struct chr_loop *l)
     }
 }
 
+/* ---- The read model and metrics ---------------------------------------------------- */
+
+/* What a status update is about, seen before the step applies it. */
+struct run_before {
+    bool active;            /* the run was active in the core */
+    enum chr_run_cause cause;
+    int64_t due_ms;
+};
+
+static const struct chr_run *find_run(const struct chr_loop *l, const char *run_id)
+{
+    const char *job = chr_view_run_job(run_id);
+    const struct chr_run *runs[256];
+    size_t n = job ? chr_core_job_runs(l->core, job, runs, 256) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(runs[i]->id, run_id) == 0)
+            return runs[i];
+    return NULL;
+}
+
+static void observe_before(struct chr_loop *l, const struct chr_event *ev, struct run_before *b)
+{
+    *b = (struct run_before){false, CHR_CAUSE_SCHEDULED, 0};
+    switch (ev->type) {
+    case CHR_EV_DELETE_JOB: case CHR_EV_RUN_JOB: case CHR_EV_KILL_JOB: case CHR_EV_MARK_SUCCESS:
+        chr_view_touch(l->view, ev->u.named.name);
+        break;
+    case CHR_EV_TASK_STATUS: {
+        chr_view_touch_run(l->view, ev->u.status.run_id);
+        const struct chr_run *r = find_run(l, ev->u.status.run_id);
+        if (r != NULL && r->state < CHR_RUN_FINISHED)
+            *b = (struct run_before){r->state != CHR_RUN_RUNNING || ev->u.status.state !=
+                                                                        CHR_RUN_RUNNING,
+                                     r->cause, r->due_ms};
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Counts what a status update did: a run started (and how late, for a
+ * scheduled instant) or ended.  Repeated updates of a run count once. */
+static void observe_after(struct chr_loop *l, const struct chr_event *ev,
+                          const struct run_before *b)
+{
+    if (ev->type != CHR_EV_TASK_STATUS || !b->active)
+        return;
+    switch (ev->u.status.state) {
+    case CHR_RUN_RUNNING: {
+        chr_metrics_inc(l->metrics, CHR_M_RUNS_STARTED);
+        const struct chr_run *r = find_run(l, ev->u.status.run_id);
+        if (r != NULL && b->cause == CHR_CAUSE_SCHEDULED && r->started_ms != INT64_MIN)
+            chr_metrics_observe_lateness(l->metrics, (double)(r->started_ms - b->due_ms));
+        break;
+    }
+    case CHR_RUN_FINISHED: chr_metrics_inc(l->metrics, CHR_M_RUNS_SUCCEEDED); break;
+    case CHR_RUN_FAILED: chr_metrics_inc(l->metrics, CHR_M_RUNS_FAILED); break;
+    case CHR_RUN_KILLED: chr_metrics_inc(l->metrics, CHR_M_RUNS_KILLED); break;
+    case CHR_RUN_LOST: chr_metrics_inc(l->metrics, CHR_M_RUNS_LOST); break;
+    default: break;
+    }
+}
+
+static void publish_gauges(struct chr_loop *l)
+{
+    struct chr_core_counts c;
+    chr_core_counts(l->core, &c);
+    pthread_mutex_lock(&l->mu);
+    size_t qlen = l->qlen;
+    pthread_mutex_unlock(&l->mu);
+    struct chr_metrics_gauges g = {qlen, c.runs, c.runs_waiting, c.batches_pending,
+                                   c.offers_held, l->started_ms, true};
+    chr_metrics_set_gauges(l->metrics, &g);
+}
+
 /* Steps the core with one event; requests get their pending entry first. */
 static void step(struct chr_loop *l, struct qitem *it)
 {
@@ -686,8 +794,11 @@ static void step(struct chr_loop *l, struct qitem *it)
         l->pending = p;
         it->ev.request_id = p->id;
     }
+    struct run_before before;
+    observe_before(l, &it->ev, &before);
     struct chr_actions acts = {NULL, 0};
     enum chr_err e = chr_core_step(l->core, now_ms(), &it->ev, &acts);
+    observe_after(l, &it->ev, &before);
     if (it->ev.type == CHR_EV_PUT_JOB || it->ev.type == CHR_EV_LOAD_JOB)
         memset(&it->ev.u.job, 0, sizeof it->ev.u.job); /* moved into the core */
     if (e != CHR_OK && it->done != NULL)
@@ -696,6 +807,8 @@ static void step(struct chr_loop *l, struct qitem *it)
     if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED)
         make_offer(l); /* resources came back */
     offers_settle(l);
+    chr_view_flush(l->view, l->core);
+    publish_gauges(l);
 }
 
 /* ---- The thread ---------------------------------------------------------------- */
@@ -718,6 +831,7 @@ static struct qitem *wait_item(struct chr_loop *l)
     struct qitem *it = l->head;
     if (it != NULL && !l->stopping) {
         l->head = it->next;
+        l->qlen--;
         if (l->head == NULL)
             l->tail = NULL;
     } else {
@@ -920,7 +1034,11 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->suppressed = true;
-    enum chr_err e = chr_core_create(&cfg->core, &l->core);
+    enum chr_err e = chr_view_create(&l->view);
+    if (e == CHR_OK)
+        e = chr_metrics_create(&l->metrics);
+    if (e == CHR_OK)
+        e = chr_core_create(&cfg->core, &l->core);
     if (e != CHR_OK)
         chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
     if (e == CHR_OK)
@@ -934,6 +1052,10 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     struct chr_event done = {.type = CHR_EV_LOAD_DONE};
     if (e == CHR_OK && (e = load_step(l, &done)) != CHR_OK)
         chr_error_set(err, e, "", "cannot finish loading: %s", chr_err_message(e));
+    if (e == CHR_OK) {
+        chr_view_rebuild(l->view, l->core);
+        publish_gauges(l);
+    }
     if (e == CHR_OK && pthread_create(&l->thread, NULL, thread_main, l) != 0)
         e = chr_error_set(err, CHR_ENOMEM, "", "cannot start the scheduler thread");
     if (e != CHR_OK) {
@@ -976,10 +1098,27 @@ void chr_loop_stop(struct chr_loop *l)
         chr_free(p);
     }
     chr_core_destroy(l->core);
+    chr_view_destroy(l->view);
+    chr_metrics_destroy(l->metrics);
     set_free(&l->jobs);
     set_free(&l->runs);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
     chr_free(l->ops);
     chr_free(l);
+}
+
+struct chr_view *chr_loop_view(struct chr_loop *l)
+{
+    return l->view;
+}
+
+struct chr_metrics *chr_loop_metrics(struct chr_loop *l)
+{
+    return l->metrics;
+}
+
+struct chr_tzdb *chr_loop_tzdb(struct chr_loop *l)
+{
+    return l->cfg.core.tzdb;
 }

@@ -15,6 +15,8 @@
 #include "api/job_json.h"
 #include "offers/local.h"
 #include "scheduler/core.h"
+#include "server/metrics.h"
+#include "server/view.h"
 #include "zkstore/store.h"
 
 struct chr_loop_config {
@@ -57,5 +59,12 @@ enum chr_err chr_loop_request(struct chr_loop *loop, struct chr_event *ev,
 /* Queues a read-only query; `fn` fires once on the scheduler thread (with a
  * NULL core when the loop stops first). */
 enum chr_err chr_loop_query(struct chr_loop *loop, chr_loop_query_fn *fn, void *ctx);
+
+/* The read model the scheduler thread publishes (view.h), and the server's
+ * metrics; both live as long as the loop and are safe from any thread. */
+struct chr_view *chr_loop_view(struct chr_loop *loop);
+struct chr_metrics *chr_loop_metrics(struct chr_loop *loop);
+/* The time zones the loop's core uses (for previews). */
+struct chr_tzdb *chr_loop_tzdb(struct chr_loop *loop);
 
 #endif

@@ -84,10 +84,10 @@ static json_t *history_json(const struct chr_job_state *st)
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < st->history_len; i++) {
         const struct chr_run_summary *h = &st->history[i];
-        json_array_append_new(a, json_pack("[I,o,o,i,i,i,i]", (json_int_t)h->due_ms,
+        json_array_append_new(a, json_pack("[I,o,o,i,i,i,i,s]", (json_int_t)h->due_ms,
                                            ms_or_null(h->started_ms), ms_or_null(h->ended_ms),
                                            (int)h->attempt, (int)h->exit_code, (int)h->cause,
-                                           (int)h->state));
+                                           (int)h->state, h->reason));
     }
     return a;
 }
@@ -227,14 +227,19 @@ static enum chr_err state_history(json_t *o, struct chr_job_state *st, struct ch
         json_int_t due;
         json_t *started, *ended;
         int attempt, code, cause, state;
-        if (json_unpack(json_array_get(a, i), "[Iooiiii]", &due, &started, &ended, &attempt, &code,
-                        &cause, &state) != 0 ||
-            cause < CHR_CAUSE_SCHEDULED || cause > CHR_CAUSE_RETRY || state < CHR_RUN_FINISHED ||
+        const char *reason = ""; /* absent in stores written before reasons were kept */
+        if (json_unpack(json_array_get(a, i), "[Iooiiii!]", &due, &started, &ended, &attempt,
+                        &code, &cause, &state) != 0 &&
+            json_unpack(json_array_get(a, i), "[Iooiiiis!]", &due, &started, &ended, &attempt,
+                        &code, &cause, &state, &reason) != 0)
+            return chr_error_set(err, CHR_EINVAL, "history", "entry %zu is malformed", i);
+        if (cause < CHR_CAUSE_SCHEDULED || cause > CHR_CAUSE_RETRY || state < CHR_RUN_FINISHED ||
             state > CHR_RUN_LOST)
             return chr_error_set(err, CHR_EINVAL, "history", "entry %zu is malformed", i);
         st->history[i] = (struct chr_run_summary){due, ms_of(started), ms_of(ended), attempt, code,
                                                   (enum chr_run_cause)cause,
-                                                  (enum chr_run_state)state};
+                                                  (enum chr_run_state)state, {0}};
+        snprintf(st->history[i].reason, sizeof st->history[i].reason, "%s", reason);
         st->history_len = (uint32_t)(i + 1);
     }
     return CHR_OK;
