@@ -1,7 +1,7 @@
 /*
  * main.c - the `chronos` binary: dispatches to a subcommand.  `chronos next`
- * is the time engine on the command line; `serve` and the REST client
- * commands join it as they are built.
+ * is the time engine on the command line, `serve` the scheduler and its API,
+ * and the REST client commands (cli/client*.c) talk to a running server.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,18 +10,61 @@
 
 #define CHRONOS_VERSION "0.1.0"
 
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"serve", chr_cli_serve},   {"next", chr_cli_next},     {"create", chr_cli_create},
+    {"list", chr_cli_list},     {"show", chr_cli_show},     {"edit", chr_cli_edit},
+    {"apply", chr_cli_apply},   {"run", chr_cli_run},       {"kill", chr_cli_kill},
+    {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
+    {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task},
+};
+
 static void usage(FILE *out)
 {
     fputs("usage: chronos <command> [options]\n"
           "\n"
           "commands:\n"
           "  serve    run the scheduler and its REST API (127.0.0.1:4400)\n"
-          "  next     print the next instants of a schedule (ISO 8601 or cron)\n"
+          "  next     print the next instants of a schedule (ISO 8601 or cron),\n"
+          "           or of a stored job (--job NAME)\n"
+          "  create   create or replace a job from options (run once now by default)\n"
+          "  list     the jobs: schedule, status, state, next and last run\n"
+          "  show     one job, as key: value lines\n"
+          "  edit     edit a job's JSON in $EDITOR\n"
+          "  apply    create or update jobs from Chronos job files (-f FILE|DIR)\n"
+          "  run      run a job now\n"
+          "  kill     kill a job's active runs\n"
+          "  delete   delete a job\n"
+          "  runs     the runs of all jobs or one, newest first\n"
+          "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
+          "  graph    the dependency graph (Graphviz dot, or --csv)\n"
           "  help     show this help, or `chronos help <command>`\n"
           "  version  print the version\n"
           "\n"
-          "Run `chronos <command> --help` for a command's options.\n",
+          "The client commands talk to the server at --server URL, else $CHRONOS_URL,\n"
+          "else http://127.0.0.1:4400; they print tables for people and the server's\n"
+          "JSON with --json.  Run `chronos <command> --help` for a command's options.\n"
+          "\n"
+          "exit status:\n"
+          "  0  success\n"
+          "  1  the server refused the request (4xx; its message on stderr), a lookup\n"
+          "     found nothing (a job without runs), or a bad value or input file\n"
+          "  2  a usage error: unknown option, missing argument, malformed value\n"
+          "  3  the server could not be reached (`chronos: cannot reach the server at URL`)\n"
+          "  4  the server failed (5xx) or answered something unreadable\n",
           out);
+}
+
+static const struct command *find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -31,16 +74,17 @@ int main(int argc, char **argv)
         return CHR_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "next") == 0)
-        return chr_cli_next(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
-        return chr_cli_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "run-task") == 0)
-        return chr_cli_run_task(argc - 1, argv + 1);
+    const struct command *c = find(cmd);
+    if (c != NULL)
+        return c->run(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        if (argc >= 3 && strcmp(argv[2], "next") == 0) {
+        if (argc >= 3 && (c = find(argv[2])) != NULL && strcmp(argv[2], "run-task") != 0) {
             char *help_argv[] = {argv[2], "--help", NULL};
-            return chr_cli_next(2, help_argv);
+            return c->run(2, help_argv);
+        }
+        if (argc >= 3) {
+            fprintf(stderr, "chronos: unknown command '%s' (try `chronos help`)\n", argv[2]);
+            return CHR_EXIT_USAGE;
         }
         usage(stdout);
         return CHR_EXIT_OK;

@@ -23,6 +23,7 @@
 static const char next_help[] =
     "usage: chronos next [--tz ZONE] [--from INSTANT] [--count N] EXPR\n"
     "       chronos next --json-lines\n"
+    "       chronos next --job NAME [--count N]   (a stored job, asked of the server)\n"
     "\n"
     "Prints the next instants at which a schedule fires, one a line, in UTC\n"
     "ISO 8601 with milliseconds (2024-03-10T07:30:00.000Z).\n"
@@ -280,6 +281,10 @@ static int parse_args(int argc, char **argv, struct next_request *rq, bool *json
 
 int chr_cli_next(int argc, char **argv)
 {
+    /* `--job NAME` asks the server instead (client_runs.c). */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--job") == 0 || strncmp(argv[i], "--job=", 6) == 0)
+            return chr_cli_next_job(argc, argv);
     struct next_request rq = {NULL, NULL, NULL, DEFAULT_COUNT};
     bool json_mode = false;
     int status = parse_args(argc, argv, &rq, &json_mode);

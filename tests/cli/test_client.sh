@@ -1,0 +1,340 @@
+#!/bin/bash
+# The `chronos` REST client commands as a user meets them, against a real
+# server (the same binary, `chronos serve`) on a loopback port this test
+# picks: every command's success path, its --help (exit 0), usage errors
+# (exit 2), the server's refusals (exit 1, its message on one line), an
+# unreachable server (exit 3) and a failing one (exit 4, a stub answering
+# 500).  Nothing sleeps to wait: conditions are polled with a deadline.
+# Every process started here is killed by PID on exit, even on failure.
+#
+#   CHRONOS=build/chronos bash tests/cli/test_client.sh
+#
+# Last line: "N passed, N failed"; exits non-zero if any failed.
+set -u
+PY=/usr/bin/python3
+passed=0
+failed=0
+
+if [ -z "${CHRONOS:-}" ] || [ ! -x "$CHRONOS" ]; then
+  echo "CHRONOS='${CHRONOS:-}' is not an executable (CHRONOS=build/chronos bash $0)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+CHRONOS=$(realpath "$CHRONOS")
+tmp=$(mktemp -d /tmp/chronos-cli.XXXXXX)
+SERVER=""
+STUB=""
+cleanup() {
+  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
+  [ -n "$STUB" ] && kill -9 "$STUB" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null   # run supervisors and their tasks
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+OUT=$tmp/out
+ERR=$tmp/err
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() {
+  failed=$((failed + 1))
+  echo "FAIL $1"
+  shift
+  for l in "$@"; do echo "    $l"; done
+  if [ -s "$OUT" ]; then head -n 8 "$OUT" | sed 's/^/    stdout| /'; fi
+  if [ -s "$ERR" ]; then head -n 4 "$ERR" | sed 's/^/    stderr| /'; fi
+}
+# check NAME CONDITION...: ok when the condition (a command) succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "rc $RC"; fi; }
+
+# run ARGS...: `chronos ARGS...`; RC, stdout in $OUT, stderr in $ERR.
+run() { "$CHRONOS" "$@" >"$OUT" 2>"$ERR" </dev/null; RC=$?; }
+rc_is() { [ "$RC" = "$1" ]; }
+out_has() { grep -q -- "$1" "$OUT"; }
+out_is() { [ "$(cat "$OUT")" = "$1" ]; }
+err_has() { grep -q -- "$1" "$ERR"; }
+one_err_line() { [ "$(wc -l <"$ERR")" = 1 ]; }
+is_json() { $PY -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; }
+# py EXPR: evaluates EXPR with `d` = the JSON in $OUT.
+py() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$OUT" 2>/dev/null; }
+
+free_port() {
+  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
+wait_for() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@"; do
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+logs_has() { "$CHRONOS" logs "$1" 2>/dev/null | grep -q -- "$2"; }
+runs_has() { "$CHRONOS" runs "$1" --json 2>/dev/null | $PY -c "import json,sys; sys.exit(0 if any($2 for r in json.load(sys.stdin)) else 1)"; }
+# job JOB: GET /v1/scheduler/job/JOB into $OUT (the server's own answer, not the CLI's).
+job() { curl -s "$URL/v1/scheduler/job/$1" >"$OUT"; }
+
+# ---- Without a server ------------------------------------------------------
+run help
+check "chronos help exits 0 and documents exit codes 3 and 4" \
+  eval 'rc_is 0 && out_has "cannot reach the server" && out_has "^  4 " && out_has "create"'
+for c in create list show edit apply run kill delete runs logs graph next serve; do
+  run "$c" --help
+  check "$c --help exits 0 with usage on stdout" eval "rc_is 0 && out_has '^usage: chronos $c' && [ ! -s '$ERR' ]"
+done
+run help apply
+check "chronos help apply is apply's help" eval 'rc_is 0 && out_has "^usage: chronos apply"'
+run next --job x --help
+check "next --job --help is the server form's help" eval 'rc_is 0 && out_has "next --job NAME"'
+
+dead=$(free_port)
+run list --server "http://127.0.0.1:$dead"
+check "unreachable server: exit 3, one line naming the URL" eval \
+  "rc_is 3 && one_err_line && err_has '^chronos: cannot reach the server at http://127.0.0.1:$dead: '"
+CHRONOS_URL="http://127.0.0.1:$dead" run show x
+check "CHRONOS_URL is used when --server is absent (exit 3)" eval "rc_is 3 && err_has ':$dead'"
+
+run list --bogus;                       check "unknown option: exit 2" eval 'rc_is 2 && one_err_line && err_has "--bogus"'
+run show;                               check "show without NAME: exit 2" eval 'rc_is 2 && err_has "missing NAME"'
+run show a b;                           check "show with two names: exit 2" rc_is 2
+run create x;                           check "create without --command: exit 2" eval 'rc_is 2 && err_has "command"'
+run create x --command=true --mesos-resources=cpus=1,gpus=2
+check "create --mesos-resources with an unknown key: exit 2 naming it" eval 'rc_is 2 && err_has gpus'
+run create x --command=true --mesos-resources=cpus=lots
+check "create --mesos-resources with a non-number: exit 2 naming it" eval 'rc_is 2 && err_has cpus && err_has lots'
+run create x --command=true --executor=docker; check "create --executor=docker: exit 2" rc_is 2
+run create x --command=true --schedule=R/2030-01-01T00:00:00Z/PT1H --parents=a
+check "create with --schedule and --parents: exit 2" rc_is 2
+run create x --command=true --env NOEQUALS;    check "create --env without =: exit 2" rc_is 2
+run create x --command=true --retries=many;    check "create --retries=many: exit 2" rc_is 2
+run create x --command=true --schedule;        check "create --schedule without a value: exit 2" rc_is 2
+run runs --limit ten;                   check "runs --limit ten: exit 2" rc_is 2
+run logs;                               check "logs without an argument: exit 2" rc_is 2
+run apply;                              check "apply without -f: exit 2" rc_is 2
+run graph --svg;                        check "graph --svg: exit 2" rc_is 2
+run list --server ftp://example.com;    check "--server that is not http(s): exit 2" rc_is 2
+run next --job;                         check "next --job without a name: exit 2" rc_is 2
+run next --from 2024-01-01T00:00:00Z --count 2 '@daily'
+check "local next is unchanged" out_is $'2024-01-02T00:00:00.000Z\n2024-01-03T00:00:00.000Z'
+
+# ---- A failing server (500) -----------------------------------------------
+stub_port=$(free_port)
+cat >"$tmp/stub.py" <<'EOF'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"message":"store unavailable","status":"Internal Server Error"}'
+        self.send_response(500); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+$PY "$tmp/stub.py" "$stub_port" & STUB=$!
+if wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$stub_port/"; then
+  run list --server "http://127.0.0.1:$stub_port"
+  check "a 500 answer: exit 4 with the server's message" eval \
+    'rc_is 4 && one_err_line && [ "$(cat "$ERR")" = "chronos: store unavailable" ]'
+else
+  bad "the 500 stub did not start"
+fi
+kill -9 "$STUB" 2>/dev/null; wait "$STUB" 2>/dev/null; STUB=""
+
+# ---- A real server ----------------------------------------------------------
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+export CHRONOS_URL=$URL
+"$CHRONOS" serve --http_port "$PORT" --data_dir "$tmp/data" --verbose false >"$tmp/server.log" 2>&1 &
+SERVER=$!
+disown "$SERVER"   # killed by PID in cleanup; no job-control notice after the summary
+if ! wait_for 15 curl -sf "$URL/ping" -o /dev/null; then
+  bad "server did not start" "$(tail -5 "$tmp/server.log")"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+cd "$tmp"
+
+# -- create, exactly as the issue writes it
+"$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 >"$OUT" 2>"$ERR"
+RC=$?
+check "create example (the issue's line) prints 'created example'" eval 'rc_is 0 && out_is "created example"'
+if wait_for 20 logs_has example "Hello, World!"; then
+  ok "chronos logs example prints Hello, World!"
+else
+  bad "chronos logs example never printed Hello, World!" "$("$CHRONOS" logs example 2>&1 | head -3)"
+fi
+job example
+check "the job has cpus 1, mem 128, shell true and the quoted command" \
+  py "d['cpus']==1 and d['mem']==128 and d['shell'] is True and d['command']==\"/bin/echo 'Hello, World!'\""
+"$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 >"$OUT" 2>"$ERR"
+RC=$?
+check "create of an existing job prints 'updated example'" eval 'rc_is 0 && out_is "updated example"'
+
+run create argv --command=/bin/echo "a  b" "it's" --executor=command
+job argv
+check "--executor=command: shell false, command and arguments as words" \
+  py "d['shell'] is False and d['command']=='/bin/echo' and d['arguments']==['a  b',\"it's\"]"
+wait_for 20 logs_has argv "a  b it's" && ok "the command executor passes the words untouched" \
+  || bad "argv output" "$("$CHRONOS" logs argv 2>&1 | head -2)"
+
+run create nightly --command 'echo nightly; echo oops >&2' --schedule 'R/2030-01-01T00:00:00Z/PT1H' \
+  --tz Europe/Paris --retries 4 --owner ops@example.com --env A=1 --env B=x=y \
+  --description "the nightly job" --mesos-executor=/opt/exec --mesos-resources cpus=0.5,mem=64,disk=10
+check "create with every option (--opt value form) exits 0" eval 'rc_is 0 && out_is "created nightly"'
+job nightly
+check "every option lands in its field" py "d['schedule']=='R/2030-01-01T00:00:00Z/PT1H' and \
+d['scheduleTimeZone']=='Europe/Paris' and d['retries']==4 and d['owner']=='ops@example.com' and \
+d['environmentVariables']==[{'name':'A','value':'1'},{'name':'B','value':'x=y'}] and \
+d['description']=='the nightly job' and d['executor']=='/opt/exec' and d['cpus']==0.5 and \
+d['mem']==64 and d['disk']==10 and d['shell'] is True"
+run create child --command=true --parents=nightly,example --disabled
+job child
+check "create --parents makes a dependent job; --disabled" py "d['parents']==['nightly','example'] and d['disabled'] is True"
+run create broken --command=true --retries=1000
+check "a job the server refuses: exit 1, its message on one line" eval \
+  'rc_is 1 && one_err_line && err_has "^chronos: retries"'
+
+# -- list and show
+run list
+check "list prints the table header" out_has "^NAME  *SCHEDULE/PARENTS  *STATUS  *STATE  *NEXT  *LAST-RUN$"
+check "list: a job that ran shows 'ago', a future one 'in', a dependent 'after'" eval \
+  'grep -q "^example .* ago$" "$OUT" && grep -q "^nightly .*R/2030-01-01T00:00:00Z/PT1H .* in [0-9]*d  *never$" "$OUT" && grep -q "^child  *after nightly,example .*disabled" "$OUT"'
+run list --json
+check "list --json is the server's JSON array" eval 'rc_is 0 && py "\"example\" in [j[\"name\"] for j in d]"'
+run show nightly
+check "show prints key: value lines" eval 'rc_is 0 && out_has "^schedule: *R/2030-01-01T00:00:00Z/PT1H$" && out_has "^retries: *4$" && out_has "^nextRunAt: *2029-12-31T23:00:00.000Z (in "'
+run show nightly --json
+check "show --json is the job's JSON" eval 'rc_is 0 && py "d[\"name\"]==\"nightly\""'
+run show nope
+check "show of an unknown job: exit 1 with the server's message" eval \
+  'rc_is 1 && one_err_line && [ "$(cat "$ERR")" = "chronos: job '"'"'nope'"'"' not found" ]'
+
+# -- run, runs, logs
+run run example --args "again"
+check "run NAME --args prints 'started NAME'" eval 'rc_is 0 && out_is "started example"'
+wait_for 20 logs_has example "Hello, World! again" && ok "the manual run got its arguments" \
+  || bad "run --args output" "$("$CHRONOS" logs example 2>&1 | head -2)"
+run run nope;  check "run of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+run runs example
+check "runs prints the run table" eval 'rc_is 0 && out_has "^ID  *STATE  *EXIT  *SCHEDULED  *STARTED  *DURATION  *REASON$" && [ "$(grep -c "^ct:" "$OUT")" -ge 2 ]'
+run runs example --json --limit 1
+check "runs --json --limit 1: one run of the job" eval 'rc_is 0 && py "len(d)==1 and d[0][\"job\"]==\"example\""'
+id=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$OUT" 2>/dev/null)
+run runs --state bogus; check "runs --state bogus: exit 1 (refused)" eval 'rc_is 1 && one_err_line'
+run runs nope;          check "runs of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+run logs "$id"
+check "logs RUN_ID prints that run's stdout" eval 'rc_is 0 && out_has "Hello, World!"'
+run logs "ct:1:0:nope"; check "logs of an unknown run: exit 1" eval 'rc_is 1 && one_err_line'
+run logs nightly;       check "logs of a job that never ran: exit 1" eval 'rc_is 1 && err_has "no runs"'
+run create errs --command 'echo to-stdout; echo to-stderr >&2'
+wait_for 20 runs_has errs "r['state']=='finished'" || true
+run logs errs --stderr
+check "logs --stderr prints the run's stderr" eval 'rc_is 0 && out_is "to-stderr"'
+run create slow --command 'for i in 1 2 3; do echo tick $i; sleep 0.3; done'
+wait_for 20 runs_has slow "r['state'] in ('running','finished')" || true
+run logs slow -f
+check "logs -f follows the run to its end" eval 'rc_is 0 && out_is "$(printf "tick 1\ntick 2\ntick 3")"'
+
+# -- kill
+run create sleeper --command 'sleep 300'
+if wait_for 20 runs_has sleeper "r['state']=='running'"; then
+  run kill sleeper
+  check "kill prints 'killed NAME'" eval 'rc_is 0 && out_is "killed sleeper"'
+  wait_for 20 runs_has sleeper "r['state']=='killed'" && ok "the killed run ends as killed" \
+    || bad "killed run state" "$("$CHRONOS" runs sleeper 2>&1 | tail -2)"
+else
+  bad "the sleeper never ran"
+fi
+run kill nope; check "kill of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+
+# -- next --job
+run next --job nightly --count 3
+check "next --job prints the server's instants" out_is $'2029-12-31T23:00:00.000Z\n2030-01-01T00:00:00.000Z\n2030-01-01T01:00:00.000Z'
+run next --job nightly --count 2 --json
+check "next --job --json is the server's JSON" eval 'rc_is 0 && py "len(d[\"next\"])==2"'
+run next --job nope;  check "next --job of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+run next --job child; check "next --job of a dependent job: exit 1" eval 'rc_is 1 && one_err_line'
+
+# -- graph
+run graph
+check "graph prints a dot digraph with the edges" eval 'rc_is 0 && out_has "digraph" && out_has " -> "'
+run graph --csv
+check "graph --csv lists links" eval 'rc_is 0 && out_has "^link,nightly,child$" && out_has "^node,example,"'
+
+# -- apply: Chronos 3 files, a dependent job listed before its parent
+mkdir -p "$tmp/jobs"
+cat >"$tmp/jobs/a_etl.json" <<'EOF'
+[
+  {"name": "etl-load", "command": "echo load", "parents": ["etl-extract"], "retries": "1",
+   "cpus": "0.2", "shell": "true", "owner": "ops@example.com", "scheduleTimeZone": null},
+  {"name": "etl-extract", "command": "/opt/etl/extract.sh", "shell": false,
+   "arguments": ["--date", "two words"], "schedule": "R/2030-06-01T12:00:00.000Z/P1W",
+   "scheduleTimeZone": "Europe/Paris", "epsilon": "PT30M", "mem": 64,
+   "environmentVariables": [{"name": "JVMOPTS", "value": "-Xmx1000m"}],
+   "uris": ["https://example.com/bundle.tgz"], "disabled": true,
+   "constraints": [["rack", "EQUALS", "rack-1"]],
+   "container": {"type": "DOCKER", "image": "busybox:1.36", "network": "BRIDGE",
+                 "volumes": [{"hostPath": "/srv", "containerPath": "/data", "mode": "RO"}]}}
+]
+EOF
+cat >"$tmp/jobs/b_report.json" <<'EOF'
+{"name": "etl-report", "command": "echo report", "parents": ["etl-load", "example"],
+ "owner": "ops@example.com", "ownerName": "Ops", "retries": 0}
+EOF
+echo "not a job" >"$tmp/jobs/README.txt"
+run apply -f jobs
+check "apply creates every job, parents first" eval \
+  'rc_is 0 && out_is "$(printf "created etl-extract\ncreated etl-load\ncreated etl-report")"'
+run apply -f jobs
+check "a second apply changes nothing (unchanged, exit 0)" eval \
+  'rc_is 0 && out_is "$(printf "unchanged etl-extract\nunchanged etl-load\nunchanged etl-report")"'
+job etl-load
+check "a dependent job from a file is stored with its parents" py "d['parents']==['etl-extract'] and d['cpus']==0.2"
+sed -i 's/"ownerName": "Ops", //' "$tmp/jobs/b_report.json"
+run apply -f jobs/b_report.json -f jobs/a_etl.json
+check "apply sends only what changed (a field removed from a file)" eval \
+  'rc_is 0 && out_is "$(printf "unchanged etl-extract\nunchanged etl-load\nupdated etl-report")"'
+echo '{"name": "etl-bad", "command": "x", "retries": 500}' >"$tmp/bad.json"
+run apply -f bad.json
+check "apply of a job the server refuses: exit 1 naming the job" eval 'rc_is 1 && err_has "etl-bad: retries"'
+echo '{"name": "x", "command":' >"$tmp/broken.json"
+run apply -f broken.json;  check "apply of a file that is not JSON: exit 1" eval 'rc_is 1 && err_has "broken.json"'
+run apply -f missing.json; check "apply of a missing file: exit 1" rc_is 1
+printf '[{"name":"c1","command":"x","parents":["c2"]},{"name":"c2","command":"x","parents":["c1"]}]' >"$tmp/cycle.json"
+run apply -f cycle.json
+check "apply of a cycle: exit 1, nothing sent" eval 'rc_is 1 && err_has cycle && ! "$CHRONOS" show c1 >/dev/null 2>&1'
+
+# -- edit
+cat >"$tmp/editor.sh" <<'EOF'
+#!/bin/sh
+sed -i 's/"retries": 4,/"retries": 6,/' "$1"
+EOF
+chmod +x "$tmp/editor.sh"
+EDITOR="$tmp/editor.sh" run edit nightly
+check "edit sends the changed JSON back" eval 'rc_is 0 && out_is "updated nightly"'
+job nightly
+check "the edit is stored, the rest kept" py "d['retries']==6 and d['scheduleTimeZone']=='Europe/Paris'"
+EDITOR=true run edit nightly
+check "edit without a change prints unchanged" eval 'rc_is 0 && out_is "unchanged nightly"'
+cat >"$tmp/bad-editor.sh" <<'EOF'
+#!/bin/sh
+sed -i 's/"retries": 6,/"retries": 600,/' "$1"
+EOF
+chmod +x "$tmp/bad-editor.sh"
+EDITOR="$tmp/bad-editor.sh" TMPDIR="$tmp" run edit nightly
+check "an edit the server refuses: exit 1, the file kept" eval \
+  'rc_is 1 && err_has "retries" && err_has "kept in $tmp/chronos-edit-"'
+EDITOR=true run edit nope; check "edit of an unknown job: exit 1" eval 'rc_is 1 && err_has "not found"'
+
+# -- delete
+run delete nightly
+check "delete of a job others depend on: exit 1 naming them" eval 'rc_is 1 && one_err_line && err_has child'
+run delete child
+check "delete prints 'deleted NAME'" eval 'rc_is 0 && out_is "deleted child"'
+run show child;   check "a deleted job is gone" rc_is 1
+run delete child; check "delete of an unknown job: exit 1" rc_is 1
+
+# -- --server wins over CHRONOS_URL
+CHRONOS_URL="http://127.0.0.1:$dead" run list --server "$URL" --json
+check "--server overrides CHRONOS_URL" eval 'rc_is 0 && is_json'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
