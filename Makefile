@@ -14,9 +14,9 @@
 
 CC      ?= gcc
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
-DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DTHREADED
 INC     := -I.
-LIBS    := -lmicrohttpd -ljansson -lcurl -lpthread -lm
+LIBS    := -lmicrohttpd -ljansson -lcurl -lzookeeper_mt -lpthread -lm
 REL_CFLAGS  := $(WARN) $(DEFS) $(INC) -O2 -g
 TEST_CFLAGS := $(WARN) $(DEFS) $(INC) -O1 -g -DCHR_TESTING
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
