@@ -21,6 +21,7 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "offers/local.h"
+#include "server/render.h"
 
 /* How often a followed stream looks for new output. */
 #define STREAM_POLL_MS 200
@@ -243,9 +244,27 @@ static bool wait_for_tick(struct stream *s)
     return ok;
 }
 
+/* True while the run is active (it may still make output). */
+static bool run_active(const struct stream *s)
+{
+    const struct chr_view_job *j = chr_view_job(chr_loop_view(s->h->cfg.loop), s->job);
+    const struct chr_view_run *r = j ? chr_view_find_run(j, s->run_id) : NULL;
+    bool active = r != NULL && r->state < CHR_RUN_FINISHED;
+    chr_view_job_release(j);
+    return active;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stream *s = cls;
+    if (s->fd < 0) { /* followed before the run made its directory: wait for it */
+        bool ended = false;
+        s->fd = chr_local_output_open(s->h->cfg.runs_dir, s->job, s->run_id, s->name, &ended);
+        if (s->fd < 0)
+            return !run_active(s) ? MHD_CONTENT_READER_END_OF_STREAM
+                   : wait_for_tick(s) ? 0
+                                      : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     for (int pass = 0; pass < 2; pass++) {
         ssize_t n = pread(s->fd, buf, max, (off_t)pos);
         if (n > 0)
@@ -268,7 +287,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
     struct stream *s = cls;
-    close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
     if (s->counted) {
         pthread_mutex_lock(&s->h->mu);
         s->h->n_busy--;
@@ -284,7 +304,8 @@ enum MHD_Result chr_http_stream_output(struct req *r, int fd, bool follow, const
     struct chr_http *h = r->h;
     struct stream *s = chr_calloc(1, sizeof *s);
     if (s == NULL) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         chr_http_error(r, 500, "out of memory");
         return chr_http_send(r);
     }

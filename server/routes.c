@@ -90,6 +90,28 @@ static enum MHD_Result not_found_job(struct req *r)
 
 /* ---- Reads ------------------------------------------------------------------------- */
 
+/* Answers a rendered body: 200, or 400 with err's message when the renderer
+ * refused its arguments (NULL with a message), or 500 (NULL: out of memory). */
+static enum MHD_Result answer(struct req *r, char *body, size_t len, const struct chr_error *err,
+                              const char *type)
+{
+    if (body == NULL && err != NULL && err->message[0] != '\0')
+        chr_http_error(r, 400, "%s", err->message);
+    else
+        chr_http_body(r, body, len, type);
+    return chr_http_send(r);
+}
+
+static const struct chr_view_snap *snapshot(struct req *r)
+{
+    return chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+}
+
+static const struct chr_view_job *view_job(struct req *r, const char *name)
+{
+    return chr_view_job(chr_loop_view(r->h->cfg.loop), name);
+}
+
 typedef char *snap_render_fn(const struct chr_view_snap *s, size_t *len);
 
 static void release_snap(void *cls)
@@ -100,7 +122,7 @@ static void release_snap(void *cls)
 /* A listing rendered once per snapshot and sent from it (no copy). */
 static enum MHD_Result read_memo(struct req *r, enum chr_view_memo which, snap_render_fn *fn)
 {
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     size_t len = 0;
     const char *text = s ? chr_view_snap_memo(s, which, fn, &len) : NULL;
     if (text == NULL) {
@@ -113,7 +135,7 @@ static enum MHD_Result read_memo(struct req *r, enum chr_view_memo which, snap_r
 
 static enum MHD_Result read_snap(struct req *r, snap_render_fn *fn, const char *type)
 {
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     if (s == NULL) {
         chr_http_error(r, 500, "out of memory");
         return chr_http_send(r);
@@ -121,13 +143,12 @@ static enum MHD_Result read_snap(struct req *r, snap_render_fn *fn, const char *
     size_t len = 0;
     char *body = fn(s, &len);
     chr_view_snap_release(s);
-    chr_http_body(r, body, len, type);
-    return chr_http_send(r);
+    return answer(r, body, len, NULL, type);
 }
 
 static enum MHD_Result get_job(struct req *r)
 {
-    const struct chr_view_job *j = chr_view_job(chr_loop_view(r->h->cfg.loop), r->name);
+    const struct chr_view_job *j = view_job(r, r->name);
     if (j == NULL)
         return not_found_job(r);
     size_t len = 0;
@@ -145,38 +166,32 @@ static enum MHD_Result search(struct req *r)
         return chr_http_send(r);
     struct chr_search q = {chr_http_arg(r, "name"), chr_http_arg(r, "command"),
                            chr_http_arg(r, "any"), (size_t)limit, (size_t)offset};
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     size_t len = 0;
     char *body = s ? chr_render_search(s, &q, &len) : NULL;
     chr_view_snap_release(s);
-    chr_http_body(r, body, len, "application/json");
-    return chr_http_send(r);
+    return answer(r, body, len, NULL, "application/json");
 }
 
 static enum MHD_Result stat(struct req *r)
 {
-    const struct chr_view_job *j = chr_view_job(chr_loop_view(r->h->cfg.loop), r->name);
+    const struct chr_view_job *j = view_job(r, r->name);
     if (j == NULL)
         return not_found_job(r);
     size_t len = 0;
     char *body = chr_render_stat(j, &len);
     chr_view_job_release(j);
-    chr_http_body(r, body, len, "application/json");
-    return chr_http_send(r);
+    return answer(r, body, len, NULL, "application/json");
 }
 
 static enum MHD_Result stats(struct req *r, const char *pct)
 {
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     struct chr_error err = {{0}, {0}};
     size_t len = 0;
     char *body = s ? chr_render_stats(s, pct, &len, &err) : NULL;
     chr_view_snap_release(s);
-    if (body == NULL && err.message[0] != '\0')
-        chr_http_error(r, 400, "%s", err.message);
-    else
-        chr_http_body(r, body, len, "application/json");
-    return chr_http_send(r);
+    return answer(r, body, len, &err, "application/json");
 }
 
 static enum MHD_Result next(struct req *r, const struct chr_job *def)
@@ -188,16 +203,12 @@ static enum MHD_Result next(struct req *r, const struct chr_job *def)
     size_t len = 0;
     char *body = chr_render_next(def, chr_loop_tzdb(r->h->cfg.loop), wall_ms(), (size_t)count,
                                  &len, &err);
-    if (body == NULL && err.message[0] != '\0')
-        chr_http_error(r, 400, "%s", err.message);
-    else
-        chr_http_body(r, body, len, "application/json");
-    return chr_http_send(r);
+    return answer(r, body, len, &err, "application/json");
 }
 
 static enum MHD_Result job_next(struct req *r)
 {
-    const struct chr_view_job *j = chr_view_job(chr_loop_view(r->h->cfg.loop), r->name);
+    const struct chr_view_job *j = view_job(r, r->name);
     if (j == NULL)
         return not_found_job(r);
     enum MHD_Result ret = next(r, j->def);
@@ -247,16 +258,12 @@ static enum MHD_Result runs(struct req *r)
         q.job = NULL;
     if (q.state != NULL && q.state[0] == '\0')
         q.state = NULL;
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     struct chr_error err = {{0}, {0}};
     size_t len = 0;
     char *body = s ? chr_render_runs(s, &q, &len, &err) : NULL;
     chr_view_snap_release(s);
-    if (body == NULL && err.message[0] != '\0')
-        chr_http_error(r, 400, "%s", err.message);
-    else
-        chr_http_body(r, body, len, "application/json");
-    return chr_http_send(r);
+    return answer(r, body, len, &err, "application/json");
 }
 
 /* "/<id>" or "/<id>/stdout" | "/<id>/stderr" after /v1/runs. */
@@ -283,7 +290,7 @@ static enum MHD_Result run(struct req *r, const char *rest, bool get)
     }
     const char *jobname = chr_view_run_job(id);
     const struct chr_view_job *j =
-        jobname ? chr_view_job(chr_loop_view(r->h->cfg.loop), jobname) : NULL;
+        jobname ? view_job(r, jobname) : NULL;
     const struct chr_view_run *found = j ? chr_view_find_run(j, id) : NULL;
     if (found == NULL) {
         chr_view_job_release(j);
@@ -297,17 +304,19 @@ static enum MHD_Result run(struct req *r, const char *rest, bool get)
         chr_http_body(r, body, len, "application/json");
         return chr_http_send(r);
     }
-    chr_view_job_release(j);
+    bool active = found->state < CHR_RUN_FINISHED;
+    chr_view_job_release(j); /* found goes with it */
     bool ended = true;
+    const char *follow = chr_http_arg(r, "follow");
+    bool want = follow != NULL && strcmp(follow, "0") != 0 && strcmp(follow, "false") != 0;
     int fd = chr_local_output_open(r->h->cfg.runs_dir, jobname, id, stream, &ended);
-    if (fd < 0) {
+    if (fd < 0 && !(want && active && errno == ENOENT)) {
         chr_http_error(r, 404, "the %s of run '%s' is not kept (it never started here, or it "
                        "was pruned)", stream, shown(id, b));
         return chr_http_send(r);
     }
-    const char *follow = chr_http_arg(r, "follow");
-    bool want = follow != NULL && strcmp(follow, "0") != 0 && strcmp(follow, "false") != 0;
-    return chr_http_stream_output(r, fd, want && !ended, jobname, id, stream);
+    /* fd -1: the run has not made its directory yet; the stream waits for it. */
+    return chr_http_stream_output(r, fd, want && (fd < 0 || !ended), jobname, id, stream);
 }
 
 /* ---- Server-wide ------------------------------------------------------------------------ */
@@ -355,7 +364,7 @@ static enum MHD_Result metrics(struct req *r)
         chr_http_error(r, 400, "format: '%s' is not 'prometheus' or 'json'", shown(format, b));
         return chr_http_send(r);
     }
-    const struct chr_view_snap *s = chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    const struct chr_view_snap *s = snapshot(r);
     size_t len = 0;
     char *body = NULL;
     if (s != NULL)
