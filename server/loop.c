@@ -868,8 +868,45 @@ static void *thread_main(void *arg)
 
 /* ---- Startup: load the store into the core ----------------------------------------- */
 
-static enum chr_err load_kind(struct chr_loop *l, const char *kind,
-                              enum chr_err (*one)(struct chr_loop *, const char *, const char *),
+/* Nodes read per round of a load (jobs take two: definition and state). */
+#define LOAD_CHUNK 1024
+
+/* Loads the nodes of one shard directory of `kind`, LOAD_CHUNK at a time,
+ * each read pipelined (chr_store_get_many). */
+typedef enum chr_err load_fn(struct chr_loop *l, const char *path, struct chr_store_got *def,
+                             struct chr_store_got *state);
+
+static enum chr_err load_shard(struct chr_loop *l, const char *kind, const char *shard,
+                               const struct chr_store_names *names, load_fn *one)
+{
+    bool jobs = strcmp(kind, CHR_KIND_JOBS) == 0;
+    char(*paths)[CHR_STORE_PATH_MAX] = chr_malloc(2 * LOAD_CHUNK * sizeof *paths);
+    const char *ptrs[2 * LOAD_CHUNK];
+    struct chr_store_got got[2 * LOAD_CHUNK];
+    enum chr_err e = paths != NULL ? CHR_OK : CHR_ENOMEM;
+    for (size_t at = 0; at < names->n && e == CHR_OK; at += LOAD_CHUNK) {
+        size_t n = names->n - at < LOAD_CHUNK ? names->n - at : LOAD_CHUNK, k = 0;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(paths[k], CHR_STORE_PATH_MAX, "%s/%s/%s/%s", l->cfg.root, kind, shard,
+                     names->names[at + i]);
+            ptrs[k] = paths[k], k++;
+            if (jobs) { /* its state sits at the same shard and name under state/ */
+                snprintf(paths[k], CHR_STORE_PATH_MAX, "%s/%s/%s/%s", l->cfg.root,
+                         CHR_KIND_STATE, shard, names->names[at + i]);
+                ptrs[k] = paths[k], k++;
+            }
+        }
+        if ((e = chr_store_get_many(l->cfg.store, ptrs, k, got)) != CHR_OK)
+            break;
+        for (size_t i = 0, g = 0; i < n && e == CHR_OK; i++, g += jobs ? 2 : 1)
+            e = one(l, ptrs[g], &got[g], jobs ? &got[g + 1] : NULL);
+        chr_store_got_free(got, k);
+    }
+    chr_free(paths);
+    return e;
+}
+
+static enum chr_err load_kind(struct chr_loop *l, const char *kind, load_fn *one,
                               struct chr_error *err)
 {
     char dir[CHR_STORE_PATH_MAX];
@@ -888,12 +925,7 @@ static enum chr_err load_kind(struct chr_loop *l, const char *kind,
             continue;
         if ((e = chr_store_children(l->cfg.store, sdir, &names)) != CHR_OK)
             break;
-        for (size_t j = 0; j < names->n && e == CHR_OK; j++) {
-            char path[CHR_STORE_PATH_MAX];
-            int m = snprintf(path, sizeof path, "%s/%s", sdir, names->names[j]);
-            if (m > 0 && (size_t)m < sizeof path)
-                e = one(l, path, names->names[j]);
-        }
+        e = load_shard(l, kind, shards->names[i], names, one);
         chr_store_names_free(names);
     }
     chr_store_names_free(shards);
@@ -912,34 +944,26 @@ static enum chr_err load_step(struct chr_loop *l, struct chr_event *ev)
     return e;
 }
 
-static enum chr_err load_job(struct chr_loop *l, const char *path, const char *enc)
+static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_store_got *def,
+                             struct chr_store_got *state)
 {
-    (void)enc;
-    void *data = NULL;
-    size_t len = 0;
-    int32_t version;
     struct chr_error err = {{0}, {0}};
     struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
-    enum chr_err e = chr_store_get(l->cfg.store, path, &data, &len, &version);
-    if (e != CHR_OK)
-        return e;
-    e = chr_job_from_json(data, len, &l->cfg.defaults, CHR_JOB_HINT_ANY, now_ms(),
-                          &ev.u.job.job, &err);
-    chr_free(data);
+    if (def->err == CHR_ENOENT)
+        return CHR_OK; /* deleted since it was listed */
+    if (def->err != CHR_OK)
+        return def->err;
+    enum chr_err e = chr_job_from_json(def->data, def->len, &l->cfg.defaults, CHR_JOB_HINT_ANY,
+                                       now_ms(), &ev.u.job.job, &err);
     if (e != CHR_OK) {
         fprintf(stderr, "chronos: skipping stored job %s: %s\n", path, err.message);
         return e == CHR_ENOMEM ? e : CHR_OK;
     }
-    char spath[CHR_STORE_PATH_MAX];
     chr_job_state_init(&ev.u.job.state);
-    if (chr_store_shard_path(spath, l->cfg.root, CHR_KIND_STATE, ev.u.job.job.name,
-                             strlen(ev.u.job.job.name)) == CHR_OK &&
-        chr_store_get(l->cfg.store, spath, &data, &len, &version) == CHR_OK) {
-        if (chr_state_from_json(data, len, &ev.u.job.state, &err) != CHR_OK)
-            fprintf(stderr, "chronos: job %s: bad state (%s), starting afresh\n",
-                    ev.u.job.job.name, err.message);
-        chr_free(data);
-    }
+    if (state->err == CHR_OK &&
+        chr_state_from_json(state->data, state->len, &ev.u.job.state, &err) != CHR_OK)
+        fprintf(stderr, "chronos: job %s: bad state (%s), starting afresh\n",
+                ev.u.job.job.name, err.message);
     if (set_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
         chr_job_free(&ev.u.job.job);
         chr_job_state_free(&ev.u.job.state);
@@ -952,19 +976,17 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, const char *e
     return e == CHR_ENOMEM ? e : CHR_OK;
 }
 
-static enum chr_err load_run(struct chr_loop *l, const char *path, const char *enc)
+static enum chr_err load_run(struct chr_loop *l, const char *path, struct chr_store_got *got,
+                             struct chr_store_got *unused)
 {
-    (void)enc;
-    void *data = NULL;
-    size_t len = 0;
-    int32_t version;
+    (void)unused;
     struct chr_error err = {{0}, {0}};
     struct chr_event ev = {.type = CHR_EV_LOAD_RUN};
-    enum chr_err e = chr_store_get(l->cfg.store, path, &data, &len, &version);
-    if (e != CHR_OK)
-        return e;
-    e = chr_run_from_json(data, len, &ev.u.run, &err);
-    chr_free(data);
+    if (got->err == CHR_ENOENT)
+        return CHR_OK;
+    if (got->err != CHR_OK)
+        return got->err;
+    enum chr_err e = chr_run_from_json(got->data, got->len, &ev.u.run, &err);
     if (e != CHR_OK) {
         fprintf(stderr, "chronos: skipping stored run %s: %s\n", path, err.message);
         return e == CHR_ENOMEM ? e : CHR_OK;

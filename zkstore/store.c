@@ -167,6 +167,37 @@ enum chr_err chr_store_checkpoint(struct chr_store *s)
     return s->be->checkpoint(s);
 }
 
+void chr_store_got_free(struct chr_store_got *got, size_t n)
+{
+    for (size_t i = 0; got != NULL && i < n; i++) {
+        chr_free(got[i].data);
+        got[i] = (struct chr_store_got){CHR_ENONE, NULL, 0, -1};
+    }
+}
+
+enum chr_err chr_store_get_many(struct chr_store *s, const char *const *paths, size_t n,
+                                struct chr_store_got *out)
+{
+    for (size_t i = 0; out != NULL && i < n && n <= CHR_STORE_GET_MANY_MAX; i++)
+        out[i] = (struct chr_store_got){CHR_ENONE, NULL, 0, -1};
+    if (s == NULL || paths == NULL || out == NULL || n == 0 || n > CHR_STORE_GET_MANY_MAX ||
+        s->be->on_own_thread(s))
+        return CHR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (paths[i] == NULL || !chr_store_path_valid(paths[i]))
+            return CHR_EINVAL;
+    if (s->be->get_many != NULL)
+        return s->be->get_many(s, paths, n, out);
+    for (size_t i = 0; i < n; i++) {
+        out[i].err = s->be->get(s, paths[i], &out[i].data, &out[i].len, &out[i].version);
+        if (out[i].err == CHR_EIO) {
+            chr_store_got_free(out, n);
+            return CHR_EIO;
+        }
+    }
+    return CHR_OK;
+}
+
 enum chr_err chr_store_get(struct chr_store *s, const char *path, void **data, size_t *len,
                            int32_t *version)
 {

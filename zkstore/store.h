@@ -172,6 +172,27 @@ enum chr_err chr_store_checkpoint(struct chr_store *s);
 enum chr_err chr_store_get(struct chr_store *s, const char *path, void **data, size_t *len,
                            int32_t *version);
 
+/* One answer of chr_store_get_many. */
+struct chr_store_got {
+    enum chr_err err;  /* CHR_OK, CHR_ENOENT, CHR_ENOMEM, CHR_EIO */
+    void *data;        /* CHR_OK: the bytes (plus a NUL), the caller's (chr_free) */
+    size_t len;
+    int32_t version;
+};
+/*
+ * Reads n nodes (1..CHR_STORE_GET_MANY_MAX) as chr_store_get would, into
+ * out[i] for paths[i]; a backend with round trips (ZooKeeper) pipelines
+ * them, so loading a large tree costs throughput, not n latencies.  Returns
+ * CHR_OK when every path was answered (each with its own err), else
+ * CHR_EINVAL (a bad path or n) or CHR_EIO, with every out[i] empty.  Not on
+ * the completion thread (CHR_EINVAL there).
+ */
+#define CHR_STORE_GET_MANY_MAX 4096
+enum chr_err chr_store_get_many(struct chr_store *s, const char *const *paths, size_t n,
+                                struct chr_store_got *out);
+/* Frees the data of n answers and empties them. */
+void chr_store_got_free(struct chr_store_got *got, size_t n);
+
 /* The names (last components, still encoded) of a node's children, sorted
  * bytewise. */
 struct chr_store_names {

@@ -29,6 +29,9 @@ struct chr_store_backend {
     /* True on the thread that runs completions: waiting there deadlocks. */
     bool (*on_own_thread)(struct chr_store *s);
     void (*close)(struct chr_store *s);
+    /* Optional: pipelined reads (paths valid, n checked); NULL: one get each. */
+    enum chr_err (*get_many)(struct chr_store *s, const char *const *paths, size_t n,
+                             struct chr_store_got *out);
 #ifdef CHR_TESTING
     void (*fault)(struct chr_store *s, enum chr_store_fault kind, long nth, long count);
 #endif
