@@ -408,6 +408,8 @@ enum chr_err core_load_done(struct chr_core *c);
 struct core_job *core_job_find(const struct chr_core *c, const char *name);
 /* Registers a job (map, order list), needs core_jobmap_reserve. */
 void core_job_register(struct chr_core *c, struct core_job *j);
+/* Room for a depth-first walk of n jobs (dfs_job, dfs_idx). */
+enum chr_err core_dfs_reserve(struct chr_core *c, size_t n);
 void core_job_unregister(struct chr_core *c, struct core_job *j);
 void core_job_destroy(struct core_job *j);
 /* Adds or removes the parent->child edges of j (resolving parents by name);

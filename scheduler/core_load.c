@@ -208,8 +208,70 @@ static void load_attach(struct chr_core *c, struct core_run *r, struct core_job 
     core_emit_run(c, CHR_ACT_RECONCILE, &r->r);
 }
 
+/* Refuses a loaded job on a dependency cycle (written into the store behind
+ * the API's back: the API refuses cycles).  It stays in the store; it is not
+ * scheduled, and its open runs are handled as orphans. */
+static void refuse_job(struct chr_core *c, struct core_job *j, const struct core_job *via)
+{
+    core_note(c, "stored job '%s' refused: it is on a dependency cycle (through '%s'); fix or "
+              "delete it in the store", j->def->name, via->def->name);
+    core_job_unregister(c, j);
+    j->dead = true;
+    j->grave_next = c->grave_jobs;
+    c->grave_jobs = j;
+}
+
+/* Depth-first along parent edges from every job (gray: on the path, black:
+ * done); a parent found gray closes a cycle, whose jobs (the path from it)
+ * are refused.  Jobs downstream of a cycle stay: they wait for parents that
+ * never succeed, as any dependent of a missing parent. */
+static void refuse_cycles(struct chr_core *c)
+{
+    uint32_t gray = ++c->visit_epoch, black = ++c->visit_epoch;
+    for (struct core_job *start = c->reg_head, *next; start != NULL; start = next) {
+        next = start->reg_next;
+        if (start->visit == black || start->dead)
+            continue;
+        size_t depth = 0;
+        c->dfs_job[0] = start;
+        c->dfs_idx[0] = 0;
+        start->visit = gray;
+        while (true) {
+            struct core_job *x = c->dfs_job[depth];
+            if (c->dfs_idx[depth] >= x->def->n_parents) {
+                x->visit = black;
+                if (depth-- == 0)
+                    break;
+                continue;
+            }
+            struct core_job *p = core_job_find(c, x->def->parents[c->dfs_idx[depth]++]);
+            if (p == NULL || p->visit == black || p->dead)
+                continue;
+            if (p->visit == gray) { /* a cycle: p .. x on the path */
+                size_t from = depth;
+                while (c->dfs_job[from] != p)
+                    from--;
+                for (size_t k = from; k <= depth; k++)
+                    refuse_job(c, c->dfs_job[k], c->dfs_job[k == depth ? from : k + 1]);
+                for (size_t k = 0; k <= depth; k++)
+                    c->dfs_job[k]->visit = black; /* the rest of this walk is over */
+                next = c->reg_head; /* the registry changed: walk it again (black is skipped) */
+                break;
+            }
+            p->visit = gray;
+            c->dfs_job[++depth] = p;
+            c->dfs_idx[depth] = 0;
+        }
+    }
+    for (struct core_job *j = c->reg_head; j != NULL; j = j->reg_next)
+        j->visit = 0; /* done_prepare counts in it from 0 */
+}
+
 enum chr_err core_load_done(struct chr_core *c)
 {
+    if (core_dfs_reserve(c, c->jobs.n + 1) != CHR_OK)
+        return CHR_ENOMEM;
+    refuse_cycles(c); /* idempotent: what it refused is gone from the registry */
     if (done_prepare(c) != CHR_OK)
         return CHR_ENOMEM;
     struct core_run *rev = NULL;

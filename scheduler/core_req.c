@@ -35,7 +35,7 @@ enum chr_err core_parse_schedule(struct chr_core *c, const struct chr_job *def,
 
 /* ---- Checks against the registry ---------------------------------------------- */
 
-static enum chr_err dfs_reserve(struct chr_core *c, size_t n)
+enum chr_err core_dfs_reserve(struct chr_core *c, size_t n)
 {
     if (n <= c->cap_dfs)
         return CHR_OK;
@@ -80,7 +80,7 @@ static enum chr_err check_cycle(struct chr_core *c, struct core_job *j, const st
 {
     if (j->n_children == 0 || def->n_parents == 0)
         return CHR_OK;
-    if (dfs_reserve(c, c->jobs.n + 1) != CHR_OK)
+    if (core_dfs_reserve(c, c->jobs.n + 1) != CHR_OK)
         return CHR_ENOMEM;
     uint32_t mark = ++c->visit_epoch;
     size_t depth = 0;

@@ -771,6 +771,57 @@ static void test_lead_deadline_and_concurrency(void **state)
 
 /* ---- Startup and failure ---------------------------------------------------------- */
 
+static void load(struct h *h, struct chr_job job, int64_t next_ms)
+{
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = job;
+    chr_job_state_init(&ev.u.job.state);
+    ev.u.job.state.next_ms = next_ms;
+    step(h, &ev);
+    assert_int_equal(h->rc, CHR_OK);
+}
+
+/* A cycle written into the store behind the API's back (a -> b -> c -> a) is
+ * refused at load with a note naming it; the other jobs, including one that
+ * depends on the cycle and one that a cycle job's parent is, load and run. */
+static void test_load_refuses_cycles(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    h->now = T("2024-01-02T00:00:10Z");
+    struct chr_job a = mkjob("a", NULL), b = mkjob("b", NULL), c = mkjob("c", NULL);
+    struct chr_job d = mkjob("d", NULL);
+    add_parent(&a, "c");
+    add_parent(&a, "root");
+    add_parent(&b, "a");
+    add_parent(&c, "b");
+    add_parent(&d, "a"); /* downstream of the cycle: stays, never runs */
+    load(h, d, INT64_MAX);
+    load(h, mkjob("root", "R/2024-01-02T00:01:00Z/PT1H"), T("2024-01-02T00:01:00Z"));
+    load(h, a, INT64_MAX);
+    load(h, b, INT64_MAX);
+    load(h, c, INT64_MAX);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    assert_int_equal(h->rc, CHR_OK);
+    assert_null(chr_core_job(h->core, "a", NULL));
+    assert_null(chr_core_job(h->core, "b", NULL));
+    assert_null(chr_core_job(h->core, "c", NULL));
+    assert_non_null(chr_core_job(h->core, "d", NULL));
+    assert_non_null(chr_core_job(h->core, "root", NULL));
+    size_t notes = 0;
+    for (size_t i = 0; i < h->a.n; i++)
+        if (h->a.v[i].type == CHR_ACT_NOTE && strstr(h->a.v[i].u.note.text, "cycle") != NULL)
+            notes++;
+    assert_int_equal(notes, 3); /* one line per refused job */
+    advance(h, T("2024-01-02T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 4, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1); /* root still runs */
+}
+
 static void test_load_reconcile_and_catch_up(void **state)
 {
     struct h *h = *state;
@@ -888,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lead_retry_dispatched_early, setup_lead, teardown),
         cmocka_unit_test_setup_teardown(test_lead_deadline_and_concurrency, setup_lead, teardown),
         cmocka_unit_test_setup_teardown(test_load_reconcile_and_catch_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_refuses_cycles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
     };
