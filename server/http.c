@@ -6,6 +6,7 @@
  * routes.c.  Errors are Chronos's shape, {"message": ..., "status": ...},
  * never a trace.
  */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "server/http_int.h"
 
 #include <arpa/inet.h>
@@ -103,7 +104,9 @@ static void add_common_headers(struct MHD_Response *resp)
 
 static void count(struct chr_http *h, unsigned status)
 {
-    struct chr_metrics *m = chr_loop_metrics(h->cfg.loop);
+    if (h->loop == NULL) /* a standby keeps no metrics: the leader's are the cluster's */
+        return;
+    struct chr_metrics *m = chr_loop_metrics(h->loop);
     chr_metrics_inc(m, CHR_M_HTTP_REQUESTS);
     if (status >= 400)
         chr_metrics_inc(m, CHR_M_HTTP_ERRORS);
@@ -198,7 +201,7 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
     }
     r->state = REQ_WAITING;
     MHD_suspend_connection(r->conn);
-    enum chr_err e = chr_loop_request(h->cfg.loop, ev, on_done, r);
+    enum chr_err e = chr_loop_request(r->loop, ev, on_done, r);
     if (e != CHR_OK) { /* `done` never fires: answer now */
         chr_http_error(r, chr_http_status_of(e), "%s",
                        e == CHR_EUNAVAIL ? "the server is stopping" : chr_err_message(e));
@@ -247,10 +250,13 @@ static bool wait_for_tick(struct stream *s)
 /* True while the run is active (it may still make output). */
 static bool run_active(const struct stream *s)
 {
-    const struct chr_view_job *j = chr_view_job(chr_loop_view(s->h->cfg.loop), s->job);
+    pthread_rwlock_rdlock(&s->h->role_lock);
+    struct chr_loop *loop = s->h->loop;
+    const struct chr_view_job *j = loop ? chr_view_job(chr_loop_view(loop), s->job) : NULL;
     const struct chr_view_run *r = j ? chr_view_find_run(j, s->run_id) : NULL;
     bool active = r != NULL && r->state < CHR_RUN_FINISHED;
     chr_view_job_release(j);
+    pthread_rwlock_unlock(&s->h->role_lock);
     return active;
 }
 
@@ -445,12 +451,48 @@ static enum MHD_Result take_chunk(struct req *r, const char *upload, size_t *upl
     return MHD_YES;
 }
 
+static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *upload, size_t *upload_size,
+                              void **con_cls);
+
+/* Every call of a request runs under the role lock (read), with the loop of
+ * the moment in r->loop. */
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct chr_http *h = cls;
+    pthread_rwlock_rdlock(&h->role_lock);
+    enum MHD_Result ret = handle(h, conn, url, method, upload, upload_size, con_cls);
+    pthread_rwlock_unlock(&h->role_lock);
+    return ret;
+}
+
+/* Paths a standby answers itself. */
+static bool local_path(const char *url)
+{
+    return strcmp(url, "/ping") == 0 || strcmp(url, "/leader") == 0 ||
+           strcmp(url, "/v1/scheduler/leader") == 0 || strcmp(url, "/scheduler/leader") == 0 ||
+           strcmp(url, "/v1/status") == 0;
+}
+
+static enum MHD_Result standby(struct req *r, const char *url, const char *method)
+{
+    if (local_path(url))
+        return chr_routes_dispatch(r, url, method);
+    if (r->h->leader[0] == '\0') {
+        chr_http_error(r, 503, "no leader: the servers are electing one (retry in a moment)");
+        return chr_http_send(r);
+    }
+    chr_http_error(r, 503, "this server stands by: the leader is %s", r->h->leader);
+    return chr_http_send(r);
+}
+
+static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *upload, size_t *upload_size,
+                              void **con_cls)
+{
     struct req *r = *con_cls;
     if (r == NULL) { /* headers only: refuse early what needs no body */
         if (strcmp(method, "OPTIONS") == 0)
@@ -465,6 +507,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         *con_cls = r;
         return MHD_YES;
     }
+    r->loop = h->loop;
     if (*upload_size > 0)
         return take_chunk(r, upload, upload_size);
     if (r->state == REQ_DONE)
@@ -475,6 +518,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         chr_http_error(r, 413, "body: larger than the limit of %d bytes", CHR_JOB_JSON_MAX);
         return chr_http_send(r);
     }
+    if (r->loop == NULL)
+        return standby(r, url, method);
     return chr_routes_dispatch(r, url, method);
 }
 
@@ -561,6 +606,13 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
     if (h == NULL)
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     h->cfg = *cfg;
+    h->loop = cfg->loop;
+    snprintf(h->leader, sizeof h->leader, "%s", cfg->loop && cfg->leader ? cfg->leader : "");
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra); /* writers first: a role change must not starve */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&h->role_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
@@ -585,6 +637,29 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
     h->port = info ? info->port : cfg->port;
     *out = h;
     return CHR_OK;
+}
+
+void chr_http_set_loop(struct chr_http *h, struct chr_loop *loop)
+{
+    pthread_rwlock_wrlock(&h->role_lock);
+    h->loop = loop;
+    if (loop != NULL)
+        snprintf(h->leader, sizeof h->leader, "%s", h->cfg.leader ? h->cfg.leader : "");
+    pthread_rwlock_unlock(&h->role_lock);
+}
+
+void chr_http_set_leader(struct chr_http *h, const char *id)
+{
+    pthread_rwlock_wrlock(&h->role_lock);
+    snprintf(h->leader, sizeof h->leader, "%s", id ? id : "");
+    pthread_rwlock_unlock(&h->role_lock);
+}
+
+void chr_http_set_mesos_master(struct chr_http *h, const char *hostport)
+{
+    pthread_rwlock_wrlock(&h->role_lock);
+    snprintf(h->mesos_master, sizeof h->mesos_master, "%s", hostport ? hostport : "");
+    pthread_rwlock_unlock(&h->role_lock);
 }
 
 uint16_t chr_http_port(const struct chr_http *h)
@@ -617,6 +692,7 @@ void chr_http_stop(struct chr_http *h)
         MHD_stop_daemon(h->d);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->mu);
+    pthread_rwlock_destroy(&h->role_lock);
     chr_free(h->waiting);
     chr_free(h);
 }

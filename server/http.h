@@ -28,6 +28,7 @@ struct chr_http_config {
     const char *realm;      /* NULL: "chronos" */
     const char *tls_cert_pem, *tls_key_pem; /* both or neither: PEM texts */
     const char *version;
+    const char *store_kind;   /* "local" or "zookeeper" (shown in /v1/status) */
 };
 
 struct chr_http;
@@ -36,6 +37,18 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
                             struct chr_error *err);
 /* The port actually bound. */
 uint16_t chr_http_port(const struct chr_http *h);
+/*
+ * ZooKeeper mode: the role changes.  set_loop(loop) when this server starts
+ * leading, set_loop(NULL) before its loop is stopped (waits until no request
+ * is inside the old loop); set_leader names the leader ("host:port", NULL or
+ * "" when there is none).  A standby answers /ping, /leader and /v1/status
+ * itself and forwards everything else to the leader (503 while none).
+ */
+void chr_http_set_loop(struct chr_http *h, struct chr_loop *loop);
+void chr_http_set_leader(struct chr_http *h, const char *id);
+/* The Mesos master's "host:port" as detected (NULL: none), for /v1/status. */
+void chr_http_set_mesos_master(struct chr_http *h, const char *hostport);
+
 /* Stops serving (ends streams, answers nothing more) and frees. */
 void chr_http_stop(struct chr_http *h);
 

@@ -24,12 +24,19 @@ struct chr_http {
     bool stopping;
     pthread_t ticker;
     bool ticker_started;
+    /* The role, swapped by chr_http_set_loop/_leader; every handler call
+     * holds role_lock for reading, so a loop is never stopped under one. */
+    pthread_rwlock_t role_lock;
+    struct chr_loop *loop;      /* leading: the scheduler; NULL: standing by */
+    char leader[256];           /* the leader's "host:port"; "" when unknown */
+    char mesos_master[256];     /* the Mesos master detected; "" none */
 };
 
 enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE, REQ_STREAM };
 
 struct req {
     struct chr_http *h;
+    struct chr_loop *loop;      /* h->loop during this handler call; NULL: standby */
     struct MHD_Connection *conn;
     enum req_state state;
     char *body;

@@ -74,6 +74,7 @@ struct chr_loop {
     bool suppressed;
     bool want_offer;    /* make a fresh offer at the end of this step */
     int64_t started_ms; /* when this process's loop began */
+    bool fenced;        /* on_fenced fired: nothing more is launched */
 };
 
 static int64_t now_ms(void)
@@ -455,6 +456,12 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
 {
     struct ops *o = l->ops;
     o->n = 0;
+    if (l->cfg.fence_path != NULL) { /* the epoch guard: a deposed leader's batch fails */
+        snprintf(o->path[0], CHR_STORE_PATH_MAX, "%s", l->cfg.fence_path);
+        o->op[0] = (struct chr_store_op){CHR_STORE_CHECK, o->path[0], NULL, 0, -1};
+        o->text[0] = NULL;
+        o->n = 1;
+    }
     struct batch_ctx *b = chr_calloc(1, sizeof *b);
     enum chr_err e = CHR_ENOMEM;
     if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL &&
@@ -469,7 +476,7 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
                 track_item(l, &a->u.persist.items[i]);
         }
     }
-    if (e == CHR_OK && o->n == 0) { /* nothing to write: durable already */
+    if (e == CHR_OK && o->n == (l->cfg.fence_path != NULL)) { /* nothing to write */
         on_store_done(b, CHR_OK, NULL, 0);
         return;
     }
@@ -527,10 +534,25 @@ static void crash_point(const char *name)
 }
 #endif
 
+/* Tells the owner, once, that this loop must stop. */
+static void fence(struct chr_loop *l, const char *why)
+{
+    if (l->fenced)
+        return;
+    l->fenced = true;
+    logf_(l, "stepping down: %s", why);
+    if (l->cfg.on_fenced != NULL)
+        l->cfg.on_fenced(l->cfg.fence_ctx, why);
+}
+
 static void do_launch(struct chr_loop *l, const struct chr_run *run, const struct chr_job *job,
                       uint64_t offer_id, int64_t not_before_ms)
 {
     crash_point("before-launch");
+    if (l->fenced || (l->cfg.may_launch != NULL && !l->cfg.may_launch(l->cfg.fence_ctx))) {
+        fence(l, "the leader's lease lapsed: launches stop before another leader can start");
+        return; /* the run stays recorded; whoever leads next reconciles it */
+    }
     const struct chr_core_config *cc = &l->cfg.core;
     char *command = NULL;
     if (run->arguments != NULL && run->arguments[0] != '\0') { /* Chronos: appended */
@@ -809,6 +831,10 @@ static void step(struct chr_loop *l, struct qitem *it)
     offers_settle(l);
     chr_view_flush(l->view, l->core);
     publish_gauges(l);
+    struct chr_core_counts c;
+    chr_core_counts(l->core, &c);
+    if (c.failed)
+        fence(l, "a store write failed (or this server is no longer the leader)");
 }
 
 /* ---- The thread ---------------------------------------------------------------- */

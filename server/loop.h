@@ -29,6 +29,17 @@ struct chr_loop_config {
     struct chr_job_defaults defaults;
     const char *default_user;    /* runAsUser when the job has none; NULL: ours */
     bool verbose;                /* one log line per event */
+    /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
+     * first checks that this node (the leader's election node) exists, so
+     * a deposed leader's writes fail whole.  may_launch: asked before every
+     * launch (the leader's lease); false drops the launch (the run stays
+     * recorded: the next leader reconciles it).  on_fenced fires once, on
+     * the scheduler thread, when the loop must be stopped by its owner: a
+     * launch was fenced, or the store failed.  It must not stop the loop. */
+    const char *fence_path;
+    bool (*may_launch)(void *ctx);
+    void (*on_fenced)(void *ctx, const char *why);
+    void *fence_ctx;
 };
 
 struct chr_loop;

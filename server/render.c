@@ -554,6 +554,44 @@ static void put_stat_run(struct sb *b, const struct chr_view_job *j, const struc
     sb_json_str(b, stat_status(r->state));
 }
 
+static const char *ledger_reason(enum chr_ledger_reason r)
+{
+    switch (r) {
+    case CHR_LEDGER_COALESCED_DOWN: return "coalesced-down";
+    case CHR_LEDGER_COALESCED_BUSY: return "coalesced-busy";
+    case CHR_LEDGER_SKIPPED_DEADLINE: return "skipped-deadline";
+    case CHR_LEDGER_SKIPPED_DISABLED: return "skipped-disabled";
+    }
+    return "unknown";
+}
+
+char *chr_render_ledger(const struct chr_view_job *j, size_t *len)
+{
+    struct sb b = {0};
+    sb_ch(&b, '[');
+    for (uint32_t i = 0; i < j->n_ledger; i++) {
+        const struct chr_ledger_entry *e = &j->ledger[i];
+        if (i > 0)
+            sb_ch(&b, ',');
+        sb_ch(&b, '{');
+        sb_key(&b, "from", true);
+        sb_json_instant(&b, e->first_ms);
+        sb_key(&b, "to", false);
+        sb_json_instant(&b, e->last_ms);
+        sb_key(&b, "fromMs", false);
+        sb_fmt(&b, "%lld", (long long)e->first_ms);
+        sb_key(&b, "toMs", false);
+        sb_fmt(&b, "%lld", (long long)e->last_ms);
+        sb_key(&b, "count", false);
+        sb_fmt(&b, "%lld", (long long)e->count);
+        sb_key(&b, "reason", false);
+        sb_json_str(&b, ledger_reason(e->reason));
+        sb_ch(&b, '}');
+    }
+    sb_ch(&b, ']');
+    return sb_finish(&b, len);
+}
+
 char *chr_render_stat(const struct chr_view_job *j, size_t *len)
 {
     struct sb b = {0};

@@ -40,6 +40,11 @@ char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *
  * runs and their history (Chronos's shape). */
 char *chr_render_stat(const struct chr_view_job *j, size_t *len);
 
+/* GET job/{name}/ledger: [{"from","to","fromMs","toMs","count","reason"}],
+ * reason one of coalesced-down, coalesced-busy, skipped-deadline,
+ * skipped-disabled. */
+char *chr_render_ledger(const struct chr_view_job *j, size_t *len);
+
 /* GET graph/dot (Graphviz) and graph/csv (node/link lines, no header). */
 char *chr_render_graph_dot(const struct chr_view_snap *s, size_t *len);
 char *chr_render_graph_csv(const struct chr_view_snap *s, size_t *len);

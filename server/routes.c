@@ -104,12 +104,12 @@ static enum MHD_Result answer(struct req *r, char *body, size_t len, const struc
 
 static const struct chr_view_snap *snapshot(struct req *r)
 {
-    return chr_view_snapshot(chr_loop_view(r->h->cfg.loop));
+    return chr_view_snapshot(chr_loop_view(r->loop));
 }
 
 static const struct chr_view_job *view_job(struct req *r, const char *name)
 {
-    return chr_view_job(chr_loop_view(r->h->cfg.loop), name);
+    return chr_view_job(chr_loop_view(r->loop), name);
 }
 
 typedef char *snap_render_fn(const struct chr_view_snap *s, size_t *len);
@@ -201,9 +201,20 @@ static enum MHD_Result next(struct req *r, const struct chr_job *def)
         return chr_http_send(r);
     struct chr_error err = {{0}, {0}};
     size_t len = 0;
-    char *body = chr_render_next(def, chr_loop_tzdb(r->h->cfg.loop), wall_ms(), (size_t)count,
+    char *body = chr_render_next(def, chr_loop_tzdb(r->loop), wall_ms(), (size_t)count,
                                  &len, &err);
     return answer(r, body, len, &err, "application/json");
+}
+
+static enum MHD_Result ledger(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL)
+        return not_found_job(r);
+    size_t len = 0;
+    char *body = chr_render_ledger(j, &len);
+    chr_view_job_release(j);
+    return answer(r, body, len, NULL, "application/json");
 }
 
 static enum MHD_Result job_next(struct req *r)
@@ -333,30 +344,41 @@ static enum MHD_Result send_json(struct req *r, json_t *v)
 
 static enum MHD_Result leader(struct req *r)
 {
-    return send_json(r, json_pack("{s:s}", "leader", r->h->cfg.leader ? r->h->cfg.leader : ""));
+    if (r->h->leader[0] == '\0') {
+        chr_http_error(r, 503, "no leader: the servers are electing one (retry in a moment)");
+        return chr_http_send(r);
+    }
+    return send_json(r, json_pack("{s:s}", "leader", r->h->leader));
 }
 
+/* What this server is and does: answered by every server, leader or not. */
 static enum MHD_Result status(struct req *r)
 {
-    struct chr_metrics_sample m;
-    chr_metrics_read(chr_loop_metrics(r->h->cfg.loop), &m);
-    char started[CHR_INSTANT_TEXT_MAX];
-    chr_instant_format(m.gauges.started_ms, started);
-    return send_json(
-        r, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "version",
-                     r->h->cfg.version ? r->h->cfg.version : "", "leader",
-                     r->h->cfg.leader ? r->h->cfg.leader : "", "isLeader", (int)m.gauges.leader,
-                     "store", "local", "resourceManager", "local", "startedAt", started, "jobs",
-                     (json_int_t)chr_view_count(chr_loop_view(r->h->cfg.loop)), "runsActive",
-                     (json_int_t)m.gauges.runs_active, "runsWaiting",
-                     (json_int_t)m.gauges.runs_waiting, "queueDepth",
-                     (json_int_t)m.gauges.queue_depth));
+    const struct chr_http_config *c = &r->h->cfg;
+    json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s,s:s?}", "version", c->version ? c->version : "",
+                          "leader", r->h->leader, "isLeader", r->loop != NULL, "self",
+                          c->leader ? c->leader : "", "store",
+                          c->store_kind ? c->store_kind : "local", "mesosMaster",
+                          r->h->mesos_master[0] ? r->h->mesos_master : NULL);
+    if (o != NULL && r->loop != NULL) {
+        struct chr_metrics_sample m;
+        chr_metrics_read(chr_loop_metrics(r->loop), &m);
+        char started[CHR_INSTANT_TEXT_MAX];
+        chr_instant_format(m.gauges.started_ms, started);
+        json_object_set_new(o, "leadingSince", json_string(started));
+        json_object_set_new(o, "jobs", json_integer((json_int_t)chr_view_count(
+                                           chr_loop_view(r->loop))));
+        json_object_set_new(o, "runsActive", json_integer((json_int_t)m.gauges.runs_active));
+        json_object_set_new(o, "runsWaiting", json_integer((json_int_t)m.gauges.runs_waiting));
+        json_object_set_new(o, "queueDepth", json_integer((json_int_t)m.gauges.queue_depth));
+    }
+    return send_json(r, o);
 }
 
 static enum MHD_Result metrics(struct req *r)
 {
     struct chr_metrics_sample m;
-    chr_metrics_read(chr_loop_metrics(r->h->cfg.loop), &m);
+    chr_metrics_read(chr_loop_metrics(r->loop), &m);
     const char *format = chr_http_arg(r, "format");
     bool json = format != NULL && strcmp(format, "json") == 0;
     if (format != NULL && !json && strcmp(format, "prometheus") != 0) {
@@ -455,14 +477,16 @@ static enum MHD_Result job_routes(struct req *r, const char *rest, unsigned v, c
             return not_allowed(r, method, url, "GET");
         return take_name(r, rest + 5) ? stat(r) : chr_http_send(r);
     }
-    size_t n = strlen(rest);
-    if (n > 5 && strcmp(rest + n - 5, "/next") == 0) {
+    const char *sub = strrchr(rest, '/');
+    if (sub != NULL && (strcmp(sub, "/next") == 0 || strcmp(sub, "/ledger") == 0)) {
         char name[CHR_JOB_NAME_MAX + 2];
-        snprintf(name, sizeof name, "%.*s", (int)(n - 5 < sizeof name - 1 ? n - 5 : sizeof name - 1),
-                 rest);
+        size_t k = (size_t)(sub - rest);
+        snprintf(name, sizeof name, "%.*s", (int)(k < sizeof name - 1 ? k : sizeof name - 1), rest);
         if (v != V_GET)
             return not_allowed(r, method, url, "GET");
-        return take_name(r, name) ? job_next(r) : chr_http_send(r);
+        if (!take_name(r, name))
+            return chr_http_send(r);
+        return strcmp(sub, "/next") == 0 ? job_next(r) : ledger(r);
     }
     if (!take_name(r, rest))
         return chr_http_send(r);

@@ -31,6 +31,7 @@ struct vjob {
     struct chr_view_job pub; /* first: readers get &pub */
     atomic_uint refs;
     struct chr_view_run *runs;
+    struct chr_ledger_entry *ledger;
     _Atomic(struct jtext *) json;
 };
 
@@ -71,6 +72,7 @@ static void vjob_release(struct vjob *j)
         return;
     chr_job_unbox(j->pub.def);
     chr_free(j->runs);
+    chr_free(j->ledger);
     chr_free(atomic_load(&j->json));
     chr_free(j);
 }
@@ -285,6 +287,16 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
     v->pub.stats = st->stats;
     v->pub.next_ms = st->next_ms == INT64_MAX ? INT64_MIN : st->next_ms;
     v->pub.remaining_repeats = remaining_repeats(job, st);
+    if (st->ledger_len > 0) {
+        v->ledger = chr_malloc(st->ledger_len * sizeof *v->ledger);
+        if (v->ledger == NULL) {
+            vjob_release(v);
+            return NULL;
+        }
+        memcpy(v->ledger, st->ledger, st->ledger_len * sizeof *v->ledger);
+        v->pub.ledger = v->ledger;
+        v->pub.n_ledger = st->ledger_len;
+    }
     if (!fill_runs(v, core, job, st)) {
         vjob_release(v);
         return NULL;

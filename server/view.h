@@ -46,6 +46,10 @@ struct chr_view_job {
      * runs (runs[n_finished .. n_runs)). */
     const struct chr_view_run *runs;
     uint32_t n_runs, n_finished;
+    /* Instants that did not become a launch (coalesced, skipped), oldest
+     * first, bounded (CHR_LEDGER_MAX). */
+    const struct chr_ledger_entry *ledger;
+    uint32_t n_ledger;
 };
 
 /* Chronos's "status" of a job: "success" / "failure" from comparing
