@@ -82,27 +82,34 @@ struct chr_cmd {
     bool json;               /* accepts --json */
 };
 
-/* What every command knows about the server and its output. */
+/* The --server line every command's help ends with. */
+#define CHR_CLIENT_SERVER_HELP \
+    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n"
+
+/* What every command knows about its command line, the server and its
+ * output.  The positionals live here too, so that a command is one struct
+ * on its stack rather than three variables it must keep in step. */
 struct chr_client {
     char url[CHR_CLIENT_URL_MAX]; /* base URL, no trailing '/' */
     bool json;                    /* --json: print the server's JSON */
     const char *cmd;              /* the command's name, for messages */
     const char *context;          /* NULL, or what an error answer is about
                                      ("chronos: <context>: <message>") */
+    const char *pos[CHR_CLIENT_POS_MAX]; /* positionals, borrowed from argv */
+    size_t npos;
 };
 
 /*
- * Parses argv (argv[0] is the command's name) against `cmd`: its options,
- * the common ones (--server URL, --json when cmd->json, --help/-h) and up to
- * cmd->pos_max positionals into pos[] (count in *npos).  The server's URL is
- * --server, else $CHRONOS_URL, else CHR_CLIENT_DEFAULT_URL.
+ * Parses argv (argv[0] is the command's name) against `cmd` into *c: its
+ * options, the common ones (--server URL, --json when cmd->json, --help/-h)
+ * and up to cmd->pos_max positionals into c->pos[] (count in c->npos).  The
+ * server's URL is --server, else $CHRONOS_URL, else CHR_CLIENT_DEFAULT_URL.
  *
  * Returns -1 when the command should go on; otherwise an exit status to
  * return at once: 0 after printing the help to stdout, CHR_EXIT_USAGE after
  * printing one line naming the mistake to stderr.
  */
-int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr_client *c,
-                    const char **pos, size_t *npos);
+int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr_client *c);
 
 /* Prints "chronos CMD: <message> (see `chronos CMD --help`)" to stderr;
  * returns CHR_EXIT_USAGE. */
@@ -129,6 +136,9 @@ void chr_path_init(struct chr_path *p);
 void chr_path_add(struct chr_path *p, const char *text);
 /* Appends `raw` percent-encoded (a job name, a run id, a query value). */
 void chr_path_add_escaped(struct chr_path *p, const char *raw);
+/* Appends "?key=value" (or "&key=value" after the first), the value
+ * escaped; nothing when `value` is NULL, so optional options need no if. */
+void chr_path_add_query(struct chr_path *p, const char *key, const char *value);
 /* CHR_EXIT_OK, or a usage error naming the overflow. */
 int chr_path_check(const struct chr_client *c, const struct chr_path *p);
 
@@ -178,6 +188,18 @@ json_t *chr_resp_json(const struct chr_resp *r);
 /* Prints the body as it is, with a final newline if it lacks one. */
 void chr_resp_print(const struct chr_resp *r);
 
+/* Shows a JSON answer to people: a table, a block, lines.  Returns an exit
+ * status. */
+typedef int chr_render_fn(const struct chr_client *c, const json_t *v);
+
+/*
+ * GET `path`, then print the answer as it is with --json (c->json), else
+ * hand it parsed to `render`: the shape of every read-only command.  Returns
+ * an exit status (as chr_client_call, CHR_EXIT_SERVER when the answer is not
+ * JSON, else render's).
+ */
+int chr_client_get_show(const struct chr_client *c, const char *path, chr_render_fn *render);
+
 /* ---- Tables and times (client_table.c) --------------------------------- */
 
 struct chr_table;
@@ -220,13 +242,17 @@ int chr_job_path(const struct chr_client *c, struct chr_path *p, const char *pre
 /* True when the job JSON `o` has a non-empty "parents" array. */
 bool chr_job_is_dependent(const json_t *o);
 
+/* True for the fields of a job the server computes (counters, progress):
+ * `show` shows them, `edit` leaves them out, `apply` never compares them. */
+bool chr_job_is_computed(const char *key);
+
 /* POSTs one job (a JSON object) to /dependency when it has parents, else to
  * /iso8601 (both create or replace).  Returns an exit status. */
 int chr_client_post_job(const struct chr_client *c, const json_t *job);
 
-/* chr_client_post_job, after asking whether the job exists so that *existed
- * can say "updated" rather than "created".  Returns an exit status. */
-int chr_client_put_job(const struct chr_client *c, const json_t *job, bool *existed);
+/* chr_client_post_job, after asking whether the job exists, then prints
+ * "updated NAME" or "created NAME" as it did.  Returns an exit status. */
+int chr_client_put_job(const struct chr_client *c, const json_t *job);
 
 /* GET /v1/scheduler/job/{name}: CHR_EXIT_OK with *job (caller decrefs); with
  * `missing_ok`, CHR_EXIT_OK and *job NULL when the server answers 4xx (no

@@ -7,15 +7,12 @@
 
 #include "cli/client.h"
 
-#define SERVER_OPT \
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n"
-
 static const char delete_help[] =
     "usage: chronos delete NAME [--server URL]\n"
     "\n"
     "Deletes a job (DELETE /v1/scheduler/job/NAME) and prints `deleted NAME`.\n"
     "The server refuses to delete a job that others depend on, naming them.\n"
-    "\n" SERVER_OPT;
+    "\n" CHR_CLIENT_SERVER_HELP;
 
 static const char run_help[] =
     "usage: chronos run NAME [--args \"...\"] [--server URL]\n"
@@ -23,14 +20,15 @@ static const char run_help[] =
     "Runs a job now, once, besides its schedule (PUT /v1/scheduler/job/NAME),\n"
     "and prints `started NAME`.  `chronos logs NAME` shows its output.\n"
     "\n"
-    "  --args TEXT   appended to the job's command for this run (?arguments=)\n" SERVER_OPT;
+    "  --args TEXT   appended to the job's command for this run (?arguments=)\n"
+    CHR_CLIENT_SERVER_HELP;
 
 static const char kill_help[] =
     "usage: chronos kill NAME [--server URL]\n"
     "\n"
     "Kills the job's active runs (DELETE /v1/scheduler/task/kill/NAME) and prints\n"
     "`killed NAME`.\n"
-    "\n" SERVER_OPT;
+    "\n" CHR_CLIENT_SERVER_HELP;
 
 static const char graph_help[] =
     "usage: chronos graph [--csv] [--server URL]\n"
@@ -39,37 +37,39 @@ static const char graph_help[] =
     "(`chronos graph | dot -Tsvg > jobs.svg`).\n"
     "\n"
     "  --csv         one line per job `node,NAME,LAST-STATE,CURRENT-STATE`, then one\n"
-    "                per edge `link,PARENT,CHILD`\n" SERVER_OPT;
+    "                per edge `link,PARENT,CHILD`\n" CHR_CLIENT_SERVER_HELP;
 
-/* METHOD prefix/NAME[?arguments=ARGS], then "<done> NAME" on stdout. */
-static int act(const struct chr_client *c, const char *method, const char *prefix,
-               const char *name, const char *args, const char *done)
+/* What a one-job command does: METHOD prefix/NAME, then "<done> NAME". */
+struct action {
+    const char *method, *prefix, *done;
+};
+
+/* Parses the command line, then does `a` to the job it names; `args` (NULL,
+ * or where `run` keeps --args) is read once the options are parsed. */
+static int act(const struct chr_cmd *cmd, const struct action *a, const char *const *args,
+               int argc, char **argv)
 {
+    struct chr_client c;
     struct chr_path p;
     struct chr_resp r;
-    int st = chr_job_path(c, &p, prefix, name, "");
-    if (args != NULL) {
-        chr_path_add(&p, "?arguments=");
-        chr_path_add_escaped(&p, args);
-        st = chr_path_check(c, &p);
-    }
-    if (st != CHR_EXIT_OK || (st = chr_client_call(c, method, p.buf, NULL, &r)) != CHR_EXIT_OK)
+    int st = chr_client_args(cmd, argc, argv, &c);
+    if (st >= 0)
+        return st;
+    st = chr_job_path(&c, &p, a->prefix, c.pos[0], "");
+    chr_path_add_query(&p, "arguments", args ? *args : NULL);
+    if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK ||
+        (st = chr_client_call(&c, a->method, p.buf, NULL, &r)) != CHR_EXIT_OK)
         return st;
     chr_resp_free(&r);
-    printf("%s %s\n", done, name);
+    printf("%s %s\n", a->done, c.pos[0]);
     return CHR_EXIT_OK;
 }
 
 int chr_cli_delete(int argc, char **argv)
 {
     static const struct chr_cmd cmd = {"delete", delete_help, NULL, 0, 1, 1, "NAME", false};
-    struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
-    if (st >= 0)
-        return st;
-    return act(&c, "DELETE", "/v1/scheduler/job/", pos[0], NULL, "deleted");
+    static const struct action a = {"DELETE", "/v1/scheduler/job/", "deleted"};
+    return act(&cmd, &a, NULL, argc, argv);
 }
 
 int chr_cli_run(int argc, char **argv)
@@ -77,25 +77,15 @@ int chr_cli_run(int argc, char **argv)
     const char *args = NULL;
     const struct chr_opt opts[] = {{"--args", NULL, CHR_OPT_VALUE, &args}};
     const struct chr_cmd cmd = {"run", run_help, opts, 1, 1, 1, "NAME", false};
-    struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
-    if (st >= 0)
-        return st;
-    return act(&c, "PUT", "/v1/scheduler/job/", pos[0], args, "started");
+    static const struct action a = {"PUT", "/v1/scheduler/job/", "started"};
+    return act(&cmd, &a, &args, argc, argv);
 }
 
 int chr_cli_kill(int argc, char **argv)
 {
     static const struct chr_cmd cmd = {"kill", kill_help, NULL, 0, 1, 1, "NAME", false};
-    struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
-    if (st >= 0)
-        return st;
-    return act(&c, "DELETE", "/v1/scheduler/task/kill/", pos[0], NULL, "killed");
+    static const struct action a = {"DELETE", "/v1/scheduler/task/kill/", "killed"};
+    return act(&cmd, &a, NULL, argc, argv);
 }
 
 int chr_cli_graph(int argc, char **argv)
@@ -105,15 +95,14 @@ int chr_cli_graph(int argc, char **argv)
     const struct chr_cmd cmd = {"graph", graph_help, opts, 1, 0, 0, NULL, false};
     struct chr_client c;
     struct chr_resp r;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
     st = chr_client_call(&c, "GET", csv ? "/v1/scheduler/graph/csv" : "/v1/scheduler/graph/dot",
                          NULL, &r);
     if (st != CHR_EXIT_OK)
         return st;
+    /* dot and CSV are the server's text, shown to the byte (no newline added). */
     fwrite(r.body, 1, r.len, stdout);
     chr_resp_free(&r);
     return CHR_EXIT_OK;

@@ -42,26 +42,19 @@ static const char apply_help[] =
     "  -f, --file PATH  a job file or a directory of them (repeatable)\n"
     "  --server URL     the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n";
 
-/* Never compared: the server's counters and progress. */
-static const char *const read_only[] = {
-    "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
-    "nextRunAt", "remainingRepeats", "lastRunState",
-};
 /* Compared only when the file gives them: their defaults are the server's
  * configuration, or (schedule) "run once now". */
 static const char *const server_default[] = {
     "shell", "retries", "cpus", "mem", "disk", "runAsUser", "retryDelaySeconds", "schedule",
 };
 
-static bool listed(const char *const *list, size_t n, const char *key)
+static bool is_server_default(const char *key)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], key) == 0)
+    for (size_t i = 0; i < sizeof server_default / sizeof server_default[0]; i++)
+        if (strcmp(server_default[i], key) == 0)
             return true;
     return false;
 }
-
-#define LISTED(list, key) listed(list, sizeof list / sizeof list[0], key)
 
 /* ---- Comparison -------------------------------------------------------- */
 
@@ -136,13 +129,13 @@ static bool same_job(const json_t *mine, const json_t *theirs)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)mine, key, v) {
-        if (!LISTED(read_only, key) && !json_is_null(v) && !like(v, json_object_get(theirs, key)))
+        if (!chr_job_is_computed(key) && !json_is_null(v) && !like(v, json_object_get(theirs, key)))
             return false;
     }
     bool has_fetch = json_object_get(mine, "fetch") || json_object_get(mine, "uris");
     json_object_foreach((json_t *)theirs, key, v) {
-        if (json_object_get(mine, key) != NULL || LISTED(read_only, key) ||
-            LISTED(server_default, key))
+        if (json_object_get(mine, key) != NULL || chr_job_is_computed(key) ||
+            is_server_default(key))
             continue;
         /* fetch and uris mirror each other: the file gives one of them. */
         if (has_fetch && (strcmp(key, "fetch") == 0 || strcmp(key, "uris") == 0))
@@ -344,9 +337,7 @@ int chr_cli_apply(int argc, char **argv)
     const struct chr_opt opts[] = {{"--file", "-f", CHR_OPT_LIST, &targets}};
     const struct chr_cmd cmd = {"apply", apply_help, opts, 1, 0, 0, NULL, false};
     struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
     if (targets.n == 0)

@@ -134,22 +134,19 @@ static const struct chr_opt *find_opt(const struct chr_cmd *cmd, const struct ch
     return NULL;
 }
 
-static int positional(struct chr_client *c, const struct chr_cmd *cmd, const char *a,
-                      const char **pos, size_t *npos)
+static int positional(struct chr_client *c, const struct chr_cmd *cmd, const char *a)
 {
-    if (*npos >= cmd->pos_max)
+    if (c->npos >= cmd->pos_max)
         return chr_client_usage(c, "unexpected argument '%s'", a);
-    pos[(*npos)++] = a;
+    c->pos[c->npos++] = a;
     return -1;
 }
 
-int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr_client *c,
-                    const char **pos, size_t *npos)
+int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr_client *c)
 {
     const char *server = NULL;
     memset(c, 0, sizeof *c);
     c->cmd = cmd->name;
-    *npos = 0;
     const struct chr_opt common[] = {
         {"--server", NULL, CHR_OPT_VALUE, &server},
         {"--json", NULL, CHR_OPT_FLAG, &c->json},
@@ -171,7 +168,7 @@ int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr
         }
         if (strcmp(a, "--") == 0) {
             for (i++; i < argc && st < 0; i++)
-                st = positional(c, cmd, argv[i], pos, npos);
+                st = positional(c, cmd, argv[i]);
             break;
         }
         const struct chr_opt *o = find_opt(cmd, common, ncommon, a);
@@ -180,11 +177,11 @@ int chr_client_args(const struct chr_cmd *cmd, int argc, char **argv, struct chr
         else if (a[0] == '-' && a[1] != '\0')
             st = chr_client_usage(c, "unknown option '%s'", a);
         else
-            st = positional(c, cmd, a, pos, npos);
+            st = positional(c, cmd, a);
     }
     if (st >= 0)
         return st;
-    if (*npos < cmd->pos_min)
+    if (c->npos < cmd->pos_min)
         return chr_client_usage(c, "missing %s", cmd->what ? cmd->what : "argument");
     return set_url(c, server);
 }

@@ -265,20 +265,15 @@ int chr_cli_create(int argc, char **argv)
     const struct chr_cmd cmd = {"create", create_help, opts, sizeof opts / sizeof opts[0],
                                 1, 1, "NAME", false};
     struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
     json_t *job = json_object();
     if (job == NULL)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
-    bool existed = false;
-    st = build(&c, pos[0], &o, job);
+    st = build(&c, c.pos[0], &o, job);
     if (st < 0)
-        st = chr_client_put_job(&c, job, &existed);
-    if (st == CHR_EXIT_OK)
-        printf("%s %s\n", existed ? "updated" : "created", pos[0]);
+        st = chr_client_put_job(&c, job);
     json_decref(job);
     return st;
 }

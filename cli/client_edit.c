@@ -20,14 +20,22 @@ static const char edit_help[] =
     "changed, sends it back (create or replace) and prints `updated NAME`, else\n"
     "prints `unchanged NAME`.  If the edit cannot be sent, the file is kept and\n"
     "its path printed.\n"
-    "\n"
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n";
+    "\n" CHR_CLIENT_SERVER_HELP;
 
-/* Fields the server computes; shown by `show`, not edited. */
-static const char *const read_only[] = {
-    "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
-    "nextRunAt", "remainingRepeats", "lastRunState",
-};
+/* The job as the file to edit shows it: without what is not the job's to
+ * edit (client.h), and with only `fetch` of the fetch/uris pair, since the
+ * server fills each from the other and refuses the two when they disagree. */
+static void editable(json_t *job)
+{
+    const char *key;
+    json_t *v, *tmp;
+    json_object_foreach_safe(job, tmp, key, v) {
+        if (chr_job_is_computed(key))
+            json_object_del(job, key);
+    }
+    if (json_object_get(job, "fetch") != NULL)
+        json_object_del(job, "uris");
+}
 
 /* Writes `job` to a new temporary file; its path into path[]. */
 static int write_temp(const json_t *job, char *path, size_t cap)
@@ -89,7 +97,6 @@ static int send_back(const struct chr_client *c, const char *name, const json_t 
                                jerr.line, jerr.text);
     int st = CHR_EXIT_OK;
     const char *now_name = json_string_value(json_object_get(after, "name"));
-    bool existed = false;
     if (!json_is_object(after))
         st = chr_client_fail(CHR_EXIT_BAD_VALUE, "edit: %s: not a JSON object; nothing sent",
                              path);
@@ -98,8 +105,8 @@ static int send_back(const struct chr_client *c, const char *name, const json_t 
     else if (now_name == NULL || strcmp(now_name, name) != 0)
         st = chr_client_fail(CHR_EXIT_BAD_VALUE, "edit: the name must stay '%s' (use `chronos "
                              "create` or `apply` for a new job); nothing sent", name);
-    else if ((st = chr_client_put_job(c, after, &existed)) == CHR_EXIT_OK)
-        printf("%s %s\n", existed ? "updated" : "created", name);
+    else
+        st = chr_client_put_job(c, after);
     json_decref(after);
     return st;
 }
@@ -108,24 +115,17 @@ int chr_cli_edit(int argc, char **argv)
 {
     static const struct chr_cmd cmd = {"edit", edit_help, NULL, 0, 1, 1, "NAME", false};
     struct chr_client c;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    json_t *job = NULL;
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
-    json_t *job = NULL;
-    if ((st = chr_client_get_job(&c, pos[0], false, &job)) != CHR_EXIT_OK)
+    if ((st = chr_client_get_job(&c, c.pos[0], false, &job)) != CHR_EXIT_OK)
         return st;
-    for (size_t i = 0; i < sizeof read_only / sizeof read_only[0]; i++)
-        json_object_del(job, read_only[i]);
-    /* The server shows fetch and uris, each filled from the other, and
-     * refuses the two when they disagree: offer only fetch to edit. */
-    if (json_object_get(job, "fetch") != NULL)
-        json_object_del(job, "uris");
+    editable(job);
     char path[4096] = "";
     st = write_temp(job, path, sizeof path);
     if (st == CHR_EXIT_OK && (st = run_editor(path)) == CHR_EXIT_OK)
-        st = send_back(&c, pos[0], job, path);
+        st = send_back(&c, c.pos[0], job, path);
     if (st == CHR_EXIT_OK)
         unlink(path);
     else if (path[0] != '\0' && access(path, F_OK) == 0)

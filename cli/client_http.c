@@ -48,6 +48,17 @@ void chr_path_add_escaped(struct chr_path *p, const char *raw)
     curl_free(e);
 }
 
+void chr_path_add_query(struct chr_path *p, const char *key, const char *value)
+{
+    if (value == NULL)
+        return;
+    /* Escaped pieces never hold a raw '?', so the first one starts the query. */
+    chr_path_add(p, memchr(p->buf, '?', p->len) ? "&" : "?");
+    chr_path_add(p, key);
+    chr_path_add(p, "=");
+    chr_path_add_escaped(p, value);
+}
+
 int chr_path_check(const struct chr_client *c, const struct chr_path *p)
 {
     if (p->overflow)
@@ -236,6 +247,23 @@ int chr_client_call(const struct chr_client *c, const char *method, const char *
         return CHR_EXIT_OK;
     st = chr_client_refused(c, r);
     chr_resp_free(r);
+    return st;
+}
+
+int chr_client_get_show(const struct chr_client *c, const char *path, chr_render_fn *render)
+{
+    struct chr_resp r;
+    int st = chr_client_call(c, "GET", path, NULL, &r);
+    if (st != CHR_EXIT_OK)
+        return st;
+    if (c->json) {
+        chr_resp_print(&r);
+    } else {
+        json_t *v = chr_resp_json(&r);
+        st = v ? render(c, v) : CHR_EXIT_SERVER;
+        json_decref(v);
+    }
+    chr_resp_free(&r);
     return st;
 }
 

@@ -1,8 +1,7 @@
 /*
- * client_jobs.c - the client commands that read or act on stored jobs:
- * `list`, `show`, `delete`, `run`, `kill` and `graph`, and the job requests
- * other commands share (client.h).  They show what the server answers and
- * never judge a job themselves.
+ * client_jobs.c - the client commands that read stored jobs, `list` and
+ * `show`, and the job requests other commands share (client.h).  They show
+ * what the server answers and never judge a job themselves.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,18 @@ int chr_job_path(const struct chr_client *c, struct chr_path *p, const char *pre
 bool chr_job_is_dependent(const json_t *o)
 {
     return json_array_size(json_object_get(o, "parents")) > 0;
+}
+
+bool chr_job_is_computed(const char *key)
+{
+    static const char *const computed[] = {
+        "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
+        "nextRunAt", "remainingRepeats", "lastRunState",
+    };
+    for (size_t i = 0; i < sizeof computed / sizeof computed[0]; i++)
+        if (strcmp(computed[i], key) == 0)
+            return true;
+    return false;
 }
 
 int chr_client_get_job(const struct chr_client *c, const char *name, bool missing_ok,
@@ -61,16 +72,18 @@ int chr_client_post_job(const struct chr_client *c, const json_t *job)
     return st;
 }
 
-int chr_client_put_job(const struct chr_client *c, const json_t *job, bool *existed)
+int chr_client_put_job(const struct chr_client *c, const json_t *job)
 {
     json_t *old = NULL;
     const char *name = json_string_value(json_object_get(job, "name"));
     int st = chr_client_get_job(c, name ? name : "", true, &old);
     if (st != CHR_EXIT_OK)
         return st;
-    *existed = old != NULL;
+    bool existed = old != NULL;
     json_decref(old);
-    return chr_client_post_job(c, job);
+    if ((st = chr_client_post_job(c, job)) == CHR_EXIT_OK)
+        printf("%s %s\n", existed ? "updated" : "created", name ? name : "");
+    return st;
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -87,7 +100,7 @@ static const char list_help[] =
     "  LAST-RUN          when it last ended (`5s ago`), or `never`\n"
     "\n"
     "  --json        print the server's answer (GET /v1/scheduler/jobs, a JSON array)\n"
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n";
+    CHR_CLIENT_SERVER_HELP;
 
 /* jobs/summary as {name: entry}; NULL when the server has no summary. */
 static int summary_by_name(const struct chr_client *c, json_t **out)
@@ -154,6 +167,7 @@ static bool list_row(struct chr_table *t, const json_t *job, const json_t *sum, 
     return ok;
 }
 
+/* Renders GET /v1/scheduler/jobs, with each job's state from the summary. */
 static int list_table(const struct chr_client *c, const json_t *jobs)
 {
     static const char *const head[] = {"NAME", "SCHEDULE/PARENTS", "STATUS", "STATE", "NEXT",
@@ -181,23 +195,10 @@ int chr_cli_list(int argc, char **argv)
 {
     static const struct chr_cmd cmd = {"list", list_help, NULL, 0, 0, 0, NULL, true};
     struct chr_client c;
-    struct chr_resp r;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
-    if ((st = chr_client_call(&c, "GET", "/v1/scheduler/jobs", NULL, &r)) != CHR_EXIT_OK)
-        return st;
-    if (c.json) {
-        chr_resp_print(&r);
-    } else {
-        json_t *jobs = chr_resp_json(&r);
-        st = jobs ? list_table(&c, jobs) : CHR_EXIT_SERVER;
-        json_decref(jobs);
-    }
-    chr_resp_free(&r);
-    return st;
+    return chr_client_get_show(&c, "/v1/scheduler/jobs", list_table);
 }
 
 /* ---- show --------------------------------------------------------------- */
@@ -209,19 +210,21 @@ static const char show_help[] =
     "relative to now (`2030-01-01T00:00:00.000Z (in 3d)`).\n"
     "\n"
     "  --json        print the server's answer (GET /v1/scheduler/job/NAME)\n"
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n";
+    CHR_CLIENT_SERVER_HELP;
 
 static bool is_instant_key(const char *k)
 {
     return !strcmp(k, "nextRunAt") || !strcmp(k, "lastSuccess") || !strcmp(k, "lastError");
 }
 
-static int show_block(const json_t *job)
+/* Renders one job as aligned `key: value` lines. */
+static int show_block(const struct chr_client *c, const json_t *job)
 {
     const char *key;
     json_t *v;
     int w = 0;
     int64_t now = chr_client_now_ms(), at;
+    (void)c; /* a chr_render_fn; this one needs no client */
     json_object_foreach((json_t *)job, key, v) {
         int n = (int)strlen(key);
         w = n > w ? n : w;
@@ -245,22 +248,10 @@ int chr_cli_show(int argc, char **argv)
     static const struct chr_cmd cmd = {"show", show_help, NULL, 0, 1, 1, "NAME", true};
     struct chr_path p;
     struct chr_client c;
-    struct chr_resp r;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
-    if ((st = chr_job_path(&c, &p, "/v1/scheduler/job/", pos[0], "")) != CHR_EXIT_OK ||
-        (st = chr_client_call(&c, "GET", p.buf, NULL, &r)) != CHR_EXIT_OK)
+    if ((st = chr_job_path(&c, &p, "/v1/scheduler/job/", c.pos[0], "")) != CHR_EXIT_OK)
         return st;
-    if (c.json) {
-        chr_resp_print(&r);
-    } else {
-        json_t *job = chr_resp_json(&r);
-        st = job ? show_block(job) : CHR_EXIT_SERVER;
-        json_decref(job);
-    }
-    chr_resp_free(&r);
-    return st;
+    return chr_client_get_show(&c, p.buf, show_block);
 }

@@ -10,9 +10,6 @@
 #include "cli/client.h"
 #include "common/alloc.h"
 
-#define SERVER_OPT \
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n"
-
 static const char runs_help[] =
     "usage: chronos runs [NAME] [--state S] [--limit N] [--json] [--server URL]\n"
     "\n"
@@ -22,7 +19,8 @@ static const char runs_help[] =
     "  --state S     recording, queued, launching, running, finished, failed,\n"
     "                killed, lost; or active, ended\n"
     "  --limit N     at most N runs, 1-10000 (default 100)\n"
-    "  --json        print the server's answer (GET /v1/runs, a JSON array)\n" SERVER_OPT;
+    "  --json        print the server's answer (GET /v1/runs, a JSON array)\n"
+    CHR_CLIENT_SERVER_HELP;
 
 static const char logs_help[] =
     "usage: chronos logs RUN_ID|JOB [-f] [--stderr] [--server URL]\n"
@@ -30,7 +28,7 @@ static const char logs_help[] =
     "Prints a run's captured stdout (a job's name means its latest run).\n"
     "\n"
     "  -f, --follow  keep printing as the run writes, until it ends\n"
-    "  --stderr      the run's stderr instead\n" SERVER_OPT;
+    "  --stderr      the run's stderr instead\n" CHR_CLIENT_SERVER_HELP;
 
 static const char next_job_help[] =
     "usage: chronos next --job NAME [--count N] [--json] [--server URL]\n"
@@ -39,7 +37,17 @@ static const char next_job_help[] =
     "a line, as `chronos next EXPR` does (2030-01-01T00:00:00.000Z).\n"
     "\n"
     "  --count N     how many, 1-1000 (default 10)\n"
-    "  --json        print the server's answer\n" SERVER_OPT;
+    "  --json        print the server's answer\n" CHR_CLIENT_SERVER_HELP;
+
+/* A --limit or --count value: its syntax is checked here (exit 2), its range
+ * is the server's to judge.  Returns -1 to go on, else a usage error. */
+static int check_whole(const struct chr_client *c, const char *what, const char *value)
+{
+    long n;
+    if (value != NULL && !chr_client_parse_long(value, 0, 1000000000L, &n))
+        return chr_client_usage(c, "%s: '%s' is not a whole number", what, value);
+    return -1;
+}
 
 /* ---- runs --------------------------------------------------------------- */
 
@@ -74,7 +82,8 @@ static bool runs_row(struct chr_table *t, const json_t *run, int64_t now)
     return chr_table_add(t, cells);
 }
 
-static int runs_table(const json_t *runs)
+/* Renders GET /v1/runs as a table, newest first as the server sends them. */
+static int runs_table(const struct chr_client *c, const json_t *runs)
 {
     static const char *const head[] = {"ID", "STATE", "EXIT", "SCHEDULED", "STARTED",
                                        "DURATION", "REASON"};
@@ -83,6 +92,7 @@ static int runs_table(const json_t *runs)
     bool ok = t != NULL && json_is_array(runs);
     size_t i;
     json_t *run;
+    (void)c; /* a chr_render_fn; this one needs no client */
     json_array_foreach(runs, i, run) {
         ok = ok && runs_row(t, run, now);
     }
@@ -96,25 +106,17 @@ static int runs_table(const json_t *runs)
 static int runs_path(const struct chr_client *c, struct chr_path *p, const char *job,
                      const char *state, const char *limit)
 {
-    const char *keys[] = {"job=", "state=", "limit="}, *vals[] = {job, state, limit};
-    char sep = '?';
     chr_path_init(p);
     chr_path_add(p, "/v1/runs");
-    for (size_t i = 0; i < 3; i++) {
-        if (vals[i] == NULL)
-            continue;
-        chr_path_add(p, sep == '?' ? "?" : "&");
-        chr_path_add(p, keys[i]);
-        chr_path_add_escaped(p, vals[i]);
-        sep = '&';
-    }
+    chr_path_add_query(p, "job", job);
+    chr_path_add_query(p, "state", state);
+    chr_path_add_query(p, "limit", limit);
     return chr_path_check(c, p);
 }
 
 int chr_cli_runs(int argc, char **argv)
 {
     const char *state = NULL, *limit = NULL;
-    long n;
     const struct chr_opt opts[] = {
         {"--state", NULL, CHR_OPT_VALUE, &state},
         {"--limit", NULL, CHR_OPT_VALUE, &limit},
@@ -122,26 +124,12 @@ int chr_cli_runs(int argc, char **argv)
     const struct chr_cmd cmd = {"runs", runs_help, opts, 2, 0, 1, NULL, true};
     struct chr_client c;
     struct chr_path p;
-    struct chr_resp r;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
-    if (st >= 0)
+    int st = chr_client_args(&cmd, argc, argv, &c);
+    if (st >= 0 || (st = check_whole(&c, "limit", limit)) >= 0)
         return st;
-    if (limit != NULL && !chr_client_parse_long(limit, 0, 1000000000L, &n))
-        return chr_client_usage(&c, "limit: '%s' is not a whole number", limit);
-    if ((st = runs_path(&c, &p, npos ? pos[0] : NULL, state, limit)) != CHR_EXIT_OK ||
-        (st = chr_client_call(&c, "GET", p.buf, NULL, &r)) != CHR_EXIT_OK)
+    if ((st = runs_path(&c, &p, c.npos ? c.pos[0] : NULL, state, limit)) != CHR_EXIT_OK)
         return st;
-    if (c.json) {
-        chr_resp_print(&r);
-    } else {
-        json_t *runs = chr_resp_json(&r);
-        st = runs ? runs_table(runs) : CHR_EXIT_SERVER;
-        json_decref(runs);
-    }
-    chr_resp_free(&r);
-    return st;
+    return chr_client_get_show(&c, p.buf, runs_table);
 }
 
 /* ---- logs --------------------------------------------------------------- */
@@ -178,19 +166,16 @@ int chr_cli_logs(int argc, char **argv)
     struct chr_client c;
     struct chr_path p;
     char id[1024];
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
     /* Run ids are "ct:<due>:<attempt>:<job>"; a job's name never has a ':'. */
-    if (strchr(pos[0], ':') != NULL)
-        snprintf(id, sizeof id, "%s", pos[0]);
-    else if ((st = latest_run(&c, pos[0], id, sizeof id)) != CHR_EXIT_OK)
+    if (strchr(c.pos[0], ':') != NULL)
+        snprintf(id, sizeof id, "%s", c.pos[0]);
+    else if ((st = latest_run(&c, c.pos[0], id, sizeof id)) != CHR_EXIT_OK)
         return st;
     st = chr_job_path(&c, &p, "/v1/runs/", id, err ? "/stderr" : "/stdout");
-    if (follow)
-        chr_path_add(&p, "?follow=1");
+    chr_path_add_query(&p, "follow", follow ? "1" : NULL);
     if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK)
         return st;
     return chr_client_stream(&c, p.buf, follow);
@@ -198,11 +183,13 @@ int chr_cli_logs(int argc, char **argv)
 
 /* ---- next --job --------------------------------------------------------- */
 
-static int print_next(const json_t *v)
+/* Renders the instants one a line, as the local `chronos next` prints them. */
+static int print_next(const struct chr_client *c, const json_t *v)
 {
     const json_t *list = json_object_get(v, "next");
     size_t i;
     json_t *e;
+    (void)c; /* a chr_render_fn; this one needs no client */
     if (!json_is_array(list))
         return chr_client_fail(CHR_EXIT_SERVER, "the server's answer has no \"next\" list");
     json_array_foreach(list, i, e) {
@@ -215,7 +202,6 @@ static int print_next(const json_t *v)
 int chr_cli_next_job(int argc, char **argv)
 {
     const char *job = NULL, *count = NULL;
-    long n;
     const struct chr_opt opts[] = {
         {"--job", NULL, CHR_OPT_VALUE, &job},
         {"--count", NULL, CHR_OPT_VALUE, &count},
@@ -223,31 +209,16 @@ int chr_cli_next_job(int argc, char **argv)
     const struct chr_cmd cmd = {"next", next_job_help, opts, 2, 0, 0, NULL, true};
     struct chr_client c;
     struct chr_path p;
-    struct chr_resp r;
-    const char *pos[CHR_CLIENT_POS_MAX];
-    size_t npos;
-    int st = chr_client_args(&cmd, argc, argv, &c, pos, &npos);
+    int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
         return st;
     if (job == NULL)
         return chr_client_usage(&c, "missing --job NAME");
-    if (count != NULL && !chr_client_parse_long(count, 0, 1000000000L, &n))
-        return chr_client_usage(&c, "count: '%s' is not a whole number", count);
-    st = chr_job_path(&c, &p, "/v1/scheduler/job/", job, "/next");
-    if (count != NULL) {
-        chr_path_add(&p, "?count=");
-        chr_path_add_escaped(&p, count);
-    }
-    if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK ||
-        (st = chr_client_call(&c, "GET", p.buf, NULL, &r)) != CHR_EXIT_OK)
+    if ((st = check_whole(&c, "count", count)) >= 0)
         return st;
-    if (c.json) {
-        chr_resp_print(&r);
-    } else {
-        json_t *v = chr_resp_json(&r);
-        st = v ? print_next(v) : CHR_EXIT_SERVER;
-        json_decref(v);
-    }
-    chr_resp_free(&r);
-    return st;
+    st = chr_job_path(&c, &p, "/v1/scheduler/job/", job, "/next");
+    chr_path_add_query(&p, "count", count);
+    if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK)
+        return st;
+    return chr_client_get_show(&c, p.buf, print_next);
 }
