@@ -5,6 +5,7 @@
 #   make test     every test: unit (cmocka) plain and under ASan+UBSan, CLI,
 #                 the time oracle, a short fuzz run; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
+#   make faults   fault trials on a 3-server cluster and ZooKeeper (TRIALS=20)
 #   make bench    benchmarks under bench/ (print figures, never pass/fail)
 #   make lint     banned functions and raw allocation outside their owners
 #
@@ -34,7 +35,7 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz bench sim clean
+.PHONY: all deps run test unit lint fuzz bench sim faults clean
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos
@@ -61,6 +62,10 @@ $(B)/asan/libchr.a: $(ASAN_OBJ)
 
 $(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_SRC)) $(B)/rel/libchr.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+# The test build of the binary (fault hooks such as SIGUSR2 session expiry),
+# without the sanitizers' cost: the fault trials run it.
+$(B)/test/chronos: $(patsubst %.c,$(B)/test/%.o,$(CLI_SRC)) $(B)/test/libchr.a
+	$(CC) $(TEST_CFLAGS) -o $@ $^ $(LIBS)
 # The same binary under the sanitizers, so CLI-level tests run under them too.
 $(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_SRC)) $(B)/asan/libchr.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
@@ -104,7 +109,7 @@ SMOKE_FUZZ_SECONDS ?= 15
 run: all
 	@$(B)/chronos serve --data_dir data
 
-test: deps $(B)/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
+test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) scripts/run-tests.sh
 
 unit: deps $(UNIT_BINS)
@@ -113,6 +118,11 @@ unit: deps $(UNIT_BINS)
 SEEDS ?= 200
 sim: deps $(B)/test/sim/sim_core
 	@$(B)/test/sim/sim_core --seeds $(SEEDS)
+
+# Fault trials against a 3-server cluster on a real ZooKeeper (tests/faults).
+TRIALS ?= 20
+faults: deps $(B)/test/chronos
+	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/run.sh
 
 lint:
 	@scripts/lint.sh

@@ -19,6 +19,8 @@
 
 #include "cli/cli.h"
 #include "common/alloc.h"
+#include "server/ha.h"
+#include "zkstore/mesos_master.h"
 #include "server/http.h"
 #include "server/loop.h"
 
@@ -27,21 +29,24 @@ enum key {
     K_HTTP_PORT, K_HTTP_ADDRESS, K_HOSTNAME, K_ZK_HOSTS, K_ZK_PATH, K_MASTER, K_FAILURE_RETRY,
     K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE,
     K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_HTTP_CREDENTIALS, K_HTTP_REALM, K_SSL_CERT,
-    K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_COUNT
+    K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_ZK, K_ZK_AUTH, K_ZK_SESSION_TIMEOUT, K_RUNS_DIR,
+    K_MESOS_MASTER, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
     "http_port", "http_address", "hostname", "zk_hosts", "zk_path", "master", "failure_retry",
     "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
     "local_cpus", "local_mem", "local_disk", "http_credentials", "http_realm", "ssl_cert",
-    "ssl_key", "run_history", "http_threads",
+    "ssl_key", "run_history", "http_threads", "zk", "zk_auth", "zk_session_timeout", "runs_dir",
+    "mesos_master",
 };
 
 static const char *const key_defaults[K_COUNT] = {
     "4400", "127.0.0.1", NULL, "", "/chronos", "local", "60000",
     "0.1", "128", "256", NULL, "data", NULL, "true",
     NULL, NULL, NULL, NULL, "chronos", NULL,
-    NULL, "20", "4",
+    NULL, "20", "4", "", NULL, "10000", NULL,
+    NULL,
 };
 
 #define SETTING_MAX 1024
@@ -73,7 +78,15 @@ static const char serve_help[] =
     "  --ssl_cert FILE, --ssl_key FILE   serve HTTPS with this PEM certificate/key\n"
     "  --run_history N        finished runs kept per job (default 20, 0-1000)\n"
     "  --http_threads N       HTTP worker threads (default 4)\n"
-    "  --zk_hosts, --zk_path  ZooKeeper (not in this build yet: omit them)\n"
+    "  --zk HOST:PORT,...[/CHROOT]  keep jobs in ZooKeeper and elect a leader among\n"
+    "                         the servers sharing it (also zk://...; Chronos's --zk_hosts)\n"
+    "  --zk_path PATH         the tree's root in ZooKeeper or the local store (/chronos)\n"
+    "  --zk_auth USER:PASSWORD  ZooKeeper digest auth; the nodes get a digest ACL\n"
+    "  --zk_session_timeout MS  ZooKeeper session timeout (default 10000)\n"
+    "  --runs_dir DIR         the local resource manager's run directories (default\n"
+    "                         DATA_DIR/runs; servers on one host share one)\n"
+    "  --mesos_master URL     zk://HOST:PORT/mesos: detect the leading Mesos master\n"
+    "                         (shown in /v1/status; tasks still run on this host)\n"
     "  --verbose true|false   one log line per event (default true)\n";
 
 static enum key key_of(const char *name, size_t len)
@@ -232,6 +245,9 @@ struct serve_cfg {
     double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
     long retry_ms;
     long run_history, http_threads;
+    long zk_timeout_ms;
+    const char *zk;            /* NULL: the local store */
+    const char *mesos_master;  /* NULL, host:port or zk://... */
     char hostname[SETTING_MAX];   /* advertised as the leader's host */
     char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
     char user[SETTING_MAX];
@@ -239,15 +255,14 @@ struct serve_cfg {
 };
 
 /* "user:password", each part non-empty, printable. */
-static bool check_credentials(const char *v)
+static bool check_credentials(const char *key, const char *v)
 {
     const char *colon = strchr(v, ':');
     bool ok = colon != NULL && colon != v && colon[1] != '\0' && strlen(v) < 512;
     for (const char *p = v; ok && *p; p++)
         ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
     if (!ok)
-        fputs("chronos serve: http_credentials: expected USER:PASSWORD (both non-empty)\n",
-              stderr);
+        fprintf(stderr, "chronos serve: %s: expected USER:PASSWORD (both non-empty)\n", key);
     return ok;
 }
 
@@ -276,6 +291,27 @@ static bool read_pem(const char *key, const char *path, char **out)
     return true;
 }
 
+/* zk (or Chronos's zk_hosts), zk_auth, zk_session_timeout, master /
+ * mesos_master. */
+static bool zk_settings(const struct settings *s, struct serve_cfg *c)
+{
+    const char *zk = s->value[K_ZK][0] ? s->value[K_ZK] : s->value[K_ZK_HOSTS];
+    c->zk = zk[0] ? zk : NULL;
+    if (!parse_long("zk_session_timeout", s->value[K_ZK_SESSION_TIMEOUT], 1000, 600000,
+                    &c->zk_timeout_ms))
+        return false;
+    if (s->set[K_ZK_AUTH] && !check_credentials("zk_auth", s->value[K_ZK_AUTH]))
+        return false;
+    const char *mm = s->set[K_MESOS_MASTER] ? s->value[K_MESOS_MASTER] : s->value[K_MASTER];
+    c->mesos_master = strcmp(mm, "local") != 0 && mm[0] ? mm : NULL;
+    struct chr_error err = {{0}, {0}};
+    if (c->mesos_master != NULL && chr_mesos_master_validate(c->mesos_master, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return false;
+    }
+    return true;
+}
+
 static bool interpret(const struct settings *s, struct serve_cfg *c)
 {
     if (!parse_long("http_port", s->value[K_HTTP_PORT], 0, 65535, &c->port) ||
@@ -286,7 +322,8 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         !parse_long("run_history", s->value[K_RUN_HISTORY], 0, 1000, &c->run_history) ||
         !parse_long("http_threads", s->value[K_HTTP_THREADS], 1, 64, &c->http_threads))
         return false;
-    if (s->set[K_HTTP_CREDENTIALS] && !check_credentials(s->value[K_HTTP_CREDENTIALS]))
+    if (s->set[K_HTTP_CREDENTIALS] &&
+        !check_credentials("http_credentials", s->value[K_HTTP_CREDENTIALS]))
         return false;
     if (s->set[K_SSL_CERT] != s->set[K_SSL_KEY]) {
         fputs("chronos serve: ssl_cert and ssl_key: give both (a PEM certificate and its key) or "
@@ -300,16 +337,8 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         if (s->set[K_LOCAL_CPUS + k] &&
             !parse_double(key_names[K_LOCAL_CPUS + k], s->value[K_LOCAL_CPUS + k], &c->local[k]))
             return false;
-    if (s->value[K_ZK_HOSTS][0] != '\0') {
-        fputs("chronos serve: zk_hosts: the ZooKeeper store is not in this build yet; omit it "
-              "to use the local store under data_dir\n", stderr);
+    if (!zk_settings(s, c))
         return false;
-    }
-    if (strcmp(s->value[K_MASTER], "local") != 0) {
-        fprintf(stderr, "chronos serve: master: '%s': only `local` (this host) is in this build\n",
-                s->value[K_MASTER]);
-        return false;
-    }
     const char *zp = s->value[K_ZK_PATH];
     if (zp[0] != '/' || strlen(zp) > 200 || strstr(zp, "//") || zp[strlen(zp) - 1] == '/') {
         fprintf(stderr, "chronos serve: zk_path: '%s' must be an absolute path like /chronos\n", zp);
@@ -331,7 +360,8 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         return false;
     }
     int a = snprintf(c->store_dir, sizeof c->store_dir, "%s/store", dd);
-    int b = snprintf(c->runs_dir, sizeof c->runs_dir, "%s/runs", dd);
+    int b = s->set[K_RUNS_DIR] ? snprintf(c->runs_dir, sizeof c->runs_dir, "%s", s->value[K_RUNS_DIR])
+                               : snprintf(c->runs_dir, sizeof c->runs_dir, "%s/runs", dd);
     if (a < 0 || b < 0 || (size_t)a >= sizeof c->store_dir || (size_t)b >= sizeof c->runs_dir) {
         fputs("chronos serve: data_dir: path too long\n", stderr);
         return false;
@@ -343,64 +373,146 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
     return true;
 }
 
-static int run_server(const struct settings *s, const struct serve_cfg *c, struct chr_tzdb *db,
-                      struct chr_store *store)
+/* The scheduler's settings (the store is filled in by the caller). */
+static void loop_config(const struct settings *s, const struct serve_cfg *c, struct chr_tzdb *db,
+                        struct chr_loop_config *lc)
 {
-    struct chr_loop_config lc;
-    memset(&lc, 0, sizeof lc);
+    memset(lc, 0, sizeof *lc);
     /* launch_lead_ms: runs are recorded and their supervisors started ahead
      * of the instant; the supervisor execs at the instant itself. */
-    lc.core = (struct chr_core_config){.tzdb = db, .default_cpus = c->cpus,
-                                       .default_mem_mb = c->mem, .default_disk_mb = c->disk,
-                                       .default_retry_delay_ms = c->retry_ms,
-                                       .offer_refuse_ms = 5000,
-                                       .history_max = (uint32_t)c->run_history,
-                                       .launch_lead_ms = 200};
-    lc.store = store;
-    lc.root = s->value[K_ZK_PATH];
-    lc.runs_dir = c->runs_dir;
-    lc.resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};
-    chr_job_defaults_init(&lc.defaults);
-    lc.defaults.cpus = c->cpus;
-    lc.defaults.mem_mb = c->mem;
-    lc.defaults.disk_mb = c->disk;
-    lc.defaults.retry_delay_ms = c->retry_ms;
-    lc.defaults.user = c->user;
-    lc.default_user = c->user;
-    lc.verbose = strcmp(s->value[K_VERBOSE], "false") != 0;
+    lc->core = (struct chr_core_config){.tzdb = db, .default_cpus = c->cpus,
+                                        .default_mem_mb = c->mem, .default_disk_mb = c->disk,
+                                        .default_retry_delay_ms = c->retry_ms,
+                                        .offer_refuse_ms = 5000,
+                                        .history_max = (uint32_t)c->run_history,
+                                        .launch_lead_ms = 200};
+    lc->root = s->value[K_ZK_PATH];
+    lc->runs_dir = c->runs_dir;
+    lc->resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};
+    chr_job_defaults_init(&lc->defaults);
+    lc->defaults.cpus = c->cpus;
+    lc->defaults.mem_mb = c->mem;
+    lc->defaults.disk_mb = c->disk;
+    lc->defaults.retry_delay_ms = c->retry_ms;
+    lc->defaults.user = c->user;
+    lc->default_user = c->user;
+    lc->verbose = strcmp(s->value[K_VERBOSE], "false") != 0;
+}
+
+/* The Mesos master detected (shown in /v1/status and the log).  The Mesos
+ * resource manager itself comes later: tasks still run on this host. */
+static void on_master(void *ctx, const char *hostport)
+{
+    chr_http_set_mesos_master(ctx, hostport);
+    fprintf(stderr, "chronos: Mesos master: %s\n", hostport ? hostport : "none (no leading master)");
+}
+
+static struct chr_mesos_master *detect_master(const struct serve_cfg *c, struct chr_http *http)
+{
+    if (c->mesos_master == NULL)
+        return NULL;
+    struct chr_mesos_master_config mc = {.url = c->mesos_master, .on_change = on_master,
+                                         .ctx = http};
+    struct chr_mesos_master *m = NULL;
+    struct chr_error err = {{0}, {0}};
+    if (chr_mesos_master_start(&mc, &m, &err) != CHR_OK) {
+        fprintf(stderr, "chronos: mesos_master: %s (not detected)\n", err.message);
+        return NULL;
+    }
+    char hp[256];
+    if (chr_mesos_master_current(m, hp, sizeof hp))
+        on_master(http, hp);
+    return m;
+}
+
+static int wait_for_stop(const sigset_t *stop)
+{
+    int sig = 0;
+    do
+        sigwait(stop, &sig);
+    while (sig == SIGUSR2); /* test builds' session expiry: nothing to expire here */
+    fprintf(stderr, "chronos: stopping (signal %d)\n", sig);
+    return CHR_EXIT_OK;
+}
+
+/* One machine: the local store under data_dir, always the leader. */
+static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
+                     struct chr_http_config *hc, const sigset_t *stop)
+{
+    struct chr_store *store = NULL;
+    enum chr_err e = chr_store_open_local(c->store_dir, NULL, &store);
+    if (e != CHR_OK) {
+        fprintf(stderr, "chronos serve: store: cannot open %s: %s\n", c->store_dir,
+                chr_err_message(e));
+        return CHR_EXIT_BAD_VALUE;
+    }
+    lc->store = store;
     struct chr_error err = {{0}, {0}};
     struct chr_loop *loop = NULL;
-    if (chr_loop_start(&lc, &loop, &err) != CHR_OK) {
-        fprintf(stderr, "chronos serve: %s\n", err.message);
-        return CHR_EXIT_BAD_VALUE;
-    }
-    char leader[SETTING_MAX + 16];
-    snprintf(leader, sizeof leader, "%s:%ld", c->hostname, c->port);
-    struct chr_http_config hc = {
-        .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port, .loop = loop,
-        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .runs_dir = c->runs_dir,
-        .leader = leader, .version = CHR_VERSION,
-        .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
-        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key};
     struct chr_http *http = NULL;
-    if (chr_http_start(&hc, &http, &err) != CHR_OK) {
+    int status = CHR_EXIT_BAD_VALUE;
+    if (chr_loop_start(lc, &loop, &err) != CHR_OK) {
         fprintf(stderr, "chronos serve: %s\n", err.message);
-        chr_loop_stop(loop);
-        return CHR_EXIT_BAD_VALUE;
+    } else {
+        hc->loop = loop;
+        if (chr_http_start(hc, &http, &err) != CHR_OK) {
+            fprintf(stderr, "chronos serve: %s\n", err.message);
+        } else {
+            fprintf(stderr, "chronos: serving on %s://%s:%u (data in %s)\n",
+                    hc->tls_cert_pem ? "https" : "http", hc->bind_addr,
+                    (unsigned)chr_http_port(http), c->store_dir);
+            struct chr_mesos_master *m = detect_master(c, http);
+            status = wait_for_stop(stop);
+            chr_mesos_master_stop(m);
+        }
     }
-    fprintf(stderr, "chronos: serving on %s://%s:%u (data in %s)\n", c->tls_cert ? "https" : "http",
-            s->value[K_HTTP_ADDRESS],
-            (unsigned)chr_http_port(http), s->value[K_DATA_DIR]);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig = 0;
-    sigwait(&set, &sig);
-    fprintf(stderr, "chronos: stopping (signal %d)\n", sig);
     chr_http_stop(http);
     chr_loop_stop(loop);
-    return CHR_EXIT_OK;
+    chr_store_close(store);
+    return status;
+}
+
+/* A cluster: ZooKeeper holds the jobs and elects the leader (server/ha.h). */
+static int run_cluster(const struct settings *s, const struct serve_cfg *c,
+                       struct chr_loop_config *lc, struct chr_http_config *hc,
+                       const sigset_t *stop)
+{
+    struct chr_error err = {{0}, {0}};
+    struct chr_http *http = NULL;
+    hc->loop = NULL;
+    hc->store_kind = "zookeeper";
+    if (chr_http_start(hc, &http, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return CHR_EXIT_BAD_VALUE;
+    }
+    fprintf(stderr, "chronos: serving on %s://%s:%u as %s, ZooKeeper %s%s\n",
+            hc->tls_cert_pem ? "https" : "http", hc->bind_addr, (unsigned)chr_http_port(http),
+            hc->leader, c->zk, s->value[K_ZK_PATH]);
+    struct chr_ha_config ha = {
+        .zk = {.hosts = c->zk, .session_timeout_ms = (int32_t)c->zk_timeout_ms,
+               .auth = s->set[K_ZK_AUTH] ? s->value[K_ZK_AUTH] : NULL},
+        .root = s->value[K_ZK_PATH], .id = hc->leader, .loop = *lc, .http = http};
+    struct chr_mesos_master *m = detect_master(c, http);
+    int status = chr_ha_run(&ha, stop);
+    chr_mesos_master_stop(m);
+    chr_http_stop(http);
+    return status;
+}
+
+static int run_server(const struct settings *s, const struct serve_cfg *c, struct chr_tzdb *db,
+                      const sigset_t *stop)
+{
+    struct chr_loop_config lc;
+    loop_config(s, c, db, &lc);
+    char self[SETTING_MAX + 16];
+    snprintf(self, sizeof self, "%s:%ld", c->hostname, c->port);
+    struct chr_http_config hc = {
+        .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port,
+        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .runs_dir = c->runs_dir,
+        .leader = self, .version = CHR_VERSION, .store_kind = "local",
+        .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
+        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key};
+    return c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
 }
 
 int chr_cli_serve(int argc, char **argv)
@@ -419,25 +531,19 @@ int chr_cli_serve(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+#ifdef CHR_TESTING
+    sigaddset(&set, SIGUSR2); /* test builds: expire the ZooKeeper session (server/ha.h) */
+#endif
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct chr_tzdb *db = NULL;
-    struct chr_store *store = NULL;
     if (chr_tzdb_create(NULL, &db) != CHR_OK) {
         fputs("chronos serve: out of memory\n", stderr);
         return CHR_EXIT_BAD_VALUE;
     }
-    enum chr_err e = chr_store_open_local(c.store_dir, NULL, &store);
-    if (e != CHR_OK) {
-        fprintf(stderr, "chronos serve: store: cannot open %s: %s\n", c.store_dir,
-                chr_err_message(e));
-        chr_tzdb_destroy(db);
-        return CHR_EXIT_BAD_VALUE;
-    }
-    status = run_server(&s, &c, db, store);
+    status = run_server(&s, &c, db, &set);
     chr_free(c.tls_cert);
     chr_free(c.tls_key);
-    chr_store_close(store);
     chr_tzdb_destroy(db);
     return status;
 }

@@ -477,16 +477,34 @@ static bool local_path(const char *url)
            strcmp(url, "/v1/status") == 0;
 }
 
+/* Called by the proxy (its thread) with the leader's answer. */
+static void on_proxied(void *ctx, unsigned status, struct MHD_Response *resp)
+{
+    struct req *r = ctx;
+    r->status = status;
+    r->proxied = resp;
+    r->state = REQ_DONE;
+}
+
+/* A standby: forwards to the leader, as Chronos does (method, path, query,
+ * headers, body), and relays the answer; 503 while there is no leader. */
 static enum MHD_Result standby(struct req *r, const char *url, const char *method)
 {
     if (local_path(url))
         return chr_routes_dispatch(r, url, method);
-    if (r->h->leader[0] == '\0') {
+    if (r->h->leader[0] == '\0' || r->h->proxy == NULL) {
         chr_http_error(r, 503, "no leader: the servers are electing one (retry in a moment)");
         return chr_http_send(r);
     }
-    chr_http_error(r, 503, "this server stands by: the leader is %s", r->h->leader);
-    return chr_http_send(r);
+    struct chr_proxy_request rq = {r->conn, r->h->leader, method, url, r->body, r->len,
+                                   on_proxied, r};
+    unsigned st = 0;
+    struct MHD_Response *resp = NULL;
+    r->state = REQ_WAITING; /* before: the answer may come before forward returns */
+    if (chr_proxy_forward(r->h->proxy, &rq, &st, &resp) == CHR_OK)
+        return MHD_YES;
+    r->state = REQ_READING;
+    return chr_proxy_queue(r->conn, st, resp);
 }
 
 static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, const char *url,
@@ -510,6 +528,11 @@ static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, c
     r->loop = h->loop;
     if (*upload_size > 0)
         return take_chunk(r, upload, upload_size);
+    if (r->state == REQ_DONE && r->proxied != NULL) {
+        struct MHD_Response *x = r->proxied;
+        r->proxied = NULL;
+        return chr_proxy_queue(r->conn, r->status, x);
+    }
     if (r->state == REQ_DONE)
         return chr_http_send(r);
     if (r->state == REQ_WAITING)
@@ -534,6 +557,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->stream != NULL)
         MHD_destroy_response(r->stream);
+    if (r->proxied != NULL)
+        MHD_destroy_response(r->proxied);
     chr_free(r->body);
     chr_free(r->out);
     chr_free(r);
@@ -620,6 +645,10 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
     enum chr_err e = CHR_OK;
     if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1)
         e = chr_error_set(err, CHR_EINVAL, "http_address", "'%s' is not an IPv4 address", bind);
+    if (e == CHR_OK && cfg->leader != NULL)
+        e = chr_proxy_create(&(struct chr_proxy_config){.self = cfg->leader,
+                                                        .https = cfg->tls_cert_pem != NULL},
+                             &h->proxy, err);
     if (e == CHR_OK && pthread_create(&h->ticker, NULL, ticker_main, h) != 0)
         e = chr_error_set(err, CHR_ENOMEM, "", "cannot start a thread");
     h->ticker_started = e == CHR_OK;
@@ -675,6 +704,8 @@ void chr_http_stop(struct chr_http *h)
     h->stopping = true;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
+    if (h->proxy != NULL)
+        chr_proxy_stop(h->proxy); /* answers what is in flight: no suspended connection stays */
     if (h->ticker_started)
         pthread_join(h->ticker, NULL); /* resumes every waiting stream on its way out */
     /* Mutations in the loop and streams still being sent end before the
@@ -690,6 +721,7 @@ void chr_http_stop(struct chr_http *h)
     pthread_mutex_unlock(&h->mu);
     if (h->d != NULL)
         MHD_stop_daemon(h->d);
+    chr_proxy_destroy(h->proxy);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->mu);
     pthread_rwlock_destroy(&h->role_lock);

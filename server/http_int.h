@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "server/http.h"
+#include "server/proxy.h"
 
 struct chr_http {
     struct chr_http_config cfg;
@@ -30,6 +31,7 @@ struct chr_http {
     struct chr_loop *loop;      /* leading: the scheduler; NULL: standing by */
     char leader[256];           /* the leader's "host:port"; "" when unknown */
     char mesos_master[256];     /* the Mesos master detected; "" none */
+    struct chr_proxy *proxy;    /* a standby forwards to the leader through it */
 };
 
 enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE, REQ_STREAM };
@@ -50,6 +52,7 @@ struct req {
     const char *type;   /* content type */
     char name[CHR_JOB_NAME_MAX + 1];
     struct MHD_Response *stream; /* REQ_STREAM: queued when the handler is called */
+    struct MHD_Response *proxied;/* the leader's answer, relayed when resumed */
 };
 
 /* Sets an error answer: Chronos's {"message","status"}. */

@@ -1035,15 +1035,22 @@ static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
     for (size_t k = 0; k < 3 && e == CHR_OK; k++) {
         snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s", l->cfg.root, kinds[k]);
         e = chr_store_mkdirs(l->cfg.store, o->path[o->n]);
-        for (unsigned s = 0; s < CHR_STORE_SHARDS && e == CHR_OK; s++) {
-            snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s/%02x", l->cfg.root, kinds[k], s);
-            void *data = NULL;
-            size_t len;
-            int32_t v;
-            if (chr_store_get(l->cfg.store, o->path[o->n], &data, &len, &v) == CHR_OK) {
-                chr_free(data);
-                continue;
+        /* One listing tells which shards exist (a get each costs a round trip). */
+        bool have[CHR_STORE_SHARDS] = {false};
+        struct chr_store_names *names = NULL;
+        if (e == CHR_OK && (e = chr_store_children(l->cfg.store, o->path[o->n], &names)) == CHR_OK) {
+            for (size_t i = 0; i < names->n; i++) {
+                char *end = NULL;
+                unsigned long v = strtoul(names->names[i], &end, 16);
+                if (end == names->names[i] + 2 && *end == '\0' && v < CHR_STORE_SHARDS)
+                    have[v] = true;
             }
+            chr_store_names_free(names);
+        }
+        for (unsigned s = 0; s < CHR_STORE_SHARDS && e == CHR_OK; s++) {
+            if (have[s])
+                continue;
+            snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s/%02x", l->cfg.root, kinds[k], s);
             o->op[o->n] = (struct chr_store_op){CHR_STORE_CREATE, o->path[o->n], NULL, 0, -1};
             o->n++;
         }

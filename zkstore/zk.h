@@ -64,6 +64,12 @@ int32_t chr_zk_session_timeout_ms(const struct chr_zk *zk);
 /* False once the session expired, auth failed, or close began. */
 bool chr_zk_alive(const struct chr_zk *zk);
 
+#ifdef CHR_TESTING
+/* Makes the server expire this session now (a second client takes over the
+ * session id and closes it): the real thing, for fault tests. */
+void chr_zk_test_expire(struct chr_zk *zk);
+#endif
+
 /* ---- The store on a session ---------------------------------------------- */
 
 /*

@@ -1,0 +1,225 @@
+/*
+ * ha.c - the server's life in a ZooKeeper cluster (ha.h): a loop of terms.
+ * Each term opens a session, joins the election, stands by (the API
+ * forwards to the leader) until it leads, then opens the store on the
+ * session and runs the scheduler with the leader's lease as its fence; the
+ * term ends at the first sign that leadership may be gone, and the next
+ * term starts afresh.  Everything happens on the calling (main) thread; the
+ * ZooKeeper and scheduler threads only raise flags here.
+ */
+#include "server/ha.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+
+/* How often the main thread looks at the flags (and for signals). */
+#define HA_TICK_MS 20
+/* Pause between failed attempts to reach ZooKeeper. */
+#define HA_RETRY_MS 1000
+
+struct term {
+    const struct chr_ha_config *cfg;
+    struct chr_zk *zk;
+    struct chr_election *election;
+    struct chr_store *store;
+    struct chr_loop *loop;
+    atomic_bool over;      /* the session or the leadership is gone */
+    atomic_bool leading;   /* the election says we lead */
+    atomic_bool leader_changed;
+    char why[160];         /* why the term ended (set with `over`, first writer wins) */
+    atomic_flag why_set;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char at[CHR_INSTANT_TEXT_MAX];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    chr_instant_format((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, at);
+    va_list ap;
+    va_start(ap, fmt);
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s %s\n", at, line);
+}
+
+static void end_term(struct term *t, const char *why)
+{
+    if (!atomic_flag_test_and_set(&t->why_set))
+        snprintf(t->why, sizeof t->why, "%s", why);
+    atomic_store(&t->over, true);
+}
+
+/* ---- Callbacks (other threads) ------------------------------------------------ */
+
+static void on_zk(void *ctx, enum chr_zk_event ev)
+{
+    struct term *t = ctx;
+    if (ev == CHR_ZK_EXPIRED)
+        end_term(t, "the ZooKeeper session expired");
+    else if (ev == CHR_ZK_AUTH_FAILED)
+        end_term(t, "ZooKeeper refused the credentials (zk_auth)");
+    else if (ev == CHR_ZK_DISCONNECTED && atomic_load(&t->leading))
+        end_term(t, "the connection to ZooKeeper was lost while leading");
+}
+
+static void on_election(void *ctx, enum chr_election_event ev)
+{
+    struct term *t = ctx;
+    switch (ev) {
+    case CHR_ELECTION_LEADING: atomic_store(&t->leading, true); break;
+    case CHR_ELECTION_LOST: end_term(t, "leadership (or candidacy) was lost"); break;
+    case CHR_ELECTION_LEADER: atomic_store(&t->leader_changed, true); break;
+    }
+}
+
+static bool may_launch(void *ctx)
+{
+    struct term *t = ctx;
+    return !atomic_load(&t->over) && chr_election_leading(t->election);
+}
+
+static void on_fenced(void *ctx, const char *why)
+{
+    end_term(ctx, why);
+}
+
+/* ---- Terms ----------------------------------------------------------------------- */
+
+/* Waits up to ms for one of the signals; returns it, or 0. */
+static int wait_signal(const sigset_t *set, long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    int sig = sigtimedwait(set, NULL, &ts);
+    return sig > 0 ? sig : 0;
+}
+
+/* Waits up to ms; true when a stop signal came (SIGUSR2 is no stop). */
+static bool stop_requested(const sigset_t *stop, long ms)
+{
+    int sig = wait_signal(stop, ms);
+    return sig != 0 && sig != SIGUSR2;
+}
+
+static void show_leader(struct term *t)
+{
+    char id[256] = "";
+    if (t->election != NULL && chr_election_leader(t->election, id, sizeof id)) {
+        chr_http_set_leader(t->cfg->http, id);
+        say("leader: %s", id);
+    } else {
+        chr_http_set_leader(t->cfg->http, NULL);
+    }
+}
+
+/* Starts leading: the store on this session, the scheduler loaded from it. */
+static bool lead(struct term *t)
+{
+    struct chr_loop_config lc = t->cfg->loop;
+    if (chr_store_open_zk(t->zk, NULL, &t->store) != CHR_OK) {
+        end_term(t, "cannot open the store on the session");
+        return false;
+    }
+    lc.store = t->store;
+    lc.root = t->cfg->root;
+    lc.fence_path = chr_election_node(t->election);
+    lc.may_launch = may_launch;
+    lc.on_fenced = on_fenced;
+    lc.fence_ctx = t;
+    struct chr_error err = {{0}, {0}};
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (chr_loop_start(&lc, &t->loop, &err) != CHR_OK) {
+        say("cannot start leading: %s", err.message);
+        end_term(t, "loading from ZooKeeper failed");
+        return false;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    chr_http_set_loop(t->cfg->http, t->loop);
+    say("leading (%s): loaded in %.3f s", t->cfg->id,
+        (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    return true;
+}
+
+/* Ends a term: the scheduler stops first (nothing more is launched), then
+ * the store, the candidacy and the session. */
+static void teardown(struct term *t)
+{
+    if (t->loop != NULL) {
+        chr_http_set_loop(t->cfg->http, NULL);
+        chr_loop_stop(t->loop);
+        say("stopped leading: %s", t->why[0] ? t->why : "shutting down");
+    }
+    chr_http_set_leader(t->cfg->http, NULL);
+    chr_store_close(t->store);
+    chr_election_leave(t->election);
+    chr_zk_close(t->zk);
+}
+
+/* One term; returns true when a stop signal ended it. */
+static bool term_run(struct term *t, const sigset_t *stop)
+{
+    struct chr_zk_config zc = t->cfg->zk;
+    zc.on_event = on_zk;
+    zc.ctx = t;
+    struct chr_error err = {{0}, {0}};
+    if (chr_zk_open(&zc, &t->zk, &err) != CHR_OK) {
+        say("ZooKeeper: %s (retrying)", err.message);
+        return stop_requested(stop, HA_RETRY_MS);
+    }
+    char dir[CHR_STORE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/leader", strcmp(t->cfg->root, "/") ? t->cfg->root : "");
+    struct chr_election_config ec = {dir, t->cfg->id, on_election, t};
+    if (chr_election_join(t->zk, &ec, &t->election, &err) != CHR_OK) {
+        say("election: %s (retrying)", err.message);
+        return stop_requested(stop, HA_RETRY_MS);
+    }
+    say("candidate %s (session timeout %d ms)", chr_election_node(t->election),
+        (int)chr_zk_session_timeout_ms(t->zk));
+    while (!atomic_load(&t->over)) {
+        int sig = wait_signal(stop, HA_TICK_MS);
+#ifdef CHR_TESTING
+        if (sig == SIGUSR2) { /* test builds: a real server-side expiry of this session */
+            say("test: expiring the ZooKeeper session");
+            chr_zk_test_expire(t->zk);
+            continue;
+        }
+#endif
+        if (sig != 0 && sig != SIGUSR2)
+            return true;
+        if (atomic_exchange(&t->leader_changed, false) && t->loop == NULL)
+            show_leader(t);
+        if (atomic_load(&t->leading) && t->loop == NULL && !atomic_load(&t->over))
+            lead(t);
+    }
+    return false;
+}
+
+int chr_ha_run(const struct chr_ha_config *cfg, const sigset_t *stop)
+{
+    for (;;) {
+        struct term *t = chr_calloc(1, sizeof *t);
+        if (t == NULL) {
+            say("out of memory");
+            return 1;
+        }
+        t->cfg = cfg;
+        atomic_flag_clear(&t->why_set);
+        bool stopping = term_run(t, stop);
+        teardown(t);
+        if (!stopping && t->why[0])
+            say("term over: %s; joining again", t->why);
+        chr_free(t);
+        if (stopping)
+            return 0;
+    }
+}

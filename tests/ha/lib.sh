@@ -1,0 +1,107 @@
+# lib.sh - a chronos cluster for tests (sourced by tests/integration/test_ha.sh
+# and tests/faults/run.sh): a real ZooKeeper (tests/zk/zk.sh) and up to three
+# `chronos serve` processes on loopback ports picked here, sharing one runs
+# directory (the local resource manager of this host, as three servers on one
+# machine must), each with its own data dir and log.  Everything started here
+# is stopped by pid on exit, even on failure: call ha_init first.
+#
+# Needs: CHRONOS (the binary), REPO (the repository root).
+
+ST=${ST:-2000}            # ZooKeeper session timeout (ms) of the servers
+declare -a PORT PID
+
+ha_cleanup() {
+  for i in 1 2 3; do
+    [ -n "${PID[$i]:-}" ] && kill -CONT "${PID[$i]}" 2>/dev/null
+    [ -n "${PID[$i]:-}" ] && kill -9 "${PID[$i]}" 2>/dev/null
+  done
+  "$REPO/tests/zk/zk.sh" stop "$tmp/zk" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null
+  rm -rf "$tmp"
+}
+
+ha_init() {
+  tmp=$(mktemp -d /tmp/chronos-ha.XXXXXX)
+  mkdir -p "$tmp/out" "$tmp/runs" "$tmp/ledger"
+  trap ha_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+now_ms() { date +%s%3N; }
+iso() { date -u -d "@$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
+wait_for() {
+  local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+  until "$@"; do
+    [ "$(( $(date +%s%N) / 1000000 ))" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+zk_start() { ZKH=$("$REPO/tests/zk/zk.sh" start "$tmp/zk" "${1:-1}") || return 1; }
+
+# srv_start I [FLAGS...]: starts server I (same port as before on a restart).
+srv_start() {
+  local i=$1; shift
+  [ -n "${PORT[$i]:-}" ] || PORT[$i]=$(free_port)
+  "$CHRONOS" serve --zk "$ZKH" --zk_session_timeout "$ST" --data_dir "$tmp/s$i" \
+    --runs_dir "$tmp/runs" --http_port "${PORT[$i]}" --hostname 127.0.0.1 "$@" \
+    >>"$tmp/s$i.log" 2>&1 &
+  PID[$i]=$!
+  wait_for 20 curl -sf "http://127.0.0.1:${PORT[$i]}/ping" -o /dev/null
+}
+srv_kill9() { kill -9 "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""; }
+srv_stop() { kill "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""; }
+srv_alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
+
+# is_leader I: server I says it leads.
+is_leader() {
+  srv_alive "$1" &&
+    curl -s -m 2 "http://127.0.0.1:${PORT[$1]}/v1/status" | grep -q '"isLeader":true'
+}
+# leader: the index of the one server that leads (empty when none or several).
+leader() {
+  local found="" n=0
+  for i in 1 2 3; do
+    if is_leader "$i"; then found=$i; n=$((n + 1)); fi
+  done
+  [ "$n" -eq 1 ] && echo "$found"
+}
+has_leader() { [ -n "$(leader)" ]; }
+# leaders: how many servers say they lead (must never be more than one).
+leaders() {
+  local n=0
+  for i in 1 2 3; do is_leader "$i" && n=$((n + 1)); done
+  echo "$n"
+}
+
+# api I METHOD PATH [BODY]: the status code; the body in $tmp/body.
+api() {
+  curl -s -m 10 -o "$tmp/body" -w '%{http_code}' -X "$2" -H 'Content-Type: application/json' \
+    ${4:+-d "$4"} "http://127.0.0.1:${PORT[$1]}$3"
+}
+
+# tick_job NAME START_MS: a job due every second from START_MS whose task
+# appends the instant it runs for to $tmp/out/NAME.
+tick_job() {
+  echo "{\"name\":\"$1\",\"command\":\"echo \$CHRONOS_JOB_RUN_TIME >> $tmp/out/$1\",\"schedule\":\"R/$(iso "$2")/PT1S\",\"retries\":0,\"cpus\":0.01,\"mem\":1,\"disk\":1}"
+}
+
+# account FROM_MS TO_MS JOB:START:PERIOD...: every instant launched once or
+# ledgered (tests/ha/check.py), with the ledgers read from the leader.
+account() {
+  local l; l=$(leader)
+  [ -n "$l" ] || { echo "account: no leader"; return 1; }
+  local from=$1 to=$2; shift 2
+  for spec in "$@"; do
+    local name=${spec%%:*}
+    curl -s -m 5 "http://127.0.0.1:${PORT[$l]}/v1/scheduler/job/$name/ledger" \
+      >"$tmp/ledger/$name.json"
+  done
+  /usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$from" "$to" "$@"
+}

@@ -1,0 +1,1124 @@
+/*
+ * test_zk.c - the ZooKeeper backend against a real ZooKeeper (tests/zk/zk.sh,
+ * tickTime 500 ms, sessions of 2000 ms): the session (connect strings,
+ * chroot, digest auth and ACLs, expiry), the store's semantics as the local
+ * backend's tests check them where ZooKeeper defines the same (versions,
+ * atomic batches and per-op results, children, limits, completion order,
+ * the bounded queue, re-entry from completions), the shard layout's sizes,
+ * and leader election (the recipe's watch chain, hand-over, expiry, and the
+ * lease of a leader whose server freezes).
+ */
+#include "../unit.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "zkstore/store.h"
+#include "zkstore/zk.h"
+#include "zkstore/zk_int.h"
+
+#include "zk_fixture.h"
+
+enum { SESSION_MS = 2000 };
+
+/* ---- Events ------------------------------------------------------------------ */
+
+struct rec {
+    pthread_mutex_t mu;
+    int zk[5];
+    int el[4];
+};
+
+static void rec_zk(void *ctx, enum chr_zk_event ev)
+{
+    struct rec *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->zk[ev]++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void rec_el(void *ctx, enum chr_election_event ev)
+{
+    struct rec *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->el[ev]++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int zk_count(struct rec *r, enum chr_zk_event ev)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->zk[ev];
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static int el_count(struct rec *r, enum chr_election_event ev)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->el[ev];
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static struct chr_zk *open_zk(const char *hosts, const char *auth, struct rec *r)
+{
+    struct chr_zk_config cfg = {.hosts = hosts, .session_timeout_ms = SESSION_MS,
+                                .auth = auth, .connect_timeout_ms = 10000,
+                                .on_event = r != NULL ? rec_zk : NULL, .ctx = r};
+    struct chr_zk *zk = NULL;
+    struct chr_error err;
+    enum chr_err e = chr_zk_open(&cfg, &zk, &err);
+    if (e != CHR_OK)
+        fail_msg("chr_zk_open(%s): %s: %s", hosts, chr_err_name(e), err.message);
+    return zk;
+}
+
+/* The standard trick (protocols.md C), as zk.h's test hook does it. */
+static void expire_session(struct chr_zk *zk)
+{
+    chr_zk_test_expire(zk);
+}
+
+/* ---- Store fixture and helpers --------------------------------------------- */
+
+struct zfx {
+    char hosts[512];
+    struct rec rec;
+    struct chr_zk *zk;
+    struct chr_store *s;
+};
+
+static int store_setup(void **state)
+{
+    struct zfx *f = calloc(1, sizeof *f);
+    pthread_mutex_init(&f->rec.mu, NULL);
+    zkfx_chroot_hosts(f->hosts, sizeof f->hosts, NULL);
+    f->zk = open_zk(f->hosts, NULL, &f->rec);
+    if (chr_store_open_zk(f->zk, NULL, &f->s) != CHR_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int store_teardown(void **state)
+{
+    struct zfx *f = *state;
+    chr_store_close(f->s);
+    chr_zk_close(f->zk);
+    pthread_mutex_destroy(&f->rec.mu);
+    free(f);
+    return 0;
+}
+
+static struct chr_store_op op_create(const char *path, const char *data)
+{
+    return (struct chr_store_op){.type = CHR_STORE_CREATE, .path = path, .data = data,
+                                 .len = data != NULL ? strlen(data) : 0, .version = -1};
+}
+
+static struct chr_store_op op_set(const char *path, const char *data, int32_t version)
+{
+    return (struct chr_store_op){.type = CHR_STORE_SET, .path = path, .data = data,
+                                 .len = strlen(data), .version = version};
+}
+
+static struct chr_store_op op_del(const char *path, int32_t version)
+{
+    return (struct chr_store_op){.type = CHR_STORE_DELETE, .path = path, .version = version};
+}
+
+static struct chr_store_op op_check(const char *path, int32_t version)
+{
+    return (struct chr_store_op){.type = CHR_STORE_CHECK, .path = path, .version = version};
+}
+
+static enum chr_err one(struct chr_store *s, struct chr_store_op op)
+{
+    return chr_store_submit_wait(s, &op, 1, NULL);
+}
+
+static void assert_node(struct chr_store *s, const char *path, const char *want, int32_t version)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int32_t v = -5;
+    enum chr_err e = chr_store_get(s, path, &data, &len, &v);
+    if (e != CHR_OK)
+        fail_msg("get %s: %s", path, chr_err_name(e));
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(data, want, len);
+    assert_int_equal(((char *)data)[len], '\0');
+    assert_int_equal(v, version);
+    chr_free(data);
+}
+
+static void assert_absent(struct chr_store *s, const char *path)
+{
+    int32_t v = 7;
+    assert_int_equal(chr_store_get(s, path, NULL, NULL, &v), CHR_ENOENT);
+    assert_int_equal(v, -1);
+}
+
+static void assert_children(struct chr_store *s, const char *path, const char *want)
+{
+    struct chr_store_names *names = NULL;
+    assert_int_equal(chr_store_children(s, path, &names), CHR_OK);
+    char got[1024] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < names->n; i++)
+        o += (size_t)snprintf(got + o, sizeof got - o, "%s%s", i ? " " : "", names->names[i]);
+    chr_store_names_free(names);
+    assert_string_equal(got, want);
+}
+
+static int never_called;
+
+static void never_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                       size_t n)
+{
+    (void)ctx, (void)result, (void)res, (void)n;
+    never_called++;
+}
+
+static int counted; /* OK completions of count_done */
+
+static void count_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                       size_t n)
+{
+    (void)ctx, (void)res, (void)n;
+    counted += result == CHR_OK;
+}
+
+/* ---- The session --------------------------------------------------------------- */
+
+static void test_open_close(void **state)
+{
+    (void)state;
+    struct rec r = {.zk = {0}};
+    pthread_mutex_init(&r.mu, NULL);
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct chr_zk *zk = open_zk(hosts, NULL, &r);
+    assert_true(chr_zk_alive(zk));
+    assert_int_equal(chr_zk_session_timeout_ms(zk), SESSION_MS);
+    assert_int_equal(zk_count(&r, CHR_ZK_CONNECTED), 1);
+    assert_int_equal(zk_count(&r, CHR_ZK_DISCONNECTED), 0);
+    chr_zk_close(zk);
+    chr_zk_close(NULL);
+    assert_false(chr_zk_alive(NULL));
+    pthread_mutex_destroy(&r.mu);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "", "zk://", "localhost", "localhost:", ":2181", "h:0", "h:65536", "h:12a",
+        "h:1,,h:2", "h:1,", "h o:1", "h:1//a", "h:1/a/", "h:1/a/../b",
+        "h:1/zookeeper", "[::1:1", "[]:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct chr_zk_config cfg = {.hosts = bad[i], .connect_timeout_ms = 100};
+        struct chr_zk *zk = (void *)1;
+        struct chr_error err;
+        enum chr_err e = chr_zk_open(&cfg, &zk, &err);
+        if (e != CHR_EINVAL)
+            fail_msg("'%s': %s, want EINVAL", bad[i], chr_err_name(e));
+        assert_null(zk);
+        assert_string_equal(err.field, "zk");
+    }
+    char longest[CHR_ZK_HOSTS_MAX + 8];
+    memset(longest, 'a', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    struct chr_zk_config cfg = {.hosts = longest};
+    struct chr_zk *zk = NULL;
+    struct chr_error err;
+    assert_int_equal(chr_zk_open(&cfg, &zk, &err), CHR_EINVAL);
+    const char *bad_auth[] = {"nopassword", ":pw", "us\ter:pw"};
+    for (size_t i = 0; i < sizeof bad_auth / sizeof bad_auth[0]; i++) {
+        cfg = (struct chr_zk_config){.hosts = zkfx_hosts, .auth = bad_auth[i]};
+        assert_int_equal(chr_zk_open(&cfg, &zk, &err), CHR_EINVAL);
+        assert_string_equal(err.field, "zk_auth");
+    }
+    cfg = (struct chr_zk_config){.hosts = zkfx_hosts, .session_timeout_ms = -1};
+    assert_int_equal(chr_zk_open(&cfg, &zk, &err), CHR_EINVAL);
+    assert_int_equal(chr_zk_open(NULL, &zk, &err), CHR_EINVAL);
+    /* Valid, but nobody listens there. */
+    cfg = (struct chr_zk_config){.hosts = "zk://127.0.0.1:1,[::1]:1/x", .connect_timeout_ms = 300};
+    assert_int_equal(chr_zk_open(&cfg, &zk, &err), CHR_EUNAVAIL);
+    assert_null(zk);
+    assert_non_null(strstr(err.message, "127.0.0.1:1"));
+}
+
+static void test_chroot_created(void **state)
+{
+    (void)state;
+    char hosts[512], zkhosts[520];
+    zkfx_chroot_hosts(hosts, sizeof hosts, "/a/b");
+    snprintf(zkhosts, sizeof zkhosts, "zk://%s", hosts);
+    struct chr_zk *zk = open_zk(zkhosts, NULL, NULL);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_zk(zk, NULL, &s), CHR_OK);
+    assert_node(s, "/", "", 0);
+    assert_children(s, "/", "");
+    assert_int_equal(one(s, op_create("/x", "in the chroot")), CHR_OK);
+    /* Seen from the root: the chroot and the node under it. */
+    struct chr_zk *root = open_zk(zkfx_hosts, NULL, NULL);
+    struct chr_store *rs = NULL;
+    assert_int_equal(chr_store_open_zk(root, NULL, &rs), CHR_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/x", strchr(hosts, '/'));
+    assert_node(rs, path, "in the chroot", 0);
+    /* Opening again finds it there. */
+    struct chr_zk *again = open_zk(hosts, NULL, NULL);
+    chr_zk_close(again);
+    chr_store_close(rs);
+    chr_zk_close(root);
+    chr_store_close(s);
+    chr_zk_close(zk);
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static void test_digest_helpers(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *want;
+    } v[] = {
+        {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+        {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t sum[20];
+        char got[41];
+        chr_zk_sha1(v[i].in, strlen(v[i].in), sum);
+        hex(sum, 20, got);
+        assert_string_equal(got, v[i].want);
+    }
+    /* A million 'a's: many blocks (FIPS 180 test vector). */
+    char *a = malloc(1000000);
+    memset(a, 'a', 1000000);
+    uint8_t sum[20];
+    char got[41];
+    chr_zk_sha1(a, 1000000, sum);
+    hex(sum, 20, got);
+    assert_string_equal(got, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    free(a);
+    char b64[16];
+    assert_int_equal(chr_zk_base64((const uint8_t *)"foobar", 6, b64), 8);
+    assert_string_equal(b64, "Zm9vYmFy");
+    chr_zk_base64((const uint8_t *)"fo", 2, b64);
+    assert_string_equal(b64, "Zm8=");
+    chr_zk_base64((const uint8_t *)"f", 1, b64);
+    assert_string_equal(b64, "Zg==");
+    char id[CHR_ZK_DIGEST_ID_MAX];
+    assert_int_equal(chr_zk_digest_id("alice:secret", id), CHR_OK);
+    assert_int_equal(strlen(id), strlen("alice:") + 28);
+    assert_int_equal(strncmp(id, "alice:", 6), 0);
+    assert_int_equal(chr_zk_digest_id("nocolon", id), CHR_EINVAL);
+}
+
+static void test_digest_auth(void **state)
+{
+    (void)state;
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct chr_zk *zk = open_zk(hosts, "alice:secret", NULL);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_zk(zk, NULL, &s), CHR_OK);
+    assert_int_equal(one(s, op_create("/secret", "s3")), CHR_OK);
+    assert_node(s, "/secret", "s3", 0); /* the digest we computed is the server's */
+    struct ACL_vector acl;
+    struct Stat st;
+    assert_int_equal(zoo_get_acl(zk->zh, "/secret", &acl, &st), ZOK);
+    assert_int_equal(acl.count, 1);
+    assert_string_equal(acl.data[0].id.scheme, "digest");
+    char id[CHR_ZK_DIGEST_ID_MAX];
+    chr_zk_digest_id("alice:secret", id);
+    assert_string_equal(acl.data[0].id.id, id);
+    assert_int_equal(acl.data[0].perms, ZOO_PERM_ALL);
+    deallocate_ACL_vector(&acl);
+    /* Without the credentials (or with wrong ones): refused, as CHR_EIO. */
+    const char *others[] = {NULL, "alice:wrong", "bob:secret"};
+    for (size_t i = 0; i < 3; i++) {
+        struct chr_zk *o = open_zk(hosts, others[i], NULL);
+        struct chr_store *os = NULL;
+        assert_int_equal(chr_store_open_zk(o, NULL, &os), CHR_OK);
+        assert_int_equal(chr_store_get(os, "/secret", NULL, NULL, NULL), CHR_OK); /* exists */
+        void *data = NULL;
+        assert_int_equal(chr_store_get(os, "/secret", &data, NULL, NULL), CHR_EIO);
+        assert_null(data);
+        struct chr_store_names *names = NULL;
+        assert_int_equal(chr_store_children(os, "/", &names), CHR_EIO);
+        struct chr_store_op ops[] = {op_check("/", -1), op_create("/intruder", "x")};
+        struct chr_store_result res[2];
+        assert_int_equal(chr_store_submit_wait(os, ops, 2, res), CHR_EIO);
+        assert_int_equal(res[0].err, CHR_EIO);
+        assert_int_equal(res[1].err, CHR_EIO);
+        assert_int_equal(one(os, op_set("/secret", "stolen", -1)), CHR_EIO);
+        chr_store_close(os);
+        chr_zk_close(o);
+    }
+    assert_node(s, "/secret", "s3", 0);
+    assert_children(s, "/", "secret");
+    chr_store_close(s);
+    chr_zk_close(zk);
+}
+
+/* ---- The store's semantics ----------------------------------------------------- */
+
+static void test_create_get_set_delete(void **state)
+{
+    struct zfx *f = *state;
+    assert_node(f->s, "/", "", 0);
+    assert_children(f->s, "/", "");
+    assert_absent(f->s, "/a");
+    assert_int_equal(chr_store_state(f->s), CHR_OK);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/a", "hello")), CHR_OK);
+    assert_node(f->s, "/a", "hello", 0);
+    assert_int_equal(one(f->s, op_set("/a", "v1", 0)), CHR_OK);
+    assert_node(f->s, "/a", "v1", 1);
+    assert_int_equal(one(f->s, op_set("/a", "any", -1)), CHR_OK);
+    assert_node(f->s, "/a", "any", 2);
+    assert_int_equal(one(f->s, op_create("/b", NULL)), CHR_OK);
+    assert_node(f->s, "/b", "", 0);
+    assert_int_equal(one(f->s, op_del("/a", 2)), CHR_OK);
+    assert_absent(f->s, "/a");
+    assert_children(f->s, "/", "b");
+    int32_t v = -5;
+    assert_int_equal(chr_store_get(f->s, "/b", NULL, NULL, &v), CHR_OK);
+    assert_int_equal(v, 0);
+    struct chr_store_stats st;
+    chr_store_stats(f->s, &st);
+    assert_int_equal(st.batches, 5);
+    assert_int_equal(st.seq, 5);
+}
+
+/* chr_store_get_many: 2000 pipelined reads, each answered for its own path
+ * (data, version, a missing node), larger nodes whole. */
+static void test_get_many(void **state)
+{
+    struct zfx *f = *state;
+    enum { N = 2000 };
+    static char paths[N][32];
+    const char *ptrs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(paths[i], sizeof paths[i], "/g%04d", i);
+        ptrs[i] = paths[i];
+        if (i % 7 == 3)
+            continue; /* left missing */
+        char data[16];
+        snprintf(data, sizeof data, "v%d", i);
+        assert_int_equal(one(f->s, op_create(paths[i], data)), CHR_OK);
+    }
+    assert_int_equal(one(f->s, op_set("/g0001", "v1-again", 0)), CHR_OK);
+    static struct chr_store_got got[N];
+    assert_int_equal(chr_store_get_many(f->s, ptrs, N, got), CHR_OK);
+    for (int i = 0; i < N; i++) {
+        if (i % 7 == 3) {
+            assert_int_equal(got[i].err, CHR_ENOENT);
+            continue;
+        }
+        char want[16];
+        snprintf(want, sizeof want, i == 1 ? "v1-again" : "v%d", i);
+        assert_int_equal(got[i].err, CHR_OK);
+        assert_string_equal(got[i].data, want);
+        assert_int_equal(got[i].len, strlen(want));
+        assert_int_equal(got[i].version, i == 1 ? 1 : 0);
+    }
+    chr_store_got_free(got, N);
+    assert_null(got[0].data);
+}
+
+static void test_op_errors(void **state)
+{
+    struct zfx *f = *state;
+    assert_int_equal(one(f->s, op_create("/a", "x")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/a", "y")), CHR_ECONFLICT);
+    assert_int_equal(one(f->s, op_set("/a", "y", 5)), CHR_ECONFLICT);
+    assert_int_equal(one(f->s, op_del("/a", 1)), CHR_ECONFLICT);
+    assert_int_equal(one(f->s, op_set("/nope", "y", -1)), CHR_ENOENT);
+    assert_int_equal(one(f->s, op_del("/nope", -1)), CHR_ENOENT);
+    /* CHECK with -1 still requires the node: ZooKeeper answers ZNONODE. */
+    assert_int_equal(one(f->s, op_check("/nope", -1)), CHR_ENOENT);
+    assert_int_equal(one(f->s, op_check("/a", 1)), CHR_ECONFLICT);
+    assert_int_equal(one(f->s, op_check("/a", 0)), CHR_OK);
+    assert_int_equal(one(f->s, op_check("/a", -1)), CHR_OK);
+    assert_node(f->s, "/a", "x", 0);
+}
+
+static void test_parents_and_children(void **state)
+{
+    struct zfx *f = *state;
+    assert_int_equal(one(f->s, op_create("/p/q", "x")), CHR_ENOENT);
+    assert_int_equal(one(f->s, op_create("/p", "")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/p/q", "x")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/p/a", "y")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/p/q/r", "z")), CHR_OK);
+    assert_children(f->s, "/p", "a q");
+    assert_children(f->s, "/p/q", "r");
+    assert_children(f->s, "/p/a", "");
+    assert_int_equal(one(f->s, op_del("/p", -1)), CHR_ECONFLICT); /* ZNOTEMPTY */
+    assert_int_equal(one(f->s, op_del("/p/q/r", -1)), CHR_OK);
+    assert_int_equal(one(f->s, op_del("/p/q", -1)), CHR_OK);
+    assert_int_equal(one(f->s, op_del("/p/a", -1)), CHR_OK);
+    assert_int_equal(one(f->s, op_del("/p", -1)), CHR_OK);
+    struct chr_store_names *names = (void *)1;
+    assert_int_equal(chr_store_children(f->s, "/p", &names), CHR_ENOENT);
+    assert_null(names);
+    assert_int_equal(chr_store_mkdirs(f->s, "/m/n/o"), CHR_OK);
+    assert_node(f->s, "/m/n/o", "", 0);
+    assert_int_equal(chr_store_mkdirs(f->s, "/m/n/o"), CHR_OK);
+    /* Sorted bytewise, whatever order they came in. */
+    const char *order[] = {"b", "B", "a-", "a", "_", "0", "%2E"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/m/%s", order[i]);
+        assert_int_equal(one(f->s, op_create(path, "")), CHR_OK);
+    }
+    assert_children(f->s, "/m", "%2E 0 B _ a a- b n");
+}
+
+static void test_binary_and_large_data(void **state)
+{
+    struct zfx *f = *state;
+    const char bin[] = {'a', '\0', 'b', '\0', '\xff'};
+    struct chr_store_op op = {.type = CHR_STORE_CREATE, .path = "/bin", .data = bin,
+                              .len = sizeof bin, .version = -1};
+    assert_int_equal(one(f->s, op), CHR_OK);
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(chr_store_get(f->s, "/bin", &data, &len, NULL), CHR_OK);
+    assert_int_equal(len, sizeof bin);
+    assert_memory_equal(data, bin, sizeof bin);
+    chr_free(data);
+    /* 500 KiB, and the largest node the store allows. */
+    size_t sizes[] = {500 * 1024, CHR_STORE_NODE_MAX};
+    char *big = malloc(CHR_STORE_NODE_MAX);
+    for (size_t i = 0; i < CHR_STORE_NODE_MAX; i++)
+        big[i] = (char)(i * 13 + 7);
+    for (size_t k = 0; k < 2; k++) {
+        char path[16];
+        snprintf(path, sizeof path, "/big%zu", k);
+        op = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = path, .data = big,
+                                   .len = sizes[k], .version = -1};
+        assert_int_equal(one(f->s, op), CHR_OK);
+        int32_t v = -5;
+        assert_int_equal(chr_store_get(f->s, path, &data, &len, &v), CHR_OK);
+        assert_int_equal(len, sizes[k]);
+        assert_int_equal(v, 0);
+        assert_memory_equal(data, big, len);
+        assert_int_equal(((char *)data)[len], '\0');
+        chr_free(data);
+    }
+    free(big);
+}
+
+static void test_size_limits(void **state)
+{
+    struct zfx *f = *state;
+    char *huge = calloc(1, 2 * 1024 * 1024);
+    struct chr_store_op op = {.type = CHR_STORE_CREATE, .path = "/huge", .data = huge,
+                              .len = CHR_STORE_NODE_MAX + 1, .version = -1};
+    assert_int_equal(chr_store_submit(f->s, &op, 1, never_done, NULL), CHR_ERANGE);
+    op.len = 2 * 1024 * 1024; /* past ZooKeeper's 1 MiB packet */
+    assert_int_equal(chr_store_submit(f->s, &op, 1, never_done, NULL), CHR_ERANGE);
+    free(huge);
+    /* A batch under the store's byte bound that the chroot, prefixed to
+     * every path, takes past 1 MiB: refused before it is sent. */
+    char chroot[251], chroot_hosts[600], comp[225];
+    memset(comp, 'c', sizeof comp - 1);
+    comp[sizeof comp - 1] = '\0';
+    int n = snprintf(chroot, sizeof chroot, "/l%ld_", (long)getpid());
+    memset(chroot + n, 'c', sizeof chroot - 1 - (size_t)n);
+    chroot[sizeof chroot - 1] = '\0';
+    snprintf(chroot_hosts, sizeof chroot_hosts, "%s%s", zkfx_hosts, chroot);
+    struct chr_zk *zk = open_zk(chroot_hosts, NULL, NULL);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_zk(zk, NULL, &s), CHR_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "/%s/%s/%s/%s", comp, comp, comp, comp);
+    struct chr_store_op *ops = calloc(CHR_STORE_BATCH_OPS_MAX, sizeof *ops);
+    for (int i = 0; i < CHR_STORE_BATCH_OPS_MAX; i++)
+        ops[i] = op_check(path, -1);
+    assert_true(chr_store_batch_bytes(ops, CHR_STORE_BATCH_OPS_MAX) <= CHR_STORE_BATCH_BYTES_MAX);
+    assert_int_equal(chr_store_submit(s, ops, CHR_STORE_BATCH_OPS_MAX, never_done, NULL),
+                     CHR_ERANGE);
+    /* 800 of them fit: sent, and answered (the node is absent). */
+    struct chr_store_result *res = calloc(800, sizeof *res);
+    assert_int_equal(chr_store_submit_wait(s, ops, 800, res), CHR_ENOENT);
+    assert_int_equal(res[0].err, CHR_ENOENT);
+    assert_int_equal(res[799].err, CHR_ENONE);
+    free(res);
+    free(ops);
+    chr_store_close(s);
+    chr_zk_close(zk);
+    assert_int_equal(never_called, 0);
+}
+
+/* ---- Batches ------------------------------------------------------------------------ */
+
+static void test_batch_sees_own_effects(void **state)
+{
+    struct zfx *f = *state;
+    struct chr_store_op ops[] = {
+        op_create("/p", "1"), op_create("/p/q", "2"), op_set("/p/q", "3", 0),
+        op_check("/p/q", 1),  op_set("/p/q", "4", 1),  op_del("/p/q", 2),
+        op_create("/p/q", "5"), op_check("/p", -1),
+    };
+    struct chr_store_result res[8];
+    assert_int_equal(chr_store_submit_wait(f->s, ops, 8, res), CHR_OK);
+    /* CHECK -1 reports -1: a multi's check result carries no version. */
+    const int32_t want[] = {0, 0, 1, 1, 2, -1, 0, -1};
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(res[i].err, CHR_OK);
+        assert_int_equal(res[i].version, want[i]);
+    }
+    assert_node(f->s, "/p/q", "5", 0);
+}
+
+static void test_conflict_fails_whole_batch(void **state)
+{
+    struct zfx *f = *state;
+    assert_int_equal(one(f->s, op_create("/a", "orig")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/b", "b")), CHR_OK);
+    struct chr_store_op ops[] = {
+        op_create("/x", "new"), op_set("/b", "changed", 0), op_del("/b", -1),
+        op_set("/a", "bad", 3), op_create("/y", "never"),
+    };
+    struct chr_store_result res[5];
+    assert_int_equal(chr_store_submit_wait(f->s, ops, 5, res), CHR_ECONFLICT);
+    const enum chr_err want[] = {CHR_OK, CHR_OK, CHR_OK, CHR_ECONFLICT, CHR_ENONE};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(res[i].err, want[i]);
+        assert_int_equal(res[i].version, -1);
+    }
+    assert_absent(f->s, "/x");
+    assert_absent(f->s, "/y");
+    assert_node(f->s, "/a", "orig", 0);
+    assert_node(f->s, "/b", "b", 0);
+    /* ENOENT in the middle. */
+    struct chr_store_op ops2[] = {op_create("/x", "new"), op_create("/no/such", ""),
+                                  op_create("/z", "")};
+    assert_int_equal(chr_store_submit_wait(f->s, ops2, 3, res), CHR_ENOENT);
+    assert_int_equal(res[0].err, CHR_OK);
+    assert_int_equal(res[1].err, CHR_ENOENT);
+    assert_int_equal(res[2].err, CHR_ENONE);
+    assert_absent(f->s, "/x");
+}
+
+static void test_check_guards_batch(void **state)
+{
+    struct zfx *f = *state;
+    assert_int_equal(one(f->s, op_create("/epoch", "1")), CHR_OK);
+    assert_int_equal(one(f->s, op_create("/job", "v0")), CHR_OK);
+    assert_int_equal(one(f->s, op_set("/epoch", "2", 0)), CHR_OK);
+    struct chr_store_op stale[] = {op_check("/epoch", 0), op_set("/job", "stale", -1)};
+    struct chr_store_result res[2];
+    assert_int_equal(chr_store_submit_wait(f->s, stale, 2, res), CHR_ECONFLICT);
+    assert_int_equal(res[0].err, CHR_ECONFLICT);
+    assert_int_equal(res[1].err, CHR_ENONE);
+    assert_node(f->s, "/job", "v0", 0);
+    struct chr_store_op fresh[] = {op_check("/epoch", 1), op_set("/job", "fresh", -1)};
+    assert_int_equal(chr_store_submit_wait(f->s, fresh, 2, res), CHR_OK);
+    assert_int_equal(res[0].version, 1);
+    assert_int_equal(res[1].version, 1);
+    assert_node(f->s, "/job", "fresh", 1);
+    /* Pipelined: the failing middle batch disturbs neither neighbour. */
+    struct chr_store_op a = op_create("/g1", "1");
+    struct chr_store_op b[] = {op_create("/g2", "2"), op_create("/g1", "dup")};
+    struct chr_store_op c[] = {op_create("/g2", "3"), op_set("/g1", "4", 0)};
+    assert_int_equal(chr_store_submit(f->s, &a, 1, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_submit(f->s, b, 2, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_submit(f->s, c, 2, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    assert_node(f->s, "/g1", "4", 1);
+    assert_node(f->s, "/g2", "3", 0);
+}
+
+/* ---- Completions ---------------------------------------------------------------- */
+
+struct order {
+    pthread_mutex_t mu;
+    int *seen;
+    int n_seen;
+    int bad;
+};
+
+struct tag {
+    struct order *o;
+    int id;
+};
+
+static void order_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                       size_t n)
+{
+    struct tag *t = ctx;
+    pthread_mutex_lock(&t->o->mu);
+    if (result != CHR_OK || res[n - 1].err != CHR_OK)
+        t->o->bad++;
+    t->o->seen[t->o->n_seen++] = t->id;
+    pthread_mutex_unlock(&t->o->mu);
+}
+
+static void test_callbacks_in_order(void **state)
+{
+    struct zfx *f = *state;
+    enum { N = 1000 };
+    struct order o = {.seen = calloc(N, sizeof(int))};
+    pthread_mutex_init(&o.mu, NULL);
+    struct tag *tags = calloc(N, sizeof *tags);
+    assert_int_equal(one(f->s, op_create("/ctr", "0")), CHR_OK);
+    for (int i = 0; i < N; i++) {
+        char data[16];
+        snprintf(data, sizeof data, "%d", i + 1);
+        tags[i] = (struct tag){.o = &o, .id = i};
+        struct chr_store_op op = op_set("/ctr", data, i); /* each needs the one before */
+        assert_int_equal(chr_store_submit(f->s, &op, 1, order_done, &tags[i]), CHR_OK);
+    }
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    assert_int_equal(o.n_seen, N);
+    assert_int_equal(o.bad, 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(o.seen[i], i);
+    char want[16];
+    snprintf(want, sizeof want, "%d", N);
+    assert_node(f->s, "/ctr", want, N);
+    pthread_mutex_destroy(&o.mu);
+    free(tags);
+    free(o.seen);
+}
+
+struct reentry {
+    struct chr_store *s;
+    enum chr_err flush, wait, ckpt, mkdirs, get, children, submit;
+    int32_t version;
+    size_t len;
+};
+
+static void reentry_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                         size_t n)
+{
+    (void)result, (void)res, (void)n;
+    struct reentry *r = ctx;
+    struct chr_store_op op = op_create("/inner", "i");
+    r->flush = chr_store_flush(r->s);
+    r->wait = chr_store_submit_wait(r->s, &op, 1, NULL);
+    r->ckpt = chr_store_checkpoint(r->s);
+    r->mkdirs = chr_store_mkdirs(r->s, "/d/e");
+    /* Reads (synchronous: answered by the IO thread) and async submits. */
+    void *data = NULL;
+    r->get = chr_store_get(r->s, "/outer", &data, &r->len, &r->version);
+    chr_free(data);
+    struct chr_store_names *names = NULL;
+    r->children = chr_store_children(r->s, "/", &names);
+    chr_store_names_free(names);
+    r->submit = chr_store_submit(r->s, &op, 1, NULL, NULL);
+}
+
+static void test_callback_reentry(void **state)
+{
+    struct zfx *f = *state;
+    struct reentry r = {.s = f->s};
+    struct chr_store_op op = op_create("/outer", "o");
+    assert_int_equal(chr_store_submit(f->s, &op, 1, reentry_done, &r), CHR_OK);
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    assert_int_equal(chr_store_flush(f->s), CHR_OK); /* the inner submit */
+    assert_int_equal(r.flush, CHR_EINVAL);
+    assert_int_equal(r.wait, CHR_EINVAL);
+    assert_int_equal(r.ckpt, CHR_EINVAL);
+    assert_int_equal(r.mkdirs, CHR_EINVAL);
+    assert_int_equal(r.get, CHR_OK);
+    assert_int_equal(r.version, 0);
+    assert_int_equal(r.len, 1);
+    assert_int_equal(r.children, CHR_OK);
+    assert_int_equal(r.submit, CHR_OK);
+    assert_node(f->s, "/inner", "i", 0);
+}
+
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool entered, open;
+};
+
+static void gate_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                      size_t n)
+{
+    (void)result, (void)res, (void)n;
+    struct gate *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void test_queue_full_never_blocks(void **state)
+{
+    struct zfx *f = *state;
+    chr_store_close(f->s);
+    struct chr_store_config cfg = {.queue_max = 4};
+    assert_int_equal(chr_store_open_zk(f->zk, &cfg, &f->s), CHR_OK);
+    struct gate g = {.entered = false, .open = false};
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cond, NULL);
+    struct chr_store_op op = op_create("/first", "");
+    assert_int_equal(chr_store_submit(f->s, &op, 1, gate_done, &g), CHR_OK);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cond, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    struct chr_store_op chk = op_check("/", -1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_EUNAVAIL);
+    pthread_mutex_lock(&g.mu);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.mu);
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    pthread_cond_destroy(&g.cond);
+    pthread_mutex_destroy(&g.mu);
+}
+
+/* ---- The shard layout at scale ---------------------------------------------- */
+
+static void test_shards_hold_a_million_jobs(void **state)
+{
+    struct zfx *f = *state;
+    /* A million job names spread over the 256 shards: ~3,900 each, far
+     * below CHR_STORE_CHILDREN_MAX and ZooKeeper's 1 MiB listings. */
+    static unsigned counts[CHR_STORE_SHARDS];
+    memset(counts, 0, sizeof counts);
+    for (int i = 0; i < 1000000; i++) {
+        char name[32];
+        int len = snprintf(name, sizeof name, "job-%07d", i);
+        counts[chr_store_shard(name, (size_t)len)]++;
+    }
+    unsigned lo = UINT32_MAX, hi = 0;
+    for (int i = 0; i < CHR_STORE_SHARDS; i++) {
+        lo = counts[i] < lo ? counts[i] : lo;
+        hi = counts[i] > hi ? counts[i] : hi;
+    }
+    assert_true(lo >= 3500 && hi <= 4300);
+    assert_true(hi < CHR_STORE_CHILDREN_MAX);
+    /* 10,000 children of one shard node, created in pipelined batches of
+     * 100, list in order. */
+    assert_int_equal(chr_store_mkdirs(f->s, "/jobs/00"), CHR_OK);
+    enum { PER = 100, TOTAL = 10000 };
+    static char paths[PER][32];
+    struct chr_store_op ops[PER];
+    int64_t t0 = zkfx_now_ms();
+    for (int b = 0; b < TOTAL / PER; b++) {
+        for (int i = 0; i < PER; i++) {
+            snprintf(paths[i], sizeof paths[i], "/jobs/00/job-%05d", TOTAL - 1 - (b * PER + i));
+            ops[i] = op_create(paths[i], "{\"name\":\"a job\"}");
+        }
+        assert_int_equal(chr_store_submit(f->s, ops, PER, count_done, NULL), CHR_OK);
+    }
+    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    int64_t t1 = zkfx_now_ms();
+    struct chr_store_names *names = NULL;
+    assert_int_equal(chr_store_children(f->s, "/jobs/00", &names), CHR_OK);
+    int64_t t2 = zkfx_now_ms();
+    assert_int_equal(names->n, TOTAL);
+    for (size_t i = 0; i < names->n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "job-%05u", (unsigned)i);
+        assert_string_equal(names->names[i], want);
+    }
+    chr_store_names_free(names);
+    print_message("   10,000 creates in 100 batches: %lld ms; listing them: %lld ms\n",
+                  (long long)(t1 - t0), (long long)(t2 - t1));
+    assert_int_equal(counted, TOTAL / PER);
+}
+
+/* ---- Expiry ------------------------------------------------------------------------ */
+
+static void test_session_expiry(void **state)
+{
+    (void)state;
+    struct rec r = {.zk = {0}};
+    pthread_mutex_init(&r.mu, NULL);
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct chr_zk *zk = open_zk(hosts, NULL, &r);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_zk(zk, NULL, &s), CHR_OK);
+    assert_int_equal(one(s, op_create("/n", "x")), CHR_OK);
+    struct rec er = {.zk = {0}};
+    pthread_mutex_init(&er.mu, NULL);
+    struct chr_election_config ecfg = {.dir = "/leader", .id = "me:1", .on_event = rec_el,
+                                       .ctx = &er};
+    struct chr_election *e = NULL;
+    struct chr_error err;
+    assert_int_equal(chr_election_join(zk, &ecfg, &e, &err), CHR_OK);
+    WAIT_UNTIL(chr_election_leading(e), 5000);
+    assert_true(chr_election_leading(e));
+
+    expire_session(zk);
+    WAIT_UNTIL(zk_count(&r, CHR_ZK_EXPIRED) == 1, 10000);
+    assert_int_equal(zk_count(&r, CHR_ZK_EXPIRED), 1);
+    assert_false(chr_zk_alive(zk));
+    assert_int_equal(chr_store_state(s), CHR_EIO);
+    struct chr_store_op op = op_create("/m", "y");
+    assert_int_equal(chr_store_submit(s, &op, 1, never_done, NULL), CHR_EIO);
+    assert_int_equal(chr_store_get(s, "/n", NULL, NULL, NULL), CHR_EIO);
+    assert_int_equal(chr_store_flush(s), CHR_EIO);
+    WAIT_UNTIL(el_count(&er, CHR_ELECTION_LOST) == 1, 5000);
+    assert_int_equal(el_count(&er, CHR_ELECTION_LOST), 1);
+    assert_false(chr_election_leading(e));
+    char buf[64];
+    assert_false(chr_election_leader(e, buf, sizeof buf));
+    assert_int_equal(el_count(&er, CHR_ELECTION_LEADING), 1);
+    chr_election_leave(e);
+    chr_store_close(s);
+    chr_zk_close(zk);
+    assert_int_equal(never_called, 0);
+    pthread_mutex_destroy(&er.mu);
+    pthread_mutex_destroy(&r.mu);
+}
+
+/* ---- Election -------------------------------------------------------------------- */
+
+struct cand {
+    struct rec rec;
+    struct chr_zk *zk;
+    struct chr_election *e;
+    char id[32];
+};
+
+static void cand_join(struct cand *c, const char *hosts, const char *id)
+{
+    if (c->zk == NULL) {
+        memset(&c->rec, 0, sizeof c->rec);
+        pthread_mutex_init(&c->rec.mu, NULL);
+        c->zk = open_zk(hosts, NULL, &c->rec);
+    }
+    snprintf(c->id, sizeof c->id, "%s", id);
+    struct chr_election_config cfg = {.dir = "/chronos/leader", .id = c->id,
+                                      .on_event = rec_el, .ctx = &c->rec};
+    struct chr_error err;
+    assert_int_equal(chr_election_join(c->zk, &cfg, &c->e, &err), CHR_OK);
+}
+
+static void cand_close(struct cand *c)
+{
+    chr_election_leave(c->e);
+    c->e = NULL;
+    chr_zk_close(c->zk);
+    c->zk = NULL;
+    pthread_mutex_destroy(&c->rec.mu);
+}
+
+static bool leader_is(struct chr_election *e, const char *id)
+{
+    char buf[64];
+    return chr_election_leader(e, buf, sizeof buf) && strcmp(buf, id) == 0;
+}
+
+static bool pred_is(struct chr_election *e, const char *node)
+{
+    char buf[CHR_STORE_PATH_MAX];
+    return chr_election_predecessor(e, buf, sizeof buf) && strcmp(buf, node) == 0;
+}
+
+static void test_election_join_errors(void **state)
+{
+    (void)state;
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct chr_zk *zk = open_zk(hosts, NULL, NULL);
+    struct chr_election *e = (void *)1;
+    struct chr_error err;
+    struct chr_election_config cfg = {.dir = "leader", .id = "h:1"};
+    assert_int_equal(chr_election_join(zk, &cfg, &e, &err), CHR_EINVAL);
+    assert_null(e);
+    assert_string_equal(err.field, "election_dir");
+    cfg = (struct chr_election_config){.dir = "/leader", .id = ""};
+    assert_int_equal(chr_election_join(zk, &cfg, &e, &err), CHR_EINVAL);
+    assert_string_equal(err.field, "election_id");
+    assert_int_equal(chr_election_join(NULL, &cfg, &e, &err), CHR_EINVAL);
+    assert_false(chr_election_leading(NULL));
+    chr_election_leave(NULL);
+    chr_zk_close(zk);
+}
+
+static void test_election_three(void **state)
+{
+    (void)state;
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct cand c[4];
+    memset(c, 0, sizeof c);
+    cand_join(&c[0], hosts, "h0:1");
+    cand_join(&c[1], hosts, "h1:2");
+    cand_join(&c[2], hosts, "h2:3");
+    /* Exactly one leads: the first; the others see it, and each watches
+     * only the candidate just below it. */
+    WAIT_UNTIL(chr_election_leading(c[0].e) && leader_is(c[1].e, "h0:1") &&
+                   leader_is(c[2].e, "h0:1"),
+               5000);
+    assert_true(chr_election_leading(c[0].e));
+    assert_false(chr_election_leading(c[1].e));
+    assert_false(chr_election_leading(c[2].e));
+    assert_true(leader_is(c[0].e, "h0:1"));
+    assert_true(leader_is(c[1].e, "h0:1"));
+    assert_true(leader_is(c[2].e, "h0:1"));
+    assert_int_equal(el_count(&c[0].rec, CHR_ELECTION_LEADING), 1);
+    assert_int_equal(el_count(&c[1].rec, CHR_ELECTION_LEADER), 1);
+    assert_int_equal(el_count(&c[2].rec, CHR_ELECTION_LEADER), 1);
+    char buf[CHR_STORE_PATH_MAX];
+    assert_false(chr_election_predecessor(c[0].e, buf, sizeof buf));
+    assert_true(pred_is(c[1].e, chr_election_node(c[0].e)));
+    assert_true(pred_is(c[2].e, chr_election_node(c[1].e)));
+    assert_non_null(strstr(chr_election_node(c[0].e), "/chronos/leader/candidate_"));
+
+    /* The middle one goes: only its successor looks again, at the leader. */
+    chr_election_leave(c[1].e);
+    c[1].e = NULL;
+    WAIT_UNTIL(pred_is(c[2].e, chr_election_node(c[0].e)), 5000);
+    assert_true(pred_is(c[2].e, chr_election_node(c[0].e)));
+    assert_true(chr_election_leading(c[0].e));
+    assert_int_equal(el_count(&c[2].rec, CHR_ELECTION_LEADER), 1);
+    /* It joins again, last in line. */
+    struct chr_election_config cfg = {.dir = "/chronos/leader", .id = "h1:2",
+                                      .on_event = rec_el, .ctx = &c[1].rec};
+    struct chr_error err;
+    assert_int_equal(chr_election_join(c[1].zk, &cfg, &c[1].e, &err), CHR_OK);
+    WAIT_UNTIL(pred_is(c[1].e, chr_election_node(c[2].e)), 5000);
+    assert_true(pred_is(c[1].e, chr_election_node(c[2].e)));
+
+    /* The leader goes: the next one leads, the last learns who. */
+    int leader_events = el_count(&c[1].rec, CHR_ELECTION_LEADER);
+    chr_election_leave(c[0].e);
+    c[0].e = NULL;
+    WAIT_UNTIL(chr_election_leading(c[2].e) && leader_is(c[1].e, "h2:3"), 5000);
+    assert_true(chr_election_leading(c[2].e));
+    assert_true(leader_is(c[1].e, "h2:3"));
+    assert_true(el_count(&c[1].rec, CHR_ELECTION_LEADER) > leader_events);
+    assert_false(chr_election_leading(c[1].e));
+    assert_int_equal(el_count(&c[2].rec, CHR_ELECTION_LEADING), 1);
+
+    /* The leader's session expires: it reports LOST, the last one leads
+     * once the server has removed the leader's node. */
+    expire_session(c[2].zk);
+    WAIT_UNTIL(el_count(&c[2].rec, CHR_ELECTION_LOST) == 1, 10000);
+    assert_int_equal(el_count(&c[2].rec, CHR_ELECTION_LOST), 1);
+    assert_false(chr_election_leading(c[2].e));
+    WAIT_UNTIL(chr_election_leading(c[1].e), 10000);
+    assert_true(chr_election_leading(c[1].e));
+    assert_int_equal(el_count(&c[1].rec, CHR_ELECTION_LEADING), 1);
+    assert_false(chr_election_leading(c[2].e));
+    assert_int_equal(el_count(&c[2].rec, CHR_ELECTION_LEADING), 1);
+    for (int i = 0; i < 3; i++)
+        cand_close(&c[i]);
+}
+
+/* The server freezes under a leader: its lease lapses within
+ * session_timeout/3 of the freeze, it reports LOST, and it never leads
+ * again, even once the server is back. */
+static int freeze_teardown(void **state)
+{
+    (void)state;
+    pid_t pid = zkfx_pid();
+    if (pid > 0)
+        kill(pid, SIGCONT);
+    return 0;
+}
+
+static void test_election_lease_on_frozen_server(void **state)
+{
+    (void)state;
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    struct cand c;
+    memset(&c, 0, sizeof c);
+    cand_join(&c, hosts, "solo:1");
+    WAIT_UNTIL(chr_election_leading(c.e), 5000);
+    assert_true(chr_election_leading(c.e));
+    usleep(600 * 1000); /* a few renewals */
+    assert_true(chr_election_leading(c.e));
+    pid_t pid = zkfx_pid();
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    int64_t t0 = zkfx_now_ms();
+    WAIT_UNTIL(!chr_election_leading(c.e), 3000);
+    int64_t lapsed = zkfx_now_ms() - t0;
+    assert_false(chr_election_leading(c.e));
+    print_message("   lease lapsed %lld ms after the freeze (session %d ms)\n",
+                  (long long)lapsed, SESSION_MS);
+    assert_true(lapsed <= SESSION_MS / 3 + 250);
+    WAIT_UNTIL(el_count(&c.rec, CHR_ELECTION_LOST) == 1, 5000);
+    assert_int_equal(el_count(&c.rec, CHR_ELECTION_LOST), 1);
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    /* Back: reconnected (or expired); either way no more leading. */
+    WAIT_UNTIL(zk_count(&c.rec, CHR_ZK_CONNECTED) >= 2 || zk_count(&c.rec, CHR_ZK_EXPIRED) == 1,
+               10000);
+    assert_true(zk_count(&c.rec, CHR_ZK_CONNECTED) >= 2 || zk_count(&c.rec, CHR_ZK_EXPIRED) == 1);
+    assert_false(chr_election_leading(c.e));
+    assert_int_equal(el_count(&c.rec, CHR_ELECTION_LEADING), 1);
+    assert_int_equal(el_count(&c.rec, CHR_ELECTION_LOST), 1);
+    cand_close(&c);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return zkfx_start();
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    zkfx_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_close),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_chroot_created),
+        cmocka_unit_test(test_digest_helpers),
+        cmocka_unit_test(test_digest_auth),
+        cmocka_unit_test_setup_teardown(test_create_get_set_delete, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_op_errors, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_get_many, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_parents_and_children, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_binary_and_large_data, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_size_limits, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_sees_own_effects, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_fails_whole_batch, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_check_guards_batch, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_callbacks_in_order, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_callback_reentry, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_never_blocks, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_shards_hold_a_million_jobs, store_setup,
+                                        store_teardown),
+        cmocka_unit_test(test_session_expiry),
+        cmocka_unit_test(test_election_join_errors),
+        cmocka_unit_test(test_election_three),
+        cmocka_unit_test_teardown(test_election_lease_on_frozen_server, freeze_teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
