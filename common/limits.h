@@ -206,4 +206,39 @@
  * more is a caller's bug. */
 #define CHR_LOCAL_LEAD_MAX_MS 60000
 
+
+/* ---- ZooKeeper ---------------------------------------------------------- */
+
+/* Bounds of the ZooKeeper configuration.  A connect
+ * string names a few servers; 1 KiB holds 40 "host:port" of 25 bytes. */
+#define CHR_ZK_HOSTS_MAX 1024
+#define CHR_ZK_HOST_COUNT_MAX 64
+/* "user:password" of digest auth. */
+#define CHR_ZK_AUTH_MAX 256
+/* A candidate's id ("host:port"), stored as its election node's data. */
+#define CHR_ZK_ID_MAX 255
+/* ZooKeeper's jute.maxbuffer default (0xfffff): a request packet larger than
+ * this makes the server drop the connection (protocols.md C). */
+#define CHR_ZK_PACKET_MAX 1048575
+/* "digest" ACL id: "user:" + base64(SHA-1) (28 characters). */
+#define CHR_ZK_DIGEST_ID_MAX (CHR_ZK_AUTH_MAX + 32)
+/* Longest --mesos_master accepted: a few ensemble members and a path. */
+#define CHR_MESOS_MASTER_URL_MAX 1024
+/* ZooKeeper servers in one zk:// URL (ensembles have 3, 5 or 7). */
+#define CHR_MESOS_MASTER_HOSTS_MAX 16
+/* Room for a "host:port" answer, NUL included: a DNS name (253), brackets
+ * around an IPv6 address, ':' and five digits. */
+#define CHR_MESOS_MASTER_HOSTPORT_MAX 264
+/* Largest MasterInfo read from ZooKeeper (real ones are under 2 KiB). */
+#define CHR_MESOS_MASTER_INFO_MAX (64 * 1024)
+
+/* ---- The standby proxy --------------------------------------------------- */
+
+/* Requests forwarded at once (streams included) by default; more get 503. */
+#define CHR_PROXY_REQUESTS_MAX 256
+/* Largest answer read whole (a job list of 100k jobs is ~60 MiB). */
+#define CHR_PROXY_ANSWER_MAX (64 * 1024 * 1024)
+/* Bytes of a streamed answer held between the leader and the client. */
+#define CHR_PROXY_STREAM_WINDOW (256 * 1024)
+
 #endif

@@ -27,13 +27,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
-/* Requests forwarded at once (streams included) by default; more get 503. */
-#define CHR_PROXY_REQUESTS_MAX 256
-/* Largest answer read whole (a job list of 100k jobs is ~60 MiB). */
-#define CHR_PROXY_ANSWER_MAX (64 * 1024 * 1024)
-/* Bytes of a streamed answer held between the leader and the client. */
-#define CHR_PROXY_STREAM_WINDOW (256 * 1024)
 /* The loop guard's header. */
 #define CHR_PROXY_HEADER "X-Chronos-Proxied-By"
 

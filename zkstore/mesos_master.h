@@ -24,16 +24,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
-/* Longest --mesos_master accepted: a few ensemble members and a path. */
-#define CHR_MESOS_MASTER_URL_MAX 1024
-/* ZooKeeper servers in one zk:// URL (ensembles have 3, 5 or 7). */
-#define CHR_MESOS_MASTER_HOSTS_MAX 16
-/* Room for a "host:port" answer, NUL included: a DNS name (253), brackets
- * around an IPv6 address, ':' and five digits. */
-#define CHR_MESOS_MASTER_HOSTPORT_MAX 264
-/* Largest MasterInfo read from ZooKeeper (real ones are under 2 KiB). */
-#define CHR_MESOS_MASTER_INFO_MAX (64 * 1024)
 
 /*
  * Called whenever the answer of chr_mesos_master_current() changes: with the

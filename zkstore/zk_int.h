@@ -22,19 +22,6 @@
 #include "zkstore/store_int.h"
 #include "zkstore/zk.h"
 
-/* Bounds of the configuration (they belong in common/limits.h).  A connect
- * string names a few servers; 1 KiB holds 40 "host:port" of 25 bytes. */
-#define CHR_ZK_HOSTS_MAX 1024
-#define CHR_ZK_HOST_COUNT_MAX 64
-/* "user:password" of digest auth. */
-#define CHR_ZK_AUTH_MAX 256
-/* A candidate's id ("host:port"), stored as its election node's data. */
-#define CHR_ZK_ID_MAX 255
-/* ZooKeeper's jute.maxbuffer default (0xfffff): a request packet larger than
- * this makes the server drop the connection (protocols.md C). */
-#define CHR_ZK_PACKET_MAX 1048575
-/* "digest" ACL id: "user:" + base64(SHA-1) (28 characters). */
-#define CHR_ZK_DIGEST_ID_MAX (CHR_ZK_AUTH_MAX + 32)
 
 /* ---- The session (zk_session.c) ------------------------------------------ */
 
