@@ -138,6 +138,7 @@ bench: deps $(B)/chronos
 	@bench/next/run.sh
 	@bench/store/run.sh
 	@bench/api/run.sh
+	@bench/zk/run.sh
 
 clean:
 	rm -rf $(B)

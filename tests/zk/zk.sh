@@ -16,7 +16,8 @@
 # DIR/I/ holds server I's zoo.cfg, data, log and pid.  The caller must call
 # `stop` (e.g. from an EXIT trap): servers are detached from the shell.
 # tickTime is 500 ms so that a session can time out in ~1-2 s (minimum session
-# timeout = 2 ticks) and tests of expiry stay short.
+# timeout = 2 ticks) and tests of expiry stay short.  The JVM starts small and
+# quick (client JIT); benchmarks set ZK_JVM_OPTS for a server-sized one.
 set -u
 cmd=${1:-}
 dir=${2:-}
@@ -37,7 +38,8 @@ EOF
 
 launch() { # launch I: starts server I from its config
   local d="$dir/$1"
-  setsid java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  # shellcheck disable=SC2086 # ZK_JVM_OPTS is a list of flags
+  setsid java ${ZK_JVM_OPTS:--Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} \
     -Dzookeeper.log.dir="$d" -Dzookeeper.root.logger=WARN,CONSOLE \
     -Dzookeeper.admin.enableServer=false -Djute.maxbuffer=4194304 \
     -cp "$CP" org.apache.zookeeper.server.quorum.QuorumPeerMain "$d/zoo.cfg" \
