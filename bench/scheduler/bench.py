@@ -28,11 +28,13 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s  # noqa: E402
 
 CHRONOS = os.environ["CHRONOS"]
 STAMP = os.environ["STAMP"]
@@ -60,31 +62,6 @@ def say(*a):
     print(*a, flush=True)
 
 
-def now_ms():
-    return time.time_ns() // 1_000_000
-
-
-def iso(ms):
-    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
-
-
-def pct(sorted_v, p):
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_v:
-        return float("nan")
-    k = max(1, int(-(-p * len(sorted_v) // 100)))  # ceil(p/100 * n)
-    return sorted_v[min(k, len(sorted_v)) - 1]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def proc_status(pid):
     out = {}
     with open("/proc/%d/status" % pid) as f:
@@ -103,12 +80,6 @@ def machine_cpu():
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
     return sum(v) - idle, sum(v)
-
-
-def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- the server ------------------------------------------------------------
@@ -300,17 +271,6 @@ def count_done(data_dir):
         return len(os.listdir(done))
     except OSError:
         return 0
-
-
-def du_bytes(path):
-    total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
-    return total
 
 
 # ---- 1. lateness -------------------------------------------------------------

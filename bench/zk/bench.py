@@ -41,6 +41,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s  # noqa: E402
+
 CHRONOS = os.environ["CHRONOS"]
 LAT = os.environ["LAT"]
 TMPD = os.environ["TMPD"]
@@ -71,15 +74,6 @@ def say(*a):
     print(*a, flush=True)
 
 
-def now_ms():
-    return time.time_ns() // 1_000_000
-
-
-def iso(ms):
-    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
-
-
 def log_ts_ns(line):
     """The leading timestamp of a server log line (2026-01-01T00:00:00.000Z), ns."""
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ", line)
@@ -88,22 +82,6 @@ def log_ts_ns(line):
     d = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
     d = d.replace(tzinfo=datetime.timezone.utc)
     return (int(d.timestamp()) * 1000 + int(m.group(2))) * 1_000_000
-
-
-def pct(sorted_v, p):
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_v:
-        return float("nan")
-    k = max(1, int(-(-p * len(sorted_v) // 100)))
-    return sorted_v[min(k, len(sorted_v)) - 1]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def fmt_us(us):
@@ -344,33 +322,12 @@ def zk_mntr():
     return out
 
 
-def proc_cpu_s(pid):
-    """User + system CPU seconds of a process (None when it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def zk_pid():
     try:
         with open(os.path.join(TMPD, "zk", "1", "pid")) as f:
             return int(f.read())
     except (OSError, ValueError):
         return None
-
-
-def du_bytes(path):
-    total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
-    return total
 
 
 # ---- 1. POST latency -------------------------------------------------------------
