@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -47,6 +48,18 @@ static long g_errors;
 static long g_sent;               /* requests actually made */
 static volatile int g_stop;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A whole decimal number in [lo, hi] at the start of s (up to end, or the
+ * whole string when whole), or -1 when it is not one. */
+static long number(const char *s, long lo, long hi, int whole)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || errno != 0 || v < lo || v > hi || (whole && *end != '\0'))
+        return -1;
+    return v;
+}
 
 static uint64_t now_ns(void)
 {
@@ -160,14 +173,14 @@ static int read_answer(struct conn *c, int head, int *status, long *bytes, int *
             return -1;
         if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12)
             return -1;
-        *status = atoi(line + 9);
+        *status = (int)number(line + 9, 100, 599, 0);
         for (;;) {
             if (read_line(c, line, sizeof line) < 0)
                 return -1;
             if (!line[0])
                 break;
             if (!strncasecmp(line, "Content-Length:", 15))
-                clen = atol(line + 15);
+                clen = number(line + 15 + strspn(line + 15, " \t"), 0, LONG_MAX, 0);
             else if (!strncasecmp(line, "Transfer-Encoding:", 18) && strcasestr(line + 18, "chunked"))
                 chunked = 1;
             else if (!strncasecmp(line, "Connection:", 11) && strcasestr(line + 11, "close"))
@@ -354,17 +367,20 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "n:c:w:d:s:")) != -1) {
         switch (opt) {
-        case 'n': g_n = atol(optarg); break;
-        case 'c': g_conns = atol(optarg); break;
-        case 'w': g_warm = atol(optarg); break;
-        case 'd': g_distinct = atol(optarg); break;
-        case 's': g_start = atol(optarg); break;
+        case 'n': g_n = number(optarg, 0, LONG_MAX, 1); break;
+        case 'c': g_conns = number(optarg, 0, LONG_MAX, 1); break;
+        case 'w': g_warm = number(optarg, 0, LONG_MAX, 1); break;
+        case 'd': g_distinct = number(optarg, 0, LONG_MAX, 1); break;
+        case 's': g_start = number(optarg, 0, LONG_MAX, 1); break;
         default: return usage();
         }
     }
-    if (argc - optind < 3 || argc - optind > 4 || g_n < 1 || g_conns < 1 || g_conns > 1024)
+    if (argc - optind < 3 || argc - optind > 4 || g_n < 1 || g_conns < 1 || g_conns > 1024 ||
+        g_warm < 0 || g_distinct < 0 || g_start < 0)
         return usage();
-    g_port = atoi(argv[optind]);
+    g_port = (int)number(argv[optind], 1, 65535, 1);
+    if (g_port < 0)
+        return usage();
     g_method = argv[optind + 1];
     g_path = argv[optind + 2];
     g_body = argc - optind == 4 ? argv[optind + 3] : NULL;
