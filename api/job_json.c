@@ -36,17 +36,9 @@
 static const char *describe(const json_t *v, char buf[DESCRIBE_MAX])
 {
     if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        size_t n = 0, len = json_string_length(v);
-        buf[n++] = '"';
-        for (size_t i = 0; i < len && i < 40; i++) {
-            unsigned char c = (unsigned char)s[i];
-            buf[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-        }
-        if (len > 40) {
-            memcpy(buf + n, "...", 3);
-            n += 3;
-        }
+        buf[0] = '"';
+        chr_error_quote(json_string_value(v), json_string_length(v), 40, buf + 1);
+        size_t n = strlen(buf);
         buf[n++] = '"';
         buf[n] = '\0';
     } else if (json_is_integer(v)) {

@@ -68,6 +68,18 @@ const char *chr_error_fieldf(char buf[CHR_ERROR_FIELD_MAX], const char *fmt, ...
     return buf;
 }
 
+const char *chr_error_quote(const void *s, size_t n, size_t max, char *out)
+{
+    const unsigned char *p = s;
+    size_t k = 0;
+    for (; k < n && k < max; k++)
+        out[k] = (p[k] >= 0x20 && p[k] < 0x7f) ? (char)p[k] : '?';
+    if (n > max)
+        memcpy(out + k, "...", 3), k += 3;
+    out[k] = '\0';
+    return out;
+}
+
 void chr_error_clear(struct chr_error *err)
 {
     if (err == NULL)

@@ -51,6 +51,14 @@ struct chr_error {
 enum chr_err chr_error_set(struct chr_error *err, enum chr_err code, const char *field,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * An excerpt of input (n bytes of s, NUL or not) safe to echo in any
+ * message: printable ASCII kept, every other byte shown as '?', at most max
+ * bytes, then "..." when there was more.  out holds max + 4 bytes.  Returns
+ * out.
+ */
+const char *chr_error_quote(const void *s, size_t n, size_t max, char *out);
+
 /* Formats a field path ("environmentVariables[2].name") into `buf`, cut to
  * fit (a field name in an error is a hint).  Returns buf. */
 const char *chr_error_fieldf(char buf[CHR_ERROR_FIELD_MAX], const char *fmt, ...)

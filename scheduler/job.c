@@ -198,15 +198,7 @@ bool chr_job_name_valid(const char *name)
  * other byte shown as '?', at most 40 bytes then "...". */
 static const char *quote(const char *s, char buf[QUOTE_MAX])
 {
-    size_t n = 0;
-    for (; s[n] != '\0' && n < 40; n++) {
-        unsigned char c = (unsigned char)s[n];
-        buf[n] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    buf[n] = '\0';
-    if (s[n] != '\0')
-        memcpy(buf + n, "...", 4);
-    return buf;
+    return chr_error_quote(s, strnlen(s, 41), 40, buf);
 }
 
 static enum chr_err bad_name(struct chr_error *err, const char *field, const char *name)

@@ -144,13 +144,7 @@ struct MHD_Response *chr_proxy_error_response(unsigned status, const char *fmt, 
 /* Peer text made safe to echo (printable, cut at 64 bytes). */
 static const char *shown(const char *s, char out[72])
 {
-    size_t k = 0;
-    for (; *s && k < 64; s++)
-        out[k++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-    if (*s)
-        out[k++] = '.', out[k++] = '.', out[k++] = '.';
-    out[k] = '\0';
-    return out;
+    return chr_error_quote(s, strnlen(s, 65), 64, out);
 }
 
 /* ---- Names and encodings ---------------------------------------------------- */

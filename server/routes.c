@@ -33,13 +33,7 @@ static int64_t wall_ms(void)
 /* `s` made safe to echo in a message: printable ASCII, at most 64 bytes. */
 static const char *shown(const char *s, char buf[80])
 {
-    size_t n = 0;
-    for (; *s && n < 64; s++)
-        buf[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-    if (*s)
-        buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
-    buf[n] = '\0';
-    return buf;
+    return chr_error_quote(s, strnlen(s, 65), 64, buf);
 }
 
 /* ---- Arguments -------------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "common/alloc.h"
+#include "zkstore/zk_int.h"
 
 /* A failed read (other than the session's own events) is tried again after
  * this long; also the pause between failed zookeeper_init calls. */
@@ -39,65 +40,10 @@ struct url {
     char auth[CHR_MESOS_MASTER_URL_MAX + 1];  /* "user:pass" or "" */
 };
 
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* A DNS name or IPv4 address (letters, digits, '.', '-', '_'), or an IPv6
- * address in brackets. */
-static bool host_ok(const char *s, size_t n)
-{
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-        if (n < 4 || n > 48)
-            return false;
-        for (size_t i = 1; i + 1 < n; i++)
-            if (!(is_alnum(s[i]) || s[i] == ':' || s[i] == '.'))
-                return false;
-        return true;
-    }
-    if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(is_alnum(s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '_'))
-            return false;
-    return true;
-}
-
-static bool port_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 5)
-        return false;
-    unsigned long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v >= 1 && v <= 65535;
-}
-
-/* "host:port" of n bytes. */
-static bool hostport_ok(const char *s, size_t n)
-{
-    size_t colon = n;
-    while (colon > 0 && s[colon - 1] != ':')
-        colon--;
-    if (colon == 0)
-        return false;
-    return host_ok(s, colon - 1) && port_ok(s + colon, n - colon);
-}
-
 /* s made safe to echo in a message (printable, cut at 64 bytes). */
 static const char *shown(const char *s, size_t n, char out[72])
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < 64; i++)
-        out[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (n > 64)
-        out[k++] = '.', out[k++] = '.', out[k++] = '.';
-    out[k] = '\0';
-    return out;
+    return chr_error_quote(s, n, 64, out);
 }
 
 static enum chr_err parse_hosts(const char *s, size_t n, struct url *u, struct chr_error *err)
@@ -108,7 +54,7 @@ static enum chr_err parse_hosts(const char *s, size_t n, struct url *u, struct c
         size_t end = at;
         while (end < n && s[end] != ',')
             end++;
-        if (!hostport_ok(s + at, end - at))
+        if (!chr_zk_server_valid(s + at, end - at))
             return chr_error_set(err, CHR_EINVAL, "mesos_master",
                                  "'%s' is not host:port (a name or address, and a port from 1 "
                                  "to 65535)",
@@ -161,7 +107,7 @@ static enum chr_err parse_url(const char *url, struct url *u, struct chr_error *
                                  "only host:port and zk://host:port[,host:port]/path are "
                                  "supported");
         char b[72];
-        if (!hostport_ok(url, n))
+        if (!chr_zk_server_valid(url, n))
             return chr_error_set(err, CHR_EINVAL, "mesos_master",
                                  "'%s' is not host:port or zk://host:port[,host:port]/path",
                                  shown(url, n, b));
@@ -265,7 +211,7 @@ static void pid_parts(const char *pid, char host[256], long *port)
         return;
     memcpy(host, at + 1, (size_t)(colon - at - 1));
     host[colon - at - 1] = '\0';
-    if (port_ok(colon + 1, strlen(colon + 1)))
+    if (chr_zk_port_valid(colon + 1, strlen(colon + 1)))
         *port = strtol(colon + 1, NULL, 10);
 }
 
@@ -300,7 +246,7 @@ enum chr_err chr_mesos_master_parse_info(const char *text, size_t len, char *buf
         host = bracketed;
         hn += 2;
     }
-    if (host == NULL || port == 0 || !host_ok(host, hn)) {
+    if (host == NULL || port == 0 || !chr_zk_host_valid(host, hn)) {
         e = chr_error_set(err, CHR_EINVAL, "mesos_master",
                           "MasterInfo has no usable address (address.hostname/ip and port, "
                           "hostname and port, or pid)");

@@ -201,46 +201,55 @@ enum chr_err chr_zk_digest_id(const char *auth, char out[CHR_ZK_DIGEST_ID_MAX])
 
 /* ---- The connect string ------------------------------------------------------ */
 
-/* One "host:port": a DNS name or IPv4 address of [A-Za-z0-9._-], or an IPv6
- * address in brackets, and a port of 1..65535. */
-static bool server_valid(const char *s, size_t len)
+/* ---- Host names (also the Mesos master detection's) ---------------------- */
+
+static bool is_alnum(char c)
 {
-    const char *colon = NULL;
-    size_t host_end;
-    if (len > 0 && s[0] == '[') {
-        const char *close = memchr(s, ']', len);
-        if (close == NULL || close == s + 1)
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A DNS name or IPv4 address (letters, digits, '.', '-', '_'), or an IPv6
+ * address in brackets. */
+bool chr_zk_host_valid(const char *s, size_t n)
+{
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        if (n < 4 || n > 48)
             return false;
-        for (const char *p = s + 1; p < close; p++)
-            if (!(memchr("0123456789abcdefABCDEF:.", *p, 24) != NULL))
+        for (size_t i = 1; i + 1 < n; i++)
+            if (!(memchr("0123456789abcdefABCDEF:.", s[i], 24) != NULL))
                 return false;
-        host_end = (size_t)(close - s) + 1;
-        colon = host_end < len && s[host_end] == ':' ? s + host_end : NULL;
-    } else {
-        for (size_t i = 0; i < len; i++)
-            if (s[i] == ':')
-                colon = s + i; /* the last one: a port follows it */
-        host_end = colon != NULL ? (size_t)(colon - s) : len;
-        for (size_t i = 0; i < host_end; i++) {
-            char c = s[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-' || c == '_'))
-                return false;
-        }
+        return true;
     }
-    if (colon == NULL || host_end == 0)
+    if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
         return false;
-    size_t port_len = len - (size_t)(colon - s) - 1;
-    if (port_len == 0 || port_len > 5)
-        return false;
-    long port = 0;
-    for (size_t i = 0; i < port_len; i++) {
-        char c = colon[1 + i];
-        if (c < '0' || c > '9')
+    for (size_t i = 0; i < n; i++)
+        if (!(is_alnum(s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '_'))
             return false;
-        port = port * 10 + (c - '0');
+    return true;
+}
+
+bool chr_zk_port_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > 5)
+        return false;
+    unsigned long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
     }
-    return port >= 1 && port <= 65535;
+    return v >= 1 && v <= 65535;
+}
+
+/* "host:port" of n bytes. */
+bool chr_zk_server_valid(const char *s, size_t n)
+{
+    size_t colon = n;
+    while (colon > 0 && s[colon - 1] != ':')
+        colon--;
+    if (colon == 0)
+        return false;
+    return chr_zk_host_valid(s, colon - 1) && chr_zk_port_valid(s + colon, n - colon);
 }
 
 /* Splits "[zk://]h:p,h:p[/chroot]" into the servers and the chroot ("" for
@@ -268,7 +277,7 @@ static enum chr_err parse_hosts(const char *hosts, char servers[CHR_ZK_HOSTS_MAX
     for (size_t start = 0; start <= slen;) {
         const char *comma = memchr(hosts + start, ',', slen - start);
         size_t end = comma != NULL ? (size_t)(comma - hosts) : slen;
-        if (!server_valid(hosts + start, end - start))
+        if (!chr_zk_server_valid(hosts + start, end - start))
             return chr_error_set(err, CHR_EINVAL, "zk", "'%.*s' is not host:port", (int)(end - start),
                                  hosts + start);
         if (++count > CHR_ZK_HOST_COUNT_MAX)
