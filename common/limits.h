@@ -215,6 +215,11 @@
 #define CHR_ZK_HOST_COUNT_MAX 64
 /* "user:password" of digest auth. */
 #define CHR_ZK_AUTH_MAX 256
+/* Least time between two routine resolutions of the servers' host names by
+ * the ZooKeeper client (zoo_set_servers_resolution_delay); a connection loss
+ * resolves them again at once.  The client's default, every socket poll,
+ * spent half the CPU of a pipelined load in getaddrinfo. */
+#define CHR_ZK_RESOLVE_DELAY_MS 30000
 /* A candidate's id ("host:port"), stored as its election node's data. */
 #define CHR_ZK_ID_MAX 255
 /* ZooKeeper's jute.maxbuffer default (0xfffff): a request packet larger than

@@ -449,6 +449,8 @@ static void renew_session(struct chr_mesos_master *m)
     if (old != NULL)
         zookeeper_close(old); /* joins its threads: no callback of it runs after */
     zhandle_t *zh = zookeeper_init(m->url.hosts, watcher, m->session_timeout_ms, NULL, m, 0);
+    if (zh != NULL) /* no host name resolution per poll (see zk_session.c) */
+        zoo_set_servers_resolution_delay(zh, CHR_ZK_RESOLVE_DELAY_MS);
     if (zh != NULL && m->url.auth[0] != '\0')
         zoo_add_auth(zh, "digest", m->url.auth, (int)strlen(m->url.auth), NULL, NULL);
     pthread_mutex_lock(&m->mu);

@@ -441,6 +441,11 @@ static enum chr_err connect_handle(struct chr_zk *zk, const char *hosts, int32_t
     if (zk->zh == NULL)
         return chr_error_set(err, CHR_EUNAVAIL, "zk", "cannot start a client for %s: %s", hosts,
                              errno != 0 ? strerror(errno) : "unknown error");
+    /* By default the client resolves every host name each time it polls its
+     * socket (a getaddrinfo, with a netlink dump, per reply under load: half
+     * the CPU of a pipelined load); names are still resolved again on a
+     * connection loss. */
+    zoo_set_servers_resolution_delay(zk->zh, CHR_ZK_RESOLVE_DELAY_MS);
     enum chr_err e = wait_session(zk, hosts, deadline, timeout_ms, err);
     if (e != CHR_OK) {
         zookeeper_close(zk->zh);
