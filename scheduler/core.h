@@ -225,6 +225,9 @@ struct chr_event {
         struct {
             struct chr_job job;
             struct chr_job_state state; /* LOAD_JOB only */
+            /* LOAD_JOB: no state was stored (a job written into the store
+             * by hand): it starts as a job just created would. */
+            bool stateless;
         } job;
         /* LOAD_RUN: ownership of run.arguments moves.  Its state as stored
          * does not matter: every loaded run is "reconciling" until the

@@ -112,6 +112,10 @@ enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev)
     j->scheduled = scheduled;
     if (scheduled)
         j->sched = sched;
+    int64_t first;
+    if (scheduled && ev->u.job.stateless &&
+        chr_schedule_next(&j->sched, c->now_ms - CORE_START_GRACE_MS, &first) == CHR_OK)
+        j->st.next_ms = first; /* as put_create does */
     core_job_register(c, j);
     core_due_requeue(c, j);
     return CHR_OK;

@@ -132,6 +132,7 @@ static bool lead(struct term *t)
     lc.store = t->store;
     lc.root = t->cfg->root;
     lc.fence_path = chr_election_node(t->election);
+    lc.packs = true;
     lc.may_launch = may_launch;
     lc.on_fenced = on_fenced;
     lc.fence_ctx = t;

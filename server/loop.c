@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "server/packs.h"
 #include "server/persist.h"
 #include "server/view.h"
 
@@ -65,11 +66,13 @@ struct chr_loop {
     size_t qlen;
     bool stopping;
     struct chr_view *view;       /* the read model the API serves */
+    struct chr_packs *packs;     /* ZooKeeper mode: packs of jobs (packs.h); else NULL */
     struct chr_metrics *metrics;
     /* Scheduler thread only: */
     struct pending *pending;
     uint64_t next_request_id;
     struct strset jobs, runs;
+    struct strset nostate; /* jobs loaded without a state node (made by hand) */
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
     bool want_offer;    /* make a fresh offer at the end of this step */
@@ -316,15 +319,18 @@ struct batch_ctx {
     char **collect; /* run ids whose outcome is now durable */
     size_t n_forget;
     char **forget;  /* deleted jobs whose kept run directories can go */
+    struct chr_packs_batch *pb; /* what it wrote to jobs/ and state/, for the packs */
 };
 
 static void on_store_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
                           size_t n)
 {
-    (void)res;
-    (void)n;
     struct batch_ctx *b = ctx;
     struct chr_event ev = {.type = CHR_EV_STORE_DONE};
+    if (b->loop->packs != NULL)
+        chr_packs_done(b->loop->packs, b->pb, result, res, n);
+    else
+        chr_packs_batch_free(b->pb);
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     chr_metrics_observe_store(b->loop->metrics,
@@ -375,14 +381,36 @@ static enum chr_err add_op(struct ops *o, enum chr_store_op_type type, const cha
     return CHR_OK;
 }
 
-/* create-or-set, by whether the loop knows the node exists. */
-static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct strset *known,
+/* ZooKeeper mode: tells the packs about the op just added for a job's node
+ * (kind 0: jobs/, 1: state/), appending the ops that go with it. */
+static enum chr_err note_pack(struct chr_loop *l, struct ops *o, struct batch_ctx *b, int kind,
+                              const char *name)
+{
+    if (l->packs == NULL)
+        return CHR_OK;
+    size_t at = o->n - 1, n0 = o->n;
+    const struct chr_store_op *op = &o->op[at];
+    enum chr_err e = chr_packs_note(l->packs, &b->pb, kind, name, op->type, op->data, op->len,
+                                    at, o->op, o->path, &o->n, CHR_STORE_BATCH_OPS_MAX);
+    for (size_t i = n0; i < o->n; i++)
+        o->text[i] = NULL;
+    return e;
+}
+
+/* create-or-set of a job's node, by whether the loop knows it exists. */
+static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct batch_ctx *b,
                              const char *kind, const char *name, char *text, size_t len)
 {
     if (text == NULL)
         return CHR_ENOMEM;
-    bool exists = set_has(known, name);
-    return add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, kind, name, text, len);
+    bool exists = set_has(&l->jobs, name);
+    if (exists && strcmp(kind, CHR_KIND_STATE) == 0 && set_has(&l->nostate, name)) {
+        exists = false; /* its first state: created now */
+        set_del(&l->nostate, name);
+    }
+    enum chr_err e =
+        add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, kind, name, text, len);
+    return e == CHR_OK ? note_pack(l, o, b, strcmp(kind, CHR_KIND_JOBS) == 0 ? 0 : 1, name) : e;
 }
 
 static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr_persist_item *it,
@@ -393,18 +421,22 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
     switch (it->op) {
     case CHR_PERSIST_JOB: {
         char *job = chr_job_to_store_json(it->job, &len);
-        if ((e = put_node(l, o, &l->jobs, CHR_KIND_JOBS, it->name, job, len)) != CHR_OK)
+        if ((e = put_node(l, o, b, CHR_KIND_JOBS, it->name, job, len)) != CHR_OK)
             return e;
     } /* fall through: the state goes with the job */
     /* FALLTHRU */
     case CHR_PERSIST_STATE: {
         char *st = chr_state_to_json(it->state, &len);
         /* A job's state node exists exactly when its job node does. */
-        return put_node(l, o, &l->jobs, CHR_KIND_STATE, it->name, st, len);
+        return put_node(l, o, b, CHR_KIND_STATE, it->name, st, len);
     }
     case CHR_PERSIST_RUN: {
         char *run = chr_run_to_json(it->run, &len);
-        return put_node(l, o, &l->runs, CHR_KIND_RUNS, it->run->id, run, len);
+        if (run == NULL)
+            return CHR_ENOMEM;
+        bool exists = set_has(&l->runs, it->run->id);
+        return add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, CHR_KIND_RUNS,
+                      it->run->id, run, len);
     }
     case CHR_PERSIST_RUN_DONE:
         if (!set_has(&l->runs, it->run->id))
@@ -421,9 +453,15 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
         if (b->forget[b->n_forget] == NULL)
             return CHR_ENOMEM;
         b->n_forget++;
-        if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_STATE, it->name, NULL, 0)))
+        if (set_has(&l->nostate, it->name)) /* no state node to delete */
+            set_del(&l->nostate, it->name);
+        else if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_STATE, it->name, NULL,
+                             0)) ||
+                 (e = note_pack(l, o, b, 1, it->name)))
             return e;
-        return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_JOBS, it->name, NULL, 0);
+        if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_JOBS, it->name, NULL, 0)))
+            return e;
+        return note_pack(l, o, b, 0, it->name);
     }
     return CHR_EINVAL;
 }
@@ -495,6 +533,7 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
                 chr_free(b->forget[i]);
             chr_free(b->collect);
             chr_free(b->forget);
+            chr_packs_batch_free(b->pb);
         }
         chr_free(b);
         persist_failed(l, a->u.persist.batch_id, e);
@@ -986,11 +1025,17 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
         return e == CHR_ENOMEM ? e : CHR_OK;
     }
     chr_job_state_init(&ev.u.job.state);
+    ev.u.job.stateless = state->err != CHR_OK;
     if (state->err == CHR_OK &&
-        chr_state_from_json(state->data, state->len, &ev.u.job.state, &err) != CHR_OK)
+        chr_state_from_json(state->data, state->len, &ev.u.job.state, &err) != CHR_OK) {
         fprintf(stderr, "chronos: job %s: bad state (%s), starting afresh\n",
                 ev.u.job.job.name, err.message);
-    if (set_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
+        chr_job_state_free(&ev.u.job.state);
+        chr_job_state_init(&ev.u.job.state);
+        ev.u.job.stateless = true;
+    }
+    if ((state->err != CHR_OK && set_add(&l->nostate, ev.u.job.job.name) != CHR_OK) ||
+        set_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
         chr_job_free(&ev.u.job.job);
         chr_job_state_free(&ev.u.job.state);
         return CHR_ENOMEM;
@@ -1000,6 +1045,12 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
     if ((e = load_step(l, &ev)) != CHR_OK && e != CHR_ENOMEM)
         fprintf(stderr, "chronos: stored job %s refused: %s\n", name, chr_err_message(e));
     return e == CHR_ENOMEM ? e : CHR_OK;
+}
+
+static enum chr_err load_packed(void *ctx, const char *path, struct chr_store_got *def,
+                               struct chr_store_got *state)
+{
+    return load_job(ctx, path, def, state);
 }
 
 static enum chr_err load_run(struct chr_loop *l, const char *path, struct chr_store_got *got,
@@ -1098,9 +1149,19 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
     if (e == CHR_OK)
         e = make_dirs(l, err);
+    if (e == CHR_OK && cfg->packs) {
+        struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose};
+        if ((e = chr_packs_create(&pc, &l->packs)) != CHR_OK)
+            chr_error_set(err, e, "", "cannot create the packs: %s", chr_err_message(e));
+        else
+            e = chr_packs_make_dirs(l->packs, err);
+    }
     if (e == CHR_OK)
         e = start_local(l, err);
-    if (e == CHR_OK)
+    struct chr_packs_load_stats ps = {0, 0, 0, 0};
+    if (e == CHR_OK && l->packs != NULL)
+        e = chr_packs_load(l->packs, load_packed, l, &ps, err);
+    else if (e == CHR_OK)
         e = load_kind(l, CHR_KIND_JOBS, load_job, err);
     if (e == CHR_OK)
         e = load_kind(l, CHR_KIND_RUNS, load_run, err);
@@ -1121,6 +1182,10 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     struct chr_event kick = {.type = CHR_EV_TIME}; /* a first step makes any offer wanted */
     push_internal(l, &kick, NULL, NULL);
     logf_(l, "loaded %zu jobs and %zu open runs", chr_core_job_count(l->core), l->runs.len);
+    if (l->packs != NULL)
+        logf_(l, "packs: %zu jobs taken from packs, %zu read node by node (%u shards without a "
+                 "usable pack, %zu stale entries)",
+              ps.from_packs, ps.read, ps.bad_shards, ps.stale);
     *out = l;
     return CHR_OK;
 }
@@ -1139,6 +1204,8 @@ void chr_loop_stop(struct chr_loop *l)
      * store's completions, then whatever is left in the queue. */
     chr_local_destroy(l->local);
     chr_store_flush(l->cfg.store);
+    /* Every completion has come: pack what is held, unless deposed. */
+    chr_packs_destroy(l->packs, l->fenced ? 0 : CHR_PACKS_FLUSH_MS);
     for (struct qitem *it = l->head, *next; it != NULL; it = next) {
         next = it->next;
         if (it->done != NULL)
@@ -1157,6 +1224,7 @@ void chr_loop_stop(struct chr_loop *l)
     chr_metrics_destroy(l->metrics);
     set_free(&l->jobs);
     set_free(&l->runs);
+    set_free(&l->nostate);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
     chr_free(l->ops);

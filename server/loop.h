@@ -37,6 +37,9 @@ struct chr_loop_config {
      * the scheduler thread, when the loop must be stopped by its owner: a
      * launch was fenced, or the store failed.  It must not stop the loop. */
     const char *fence_path;
+    /* Keep packs of the jobs (packs.h) so a new leader loads them fast:
+     * ZooKeeper mode. */
+    bool packs;
     bool (*may_launch)(void *ctx);
     void (*on_fenced)(void *ctx, const char *why);
     void *fence_ctx;

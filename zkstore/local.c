@@ -173,7 +173,7 @@ static enum chr_err copy_children(const struct lnode *n, struct chr_store_names 
 }
 
 static enum chr_err local_children(struct chr_store *s, const char *path,
-                                   struct chr_store_names **out)
+                                   struct chr_store_names **out, struct chr_store_dirstat *stat)
 {
     struct local_store *st = ls(s);
     size_t plen = strlen(path);
@@ -186,6 +186,8 @@ static enum chr_err local_children(struct chr_store *s, const char *path,
         e = CHR_ERANGE;
     else
         e = copy_children(n, out);
+    if (e == CHR_OK && stat != NULL)
+        *stat = (struct chr_store_dirstat){n->blob->version, -1}; /* no cversion kept */
     pthread_rwlock_unlock(&st->ix_lock);
     if (e == CHR_OK)
         qsort((*out)->names, (*out)->n, sizeof(char *), cmp_names);

@@ -220,7 +220,20 @@ enum chr_err chr_store_children(struct chr_store *s, const char *path,
     *out = NULL;
     if (s == NULL || !chr_store_path_valid(path))
         return CHR_EINVAL;
-    return s->be->children(s, path, out);
+    return s->be->children(s, path, out, NULL);
+}
+
+enum chr_err chr_store_children_stat(struct chr_store *s, const char *path,
+                                     struct chr_store_names **out,
+                                     struct chr_store_dirstat *stat)
+{
+    if (out == NULL || stat == NULL)
+        return CHR_EINVAL;
+    *out = NULL;
+    *stat = (struct chr_store_dirstat){-1, -1};
+    if (s == NULL || !chr_store_path_valid(path))
+        return CHR_EINVAL;
+    return s->be->children(s, path, out, stat);
 }
 
 void chr_store_names_free(struct chr_store_names *names)

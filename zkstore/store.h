@@ -205,6 +205,18 @@ struct chr_store_names {
  * CHR_STORE_CHILDREN_MAX: shard the directory), CHR_ENOMEM. */
 enum chr_err chr_store_children(struct chr_store *s, const char *path,
                                 struct chr_store_names **out);
+
+/* A directory node's counters, read with its children in one request. */
+struct chr_store_dirstat {
+    int32_t version;  /* the node's data version */
+    /* ZooKeeper's cversion: grows by one on every create and delete of a
+     * child; -1 when the backend keeps none (the local directory). */
+    int32_t cversion;
+};
+/* chr_store_children, plus the node's counters as of the same instant. */
+enum chr_err chr_store_children_stat(struct chr_store *s, const char *path,
+                                     struct chr_store_names **out,
+                                     struct chr_store_dirstat *stat);
 void chr_store_names_free(struct chr_store_names *names);
 
 /* CHR_OK while the store accepts writes; CHR_EIO once a log write or fsync

@@ -20,8 +20,9 @@ struct chr_store_backend {
                            size_t bytes, chr_store_done_fn *done, void *ctx);
     enum chr_err (*get)(struct chr_store *s, const char *path, void **data, size_t *len,
                         int32_t *version);
+    /* stat may be NULL. */
     enum chr_err (*children)(struct chr_store *s, const char *path,
-                             struct chr_store_names **out);
+                             struct chr_store_names **out, struct chr_store_dirstat *stat);
     enum chr_err (*flush)(struct chr_store *s);
     enum chr_err (*checkpoint)(struct chr_store *s);
     enum chr_err (*state)(struct chr_store *s);

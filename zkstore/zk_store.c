@@ -395,15 +395,18 @@ static int cmp_names(const void *a, const void *b)
 }
 
 static enum chr_err zk_children(struct chr_store *s, const char *path,
-                                struct chr_store_names **out)
+                                struct chr_store_names **out, struct chr_store_dirstat *stat)
 {
     struct zk_store *st = zs(s);
     if (!chr_zk_alive(st->zk))
         return CHR_EIO;
     struct String_vector sv = {0, NULL};
-    int rc = zoo_get_children(st->zk->zh, path, 0, &sv);
+    struct Stat zst;
+    int rc = zoo_get_children2(st->zk->zh, path, 0, &sv, &zst);
     if (rc != ZOK)
         return chr_zk_err(rc);
+    if (stat != NULL)
+        *stat = (struct chr_store_dirstat){zst.version, zst.cversion};
     enum chr_err e = CHR_OK;
     size_t n = sv.count > 0 ? (size_t)sv.count : 0;
     size_t bytes = sizeof(struct chr_store_names) + n * sizeof(char *);

@@ -822,6 +822,39 @@ static void test_load_refuses_cycles(void **state)
     assert_int_equal(count(h, CHR_ACT_LAUNCH), 1); /* root still runs */
 }
 
+/* A job written into the store by hand, with no state node, starts as a job
+ * just created would: its next instant is the first of its schedule from now
+ * (within the start grace), not "never"; one with a state keeps its own. */
+static void test_load_stateless(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    h->now = T("2024-01-02T00:10:30Z");
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("hand", "R/2024-01-01T00:00:00Z/PT1H");
+    chr_job_state_init(&ev.u.job.state);
+    ev.u.job.stateless = true;
+    step(h, &ev);
+    ev = (struct chr_event){.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("kept", "R/2024-01-01T00:00:00Z/PT1H");
+    chr_job_state_init(&ev.u.job.state); /* a stored state that says "no more" */
+    step(h, &ev);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    assert_int_equal(h->rc, CHR_OK);
+    const struct chr_job_state *st = NULL;
+    assert_non_null(chr_core_job(h->core, "hand", &st));
+    assert_instant(st->next_ms, "2024-01-02T01:00:00Z");
+    assert_non_null(chr_core_job(h->core, "kept", &st));
+    assert_true(st->next_ms == INT64_MAX);
+    advance(h, T("2024-01-02T01:00:00Z"));
+    durable(h);
+    offer(h, 1, 4, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1); /* the hand-made job runs */
+}
+
 static void test_load_reconcile_and_catch_up(void **state)
 {
     struct h *h = *state;
@@ -940,6 +973,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lead_deadline_and_concurrency, setup_lead, teardown),
         cmocka_unit_test_setup_teardown(test_load_reconcile_and_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_cycles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
     };

@@ -126,7 +126,7 @@ static void zkfx_chroot_hosts(char *out, size_t cap, const char *suffix)
              suffix != NULL ? suffix : "");
 }
 
-static int64_t zkfx_now_ms(void)
+static inline int64_t zkfx_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
