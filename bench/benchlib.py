@@ -42,6 +42,18 @@ def proc_cpu_s(pid):
         return None
 
 
+def proc_rss_kb(pid):
+    """Resident set size of a process in KiB (None when it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def du_bytes(path):
     total = 0
     for root, _, files in os.walk(path):

@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "server/log.h"
 
 /* How often the main thread looks at the flags (and for signals). */
 #define HA_TICK_MS 20
@@ -40,16 +41,10 @@ struct term {
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-    char at[CHR_INSTANT_TEXT_MAX];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    chr_instant_format((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, at);
     va_list ap;
     va_start(ap, fmt);
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, ap);
+    chr_logv(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s %s\n", at, line);
 }
 
 static void end_term(struct term *t, const char *why)

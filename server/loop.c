@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "server/log.h"
 #include "server/packs.h"
 #include "server/persist.h"
 #include "server/view.h"
@@ -82,9 +83,7 @@ struct chr_loop {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return chr_log_now_ms();
 }
 
 static void logf_(const struct chr_loop *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -92,13 +91,9 @@ static void logf_(const struct chr_loop *l, const char *fmt, ...)
 {
     if (!l->cfg.verbose)
         return;
-    char ts[CHR_INSTANT_TEXT_MAX];
-    chr_instant_format(now_ms(), ts);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s ", ts);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    chr_logv(fmt, ap);
     va_end(ap);
 }
 
@@ -1090,12 +1085,7 @@ static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
         bool have[CHR_STORE_SHARDS] = {false};
         struct chr_store_names *names = NULL;
         if (e == CHR_OK && (e = chr_store_children(l->cfg.store, o->path[o->n], &names)) == CHR_OK) {
-            for (size_t i = 0; i < names->n; i++) {
-                char *end = NULL;
-                unsigned long v = strtoul(names->names[i], &end, 16);
-                if (end == names->names[i] + 2 && *end == '\0' && v < CHR_STORE_SHARDS)
-                    have[v] = true;
-            }
+            chr_store_shards_listed(names, have);
             chr_store_names_free(names);
         }
         for (unsigned s = 0; s < CHR_STORE_SHARDS && e == CHR_OK; s++) {

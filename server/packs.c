@@ -16,6 +16,7 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
+#include "server/log.h"
 #include "server/persist.h"
 #include "zkstore/pack.h"
 
@@ -54,9 +55,7 @@ struct chr_packs_batch {
 
 int64_t packs_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return chr_log_now_ms();
 }
 
 static void logf_(const struct chr_packs *p, const char *fmt, ...)
@@ -65,14 +64,12 @@ static void logf_(const struct chr_packs *p, const char *fmt, ...)
 {
     if (!p->cfg.verbose)
         return;
-    char ts[CHR_INSTANT_TEXT_MAX];
-    chr_instant_format(packs_now_ms(), ts);
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s packs: ", ts);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    chr_log("packs: %s", line);
 }
 
 /* ---- Held entries ----------------------------------------------------------------- */
@@ -278,12 +275,7 @@ enum chr_err chr_packs_make_dirs(struct chr_packs *p, struct chr_error *err)
     struct chr_store_names *names = NULL;
     bool have[CHR_STORE_SHARDS] = {false};
     if (e == CHR_OK && (e = chr_store_children(p->cfg.store, dir, &names)) == CHR_OK) {
-        for (size_t i = 0; i < names->n; i++) {
-            char *end = NULL;
-            unsigned long v = strtoul(names->names[i], &end, 16);
-            if (end == names->names[i] + 2 && *end == '\0' && v < CHR_STORE_SHARDS)
-                have[v] = true;
-        }
+        chr_store_shards_listed(names, have);
         chr_store_names_free(names);
     }
     struct chr_store_op *ops = chr_calloc(CHR_STORE_SHARDS, sizeof *ops);

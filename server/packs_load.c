@@ -270,8 +270,11 @@ static enum chr_err deliver(struct chr_packs *p, struct lshard *ls, chr_packs_jo
     struct chr_store_got *got = NULL;
     size_t *where = NULL; /* job -> its first read in got, SIZE_MAX: from the pack */
     size_t n_reads = 0;
-    for (size_t j = 0; j < n; j++)
+    for (size_t j = 0; j < n; j++) {
+        if (!ls->confirmed[j]) /* only what ZooKeeper confirmed comes from the pack */
+            ls->ent[j] = NULL;
         n_reads += ls->ent[j] == NULL ? 1 + ls->has_state[j] : 0;
+    }
     enum chr_err e = CHR_OK;
     if (n > 0 && (where = chr_calloc(n, sizeof *where)) == NULL)
         e = CHR_ENOMEM;

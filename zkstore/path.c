@@ -200,3 +200,13 @@ enum chr_err chr_store_job_path(char out[CHR_STORE_PATH_MAX], const char *root,
     }
     return chr_store_shard_path(out, root, "jobs", name, strlen(name));
 }
+
+void chr_store_shards_listed(const struct chr_store_names *names, bool have[CHR_STORE_SHARDS])
+{
+    for (size_t i = 0; names != NULL && i < names->n; i++) {
+        char *end = NULL;
+        unsigned long v = strtoul(names->names[i], &end, 16);
+        if (end == names->names[i] + 2 && *end == '\0' && v < CHR_STORE_SHARDS)
+            have[v] = true;
+    }
+}

@@ -281,6 +281,10 @@ unsigned chr_store_shard(const void *name, size_t len);
 enum chr_err chr_store_shard_path(char out[CHR_STORE_PATH_MAX], const char *root,
                                   const char *kind, const void *name, size_t len);
 
+/* Marks in have[] the shards whose directories ("00".."ff") a listing of
+ * "<root>/<kind>" names; other names are ignored. */
+void chr_store_shards_listed(const struct chr_store_names *names, bool have[CHR_STORE_SHARDS]);
+
 /* chr_store_shard_path(out, root, "jobs", name, strlen(name)). */
 enum chr_err chr_store_job_path(char out[CHR_STORE_PATH_MAX], const char *root,
                                 const char *name);

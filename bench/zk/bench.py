@@ -16,9 +16,10 @@ trap kills them); server logs go to $OUT.  Figures only, never pass/fail.
      records when it releases the exec) gives launches/s; ZooKeeper store,
      then the local store (BURST_LOCAL=0 skips it)
   3. startup with JOBS (100000) jobs in ZooKeeper: loaded over LOAD_CONNS
-     (32) keep-alive connections, ZooKeeper's size (mntr), SIGTERM, start
-     again: spawn -> "leading (...): loaded in X s", spawn -> GET
-     /v1/scheduler/jobs/summary returns them all
+     (32) keep-alive connections, ZooKeeper's size (mntr), kill -9
+     KILL_AFTER_S (20) s after the load, start again: spawn -> "leading
+     (...): loaded in X s", spawn -> GET /v1/scheduler/jobs/summary returns
+     them all; then the same after a SIGTERM
   4. failover: 3 servers (shared runs dir), one job due every second;
      FAILOVER_TRIALS (20) trials at --zk_session_timeout 2000 and
      FAILOVER_TRIALS_LONG (10) at 10000: kill -9 the leader, time until
@@ -42,7 +43,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s  # noqa: E402
+from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s, proc_rss_kb  # noqa: E402
 
 CHRONOS = os.environ["CHRONOS"]
 LAT = os.environ["LAT"]
@@ -63,6 +64,7 @@ BURST_WAIT_S = env_int("BURST_WAIT_S", 60)
 BURST_LOCAL = env_int("BURST_LOCAL", 1)
 JOBS = env_int("JOBS", 100000)
 LOAD_CONNS = env_int("LOAD_CONNS", 32)
+KILL_AFTER_S = env_int("KILL_AFTER_S", 20)
 FAILOVER_TRIALS = env_int("FAILOVER_TRIALS", 20)
 FAILOVER_TRIALS_LONG = env_int("FAILOVER_TRIALS_LONG", 10)
 
@@ -498,10 +500,26 @@ def bench_startup():
         say("  ZooKeeper mntr: n/a (%s)" % m1)
     say("  ZooKeeper's data dir (snapshots + txn logs): %.1f MB" %
         (du_bytes(os.path.join(TMPD, "zk")) / 1e6))
+    # kill -9 a while after the load: what the packer packed once writes paused.
+    time.sleep(KILL_AFTER_S)
+    rss = proc_rss_kb(srv.proc.pid)
+    srv.kill9()
+    say("  the server lists %d jobs; RSS %s MB %d s after the load; kill -9" %
+        (n_jobs, "%.0f" % (rss / 1024) if rss else "n/a", KILL_AFTER_S))
+    measure_restart(srv, n_jobs, "after kill -9, %d s after the load" % KILL_AFTER_S,
+                    killed=True)
     stop_s = srv.stop()
-    say("  the server lists %d jobs; SIGTERM -> exit %s" %
-        (n_jobs, "%.2f s" % stop_s if stop_s is not None else "no exit in 60 s (SIGKILL)"))
+    say("  SIGTERM -> exit %s (what is held is packed on the way out)" %
+        ("%.2f s" % stop_s if stop_s is not None else "no exit in 60 s (SIGKILL)"))
+    measure_restart(srv, n_jobs, "after SIGTERM")
+    stop2 = srv.stop()
+    say("  SIGTERM -> exit (restarted server): %s" %
+        ("%.2f s" % stop2 if stop2 is not None else "no exit in 60 s (SIGKILL)"))
 
+
+def measure_restart(srv, n_jobs, how, killed=False):
+    """Starts srv again and times it until it leads and lists n_jobs."""
+    say("  restart %s:" % how)
     zpid = zk_pid()
     zcpu0 = proc_cpu_s(zpid) if zpid else None
     srv.start()
@@ -541,29 +559,25 @@ def bench_startup():
             loaded_in = float(m.group(1)) if m else None
             break
     for line in srv.log_lines():
-        if re.search(r"loaded \d+ jobs", line):
-            say("  log: %s" % line.strip())
-            break
+        if re.search(r"loaded \d+ jobs", line) or "jobs taken from packs" in line:
+            say("    log: %s" % line.strip())
     if lead_line:
-        say("  log: %s" % lead_line)
-    say("  spawn -> /ping answers: %s" % ("%.3f s" % t_ping if t_ping is not None else "never"))
-    say("  CPU from spawn until it led: the server %s, ZooKeeper %s" %
+        say("    log: %s" % lead_line)
+    say("    spawn -> /ping answers: %s" % ("%.3f s" % t_ping if t_ping is not None else "never"))
+    say("    CPU from spawn until it led: the server %s, ZooKeeper %s" %
         ("%.2f s" % scpu if scpu is not None else "n/a",
          "%.2f s" % zcpu if zcpu is not None else "n/a"))
-    say("  spawn -> log \"leading (...): loaded in %s s\": %s   (target <= 5 s)" %
+    say("    spawn -> log \"leading (...): loaded in %s s\": %s   (target <= 5 s)" %
         (loaded_in, "%.3f s" % t_lead if t_lead is not None else "not found"))
-    say("  spawn -> GET /v1/scheduler/jobs/summary lists all %d jobs: %s   (target <= 5 s)" %
+    say("    spawn -> GET /v1/scheduler/jobs/summary lists all %d jobs: %s   (target <= 5 s)" %
         (n_jobs, "%.3f s" % t_summary if t_summary is not None
          else "not within 120 s (last count %d)" % n_summary))
-    k = "%dk" % (n_jobs // 1000)
+    k = "%dk, %s" % (n_jobs // 1000, "kill -9" if killed else "SIGTERM")
     SUMMARY.append(("3 startup", "spawn -> 'leading: loaded' (%s)" % k,
                     "%.3f s (loaded in %s s)" % (t_lead, loaded_in) if t_lead is not None
                     else "n/a", "<= 5 s"))
     SUMMARY.append(("3 startup", "spawn -> summary lists all (%s)" % k,
                     "%.3f s" % t_summary if t_summary is not None else "n/a", "<= 5 s"))
-    stop2 = srv.stop()
-    say("  SIGTERM -> exit (restarted server): %s" %
-        ("%.2f s" % stop2 if stop2 is not None else "no exit in 60 s (SIGKILL)"))
 
 
 # ---- 4. failover --------------------------------------------------------------------

@@ -7,9 +7,11 @@
 #      store alongside (target POST p50 <= 5 ms)
 #   2. durable launches per second: 1,000 tiny jobs due at one instant 10 s
 #      ahead, instant -> the last task's start; ZooKeeper and local store
-#   3. startup with 100,000 jobs in ZooKeeper: spawn -> "leading (...):
-#      loaded in X s" and spawn -> jobs/summary lists them all (target
-#      <= 5 s); ZooKeeper's znode count and data size (mntr)
+#   3. startup with 100,000 jobs in ZooKeeper: load them, kill -9 the
+#      server KILL_AFTER_S (20) s later, time its restart (spawn -> "leading
+#      (...): loaded in X s", spawn -> jobs/summary lists them all; target
+#      <= 5 s), then SIGTERM it and time a restart again; ZooKeeper's znode
+#      count and data size (mntr)
 #   4. failover of a 3-server cluster: kill -9 the leader, 20 trials at
 #      --zk_session_timeout 2000 and 10 at 10000: p50/p99/max until a new
 #      leader, its first launch, the first output of a task it started
@@ -24,7 +26,7 @@
 # Server logs are kept in $B/bench/zk/.  Prints figures, never fails on
 # them; exits non-zero only when it cannot run.
 # Environment: POST_N (1000), BURST_JOBS (1000), BURST_LEAD_S (10),
-# BURST_LOCAL (1), JOBS (100000), LOAD_CONNS (32), FAILOVER_TRIALS (20),
+# BURST_LOCAL (1), JOBS (100000), LOAD_CONNS (32), KILL_AFTER_S (20), FAILOVER_TRIALS (20),
 # FAILOVER_TRIALS_LONG (10; 0 skips the 10 s session timeout).
 # Arguments (optional): a subset of `post burst startup failover`.
 set -euo pipefail

@@ -10,6 +10,15 @@
 ST=${ST:-2000}            # ZooKeeper session timeout (ms) of the servers
 declare -a PORT PID
 
+# Test results: check NAME CMD... counts CMD's success as a pass; finish
+# prints "N passed, N failed" and exits non-zero on any failure.
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
+
 ha_cleanup() {
   for i in 1 2 3; do
     [ -n "${PID[$i]:-}" ] && kill -CONT "${PID[$i]}" 2>/dev/null

@@ -14,12 +14,6 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CHRONOS=$(realpath "${CHRONOS:-$REPO/build/chronos}")
 . "$REPO/tests/ha/lib.sh"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
 
 ha_init
 test_build=false

@@ -11,12 +11,6 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CHRONOS=$(realpath "${CHRONOS:-$REPO/build/chronos}")
 . "$REPO/tests/ha/lib.sh"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
 sleep_until() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.05; done; }
 lines() { cat "$tmp"/out/* 2>/dev/null | wc -l; }
 

@@ -31,12 +31,6 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CHRONOS=$(realpath "${CHRONOS:-$REPO/build/chronos}")
 ST=4000
 . "$REPO/tests/ha/lib.sh"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
 
 ha_init
 T0=$(now_ms)

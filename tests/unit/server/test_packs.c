@@ -289,6 +289,15 @@ static void world_close(struct world *w)
 
 /* ---- Tests ---------------------------------------------------------------------------- */
 
+/* A world where chronos made every job and a graceful restart packed them. */
+static void world_packed(struct world *w, uint64_t seed)
+{
+    world_open(w, seed);
+    for (size_t i = 0; i < NAMES; i++)
+        own_put(w, &w->jobs[i], false);
+    restart(w, 5000);
+}
+
 /* Chronos alone: after a graceful stop every job comes from the packs, and
  * after more writes and a crash the load is still exact. */
 static void test_own_writes(void **state)
@@ -326,10 +335,7 @@ static void test_external_set(void **state)
 {
     (void)state;
     struct world w;
-    world_open(&w, 2);
-    for (size_t i = 0; i < NAMES; i++)
-        own_put(&w, &w.jobs[i], false);
-    restart(&w, 5000);
+    world_packed(&w, 2);
     struct job *j = &w.jobs[7];
     fresh_data(&w, &j->def, "ext");
     raw(&w, CHR_STORE_SET, "jobs", j, j->def.data);
@@ -345,10 +351,7 @@ static void test_external_recreate(void **state)
 {
     (void)state;
     struct world w;
-    world_open(&w, 3);
-    for (size_t i = 0; i < NAMES; i++)
-        own_put(&w, &w.jobs[i], false);
-    restart(&w, 5000);
+    world_packed(&w, 3);
     struct job *j = &w.jobs[9];
     raw(&w, CHR_STORE_DELETE, "state", j, NULL);
     raw(&w, CHR_STORE_DELETE, "jobs", j, NULL);
@@ -366,10 +369,7 @@ static void test_damaged_pack(void **state)
 {
     (void)state;
     struct world w;
-    world_open(&w, 4);
-    for (size_t i = 0; i < NAMES; i++)
-        own_put(&w, &w.jobs[i], false);
-    restart(&w, 5000);
+    world_packed(&w, 4);
     char path[CHR_STORE_PATH_MAX];
     snprintf(path, sizeof path, ROOT "/packs/%02x", w.jobs[0].shard);
     void *data = NULL;
@@ -425,19 +425,6 @@ static void test_random_mixes(void **state)
     assert_true(from_packs > 0); /* the packs were used, not only bypassed */
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return zkfx_start();
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    zkfx_stop();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,5 +434,5 @@ int main(void)
         cmocka_unit_test(test_damaged_pack),
         cmocka_unit_test(test_random_mixes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, zkfx_group_setup, zkfx_group_teardown);
 }

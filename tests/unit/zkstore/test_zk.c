@@ -1018,19 +1018,6 @@ static void test_election_lease_on_frozen_server(void **state)
     cand_close(&c);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return zkfx_start();
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    zkfx_stop();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1060,5 +1047,5 @@ int main(void)
         cmocka_unit_test(test_election_three),
         cmocka_unit_test_teardown(test_election_lease_on_frozen_server, freeze_teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, zkfx_group_setup, zkfx_group_teardown);
 }

@@ -118,6 +118,20 @@ static int zkfx_start(void)
     return 0;
 }
 
+/* cmocka group setup and teardown: one server for the whole binary. */
+static inline int zkfx_group_setup(void **state)
+{
+    (void)state;
+    return zkfx_start();
+}
+
+static inline int zkfx_group_teardown(void **state)
+{
+    (void)state;
+    zkfx_stop();
+    return 0;
+}
+
 /* "<hosts>/t<pid>_<n><suffix>": a fresh chroot for each call. */
 static void zkfx_chroot_hosts(char *out, size_t cap, const char *suffix)
 {
