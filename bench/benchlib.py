@@ -1,9 +1,14 @@
 """benchlib.py - what the Python benchmark drivers (bench/scheduler, bench/zk)
-share: time, percentiles, ports, a process's CPU, disk usage.  Pure helpers:
-no globals, no output."""
+share: time, percentiles, ports, a process's CPU, disk usage, and Server, a
+`chronos serve` process driven over HTTP.  No globals (a driver passes in its
+binary, log dir and pid file), no output."""
 import datetime
+import http.client
+import json
 import os
+import signal
 import socket
+import subprocess
 import time
 
 
@@ -63,3 +68,123 @@ def du_bytes(path):
             except OSError:
                 pass
     return total
+
+
+class Server:
+    """`chronos serve` on 127.0.0.1:<a free port>: the command line is
+    chronos serve --http_port <port> <flags>; stdout and stderr go to
+    <log_dir>/<tag>.log (emptied here, appended to by each life), and the
+    pid of each life is appended to `pidfile` (the driver's run.sh kills
+    those on exit).  Started here; start() again after stop() or kill9()."""
+
+    READY_LIMIT_S = 30  # wait_ready's defaults
+    READY_POLL_S = 0.01
+
+    def __init__(self, chronos, flags, log_dir, tag, pidfile):
+        self.tag = tag
+        self.pidfile = pidfile
+        self.port = free_port()
+        self.log_path = os.path.join(log_dir, tag + ".log")
+        self.args = [chronos, "serve", "--http_port", str(self.port)] + list(flags)
+        self.proc = None
+        open(self.log_path, "wb").close()
+        self.start()
+
+    def start(self):
+        self.log_off = os.path.getsize(self.log_path)  # this life's log starts here
+        self.log = open(self.log_path, "ab")
+        self.start_ns = time.time_ns()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log)
+        with open(self.pidfile, "a") as f:
+            f.write("%d\n" % self.proc.pid)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def request(self, method, path, body=None, timeout=5.0):
+        """(status, body bytes); raises OSError or http.client.HTTPException."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            hdrs = {"Content-Type": "application/json"} if body is not None else {}
+            c.request(method, path, body, hdrs)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def ping(self, timeout=0.5):
+        try:
+            return self.request("GET", "/ping", timeout=timeout)[0] == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def status(self, timeout=0.5):
+        """GET /v1/status as a dict, None when it does not answer 200."""
+        try:
+            st, body = self.request("GET", "/v1/status", timeout=timeout)
+            return json.loads(body) if st == 200 else None
+        except (OSError, ValueError, http.client.HTTPException):
+            return None
+
+    def is_leader(self):
+        s = self.status() if self.alive() else None
+        return bool(s and s.get("isLeader"))
+
+    def wait_ready(self, limit_s=None, poll_s=None):
+        """Seconds from spawn until /ping answers; None when the server exits
+        or limit_s passes first."""
+        limit_s = self.READY_LIMIT_S if limit_s is None else limit_s
+        poll_s = self.READY_POLL_S if poll_s is None else poll_s
+        end = time.monotonic() + limit_s
+        while time.monotonic() < end and self.alive():
+            if self.ping():
+                return (time.time_ns() - self.start_ns) / 1e9
+            time.sleep(poll_s)
+        return None
+
+    def wait_leading(self, limit_s=60):
+        end = time.monotonic() + limit_s
+        while time.monotonic() < end and self.alive():
+            if self.is_leader():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self, limit_s=60):
+        """SIGTERM, wait: seconds to exit (None: SIGKILL after limit_s)."""
+        if not self.alive():
+            return 0.0
+        t = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(limit_s)
+            return time.monotonic() - t
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        finally:
+            self.log.close()
+
+    def kill9(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def log_text(self):
+        """This life's log."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_off)
+            return f.read().decode(errors="replace")
+
+    def log_lines(self):
+        return self.log_text().splitlines()
+
+    def tail(self, n=15):
+        return "\n".join("    " + x for x in self.log_lines()[-n:])

@@ -27,14 +27,13 @@ import datetime
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import du_bytes, iso, now_ms, pct, proc_cpu_s  # noqa: E402
 
 CHRONOS = os.environ["CHRONOS"]
 STAMP = os.environ["STAMP"]
@@ -85,73 +84,21 @@ def machine_cpu():
 # ---- the server ------------------------------------------------------------
 
 
-class Server:
+class Server(benchlib.Server):
+    """`chronos serve --data_dir <data_dir> --verbose <verbose>`, its log
+    $OUT/<tag>.log."""
+
+    READY_LIMIT_S = 60  # wait_ready's defaults
+    READY_POLL_S = 0.005
+
     def __init__(self, data_dir, tag, verbose=False):
         self.data_dir = data_dir
-        self.port = free_port()
-        self.log_path = os.path.join(OUT, tag + ".log")
-        self.log = open(self.log_path, "wb")
-        self.start_ns = time.time_ns()
-        self.proc = subprocess.Popen(
-            [CHRONOS, "serve", "--http_port", str(self.port), "--data_dir", data_dir,
-             "--verbose", "true" if verbose else "false"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-        with open(PIDFILE, "a") as f:
-            f.write("%d\n" % self.proc.pid)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def ping(self, timeout=0.5):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-            c.request("GET", "/ping")
-            r = c.getresponse()
-            r.read()
-            c.close()
-            return r.status == 200
-        except OSError:
-            return False
-
-    def wait_ready(self, limit_s=60, poll_s=0.005):
-        """Seconds from spawn until /ping answers, or None."""
-        end = time.monotonic() + limit_s
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                return None
-            if self.ping():
-                return (time.time_ns() - self.start_ns) / 1e9
-            time.sleep(poll_s)
-        return None
+        super().__init__(CHRONOS, ["--data_dir", data_dir,
+                                   "--verbose", "true" if verbose else "false"],
+                         OUT, tag, PIDFILE)
 
     def get(self, path, timeout=120):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        c.request("GET", path)
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        return r.status, body
-
-    def stop(self, limit_s=60):
-        """SIGTERM, wait; seconds it took (SIGKILL after limit_s: None)."""
-        if self.proc.poll() is not None:
-            return 0.0
-        t = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(limit_s)
-            return time.monotonic() - t
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        finally:
-            self.log.close()
-
-    def log_text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
+        return self.request("GET", path, timeout=timeout)
 
 
 def post_jobs(srv, bodies, threads=POST_THREADS):
@@ -308,7 +255,7 @@ def bench_lateness():
     cpu1, m1 = proc_cpu_s(srv.pid), machine_cpu()
     busy = 100 * (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     time.sleep(2.0)  # the last runs of the window finish
-    alive = srv.proc.poll() is None
+    alive = srv.alive()
     rss = proc_status(srv.pid) if alive else {}
     stop_s = srv.stop()
     runs = [r for r in scan_runs(data) if t0 <= r["due_ms"] < t_end and r["attempt"] == 0]
@@ -425,12 +372,12 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     m0 = machine_cpu()
     limit = time.monotonic() + wait_s
     all_collected_s = None
-    while time.monotonic() < limit and srv.proc.poll() is None:
+    while time.monotonic() < limit and srv.alive():
         if count_done(data) >= ok:
             all_collected_s = (now_ms() - due) / 1000
             break
         time.sleep(0.05)
-    cpu1 = proc_cpu_s(srv.pid) if srv.proc.poll() is None else cpu0
+    cpu1 = proc_cpu_s(srv.pid) if srv.alive() else cpu0
     m1 = machine_cpu()
     busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     busy_s = (m1[0] - m0[0]) / os.sysconf("SC_CLK_TCK")
@@ -532,7 +479,7 @@ def bench_idle_and_restart():
          1e6 * (c1 - c0) / max(ok, 1)))
     del bodies
     time.sleep(2.0)
-    if srv.proc.poll() is not None:
+    if not srv.alive():
         say("  the server died: exit %s; log tail:\n%s" % (srv.proc.returncode,
                                                           srv.log_text()[-2000:]))
         return
@@ -567,7 +514,6 @@ def bench_idle_and_restart():
          else "no store dir"))
     srv2 = Server(data, "restart", verbose=True)
     t_ping = srv2.wait_ready(limit_s=120, poll_s=0.002)
-    restart = {}
     if t_ping is None:
         say("  the restarted server did not answer /ping in 120 s; log tail:\n" +
             srv2.log_text()[-2000:])

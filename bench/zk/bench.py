@@ -35,7 +35,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -43,7 +42,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import du_bytes, free_port, iso, now_ms, pct, proc_cpu_s, proc_rss_kb  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import du_bytes, iso, now_ms, pct, proc_cpu_s, proc_rss_kb  # noqa: E402
 
 CHRONOS = os.environ["CHRONOS"]
 LAT = os.environ["LAT"]
@@ -99,111 +99,20 @@ def fmt_us(us):
 # ---- servers -------------------------------------------------------------------
 
 
-class Server:
-    """`chronos serve` on 127.0.0.1:<free port>; zk_path None = the local store."""
+class Server(benchlib.Server):
+    """`chronos serve` with --hostname 127.0.0.1, its log $OUT/<tag>.log;
+    zk_path None = the local store."""
 
     def __init__(self, tag, data_dir, zk_path=None, st=None, runs_dir=None, extra=()):
-        self.tag = tag
-        self.port = free_port()
-        self.log_path = os.path.join(OUT, tag + ".log")
-        self.args = [CHRONOS, "serve", "--http_port", str(self.port), "--data_dir", data_dir,
-                     "--hostname", "127.0.0.1"]
+        flags = ["--data_dir", data_dir, "--hostname", "127.0.0.1"]
         if zk_path is not None:
-            self.args += ["--zk", ZKH, "--zk_path", zk_path]
+            flags += ["--zk", ZKH, "--zk_path", zk_path]
             if st is not None:
-                self.args += ["--zk_session_timeout", str(st)]
+                flags += ["--zk_session_timeout", str(st)]
         if runs_dir is not None:
-            self.args += ["--runs_dir", runs_dir]
-        self.args += list(extra)
-        self.proc = None
-        open(self.log_path, "wb").close()
-        self.start()
-
-    def start(self):
-        self.log_off = os.path.getsize(self.log_path)  # this life's log starts here
-        self.log = open(self.log_path, "ab")
-        self.start_ns = time.time_ns()
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log)
-        with open(PIDFILE, "a") as f:
-            f.write("%d\n" % self.proc.pid)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def request(self, method, path, body=None, timeout=5.0):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            hdrs = {"Content-Type": "application/json"} if body is not None else {}
-            c.request(method, path, body, hdrs)
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
-
-    def ping(self):
-        try:
-            return self.request("GET", "/ping", timeout=0.5)[0] == 200
-        except (OSError, http.client.HTTPException):
-            return False
-
-    def status(self, timeout=0.5):
-        try:
-            st, body = self.request("GET", "/v1/status", timeout=timeout)
-            return json.loads(body) if st == 200 else None
-        except (OSError, ValueError, http.client.HTTPException):
-            return None
-
-    def is_leader(self):
-        s = self.status() if self.alive() else None
-        return bool(s and s.get("isLeader"))
-
-    def wait_ready(self, limit_s=30):
-        end = time.monotonic() + limit_s
-        while time.monotonic() < end and self.alive():
-            if self.ping():
-                return True
-            time.sleep(0.01)
-        return False
-
-    def wait_leading(self, limit_s=60):
-        end = time.monotonic() + limit_s
-        while time.monotonic() < end and self.alive():
-            if self.is_leader():
-                return True
-            time.sleep(0.02)
-        return False
-
-    def stop(self, limit_s=60):
-        """SIGTERM, wait: seconds to exit (None: SIGKILL after limit_s)."""
-        if not self.alive():
-            return 0.0
-        t = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(limit_s)
-            return time.monotonic() - t
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        finally:
-            self.log.close()
-
-    def kill9(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-    def log_lines(self):
-        """This life's log lines."""
-        with open(self.log_path, "rb") as f:
-            f.seek(self.log_off)
-            return f.read().decode(errors="replace").splitlines()
-
-    def tail(self, n=15):
-        return "\n".join("    " + x for x in self.log_lines()[-n:])
+            flags += ["--runs_dir", runs_dir]
+        flags += list(extra)
+        super().__init__(CHRONOS, flags, OUT, tag, PIDFILE)
 
 
 def lat(port, opts, method, path, body=None):
