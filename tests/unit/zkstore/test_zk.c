@@ -1,12 +1,13 @@
 /*
  * test_zk.c - the ZooKeeper backend against a real ZooKeeper (tests/zk/zk.sh,
  * tickTime 500 ms, sessions of 2000 ms): the session (connect strings,
- * chroot, digest auth and ACLs, expiry), the store's semantics as the local
- * backend's tests check them where ZooKeeper defines the same (versions,
- * atomic batches and per-op results, children, limits, completion order,
- * the bounded queue, re-entry from completions), the shard layout's sizes,
- * and leader election (the recipe's watch chain, hand-over, expiry, and the
- * lease of a leader whose server freezes).
+ * chroot, digest auth and ACLs, expiry), the store's semantics through the
+ * conformance suite that the local backend runs too (conformance.h:
+ * versions, atomic batches and per-op results, children, completion order,
+ * the bounded queue, re-entry from completions) and what ZooKeeper adds
+ * (pipelined get_many, binary and large nodes, its packet limit), the shard
+ * layout's sizes, and leader election (the recipe's watch chain, hand-over,
+ * expiry, and the lease of a leader whose server freezes).
  */
 #include "../unit.h"
 
@@ -20,6 +21,7 @@
 #include "zkstore/zk.h"
 #include "zkstore/zk_int.h"
 
+#include "conformance.h"
 #include "ops.h"
 #include "zk_fixture.h"
 
@@ -86,20 +88,38 @@ static void expire_session(struct chr_zk *zk)
 
 /* ---- Store fixture and helpers --------------------------------------------- */
 
+/* The fixture: a store under a fresh chroot; conformance.h's tests see its
+ * first member. */
 struct zfx {
+    struct cf_fx cf;
     char hosts[512];
     struct rec rec;
     struct chr_zk *zk;
-    struct chr_store *s;
+};
+
+/* A new store on the same session: what the server holds is all there is. */
+static void zk_reopen(struct cf_fx *c, const struct chr_store_config *cfg)
+{
+    struct zfx *f = (struct zfx *)(void *)c;
+    chr_store_close(f->cf.s);
+    f->cf.s = NULL;
+    assert_int_equal(chr_store_open_zk(f->zk, cfg, &f->cf.s), CHR_OK);
+}
+
+static const struct cf_backend zk_backend = {
+    .reopen = zk_reopen,
+    .counts_nodes = false,              /* stats.nodes is 0 */
+    .check_any_reports_version = false, /* zk_store.c: a multi's check has no stat */
 };
 
 static int store_setup(void **state)
 {
     struct zfx *f = calloc(1, sizeof *f);
+    f->cf.be = &zk_backend;
     pthread_mutex_init(&f->rec.mu, NULL);
     zkfx_chroot_hosts(f->hosts, sizeof f->hosts, NULL);
     f->zk = open_zk(f->hosts, NULL, &f->rec);
-    if (chr_store_open_zk(f->zk, NULL, &f->s) != CHR_OK)
+    if (chr_store_open_zk(f->zk, NULL, &f->cf.s) != CHR_OK)
         return -1;
     *state = f;
     return 0;
@@ -108,7 +128,7 @@ static int store_setup(void **state)
 static int store_teardown(void **state)
 {
     struct zfx *f = *state;
-    chr_store_close(f->s);
+    chr_store_close(f->cf.s);
     chr_zk_close(f->zk);
     pthread_mutex_destroy(&f->rec.mu);
     free(f);
@@ -316,34 +336,14 @@ static void test_digest_auth(void **state)
     chr_zk_close(zk);
 }
 
-/* ---- The store's semantics ----------------------------------------------------- */
+/* ---- The store's semantics (the shared tests: conformance.h) --------------- */
 
+/* The empty store, then create/get/set/delete: two conformance tests that
+ * the local binary runs as two cases. */
 static void test_create_get_set_delete(void **state)
 {
-    struct zfx *f = *state;
-    assert_node(f->s, "/", "", 0);
-    assert_children(f->s, "/", "");
-    assert_absent(f->s, "/a");
-    assert_int_equal(chr_store_state(f->s), CHR_OK);
-    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/a", "hello")), CHR_OK);
-    assert_node(f->s, "/a", "hello", 0);
-    assert_int_equal(one(f->s, op_set("/a", "v1", 0)), CHR_OK);
-    assert_node(f->s, "/a", "v1", 1);
-    assert_int_equal(one(f->s, op_set("/a", "any", -1)), CHR_OK);
-    assert_node(f->s, "/a", "any", 2);
-    assert_int_equal(one(f->s, op_create("/b", NULL)), CHR_OK);
-    assert_node(f->s, "/b", "", 0);
-    assert_int_equal(one(f->s, op_del("/a", 2)), CHR_OK);
-    assert_absent(f->s, "/a");
-    assert_children(f->s, "/", "b");
-    int32_t v = -5;
-    assert_int_equal(chr_store_get(f->s, "/b", NULL, NULL, &v), CHR_OK);
-    assert_int_equal(v, 0);
-    struct chr_store_stats st;
-    chr_store_stats(f->s, &st);
-    assert_int_equal(st.batches, 5);
-    assert_int_equal(st.seq, 5);
+    cf_empty_store(state);
+    cf_create_get_set_delete(state);
 }
 
 /* chr_store_get_many: 2000 pipelined reads, each answered for its own path
@@ -361,11 +361,11 @@ static void test_get_many(void **state)
             continue; /* left missing */
         char data[16];
         snprintf(data, sizeof data, "v%d", i);
-        assert_int_equal(one(f->s, op_create(paths[i], data)), CHR_OK);
+        assert_int_equal(one(f->cf.s, op_create(paths[i], data)), CHR_OK);
     }
-    assert_int_equal(one(f->s, op_set("/g0001", "v1-again", 0)), CHR_OK);
+    assert_int_equal(one(f->cf.s, op_set("/g0001", "v1-again", 0)), CHR_OK);
     static struct chr_store_got got[N];
-    assert_int_equal(chr_store_get_many(f->s, ptrs, N, got), CHR_OK);
+    assert_int_equal(chr_store_get_many(f->cf.s, ptrs, N, got), CHR_OK);
     for (int i = 0; i < N; i++) {
         if (i % 7 == 3) {
             assert_int_equal(got[i].err, CHR_ENOENT);
@@ -382,65 +382,16 @@ static void test_get_many(void **state)
     assert_null(got[0].data);
 }
 
-static void test_op_errors(void **state)
-{
-    struct zfx *f = *state;
-    assert_int_equal(one(f->s, op_create("/a", "x")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/a", "y")), CHR_ECONFLICT);
-    assert_int_equal(one(f->s, op_set("/a", "y", 5)), CHR_ECONFLICT);
-    assert_int_equal(one(f->s, op_del("/a", 1)), CHR_ECONFLICT);
-    assert_int_equal(one(f->s, op_set("/nope", "y", -1)), CHR_ENOENT);
-    assert_int_equal(one(f->s, op_del("/nope", -1)), CHR_ENOENT);
-    /* CHECK with -1 still requires the node: ZooKeeper answers ZNONODE. */
-    assert_int_equal(one(f->s, op_check("/nope", -1)), CHR_ENOENT);
-    assert_int_equal(one(f->s, op_check("/a", 1)), CHR_ECONFLICT);
-    assert_int_equal(one(f->s, op_check("/a", 0)), CHR_OK);
-    assert_int_equal(one(f->s, op_check("/a", -1)), CHR_OK);
-    assert_node(f->s, "/a", "x", 0);
-}
-
-static void test_parents_and_children(void **state)
-{
-    struct zfx *f = *state;
-    assert_int_equal(one(f->s, op_create("/p/q", "x")), CHR_ENOENT);
-    assert_int_equal(one(f->s, op_create("/p", "")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/p/q", "x")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/p/a", "y")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/p/q/r", "z")), CHR_OK);
-    assert_children(f->s, "/p", "a q");
-    assert_children(f->s, "/p/q", "r");
-    assert_children(f->s, "/p/a", "");
-    assert_int_equal(one(f->s, op_del("/p", -1)), CHR_ECONFLICT); /* ZNOTEMPTY */
-    assert_int_equal(one(f->s, op_del("/p/q/r", -1)), CHR_OK);
-    assert_int_equal(one(f->s, op_del("/p/q", -1)), CHR_OK);
-    assert_int_equal(one(f->s, op_del("/p/a", -1)), CHR_OK);
-    assert_int_equal(one(f->s, op_del("/p", -1)), CHR_OK);
-    struct chr_store_names *names = (void *)1;
-    assert_int_equal(chr_store_children(f->s, "/p", &names), CHR_ENOENT);
-    assert_null(names);
-    assert_int_equal(chr_store_mkdirs(f->s, "/m/n/o"), CHR_OK);
-    assert_node(f->s, "/m/n/o", "", 0);
-    assert_int_equal(chr_store_mkdirs(f->s, "/m/n/o"), CHR_OK);
-    /* Sorted bytewise, whatever order they came in. */
-    const char *order[] = {"b", "B", "a-", "a", "_", "0", "%2E"};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        char path[32];
-        snprintf(path, sizeof path, "/m/%s", order[i]);
-        assert_int_equal(one(f->s, op_create(path, "")), CHR_OK);
-    }
-    assert_children(f->s, "/m", "%2E 0 B _ a a- b n");
-}
-
 static void test_binary_and_large_data(void **state)
 {
     struct zfx *f = *state;
     const char bin[] = {'a', '\0', 'b', '\0', '\xff'};
     struct chr_store_op op = {.type = CHR_STORE_CREATE, .path = "/bin", .data = bin,
                               .len = sizeof bin, .version = -1};
-    assert_int_equal(one(f->s, op), CHR_OK);
+    assert_int_equal(one(f->cf.s, op), CHR_OK);
     void *data = NULL;
     size_t len = 0;
-    assert_int_equal(chr_store_get(f->s, "/bin", &data, &len, NULL), CHR_OK);
+    assert_int_equal(chr_store_get(f->cf.s, "/bin", &data, &len, NULL), CHR_OK);
     assert_int_equal(len, sizeof bin);
     assert_memory_equal(data, bin, sizeof bin);
     chr_free(data);
@@ -454,9 +405,9 @@ static void test_binary_and_large_data(void **state)
         snprintf(path, sizeof path, "/big%zu", k);
         op = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = path, .data = big,
                                    .len = sizes[k], .version = -1};
-        assert_int_equal(one(f->s, op), CHR_OK);
+        assert_int_equal(one(f->cf.s, op), CHR_OK);
         int32_t v = -5;
-        assert_int_equal(chr_store_get(f->s, path, &data, &len, &v), CHR_OK);
+        assert_int_equal(chr_store_get(f->cf.s, path, &data, &len, &v), CHR_OK);
         assert_int_equal(len, sizes[k]);
         assert_int_equal(v, 0);
         assert_memory_equal(data, big, len);
@@ -472,9 +423,9 @@ static void test_size_limits(void **state)
     char *huge = calloc(1, 2 * 1024 * 1024);
     struct chr_store_op op = {.type = CHR_STORE_CREATE, .path = "/huge", .data = huge,
                               .len = CHR_STORE_NODE_MAX + 1, .version = -1};
-    assert_int_equal(chr_store_submit(f->s, &op, 1, never_done, NULL), CHR_ERANGE);
+    assert_int_equal(chr_store_submit(f->cf.s, &op, 1, never_done, NULL), CHR_ERANGE);
     op.len = 2 * 1024 * 1024; /* past ZooKeeper's 1 MiB packet */
-    assert_int_equal(chr_store_submit(f->s, &op, 1, never_done, NULL), CHR_ERANGE);
+    assert_int_equal(chr_store_submit(f->cf.s, &op, 1, never_done, NULL), CHR_ERANGE);
     free(huge);
     /* A batch under the store's byte bound that the chroot, prefixed to
      * every path, takes past 1 MiB: refused before it is sent. */
@@ -508,233 +459,14 @@ static void test_size_limits(void **state)
     assert_int_equal(never_called, 0);
 }
 
-/* ---- Batches ------------------------------------------------------------------------ */
+/* ---- Batches and completions: conformance.h ---------------------------------------- */
 
-static void test_batch_sees_own_effects(void **state)
-{
-    struct zfx *f = *state;
-    struct chr_store_op ops[] = {
-        op_create("/p", "1"), op_create("/p/q", "2"), op_set("/p/q", "3", 0),
-        op_check("/p/q", 1),  op_set("/p/q", "4", 1),  op_del("/p/q", 2),
-        op_create("/p/q", "5"), op_check("/p", -1),
-    };
-    struct chr_store_result res[8];
-    assert_int_equal(chr_store_submit_wait(f->s, ops, 8, res), CHR_OK);
-    /* CHECK -1 reports -1: a multi's check result carries no version. */
-    const int32_t want[] = {0, 0, 1, 1, 2, -1, 0, -1};
-    for (int i = 0; i < 8; i++) {
-        assert_int_equal(res[i].err, CHR_OK);
-        assert_int_equal(res[i].version, want[i]);
-    }
-    assert_node(f->s, "/p/q", "5", 0);
-}
-
-static void test_conflict_fails_whole_batch(void **state)
-{
-    struct zfx *f = *state;
-    assert_int_equal(one(f->s, op_create("/a", "orig")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/b", "b")), CHR_OK);
-    struct chr_store_op ops[] = {
-        op_create("/x", "new"), op_set("/b", "changed", 0), op_del("/b", -1),
-        op_set("/a", "bad", 3), op_create("/y", "never"),
-    };
-    struct chr_store_result res[5];
-    assert_int_equal(chr_store_submit_wait(f->s, ops, 5, res), CHR_ECONFLICT);
-    const enum chr_err want[] = {CHR_OK, CHR_OK, CHR_OK, CHR_ECONFLICT, CHR_ENONE};
-    for (int i = 0; i < 5; i++) {
-        assert_int_equal(res[i].err, want[i]);
-        assert_int_equal(res[i].version, -1);
-    }
-    assert_absent(f->s, "/x");
-    assert_absent(f->s, "/y");
-    assert_node(f->s, "/a", "orig", 0);
-    assert_node(f->s, "/b", "b", 0);
-    /* ENOENT in the middle. */
-    struct chr_store_op ops2[] = {op_create("/x", "new"), op_create("/no/such", ""),
-                                  op_create("/z", "")};
-    assert_int_equal(chr_store_submit_wait(f->s, ops2, 3, res), CHR_ENOENT);
-    assert_int_equal(res[0].err, CHR_OK);
-    assert_int_equal(res[1].err, CHR_ENOENT);
-    assert_int_equal(res[2].err, CHR_ENONE);
-    assert_absent(f->s, "/x");
-}
-
+/* The epoch guard, then a failing batch among pipelined ones: two
+ * conformance tests that the local binary runs as two cases. */
 static void test_check_guards_batch(void **state)
 {
-    struct zfx *f = *state;
-    assert_int_equal(one(f->s, op_create("/epoch", "1")), CHR_OK);
-    assert_int_equal(one(f->s, op_create("/job", "v0")), CHR_OK);
-    assert_int_equal(one(f->s, op_set("/epoch", "2", 0)), CHR_OK);
-    struct chr_store_op stale[] = {op_check("/epoch", 0), op_set("/job", "stale", -1)};
-    struct chr_store_result res[2];
-    assert_int_equal(chr_store_submit_wait(f->s, stale, 2, res), CHR_ECONFLICT);
-    assert_int_equal(res[0].err, CHR_ECONFLICT);
-    assert_int_equal(res[1].err, CHR_ENONE);
-    assert_node(f->s, "/job", "v0", 0);
-    struct chr_store_op fresh[] = {op_check("/epoch", 1), op_set("/job", "fresh", -1)};
-    assert_int_equal(chr_store_submit_wait(f->s, fresh, 2, res), CHR_OK);
-    assert_int_equal(res[0].version, 1);
-    assert_int_equal(res[1].version, 1);
-    assert_node(f->s, "/job", "fresh", 1);
-    /* Pipelined: the failing middle batch disturbs neither neighbour. */
-    struct chr_store_op a = op_create("/g1", "1");
-    struct chr_store_op b[] = {op_create("/g2", "2"), op_create("/g1", "dup")};
-    struct chr_store_op c[] = {op_create("/g2", "3"), op_set("/g1", "4", 0)};
-    assert_int_equal(chr_store_submit(f->s, &a, 1, NULL, NULL), CHR_OK);
-    assert_int_equal(chr_store_submit(f->s, b, 2, NULL, NULL), CHR_OK);
-    assert_int_equal(chr_store_submit(f->s, c, 2, NULL, NULL), CHR_OK);
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
-    assert_node(f->s, "/g1", "4", 1);
-    assert_node(f->s, "/g2", "3", 0);
-}
-
-/* ---- Completions ---------------------------------------------------------------- */
-
-struct order {
-    pthread_mutex_t mu;
-    int *seen;
-    int n_seen;
-    int bad;
-};
-
-struct tag {
-    struct order *o;
-    int id;
-};
-
-static void order_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
-                       size_t n)
-{
-    struct tag *t = ctx;
-    pthread_mutex_lock(&t->o->mu);
-    if (result != CHR_OK || res[n - 1].err != CHR_OK)
-        t->o->bad++;
-    t->o->seen[t->o->n_seen++] = t->id;
-    pthread_mutex_unlock(&t->o->mu);
-}
-
-static void test_callbacks_in_order(void **state)
-{
-    struct zfx *f = *state;
-    enum { N = 1000 };
-    struct order o = {.seen = calloc(N, sizeof(int))};
-    pthread_mutex_init(&o.mu, NULL);
-    struct tag *tags = calloc(N, sizeof *tags);
-    assert_int_equal(one(f->s, op_create("/ctr", "0")), CHR_OK);
-    for (int i = 0; i < N; i++) {
-        char data[16];
-        snprintf(data, sizeof data, "%d", i + 1);
-        tags[i] = (struct tag){.o = &o, .id = i};
-        struct chr_store_op op = op_set("/ctr", data, i); /* each needs the one before */
-        assert_int_equal(chr_store_submit(f->s, &op, 1, order_done, &tags[i]), CHR_OK);
-    }
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
-    assert_int_equal(o.n_seen, N);
-    assert_int_equal(o.bad, 0);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(o.seen[i], i);
-    char want[16];
-    snprintf(want, sizeof want, "%d", N);
-    assert_node(f->s, "/ctr", want, N);
-    pthread_mutex_destroy(&o.mu);
-    free(tags);
-    free(o.seen);
-}
-
-struct reentry {
-    struct chr_store *s;
-    enum chr_err flush, wait, ckpt, mkdirs, get, children, submit;
-    int32_t version;
-    size_t len;
-};
-
-static void reentry_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
-                         size_t n)
-{
-    (void)result, (void)res, (void)n;
-    struct reentry *r = ctx;
-    struct chr_store_op op = op_create("/inner", "i");
-    r->flush = chr_store_flush(r->s);
-    r->wait = chr_store_submit_wait(r->s, &op, 1, NULL);
-    r->ckpt = chr_store_checkpoint(r->s);
-    r->mkdirs = chr_store_mkdirs(r->s, "/d/e");
-    /* Reads (synchronous: answered by the IO thread) and async submits. */
-    void *data = NULL;
-    r->get = chr_store_get(r->s, "/outer", &data, &r->len, &r->version);
-    chr_free(data);
-    struct chr_store_names *names = NULL;
-    r->children = chr_store_children(r->s, "/", &names);
-    chr_store_names_free(names);
-    r->submit = chr_store_submit(r->s, &op, 1, NULL, NULL);
-}
-
-static void test_callback_reentry(void **state)
-{
-    struct zfx *f = *state;
-    struct reentry r = {.s = f->s};
-    struct chr_store_op op = op_create("/outer", "o");
-    assert_int_equal(chr_store_submit(f->s, &op, 1, reentry_done, &r), CHR_OK);
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
-    assert_int_equal(chr_store_flush(f->s), CHR_OK); /* the inner submit */
-    assert_int_equal(r.flush, CHR_EINVAL);
-    assert_int_equal(r.wait, CHR_EINVAL);
-    assert_int_equal(r.ckpt, CHR_EINVAL);
-    assert_int_equal(r.mkdirs, CHR_EINVAL);
-    assert_int_equal(r.get, CHR_OK);
-    assert_int_equal(r.version, 0);
-    assert_int_equal(r.len, 1);
-    assert_int_equal(r.children, CHR_OK);
-    assert_int_equal(r.submit, CHR_OK);
-    assert_node(f->s, "/inner", "i", 0);
-}
-
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool entered, open;
-};
-
-static void gate_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
-                      size_t n)
-{
-    (void)result, (void)res, (void)n;
-    struct gate *g = ctx;
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cond);
-    while (!g->open)
-        pthread_cond_wait(&g->cond, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void test_queue_full_never_blocks(void **state)
-{
-    struct zfx *f = *state;
-    chr_store_close(f->s);
-    struct chr_store_config cfg = {.queue_max = 4};
-    assert_int_equal(chr_store_open_zk(f->zk, &cfg, &f->s), CHR_OK);
-    struct gate g = {.entered = false, .open = false};
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cond, NULL);
-    struct chr_store_op op = op_create("/first", "");
-    assert_int_equal(chr_store_submit(f->s, &op, 1, gate_done, &g), CHR_OK);
-    pthread_mutex_lock(&g.mu);
-    while (!g.entered)
-        pthread_cond_wait(&g.cond, &g.mu);
-    pthread_mutex_unlock(&g.mu);
-    struct chr_store_op chk = op_check("/", -1);
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_OK);
-    assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_EUNAVAIL);
-    pthread_mutex_lock(&g.mu);
-    g.open = true;
-    pthread_cond_broadcast(&g.cond);
-    pthread_mutex_unlock(&g.mu);
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
-    assert_int_equal(chr_store_submit(f->s, &chk, 1, NULL, NULL), CHR_OK);
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
-    pthread_cond_destroy(&g.cond);
-    pthread_mutex_destroy(&g.mu);
+    cf_check_guards_batch(state);
+    cf_failed_batch_leaves_group_intact(state);
 }
 
 /* ---- The shard layout at scale ---------------------------------------------- */
@@ -760,7 +492,7 @@ static void test_shards_hold_a_million_jobs(void **state)
     assert_true(hi < CHR_STORE_CHILDREN_MAX);
     /* 10,000 children of one shard node, created in pipelined batches of
      * 100, list in order. */
-    assert_int_equal(chr_store_mkdirs(f->s, "/jobs/00"), CHR_OK);
+    assert_int_equal(chr_store_mkdirs(f->cf.s, "/jobs/00"), CHR_OK);
     enum { PER = 100, TOTAL = 10000 };
     static char paths[PER][32];
     struct chr_store_op ops[PER];
@@ -770,12 +502,12 @@ static void test_shards_hold_a_million_jobs(void **state)
             snprintf(paths[i], sizeof paths[i], "/jobs/00/job-%05d", TOTAL - 1 - (b * PER + i));
             ops[i] = op_create(paths[i], "{\"name\":\"a job\"}");
         }
-        assert_int_equal(chr_store_submit(f->s, ops, PER, count_done, NULL), CHR_OK);
+        assert_int_equal(chr_store_submit(f->cf.s, ops, PER, count_done, NULL), CHR_OK);
     }
-    assert_int_equal(chr_store_flush(f->s), CHR_OK);
+    assert_int_equal(chr_store_flush(f->cf.s), CHR_OK);
     int64_t t1 = zkfx_now_ms();
     struct chr_store_names *names = NULL;
-    assert_int_equal(chr_store_children(f->s, "/jobs/00", &names), CHR_OK);
+    assert_int_equal(chr_store_children(f->cf.s, "/jobs/00", &names), CHR_OK);
     int64_t t2 = zkfx_now_ms();
     assert_int_equal(names->n, TOTAL);
     for (size_t i = 0; i < names->n; i++) {
@@ -1027,19 +759,17 @@ int main(void)
         cmocka_unit_test(test_digest_helpers),
         cmocka_unit_test(test_digest_auth),
         cmocka_unit_test_setup_teardown(test_create_get_set_delete, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_op_errors, store_setup, store_teardown),
+        CF_TEST(op_errors, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_get_many, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_parents_and_children, store_setup, store_teardown),
+        CF_TEST(parents_and_children, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_binary_and_large_data, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_size_limits, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_sees_own_effects, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_conflict_fails_whole_batch, store_setup,
-                                        store_teardown),
+        CF_TEST(batch_sees_own_effects, store_setup, store_teardown),
+        CF_TEST(conflict_fails_whole_batch, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_check_guards_batch, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_callbacks_in_order, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_callback_reentry, store_setup, store_teardown),
-        cmocka_unit_test_setup_teardown(test_queue_full_never_blocks, store_setup,
-                                        store_teardown),
+        CF_TEST(callbacks_in_order, store_setup, store_teardown),
+        CF_TEST(callback_reentry, store_setup, store_teardown),
+        CF_TEST(queue_full_never_blocks, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_shards_hold_a_million_jobs, store_setup,
                                         store_teardown),
         cmocka_unit_test(test_session_expiry),
