@@ -33,9 +33,10 @@ struct lshard {
     int32_t pack_ver;
     size_t pack_bytes;
     /* Per job name (names[0]): where its bytes come from. */
-    const struct chr_pack_entry **ent; /* the pack's entry, NULL: read it */
+    /* the pack's entry, NULL: read it; after confirm(), only entries whose
+     * versions ZooKeeper confirmed are left */
+    const struct chr_pack_entry **ent;
     bool *has_state;                   /* state/<name> is listed */
-    bool *confirmed;                   /* versions confirmed by ZooKeeper */
 };
 
 
@@ -114,8 +115,6 @@ static enum chr_err confirm_results(struct chunk *ch, size_t n_chunks, size_t *s
             continue;
         }
         size_t upto = x->result == CHR_OK ? x->n : x->of[x->failed_at];
-        for (size_t q = 0; q < upto; q++)
-            x->ls->confirmed[x->idx[q]] = true;
         if (x->result == CHR_OK) {
             x->n = 0;
             continue;
@@ -209,7 +208,6 @@ static void lshard_free(struct lshard *ls)
     chr_pack_free(&ls->pack);
     chr_free(ls->ent);
     chr_free(ls->has_state);
-    chr_free(ls->confirmed);
     memset(ls, 0, sizeof *ls);
 }
 
@@ -245,8 +243,7 @@ static enum chr_err lshard_open(struct chr_packs *p, struct lshard *ls, struct c
         return CHR_OK;
     ls->ent = chr_calloc(n, sizeof *ls->ent);
     ls->has_state = chr_calloc(n, sizeof *ls->has_state);
-    ls->confirmed = chr_calloc(n, sizeof *ls->confirmed);
-    if (ls->ent == NULL || ls->has_state == NULL || ls->confirmed == NULL)
+    if (ls->ent == NULL || ls->has_state == NULL)
         return CHR_ENOMEM;
     for (size_t j = 0; j < n; j++) {
         const char *name = ls->names[0]->names[j];
@@ -270,11 +267,8 @@ static enum chr_err deliver(struct chr_packs *p, struct lshard *ls, chr_packs_jo
     struct chr_store_got *got = NULL;
     size_t *where = NULL; /* job -> its first read in got, SIZE_MAX: from the pack */
     size_t n_reads = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (!ls->confirmed[j]) /* only what ZooKeeper confirmed comes from the pack */
-            ls->ent[j] = NULL;
+    for (size_t j = 0; j < n; j++)
         n_reads += ls->ent[j] == NULL ? 1 + ls->has_state[j] : 0;
-    }
     enum chr_err e = CHR_OK;
     if (n > 0 && (where = chr_calloc(n, sizeof *where)) == NULL)
         e = CHR_ENOMEM;

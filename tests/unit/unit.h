@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "iso8601/iso8601.h"
@@ -34,5 +35,20 @@ static inline int64_t T(const char *s)
         if ((got) != want_ms_)                                                              \
             fail_msg("instant %s, want %s", got_txt_, (want));                              \
     } while (0)
+
+/* The monotonic clock in milliseconds, for deadlines in tests. */
+static inline int64_t test_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms milliseconds. */
+static inline void test_nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 #endif

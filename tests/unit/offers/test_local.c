@@ -84,13 +84,6 @@ static void on_event(void *ctx, const struct chr_local_event *ev)
     pthread_mutex_unlock(&f->mu);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct rec *find_rec(struct fixture *f, const char *id, enum chr_local_state st)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -102,7 +95,7 @@ static const struct rec *find_rec(struct fixture *f, const char *id, enum chr_lo
 /* Waits for an event of run `id` in state `st` (0: a terminal one). */
 static struct rec wait_event(struct fixture *f, const char *id, enum chr_local_state st)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     struct rec out;
     pthread_mutex_lock(&f->mu);
     for (;;) {
@@ -115,7 +108,7 @@ static struct rec wait_event(struct fixture *f, const char *id, enum chr_local_s
             out = *r;
             break;
         }
-        if (now_ms() >= deadline) {
+        if (test_mono_ms() >= deadline) {
             pthread_mutex_unlock(&f->mu);
             fail_msg("no %s event for run %s within %d ms", st ? chr_local_state_name(st)
                      : "terminal", id, WAIT_MS);
@@ -166,9 +159,9 @@ static bool exists(const char *path)
 
 static void wait_file(const char *path)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     while (!exists(path)) {
-        if (now_ms() >= deadline)
+        if (test_mono_ms() >= deadline)
             fail_msg("%s did not appear within %d ms", path, WAIT_MS);
         usleep(5000);
     }
@@ -182,10 +175,10 @@ static void wait_exit_record(struct fixture *f, const char *id)
     snprintf(dir, sizeof dir, "%s/%s", f->runs, id);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     assert_true(fd >= 0);
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     struct chr_local_exitrec e;
     while (chr_local_exitrec_read(fd, &e) != CHR_OK) {
-        if (now_ms() >= deadline)
+        if (test_mono_ms() >= deadline)
             fail_msg("run %s recorded no outcome within %d ms", id, WAIT_MS);
         usleep(2000);
     }
@@ -284,8 +277,8 @@ static int teardown(void **state)
     chr_local_destroy(f->l);
     kill_runs_in(f->runs);
     /* Reap our supervisors (children of this process). */
-    int64_t deadline = now_ms() + 2000;
-    while (waitpid(-1, NULL, WNOHANG) >= 0 && now_ms() < deadline)
+    int64_t deadline = test_mono_ms() + 2000;
+    while (waitpid(-1, NULL, WNOHANG) >= 0 && test_mono_ms() < deadline)
         usleep(2000);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
@@ -510,13 +503,13 @@ static pid_t read_pid_file(const char *path)
  * supervisor come to this process (a subreaper, see main): reap them. */
 static void assert_group_gone(pid_t pgid)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     for (;;) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ;
         if (kill(-pgid, 0) != 0)
             break;
-        if (now_ms() >= deadline)
+        if (test_mono_ms() >= deadline)
             fail_msg("process group %d still has members", (int)pgid);
         usleep(2000);
     }
@@ -533,9 +526,9 @@ static void test_kill_process_group(void **state)
     launch_ok(f, &t);
     struct rec run = wait_event(f, "k1", CHR_LOCAL_RUNNING);
     wait_file(bg);
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     pid_t bg_pid = 0;
-    while ((bg_pid = read_pid_file(bg)) <= 0 && now_ms() < deadline)
+    while ((bg_pid = read_pid_file(bg)) <= 0 && test_mono_ms() < deadline)
         usleep(2000);
     assert_true(bg_pid > 0);
     assert_int_equal(chr_local_kill(f->l, "k1"), CHR_OK);
@@ -575,7 +568,7 @@ static void test_max_completion_time(void **state)
     /* A task that ignores SIGTERM gets SIGKILL after the grace period. */
     struct chr_local_task u = shell_task("stubborn", "trap '' TERM; sleep 100 & wait; wait");
     u.max_completion_ms = 300;
-    int64_t t0 = now_ms();
+    int64_t t0 = test_mono_ms();
     launch_ok(f, &t);
     launch_ok(f, &u);
     struct rec r = wait_event(f, "slow", 0);
@@ -585,7 +578,7 @@ static void test_max_completion_time(void **state)
     struct rec s = wait_event(f, "stubborn", 0);
     assert_int_equal(s.state, CHR_LOCAL_FAILED);
     assert_string_equal(s.reason, "exceeded maxCompletionTime (300 ms)");
-    assert_true(now_ms() - t0 >= 300);
+    assert_true(test_mono_ms() - t0 >= 300);
     assert_group_gone(s.pid);
 }
 
@@ -611,9 +604,9 @@ static pid_t wait_pid_record(struct fixture *f, const char *id, struct chr_local
     wait_file(dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     assert_true(fd >= 0);
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = test_mono_ms() + WAIT_MS;
     while (chr_local_pidrec_read(fd, p) != CHR_OK) {
-        if (now_ms() >= deadline)
+        if (test_mono_ms() >= deadline)
             fail_msg("run %s has no pid record within %d ms", id, WAIT_MS);
         usleep(2000);
     }
@@ -762,8 +755,8 @@ static void test_idempotent_launch(void **state)
     /* And once it ended, launching it again reports the end again. */
     size_t before = count_events(f, "once");
     launch_ok(f, &t);
-    int64_t deadline = now_ms() + WAIT_MS;
-    while (count_events(f, "once") == before && now_ms() < deadline)
+    int64_t deadline = test_mono_ms() + WAIT_MS;
+    while (count_events(f, "once") == before && test_mono_ms() < deadline)
         usleep(2000);
     assert_int_equal(count_lines(count), 1);
 }
@@ -1088,8 +1081,8 @@ static void test_reconcile(void **state)
     launch_ok(f, &t);
     wait_event(f, "rec", CHR_LOCAL_RUNNING);
     assert_int_equal(chr_local_reconcile(f->l, "rec"), CHR_OK);
-    int64_t deadline = now_ms() + WAIT_MS;
-    while (count_events(f, "rec") < 3 && now_ms() < deadline)
+    int64_t deadline = test_mono_ms() + WAIT_MS;
+    while (count_events(f, "rec") < 3 && test_mono_ms() < deadline)
         usleep(2000);
     pthread_mutex_lock(&f->mu);
     const struct rec *last = &f->recs[f->n - 1];

@@ -24,19 +24,6 @@
 
 #include "server/proxy.h"
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char pattern(size_t i)
 {
     return (char)('a' + (i * 7 + i / 251) % 26);
@@ -812,11 +799,11 @@ static void test_no_leader(void **state)
     char closed[64];
     snprintf(closed, sizeof closed, "127.0.0.1:%d", closed_port());
     front_leader = closed;
-    int64_t t0 = now_ms();
+    int64_t t0 = test_mono_ms();
     simple(&c, "GET", "/v1/scheduler/jobs");
     perform(&c);
     assert_error(&c.r, 503, "no leader: cannot connect to the leader at 127.0.0.1:", true);
-    assert_true(now_ms() - t0 < 2500);
+    assert_true(test_mono_ms() - t0 < 2500);
     reply_free(&c.r);
     front_leader = leader_hp;
 }
@@ -841,20 +828,20 @@ static void test_timeout(void **state)
     stop_front();
     struct chr_proxy_config cfg = {.timeout_ms = 500};
     start_front(&cfg);
-    int64_t t0 = now_ms();
+    int64_t t0 = test_mono_ms();
     struct call c;
     simple(&c, "GET", "/hold");
     perform(&c);
     assert_error(&c.r, 504, "the leader at", false);
-    int64_t took = now_ms() - t0;
+    int64_t took = test_mono_ms() - t0;
     assert_true(took >= 450 && took < 3000);
     reply_free(&c.r);
 }
 
 static void wait_held(int n)
 {
-    for (int64_t end = now_ms() + 5000; leader_count(&held) < n && now_ms() < end;)
-        nap_ms(10);
+    for (int64_t end = test_mono_ms() + 5000; leader_count(&held) < n && test_mono_ms() < end;)
+        test_nap_ms(10);
     assert_int_equal(leader_count(&held), n);
 }
 
@@ -939,7 +926,7 @@ static void test_client_leaves_stream(void **state)
     assert_int_equal(curl_easy_perform(e), CURLE_WRITE_ERROR);
     curl_easy_cleanup(e);
     long status = 0;
-    for (int64_t end = now_ms() + 3000; status != 200 && now_ms() < end; nap_ms(20)) {
+    for (int64_t end = test_mono_ms() + 3000; status != 200 && test_mono_ms() < end; test_nap_ms(20)) {
         struct call c;
         simple(&c, "GET", "/v1/scheduler/jobs");
         perform(&c);
@@ -964,13 +951,13 @@ static void test_stop_in_flight(void **state)
     calls[N].max_recv_bps = 16 * 1024 * 1024;
     pthread_create(&t[N], NULL, perform_thread, &calls[N]);
     wait_held(N);
-    nap_ms(300); /* the stream is under way */
-    int64_t t0 = now_ms();
+    test_nap_ms(300); /* the stream is under way */
+    int64_t t0 = test_mono_ms();
     chr_proxy_stop(proxy); /* answers them all, before the daemon stops */
     for (int i = 0; i <= N; i++)
         pthread_join(t[i], NULL);
     stop_front();
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(test_mono_ms() - t0 < 3000);
     for (int i = 0; i < N; i++) {
         assert_error(&calls[i].r, 503, "the server is stopping", true);
         reply_free(&calls[i].r);

@@ -19,19 +19,6 @@
 
 /* ---- Helpers ---------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* What on_change reported. */
 struct seen {
     pthread_mutex_t mu;
@@ -54,7 +41,7 @@ static void on_change(void *ctx, const char *hp)
  * unknown), polled until the deadline. */
 static bool wait_for(struct chr_mesos_master *m, struct seen *s, const char *want, long ms)
 {
-    for (int64_t end = now_ms() + ms; now_ms() < end; nap_ms(20)) {
+    for (int64_t end = test_mono_ms() + ms; test_mono_ms() < end; test_nap_ms(20)) {
         char buf[CHR_MESOS_MASTER_HOSTPORT_MAX];
         bool cur = chr_mesos_master_current(m, buf, sizeof buf);
         pthread_mutex_lock(&s->mu);
@@ -115,7 +102,7 @@ static int zk_setup(void **state)
     }
     zk_hosts[strcspn(zk_hosts, "\r\n")] = '\0';
     zk_client = zookeeper_init(zk_hosts, NULL, 10000, NULL, NULL, 0);
-    for (int64_t end = now_ms() + 15000; zk_client && now_ms() < end; nap_ms(20))
+    for (int64_t end = test_mono_ms() + 15000; zk_client && test_mono_ms() < end; test_nap_ms(20))
         if (zoo_state(zk_client) == ZOO_CONNECTED_STATE)
             return 0;
     fprintf(stderr, "no session with %s\n", zk_hosts);
@@ -323,12 +310,12 @@ static void test_unreachable_zookeeper(void **state)
     struct chr_mesos_master *m = NULL;
     struct chr_error err;
     assert_int_equal(chr_mesos_master_start(&cfg, &m, &err), CHR_OK);
-    nap_ms(300);
+    test_nap_ms(300);
     char buf[64];
     assert_false(chr_mesos_master_current(m, buf, sizeof buf));
-    int64_t t0 = now_ms();
+    int64_t t0 = test_mono_ms();
     chr_mesos_master_stop(m);
-    assert_true(now_ms() - t0 < 5000);
+    assert_true(test_mono_ms() - t0 < 5000);
     assert_int_equal(s.calls, 0);
     pthread_mutex_destroy(&s.mu);
 }
@@ -350,14 +337,14 @@ static void test_follows_the_lowest_member(void **state)
     assert_true(wait_for(m, &s, "m3:5053", 5000));
 
     /* The leader goes: the next oldest leads, seen within a couple of seconds. */
-    int64_t t0 = now_ms();
+    int64_t t0 = test_mono_ms();
     del(g, "json.info_0000000003");
     assert_true(wait_for(m, &s, "m5:5055", 3000));
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(test_mono_ms() - t0 < 3000);
 
     /* A newer member does not take over. */
     member(g, "json.info_0000000009", "m9", 5059);
-    nap_ms(300);
+    test_nap_ms(300);
     assert_true(wait_for(m, &s, "m5:5055", 1000));
 
     /* Every json.info_ gone (log_replicas and info_ stay): no master. */
@@ -382,7 +369,7 @@ static void test_group_created_later(void **state)
     (void)state;
     struct seen s = {.calls = 0};
     struct chr_mesos_master *m = start("/mesos-b", &s);
-    nap_ms(500);
+    test_nap_ms(500);
     char buf[64];
     assert_false(chr_mesos_master_current(m, buf, sizeof buf));
     /* Members made as a master makes them: ephemeral and sequential. */
@@ -422,12 +409,12 @@ static void test_session_expiry(void **state)
     assert_true(chr_mesos_master_session_for_test(m, &cid.client_id, cid.passwd));
     zhandle_t *other = zookeeper_init(zk_hosts, NULL, 4000, &cid, NULL, 0);
     assert_non_null(other);
-    for (int64_t end = now_ms() + 5000;
-         zoo_state(other) != ZOO_CONNECTED_STATE && now_ms() < end;)
-        nap_ms(20);
+    for (int64_t end = test_mono_ms() + 5000;
+         zoo_state(other) != ZOO_CONNECTED_STATE && test_mono_ms() < end;)
+        test_nap_ms(20);
     zookeeper_close(other);
     bool renewed = false;
-    for (int64_t end = now_ms() + 10000; !renewed && now_ms() < end; nap_ms(50)) {
+    for (int64_t end = test_mono_ms() + 10000; !renewed && test_mono_ms() < end; test_nap_ms(50)) {
         clientid_t now = {0};
         renewed = chr_mesos_master_session_for_test(m, &now.client_id, now.passwd) &&
                   now.client_id != cid.client_id;

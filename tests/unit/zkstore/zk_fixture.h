@@ -140,16 +140,9 @@ static void zkfx_chroot_hosts(char *out, size_t cap, const char *suffix)
              suffix != NULL ? suffix : "");
 }
 
-static inline int64_t zkfx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Polls `cond` every 5 ms until it holds or `ms` pass; assert it after. */
 #define WAIT_UNTIL(cond, ms)                                                                 \
-    for (int64_t until_ = zkfx_now_ms() + (ms); !(cond) && zkfx_now_ms() < until_;)          \
+    for (int64_t until_ = test_mono_ms() + (ms); !(cond) && test_mono_ms() < until_;)          \
     usleep(5000)
 
 #endif
