@@ -834,7 +834,7 @@ static void test_timeout(void **state)
     perform(&c);
     assert_error(&c.r, 504, "the leader at", false);
     int64_t took = test_mono_ms() - t0;
-    assert_true(took >= 450 && took < 3000);
+    assert_true(took >= 450 && took < 15000); /* /hold never answers by itself */
     reply_free(&c.r);
 }
 
@@ -957,7 +957,10 @@ static void test_stop_in_flight(void **state)
     for (int i = 0; i <= N; i++)
         pthread_join(t[i], NULL);
     stop_front();
-    assert_true(test_mono_ms() - t0 < 3000);
+    /* The held forwards would wait for the forward timeout (30 s) and the
+     * stream forever: well under that means stop did not wait for them.  (A
+     * tighter bound failed under the sanitizers on a loaded machine.) */
+    assert_true(test_mono_ms() - t0 < 15000);
     for (int i = 0; i < N; i++) {
         assert_error(&calls[i].r, 503, "the server is stopping", true);
         reply_free(&calls[i].r);
