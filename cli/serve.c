@@ -30,7 +30,7 @@ enum key {
     K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE,
     K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_HTTP_CREDENTIALS, K_HTTP_REALM, K_SSL_CERT,
     K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_ZK, K_ZK_AUTH, K_ZK_SESSION_TIMEOUT, K_RUNS_DIR,
-    K_MESOS_MASTER, K_COUNT
+    K_MESOS_MASTER, K_MIN_PERIOD, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -38,7 +38,7 @@ static const char *const key_names[K_COUNT] = {
     "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
     "local_cpus", "local_mem", "local_disk", "http_credentials", "http_realm", "ssl_cert",
     "ssl_key", "run_history", "http_threads", "zk", "zk_auth", "zk_session_timeout", "runs_dir",
-    "mesos_master",
+    "mesos_master", "min_period",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -46,7 +46,7 @@ static const char *const key_defaults[K_COUNT] = {
     "0.1", "128", "256", NULL, "data", NULL, "true",
     NULL, NULL, NULL, NULL, "chronos", NULL,
     NULL, "20", "4", "", NULL, "10000", NULL,
-    NULL,
+    NULL, "1",
 };
 
 #define SETTING_MAX 1024
@@ -87,6 +87,8 @@ static const char serve_help[] =
     "                         DATA_DIR/runs; servers on one host share one)\n"
     "  --mesos_master URL     zk://HOST:PORT/mesos: detect the leading Mesos master\n"
     "                         (shown in /v1/status; tasks still run on this host)\n"
+    "  --min_period SECONDS   the shortest time between two instants of a schedule\n"
+    "                         (default 1; shorter schedules are refused; 0: no minimum)\n"
     "  --verbose true|false   one log line per event (default true)\n";
 
 static enum key key_of(const char *name, size_t len)
@@ -212,6 +214,21 @@ static bool parse_double(const char *key, const char *v, double *out)
     return true;
 }
 
+/* A number of seconds from 0 to max (decimals allowed), as milliseconds. */
+static bool parse_seconds(const char *key, const char *v, double max, int64_t *out_ms)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(d >= 0) || d > max) {
+        fprintf(stderr, "chronos serve: %s: '%s' is not a number of seconds from 0 to %g\n", key,
+                v, max);
+        return false;
+    }
+    *out_ms = (int64_t)(d * 1000 + 0.5);
+    return true;
+}
+
 /* Defaults < config file < environment < flags. */
 static int gather(struct settings *s, int argc, char **argv)
 {
@@ -246,6 +263,7 @@ struct serve_cfg {
     long retry_ms;
     long run_history, http_threads;
     long zk_timeout_ms;
+    int64_t min_period_ms;
     const char *zk;            /* NULL: the local store */
     const char *mesos_master;  /* NULL, host:port or zk://... */
     char hostname[SETTING_MAX];   /* advertised as the leader's host */
@@ -325,6 +343,8 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
     if (s->set[K_HTTP_CREDENTIALS] &&
         !check_credentials("http_credentials", s->value[K_HTTP_CREDENTIALS]))
         return false;
+    if (!parse_seconds("min_period", s->value[K_MIN_PERIOD], 86400, &c->min_period_ms))
+        return false;
     if (s->set[K_SSL_CERT] != s->set[K_SSL_KEY]) {
         fputs("chronos serve: ssl_cert and ssl_key: give both (a PEM certificate and its key) or "
               "neither\n", stderr);
@@ -385,7 +405,8 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                         .default_retry_delay_ms = c->retry_ms,
                                         .offer_refuse_ms = 5000,
                                         .history_max = (uint32_t)c->run_history,
-                                        .launch_lead_ms = 200};
+                                        .launch_lead_ms = 200,
+                                        .min_period_ms = c->min_period_ms};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;
     lc->resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};

@@ -261,6 +261,11 @@ void chr_local_offer(struct chr_local *l, struct chr_local_offer *out)
     pthread_mutex_unlock(&l->mu);
 }
 
+void chr_local_total(struct chr_local *l, struct chr_local_resources *out)
+{
+    *out = l->total; /* set at create, never changed */
+}
+
 /* ---- Launch --------------------------------------------------------------- */
 
 /* A tolerance for sums of doubles: 0.1 cpu ten times must fit in 1. */

@@ -195,6 +195,9 @@ struct chr_local_offer {
     struct chr_local_resources free;
 };
 void chr_local_offer(struct chr_local *l, struct chr_local_offer *out);
+/* What this host offers in all (config.total, or the machine's): the most
+ * any one run can get. */
+void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
 
 /*
  * Launches a run: records its spec, starts its supervisor detached, returns

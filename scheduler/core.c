@@ -281,7 +281,7 @@ static void refuse_event(struct chr_core *c, struct chr_event *ev, const char *w
             core_reply(c, ev->request_id, CHR_EUNAVAIL, "%s", why);
     } else if (ev->type == CHR_EV_OFFER) {
         if (core_reserve(c, 1, 0, 0) == CHR_OK)
-            core_emit_decline(c, ev->u.offer.id);
+            core_emit_decline(c, ev->u.offer.id, c->cfg.offer_refuse_ms);
     } else if (core_reserve(c, 1, 0, 0) == CHR_OK) {
         core_note(c, "event %d ignored: %s", (int)ev->type, why);
     }

@@ -63,14 +63,21 @@
  *   are ledgered: COALESCED_DOWN when no core was loaded at the time or they
  *   are over a minute old, else COALESCED_BUSY (the loop lagged).  The
  *   candidate is ledgered SKIPPED_DEADLINE when later than
- *   startingDeadlineSeconds, COALESCED_BUSY when the job is not concurrent
- *   and already has a waiting (recording or queued) run; else it runs.
+ *   startingDeadlineSeconds, COALESCED_WAITING when a run of the job
+ *   already waits for resources no offer had (concurrent or not),
+ *   COALESCED_BUSY when the job is not concurrent and already has a waiting
+ *   (recording or queued) run; else it runs.
  * - Run ids never repeat for a job (the state keeps the highest due_ms used;
  *   a manual or dependent run in the same ms goes 1 ms later).
  * - Offers: matched first fit without head-of-line blocking; an offer used is
  *   consumed; offers no waiting run fits are declined (refuse_ms) at the end
- *   of the matching pass.  SUPPRESS once when no run waits for an offer,
- *   REVIVE once when one does and none is held.
+ *   of the matching pass.  SUPPRESS once when no run waits for an offer;
+ *   REVIVE when one does, none is held, and either offers were suppressed
+ *   or a run became ready that no offer was matched against since (a
+ *   decline's filter must not keep a new run from the resources it fits).
+ *   A run that fits no held offer keeps its place and says why (WAITING,
+ *   its reason); a later non-concurrent instant is then ledgered
+ *   COALESCED_WAITING.
  * - Dependents: a child counts each parent's successes since it last
  *   started (was launched); it fires when all are >= 1 and it has no
  *   waiting run (later successes are absorbed into the waiting run).  The
@@ -125,7 +132,9 @@ struct chr_run {
     int32_t attempt;     /* 0 for the first try */
     int64_t created_ms, launched_ms, started_ms, ended_ms; /* INT64_MIN = not yet */
     int32_t exit_code;   /* valid when ended; -1 when killed by a signal */
-    char reason[CHR_RUN_REASON_MAX]; /* why it ended, or "" */
+    /* Why it ended; while QUEUED, why no held offer fits it ("waiting for
+     * resources: ..."; not persisted); else "". */
+    char reason[CHR_RUN_REASON_MAX];
     char *arguments;     /* manual ?arguments= override, owned, NULL if none */
     uint64_t offer_id;   /* the offer it was launched on */
 };
@@ -136,7 +145,10 @@ enum chr_ledger_reason {
     CHR_LEDGER_COALESCED_BUSY,     /* a previous run of a non-concurrent job still waited */
     CHR_LEDGER_SKIPPED_DEADLINE,   /* later than startingDeadlineSeconds */
     CHR_LEDGER_SKIPPED_DISABLED,   /* the job was disabled at the time */
+    CHR_LEDGER_COALESCED_WAITING,  /* a previous run of the job still waited for
+                                    * resources no offer had */
 };
+#define CHR_LEDGER_REASON_LAST CHR_LEDGER_COALESCED_WAITING
 
 /* A run of consecutive instants with one outcome (bounded per job). */
 struct chr_ledger_entry {
@@ -290,6 +302,8 @@ enum chr_action_type {
     CHR_ACT_REVIVE,      /* something is waiting: offers again */
     CHR_ACT_RECONCILE,   /* ask the resource manager about an open run */
     CHR_ACT_NOTE,        /* a log line: what happened and why */
+    CHR_ACT_WAITING,     /* a queued run's wait for resources began or changed
+                          * (u.run.run->reason says why) */
 };
 
 struct chr_action {
@@ -310,7 +324,7 @@ struct chr_action {
             int64_t not_before_ms; /* run->due_ms, or a retry's end of delay */
         } launch;
         struct {
-            const struct chr_run *run; /* KILL, RECONCILE */
+            const struct chr_run *run; /* KILL, RECONCILE, WAITING */
         } run;
         struct {
             uint64_t offer_id;
@@ -358,6 +372,15 @@ struct chr_core_config {
      * to launch_lead_ms; the resource manager starts the task at due_ms
      * (launch.not_before_ms), not before. */
     int64_t launch_lead_ms;
+    /* The most that one offer can ever hold: a job that needs more in any of
+     * them is refused at PUT (its runs could never start).  The local
+     * manager: this host's totals.  A field <= 0: unknown, no check (Mesos:
+     * an agent may join at any time). */
+    double max_cpus, max_mem_mb, max_disk_mb;
+    /* The shortest time allowed between two instants of a schedule (PUT
+     * refuses shorter with a 400 naming "schedule"); 0: no minimum.  Jobs
+     * already stored are loaded whatever their period. */
+    int64_t min_period_ms;
 };
 
 /* A lead is there to hide launch latency (milliseconds); a longer one would

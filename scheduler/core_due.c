@@ -7,8 +7,10 @@
  * while down, or while the loop lagged) — K8s CronJob's "latest missed
  * instant only", but never silent.  The candidate itself is ledgered instead
  * of run when the job was disabled at the time, when it is later than the
- * job's startingDeadline, or when a previous run of a non-concurrent job is
- * still waiting.  Each handling is ONE atomic persist batch: the job's state
+ * job's startingDeadline, when a previous run of the job waits for resources
+ * no offer had (concurrent or not: a job the cluster cannot fit now must not
+ * pile up runs), or when a previous run of a non-concurrent job is still
+ * waiting.  Each handling is ONE atomic persist batch: the job's state
  * (next instant advanced, ledger, counters) plus the new run.  A long backlog
  * is handled in chunks, each its own batch, so a step stays short.
  *
@@ -87,6 +89,15 @@ static void scan(struct chr_core *c, const struct core_job *j, struct due_scan *
     }
 }
 
+/* True when a queued run of j is waiting for resources no offer had. */
+static bool waits_for_resources(const struct core_job *j)
+{
+    for (const struct core_run *r = j->runs; r != NULL; r = r->job_next)
+        if (r->res_wait && r->r.state == CHR_RUN_QUEUED)
+            return true;
+    return false;
+}
+
 /* What becomes of the candidate instant: a run (true) or *reason. */
 static bool candidate_runs(struct chr_core *c, const struct core_job *j, int64_t at_ms,
                            enum chr_ledger_reason *reason)
@@ -99,8 +110,10 @@ static bool candidate_runs(struct chr_core *c, const struct core_job *j, int64_t
         return false; /* a run id at or after it exists: the instant is taken */
     else if (d->starting_deadline_ms >= 0 && c->now_ms - at_ms > d->starting_deadline_ms)
         *reason = CHR_LEDGER_SKIPPED_DEADLINE;
+    else if (j->n_waiting > 0 && waits_for_resources(j))
+        *reason = CHR_LEDGER_COALESCED_WAITING; /* even if concurrent: no pile of waiting runs */
     else if (!d->concurrent && j->n_waiting > 0)
-        return false;
+        *reason = CHR_LEDGER_COALESCED_BUSY;
     else if (c->runs.n >= CHR_RUNS_ACTIVE_MAX)
         return false;
     else

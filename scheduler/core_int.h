@@ -54,6 +54,15 @@ _Noreturn void core_assert_fail(const char *what, const char *file, int line);
 /* Offers held at once; more are declined at once.  A cluster offers one per
  * agent; thousands of agents would each get their turn after refuse_ms. */
 #define CORE_OFFERS_HELD_MAX 1024
+/* An offer that no waiting run fits is declined for offer_refuse_ms, twice
+ * that when the same runs still fit nothing at the next pass, and so on up
+ * to this.  A filter covers only what was declined (the master offers an
+ * agent again as soon as more of it is free) and new demand REVIVEs, which
+ * clears filters: the backoff only stops offers that cannot help from
+ * cycling every few seconds while a big run waits. */
+#define CORE_REFUSE_MAX_MS (120 * 1000)
+/* How often a waiting run's reason ("largest free offer ...") is refreshed. */
+#define CORE_WAIT_TEXT_MS 1000
 /* Deleted jobs remembered (in memory) so that a job re-created under the same
  * name within the start grace keeps its run ids unique. */
 #define CORE_TOMBSTONES_MAX 256
@@ -146,6 +155,9 @@ struct core_run {
     bool reconciling;          /* loaded; waiting for the manager's answer */
     bool high;                 /* high priority, fixed when queued */
     bool pre_launch;           /* loaded from a record made before its launch */
+    bool res_wait;             /* the last matching pass found no offer it fits
+                                * (r.reason says why) */
+    int64_t wait_text_ms;      /* when r.reason was last written */
     uint8_t counted;           /* enum core_run_count */
     uint32_t hash;
     struct core_run *job_prev, *job_next;
@@ -243,6 +255,10 @@ struct chr_core {
     struct core_offer *offers;
     size_t n_offers, cap_offers;
     bool dispatch_dirty, want_offers, suppressed, revived;
+    /* A run became ready, or a job may start again, since the last matching
+     * pass over held offers: the offers declined before did not see it. */
+    bool demand_new;
+    int64_t refuse_ms;          /* the next decline's filter while runs wait (backoff) */
 
     struct core_reply *replies; /* ring */
     size_t reply_head, n_replies, cap_replies;
@@ -307,7 +323,7 @@ void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id,
 void core_emit_run(struct chr_core *c, enum chr_action_type t, const struct chr_run *r);
 /* A KILL for an id the core does not track (a snapshot in the arena). */
 void core_emit_kill_id(struct chr_core *c, const char *run_id, const char *job);
-void core_emit_decline(struct chr_core *c, uint64_t offer_id);
+void core_emit_decline(struct chr_core *c, uint64_t offer_id, int64_t refuse_ms);
 void core_emit_simple(struct chr_core *c, enum chr_action_type t);
 void core_note(struct chr_core *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Answers a request once every batch emitted so far is durable (at once when

@@ -7,15 +7,25 @@
  * Matching walks ready runs in order (high priority first, then due time,
  * then creation sequence) and takes for each the first held offer, in
  * arrival order, with enough cpus, mem and disk left.  A run that fits no
- * offer is skipped, not waited for: no head-of-line blocking.  A run of a
- * non-concurrent job waits while another of its runs is launching or
- * running.  An offer used in a step is consumed (the manager offers what is
- * left again); one that no waiting run fits is declined at the end of the
- * pass, so that its resources come back merged with what frees up — holding
- * it would starve a bigger run forever.  No I/O, no clock.
+ * offer is skipped, not waited for: no head-of-line blocking.  It keeps its
+ * place and says why it waits (its reason, and a WAITING action when that
+ * changes), naming what it needs and the held offer closest to fitting it.
+ * A run of a non-concurrent job waits while another of its runs is
+ * launching or running.  An offer used in a step is consumed (the manager
+ * offers what is left again); one that no waiting run fits is declined at
+ * the end of the pass, so that its resources come back merged with what
+ * frees up — holding it would starve a bigger run forever.
+ *
+ * A decline's filter keeps the manager from offering those resources again
+ * for refuse_ms.  A run that becomes ready afterwards was never matched
+ * against them, so the core REVIVEs (which clears filters) whenever new
+ * demand meets no held offer: a small run due every second never waits
+ * behind a big one that fits nowhere.  No I/O, no clock.
  */
 #include "scheduler/core_int.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Remainders below this are rounding, not resources. */
@@ -26,7 +36,7 @@ enum chr_err core_offer_add(struct chr_core *c, const struct chr_offer *o)
     if (core_reserve(c, 1, 0, 0) != CHR_OK)
         return CHR_ENOMEM;
     if (c->n_offers >= CORE_OFFERS_HELD_MAX) {
-        core_emit_decline(c, o->id);
+        core_emit_decline(c, o->id, c->cfg.offer_refuse_ms);
         return CHR_OK;
     }
     if (c->n_offers == c->cap_offers) {
@@ -121,6 +131,52 @@ static bool launch_on(struct chr_core *c, size_t i, struct core_offer *o, const 
     return true;
 }
 
+/* How close offer o comes to fitting n: the smallest of its ratios. */
+static double closeness(const struct chr_offer *o, const struct need *n)
+{
+    double r = n->cpus > 0 ? o->cpus / n->cpus : 1e300;
+    if (n->mem_mb > 0 && o->mem_mb / n->mem_mb < r)
+        r = o->mem_mb / n->mem_mb;
+    if (n->disk_mb > 0 && o->disk_mb / n->disk_mb < r)
+        r = o->disk_mb / n->disk_mb;
+    return r;
+}
+
+/* r fits no held offer: its reason names what it needs and the offer that
+ * comes closest; a WAITING action when it starts to wait (room allowing:
+ * else the next pass says it), not at every change of the figures, so that
+ * a burst costs no action per pass and run. */
+static void note_waiting(struct chr_core *c, struct core_run *r, const struct need *n)
+{
+    const struct chr_offer *best = NULL;
+    double best_r = -1;
+    for (size_t k = 0; k < c->n_offers; k++) {
+        double x = closeness(&c->offers[k].o, n);
+        if (x > best_r) {
+            best_r = x;
+            best = &c->offers[k].o;
+        }
+    }
+    /* The text is refreshed at most once a second: formatting it at every
+     * pass would cost more than the matching. */
+    if (r->res_wait && c->now_ms - r->wait_text_ms < CORE_WAIT_TEXT_MS)
+        return;
+    if (!r->res_wait && (c->out.n_acts >= CHR_STEP_ACTIONS_MAX || core_reserve(c, 1, 0, 0) != CHR_OK))
+        return;
+    char *why = r->r.reason;
+    size_t cap = sizeof r->r.reason;
+    int w = snprintf(why, cap, "waiting for resources: needs cpus %g, mem %g MB, disk %g MB",
+                     n->cpus, n->mem_mb, n->disk_mb);
+    if (best != NULL && w > 0 && (size_t)w < cap)
+        snprintf(why + w, cap - (size_t)w, "; largest free offer cpus %g, mem %g MB, disk %g MB",
+                 fmax(0, best->cpus), fmax(0, best->mem_mb), fmax(0, best->disk_mb));
+    r->wait_text_ms = c->now_ms;
+    if (!r->res_wait) {
+        r->res_wait = true;
+        core_emit_run(c, CHR_ACT_WAITING, &r->r);
+    }
+}
+
 /* Walks the ready runs in order; returns whether a run is left waiting for
  * an offer. */
 static bool match(struct chr_core *c)
@@ -135,10 +191,11 @@ static bool match(struct chr_core *c)
         if (!core_job_may_start(r->job))
             continue;
         if (live == 0)
-            return true;
+            return true; /* the rest wait for the next offer, not for room */
         struct need n = job_need(c, r->job->def);
         struct core_offer *o = first_fit(c, &n);
         if (o == NULL) {
+            note_waiting(c, r, &n);
             want = true;
             continue;
         }
@@ -154,16 +211,23 @@ static bool match(struct chr_core *c)
 
 /* Declines the offers a completed pass left unused: no eligible run fits
  * them, and holding them would keep the manager from offering their
- * resources again together with what frees up. */
-static void decline_unused(struct chr_core *c)
+ * resources again together with what frees up.  `again`: the runs that
+ * wait were all seen by an earlier pass, which declined too: the filter
+ * grows (CORE_REFUSE_MAX_MS). */
+static void decline_unused(struct chr_core *c, bool again)
 {
     if (core_reserve(c, c->n_offers, 0, 0) != CHR_OK) {
         c->more_work = true;
         return;
     }
+    int64_t base = c->cfg.offer_refuse_ms;
+    int64_t refuse = again && c->want_offers && c->refuse_ms > base ? c->refuse_ms : base;
     for (size_t i = 0; i < c->n_offers; i++)
-        core_emit_decline(c, c->offers[i].o.id);
+        core_emit_decline(c, c->offers[i].o.id, refuse);
     c->n_offers = 0;
+    c->refuse_ms = !c->want_offers                   ? base
+                   : refuse > CORE_REFUSE_MAX_MS / 2 ? CORE_REFUSE_MAX_MS
+                                                     : refuse * 2;
 }
 
 void core_dispatch(struct chr_core *c)
@@ -175,11 +239,13 @@ void core_dispatch(struct chr_core *c)
         c->want_offers = any_eligible(c);
         return;
     }
+    bool again = !c->demand_new;
+    c->demand_new = false; /* every ready run meets the held offers now */
     c->want_offers = match(c);
     core_heap_drop_marked(&c->ready);
     drop_used_offers(c);
     if (!c->dispatch_dirty)
-        decline_unused(c);
+        decline_unused(c, again);
 }
 
 void core_offers_policy(struct chr_core *c)
@@ -189,15 +255,16 @@ void core_offers_policy(struct chr_core *c)
         return;
     }
     if (c->want_offers) {
-        if (c->n_offers == 0 && !c->revived) {
+        if (c->n_offers == 0 && (!c->revived || c->demand_new)) {
             core_emit_simple(c, CHR_ACT_REVIVE);
             c->revived = true;
             c->suppressed = false;
+            c->demand_new = false;
         }
         return;
     }
     if (c->n_offers > 0 && !c->dispatch_dirty)
-        decline_unused(c);
+        decline_unused(c, false);
     if (!c->suppressed) {
         core_emit_simple(c, CHR_ACT_SUPPRESS);
         c->suppressed = true;

@@ -288,11 +288,11 @@ void core_emit_kill_id(struct chr_core *c, const char *run_id, const char *job)
     core_emit_run(c, CHR_ACT_KILL, r);
 }
 
-void core_emit_decline(struct chr_core *c, uint64_t offer_id)
+void core_emit_decline(struct chr_core *c, uint64_t offer_id, int64_t refuse_ms)
 {
     struct chr_action *a = act_new(&c->out, CHR_ACT_DECLINE);
     a->u.decline.offer_id = offer_id;
-    a->u.decline.refuse_ms = c->cfg.offer_refuse_ms;
+    a->u.decline.refuse_ms = refuse_ms;
 }
 
 void core_emit_simple(struct chr_core *c, enum chr_action_type t)

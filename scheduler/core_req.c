@@ -108,14 +108,82 @@ static enum chr_err check_cycle(struct chr_core *c, struct core_job *j, const st
     }
 }
 
+/* A job that needs more than any offer can hold could never start: refused
+ * (config.max_*), so that it cannot sit queued forever unexplained. */
+static enum chr_err check_fits(const struct chr_core *c, const struct chr_job *def,
+                               struct chr_error *err)
+{
+    const struct {
+        const char *field;
+        double want, dflt, max;
+        const char *unit;
+    } r[] = {
+        {"cpus", def->cpus, c->cfg.default_cpus, c->cfg.max_cpus, ""},
+        {"mem", def->mem_mb, c->cfg.default_mem_mb, c->cfg.max_mem_mb, " MB"},
+        {"disk", def->disk_mb, c->cfg.default_disk_mb, c->cfg.max_disk_mb, " MB"},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        double need = r[i].want > 0 ? r[i].want : r[i].dflt;
+        if (r[i].max > 0 && need > r[i].max * (1 + 1e-9))
+            return chr_error_set(err, CHR_EINVAL, r[i].field,
+                                 "%g%s exceeds what this host offers (%g%s)", need, r[i].unit,
+                                 r[i].max, r[i].unit);
+    }
+    return CHR_OK;
+}
+
+/* The shortest gap between two instants of s, looking `span` instants ahead
+ * of now (INT64_MAX: it fires at most once). */
+static int64_t shortest_gap_ms(const struct chr_core *c, const struct chr_schedule *s, int span)
+{
+    int64_t prev, next, gap = INT64_MAX;
+    if (chr_schedule_next(s, c->now_ms, &prev) != CHR_OK)
+        return gap;
+    for (int k = 0; k < span && chr_schedule_next(s, prev, &next) == CHR_OK; k++) {
+        if (next - prev < gap)
+            gap = next - prev;
+        prev = next;
+    }
+    return gap;
+}
+
+/* Instants closer than config.min_period_ms are refused: a job that runs
+ * back to back forever (PT0.001S) is a storm, not a schedule.  An ISO period
+ * of exact time has one gap; a calendar one (days, months) and a cron are
+ * walked: a cron's gaps repeat within a day of minutes, and no cron fires
+ * more often than once a minute. */
+static enum chr_err check_period(const struct chr_core *c, const struct chr_schedule *s,
+                                 struct chr_error *err)
+{
+    int64_t min = c->cfg.min_period_ms, gap;
+    if (min <= 0)
+        return CHR_OK;
+    if (s->kind == CHR_SCHEDULE_ISO8601) {
+        const struct chr_interval *iv = &s->u.iso;
+        if (iv->count == 0 || iv->count == 1)
+            return CHR_OK;
+        gap = iv->months == 0 && iv->days == 0 ? iv->elapsed_ms : shortest_gap_ms(c, s, 4);
+    } else {
+        if (min <= CHR_MS_PER_MIN)
+            return CHR_OK;
+        gap = shortest_gap_ms(c, s, 24 * 60 + 1);
+    }
+    if (gap >= min)
+        return CHR_OK;
+    return chr_error_set(err, CHR_EINVAL, "schedule",
+                         "instants %g s apart; the minimum is %g s (--min_period)",
+                         (double)gap / 1000.0, (double)min / 1000.0);
+}
+
 static enum chr_err check_def(struct chr_core *c, const struct chr_job *def,
                               struct chr_schedule *sched, bool *scheduled, struct chr_error *err)
 {
     enum chr_err e = chr_job_validate(def, err);
-    if (e != CHR_OK)
+    if (e != CHR_OK || (e = check_fits(c, def, err)) != CHR_OK)
         return e;
     *scheduled = def->schedule != NULL;
-    if (*scheduled && (e = core_parse_schedule(c, def, sched, err)) != CHR_OK)
+    if (*scheduled && ((e = core_parse_schedule(c, def, sched, err)) != CHR_OK ||
+                       (e = check_period(c, sched, err)) != CHR_OK))
         return e;
     for (uint32_t i = 0; i < def->n_parents; i++)
         if (core_job_find(c, def->parents[i]) == NULL)
@@ -246,6 +314,8 @@ static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *de
         j->skip_until_ms = c->now_ms;
     }
     core_due_requeue(c, j);
+    if (j->n_waiting > 0) /* its runs' needs or concurrency may have changed */
+        c->dispatch_dirty = c->demand_new = true;
 }
 
 static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct chr_event *ev,

@@ -178,6 +178,7 @@ static void push_ready(struct chr_core *c, struct core_run *r)
     core_heap_push(&c->ready, r->high ? 0 : 1, r->r.due_ms, r->seq, r);
     r->where = CORE_IN_READY;
     c->dispatch_dirty = true;
+    c->demand_new = true;
 }
 
 /* Before this the task must not start: its due_ms, or a retry's end of
@@ -229,6 +230,7 @@ void core_run_unlink(struct chr_core *c, struct core_run *r)
     r->grave_next = c->grave_runs;
     c->grave_runs = r;
     c->dispatch_dirty = true;
+    c->demand_new = true; /* its job may start another run; resources came back */
 }
 
 /* ---- Launch ------------------------------------------------------------------- */
@@ -262,6 +264,8 @@ void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
     r->r.state = CHR_RUN_LAUNCHING;
     r->r.launched_ms = c->now_ms;
     r->r.offer_id = offer_id;
+    r->res_wait = false;
+    r->r.reason[0] = '\0';
     core_run_count(c, r, CORE_COUNT_STARTED);
     core_job_reset_counters(j);
     if (j->def->n_parents > 0) {

@@ -688,6 +688,10 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
                 make_offer(l);
             break;
         case CHR_ACT_NOTE: logf_(l, "%s", a->u.note.text); break;
+        case CHR_ACT_WAITING:
+            chr_view_touch(l->view, a->u.run.run->job);
+            logf_(l, "%s is %s", a->u.run.run->id, a->u.run.run->reason);
+            break;
         }
     }
     if (offer_used) {
@@ -1133,10 +1137,19 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     enum chr_err e = chr_view_create(&l->view);
     if (e == CHR_OK)
         e = chr_metrics_create(&l->metrics);
-    if (e == CHR_OK)
-        e = chr_core_create(&cfg->core, &l->core);
     if (e != CHR_OK)
-        chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
+        chr_error_set(err, e, "", "out of memory");
+    if (e == CHR_OK)
+        e = start_local(l, err);
+    if (e == CHR_OK) {
+        /* A job that needs more than this host has could never start. */
+        struct chr_core_config cc = cfg->core;
+        struct chr_local_resources total;
+        chr_local_total(l->local, &total);
+        cc.max_cpus = total.cpus, cc.max_mem_mb = total.mem_mb, cc.max_disk_mb = total.disk_mb;
+        if ((e = chr_core_create(&cc, &l->core)) != CHR_OK)
+            chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
+    }
     if (e == CHR_OK)
         e = make_dirs(l, err);
     if (e == CHR_OK && cfg->packs) {
@@ -1146,8 +1159,6 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         else
             e = chr_packs_make_dirs(l->packs, err);
     }
-    if (e == CHR_OK)
-        e = start_local(l, err);
     struct chr_packs_load_stats ps = {0, 0, 0, 0};
     if (e == CHR_OK && l->packs != NULL)
         e = chr_packs_load(l->packs, load_packed, l, &ps, err);

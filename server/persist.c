@@ -196,7 +196,7 @@ static enum chr_err state_ledger(json_t *o, struct chr_job_state *st, struct chr
         json_int_t first, last, count;
         int reason;
         if (json_unpack(json_array_get(a, i), "[III i]", &first, &last, &count, &reason) != 0 ||
-            reason < CHR_LEDGER_COALESCED_DOWN || reason > CHR_LEDGER_SKIPPED_DISABLED ||
+            reason < CHR_LEDGER_COALESCED_DOWN || reason > CHR_LEDGER_REASON_LAST ||
             count < 0)
             return chr_error_set(err, CHR_EINVAL, "ledger", "entry %zu is malformed", i);
         st->ledger[i] = (struct chr_ledger_entry){first, last, count, (enum chr_ledger_reason)reason};

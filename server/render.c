@@ -561,6 +561,7 @@ static const char *ledger_reason(enum chr_ledger_reason r)
     case CHR_LEDGER_COALESCED_BUSY: return "coalesced-busy";
     case CHR_LEDGER_SKIPPED_DEADLINE: return "skipped-deadline";
     case CHR_LEDGER_SKIPPED_DISABLED: return "skipped-disabled";
+    case CHR_LEDGER_COALESCED_WAITING: return "coalesced-waiting-for-resources";
     }
     return "unknown";
 }

@@ -41,8 +41,8 @@ char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *
 char *chr_render_stat(const struct chr_view_job *j, size_t *len);
 
 /* GET job/{name}/ledger: [{"from","to","fromMs","toMs","count","reason"}],
- * reason one of coalesced-down, coalesced-busy, skipped-deadline,
- * skipped-disabled. */
+ * reason one of coalesced-down, coalesced-busy, coalesced-waiting-for-resources,
+ * skipped-deadline, skipped-disabled. */
 char *chr_render_ledger(const struct chr_view_job *j, size_t *len);
 
 /* GET graph/dot (Graphviz) and graph/csv (node/link lines, no header). */

@@ -10,14 +10,7 @@
 ST=${ST:-2000}            # ZooKeeper session timeout (ms) of the servers
 declare -a PORT PID
 
-# Test results: check NAME CMD... counts CMD's success as a pass; finish
-# prints "N passed, N failed" and exits non-zero on any failure.
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
+. "$REPO/tests/lib.sh"
 
 ha_cleanup() {
   for i in 1 2 3; do
@@ -34,22 +27,6 @@ ha_init() {
   mkdir -p "$tmp/out" "$tmp/runs" "$tmp/ledger"
   trap ha_cleanup EXIT
   trap 'exit 130' INT TERM
-}
-
-now_ms() { date +%s%3N; }
-iso() { date -u -d "@$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ; }
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
-wait_for() {
-  local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
-  until "$@"; do
-    [ "$(( $(date +%s%N) / 1000000 ))" -ge "$deadline" ] && return 1
-    sleep 0.1
-  done
 }
 
 zk_start() { ZKH=$("$REPO/tests/zk/zk.sh" start "$tmp/zk" "${1:-1}") || return 1; }

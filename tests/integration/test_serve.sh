@@ -8,56 +8,8 @@
 #   CHRONOS=build/chronos bash tests/integration/test_serve.sh
 set -u
 CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
-tmp=$(mktemp -d /tmp/chronos-it.XXXXXX)
-passed=0
-failed=0
-SERVER=""
-
-cleanup() {
-  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
-  pkill -9 -f "$tmp" 2>/dev/null   # run-task supervisors and their tasks
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-now_ms() { date +%s%3N; }
-iso() { date -u -d "@$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ; }
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
-wait_for() {
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.1
-  done
-}
-
-# start_server DATA_DIR [ENV=VALUE...]: starts a server, waits for /ping.
-start_server() {
-  local data=$1; shift
-  PORT=$(free_port)
-  env "$@" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" >>"$data.log" 2>&1 &
-  SERVER=$!
-  wait_for 15 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
-}
-stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
-kill9_server() { kill -9 "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
-
-api() { curl -s -o "$tmp/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-          ${3:+-d "$3"} "http://127.0.0.1:$PORT$2"; }
-lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
-has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
-field() { # field JOB KEY: a field of GET /job/JOB
-  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1" |
-    /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
-}
-field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
+. "$(dirname "$0")/../lib.sh"
+lib_init it
 
 # ---- 1. A job due in 2 s runs then, not before, and the POST is 204 ----------
 data=$tmp/d1
@@ -242,5 +194,4 @@ else
   echo "skip crash-point cases: they need the test build (build/asan/chronos)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -32,8 +32,24 @@
  *     holds;
  *  5. no run id started twice by the resource manager;
  *  6. the core's counts stay bounded (runs, offers, replies, ledger and
- *     history per job).
+ *     history per job);
+ *  7. liveness: no head-of-line blocking.  A first attempt that is ready
+ *     (queued, due, its job free to start) while some agent could give it
+ *     what it needs — the agent's outstanding offer fits it, or, with none
+ *     outstanding, its free resources do — for LIVENESS_BOUND_MS without a
+ *     break is a failure, however many runs ahead of it fit nothing; and an
+ *     acknowledged delete of a job leaves none of its runs waiting.
  * A faults-on phase is followed by a faults-off phase that must converge.
+ *
+ * Resource managers, by seed: three agents of different sizes offering
+ * Mesos-style (a decline filters the agent for refuse_ms; REVIVE clears
+ * filters; other frameworks take and give back part of an agent at
+ * times), or, one seed in four, the local manager's single host (a
+ * declined offer comes back only after a REVIVE or a task's end, so a
+ * missed REVIVE is a stall, not a delay).  Jobs need the default, up to
+ * two cpus, up to seven (only the biggest agent fits them), or sixteen
+ * (nothing fits them: refused at PUT by the local manager's limits, kept
+ * waiting by Mesos).
  *
  * Usage: sim_core [--seed N | --seeds N] [--days D] [-v]
  * Prints the seed first, and on failure the line that reproduces it; the
@@ -56,6 +72,11 @@
 #define HISTORY_MAX 5
 #define RESTART_MIN_MS (10 * 1000)
 #define END_MARGIN_MS (12 * CHR_MS_PER_HOUR)
+/* Invariant 7's bound on a ready run's wait while an agent has room for it:
+ * a decline's filter (refuse_ms, 5 s) plus an offer's way back (check
+ * 0-2 s, delivery 0-0.5 s), with room to spare; the longest wait seen is
+ * printed per seed. */
+#define LIVENESS_BOUND_MS (30 * 1000)
 
 /* ---- Random numbers (splitmix64: deterministic per seed) -------------------- */
 
@@ -138,10 +159,23 @@ struct ojob {
 };
 
 struct agent {
-    double cpus, mem, disk;
+    double cpus, mem, disk;          /* free: neither offered, used nor taken */
+    double cap_cpus, cap_mem, cap_disk; /* its size */
+    double ext_cpus, ext_mem;        /* taken by other frameworks (Mesos) */
+    /* Mesos: a decline filters what was declined until filtered_until; free
+     * resources that are not within it (more came back) are offered anyway. */
     int64_t filtered_until;
+    double f_cpus, f_mem, f_disk;
+    bool held;                       /* local manager: declined until REVIVE or a task end */
     bool offered;
     bool check_pending;
+    int64_t check_at;                /* the earliest check pending */
+};
+
+/* Invariant 7: since when a ready run has had room somewhere. */
+struct waiter {
+    char id[CHR_RUN_ID_MAX];
+    int64_t since;
 };
 
 struct offer_rec {
@@ -169,7 +203,9 @@ struct task {
     int64_t retry_base_ms;       /* the job's retry delay then */
 };
 
-enum sev_type { SEV_MSG = 1, SEV_TASK_END, SEV_OFFER_CHECK, SEV_REQUEST, SEV_CRASH, SEV_RESTART };
+enum sev_type {
+    SEV_MSG = 1, SEV_TASK_END, SEV_OFFER_CHECK, SEV_REQUEST, SEV_CRASH, SEV_RESTART, SEV_RESIZE
+};
 
 struct sev {
     int64_t at;
@@ -222,6 +258,10 @@ struct sim {
     struct offer_rec *offers;
     size_t n_offers, cap_offers;
     bool suppressed;
+    bool local_rm;               /* the local manager's one host (see the top) */
+    struct waiter *waits;        /* invariant 7 */
+    size_t n_waits, cap_waits;
+    int64_t max_wait_ms;         /* the longest wait with room seen */
     struct task *tasks;
     size_t n_tasks, cap_tasks;
     int32_t *task_index;         /* open addressing on id -> task */
@@ -233,6 +273,7 @@ struct sim {
     uint64_t n_steps, n_launch, n_crash, n_store_fail, n_ledgered, n_sched_runs, n_requests;
     uint64_t n_enomem;
     uint64_t n_early;            /* launches before the task's start (the lead at work) */
+    uint64_t n_resizes, n_waiting_deletes, n_refused_big;
 };
 
 static const char *const zones[] = {NULL, "UTC", "America/New_York", "Europe/London",
@@ -300,7 +341,8 @@ static int name_index(const char *name)
 
 static void job_name(int i, char buf[8])
 {
-    snprintf(buf, 8, "j%02u", (unsigned)i % 100u);
+    unsigned v = (unsigned)i % 100u; /* no snprintf: called for every job at every step */
+    buf[0] = 'j', buf[1] = (char)('0' + v / 10), buf[2] = (char)('0' + v % 10), buf[3] = '\0';
 }
 
 static void run_copy(struct chr_run *dst, const struct chr_run *src)
@@ -799,11 +841,15 @@ static void send_status(struct sim *s, const char *id, struct task *t, enum chr_
     send_status_offer(s, id, t, st, code, reason, 0);
 }
 
+/* An offer check of agent a at `at`, unless one is due by then (a check
+ * that comes later than needed is harmless: rm_offer offers at most once). */
 static void offer_check_later(struct sim *s, int a, int64_t at)
 {
-    if (s->agents[a].check_pending)
+    struct agent *ag = &s->agents[a];
+    if (ag->check_pending && ag->check_at <= at)
         return;
-    s->agents[a].check_pending = true;
+    ag->check_pending = true;
+    ag->check_at = at;
     pq_push(s, (struct sev){.at = at, .type = SEV_OFFER_CHECK, .a = a});
 }
 
@@ -836,14 +882,21 @@ static void offer_close(struct sim *s, struct offer_rec *o)
 static void rm_offer(struct sim *s, int a)
 {
     struct agent *ag = &s->agents[a];
-    ag->check_pending = false;
-    if (s->core == NULL || s->suppressed || ag->offered || ag->cpus < 0.1 || ag->mem < 32)
+    if (s->now >= ag->check_at)
+        ag->check_pending = false;
+    if (s->core == NULL || s->suppressed || ag->offered || ag->held || ag->cpus < 0.1 - 1e-6 ||
+        ag->mem < 32)
         return;
-    if (s->now < ag->filtered_until) {
+    if (s->now < ag->filtered_until && ag->cpus <= ag->f_cpus + 1e-9 &&
+        ag->mem <= ag->f_mem + 1e-9 && ag->disk <= ag->f_disk + 1e-9) {
         offer_check_later(s, a, ag->filtered_until);
         return;
     }
-    double frac = s->faults && chance(&s->rng, 0.3) ? (double)rnd_in(&s->rng, 20, 100) / 100 : 1;
+    /* Mesos may offer part of an agent (the rest goes to others first); the
+     * local manager always offers all that is free. */
+    double frac = s->faults && !s->local_rm && chance(&s->rng, 0.3)
+                      ? (double)rnd_in(&s->rng, 20, 100) / 100
+                      : 1;
     struct offer_rec o = {.id = ++s->offer_seq, .agent = a, .valid = true};
     o.cpus = ag->cpus * frac, o.mem = ag->mem * frac, o.disk = ag->disk * frac;
     ag->cpus -= o.cpus, ag->mem -= o.mem, ag->disk -= o.disk;
@@ -1005,6 +1058,8 @@ static void task_end(struct sim *s, struct task *t, enum chr_run_state outcome, 
     t->exit_code = code;
     struct agent *ag = &s->agents[t->agent];
     ag->cpus += t->cpus, ag->mem += t->mem, ag->disk += t->disk;
+    if (s->local_rm)
+        ag->held = false; /* resources came back: the loop offers them */
     offer_check_later(s, t->agent, s->now + rnd_in(&s->rng, 0, 1000));
     send_status(s, t->id, t, outcome, code, outcome == CHR_RUN_FINISHED ? "" : "task ended");
 }
@@ -1034,8 +1089,35 @@ static void rm_decline(struct sim *s, uint64_t offer_id, int64_t refuse_ms)
     struct offer_rec *o = offer_find(s, offer_id);
     if (o == NULL)
         return;
-    s->agents[o->agent].filtered_until = s->now + refuse_ms;
+    struct agent *ag = &s->agents[o->agent];
+    if (s->local_rm) {
+        /* The loop offers again on REVIVE or a task end; one that ended while
+         * this offer was out (its resources came back to the agent) has made
+         * a fresh offer already. */
+        ag->held = ag->cpus < 1e-9 && ag->mem < 1e-9 && ag->disk < 1e-9;
+    } else {
+        ag->filtered_until = s->now + refuse_ms;
+        ag->f_cpus = o->cpus, ag->f_mem = o->mem, ag->f_disk = o->disk;
+    }
     offer_close(s, o);
+}
+
+/* Mesos: another framework takes part of an agent's free resources, or gives
+ * back what it took; the agent offers the difference when it can. */
+static void rm_resize(struct sim *s)
+{
+    struct agent *ag = &s->agents[rnd(&s->rng) % N_AGENTS];
+    if (ag->ext_cpus > 0 || ag->ext_mem > 0) {
+        ag->cpus += ag->ext_cpus, ag->mem += ag->ext_mem;
+        ag->ext_cpus = ag->ext_mem = 0;
+    } else {
+        double frac = (double)rnd_in(&s->rng, 25, 75) / 100;
+        ag->ext_cpus = ag->cap_cpus * frac < ag->cpus ? ag->cap_cpus * frac : ag->cpus;
+        ag->ext_mem = ag->cap_mem * frac < ag->mem ? ag->cap_mem * frac : ag->mem;
+        ag->cpus -= ag->ext_cpus, ag->mem -= ag->ext_mem;
+    }
+    s->n_resizes++;
+    offer_check_later(s, (int)(ag - s->agents), s->now + rnd_in(&s->rng, 0, 1000));
 }
 
 /* Offers launched on in a step are consumed; the rest goes back. */
@@ -1159,7 +1241,16 @@ static void exec_reply(struct sim *s, const struct chr_action *a)
         o->acked = 1;
     } else if (a->u.reply.result == CHR_OK && f->type == CHR_EV_DELETE_JOB) {
         o->acked = 2;
+        char name[8];
+        const struct chr_run *runs[4];
+        job_name(f->job, name);
+        if (chr_core_job_runs(s->core, name, runs, 4) > 0)
+            fail(s, "(7) %s deleted, but its run '%s' is still %d", name, runs[0]->id,
+                 (int)runs[0]->state);
     }
+    if (f->type == CHR_EV_PUT_JOB && a->u.reply.result == CHR_EINVAL &&
+        strstr(a->u.reply.message, "exceeds what this host offers") != NULL)
+        s->n_refused_big++;
     if (s->verbose)
         printf("  reply %llu: %s %s\n", (unsigned long long)f->id,
                chr_err_name(a->u.reply.result), a->u.reply.message);
@@ -1168,6 +1259,14 @@ static void exec_reply(struct sim *s, const struct chr_action *a)
 
 static void exec_action(struct sim *s, const struct chr_action *a)
 {
+    if (s->verbose && (a->type == CHR_ACT_SUPPRESS || a->type == CHR_ACT_REVIVE ||
+                       a->type == CHR_ACT_DECLINE || a->type == CHR_ACT_LAUNCH))
+        printf("  t=%lld %s %s\n", (long long)s->now,
+               a->type == CHR_ACT_SUPPRESS  ? "SUPPRESS"
+               : a->type == CHR_ACT_REVIVE  ? "REVIVE"
+               : a->type == CHR_ACT_DECLINE ? "DECLINE"
+                                            : "LAUNCH",
+               a->type == CHR_ACT_LAUNCH ? a->u.launch.run->id : "");
     switch (a->type) {
     case CHR_ACT_PERSIST:
         exec_persist(s, a);
@@ -1191,7 +1290,7 @@ static void exec_action(struct sim *s, const struct chr_action *a)
     case CHR_ACT_REVIVE:
         s->suppressed = false;
         for (int i = 0; i < N_AGENTS; i++)
-            s->agents[i].filtered_until = 0;
+            s->agents[i].filtered_until = 0, s->agents[i].held = false;
         offer_checks_all(s);
         break;
     case CHR_ACT_RECONCILE:
@@ -1200,6 +1299,14 @@ static void exec_action(struct sim *s, const struct chr_action *a)
     case CHR_ACT_NOTE:
         if (s->verbose)
             printf("  note: %s\n", a->u.note.text);
+        break;
+    case CHR_ACT_WAITING:
+        if (a->u.run.run->state != CHR_RUN_QUEUED ||
+            strncmp(a->u.run.run->reason, "waiting for resources: needs ", 29) != 0)
+            fail(s, "(7) WAITING for run '%s' in state %d says '%s'", a->u.run.run->id,
+                 (int)a->u.run.run->state, a->u.run.run->reason);
+        if (s->verbose)
+            printf("  %s is %s\n", a->u.run.run->id, a->u.run.run->reason);
         break;
     }
 }
@@ -1245,6 +1352,97 @@ static void check_counts(struct sim *s)
              c.batches_pending, s->n_pending);
 }
 
+/* Whether some agent could give the core cpus/mem/disk now: its outstanding
+ * offer fits, or with none outstanding its free resources do. */
+static bool room_for(const struct sim *s, double cpus, double mem, double disk)
+{
+    for (int a = 0; a < N_AGENTS; a++) {
+        const struct agent *ag = &s->agents[a];
+        double c = ag->cpus, m = ag->mem, d = ag->disk;
+        for (size_t i = 0; i < s->n_offers; i++) {
+            const struct offer_rec *o = &s->offers[i];
+            if (o->agent == a && o->valid && !o->used)
+                c = o->cpus, m = o->mem, d = o->disk;
+        }
+        if (c + 1e-9 >= cpus && m + 1e-9 >= mem && d + 1e-9 >= disk)
+            return true;
+    }
+    return false;
+}
+
+/* A run the core should launch as soon as it has an offer that fits: a
+ * first attempt made by this core, queued and due, whose job has no other
+ * run started (when it is not concurrent) or left from before a restart. */
+static bool ready_first_attempt(const struct sim *s, int ji, const struct chr_run *r,
+                                const struct chr_run *const *all, size_t n)
+{
+    if (r->state != CHR_RUN_QUEUED || r->attempt != 0 || r->created_ms < s->started_at ||
+        r->due_ms > s->now)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        if (all[k] == r)
+            continue;
+        if (all[k]->created_ms < s->started_at)
+            return false; /* reconciling: the job's counters are in doubt */
+        if (!s->oj[ji].concurrent &&
+            (all[k]->state == CHR_RUN_LAUNCHING || all[k]->state == CHR_RUN_RUNNING))
+            return false;
+    }
+    return s->oj[ji].concurrent || s->running_by_job[ji] == 0;
+}
+
+static int64_t waiter_since(struct sim *s, const struct waiter *old, size_t n_old, const char *id)
+{
+    for (size_t i = 0; i < n_old; i++)
+        if (strcmp(old[i].id, id) == 0)
+            return old[i].since;
+    return s->now;
+}
+
+/* Invariant 7 after every step: every ready run with room somewhere is
+ * launched within LIVENESS_BOUND_MS. */
+static void check_liveness(struct sim *s)
+{
+    struct waiter old[256];
+    size_t n_old = s->n_waits < 256 ? s->n_waits : 256;
+    if (n_old > 0)
+        memcpy(old, s->waits, n_old * sizeof *old);
+    s->n_waits = 0;
+    const struct chr_run *runs[64];
+    for (int i = 0; i < N_NAMES && !s->failed; i++) {
+        char name[8];
+        job_name(i, name);
+        const struct chr_job *def = s->oj[i].core_present ? chr_core_job(s->core, name, NULL) : NULL;
+        size_t n = def != NULL ? chr_core_job_runs(s->core, name, runs, 64) : 0;
+        for (size_t k = 0; k < n; k++) {
+            if (!ready_first_attempt(s, i, runs[k], runs, n) ||
+                !room_for(s, need_of(def->cpus, 0.1), need_of(def->mem_mb, 128),
+                          need_of(def->disk_mb, 256)))
+                continue;
+            int64_t since = waiter_since(s, old, n_old, runs[k]->id);
+            if (s->now - since > s->max_wait_ms)
+                s->max_wait_ms = s->now - since;
+            if (s->now - since > LIVENESS_BOUND_MS) {
+                struct chr_core_counts c;
+                chr_core_counts(s->core, &c);
+                fail(s, "(7) run '%s' (needs cpus %g) is ready and has had room for %lld ms, "
+                        "not launched; %s, core holds %zu offers; agents: %g%s%s %g%s%s %g%s%s",
+                     runs[k]->id, need_of(def->cpus, 0.1), (long long)(s->now - since),
+                     s->suppressed ? "suppressed" : "not suppressed", c.offers_held,
+                     s->agents[0].cpus, s->agents[0].offered ? " offered" : "",
+                     s->agents[0].filtered_until > s->now ? " filtered" : "", s->agents[1].cpus,
+                     s->agents[1].offered ? " offered" : "",
+                     s->agents[1].filtered_until > s->now ? " filtered" : "", s->agents[2].cpus,
+                     s->agents[2].offered ? " offered" : "",
+                     s->agents[2].filtered_until > s->now ? " filtered" : "");
+            }
+            grow((void **)&s->waits, &s->cap_waits, s->n_waits + 1, sizeof *s->waits);
+            snprintf(s->waits[s->n_waits].id, CHR_RUN_ID_MAX, "%s", runs[k]->id);
+            s->waits[s->n_waits++].since = since;
+        }
+    }
+}
+
 /* One step; under faults, sometimes with the n-th allocation failing.  On
  * ENOMEM the event was not applied and stays ours: fed again. */
 static enum chr_err step_once(struct sim *s, struct chr_event *ev, bool inject)
@@ -1275,7 +1473,7 @@ static void step(struct sim *s, struct chr_event *ev)
     if (e != CHR_OK)
         fail(s, "step returned %s", chr_err_name(e));
     else
-        check_counts(s), check_coalescing(s);
+        check_counts(s), check_coalescing(s), check_liveness(s);
     if (s->crash_armed && s->n_pending > 0 && s->faults) {
         s->crash_armed = false;
         crash(s, false);
@@ -1372,7 +1570,11 @@ static void gen_job(struct sim *s, int ji, struct chr_job *j)
     j->concurrent = chance(&s->rng, 0.3);
     j->high_priority = chance(&s->rng, 0.2);
     j->soft_error = chance(&s->rng, 0.1);
-    j->cpus = chance(&s->rng, 0.5) ? 0 : (double)rnd_in(&s->rng, 2, 8) / 4;
+    uint64_t size = rnd(&s->rng) % 100;
+    j->cpus = size < 45   ? 0                                       /* the default */
+              : size < 85 ? (double)rnd_in(&s->rng, 2, 8) / 4      /* fits any agent */
+              : size < 95 ? (double)rnd_in(&s->rng, 5, 14) / 2     /* the biggest only */
+                          : (double)rnd_in(&s->rng, 12, 16);       /* nothing */
     j->mem_mb = chance(&s->rng, 0.5) ? 0 : (double)rnd_in(&s->rng, 64, 1024);
 }
 
@@ -1427,9 +1629,32 @@ static void send_request(struct sim *s, int ji, enum chr_event_type type)
     step(s, &ev);
 }
 
+/* A job whose run waits for resources (its reason says so), or -1. */
+static int job_waiting(struct sim *s)
+{
+    const struct chr_run *runs[64];
+    int start = (int)(rnd(&s->rng) % N_NAMES);
+    for (int k = 0; k < N_NAMES; k++) {
+        int i = (start + k) % N_NAMES;
+        char name[8];
+        job_name(i, name);
+        size_t n = s->djobs[i].present ? chr_core_job_runs(s->core, name, runs, 64) : 0;
+        for (size_t r = 0; r < n; r++)
+            if (runs[r]->state == CHR_RUN_QUEUED && runs[r]->reason[0] != '\0')
+                return i;
+    }
+    return -1;
+}
+
 static void do_request(struct sim *s)
 {
     int ji = (int)(rnd(&s->rng) % N_NAMES);
+    int waiting = chance(&s->rng, 0.2) ? job_waiting(s) : -1;
+    if (waiting >= 0) { /* deleting a job that waits for resources frees its place */
+        s->n_waiting_deletes++;
+        send_request(s, waiting, CHR_EV_DELETE_JOB);
+        return;
+    }
     uint64_t p = rnd(&s->rng) % 100;
     enum chr_event_type t = CHR_EV_PUT_JOB;
     if (!s->djobs[ji].present || p < 35)
@@ -1498,6 +1723,7 @@ static void crash(struct sim *s, bool store_failed)
             pbatch_free(&s->pending[i]);
     }
     s->n_pending = 0;
+    s->n_waits = 0;
     s->last_done_at = s->now;
     chr_core_destroy(s->core);
     s->core = NULL;
@@ -1622,6 +1848,11 @@ static void handle_sev(struct sim *s, struct sev e)
     case SEV_RESTART:
         restart(s);
         break;
+    case SEV_RESIZE:
+        rm_resize(s);
+        pq_push(s, (struct sev){.at = s->now + rnd_in(&s->rng, 10, 360) * CHR_MS_PER_MIN,
+                                .type = SEV_RESIZE});
+        break;
     }
     sev_free(&e);
 }
@@ -1701,6 +1932,18 @@ static void drain(struct sim *s)
     }
 }
 
+static bool fits_any_agent(const struct sim *s, const struct chr_job *def)
+{
+    for (int a = 0; a < N_AGENTS; a++) {
+        const struct agent *ag = &s->agents[a];
+        if (ag->cap_cpus + 1e-9 >= need_of(def->cpus, 0.1) &&
+            ag->cap_mem + 1e-9 >= need_of(def->mem_mb, 128) &&
+            ag->cap_disk + 1e-9 >= need_of(def->disk_mb, 256))
+            return true;
+    }
+    return false;
+}
+
 static void final_checks(struct sim *s)
 {
     char a[CHR_INSTANT_TEXT_MAX], b[CHR_INSTANT_TEXT_MAX];
@@ -1721,6 +1964,9 @@ static void final_checks(struct sim *s)
     for (size_t i = 0; i < s->n_druns && !s->failed; i++) {
         const struct chr_run *r = &s->druns[i].run;
         struct task *t = task_find(s, r->id);
+        int ji = name_index(r->job);
+        if (ji >= 0 && s->djobs[ji].present && !fits_any_agent(s, &s->djobs[ji].def))
+            continue; /* waits, as it must, with its reason */
         if ((t == NULL || t->state == 0) && r->created_ms < s->now - 2 * CHR_MS_PER_DAY)
             fail(s, "(1) run '%s' recorded long ago was never launched", r->id);
     }
@@ -1749,6 +1995,7 @@ static void sim_free(struct sim *s)
         infl_remove(s, &s->infl[0]);
     chr_free(s->infl);
     chr_free(s->offers);
+    chr_free(s->waits);
     for (size_t i = 0; i < s->n_tasks; i++)
         chr_free(s->tasks[i].id);
     chr_free(s->tasks);
@@ -1780,8 +2027,19 @@ static struct sim *sim_new(uint64_t seed, bool verbose)
     struct chr_error err;
     chr_instant_parse("2025-01-01T00:00:00Z", &s->now, &err);
     s->now += (int64_t)(seed % 365) * CHR_MS_PER_DAY;
-    for (int a = 0; a < N_AGENTS; a++)
-        s->agents[a] = (struct agent){.cpus = 4, .mem = 4096, .disk = 100000};
+    s->local_rm = seed / 4 % 4 == 3;
+    static const double sizes[N_AGENTS][3] = {{8, 8192, 200000}, {4, 4096, 100000},
+                                              {2, 2048, 50000}};
+    static const double none[3] = {0, 0, 0};
+    for (int a = 0; a < N_AGENTS; a++) {
+        const double *z = s->local_rm ? (a == 0 ? sizes[1] : none) : sizes[a];
+        s->agents[a] = (struct agent){.cpus = z[0], .mem = z[1], .disk = z[2], .cap_cpus = z[0],
+                                      .cap_mem = z[1], .cap_disk = z[2]};
+    }
+    if (s->local_rm) { /* the local manager refuses what this host cannot hold */
+        s->cfg.max_cpus = sizes[1][0], s->cfg.max_mem_mb = sizes[1][1];
+        s->cfg.max_disk_mb = sizes[1][2];
+    }
     return s;
 }
 
@@ -1795,6 +2053,9 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
     pq_push(s, (struct sev){.at = s->now + 1000, .type = SEV_REQUEST});
     pq_push(s, (struct sev){.at = s->now + rnd_in(&s->rng, 1, 10) * CHR_MS_PER_DAY,
                             .type = SEV_CRASH});
+    if (!s->local_rm)
+        pq_push(s, (struct sev){.at = s->now + rnd_in(&s->rng, 10, 360) * CHR_MS_PER_MIN,
+                                .type = SEV_RESIZE});
     run_phase(s, start + days * CHR_MS_PER_DAY * 85 / 100, true);
     run_phase(s, start + days * CHR_MS_PER_DAY, false);
     drain(s);
@@ -1804,15 +2065,18 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
     char at[CHR_INSTANT_TEXT_MAX];
     fmt_ms(s->failed ? s->fail_at : s->now, at);
     if (ok)
-        printf("  ok: lead %lld ms, %llu steps, %llu requests, %llu launches, %llu scheduled "
+        printf("  ok: %s, lead %lld ms, %llu steps, %llu requests, %llu launches, %llu scheduled "
                "runs, %llu instants ledgered, %llu crashes (%llu store failures), %llu ENOMEM, "
-               "%llu launched early\n",
-               (long long)s->lead, (unsigned long long)s->n_steps,
+               "%llu launched early, %llu resizes, %llu deletes of waiting jobs, %llu too big "
+               "refused, longest wait with room %lld ms\n",
+               s->local_rm ? "local" : "mesos", (long long)s->lead, (unsigned long long)s->n_steps,
                (unsigned long long)s->n_requests, (unsigned long long)s->n_launch,
                (unsigned long long)s->n_sched_runs, (unsigned long long)s->n_ledgered,
                (unsigned long long)s->n_crash,
                (unsigned long long)s->n_store_fail, (unsigned long long)s->n_enomem,
-               (unsigned long long)s->n_early);
+               (unsigned long long)s->n_early, (unsigned long long)s->n_resizes,
+               (unsigned long long)s->n_waiting_deletes, (unsigned long long)s->n_refused_big,
+               (long long)s->max_wait_ms);
     else
         printf("FAIL seed %llu at %s (step %llu): %s\n  reproduce: build/test/sim/sim_core "
                "--seed %llu\n",

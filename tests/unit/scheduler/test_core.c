@@ -54,7 +54,7 @@ static void step(struct h *h, struct chr_event *ev)
     h->rc = chr_core_step(h->core, h->now, ev != NULL ? ev : &time, &h->a);
 }
 
-static int setup_with_lead(void **state, int64_t lead_ms)
+static int setup_cfg(void **state, int64_t lead_ms, bool limits)
 {
     struct h *h = chr_calloc(1, sizeof *h);
     assert_non_null(h);
@@ -64,6 +64,10 @@ static int setup_with_lead(void **state, int64_t lead_ms)
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = 5,
         .launch_lead_ms = lead_ms,
     };
+    if (limits) { /* a host of 2 cpus, 4 GB, 10 GB of disk; a period of at least 1 s */
+        cfg.max_cpus = 2, cfg.max_mem_mb = 4096, cfg.max_disk_mb = 10000;
+        cfg.min_period_ms = 1000;
+    }
     assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
     h->now = T("2024-01-01T00:00:30Z");
     struct chr_event done = {.type = CHR_EV_LOAD_DONE};
@@ -75,13 +79,19 @@ static int setup_with_lead(void **state, int64_t lead_ms)
 
 static int setup(void **state)
 {
-    return setup_with_lead(state, 0);
+    return setup_cfg(state, 0, false);
 }
 
 /* The server's launch lead (core.h). */
 static int setup_lead(void **state)
 {
-    return setup_with_lead(state, 200);
+    return setup_cfg(state, 200, false);
+}
+
+/* A host that offers at most so much, and a minimum period. */
+static int setup_limits(void **state)
+{
+    return setup_cfg(state, 0, true);
 }
 
 static int teardown(void **state)
@@ -389,6 +399,139 @@ static void test_first_fit_no_head_of_line(void **state)
     offer(h, 8, 16, 4096);
     assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
     assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "big");
+}
+
+/* A decline's filter must not keep a run that became ready later from the
+ * resources it fits: the core revives offers for new demand. */
+static void test_new_demand_revives_after_decline(void **state)
+{
+    struct h *h = *state;
+    struct chr_job big = mkjob("big", "R1/2024-01-01T00:01:00Z/PT1H");
+    big.cpus = 8;
+    put_ok(h, big);
+    put_ok(h, mkjob("tick", "R/2024-01-01T00:02:00Z/PT1M"));
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 1, 1, 1024);
+    /* big fits nothing: it says why, keeps its place, and the offer goes. */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    const struct chr_run *w = nth(h, CHR_ACT_WAITING, 0)->u.run.run;
+    assert_string_equal(w->job, "big");
+    assert_non_null(strstr(w->reason, "waiting for resources: needs cpus 8"));
+    assert_non_null(strstr(w->reason, "largest free offer cpus 1"));
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 0); /* nothing new waits */
+    for (int k = 0; k < 3; k++) {
+        /* Each new instant of tick is new demand: offers are revived. */
+        advance(h, T("2024-01-01T00:02:00Z") + k * 60000);
+        durable(h);
+        assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+        offer(h, 10 + (uint64_t)k, 1, 1024);
+        assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+        assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "tick");
+        assert_int_equal(count(h, CHR_ACT_WAITING), 0); /* said once */
+        const struct chr_run *runs[4];
+        assert_int_equal(chr_core_job_runs(h->core, "tick", runs, 4), 1);
+        status(h, runs[0]->id, CHR_RUN_FINISHED, 0);
+        durable(h);
+    }
+    /* Deleting the waiting job releases its place: nothing wants offers. */
+    const struct chr_action *r = named(h, CHR_EV_DELETE_JOB, "big");
+    assert_non_null(r);
+    assert_int_equal(r->u.reply.result, CHR_OK);
+    struct chr_core_counts c;
+    chr_core_counts(h->core, &c);
+    assert_int_equal(c.runs_waiting, 0);
+}
+
+/* A non-concurrent job whose run waits for resources ledgers its next
+ * instants as waiting for resources, not as merely late. */
+static void test_waiting_ledgered(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("fat", "R/2024-01-01T00:01:00Z/PT1M");
+    j.cpus = 4;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    advance(h, T("2024-01-01T00:02:00Z"));
+    durable(h);
+    const struct chr_job_state *st = state_of(h, "fat");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_COALESCED_WAITING);
+    assert_instant(st->ledger[0].first_ms, "2024-01-01T00:02:00Z");
+    /* Once it fits, it launches: the wait was for room, not forever. */
+    offer(h, 2, 8, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->reason, "");
+}
+
+/* What can never fit this host, and schedules that storm, are refused. */
+static void test_put_limits(void **state)
+{
+    struct h *h = *state;
+    static const struct {
+        double cpus, mem, disk;
+        const char *schedule;
+        const char *want; /* NULL: accepted */
+    } cases[] = {
+        {64, 0, 0, "R/2024-01-01T00:00:00Z/PT1H", "cpus: 64 exceeds what this host offers (2)"},
+        {0, 5000, 0, "R/2024-01-01T00:00:00Z/PT1H", "mem: 5000 MB exceeds what this host offers (4096 MB)"},
+        {0, 0, 20000, "R/2024-01-01T00:00:00Z/PT1H", "disk: 20000 MB exceeds"},
+        {2, 4096, 10000, "R/2024-01-01T00:00:00Z/PT1H", NULL},
+        {0, 0, 0, "R/2024-01-01T00:00:00Z/PT0.001S", "schedule: instants 0.001 s apart; the minimum is 1 s"},
+        {0, 0, 0, "R/2024-01-01T00:00:00Z/PT0.5S", "schedule: instants 0.5 s apart"},
+        {0, 0, 0, "R/2024-01-01T00:00:00Z/PT1S", NULL},
+        {0, 0, 0, "R1/2024-01-01T00:00:00Z/PT0.001S", NULL}, /* fires once */
+        {0, 0, 0, "* * * * *", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct chr_job j = mkjob("x", cases[i].schedule);
+        j.cpus = cases[i].cpus, j.mem_mb = cases[i].mem, j.disk_mb = cases[i].disk;
+        uint64_t req = put(h, j);
+        durable(h);
+        const struct chr_action *a = reply_for(h, req);
+        assert_non_null(a);
+        if (cases[i].want == NULL) {
+            assert_int_equal(a->u.reply.result, CHR_OK);
+            continue;
+        }
+        assert_int_equal(a->u.reply.result, CHR_EINVAL);
+        if (strstr(a->u.reply.message, cases[i].want) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, a->u.reply.message, cases[i].want);
+    }
+}
+
+/* A longer minimum refuses crons that fire closer than it, anywhere in a
+ * day; the gaps are found across hours and midnight. */
+static void test_min_period_cron(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .min_period_ms = 10 * 60000};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    static const struct {
+        const char *cron;
+        bool ok;
+    } cases[] = {
+        {"*/10 * * * *", true},  {"*/5 * * * *", false}, {"0 * * * *", true},
+        {"0,5 3 * * *", false},  {"59 23 * * *", true},  {"0,59 0,23 * * *", false},
+        {"0 0 1 1 *", true},     {"@hourly", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t req = put(h, mkjob("c", cases[i].cron));
+        durable(h);
+        const struct chr_action *a = reply_for(h, req);
+        assert_non_null(a);
+        if ((a->u.reply.result == CHR_OK) != cases[i].ok)
+            fail_msg("'%s': %s", cases[i].cron, a->u.reply.message);
+    }
 }
 
 static void test_retry_then_final_failure(void **state)
@@ -954,6 +1097,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_catch_up_after_downtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_and_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_fit_no_head_of_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_demand_revives_after_decline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_ledgered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_limits, setup_limits, teardown),
+        cmocka_unit_test_setup_teardown(test_min_period_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dependents_fire_once_all_parents_succeeded, setup,
                                         teardown),

@@ -1,0 +1,75 @@
+# lib.sh - the helpers every shell test of chronos shares (sourced): results
+# (ok, bad, check, finish), time (now_ms, iso), loopback ports, polling with
+# a deadline, and one `chronos serve` on the local store (start_server,
+# stop_server, kill9_server, api, field) whose processes are stopped by pid
+# on exit, even on failure.  tests/ha/lib.sh builds the cluster on it.
+#
+# Needs: CHRONOS (the binary).  lib_init makes $tmp and the exit trap.
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+finish() { echo "$passed passed, $failed failed"; exit $(( failed > 0 )); }
+
+now_ms() { date +%s%3N; }
+iso() { date -u -d "@$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
+wait_for() {
+  local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+  until "$@"; do
+    [ "$(( $(date +%s%N) / 1000000 ))" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+# ---- One server on the local store ------------------------------------------
+
+SERVER=""
+lib_cleanup() {
+  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null   # run-task supervisors and their tasks
+  rm -rf "$tmp"
+}
+lib_init() {
+  tmp=$(mktemp -d /tmp/chronos-${1:-it}.XXXXXX)
+  trap lib_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# start_server DATA_DIR [NAME=VALUE...] [FLAG...]: starts a server with those
+# environment variables and flags (its log: DATA_DIR.log), waits for /ping.
+# PORT stays the same across restarts within one test.
+start_server() {
+  local data=$1; shift
+  local -a envs=()
+  while [ $# -gt 0 ] && [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do envs+=("$1"); shift; done
+  [ -n "${PORT:-}" ] || PORT=$(free_port)
+  env "${envs[@]}" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" "$@" \
+    >>"$data.log" 2>&1 &
+  SERVER=$!
+  wait_for 15 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
+}
+stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
+kill9_server() { kill -9 "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
+server_alive() { [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; }
+
+# api METHOD PATH [BODY]: the status code; the body in $tmp/body.
+api() {
+  curl -s -m 10 -o "$tmp/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} "http://127.0.0.1:$PORT$2"
+}
+# field JOB KEY: a field of GET /job/JOB.
+field() {
+  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1" |
+    /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
+}
+field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
