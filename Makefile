@@ -5,7 +5,8 @@
 #   make test     every test: unit (cmocka) plain and under ASan+UBSan, CLI,
 #                 the time oracle, a short fuzz run; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
-#   make faults   fault trials on a 3-server cluster and ZooKeeper (TRIALS=20)
+#   make faults   fault trials on a 3-server cluster and ZooKeeper, then on one
+#                 server whose disk fills (TRIALS=20 each)
 #   make bench    benchmarks under bench/ (print figures, never pass/fail)
 #   make lint     banned functions and raw allocation outside their owners
 #
@@ -123,6 +124,7 @@ sim: deps $(B)/test/sim/sim_core
 TRIALS ?= 20
 faults: deps $(B)/test/chronos
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/run.sh
+	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/local.sh
 
 lint:
 	@scripts/lint.sh

@@ -23,6 +23,7 @@
 #include "zkstore/mesos_master.h"
 #include "server/http.h"
 #include "server/loop.h"
+#include "server/solo.h"
 
 /* Every setting, by its flag name (without "--"). */
 enum key {
@@ -446,17 +447,31 @@ static struct chr_mesos_master *detect_master(const struct serve_cfg *c, struct 
     return m;
 }
 
-static int wait_for_stop(const sigset_t *stop)
+#ifdef CHR_TESTING
+/* Test builds: CHRONOS_TEST_STORE_FAULT=KIND:NTH[:COUNT] (KIND write or sync)
+ * makes the store's NTH write or fsync from now on fail (COUNT of them; -1
+ * every one after), as a full or broken disk would (tests/integration/
+ * test_store_faults.sh). */
+static void test_store_faults(struct chr_store *store)
 {
-    int sig = 0;
-    do
-        sigwait(stop, &sig);
-    while (sig == SIGUSR2); /* test builds' session expiry: nothing to expire here */
-    fprintf(stderr, "chronos: stopping (signal %d)\n", sig);
-    return CHR_EXIT_OK;
+    const char *v = getenv("CHRONOS_TEST_STORE_FAULT");
+    char kind[8] = "";
+    long nth = 0, count = 1;
+    if (v == NULL || sscanf(v, "%7[a-z]:%ld:%ld", kind, &nth, &count) < 2)
+        return;
+    chr_store_fault_inject(store, strcmp(kind, "sync") == 0 ? CHR_STORE_FAULT_SYNC
+                                                            : CHR_STORE_FAULT_WRITE,
+                           nth, count);
 }
+#else
+static void test_store_faults(struct chr_store *store)
+{
+    (void)store;
+}
+#endif
 
-/* One machine: the local store under data_dir, always the leader. */
+/* One machine: the local store under data_dir, always the leader; a store
+ * that fails is resumed by itself (server/solo.h). */
 static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
                      struct chr_http_config *hc, const sigset_t *stop)
 {
@@ -468,14 +483,15 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
         return CHR_EXIT_BAD_VALUE;
     }
     lc->store = store;
+    test_store_faults(store);
     struct chr_error err = {{0}, {0}};
-    struct chr_loop *loop = NULL;
+    struct chr_solo *solo = NULL;
     struct chr_http *http = NULL;
     int status = CHR_EXIT_BAD_VALUE;
-    if (chr_loop_start(lc, &loop, &err) != CHR_OK) {
+    if (chr_solo_start(lc, &solo, &err) != CHR_OK) {
         fprintf(stderr, "chronos serve: %s\n", err.message);
     } else {
-        hc->loop = loop;
+        hc->loop = chr_solo_loop(solo);
         if (chr_http_start(hc, &http, &err) != CHR_OK) {
             fprintf(stderr, "chronos serve: %s\n", err.message);
         } else {
@@ -483,12 +499,12 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
                     hc->tls_cert_pem ? "https" : "http", hc->bind_addr,
                     (unsigned)chr_http_port(http), c->store_dir);
             struct chr_mesos_master *m = detect_master(c, http);
-            status = wait_for_stop(stop);
+            status = chr_solo_run(solo, http, stop) == 0 ? CHR_EXIT_OK : CHR_EXIT_BAD_VALUE;
             chr_mesos_master_stop(m);
         }
     }
-    chr_http_stop(http);
-    chr_loop_stop(loop);
+    chr_http_stop(http); /* no request is inside the scheduler after this */
+    chr_solo_stop(solo);
     chr_store_close(store);
     return status;
 }

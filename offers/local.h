@@ -254,9 +254,12 @@ enum chr_err chr_local_reconcile(struct chr_local *l, const char *run_id);
  */
 enum chr_err chr_local_collect(struct chr_local *l, const char *run_id);
 
-/* The job was deleted: its kept finished runs (.done/<job>) go too, so the
- * archive stays bounded by the jobs that exist.  CHR_EINVAL for a name that
- * is no job name, CHR_EIO; CHR_OK also when nothing was kept. */
+/* The job's deletion is durable: its kept finished runs (.done/<job>) go,
+ * and so do the directories of its runs that ended but were never collected
+ * (a run killed with its job); runs still going are left, for the caller to
+ * collect when they end.  So runs_dir and the archive stay bounded by the
+ * jobs that exist.  CHR_EINVAL for a name that is no job name, CHR_EIO;
+ * CHR_OK also when nothing was kept. */
 enum chr_err chr_local_forget_job(struct chr_local *l, const char *job);
 
 /*

@@ -141,10 +141,40 @@ enum chr_err chr_local_collect(struct chr_local *l, const char *run_id)
     return archive(l, run_id);
 }
 
+/* Collects the ended runs of `job` left in runs_dir (their spec names the
+ * job); the others are alive, or tracked, and stay. */
+static void collect_ended(struct chr_local *l, const char *job)
+{
+    int fd = openat(l->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* its own offset */
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *de = readdir(d); de != NULL; de = readdir(d)) {
+        if (!chr_local_run_id_valid(de->d_name))
+            continue;
+        int run_fd = openat(l->runs_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct chr_local_spec spec;
+        bool mine = false;
+        if (run_fd >= 0 && chr_local_spec_read(run_fd, &spec) == CHR_OK) {
+            mine = strcmp(spec.job, job) == 0;
+            chr_local_spec_free(&spec);
+        }
+        if (run_fd >= 0)
+            close(run_fd);
+        if (mine)
+            chr_local_collect(l, de->d_name); /* ECONFLICT while it runs: left */
+    }
+    closedir(d);
+}
+
 enum chr_err chr_local_forget_job(struct chr_local *l, const char *job)
 {
     if (!chr_local_job_name_ok(job))
         return CHR_EINVAL;
+    collect_ended(l, job);
     int done_fd = openat(l->runs_fd, CHR_LOCAL_DONE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (done_fd < 0)
         return errno == ENOENT ? CHR_OK : CHR_EIO;

@@ -61,6 +61,11 @@ _Noreturn void core_assert_fail(const char *what, const char *file, int line);
  * clears filters: the backoff only stops offers that cannot help from
  * cycling every few seconds while a big run waits. */
 #define CORE_REFUSE_MAX_MS (120 * 1000)
+/* A launch that never started (the manager refused it: its offer was gone,
+ * or the host could not make the run's directory) is tried again at once,
+ * then after 1 s, 2 s, ... up to this: a host that cannot start anything
+ * (a full disk) is not asked a thousand times a second. */
+#define CORE_NOT_STARTED_BACKOFF_MAX_MS (10 * 1000)
 /* How often a waiting run's reason ("largest free offer ...") is refreshed. */
 #define CORE_WAIT_TEXT_MS 1000
 /* Deleted jobs remembered (in memory) so that a job re-created under the same
@@ -158,6 +163,7 @@ struct core_run {
     bool res_wait;             /* the last matching pass found no offer it fits
                                 * (r.reason says why) */
     int64_t wait_text_ms;      /* when r.reason was last written */
+    uint8_t not_started;       /* launches in a row that never started (backoff) */
     uint8_t counted;           /* enum core_run_count */
     uint32_t hash;
     struct core_run *job_prev, *job_next;

@@ -117,11 +117,22 @@ static enum chr_err status_not_started(struct chr_core *c, struct core_run *r, u
     }
     if (r->reconciling)
         resolve_pre(c, r, false);
+    int64_t delay = 0;
+    if (!r->reconciling && r->not_started < 30) {
+        int64_t d = r->not_started == 0 ? 0 : 1000LL << (r->not_started - 1);
+        delay = d > CORE_NOT_STARTED_BACKOFF_MAX_MS ? CORE_NOT_STARTED_BACKOFF_MAX_MS : d;
+        r->not_started++;
+    } else if (!r->reconciling) {
+        delay = CORE_NOT_STARTED_BACKOFF_MAX_MS;
+    }
     r->reconciling = false;
     core_run_count(c, r, CORE_COUNT_WAITING);
     r->r.offer_id = 0; /* launched_ms stays: when the last launch was sent */
+    if (delay > 0 && r->ready_ms < c->now_ms + delay)
+        r->ready_ms = c->now_ms + delay;
     core_run_enqueue(c, r);
-    core_note(c, "run '%s' never started; queued for launch", r->r.id);
+    core_note(c, "run '%s' never started; queued for launch%s", r->r.id,
+              delay > 0 ? " after a pause" : "");
     return CHR_OK;
 }
 

@@ -72,6 +72,8 @@ if [ "$ONLY" = all ]; then
   # A few fault trials on a 3-server cluster (`make faults TRIALS=N` runs more).
   TRIALS=${FAULT_TRIALS:-3} CHRONOS="$B/test/chronos" run "tests/faults/run.sh (trials)" 900 \
     bash tests/faults/run.sh
+  TRIALS=${FAULT_TRIALS:-3} CHRONOS="$B/test/chronos" run "tests/faults/local.sh (trials)" 600 \
+    bash tests/faults/local.sh
   # A short fuzz run of each parser target; `make fuzz` runs longer.
   for f in $(ls "$B"/fuzz/fuzz_* 2>/dev/null | grep -v '\.' | sort); do
     n=$(basename "$f")

@@ -170,8 +170,12 @@ static bool term_run(struct term *t, const sigset_t *stop)
     struct chr_error err = {{0}, {0}};
     if (chr_zk_open(&zc, &t->zk, &err) != CHR_OK) {
         say("ZooKeeper: %s (retrying)", err.message);
+        char why[CHR_ERROR_MESSAGE_MAX + 32];
+        snprintf(why, sizeof why, "ZooKeeper unreachable: %s", err.message);
+        chr_http_set_unhealthy(t->cfg->http, why);
         return stop_requested(stop, HA_RETRY_MS);
     }
+    chr_http_set_unhealthy(t->cfg->http, NULL);
     char dir[CHR_STORE_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/leader", strcmp(t->cfg->root, "/") ? t->cfg->root : "");
     struct chr_election_config ec = {dir, t->cfg->id, on_election, t};

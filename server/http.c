@@ -472,7 +472,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 /* Paths a standby answers itself. */
 static bool local_path(const char *url)
 {
-    return strcmp(url, "/ping") == 0 || strcmp(url, "/leader") == 0 ||
+    return strcmp(url, "/ping") == 0 || strcmp(url, "/health") == 0 || strcmp(url, "/leader") == 0 ||
            strcmp(url, "/v1/scheduler/leader") == 0 || strcmp(url, "/scheduler/leader") == 0 ||
            strcmp(url, "/v1/status") == 0;
 }
@@ -493,7 +493,9 @@ static enum MHD_Result standby(struct req *r, const char *url, const char *metho
     if (local_path(url))
         return chr_routes_dispatch(r, url, method);
     if (r->h->leader[0] == '\0' || r->h->proxy == NULL) {
-        chr_http_error(r, 503, "no leader: the servers are electing one (retry in a moment)");
+        chr_http_error(r, 503, "%s (retry in a moment)",
+                       r->h->unhealthy[0] ? r->h->unhealthy
+                                          : "no leader: the servers are electing one");
         return chr_http_send(r);
     }
     struct chr_proxy_request rq = {r->conn, r->h->leader, method, url, r->body, r->len,
@@ -515,7 +517,8 @@ static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, c
     if (r == NULL) { /* headers only: refuse early what needs no body */
         if (strcmp(method, "OPTIONS") == 0)
             return preflight(h, conn);
-        if (h->cfg.credentials != NULL && strcmp(url, "/ping") != 0 && !authorized(h, conn))
+        if (h->cfg.credentials != NULL && strcmp(url, "/ping") != 0 &&
+            strcmp(url, "/health") != 0 && !authorized(h, conn))
             return refuse_auth(h, conn);
         r = chr_calloc(1, sizeof *r);
         if (r == NULL)
@@ -681,6 +684,13 @@ void chr_http_set_leader(struct chr_http *h, const char *id)
 {
     pthread_rwlock_wrlock(&h->role_lock);
     snprintf(h->leader, sizeof h->leader, "%s", id ? id : "");
+    pthread_rwlock_unlock(&h->role_lock);
+}
+
+void chr_http_set_unhealthy(struct chr_http *h, const char *why)
+{
+    pthread_rwlock_wrlock(&h->role_lock);
+    snprintf(h->unhealthy, sizeof h->unhealthy, "%s", why ? why : "");
     pthread_rwlock_unlock(&h->role_lock);
 }
 

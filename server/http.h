@@ -46,6 +46,9 @@ uint16_t chr_http_port(const struct chr_http *h);
  */
 void chr_http_set_loop(struct chr_http *h, struct chr_loop *loop);
 void chr_http_set_leader(struct chr_http *h, const char *id);
+/* Why this server cannot serve while it has no loop and no leader (NULL:
+ * the default, "no leader"), for /health and /v1/status. */
+void chr_http_set_unhealthy(struct chr_http *h, const char *why);
 /* The Mesos master's "host:port" as detected (NULL: none), for /v1/status. */
 void chr_http_set_mesos_master(struct chr_http *h, const char *hostport);
 

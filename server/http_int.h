@@ -31,6 +31,7 @@ struct chr_http {
     struct chr_loop *loop;      /* leading: the scheduler; NULL: standing by */
     char leader[256];           /* the leader's "host:port"; "" when unknown */
     char mesos_master[256];     /* the Mesos master detected; "" none */
+    char unhealthy[256];        /* with no loop: why this server cannot serve; "" unknown */
     struct chr_proxy *proxy;    /* a standby forwards to the leader through it */
 };
 

@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "common/strmap.h"
 #include "server/log.h"
 #include "server/packs.h"
 #include "server/persist.h"
@@ -46,13 +47,15 @@ struct pending {
     void *ctx;
 };
 
-/* A set of strings (job names, run ids known to exist in the store). */
-struct strset {
-    char **slot;
-    size_t cap, len;
-};
-
 struct ops;
+
+/* A persist batch in flight, for the read model: the jobs it writes. */
+struct wbatch {
+    struct wbatch *next;
+    uint64_t id;
+    size_t n;
+    char *names[];
+};
 
 struct chr_loop {
     struct chr_loop_config cfg;
@@ -72,13 +75,21 @@ struct chr_loop {
     /* Scheduler thread only: */
     struct pending *pending;
     uint64_t next_request_id;
-    struct strset jobs, runs;
-    struct strset nostate; /* jobs loaded without a state node (made by hand) */
+    struct chr_strmap jobs, runs; /* job names, run ids known to exist in the store */
+    struct chr_strmap nostate; /* jobs loaded without a state node (made by hand) */
+    /* The read model shows only what is durable: a job written by a batch
+     * not yet durable is published when its last such batch is (pending:
+     * name -> that batch; wb_*: the batches in flight and their names). */
+    struct chr_strmap unpublished;
+    struct wbatch *wb_head, *wb_tail;
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
     bool want_offer;    /* make a fresh offer at the end of this step */
     int64_t started_ms; /* when this process's loop began */
     bool fenced;        /* on_fenced fired: nothing more is launched */
+    /* Once the core failed: why, for the answers to writes (the store's
+     * cause, or the fence's). */
+    char fail_why[CHR_ERROR_MESSAGE_MAX + 32];
 };
 
 static int64_t now_ms(void)
@@ -95,86 +106,6 @@ static void logf_(const struct chr_loop *l, const char *fmt, ...)
     va_start(ap, fmt);
     chr_logv(fmt, ap);
     va_end(ap);
-}
-
-/* ---- String sets ------------------------------------------------------------ */
-
-static size_t str_hash(const char *s)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static size_t set_find(const struct strset *set, const char *s)
-{
-    size_t i = str_hash(s) & (set->cap - 1);
-    while (set->slot[i] != NULL && strcmp(set->slot[i], s) != 0)
-        i = (i + 1) & (set->cap - 1);
-    return i;
-}
-
-static bool set_has(const struct strset *set, const char *s)
-{
-    return set->cap > 0 && set->slot[set_find(set, s)] != NULL;
-}
-
-static enum chr_err set_grow(struct strset *set)
-{
-    size_t cap = set->cap ? set->cap * 2 : 1024;
-    char **slot = chr_calloc(cap, sizeof *slot);
-    if (slot == NULL)
-        return CHR_ENOMEM;
-    struct strset bigger = {slot, cap, 0};
-    for (size_t i = 0; i < set->cap; i++)
-        if (set->slot[i] != NULL && set->slot[i] != (char *)1) {
-            bigger.slot[set_find(&bigger, set->slot[i])] = set->slot[i];
-            bigger.len++;
-        }
-    chr_free(set->slot);
-    *set = bigger;
-    return CHR_OK;
-}
-
-static enum chr_err set_add(struct strset *set, const char *s)
-{
-    if ((set->len + 1) * 2 > set->cap && set_grow(set) != CHR_OK)
-        return CHR_ENOMEM;
-    size_t i = set_find(set, s);
-    if (set->slot[i] != NULL)
-        return CHR_OK;
-    set->slot[i] = chr_strndup(s, strlen(s));
-    if (set->slot[i] == NULL)
-        return CHR_ENOMEM;
-    set->len++;
-    return CHR_OK;
-}
-
-/* Removal by rebuilding the cluster after the slot (linear probing). */
-static void set_del(struct strset *set, const char *s)
-{
-    if (set->cap == 0)
-        return;
-    size_t i = set_find(set, s);
-    if (set->slot[i] == NULL)
-        return;
-    chr_free(set->slot[i]);
-    set->slot[i] = NULL;
-    set->len--;
-    for (size_t j = (i + 1) & (set->cap - 1); set->slot[j] != NULL; j = (j + 1) & (set->cap - 1)) {
-        char *moved = set->slot[j];
-        set->slot[j] = NULL;
-        set->slot[set_find(set, moved)] = moved;
-    }
-}
-
-static void set_free(struct strset *set)
-{
-    for (size_t i = 0; i < set->cap; i++)
-        chr_free(set->slot[i]);
-    chr_free(set->slot);
-    *set = (struct strset){NULL, 0, 0};
 }
 
 /* ---- The queue -------------------------------------------------------------- */
@@ -398,10 +329,10 @@ static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct batch_ctx
 {
     if (text == NULL)
         return CHR_ENOMEM;
-    bool exists = set_has(&l->jobs, name);
-    if (exists && strcmp(kind, CHR_KIND_STATE) == 0 && set_has(&l->nostate, name)) {
+    bool exists = chr_strmap_get(&l->jobs, name, NULL);
+    if (exists && strcmp(kind, CHR_KIND_STATE) == 0 && chr_strmap_get(&l->nostate, name, NULL)) {
         exists = false; /* its first state: created now */
-        set_del(&l->nostate, name);
+        chr_strmap_del(&l->nostate, name);
     }
     enum chr_err e =
         add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, kind, name, text, len);
@@ -429,12 +360,12 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
         char *run = chr_run_to_json(it->run, &len);
         if (run == NULL)
             return CHR_ENOMEM;
-        bool exists = set_has(&l->runs, it->run->id);
+        bool exists = chr_strmap_get(&l->runs, it->run->id, NULL);
         return add_op(o, exists ? CHR_STORE_SET : CHR_STORE_CREATE, l->cfg.root, CHR_KIND_RUNS,
                       it->run->id, run, len);
     }
     case CHR_PERSIST_RUN_DONE:
-        if (!set_has(&l->runs, it->run->id))
+        if (!chr_strmap_get(&l->runs, it->run->id, NULL))
             return CHR_OK;
         b->collect[b->n_collect] = chr_strndup(it->run->id, strlen(it->run->id));
         if (b->collect[b->n_collect] == NULL)
@@ -442,14 +373,14 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
         b->n_collect++;
         return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_RUNS, it->run->id, NULL, 0);
     case CHR_PERSIST_DELETE_JOB:
-        if (!set_has(&l->jobs, it->name))
+        if (!chr_strmap_get(&l->jobs, it->name, NULL))
             return CHR_OK;
         b->forget[b->n_forget] = chr_strndup(it->name, strlen(it->name));
         if (b->forget[b->n_forget] == NULL)
             return CHR_ENOMEM;
         b->n_forget++;
-        if (set_has(&l->nostate, it->name)) /* no state node to delete */
-            set_del(&l->nostate, it->name);
+        if (chr_strmap_get(&l->nostate, it->name, NULL)) /* no state node to delete */
+            chr_strmap_del(&l->nostate, it->name);
         else if ((e = add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_STATE, it->name, NULL,
                              0)) ||
                  (e = note_pack(l, o, b, 1, it->name)))
@@ -466,19 +397,17 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
 static void track_item(struct chr_loop *l, const struct chr_persist_item *it)
 {
     if (it->op == CHR_PERSIST_JOB)
-        set_add(&l->jobs, it->name);
+        chr_strmap_put(&l->jobs, it->name, 0);
     else if (it->op == CHR_PERSIST_DELETE_JOB)
-        set_del(&l->jobs, it->name);
+        chr_strmap_del(&l->jobs, it->name);
     else if (it->op == CHR_PERSIST_RUN)
-        set_add(&l->runs, it->run->id);
+        chr_strmap_put(&l->runs, it->run->id, 0);
     else if (it->op == CHR_PERSIST_RUN_DONE)
-        set_del(&l->runs, it->run->id);
+        chr_strmap_del(&l->runs, it->run->id);
 }
 
 static void persist_failed(struct chr_loop *l, uint64_t batch_id, enum chr_err e)
 {
-    fprintf(stderr, "chronos: store write failed (%s): scheduling stops; restart to recover\n",
-            chr_err_message(e));
     struct chr_event ev = {.type = CHR_EV_STORE_DONE};
     ev.u.store.batch_id = batch_id;
     ev.u.store.result = e;
@@ -538,13 +467,17 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
 /* ---- Launching on the local resource manager --------------------------------- */
 
 /* A launch the resource manager refused.  Not fitting (CHR_ERANGE: the
- * resources went elsewhere meanwhile) means the task never started: the core
- * queues it again at once.  Anything else is a failure of the run. */
+ * resources went elsewhere meanwhile) and a host that cannot make the run's
+ * directory or supervisor (CHR_EIO: a full disk; nothing is left behind;
+ * CHR_ENOMEM)
+ * mean the task never started: the core queues it again (with a growing
+ * pause).  Anything else (a task that can never start) fails the run. */
 static void launch_failed(struct chr_loop *l, const struct chr_run *run, uint64_t offer_id,
                           enum chr_err e, const char *why)
 {
     struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
-    ev.u.status.state = e == CHR_ERANGE ? CHR_RUN_QUEUED : CHR_RUN_FAILED;
+    ev.u.status.state =
+        e == CHR_ERANGE || e == CHR_EIO || e == CHR_ENOMEM ? CHR_RUN_QUEUED : CHR_RUN_FAILED;
     ev.u.status.offer_id = offer_id;
     ev.u.status.exit_code = -1;
     logf_(l, "launch of %s refused: %s", run->id, why);
@@ -629,6 +562,8 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
 
 static void reply(struct chr_loop *l, uint64_t id, enum chr_err result, const char *message)
 {
+    if (result == CHR_EUNAVAIL && l->fail_why[0] != '\0')
+        message = l->fail_why; /* the core only knows it failed; this says why */
     for (struct pending **pp = &l->pending; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->id != id)
             continue;
@@ -640,11 +575,81 @@ static void reply(struct chr_loop *l, uint64_t id, enum chr_err result, const ch
     }
 }
 
-/* The jobs a batch writes change in the read model. */
-static void touch_items(struct chr_loop *l, const struct chr_action *a)
+/* ---- The read model: only durable state ------------------------------------------ */
+
+/* The job `name` changed: republished now, or when its batch is durable. */
+static void touch(struct chr_loop *l, const char *name)
 {
-    for (size_t i = 0; i < a->u.persist.n; i++)
-        chr_view_touch(l->view, a->u.persist.items[i].name);
+    if (name != NULL && !chr_strmap_get(&l->unpublished, name, NULL))
+        chr_view_touch(l->view, name);
+}
+
+static void touch_run(struct chr_loop *l, const char *run_id)
+{
+    touch(l, chr_view_run_job(run_id));
+}
+
+/* The jobs a batch writes are shown once it is durable (released).  Out of
+ * memory, they are shown at once: a stale read model is worse than one that
+ * shows a change a moment early. */
+static void hold_items(struct chr_loop *l, const struct chr_action *a)
+{
+    size_t n = a->u.persist.n, bytes;
+    struct wbatch *w = chr_mul_overflows(n, sizeof(char *), &bytes) ? NULL
+                                                                     : chr_malloc(sizeof *w + bytes);
+    if (w != NULL)
+        *w = (struct wbatch){NULL, a->u.persist.batch_id, 0};
+    for (size_t i = 0; i < n; i++) {
+        const char *name = a->u.persist.items[i].name;
+        char *copy = w != NULL ? chr_strndup(name, strlen(name)) : NULL;
+        if (copy == NULL || chr_strmap_put(&l->unpublished, name, w->id) != CHR_OK) {
+            chr_free(copy);
+            chr_view_touch(l->view, name);
+            continue;
+        }
+        w->names[w->n++] = copy;
+    }
+    if (w == NULL)
+        return;
+    if (l->wb_tail != NULL)
+        l->wb_tail->next = w;
+    else
+        l->wb_head = w;
+    l->wb_tail = w;
+}
+
+/* Batches complete in order: every batch up to `batch` is durable, and so
+ * is every job whose last pending batch is among them. */
+static void release_items(struct chr_loop *l, uint64_t batch)
+{
+    while (l->wb_head != NULL && l->wb_head->id <= batch) {
+        struct wbatch *w = l->wb_head;
+        l->wb_head = w->next;
+        if (l->wb_head == NULL)
+            l->wb_tail = NULL;
+        for (size_t i = 0; i < w->n; i++) {
+            uint64_t last = 0;
+            if (chr_strmap_get(&l->unpublished, w->names[i], &last) && last <= batch) {
+                chr_strmap_del(&l->unpublished, w->names[i]);
+                chr_view_touch(l->view, w->names[i]);
+            }
+            chr_free(w->names[i]);
+        }
+        chr_free(w);
+    }
+}
+
+/* At stop (the view may be gone): what was never durable is never shown. */
+static void wbatches_free(struct chr_loop *l)
+{
+    for (struct wbatch *w = l->wb_head, *next; w != NULL; w = next) {
+        next = w->next;
+        for (size_t i = 0; i < w->n; i++)
+            chr_free(w->names[i]);
+        chr_free(w);
+    }
+    l->wb_head = l->wb_tail = NULL;
+    chr_strmap_free(&l->unpublished);
 }
 
 static void execute(struct chr_loop *l, const struct chr_actions *acts)
@@ -654,22 +659,22 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
         const struct chr_action *a = &acts->v[i];
         switch (a->type) {
         case CHR_ACT_PERSIST:
-            touch_items(l, a);
+            hold_items(l, a);
             do_persist(l, a);
             break;
         case CHR_ACT_LAUNCH:
-            chr_view_touch(l->view, a->u.launch.run->job);
+            touch(l, a->u.launch.run->job);
             chr_metrics_inc(l->metrics, CHR_M_LAUNCHES);
             do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id,
                       a->u.launch.not_before_ms);
             offer_used |= a->u.launch.offer_id == l->offer_outstanding;
             break;
         case CHR_ACT_KILL:
-            chr_view_touch(l->view, a->u.run.run->job);
+            touch(l, a->u.run.run->job);
             chr_local_kill(l->local, a->u.run.run->id);
             break;
         case CHR_ACT_RECONCILE:
-            chr_view_touch(l->view, a->u.run.run->job);
+            touch(l, a->u.run.run->job);
             chr_local_reconcile(l->local, a->u.run.run->id);
             break;
         case CHR_ACT_DECLINE:
@@ -689,7 +694,7 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
             break;
         case CHR_ACT_NOTE: logf_(l, "%s", a->u.note.text); break;
         case CHR_ACT_WAITING:
-            chr_view_touch(l->view, a->u.run.run->job);
+            touch(l, a->u.run.run->job);
             logf_(l, "%s is %s", a->u.run.run->id, a->u.run.run->reason);
             break;
         }
@@ -789,10 +794,10 @@ static void observe_before(struct chr_loop *l, const struct chr_event *ev, struc
     *b = (struct run_before){false, CHR_CAUSE_SCHEDULED, 0};
     switch (ev->type) {
     case CHR_EV_DELETE_JOB: case CHR_EV_RUN_JOB: case CHR_EV_KILL_JOB: case CHR_EV_MARK_SUCCESS:
-        chr_view_touch(l->view, ev->u.named.name);
+        touch(l, ev->u.named.name);
         break;
     case CHR_EV_TASK_STATUS: {
-        chr_view_touch_run(l->view, ev->u.status.run_id);
+        touch_run(l, ev->u.status.run_id);
         const struct chr_run *r = find_run(l, ev->u.status.run_id);
         if (r != NULL && r->state < CHR_RUN_FINISHED)
             *b = (struct run_before){r->state != CHR_RUN_RUNNING || ev->u.status.state !=
@@ -835,8 +840,41 @@ static void publish_gauges(struct chr_loop *l)
     size_t qlen = l->qlen;
     pthread_mutex_unlock(&l->mu);
     struct chr_metrics_gauges g = {qlen, c.runs, c.runs_waiting, c.batches_pending,
-                                   c.offers_held, l->started_ms, true};
+                                   c.offers_held, l->started_ms, !c.failed, !c.failed};
     chr_metrics_set_gauges(l->metrics, &g);
+}
+
+/* An outcome (or "never started") of a run of a job that does not exist,
+ * durably: a run killed with its job, found again at startup or ending
+ * after the deletion was durable.  Its directory is garbage. */
+static bool is_orphan(struct chr_loop *l, const struct chr_event *ev)
+{
+    if (ev->type != CHR_EV_TASK_STATUS || ev->u.status.state == CHR_RUN_RUNNING)
+        return false;
+    const char *job = chr_view_run_job(ev->u.status.run_id);
+    return job != NULL && chr_core_job(l->core, job, NULL) == NULL &&
+           !chr_strmap_get(&l->unpublished, job, NULL) && find_run(l, ev->u.status.run_id) == NULL;
+}
+
+static void forget_orphan(struct chr_loop *l, const char *run_id)
+{
+    const char *job = chr_view_run_job(run_id);
+    if (chr_local_collect(l->local, run_id) == CHR_OK && job != NULL)
+        chr_local_forget_job(l->local, job);
+    logf_(l, "run %s of a deleted job: its directory is removed", run_id);
+}
+
+/* The core failed (a batch failed): why, in words for the log and for the
+ * answers to writes from now on. */
+static void note_failure(struct chr_loop *l)
+{
+    struct chr_store_health h;
+    chr_store_health(l->cfg.store, &h);
+    if (!h.ok)
+        snprintf(l->fail_why, sizeof l->fail_why, "store unavailable: %s", h.cause);
+    else /* the store works: the epoch check failed, another server leads */
+        snprintf(l->fail_why, sizeof l->fail_why,
+                 "this server is no longer the leader (a write of its found another's)");
 }
 
 /* Steps the core with one event; requests get their pending entry first. */
@@ -854,15 +892,22 @@ static void step(struct chr_loop *l, struct qitem *it)
         l->pending = p;
         it->ev.request_id = p->id;
     }
+    bool orphan = is_orphan(l, &it->ev);
     struct run_before before;
     observe_before(l, &it->ev, &before);
     struct chr_actions acts = {NULL, 0};
     enum chr_err e = chr_core_step(l->core, now_ms(), &it->ev, &acts);
+    if (e == CHR_EUNAVAIL && l->fail_why[0] == '\0')
+        note_failure(l);
     observe_after(l, &it->ev, &before);
+    if (orphan)
+        forget_orphan(l, it->ev.u.status.run_id);
     if (it->ev.type == CHR_EV_PUT_JOB || it->ev.type == CHR_EV_LOAD_JOB)
         memset(&it->ev.u.job, 0, sizeof it->ev.u.job); /* moved into the core */
     if (e != CHR_OK && it->done != NULL)
         reply(l, it->ev.request_id, e, chr_err_message(e));
+    if (it->ev.type == CHR_EV_STORE_DONE && it->ev.u.store.result == CHR_OK)
+        release_items(l, it->ev.u.store.batch_id); /* before the replies it allows */
     execute(l, &acts);
     if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED)
         make_offer(l); /* resources came back */
@@ -872,7 +917,7 @@ static void step(struct chr_loop *l, struct qitem *it)
     struct chr_core_counts c;
     chr_core_counts(l->core, &c);
     if (c.failed)
-        fence(l, "a store write failed (or this server is no longer the leader)");
+        fence(l, l->fail_why);
 }
 
 /* ---- The thread ---------------------------------------------------------------- */
@@ -1033,8 +1078,8 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
         chr_job_state_init(&ev.u.job.state);
         ev.u.job.stateless = true;
     }
-    if ((state->err != CHR_OK && set_add(&l->nostate, ev.u.job.job.name) != CHR_OK) ||
-        set_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
+    if ((state->err != CHR_OK && chr_strmap_put(&l->nostate, ev.u.job.job.name, 0) != CHR_OK) ||
+        chr_strmap_put(&l->jobs, ev.u.job.job.name, 0) != CHR_OK) {
         chr_job_free(&ev.u.job.job);
         chr_job_state_free(&ev.u.job.state);
         return CHR_ENOMEM;
@@ -1067,7 +1112,7 @@ static enum chr_err load_run(struct chr_loop *l, const char *path, struct chr_st
         fprintf(stderr, "chronos: skipping stored run %s: %s\n", path, err.message);
         return e == CHR_ENOMEM ? e : CHR_OK;
     }
-    if (set_add(&l->runs, ev.u.run.id) != CHR_OK) {
+    if (chr_strmap_put(&l->runs, ev.u.run.id, 0) != CHR_OK) {
         chr_free(ev.u.run.arguments);
         return CHR_ENOMEM;
     }
@@ -1223,9 +1268,10 @@ void chr_loop_stop(struct chr_loop *l)
     chr_core_destroy(l->core);
     chr_view_destroy(l->view);
     chr_metrics_destroy(l->metrics);
-    set_free(&l->jobs);
-    set_free(&l->runs);
-    set_free(&l->nostate);
+    wbatches_free(l);
+    chr_strmap_free(&l->jobs);
+    chr_strmap_free(&l->runs);
+    chr_strmap_free(&l->nostate);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
     chr_free(l->ops);
@@ -1245,4 +1291,19 @@ struct chr_metrics *chr_loop_metrics(struct chr_loop *l)
 struct chr_tzdb *chr_loop_tzdb(struct chr_loop *l)
 {
     return l->cfg.core.tzdb;
+}
+
+bool chr_loop_healthy(struct chr_loop *l, char *why, size_t cap)
+{
+    struct chr_metrics_sample m;
+    chr_metrics_read(l->metrics, &m); /* published by the loop after each step */
+    if (m.gauges.store_healthy)
+        return true;
+    struct chr_store_health h;
+    chr_store_health(l->cfg.store, &h);
+    if (!h.ok)
+        snprintf(why, cap, "store unavailable: %s", h.cause);
+    else
+        snprintf(why, cap, "scheduling stopped: this server is no longer the leader");
+    return false;
 }

@@ -81,4 +81,8 @@ struct chr_metrics *chr_loop_metrics(struct chr_loop *loop);
 /* The time zones the loop's core uses (for previews). */
 struct chr_tzdb *chr_loop_tzdb(struct chr_loop *loop);
 
+/* Whether the loop schedules: true, or false with why in `why` (the store's
+ * cause: the file, offset and error).  Any thread. */
+bool chr_loop_healthy(struct chr_loop *loop, char *why, size_t cap);
+
 #endif

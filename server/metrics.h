@@ -44,7 +44,8 @@ struct chr_metrics_gauges {
     uint64_t batches_pending; /* store writes in flight */
     uint64_t offers_held;
     int64_t started_ms;       /* when this server started */
-    bool leader;
+    bool leader;              /* leads and schedules (its store works) */
+    bool store_healthy;       /* the store takes writes */
 };
 
 struct chr_metrics_sample {

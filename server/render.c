@@ -1156,7 +1156,10 @@ static void prom_gauges(struct sb *b, const struct chr_metrics_sample *m, int64_
     prom_u64(b, "chronos_store_batches_pending", "gauge", "Store writes in flight.",
              g->batches_pending);
     prom_u64(b, "chronos_offers_held", "gauge", "Resource offers held.", g->offers_held);
-    prom_u64(b, "chronos_leader", "gauge", "1 when this server is the leader.", g->leader);
+    prom_u64(b, "chronos_leader", "gauge", "1 when this server is the leader and schedules.",
+             g->leader);
+    prom_u64(b, "chronos_store_healthy", "gauge",
+             "1 while the store takes writes; 0 while it fails (see /health).", g->store_healthy);
     prom_head(b, "chronos_uptime_seconds", "gauge", "Seconds since this server started.");
     sb_str(b, "chronos_uptime_seconds ");
     sb_prom_double(b, uptime_s(m, now_ms));
@@ -1222,6 +1225,7 @@ char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_me
     json_gauge(&b, "store.batchesPending", g->batches_pending);
     json_gauge(&b, "offers.held", g->offers_held);
     json_gauge(&b, "leader", g->leader);
+    json_gauge(&b, "store_healthy", g->store_healthy);
     sb_str(&b, ",\"uptime.seconds\":{\"value\":");
     sb_json_double(&b, uptime_s(m, now_ms));
     sb_str(&b, "}},\"counters\":{\"reviveOffersCount\":{\"count\":0}");

@@ -336,6 +336,19 @@ static enum MHD_Result send_json(struct req *r, json_t *v)
     return chr_http_send(r);
 }
 
+/* send_json with another status than 200 (an error's body is kept). */
+static enum MHD_Result send_json_status(struct req *r, json_t *v, unsigned status)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    chr_http_body(r, text ? chr_strndup(text, strlen(text)) : NULL, text ? strlen(text) : 0,
+                  "application/json");
+    free(text); /* lint: allow (jansson's allocation) */
+    if (r->status == 200)
+        r->status = status;
+    return chr_http_send(r);
+}
+
 static enum MHD_Result leader(struct req *r)
 {
     if (r->h->leader[0] == '\0') {
@@ -345,15 +358,43 @@ static enum MHD_Result leader(struct req *r)
     return send_json(r, json_pack("{s:s}", "leader", r->h->leader));
 }
 
+/* Whether this server can do its job: the leader schedules (its store
+ * takes writes), a standby knows a leader to forward to.  *why when not. */
+static bool can_serve(struct req *r, char *why, size_t cap)
+{
+    if (r->loop != NULL)
+        return chr_loop_healthy(r->loop, why, cap);
+    if (r->h->leader[0] != '\0')
+        return true;
+    snprintf(why, cap, "%s", r->h->unhealthy[0] ? r->h->unhealthy
+                                                : "no leader: the servers are electing one");
+    return false;
+}
+
+/* GET /health, for load balancers and supervisors: 200 when this server can
+ * do its job, 503 with the reason when not.  Never needs credentials. */
+static enum MHD_Result health(struct req *r)
+{
+    char why[CHR_ERROR_MESSAGE_MAX + 64] = "";
+    bool ok = can_serve(r, why, sizeof why);
+    json_t *o = json_pack("{s:s,s:s,s:s?,s:s?}", "status", ok ? "ok" : "unavailable", "role",
+                          r->loop != NULL ? "leader" : "standby", "leader",
+                          r->h->leader[0] ? r->h->leader : NULL, "reason", ok ? NULL : why);
+    return send_json_status(r, o, ok ? 200 : 503);
+}
+
 /* What this server is and does: answered by every server, leader or not. */
 static enum MHD_Result status(struct req *r)
 {
     const struct chr_http_config *c = &r->h->cfg;
-    json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s,s:s?}", "version", c->version ? c->version : "",
-                          "leader", r->h->leader, "isLeader", r->loop != NULL, "self",
-                          c->leader ? c->leader : "", "store",
+    char why[CHR_ERROR_MESSAGE_MAX + 64] = "";
+    bool ok = can_serve(r, why, sizeof why);
+    json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s,s:s?,s:b,s:s?}", "version",
+                          c->version ? c->version : "", "leader", r->h->leader, "isLeader",
+                          r->loop != NULL && ok, "self", c->leader ? c->leader : "", "store",
                           c->store_kind ? c->store_kind : "local", "mesosMaster",
-                          r->h->mesos_master[0] ? r->h->mesos_master : NULL);
+                          r->h->mesos_master[0] ? r->h->mesos_master : NULL, "healthy", ok,
+                          "unhealthyReason", ok ? NULL : why);
     if (o != NULL && r->loop != NULL) {
         struct chr_metrics_sample m;
         chr_metrics_read(chr_loop_metrics(r->loop), &m);
@@ -544,13 +585,15 @@ enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *
     if (p != NULL)
         return scheduler_routes(r, p, v, method, url);
     if (is(url, "/ping") || is(url, "/leader") || is(url, "/metrics") || is(url, "/v1/status") ||
-        is(url, "/v1/runs")) {
+        is(url, "/v1/runs") || is(url, "/health")) {
         if (v != V_GET)
             return not_allowed(r, method, url, "GET");
         if (is(url, "/ping")) {
             chr_http_body(r, chr_strndup("pong", 4), 4, "text/plain");
             return chr_http_send(r);
         }
+        if (is(url, "/health"))
+            return health(r);
         if (is(url, "/leader"))
             return leader(r);
         if (is(url, "/metrics"))

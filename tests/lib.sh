@@ -44,15 +44,15 @@ lib_init() {
 }
 
 # start_server DATA_DIR [NAME=VALUE...] [FLAG...]: starts a server with those
-# environment variables and flags (its log: DATA_DIR.log), waits for /ping.
-# PORT stays the same across restarts within one test.
+# environment variables and flags (its log: $SERVER_LOG, else DATA_DIR.log),
+# waits for /ping.  PORT stays the same across restarts within one test.
 start_server() {
   local data=$1; shift
   local -a envs=()
   while [ $# -gt 0 ] && [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do envs+=("$1"); shift; done
   [ -n "${PORT:-}" ] || PORT=$(free_port)
   env "${envs[@]}" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" "$@" \
-    >>"$data.log" 2>&1 &
+    >>"${SERVER_LOG:-$data.log}" 2>&1 &
   SERVER=$!
   wait_for 15 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
 }

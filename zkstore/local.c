@@ -230,6 +230,29 @@ static enum chr_err local_state(struct chr_store *s)
     return e;
 }
 
+static void local_health(struct chr_store *s, struct chr_store_health *out)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    out->ok = st->failed == CHR_OK;
+    out->fatal = st->fail_fatal;
+    snprintf(out->cause, sizeof out->cause, "%s", out->ok ? "" : st->fail_cause);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static enum chr_err local_resume(struct chr_store *s)
+{
+    struct local_store *st = ls(s);
+    pthread_mutex_lock(&st->mu);
+    uint64_t ticket = ++st->resume_req;
+    pthread_cond_signal(&st->work_cond);
+    while (st->resume_done < ticket && !st->closing)
+        pthread_cond_wait(&st->done_cond, &st->mu);
+    enum chr_err e = st->resume_done >= ticket ? st->resume_result : CHR_EUNAVAIL;
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
 static void local_stats(struct chr_store *s, struct chr_store_stats *out)
 {
     struct local_store *st = ls(s);
@@ -310,6 +333,8 @@ static const struct chr_store_backend local_backend = {
     .flush = local_flush,
     .checkpoint = local_checkpoint,
     .state = local_state,
+    .health = local_health,
+    .resume = local_resume,
     .stats = local_stats,
     .on_own_thread = local_on_own_thread,
     .close = local_close,
@@ -342,6 +367,7 @@ static enum chr_err open_dir(struct local_store *st, const char *dir)
     if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return errno == EWOULDBLOCK ? CHR_EUNAVAIL : CHR_EIO;
     unlinkat(st->dir_fd, "snap.tmp", 0); /* a checkpoint cut short */
+    unlinkat(st->dir_fd, "probe.tmp", 0); /* a resume cut short (local_commit.c) */
     return CHR_OK;
 }
 
@@ -380,6 +406,9 @@ enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config
         return CHR_ENOMEM;
     st->base.be = &local_backend;
     st->dir_fd = st->lock_fd = st->wal_fd = -1;
+    size_t dl = strlen(dir);
+    snprintf(st->name, sizeof st->name, "%s%s", dl < sizeof st->name ? "" : "...",
+             dl < sizeof st->name ? dir : dir + dl - (sizeof st->name - 4));
     st->checkpoint_bytes = cfg != NULL && cfg->checkpoint_bytes > 0 ? cfg->checkpoint_bytes
                                                                     : CHR_STORE_CHECKPOINT_BYTES;
     st->queue_max = cfg != NULL && cfg->queue_max > 0 && cfg->queue_max < CHR_STORE_QUEUE_MAX

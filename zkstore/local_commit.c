@@ -14,6 +14,10 @@
  */
 #include "zkstore/local_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -226,28 +230,104 @@ static enum chr_err encode_group(struct local_store *st, struct lbatch *group, s
     return CHR_OK;
 }
 
-static void mark_failed(struct local_store *st)
+void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
 {
     pthread_mutex_lock(&st->mu);
     st->failed = CHR_EIO;
+    st->fail_fatal = st->fail_fatal || fatal;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->fail_cause, sizeof st->fail_cause, fmt, ap);
+    va_end(ap);
     pthread_cond_broadcast(&st->done_cond);
     pthread_mutex_unlock(&st->mu);
 }
 
-/* Appends and syncs; on failure cuts the file back (best effort: after a
- * failed fsync nothing is certain, so the store fails either way). */
+/* The current log file's name, for messages. */
+static void wal_file(const struct local_store *st, char out[24])
+{
+    snprintf(out, 24, "wal.%016llx", (unsigned long long)st->wal_first);
+}
+
+/* Appends and syncs; on failure cuts the file back to its durable end.  A
+ * failed write (a full disk) loses nothing acknowledged: the store can be
+ * resumed once the cut is done.  A failed fdatasync is fatal: after it
+ * nothing about the file is certain (the fsyncgate lesson). */
 static enum chr_err write_group(struct local_store *st, size_t bytes)
 {
+    bool syncing = false;
     enum chr_err e = lio_pwrite(&st->faults, st->wal_fd, st->wbuf, bytes, st->wal_size);
-    if (e == CHR_OK)
+    if (e == CHR_OK) {
+        syncing = true;
         e = lio_sync(&st->faults, st->wal_fd, true);
-    if (e != CHR_OK) {
-        if (ftruncate(st->wal_fd, (off_t)st->wal_size) == 0)
-            (void)fdatasync(st->wal_fd);
-        mark_failed(st);
+    }
+    if (e == CHR_OK) {
+        st->wal_size += bytes;
+        return CHR_OK;
+    }
+    int err_no = errno != 0 ? errno : EIO;
+    if (ftruncate(st->wal_fd, (off_t)st->wal_size) == 0)
+        (void)fdatasync(st->wal_fd); /* resume checks the cut again */
+    char wal[24];
+    wal_file(st, wal);
+    if (syncing)
+        lstore_fail(st, true,
+                    "fdatasync of %s/%s failed at offset %llu: %s; what was acknowledged may not "
+                    "be on disk: restart to re-read the store",
+                    st->name, wal, (unsigned long long)st->wal_size, strerror(err_no));
+    else
+        lstore_fail(st, false, "cannot write %s/%s at offset %llu: %s", st->name, wal,
+                    (unsigned long long)st->wal_size, strerror(err_no));
+    return CHR_EIO;
+}
+
+/* ---- Resuming after a failed write -------------------------------------------- */
+
+#define PROBE_BYTES (1024 * 1024)
+
+/* Writes and syncs PROBE_BYTES in a file beside the log, then removes it:
+ * whether a group of writes could succeed now.  errno on failure. */
+static bool probe(struct local_store *st)
+{
+    static const char zeros[64 * 1024];
+    int fd = openat(st->dir_fd, "probe.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    for (size_t off = 0; ok && off < PROBE_BYTES; off += sizeof zeros)
+        ok = lio_pwrite(&st->faults, fd, zeros, sizeof zeros, off) == CHR_OK;
+    ok = ok && lio_sync(&st->faults, fd, true) == CHR_OK;
+    int err_no = errno;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(st->dir_fd, "probe.tmp", 0);
+    errno = err_no;
+    return ok;
+}
+
+/* On the commit thread, so nothing writes meanwhile. */
+static enum chr_err resume(struct local_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    enum chr_err e = st->failed == CHR_OK ? CHR_OK : st->fail_fatal ? CHR_EIO : CHR_ENONE;
+    pthread_mutex_unlock(&st->mu);
+    if (e != CHR_ENONE)
+        return e;
+    char wal[24];
+    wal_file(st, wal);
+    if (ftruncate(st->wal_fd, (off_t)st->wal_size) != 0 ||
+        lio_sync(&st->faults, st->wal_fd, true) != CHR_OK) {
+        lstore_fail(st, false, "cannot cut %s/%s back to %llu bytes: %s", st->name, wal,
+                    (unsigned long long)st->wal_size, strerror(errno));
         return CHR_EIO;
     }
-    st->wal_size += bytes;
+    if (!probe(st)) {
+        lstore_fail(st, false, "still cannot write %s/probe.tmp: %s", st->name,
+                    strerror(errno != 0 ? errno : EIO));
+        return CHR_EIO;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->failed = CHR_OK;
+    st->fail_cause[0] = '\0';
+    pthread_mutex_unlock(&st->mu);
     return CHR_OK;
 }
 
@@ -401,8 +481,19 @@ void *lcommit_main(void *arg)
     uint64_t ck_min_size = 0;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        while (st->q_head == NULL && !st->closing && !ck_wanted(st, ck_min_size))
+        while (st->q_head == NULL && !st->closing && !ck_wanted(st, ck_min_size) &&
+               st->resume_req == st->resume_done)
             pthread_cond_wait(&st->work_cond, &st->mu);
+        if (st->resume_req != st->resume_done) {
+            uint64_t ticket = st->resume_req;
+            pthread_mutex_unlock(&st->mu);
+            enum chr_err r = resume(st);
+            pthread_mutex_lock(&st->mu);
+            st->resume_result = r;
+            st->resume_done = ticket;
+            pthread_cond_broadcast(&st->done_cond);
+            continue;
+        }
         /* Checked before each group, so a steady load cannot starve it. */
         if (ck_wanted(st, ck_min_size)) {
             pthread_mutex_unlock(&st->mu);

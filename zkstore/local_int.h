@@ -159,7 +159,13 @@ struct local_store {
     size_t q_len, q_bytes;
     uint64_t submitted, completed;
     bool closing, ck_stop, ck_running;
-    enum chr_err failed; /* CHR_OK or CHR_EIO, never back */
+    enum chr_err failed; /* CHR_OK or CHR_EIO; back to CHR_OK only by a resume */
+    /* Why it failed (under mu, set with `failed`): chr_store_health. */
+    char fail_cause[CHR_ERROR_MESSAGE_MAX];
+    bool fail_fatal;
+    uint64_t resume_req, resume_done; /* chr_store_resume, done on the commit thread */
+    enum chr_err resume_result;
+    char name[128];                   /* the directory as opened, for messages */
     uint64_t ck_req, ck_started, ck_done;
     enum chr_err ck_result;
     struct ck_job *ck_job;
@@ -172,6 +178,9 @@ struct local_store {
 
 /* local_commit.c */
 void *lcommit_main(void *arg);
+/* Fails the store (under mu: takes it) with a cause, printf-style. */
+void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* local_snap.c */
 void *lsnap_main(void *arg);
 enum chr_err lsnap_load(struct local_store *st, uint64_t *seq);

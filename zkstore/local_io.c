@@ -39,12 +39,15 @@ enum chr_err lio_pwrite(struct lfaults *f, int fd, const void *buf, size_t n, ui
          * disk might leave it. */
         ssize_t w = pwrite(fd, p, n / 2, (off_t)off);
         (void)w;
+        errno = EIO;
         return CHR_EIO;
     }
     while (n > 0) {
         ssize_t w = pwrite(fd, p, n, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w == 0)
+            errno = EIO; /* no progress and no error: say so */
         if (w <= 0)
             return CHR_EIO;
         p += w;
@@ -56,8 +59,10 @@ enum chr_err lio_pwrite(struct lfaults *f, int fd, const void *buf, size_t n, ui
 
 enum chr_err lio_sync(struct lfaults *f, int fd, bool data_only)
 {
-    if (fault_hit(f, 1))
+    if (fault_hit(f, 1)) {
+        errno = EIO;
         return CHR_EIO;
+    }
     int rc = data_only ? fdatasync(fd) : fsync(fd);
     return rc == 0 ? CHR_OK : CHR_EIO;
 }

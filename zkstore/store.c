@@ -246,6 +246,27 @@ enum chr_err chr_store_state(struct chr_store *s)
     return s == NULL ? CHR_EINVAL : s->be->state(s);
 }
 
+void chr_store_health(struct chr_store *s, struct chr_store_health *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL)
+        return;
+    if (s->be->health != NULL) {
+        s->be->health(s, out);
+        return;
+    }
+    out->ok = s->be->state(s) == CHR_OK;
+    if (!out->ok)
+        snprintf(out->cause, sizeof out->cause, "the %s store failed", s->be->name);
+}
+
+enum chr_err chr_store_resume(struct chr_store *s)
+{
+    if (s == NULL)
+        return CHR_EINVAL;
+    return s->be->resume != NULL ? s->be->resume(s) : CHR_EUNAVAIL;
+}
+
 void chr_store_stats(struct chr_store *s, struct chr_store_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -222,9 +222,33 @@ void chr_store_names_free(struct chr_store_names *names);
 /* CHR_OK while the store accepts writes; CHR_EIO once a log write or fsync
  * has failed.  The policy then: the batches of the failed commit and all
  * later ones complete with CHR_EIO, submit answers CHR_EIO, reads keep
- * serving the last durable state, and only close + reopen (which replays
- * what is on disk, the one truth) recovers.  Nothing pretends. */
+ * serving the last durable state (nothing of a failed batch is ever
+ * applied), until chr_store_resume succeeds or the store is closed and
+ * reopened (which replays what is on disk, the one truth).  Nothing
+ * pretends. */
 enum chr_err chr_store_state(struct chr_store *s);
+
+/* Why writes fail, if they do. */
+struct chr_store_health {
+    bool ok;    /* writes go through */
+    /* A failure after which what was acknowledged may not be on disk (a
+     * failed fsync: the kernel may have dropped the pages): only a restart
+     * that re-reads the store is safe.  chr_store_resume refuses. */
+    bool fatal;
+    char cause[CHR_ERROR_MESSAGE_MAX]; /* names the file, offset and error; "" when ok */
+};
+void chr_store_health(struct chr_store *s, struct chr_store_health *out);
+
+/*
+ * After a failure that is not fatal (a full disk, a write refused): checks
+ * that writes can succeed again (a probe file is written and synced where
+ * the store is) and, if so, accepts writes again, from the last durable
+ * state.  Returns CHR_OK (also when nothing had failed), or the error that
+ * persists (chr_store_health says why; CHR_EIO when fatal).  Whatever the
+ * caller derived from batches that failed must be rebuilt from the store.
+ * The ZooKeeper backend answers CHR_EUNAVAIL: a new session is the way.
+ */
+enum chr_err chr_store_resume(struct chr_store *s);
 
 struct chr_store_stats {
     uint64_t nodes;          /* including "/" */

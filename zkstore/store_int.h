@@ -26,6 +26,9 @@ struct chr_store_backend {
     enum chr_err (*flush)(struct chr_store *s);
     enum chr_err (*checkpoint)(struct chr_store *s);
     enum chr_err (*state)(struct chr_store *s);
+    /* Optional (NULL: from state, with a generic cause). */
+    void (*health)(struct chr_store *s, struct chr_store_health *out);
+    enum chr_err (*resume)(struct chr_store *s);
     void (*stats)(struct chr_store *s, struct chr_store_stats *out);
     /* True on the thread that runs completions: waiting there deadlocks. */
     bool (*on_own_thread)(struct chr_store *s);

@@ -3,7 +3,9 @@
 # ZooKeeper (tests/ha/lib.sh).  Each trial creates jobs due every second,
 # applies a random schedule of faults to the servers (kill -9 of the leader or
 # a standby, the leader frozen past its session timeout then thawed, a forced
-# session expiry in test builds, ZooKeeper itself killed and restarted), lets
+# session expiry in test builds, ZooKeeper itself killed and restarted, and,
+# as root, the disk of the run directories (a small tmpfs) filled for a
+# while then freed), lets
 # the cluster settle, and counts from the tasks' own output files and the
 # jobs' ledgers: instants launched twice (duplicate), instants neither
 # launched nor ledgered (missed), and acknowledged jobs that vanished (lost).
@@ -23,6 +25,13 @@ SEED=${SEED:-$$}
 . "$REPO/tests/ha/lib.sh"
 RANDOM=$SEED
 ha_init
+# As root the run directories live on a small tmpfs that a fault fills.
+DISK=false
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=16m tmpfs "$tmp/runs" 2>/dev/null; then
+  DISK=true
+else
+  echo "no disk faults: mounting a tmpfs for the run directories needs root"
+fi
 test_build=false
 case "$CHRONOS" in */asan/*|*/test/*) test_build=true ;; esac
 [ "${TEST_BUILD:-}" = 1 ] && test_build=true   # a test build copied elsewhere
@@ -61,7 +70,15 @@ EOF
 # it changes PID[].)
 fault() {
   local l; l=$(leader)
-  local kind=$(( RANDOM % 10 ))
+  local kind=$(( RANDOM % 12 ))
+  if [ "$kind" -ge 10 ] && $DISK; then
+    dd if=/dev/zero of="$tmp/runs/filler" bs=64k 2>/dev/null
+    sleep "$(( 1 + RANDOM % 3 )).$(( RANDOM % 10 ))"
+    rm -f "$tmp/runs/filler"
+    FAULT="disk-full(runs)"
+    return
+  fi
+  [ "$kind" -ge 10 ] && kind=9
   if [ -z "$l" ]; then FAULT="none(no-leader)"; return; fi
   if [ "$kind" -le 3 ]; then
     local t0; t0=$(now_ms)

@@ -114,6 +114,41 @@ if start_server "$tmp/d2" --min_period 300; then
 else
   bad "server with --min_period did not start" "$(tail -5 "$tmp/d2.log")"
 fi
+# ---- 5. A deleted job leaves nothing under runs/, now or at the next start ------
+data=$tmp/d4
+if start_server "$data"; then
+  api POST /v1/scheduler/iso8601 '{"name":"doomed","command":"sleep 300"}' >/dev/null
+  wait_for 10 bash -c "curl -s 'http://127.0.0.1:$PORT/v1/runs?job=doomed&state=running' | grep -q running" ||
+    bad "doomed never ran"
+  api POST /v1/scheduler/iso8601 '{"name":"quick","command":"true"}' >/dev/null
+  code=$(api DELETE /v1/scheduler/job/doomed)
+  gone() { ! ls "$data/runs" | grep -q doomed && [ ! -e "$data/runs/.done/doomed" ]; }
+  [ "$code" = 204 ] && wait_for 15 gone && ok "deleting a running job removes its run directory once the kill is done" ||
+    bad "run dir of a deleted job" "$code; $(ls -a "$data/runs" "$data/runs/.done" 2>&1 | tr '\n' ' ')"
+  pgrep -f "sleep 300" >/dev/null && bad "the deleted job's task survived" || ok "and its task is gone"
+  # A run directory left by a deleted job (a crash before it was collected):
+  # the next start removes it instead of saying "unknown run" forever.
+  stop_server
+  id=$(ls "$data/runs/.done/quick" 2>/dev/null | head -1)
+  if [ -n "$id" ]; then
+    ghost=${id%:quick}:ghost
+    cp -r "$data/runs/.done/quick/$id" "$data/runs/$ghost"
+    sed -i 's/"quick"/"ghost"/g' "$data/runs/$ghost/spec"
+    start_server "$data"
+    wait_for 10 bash -c "! ls '$data/runs' | grep -q ghost" && ok "a leftover run of a job that does not exist is removed at start" ||
+      bad "leftover run dir stays" "$(ls "$data/runs")"
+    stop_server
+    start_server "$data" && sleep 1
+    stop_server
+    n=$(awk '/loaded/{n=0} /unknown run/{n++} END{print n+0}' "$data.log")
+    [ "$n" = 0 ] && ok "the next start says nothing of unknown runs" || bad "unknown runs at the last start" "$n"
+  else
+    bad "no archived run of quick to copy" "$(ls -a "$data/runs/.done" 2>&1)"
+  fi
+else
+  bad "server did not start" "$(tail -5 "$data.log")"
+fi
+
 out=$("$CHRONOS" serve --data_dir "$tmp/d3" --min_period soon 2>&1); rc=$?
 [ "$rc" != 0 ] && echo "$out" | grep -q "min_period: 'soon'" && ok "a bad --min_period is refused at start" ||
   bad "bad min_period" "rc $rc: $out"

@@ -126,7 +126,7 @@ static void test_gauges(void **state)
     (void)state;
     struct chr_metrics *m = NULL;
     struct chr_metrics_sample s;
-    struct chr_metrics_gauges g = {7, 6, 5, 4, 3, 1900000000000LL, true};
+    struct chr_metrics_gauges g = {7, 6, 5, 4, 3, 1900000000000LL, true, false};
     assert_int_equal(chr_metrics_create(&m), CHR_OK);
     chr_metrics_set_gauges(m, &g);
     chr_metrics_read(m, &s);
@@ -137,6 +137,7 @@ static void test_gauges(void **state)
     assert_int_equal(s.gauges.offers_held, 3);
     assert_int_equal(s.gauges.started_ms, 1900000000000LL);
     assert_true(s.gauges.leader);
+    assert_false(s.gauges.store_healthy);
     g.leader = false; /* a copy was taken: the caller's struct is not kept */
     chr_metrics_read(m, &s);
     assert_true(s.gauges.leader);

@@ -920,7 +920,7 @@ static struct chr_metrics_sample metrics_sample(void)
     m.store_write.bucket[9] = 3; /* 1 s */
     m.store_write.count = 3;
     m.store_write.sum_ms = 2400;
-    m.gauges = (struct chr_metrics_gauges){3, 2, 1, 4, 5, NOW_MS - 90500, true};
+    m.gauges = (struct chr_metrics_gauges){3, 2, 1, 4, 5, NOW_MS - 90500, true, true};
     return m;
 }
 
@@ -1029,6 +1029,7 @@ static void test_metrics_prom(void **state)
     assert_line(t, "chronos_runs_waiting 1");
     assert_line(t, "chronos_store_batches_pending 4");
     assert_line(t, "chronos_leader 1");
+    assert_line(t, "chronos_store_healthy 1");
     assert_line(t, "chronos_uptime_seconds 90.5");
     assert_null(strstr(t, "run\"ning")); /* no per-job labels */
     chr_free(t);
@@ -1043,6 +1044,7 @@ static void test_metrics_prom(void **state)
     assert_line(t, "chronos_run_lateness_seconds_bucket{le=\"+Inf\"} 0");
     assert_line(t, "chronos_run_lateness_seconds_sum 0");
     assert_line(t, "chronos_leader 0");
+    assert_line(t, "chronos_store_healthy 0");
     assert_line(t, "chronos_uptime_seconds 0");
     chr_free(t);
 }

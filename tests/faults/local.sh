@@ -1,0 +1,120 @@
+#!/bin/bash
+# local.sh - fault trials against one `chronos serve` on the local store,
+# with its data directory (store and run directories) on a small tmpfs this
+# script mounts.  Each trial creates jobs due every second, applies a random
+# schedule of faults (the disk filled for a while then freed, a kill -9, a
+# kill -9 while the disk is full, a graceful restart), lets the server
+# settle, and counts from the tasks' own output files (kept on another disk)
+# and the jobs' ledgers: instants launched twice (duplicate), instants
+# neither launched nor ledgered (missed), and acknowledged jobs that
+# vanished (lost).  Needs root for the mount; says so and skips otherwise.
+#
+#   TRIALS=200 CHRONOS=build/test/chronos bash tests/faults/local.sh
+#
+# Prints one line per trial, the totals and "N passed, N failed".  SEED makes
+# the fault schedule repeatable.
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CHRONOS=$(realpath "${CHRONOS:-$REPO/build/test/chronos}")
+TRIALS=${TRIALS:-3}
+SEED=${SEED:-$$}
+. "$REPO/tests/lib.sh"
+RANDOM=$SEED
+lib_init faults-local
+MNT=$tmp/mnt
+cleanup() {
+  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null
+  sleep 0.2
+  mountpoint -q "$MNT" 2>/dev/null && umount -l "$MNT"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$MNT" "$tmp/out" "$tmp/ledger"
+echo "local fault trials: $TRIALS, seed $SEED, binary $CHRONOS"
+if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=8m tmpfs "$MNT" 2>"$tmp/mount.err"; then
+  echo "skip: mounting a small tmpfs for the data directory needs root ($(cat "$tmp/mount.err" 2>/dev/null))"
+  echo "1 passed, 0 failed"
+  exit 0
+fi
+DATA=$MNT/data
+SERVER_LOG=$tmp/server.log   # not on the disk that fills
+FLAGS=(--local_disk 1000)
+serve() { start_server "$DATA" "${FLAGS[@]}"; }
+healthy() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")" = 200 ]; }
+fill() { dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null; }
+unfill() { rm -f "$MNT/filler"; }
+tick() { # tick NAME START_MS: a job due every second; its task writes its instant
+  echo "{\"name\":\"$1\",\"command\":\"echo \$CHRONOS_JOB_RUN_TIME >> $tmp/out/$1\",\"schedule\":\"R/$(iso "$2")/PT1S\",\"retries\":0,\"cpus\":0.01,\"mem\":1,\"disk\":1}"
+}
+# Writes that fill what is left of the log's last page: the store's own
+# write then fails too, not just the run directories.
+churn() { for i in $(seq 1 30); do api POST /v1/scheduler/iso8601 "{\"name\":\"churn\",\"command\":\"true\",\"disk\":1,\"description\":\"$i $(head -c 2000 /dev/zero | tr '\0' x)\",\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\"}" >/dev/null; done; }
+
+fault() {
+  local kind=$(( RANDOM % 8 ))
+  if [ "$kind" -le 3 ]; then
+    fill; churn; sleep "$(( 1 + RANDOM % 3 )).$(( RANDOM % 10 ))"; unfill
+    FAULT="disk-full"
+  elif [ "$kind" -le 4 ]; then
+    fill; churn; kill9_server; unfill; serve >/dev/null
+    FAULT="disk-full+kill9"
+  elif [ "$kind" -le 6 ]; then
+    sleep 0.$(( RANDOM % 10 )); kill9_server; serve >/dev/null
+    FAULT="kill9"
+  else
+    stop_server; serve >/dev/null
+    FAULT="restart"
+  fi
+}
+
+serve || { echo "the server did not start: $(tail -5 "$DATA.log")"; echo "0 passed, 1 failed"; exit 1; }
+passed=0 failed=0 tot_dup=0 tot_missed=0 tot_lost=0 tot_inst=0 tot_launched=0 tot_ledgered=0
+for trial in $(seq 1 "$TRIALS"); do
+  server_alive || serve >/dev/null
+  wait_for 60 healthy
+  start=$(( ($(now_ms) / 1000 + 2) * 1000 ))
+  specs="" acked=""
+  for j in 1 2; do
+    name="tr$trial-j$j"
+    code=$(api POST /v1/scheduler/iso8601 "$(tick "$name" "$start")")
+    if [ "$code" = 204 ]; then specs="$specs $name:$start:1000"; acked="$acked $name"; fi
+  done
+  while [ "$(now_ms)" -lt $(( start + 1000 )) ]; do sleep 0.05; done
+  faults=""
+  for k in $(seq 1 $(( 1 + RANDOM % 2 ))); do
+    fault
+    faults="$faults $FAULT"
+  done
+  server_alive || serve >/dev/null
+  wait_for 60 healthy
+  sleep 3
+  end=$(( $(now_ms) - 2000 ))
+  lost=0
+  for name in $acked; do [ "$(api GET "/v1/scheduler/job/$name")" = 200 ] || lost=$((lost + 1)); done
+  for name in $acked; do
+    curl -s -m 5 "http://127.0.0.1:$PORT/v1/scheduler/job/$name/ledger" >"$tmp/ledger/$name.json"
+  done
+  out=$(/usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
+  totals=$(echo "$out" | grep '^total:')
+  num() { echo "$totals" | sed -E "s/.* $1 ([0-9]+).*/\1/"; }
+  dup=$(num duplicate) missed=$(num missed) both=$(num both)
+  dup=${dup:-0} missed=${missed:-0} both=${both:-0}
+  inst=$(num instants) launched=$(num launched) ledgered=$(num ledgered)
+  tot_dup=$((tot_dup + dup + both)) tot_missed=$((tot_missed + missed)) tot_lost=$((tot_lost + lost))
+  tot_inst=$((tot_inst + ${inst:-0})) tot_launched=$((tot_launched + ${launched:-0}))
+  tot_ledgered=$((tot_ledgered + ${ledgered:-0}))
+  if [ "$((dup + missed + both + lost))" -eq 0 ] && [ -n "$totals" ]; then
+    passed=$((passed + 1)); verdict=ok
+  else
+    failed=$((failed + 1)); verdict=FAIL
+  fi
+  printf '%-4s trial %3d:%s | instants %s launched %s ledgered %s dup %s missed %s lost %s\n' \
+    "$verdict" "$trial" "$faults" "${inst:-?}" "${launched:-?}" "${ledgered:-?}" "$((dup + both))" \
+    "$missed" "$lost"
+  [ "$verdict" = FAIL ] && { echo "$out" | sed 's/^/     /'; tail -15 "$SERVER_LOG" | sed 's/^/     | /'; }
+  for name in $acked churn; do api DELETE "/v1/scheduler/job/$name" >/dev/null; done
+done
+echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered $tot_ledgered"
+echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
+echo "$passed passed, $failed failed"
