@@ -193,6 +193,8 @@ static enum chr_err set_aside(struct recovering *rc, struct lplan *plan, int i)
     enum chr_err e = keep ? write_prefix(rc, fr->name, plan->keep_bytes) : CHR_OK;
     if (e == CHR_OK)
         e = link_aside(rc, fr, "damaged");
+    if (e != CHR_OK && keep)
+        unlinkat(rc->dir_fd, RECOVER_TMP, 0);
     if (e != CHR_OK || !keep)
         return e != CHR_OK ? e : drop_name(rc, fr->name);
     if (renameat(rc->dir_fd, RECOVER_TMP, rc->dir_fd, fr->name) != 0)
