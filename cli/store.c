@@ -161,12 +161,12 @@ static int check(const char *data_dir, const char *dir)
         printf("healthy: %s, a tree of %" PRIu64 " nodes%s\n", history(r->kept_seq, h, sizeof h),
                r->nodes, r->torn ? " once the torn tail is cut" : "");
     } else {
-        printf("DAMAGED: an open refuses.  The history through record %" PRIu64 " is intact.\n",
-               r->kept_seq);
+        printf("DAMAGED: an open refuses.  Intact before the damage: %s.\n",
+               history(r->kept_seq, h, sizeof h));
         print_lost(r, "recover would lose ");
-        printf("`chronos store recover --data_dir %s` keeps it and sets aside ", data_dir);
+        printf("`chronos store recover --data_dir %s` sets aside ", data_dir);
         print_to_set_aside(r);
-        printf("\n");
+        printf(r->kept_seq > 0 ? " and keeps the rest\n" : " and leaves an empty store\n");
         status = CHR_EXIT_BAD_VALUE;
     }
     chr_store_report_free(r);
