@@ -404,10 +404,12 @@ static enum chr_err load(struct local_store *st, const char *dir, struct chr_err
         return e;
     }
     st->seq = plan.rep.kept_seq;
+    char name[24];
+    lwal_name(name, st->seq + 1);
     if (plan.current >= 0)
         e = reopen_current(st, dir, &plan, err);
     else if ((e = lwal_create(st, st->seq + 1)) != CHR_OK)
-        e = open_error(err, dir, "wal", "create a log");
+        e = open_error(err, dir, name, "create");
     if (e == CHR_OK) {
         lwal_remove_upto(st, plan.rep.snap_seq);
         unlinkat(st->dir_fd, "snap.tmp", 0); /* a checkpoint cut short */
