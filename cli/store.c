@@ -54,6 +54,9 @@ static int parse_args(int argc, char **argv, const char **data_dir)
             *data_dir = a + 11;
         } else if (strcmp(a, "--data_dir") == 0 && i + 1 < argc && argv[i + 1][0] != '\0') {
             *data_dir = argv[++i];
+        } else if (strncmp(a, "--data_dir", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
+            fprintf(stderr, "chronos store %s: --data_dir needs a directory\n", argv[1]);
+            return CHR_EXIT_USAGE;
         } else {
             fprintf(stderr, "chronos store %s: unexpected argument '%s' (see --help)\n", argv[1],
                     a);
