@@ -36,7 +36,7 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz bench sim faults clean
+.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos
@@ -92,18 +92,35 @@ $(B)/asan/sim/%: tests/sim/%.c $(B)/asan/libchr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a $(LIBS)
 
-# libFuzzer targets (clang): tests/fuzz/fuzz_*.c
+# libFuzzer targets (clang): tests/fuzz/fuzz_*.c.  Each links the library
+# built by clang with coverage (fuzzer-no-link) and the same warnings, so a
+# target takes the parts it calls: the time engine, the store's readers, the
+# codecs of job, state and run nodes, packs and run-directory records.
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 $(DEFS) $(INC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-# The parser targets need only the time engine (and common/).
-FUZZ_LIB_SRC := $(sort $(wildcard common/*.c iso8601/*.c))
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS) tests/fuzz/fuzz_check.h
+FUZZ_CFLAGS := $(WARN) $(DEFS) $(INC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(LIB_SRC))
+$(B)/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -lm -lpthread
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/fuzz/libchr.a: $(FUZZ_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libchr.a $(HDRS) tests/fuzz/fuzz_check.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libchr.a $(LIBS)
+
+# Seeds of the decoder targets, written by the production encoders
+# (tests/fuzz/gen_seeds.c); run after a format changes, commit the result.
+$(B)/test/gen_seeds: tests/fuzz/gen_seeds.c $(B)/test/libchr.a $(HDRS)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a $(LIBS)
+fuzz-seeds: $(B)/test/gen_seeds
+	$(B)/test/gen_seeds tests/fuzz/seeds
 
 FUZZ_SECONDS ?= 300
+# make test: the time engine's targets for SMOKE_FUZZ_SECONDS each, the
+# decoders' for SMOKE_FUZZ_DECODER_SECONDS (six of them: ~50 s in all).
 SMOKE_FUZZ_SECONDS ?= 15
+SMOKE_FUZZ_DECODER_SECONDS ?= 8
 
 # The server in the foreground on the embedded defaults: local store and local
 # resource manager under ./data, API on 127.0.0.1:4400, a log line per event.
@@ -111,7 +128,8 @@ run: all
 	@$(B)/chronos serve --data_dir data
 
 test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
-	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) scripts/run-tests.sh
+	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
+	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
 
 unit: deps $(UNIT_BINS)
 	@B=$(B) ONLY=unit scripts/run-tests.sh

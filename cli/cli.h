@@ -28,6 +28,10 @@ int chr_cli_run_task(int argc, char **argv);
 /* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM. */
 int chr_cli_serve(int argc, char **argv);
 
+/* `chronos store check|recover|compact [--data_dir DIR]`: the local store's
+ * files, offline (cli/store.c). */
+int chr_cli_store(int argc, char **argv);
+
 /* The REST client commands (cli/client*.c), each against the server at
  * --server URL, $CHRONOS_URL or http://127.0.0.1:4400. */
 int chr_cli_create(int argc, char **argv);

@@ -20,7 +20,7 @@ static const struct command commands[] = {
     {"list", chr_cli_list},     {"show", chr_cli_show},     {"edit", chr_cli_edit},
     {"apply", chr_cli_apply},   {"run", chr_cli_run},       {"kill", chr_cli_kill},
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
-    {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task},
+    {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
 };
 
 static void usage(FILE *out)
@@ -42,6 +42,7 @@ static void usage(FILE *out)
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
+          "  store    check or recover the local store (check|recover|compact --data_dir DIR)\n"
           "  help     show this help, or `chronos help <command>`\n"
           "  version  print the version\n"
           "\n"

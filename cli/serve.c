@@ -271,6 +271,7 @@ struct serve_cfg {
     char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
     char user[SETTING_MAX];
     char store_dir[PATH_MAX], runs_dir[PATH_MAX];
+    const char *data_dir;
 };
 
 /* "user:password", each part non-empty, printable. */
@@ -380,6 +381,7 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         fprintf(stderr, "chronos serve: data_dir: cannot create '%s': %s\n", dd, strerror(errno));
         return false;
     }
+    c->data_dir = dd;
     int a = snprintf(c->store_dir, sizeof c->store_dir, "%s/store", dd);
     int b = s->set[K_RUNS_DIR] ? snprintf(c->runs_dir, sizeof c->runs_dir, "%s", s->value[K_RUNS_DIR])
                                : snprintf(c->runs_dir, sizeof c->runs_dir, "%s/runs", dd);
@@ -476,15 +478,22 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
                      struct chr_http_config *hc, const sigset_t *stop)
 {
     struct chr_store *store = NULL;
-    enum chr_err e = chr_store_open_local(c->store_dir, NULL, &store);
+    struct chr_error err = {{0}, {0}};
+    enum chr_err e = chr_store_open_local(c->store_dir, NULL, &store, &err);
     if (e != CHR_OK) {
-        fprintf(stderr, "chronos serve: store: cannot open %s: %s\n", c->store_dir,
-                chr_err_message(e));
+        fprintf(stderr, "chronos serve: store: %s\n", err.message[0] ? err.message
+                                                                      : chr_err_message(e));
+        if (e == CHR_EDAMAGED)
+            fprintf(stderr, "chronos serve: nothing was changed. Run `chronos store check "
+                    "--data_dir %s` to see the damage, then `chronos store recover --data_dir %s` "
+                    "to keep the history before it (the damaged files are set aside, not "
+                    "deleted)\n", c->data_dir, c->data_dir);
         return CHR_EXIT_BAD_VALUE;
     }
+    if (err.message[0] != '\0')
+        fprintf(stderr, "chronos: store: %s\n", err.message);
     lc->store = store;
     test_store_faults(store);
-    struct chr_error err = {{0}, {0}};
     struct chr_solo *solo = NULL;
     struct chr_http *http = NULL;
     int status = CHR_EXIT_BAD_VALUE;

@@ -21,6 +21,7 @@ static const struct {
     {CHR_ENONE, "ENONE", "no such instant"},
     {CHR_ECONFLICT, "ECONFLICT", "conflict"},
     {CHR_EUNAVAIL, "EUNAVAIL", "unavailable"},
+    {CHR_EDAMAGED, "EDAMAGED", "stored data is damaged"},
 };
 
 const char *chr_err_name(enum chr_err e)

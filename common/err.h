@@ -23,6 +23,7 @@ enum chr_err {
     CHR_ENONE = -6,    /* a query has no answer (a schedule that fires no more) */
     CHR_ECONFLICT = -7,/* the thing exists already, or changed under us */
     CHR_EUNAVAIL = -8, /* a dependency (store, resource manager) is unavailable */
+    CHR_EDAMAGED = -9, /* stored bytes fail their own checks: damage, not a crash's torn write */
 };
 
 /* The name of an error code ("EINVAL") and its one-line meaning; never NULL. */

@@ -138,6 +138,12 @@ char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len);
  * false while its supervisor holds it until its start. */
 bool chr_local_pidrec_started(const struct chr_local_pidrec *p, int64_t now_ms);
 
+/* Parse the text of a record (len bytes; no NUL needed, one ends it): pure.
+ * CHR_OK, or CHR_EINVAL when malformed (then *out is zeroed). */
+enum chr_err chr_local_claim_parse(const char *text, size_t len, struct chr_local_claim *c);
+enum chr_err chr_local_pidrec_parse(const char *text, size_t len, struct chr_local_pidrec *p);
+enum chr_err chr_local_exitrec_parse(const char *text, size_t len, struct chr_local_exitrec *e);
+
 /* Read a record from the run directory dirfd.  CHR_ENOENT when absent,
  * CHR_EINVAL when unreadable (a torn write after a crash), CHR_EIO. */
 enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c);

@@ -370,29 +370,60 @@ static bool take_boot_id(const char **p, char out[CHR_LOCAL_BOOT_ID_LEN + 1])
     return true;
 }
 
-static enum chr_err read_line_record(int dirfd, const char *name, char **text)
+static enum chr_err read_line_record(int dirfd, const char *name, char **text, size_t *len)
 {
-    enum chr_err e = chr_local_file_read(dirfd, name, CHR_LOCAL_RECORD_MAX, text, NULL);
+    enum chr_err e = chr_local_file_read(dirfd, name, CHR_LOCAL_RECORD_MAX, text, len);
     return e == CHR_ERANGE ? CHR_EINVAL : e;
+}
+
+/* The record's text as a C string in buf (CHR_LOCAL_RECORD_MAX + 1 bytes);
+ * false when longer. */
+static bool record_text(const char *text, size_t len, char *buf)
+{
+    if (len > CHR_LOCAL_RECORD_MAX)
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* A pid, a process group id: 1..INT32_MAX (a wider value must never turn
+ * into a negative pid_t, which kill() takes for a group). */
+static bool pid_ok(long long pid)
+{
+    return pid > 0 && pid <= INT32_MAX;
+}
+
+enum chr_err chr_local_claim_parse(const char *text, size_t len, struct chr_local_claim *c)
+{
+    char buf[CHR_LOCAL_RECORD_MAX + 1];
+    memset(c, 0, sizeof *c);
+    if (!record_text(text, len, buf))
+        return CHR_EINVAL;
+    const char *p = buf;
+    long long pid = 0, ticks = 0;
+    if (strncmp(buf, CHR_LOCAL_ABANDONED, strlen(CHR_LOCAL_ABANDONED)) == 0) {
+        c->abandoned = true;
+        return CHR_OK;
+    }
+    if (take_num(&p, &pid) && take_num(&p, &ticks) && take_boot_id(&p, c->boot_id) &&
+        pid_ok(pid) && ticks >= 0) {
+        c->pid = (pid_t)pid;
+        c->ticks = (uint64_t)ticks;
+        return CHR_OK;
+    }
+    memset(c, 0, sizeof *c);
+    return CHR_EINVAL;
 }
 
 enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c)
 {
     char *text = NULL;
-    enum chr_err e = read_line_record(dirfd, CHR_LOCAL_CLAIM_FILE, &text);
+    size_t len = 0;
+    enum chr_err e = read_line_record(dirfd, CHR_LOCAL_CLAIM_FILE, &text, &len);
     if (e != CHR_OK)
         return e;
-    memset(c, 0, sizeof *c);
-    const char *p = text;
-    long long pid = 0, ticks = 0;
-    if (strncmp(text, CHR_LOCAL_ABANDONED, strlen(CHR_LOCAL_ABANDONED)) == 0)
-        c->abandoned = true;
-    else if (take_num(&p, &pid) && take_num(&p, &ticks) && take_boot_id(&p, c->boot_id) &&
-             pid > 0 && ticks >= 0) {
-        c->pid = (pid_t)pid;
-        c->ticks = (uint64_t)ticks;
-    } else
-        e = CHR_EINVAL;
+    e = chr_local_claim_parse(text, len, c);
     chr_free(text);
     return e;
 }
@@ -402,22 +433,33 @@ bool chr_local_pidrec_started(const struct chr_local_pidrec *p, int64_t now_ms)
     return p->start_ms <= now_ms;
 }
 
-enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *r)
+enum chr_err chr_local_pidrec_parse(const char *text, size_t len, struct chr_local_pidrec *r)
 {
-    char *text = NULL;
-    enum chr_err e = read_line_record(dirfd, CHR_LOCAL_PID_FILE, &text);
-    if (e != CHR_OK)
-        return e;
+    char buf[CHR_LOCAL_RECORD_MAX + 1];
     memset(r, 0, sizeof *r);
-    const char *p = text;
+    if (!record_text(text, len, buf))
+        return CHR_EINVAL;
+    const char *p = buf;
     long long pid = 0, start = 0, ticks = 0;
     if (take_num(&p, &pid) && take_num(&p, &start) && take_boot_id(&p, r->boot_id) &&
-        take_num(&p, &ticks) && pid > 0 && ticks >= 0) {
+        take_num(&p, &ticks) && pid_ok(pid) && ticks >= 0) {
         r->pid = (pid_t)pid;
         r->start_ms = start;
         r->ticks = (uint64_t)ticks;
-    } else
-        e = CHR_EINVAL;
+        return CHR_OK;
+    }
+    memset(r, 0, sizeof *r);
+    return CHR_EINVAL;
+}
+
+enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    enum chr_err e = read_line_record(dirfd, CHR_LOCAL_PID_FILE, &text, &len);
+    if (e != CHR_OK)
+        return e;
+    e = chr_local_pidrec_parse(text, len, r);
     chr_free(text);
     return e;
 }
@@ -459,21 +501,14 @@ static bool state_from_name(const char *name, enum chr_local_state *out)
     return false;
 }
 
-enum chr_err chr_local_exitrec_read(int dirfd, struct chr_local_exitrec *e)
+enum chr_err chr_local_exitrec_parse(const char *text, size_t len, struct chr_local_exitrec *e)
 {
-    char *text = NULL;
-    size_t len = 0;
-    enum chr_err r = chr_local_file_read(dirfd, CHR_LOCAL_EXIT_FILE, CHR_LOCAL_RECORD_MAX, &text,
-                                         &len);
-    if (r != CHR_OK)
-        return r == CHR_ERANGE ? CHR_EINVAL : r;
-    json_t *o = json_loadb(text, len, 0, NULL);
-    chr_free(text);
     memset(e, 0, sizeof *e);
+    json_t *o = len <= CHR_LOCAL_RECORD_MAX ? json_loadb(text, len, 0, NULL) : NULL;
     const char *state = NULL, *reason = NULL;
     int pid = 0, code = 0, sig = 0, out_tr = 0, err_tr = 0;
     json_int_t start = 0, end = 0, out_n = 0, err_n = 0;
-    r = CHR_EINVAL;
+    enum chr_err r = CHR_EINVAL;
     if (o && json_unpack(o, "{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:s}", "state",
                          &state, "pid", &pid, "exit_code", &code, "signal", &sig, "start_ms",
                          &start, "end_ms", &end, "stdout_bytes", &out_n, "stderr_bytes", &err_n,
@@ -493,5 +528,18 @@ enum chr_err chr_local_exitrec_read(int dirfd, struct chr_local_exitrec *e)
         r = CHR_OK;
     }
     json_decref(o);
+    return r;
+}
+
+enum chr_err chr_local_exitrec_read(int dirfd, struct chr_local_exitrec *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    enum chr_err r = chr_local_file_read(dirfd, CHR_LOCAL_EXIT_FILE, CHR_LOCAL_RECORD_MAX, &text,
+                                         &len);
+    if (r != CHR_OK)
+        return r == CHR_ERANGE ? CHR_EINVAL : r;
+    r = chr_local_exitrec_parse(text, len, e);
+    chr_free(text);
     return r;
 }

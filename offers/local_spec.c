@@ -315,7 +315,8 @@ static char **strings_from_array(json_t *a)
     return v;
 }
 
-/* "NAME=value" strings of an object. */
+/* "NAME=value" strings of an object; NULL when a name is empty or holds
+ * '=' (the encoder never writes one: it would define another variable). */
 static char **strings_from_env(json_t *o)
 {
     size_t n = json_object_size(o), i = 0;
@@ -325,7 +326,8 @@ static char **strings_from_env(json_t *o)
     json_object_foreach(o, name, val) {
         const char *s = json_string_value(val);
         size_t ln = strlen(name), lv = s ? strlen(s) : 0;
-        char *kv = v && s ? chr_malloc(ln + lv + 2) : NULL;
+        bool ok = s != NULL && ln > 0 && strchr(name, '=') == NULL;
+        char *kv = v && ok ? chr_malloc(ln + lv + 2) : NULL;
         if (!kv) {
             for (size_t j = 0; v && j < i; j++)
                 chr_free(v[j]);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -343,32 +344,106 @@ static const struct chr_store_backend local_backend = {
 #endif
 };
 
+/* Errors of the open name the path: "DIR/NAME: cannot open: ...". */
+static enum chr_err open_error(struct chr_error *err, const char *dir, const char *name,
+                               const char *doing)
+{
+    int saved = errno;
+    char path[512];
+    snprintf(path, sizeof path, "%s%s%s", dir, name[0] ? "/" : "", name);
+    return chr_error_set(err, CHR_EIO, path, "cannot %s: %s", doing, strerror(saved));
+}
+
+/* Takes the directory's lock and writes this process's pid into LOCK, so
+ * that a second open can say who holds it. */
+static enum chr_err take_lock(struct local_store *st, const char *dir, struct chr_error *err)
+{
+    st->lock_fd = openat(st->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->lock_fd < 0)
+        return open_error(err, dir, "LOCK", "open");
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? llock_busy(st->lock_fd, dir, err)
+                                    : open_error(err, dir, "LOCK", "lock");
+    llock_note(st->lock_fd);
+    return CHR_OK;
+}
+
 /* Creates (if needed: then its parent's entry is fsync'd too) and locks the
  * directory. */
-static enum chr_err open_dir(struct local_store *st, const char *dir)
+static enum chr_err open_dir(struct local_store *st, const char *dir, struct chr_error *err)
 {
     bool created = mkdir(dir, 0755) == 0;
     if (!created && errno != EEXIST)
-        return CHR_EIO;
+        return open_error(err, dir, "", "create the directory");
     st->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (st->dir_fd < 0)
-        return CHR_EIO;
+        return open_error(err, dir, "", "open the directory");
     if (created) {
         int parent = openat(st->dir_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         enum chr_err e = parent < 0 ? CHR_EIO : lio_sync(&st->faults, parent, false);
         if (parent >= 0)
             close(parent);
         if (e != CHR_OK)
-            return e;
+            return open_error(err, dir, "..", "sync the new directory's parent");
     }
-    st->lock_fd = openat(st->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (st->lock_fd < 0)
-        return CHR_EIO;
-    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return errno == EWOULDBLOCK ? CHR_EUNAVAIL : CHR_EIO;
-    unlinkat(st->dir_fd, "snap.tmp", 0); /* a checkpoint cut short */
-    unlinkat(st->dir_fd, "probe.tmp", 0); /* a resume cut short (local_commit.c) */
+    return take_lock(st, dir, err);
+}
+
+/* Opens the newest log to append to, cutting its torn tail (noted in err). */
+static enum chr_err reopen_current(struct local_store *st, const char *dir,
+                                   const struct lplan *plan, struct chr_error *err)
+{
+    const struct chr_store_file_report *fr = &plan->rep.files[plan->current];
+    int fd = openat(st->dir_fd, fr->name, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return open_error(err, dir, fr->name, "open");
+    st->wal_fd = fd;
+    st->wal_first = fr->first_seq;
+    st->wal_size = plan->current_end;
+    if (fr->state != CHR_STORE_FILE_TORN)
+        return CHR_OK;
+    if (ftruncate(fd, (off_t)plan->current_end) != 0 ||
+        lio_sync(&st->faults, fd, false) != CHR_OK)
+        return open_error(err, dir, fr->name, "cut the torn tail");
+    st->st.torn_bytes = fr->bytes - plan->current_end;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, fr->name);
+    chr_error_set(err, CHR_OK, path, "cut a torn tail of %llu bytes at offset %llu (%s): the "
+                  "write a crash interrupted, never acknowledged",
+                  (unsigned long long)st->st.torn_bytes, (unsigned long long)fr->bad_offset,
+                  fr->what);
     return CHR_OK;
+}
+
+/* Reads the store; on no damage, makes it ready to append: the newest log
+ * cut after its last record (or a new one), stale logs and snap.tmp gone. */
+static enum chr_err load(struct local_store *st, const char *dir, struct chr_error *err)
+{
+    struct lplan plan;
+    enum chr_err e = lcheck_read(st->dir_fd, dir, false, &st->ix, &plan, err);
+    if (e != CHR_OK)
+        return e;
+    if (plan.rep.damaged) {
+        e = lplan_damage_error(&plan, dir, err);
+        lplan_free(&plan);
+        return e;
+    }
+    st->seq = plan.rep.kept_seq;
+    char name[24];
+    lwal_name(name, st->seq + 1);
+    if (plan.current >= 0)
+        e = reopen_current(st, dir, &plan, err);
+    else if ((e = lwal_create(st, st->seq + 1)) != CHR_OK)
+        e = open_error(err, dir, name, "create");
+    if (e == CHR_OK) {
+        lwal_remove_upto(st, plan.rep.snap_seq);
+        unlinkat(st->dir_fd, "snap.tmp", 0); /* a checkpoint cut short */
+        unlinkat(st->dir_fd, "probe.tmp", 0); /* a resume cut short (local_commit.c) */
+        if (lio_sync(&st->faults, st->dir_fd, false) != CHR_OK)
+            e = open_error(err, dir, "", "sync the directory");
+    }
+    lplan_free(&plan);
+    return e;
 }
 
 static enum chr_err init_sync(struct local_store *st)
@@ -394,13 +469,14 @@ static enum chr_err start_threads(struct local_store *st)
 }
 
 enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config *cfg,
-                                  struct chr_store **out)
+                                  struct chr_store **out, struct chr_error *err)
 {
+    chr_error_clear(err);
     if (out == NULL)
-        return CHR_EINVAL;
+        return chr_error_set(err, CHR_EINVAL, "store", "no place for the store");
     *out = NULL;
     if (dir == NULL || dir[0] == '\0')
-        return CHR_EINVAL;
+        return chr_error_set(err, CHR_EINVAL, "store", "no directory given");
     struct local_store *st = chr_calloc(1, sizeof *st);
     if (st == NULL)
         return CHR_ENOMEM;
@@ -419,14 +495,11 @@ enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config
         chr_free(st); /* nothing else to undo: the primitives need no destroy */
         return e;
     }
-    uint64_t snap_seq = 0;
-    e = open_dir(st, dir);
+    e = open_dir(st, dir, err);
     if (e == CHR_OK)
         e = lindex_init(&st->ix);
     if (e == CHR_OK)
-        e = lsnap_load(st, &snap_seq);
-    if (e == CHR_OK)
-        e = lwal_recover(st, snap_seq);
+        e = load(st, dir, err);
     if (e == CHR_OK) {
         st->pub_seq = st->seq;
         st->pub_log_bytes = st->wal_size;
@@ -434,6 +507,8 @@ enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config
     }
     if (e != CHR_OK) {
         local_destroy(st);
+        if (e == CHR_ENOMEM)
+            chr_error_set(err, e, "store", "out of memory opening %s", dir);
         return e;
     }
     *out = &st->base;

@@ -243,12 +243,6 @@ void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
     pthread_mutex_unlock(&st->mu);
 }
 
-/* The current log file's name, for messages. */
-static void wal_file(const struct local_store *st, char out[24])
-{
-    snprintf(out, 24, "wal.%016llx", (unsigned long long)st->wal_first);
-}
-
 /* Appends and syncs; on failure cuts the file back to its durable end.  A
  * failed write (a full disk) loses nothing acknowledged: the store can be
  * resumed once the cut is done.  A failed fdatasync is fatal: after it
@@ -269,7 +263,7 @@ static enum chr_err write_group(struct local_store *st, size_t bytes)
     if (ftruncate(st->wal_fd, (off_t)st->wal_size) == 0)
         (void)fdatasync(st->wal_fd); /* resume checks the cut again */
     char wal[24];
-    wal_file(st, wal);
+    lwal_name(wal, st->wal_first);
     if (syncing)
         lstore_fail(st, true,
                     "fdatasync of %s/%s failed at offset %llu: %s; what was acknowledged may not "
@@ -312,7 +306,7 @@ static enum chr_err resume(struct local_store *st)
     if (e != CHR_ENONE)
         return e;
     char wal[24];
-    wal_file(st, wal);
+    lwal_name(wal, st->wal_first);
     if (ftruncate(st->wal_fd, (off_t)st->wal_size) != 0 ||
         lio_sync(&st->faults, st->wal_fd, true) != CHR_OK) {
         lstore_fail(st, false, "cannot cut %s/%s back to %llu bytes: %s", st->name, wal,

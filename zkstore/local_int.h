@@ -3,11 +3,16 @@
  * files (local*.c).
  *
  * The directory holds:
- *   LOCK                 flock()ed while open: one process at a time
+ *   LOCK                 flock()ed while open: one process at a time; holds
+ *                        the pid of the process that opened the store
  *   snap                 the checkpoint: every node as of log record `seq`
  *   snap.tmp             a checkpoint being written (ignored and removed)
  *   wal.<16 hex digits>  the write-ahead log, named by its first record's seq
- * The truth is snap + every log record after its seq, in order.
+ *   *.damaged-<stamp>, *.after-damage-<stamp>
+ *                        files `chronos store recover` set aside (never read)
+ * The truth is snap + every log record after its seq, in order.  Reading it
+ * (local_check.c) tells a crash's torn tail from damage: local_wal.c and
+ * local_snap.c state the rules.
  *
  * Memory: every node lives in an in-memory index (as in ZooKeeper's
  * DataTree): a hash of path -> node, tree links for listings, and an
@@ -181,16 +186,144 @@ void *lcommit_main(void *arg);
 /* Fails the store (under mu: takes it) with a cause, printf-style. */
 void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* local_snap.c */
-void *lsnap_main(void *arg);
-enum chr_err lsnap_load(struct local_store *st, uint64_t *seq);
-void ck_job_free(struct ck_job *job);
-/* local_wal.c */
-enum chr_err lwal_recover(struct local_store *st, uint64_t snap_seq);
+
+/* Room for what is wrong in a file ("a record that fails its checksum ..."). */
+#define LWHAT_MAX 160
+
+/* ---- The log (local_wal.c) ------------------------------------------------ */
+
 enum chr_err lwal_create(struct local_store *st, uint64_t first);
 void lwal_remove_upto(struct local_store *st, uint64_t seq);
 size_t lwal_encode(unsigned char *out, const struct lbatch *b);
 size_t lwal_record_size(const struct lbatch *b);
+/* "wal.<16 hex digits>" of the file whose first record is `first`. */
+void lwal_name(char out[24], uint64_t first);
+/* The first seqs of every log file in the directory, sorted, into *out
+ * (chr_free).  CHR_EIO, CHR_ENOMEM. */
+enum chr_err lwal_list(int dir_fd, uint64_t **out, size_t *n);
+
+/* One op of a log record, pointing into the record's bytes. */
+struct lwal_op {
+    int type;              /* CHR_STORE_CREATE, _SET or _DELETE */
+    int32_t version;       /* the node's version after it: 0 (CREATE), -1 (DELETE) */
+    const char *path;      /* plen bytes, no NUL */
+    uint32_t plen;
+    const unsigned char *data; /* dlen bytes (0 for DELETE) */
+    uint32_t dlen;
+};
+
+/* Encodes n ops as the record `seq` into out (lwal_ops_size bytes). */
+size_t lwal_encode_ops(unsigned char *out, uint64_t seq, const struct lwal_op *ops, size_t n);
+size_t lwal_ops_size(const struct lwal_op *ops, size_t n);
+
+/* A record that passed every check: framing, checksum, well-formed ops. */
+struct lwal_rec {
+    uint64_t seq;
+    uint32_t n_ops;
+    const unsigned char *payload; /* the ops */
+    size_t payload_len;
+    size_t size;                  /* header + payload */
+};
+
+/* The record at buf[off..len) when it passes every check. */
+bool lwal_record_at(const unsigned char *buf, size_t len, size_t off, struct lwal_rec *rec);
+/* The next op of a checked record's payload (*p, *n advance). */
+void lwal_op_next(const unsigned char **p, size_t *n, struct lwal_op *op);
+
+enum lwal_end {
+    LWAL_END_CLEAN = 0, /* the valid records fill the file */
+    LWAL_END_TORN,      /* then what a crash during an unsynced write leaves */
+    LWAL_END_DAMAGED,   /* then damage */
+};
+
+/* What lwal_scan found in one log file's bytes. */
+struct lwal_scan {
+    uint64_t records;   /* valid records from offset 0, seqs first_seq.. */
+    uint64_t last_seq;  /* the last one's seq (first_seq - 1 when none) */
+    uint64_t valid_end; /* the offset after it: the torn or damaged bytes start here */
+    enum lwal_end end;
+    uint64_t after_records;           /* DAMAGED: records with valid checksums found after */
+    uint64_t after_off;               /* the first of them */
+    uint64_t after_first_seq, after_last_seq;
+    char what[LWHAT_MAX];             /* TORN, DAMAGED: what is at valid_end */
+};
+
+/* Reads a log file's bytes (pure: no I/O, no allocation) by the rules at the
+ * top of local_wal.c. */
+void lwal_scan(const unsigned char *buf, size_t len, uint64_t first_seq, struct lwal_scan *out);
+
+/* Applies the records of buf[0..end) (scanned valid) whose seq is past
+ * *seq, in order, advancing *seq.  CHR_OK; CHR_EDAMAGED when a record does
+ * not fit the tree (its offset into *bad_off, why into `why`); CHR_ENOMEM. */
+enum chr_err lwal_replay(struct lindex *ix, const unsigned char *buf, size_t end, uint64_t *seq,
+                         uint64_t *bad_off, char why[LWHAT_MAX]);
+
+/* ---- The snapshot (local_snap.c) -------------------------------------------- */
+
+void *lsnap_main(void *arg);
+void ck_job_free(struct ck_job *job);
+
+/*
+ * Loads a snapshot's bytes (pure: memory only) into ix, which holds only "/":
+ * checks the header, every node's framing and path and the checksum before
+ * it changes anything, then adds the nodes.  CHR_OK with *seq and *nodes;
+ * CHR_EDAMAGED with *bad_off and why (ix may then hold some nodes: discard
+ * it); CHR_ENOMEM.
+ */
+enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len,
+                            uint64_t *seq, uint64_t *nodes, uint64_t *bad_off,
+                            char why[LWHAT_MAX]);
+
+/* The bytes of the snapshot of a capture, as the checkpoint writes them, in
+ * a chr_malloc'd buffer (tests and fuzzing).  CHR_ENOMEM. */
+enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t *len);
+
+/* ---- Reading a whole store directory (local_check.c) ------------------------ */
+
+/* A file's bytes, read-only: mapped (open and recover hold the lock, so
+ * nothing changes them) or copied (check reads beside a running server,
+ * which may cut a file it has mapped). */
+struct lfile {
+    const unsigned char *p;
+    size_t len;
+    void *map;
+    unsigned char *copy;
+};
+/* CHR_OK, CHR_ENOENT, CHR_EIO (errno kept), CHR_ENOMEM. */
+enum chr_err lfile_read(int dir_fd, const char *name, bool copy, struct lfile *f);
+void lfile_done(struct lfile *f);
+
+/* What reading every file of a store found, and what an open does about it. */
+struct lplan {
+    struct chr_store_report rep;
+    int damage;           /* the first DAMAGED file (rep.files index), -1: none */
+    int stop;             /* the file where replay stopped (its damage), -1: it read everything */
+    uint64_t keep_bytes;  /* in `stop`: the bytes before the damage */
+    int current;          /* the newest log when it ends at rep.kept_seq (appended to), else -1 */
+    uint64_t current_end; /* its valid length: a torn tail after it is cut */
+};
+
+/*
+ * Reads the store in dir_fd into ix (holding only "/") as the truth is
+ * defined: the snapshot, then every log record after it, stopping at the
+ * first damage.  Changes nothing on disk.  `dir` is for messages only.
+ * CHR_OK with *plan filled (free with lplan_free) whether or not it found
+ * damage; CHR_EIO (err names the path), CHR_ENOMEM.
+ */
+enum chr_err lcheck_read(int dir_fd, const char *dir, bool copy, struct lindex *ix,
+                         struct lplan *plan, struct chr_error *err);
+void lplan_free(struct lplan *plan);
+/* Fills err with the plan's first damage: "DIR/FILE: what at offset; the
+ * history through record K is intact".  Returns CHR_EDAMAGED. */
+enum chr_err lplan_damage_error(const struct lplan *plan, const char *dir, struct chr_error *err);
+
+/* The pid in a LOCK file (fd), -1 when it holds none. */
+long llock_holder(int lock_fd);
+/* Writes this process's pid into the LOCK file it holds (best effort). */
+void llock_note(int lock_fd);
+/* The store is locked by another: CHR_EUNAVAIL, err naming DIR/LOCK and the
+ * holder's pid. */
+enum chr_err llock_busy(int lock_fd, const char *dir, struct chr_error *err);
 
 /* Little-endian field codecs for the files. */
 static inline void put32(unsigned char *p, uint32_t v)
@@ -216,21 +349,5 @@ static inline uint64_t get64(const unsigned char *p)
 {
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
-
-/* A buffered sequential reader (local_wal.c), for the log and the snapshot. */
-struct lreader {
-    int fd;
-    unsigned char *buf;
-    size_t cap, start, end;
-    uint64_t off; /* file offset of buf[start] */
-    bool eof;
-};
-enum chr_err lreader_init(struct lreader *r, int fd);
-void lreader_free(struct lreader *r);
-/* Makes n bytes available at the returned pointer (consumed with
- * lreader_skip); NULL at end of file before n bytes (or on a read error:
- * *err says which). */
-const unsigned char *lreader_peek(struct lreader *r, size_t n, enum chr_err *err);
-void lreader_skip(struct lreader *r, size_t n);
 
 #endif

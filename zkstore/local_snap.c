@@ -4,18 +4,28 @@
  * captured (so commits go on meanwhile), and read back at open.
  *
  *   "CHRSNAP1" | u32 format 1 | u32 0 | u64 seq | u64 nodes |
- *   nodes in pre-order (parents first): i32 version, u32 path bytes,
- *   u32 data bytes, path, data | u32 crc32c of everything before it.
+ *   nodes in pre-order (parents first, "/" first): i32 version, u32 path
+ *   bytes, u32 data bytes, path, data | u32 crc32c of everything before it.
  *
  * Written as snap.tmp, fsync'd, renamed over snap, directory fsync'd; only
  * then are the logs it covers removed.  A crash at any point leaves either
- * the old snapshot and all its logs or the new one.  Never changes the index
- * after open and never touches the current log.
+ * the old snapshot and all its logs or the new one, so `snap` is never torn:
+ * any fault in it (a header that is not ours, a node whose sizes or path are
+ * impossible, a tree that does not hold together, a checksum that fails, a
+ * length that differs from what the nodes need) is damage, and the open
+ * refuses; a snapshot is never skipped and never half-loaded (the framing
+ * and the checksum are checked before the first node is added).  snap.tmp is
+ * an unfinished checkpoint: ignored, and removed by an open that succeeds.
+ * The format is not canonical in one way: siblings may come in any order.
+ *
+ * Never changes the index after open and never touches the current log.
  */
 #include "zkstore/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +48,7 @@ void ck_job_free(struct ck_job *job)
 
 /* ---- Writing ---------------------------------------------------------------- */
 
+/* Writes to a file (fd >= 0) or, for lsnap_encode, to memory (fd < 0). */
 struct swriter {
     struct lfaults *faults;
     int fd;
@@ -46,12 +57,36 @@ struct swriter {
     uint64_t off;
     uint32_t crc;
     enum chr_err err;
+    unsigned char *mem;
+    size_t mem_len, mem_cap;
 };
+
+static void sw_to_mem(struct swriter *w)
+{
+    if (w->mem_len + w->len > w->mem_cap) {
+        size_t cap = w->mem_cap == 0 ? SNAP_BUF : w->mem_cap;
+        while (cap < w->mem_len + w->len)
+            cap *= 2;
+        unsigned char *m = chr_realloc(w->mem, cap);
+        if (m == NULL) {
+            w->err = CHR_ENOMEM;
+            return;
+        }
+        w->mem = m;
+        w->mem_cap = cap;
+    }
+    memcpy(w->mem + w->mem_len, w->buf, w->len);
+    w->mem_len += w->len;
+}
 
 static void sw_flush(struct swriter *w)
 {
-    if (w->err == CHR_OK && w->len > 0)
-        w->err = lio_pwrite(w->faults, w->fd, w->buf, w->len, w->off);
+    if (w->err == CHR_OK && w->len > 0) {
+        if (w->fd >= 0)
+            w->err = lio_pwrite(w->faults, w->fd, w->buf, w->len, w->off);
+        else
+            sw_to_mem(w);
+    }
     w->off += w->len;
     w->len = 0;
 }
@@ -125,6 +160,25 @@ static enum chr_err snap_write(struct local_store *st, const struct ck_job *job)
     return lio_sync(&st->faults, st->dir_fd, false);
 }
 
+enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t *len)
+{
+    struct swriter w = {.fd = -1, .err = CHR_OK};
+    *out = NULL;
+    *len = 0;
+    w.buf = chr_malloc(SNAP_BUF);
+    if (w.buf == NULL)
+        return CHR_ENOMEM;
+    sw_body(&w, job);
+    chr_free(w.buf);
+    if (w.err != CHR_OK) {
+        chr_free(w.mem);
+        return w.err;
+    }
+    *out = w.mem;
+    *len = w.mem_len;
+    return CHR_OK;
+}
+
 /* ---- The checkpoint thread ----------------------------------------------- */
 
 void *lsnap_main(void *arg)
@@ -163,79 +217,108 @@ void *lsnap_main(void *arg)
 
 /* ---- Loading ----------------------------------------------------------------- */
 
-/* Adds one node read from the snapshot. */
-static enum chr_err load_node(struct local_store *st, const unsigned char *rec, uint32_t plen,
-                              uint32_t dlen)
+static enum chr_err damaged(uint64_t *bad_off, uint64_t at, char why[LWHAT_MAX],
+                            const char *what)
 {
-    int32_t version = (int32_t)get32(rec);
-    const char *path = (const char *)rec + SNAP_REC;
-    struct lblob *b = lblob_new(path, plen, rec + SNAP_REC + plen, dlen, version);
-    if (b == NULL)
-        return CHR_ENOMEM;
-    if (version < 0 || !chr_store_path_valid(lblob_path(b)) || strlen(lblob_path(b)) != plen) {
-        lblob_unref(b);
-        return CHR_EIO;
+    *bad_off = at;
+    snprintf(why, LWHAT_MAX, "%s", what);
+    return CHR_EDAMAGED;
+}
+
+/* Why the node record at buf[off..end) is impossible, or NULL; its size into
+ * *used. */
+static const char *node_problem(const unsigned char *buf, size_t end, size_t off, bool first,
+                                size_t *used)
+{
+    if (end - off < SNAP_REC)
+        return "a node record cut short by the checksum";
+    uint32_t plen = get32(buf + off + 4), dlen = get32(buf + off + 8);
+    if (plen == 0 || plen >= CHR_STORE_PATH_MAX || dlen > CHR_STORE_NODE_MAX ||
+        (size_t)plen + dlen > end - off - SNAP_REC)
+        return "a node record with impossible sizes";
+    if ((int32_t)get32(buf + off) < 0)
+        return "a node with a negative version";
+    char path[CHR_STORE_PATH_MAX];
+    memcpy(path, buf + off + SNAP_REC, plen);
+    path[plen] = '\0';
+    if (memchr(path, '\0', plen) != NULL || !chr_store_path_valid(path))
+        return "a node with an invalid path";
+    if (first != (plen == 1))
+        return first ? "a first node that is not \"/\"" : "a second \"/\"";
+    *used = SNAP_REC + plen + dlen;
+    return NULL;
+}
+
+/* Checks the header, every node's framing and the checksum; *count nodes. */
+static enum chr_err check_frame(const unsigned char *buf, size_t len, uint64_t *count,
+                                uint64_t *bad_off, char why[LWHAT_MAX])
+{
+    if (len < SNAP_HDR + 4)
+        return damaged(bad_off, 0, why, "shorter than a snapshot's header and checksum");
+    if (memcmp(buf, SNAP_MAGIC, 8) != 0 || get32(buf + 8) != 1 || get32(buf + 12) != 0)
+        return damaged(bad_off, 0, why, "a header that is not a chronos snapshot's (format 1)");
+    *count = get64(buf + 24);
+    if (*count == 0 || *count > CHR_STORE_NODES_MAX)
+        return damaged(bad_off, 24, why, "a header with an impossible node count");
+    size_t end = len - 4, off = SNAP_HDR;
+    for (uint64_t i = 0; i < *count; i++) {
+        size_t used = 0;
+        const char *p = node_problem(buf, end, off, i == 0, &used);
+        if (p != NULL)
+            return damaged(bad_off, off, why, p);
+        off += used;
     }
+    if (off != end)
+        return damaged(bad_off, off, why, "bytes after the last node, before the checksum");
+    if (chr_crc32c(0, buf, end) != get32(buf + end))
+        return damaged(bad_off, end, why, "a checksum that does not match the bytes before it "
+                                          "(some byte of the snapshot is damaged)");
+    return CHR_OK;
+}
+
+/* Adds the checked node at rec; CHR_EDAMAGED when it does not fit the tree. */
+static enum chr_err load_node(struct lindex *ix, const unsigned char *rec)
+{
+    uint32_t plen = get32(rec + 4), dlen = get32(rec + 8);
     bool root = plen == 1;
+    struct lblob *b = lblob_new((const char *)rec + SNAP_REC, plen, rec + SNAP_REC + plen, dlen,
+                                (int32_t)get32(rec));
     struct lnode *spare = root ? NULL : chr_malloc(sizeof *spare);
-    if (!root && spare == NULL) {
+    if (b == NULL || (!root && spare == NULL)) {
         lblob_unref(b);
+        chr_free(spare);
         return CHR_ENOMEM;
     }
-    enum chr_err e = lindex_apply(&st->ix, root ? CHR_STORE_SET : CHR_STORE_CREATE, b, &spare);
+    enum chr_err e = lindex_apply(ix, root ? CHR_STORE_SET : CHR_STORE_CREATE, b, &spare);
     if (e != CHR_OK)
         lblob_unref(b);
     chr_free(spare);
-    return e;
+    return e == CHR_EIO ? CHR_EDAMAGED : e;
 }
 
-static enum chr_err load_body(struct local_store *st, struct lreader *r, uint64_t *seq)
+enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len,
+                            uint64_t *seq, uint64_t *nodes, uint64_t *bad_off,
+                            char why[LWHAT_MAX])
 {
-    enum chr_err e;
-    const unsigned char *h = lreader_peek(r, SNAP_HDR, &e);
-    if (h == NULL || memcmp(h, SNAP_MAGIC, 8) != 0 || get32(h + 8) != 1 ||
-        get64(h + 24) > CHR_STORE_NODES_MAX)
-        return e != CHR_OK ? e : CHR_EIO;
-    uint64_t count = get64(h + 24);
-    *seq = get64(h + 16);
-    uint32_t crc = chr_crc32c(0, h, SNAP_HDR);
-    lreader_skip(r, SNAP_HDR);
+    uint64_t count = 0;
+    enum chr_err e = check_frame(buf, len, &count, bad_off, why);
+    if (e != CHR_OK)
+        return e;
+    size_t off = SNAP_HDR;
     for (uint64_t i = 0; i < count; i++) {
-        const unsigned char *rec = lreader_peek(r, SNAP_REC, &e);
-        if (rec == NULL)
-            return e != CHR_OK ? e : CHR_EIO;
-        uint32_t plen = get32(rec + 4), dlen = get32(rec + 8);
-        if (plen == 0 || plen >= CHR_STORE_PATH_MAX || dlen > CHR_STORE_NODE_MAX)
-            return CHR_EIO;
-        size_t n = SNAP_REC + (size_t)plen + dlen;
-        rec = lreader_peek(r, n, &e);
-        if (rec == NULL)
-            return e != CHR_OK ? e : CHR_EIO;
-        crc = chr_crc32c(crc, rec, n);
-        e = load_node(st, rec, plen, dlen);
+        e = load_node(ix, buf + off);
+        if (e == CHR_EDAMAGED) {
+            char q[64];
+            *bad_off = off;
+            snprintf(why, LWHAT_MAX, "a node (%s) whose parent comes nowhere before it, or "
+                     "that comes twice", chr_error_quote(buf + off + SNAP_REC,
+                                                         get32(buf + off + 4), 48, q));
+        }
         if (e != CHR_OK)
             return e;
-        lreader_skip(r, n);
+        off += SNAP_REC + (size_t)get32(buf + off + 4) + get32(buf + off + 8);
     }
-    const unsigned char *t = lreader_peek(r, 4, &e);
-    if (t == NULL || get32(t) != crc)
-        return e != CHR_OK ? e : CHR_EIO;
-    lreader_skip(r, 4);
-    /* Nothing may follow the checksum. */
-    return lreader_peek(r, 1, &e) == NULL && e == CHR_OK ? CHR_OK : CHR_EIO;
-}
-
-enum chr_err lsnap_load(struct local_store *st, uint64_t *seq)
-{
-    *seq = 0;
-    int fd = openat(st->dir_fd, "snap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? CHR_OK : CHR_EIO;
-    struct lreader r;
-    enum chr_err e = lreader_init(&r, fd);
-    if (e == CHR_OK)
-        e = load_body(st, &r, seq);
-    lreader_free(&r);
-    close(fd);
-    return e;
+    *seq = get64(buf + 16);
+    *nodes = count;
+    return CHR_OK;
 }

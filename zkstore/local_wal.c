@@ -1,6 +1,7 @@
 /*
- * local_wal.c - the local backend's write-ahead log: the record format,
- * replay at open (cutting off a torn tail), creating and dropping log files.
+ * local_wal.c - the local backend's write-ahead log: the record format, the
+ * pure reader that tells a crash's torn tail from damage, replay into the
+ * index, and creating, listing and dropping log files.
  *
  * A record is one successful batch's effects (never its conditions), so
  * replay is plain application in order:
@@ -8,14 +9,49 @@
  *   u32 ops | u64 seq | ops: u8 type, 3 zero bytes, i32 version after,
  *   u32 path bytes, u32 data bytes, path, data.
  * Integers are little-endian.  Seqs are 1, 2, 3... with no gap; a file is
- * named wal.<first seq, 16 hex digits>.  Never writes records (the commit
- * thread does) and never trusts a byte it has not checked.
+ * named wal.<first seq, 16 hex digits> and its first record has that seq.
+ * The format is canonical: the reader takes only what lwal_encode writes (at
+ * least one op, zero padding, version 0 after CREATE and -1 after DELETE,
+ * DELETE without data, valid paths, ops that fill the payload exactly).
+ *
+ * Torn or damaged: lwal_scan reads records from offset 0 while each is whole,
+ * checksummed, well formed and next in seq.  Where that stops (offset D) the
+ * rest of the file is
+ *   - nothing: the file is clean;
+ *   - damage when a complete record whose checksum holds starts anywhere
+ *     after D (acknowledged data may lie behind the bad bytes), or when the
+ *     record at D passes its checksum but is malformed or out of seq order;
+ *   - else a torn tail when it is what a crash during the last, never
+ *     fsync'd (so never acknowledged) write can leave, the rest of a sector
+ *     the disk did not write reading as zeros:
+ *       . zeros to the end of the file (space allocated, never written);
+ *       . fewer bytes than a header, beginning like one;
+ *       . a record whose length runs past the end of the file, unless its
+ *         checksum holds for a record ending exactly there (then it is a
+ *         complete record whose length field is damaged);
+ *       . a complete record that fails its checksum and whose bytes are
+ *         zero from a 512-byte sector boundary inside it to the end of the
+ *         file (the write reached the disk up to a sector and no further:
+ *         etcd's rule for its WAL's last record);
+ *   - else damage: a complete record failing its checksum with no zeroed
+ *     sector (a flipped byte in an acknowledged record), bytes that are not
+ *     a record header, bytes other than zeros after a bad record.
+ * The caller (local_check.c) cuts a torn tail only in the newest file; in an
+ * older one it is damage, since each log was complete and fsync'd before the
+ * next was created.  The price of never guessing: if a crash lets a group
+ * commit's sectors reach the disk out of order (a later one written, an
+ * earlier one not), the open refuses, and `chronos store recover` keeps
+ * exactly what cutting would have kept.
+ *
+ * Never writes records (the commit thread does, through lwal_encode), never
+ * trusts a byte it has not checked.
  */
 #include "zkstore/local_int.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,70 +62,10 @@
 #define WAL_MAGIC 0x57524843u /* "CHRW" */
 #define WAL_HDR 24
 #define WAL_OP_HDR CHR_STORE_OP_OVERHEAD
-#define READ_CHUNK (1024 * 1024)
+/* The smallest unit a disk writes whole: a torn write ends at one. */
+#define SECTOR 512
 
-/* ---- Buffered reading ---------------------------------------------------- */
-
-enum chr_err lreader_init(struct lreader *r, int fd)
-{
-    memset(r, 0, sizeof *r);
-    r->fd = fd;
-    r->buf = chr_malloc(READ_CHUNK);
-    if (r->buf == NULL)
-        return CHR_ENOMEM;
-    r->cap = READ_CHUNK;
-    return CHR_OK;
-}
-
-void lreader_free(struct lreader *r)
-{
-    chr_free(r->buf);
-    r->buf = NULL;
-}
-
-static enum chr_err reader_fill(struct lreader *r, size_t n)
-{
-    if (r->start > 0) {
-        memmove(r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
-    }
-    if (n > r->cap) {
-        unsigned char *nb = chr_realloc(r->buf, n);
-        if (nb == NULL)
-            return CHR_ENOMEM;
-        r->buf = nb;
-        r->cap = n;
-    }
-    while (r->end < n && !r->eof) {
-        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return CHR_EIO;
-        if (got == 0)
-            r->eof = true;
-        r->end += (size_t)got;
-    }
-    return CHR_OK;
-}
-
-const unsigned char *lreader_peek(struct lreader *r, size_t n, enum chr_err *err)
-{
-    *err = CHR_OK;
-    if (r->end - r->start < n) {
-        *err = reader_fill(r, n);
-        if (*err != CHR_OK || r->end - r->start < n)
-            return NULL;
-    }
-    return r->buf + r->start;
-}
-
-void lreader_skip(struct lreader *r, size_t n)
-{
-    r->start += n;
-    r->off += n;
-}
+static const unsigned char magic_bytes[4] = {'C', 'H', 'R', 'W'};
 
 /* ---- Encoding ------------------------------------------------------------- */
 
@@ -110,143 +86,347 @@ size_t lwal_record_size(const struct lbatch *b)
     return n;
 }
 
+static size_t put_op(unsigned char *out, const struct lwal_op *op)
+{
+    out[0] = (unsigned char)op->type;
+    out[1] = out[2] = out[3] = 0;
+    put32(out + 4, (uint32_t)op->version);
+    put32(out + 8, op->plen);
+    put32(out + 12, op->dlen);
+    memcpy(out + WAL_OP_HDR, op->path, op->plen);
+    if (op->dlen > 0)
+        memcpy(out + WAL_OP_HDR + op->plen, op->data, op->dlen);
+    return WAL_OP_HDR + op->plen + op->dlen;
+}
+
+/* Writes the header of the record whose ops end at out + end. */
+static size_t put_header(unsigned char *out, size_t end, uint32_t n_ops, uint64_t seq)
+{
+    put32(out, WAL_MAGIC);
+    put32(out + 8, (uint32_t)(end - WAL_HDR));
+    put32(out + 12, n_ops);
+    put64(out + 16, seq);
+    put32(out + 4, chr_crc32c(0, out + 8, end - 8));
+    return end;
+}
+
 size_t lwal_encode(unsigned char *out, const struct lbatch *b)
 {
     size_t o = WAL_HDR;
     uint32_t n_ops = 0;
     for (size_t i = 0; i < b->n_ops; i++) {
-        const struct lop *op = &b->ops[i];
-        if (!op_writes(op->type))
+        const struct lop *l = &b->ops[i];
+        if (!op_writes(l->type))
             continue;
-        uint32_t dlen = op->type == CHR_STORE_DELETE ? 0 : op->blob->data_len;
-        out[o] = (unsigned char)op->type;
-        out[o + 1] = out[o + 2] = out[o + 3] = 0;
-        put32(out + o + 4, (uint32_t)b->results[i].version);
-        put32(out + o + 8, op->blob->path_len);
-        put32(out + o + 12, dlen);
-        o += WAL_OP_HDR;
-        memcpy(out + o, lblob_path(op->blob), op->blob->path_len);
-        o += op->blob->path_len;
-        if (dlen > 0)
-            memcpy(out + o, lblob_data(op->blob), dlen);
-        o += dlen;
+        bool del = l->type == CHR_STORE_DELETE;
+        struct lwal_op op = {.type = l->type, .version = b->results[i].version,
+                             .path = lblob_path(l->blob), .plen = l->blob->path_len,
+                             .data = (const unsigned char *)lblob_data(l->blob),
+                             .dlen = del ? 0 : l->blob->data_len};
+        o += put_op(out + o, &op);
         n_ops++;
     }
-    put32(out, WAL_MAGIC);
-    put32(out + 8, (uint32_t)(o - WAL_HDR));
-    put32(out + 12, n_ops);
-    put64(out + 16, b->seq);
-    put32(out + 4, chr_crc32c(0, out + 8, o - 8));
-    return o;
+    return put_header(out, o, n_ops, b->seq);
 }
 
-/* ---- Replay ---------------------------------------------------------------- */
+size_t lwal_ops_size(const struct lwal_op *ops, size_t n)
+{
+    size_t size = WAL_HDR;
+    for (size_t i = 0; i < n; i++)
+        size += WAL_OP_HDR + ops[i].plen + ops[i].dlen;
+    return size;
+}
 
-/* Applies one op of a record's payload at p (n bytes left); its size into
- * *used.  CHR_EIO for anything malformed or not fitting the tree. */
-static enum chr_err replay_op(struct local_store *st, const unsigned char *p, size_t n,
-                              size_t *used)
+size_t lwal_encode_ops(unsigned char *out, uint64_t seq, const struct lwal_op *ops, size_t n)
+{
+    size_t o = WAL_HDR;
+    for (size_t i = 0; i < n; i++)
+        o += put_op(out + o, &ops[i]);
+    return put_header(out, o, (uint32_t)n, seq);
+}
+
+/* ---- Checking one record ------------------------------------------------------ */
+
+enum rec_check {
+    REC_OK,     /* passes every check */
+    REC_SHORT,  /* the file ends inside it */
+    REC_HEADER, /* no magic, or impossible sizes */
+    REC_CRC,    /* whole, but its checksum fails */
+    REC_BODY,   /* its checksum holds but an op is malformed */
+};
+
+/* Why op at p (n bytes left) is malformed, or NULL; its size into *used. */
+static const char *op_problem(const unsigned char *p, size_t n, size_t *used)
 {
     if (n < WAL_OP_HDR)
-        return CHR_EIO;
+        return "an op header cut short";
     int type = p[0];
     int32_t version = (int32_t)get32(p + 4);
     uint32_t plen = get32(p + 8), dlen = get32(p + 12);
-    if (!op_writes(type) || plen == 0 || plen >= CHR_STORE_PATH_MAX ||
-        dlen > CHR_STORE_NODE_MAX || (size_t)plen + dlen > n - WAL_OP_HDR ||
-        (type == CHR_STORE_DELETE && dlen != 0) || version < -1)
-        return CHR_EIO;
+    if (!op_writes(type) || p[1] != 0 || p[2] != 0 || p[3] != 0)
+        return "an op of unknown type";
+    if (plen == 0 || plen >= CHR_STORE_PATH_MAX || dlen > CHR_STORE_NODE_MAX ||
+        (size_t)plen + dlen > n - WAL_OP_HDR)
+        return "an op with impossible sizes";
+    if ((type == CHR_STORE_DELETE && (dlen != 0 || version != -1)) ||
+        (type == CHR_STORE_CREATE && version != 0) || (type == CHR_STORE_SET && version < 0))
+        return "an op with an impossible version";
+    char path[CHR_STORE_PATH_MAX];
+    memcpy(path, p + WAL_OP_HDR, plen);
+    path[plen] = '\0';
+    if (memchr(path, '\0', plen) != NULL || !chr_store_path_valid(path) ||
+        (type != CHR_STORE_SET && plen == 1))
+        return "an op with an invalid path";
     *used = WAL_OP_HDR + plen + dlen;
-    struct lblob *b = lblob_new((const char *)p + WAL_OP_HDR, plen, p + WAL_OP_HDR + plen, dlen,
-                                version);
-    struct lnode *spare = type == CHR_STORE_CREATE ? chr_malloc(sizeof *spare) : NULL;
-    if (b == NULL || (type == CHR_STORE_CREATE && spare == NULL)) {
+    return NULL;
+}
+
+static const char *payload_problem(const unsigned char *p, size_t n, uint32_t n_ops)
+{
+    for (uint32_t i = 0; i < n_ops; i++) {
+        size_t used = 0;
+        const char *why = op_problem(p, n, &used);
+        if (why != NULL)
+            return why;
+        p += used;
+        n -= used;
+    }
+    return n == 0 ? NULL : "bytes after its last op";
+}
+
+static enum rec_check check_record(const unsigned char *buf, size_t len, size_t off,
+                                   struct lwal_rec *rec, const char **why)
+{
+    size_t rest = len - off;
+    const unsigned char *h = buf + off;
+    *why = NULL;
+    if (rest < WAL_HDR)
+        return REC_SHORT;
+    uint32_t plen = get32(h + 8), n_ops = get32(h + 12);
+    if (get32(h) != WAL_MAGIC || plen > CHR_STORE_BATCH_BYTES_MAX || n_ops == 0 ||
+        n_ops > CHR_STORE_BATCH_OPS_MAX)
+        return REC_HEADER;
+    if (plen > rest - WAL_HDR)
+        return REC_SHORT;
+    if (chr_crc32c(0, h + 8, WAL_HDR - 8 + (size_t)plen) != get32(h + 4))
+        return REC_CRC;
+    *rec = (struct lwal_rec){.seq = get64(h + 16), .n_ops = n_ops, .payload = h + WAL_HDR,
+                             .payload_len = plen, .size = WAL_HDR + (size_t)plen};
+    *why = payload_problem(rec->payload, plen, n_ops);
+    return *why == NULL ? REC_OK : REC_BODY;
+}
+
+bool lwal_record_at(const unsigned char *buf, size_t len, size_t off, struct lwal_rec *rec)
+{
+    const char *why;
+    return off < len && check_record(buf, len, off, rec, &why) == REC_OK;
+}
+
+void lwal_op_next(const unsigned char **p, size_t *n, struct lwal_op *op)
+{
+    const unsigned char *q = *p;
+    op->type = q[0];
+    op->version = (int32_t)get32(q + 4);
+    op->plen = get32(q + 8);
+    op->dlen = get32(q + 12);
+    op->path = (const char *)q + WAL_OP_HDR;
+    op->data = q + WAL_OP_HDR + op->plen;
+    size_t used = WAL_OP_HDR + (size_t)op->plen + op->dlen;
+    *p += used;
+    *n -= used;
+}
+
+/* ---- Scanning a file ------------------------------------------------------------ */
+
+/* The first complete record with a valid checksum after offset d, and how
+ * many such records follow each other from it. */
+static void find_after(const unsigned char *buf, size_t len, size_t d, struct lwal_scan *out)
+{
+    for (size_t p = d + 1; p + WAL_HDR <= len; p++) {
+        const unsigned char *c = memchr(buf + p, magic_bytes[0], len - WAL_HDR + 1 - p);
+        if (c == NULL)
+            return;
+        p = (size_t)(c - buf);
+        struct lwal_rec rec;
+        const char *why;
+        enum rec_check k = check_record(buf, len, p, &rec, &why);
+        if (k != REC_OK && k != REC_BODY)
+            continue;
+        out->after_off = p;
+        out->after_first_seq = rec.seq;
+        while (k == REC_OK || k == REC_BODY) {
+            out->after_records++;
+            out->after_last_seq = rec.seq;
+            p += rec.size;
+            if (p >= len)
+                break;
+            k = check_record(buf, len, p, &rec, &why);
+        }
+        return;
+    }
+}
+
+/* True when the checksum at d holds for a record ending at the end of the
+ * file: a complete record whose length field was damaged. */
+static bool whole_to_end(const unsigned char *buf, size_t len, size_t d)
+{
+    size_t plen = len - d - WAL_HDR;
+    if (plen > CHR_STORE_BATCH_BYTES_MAX)
+        return false;
+    unsigned char le[4];
+    put32(le, (uint32_t)plen);
+    uint32_t crc = chr_crc32c(chr_crc32c(0, le, 4), buf + d + 12, len - d - 12);
+    return crc == get32(buf + d + 4);
+}
+
+/* Whether the bytes from d (no valid record after them) are a torn tail; a
+ * sentence saying what they are into `what`. */
+static bool torn_tail(const unsigned char *buf, size_t len, size_t d, char *what, size_t size)
+{
+    size_t z = len; /* the zeros at the end of the file start here */
+    while (z > d && buf[z - 1] == 0)
+        z--;
+    if (z == d) {
+        snprintf(what, size, "%zu zero bytes to the end of the file", len - d);
+        return true;
+    }
+    size_t m = z - d < 4 ? z - d : 4;
+    if (memcmp(buf + d, magic_bytes, m) != 0) {
+        snprintf(what, size, "bytes that are not a record header (and not zeros)");
+        return false;
+    }
+    if (len - d < WAL_HDR || m < 4) {
+        snprintf(what, size, "a record header cut short");
+        return true;
+    }
+    uint32_t plen = get32(buf + d + 8);
+    if (plen > CHR_STORE_BATCH_BYTES_MAX) {
+        snprintf(what, size, "a record header with an impossible length (%" PRIu32 ")", plen);
+        return false;
+    }
+    size_t end = d + WAL_HDR + plen;
+    if (end > len) {
+        if (whole_to_end(buf, len, d)) {
+            snprintf(what, size, "a complete record whose length field is damaged");
+            return false;
+        }
+        snprintf(what, size, "a record cut short (%zu of its %zu bytes)", len - d, end - d);
+        return true;
+    }
+    size_t boundary = (z + SECTOR - 1) / SECTOR * SECTOR;
+    if (boundary < end) {
+        snprintf(what, size, "a record that fails its checksum, zero from the sector at "
+                 "offset %zu on (a write cut short)", boundary);
+        return true;
+    }
+    snprintf(what, size, "%s", z > end ? "a record that fails its checksum, then bytes that are "
+                                         "neither a record nor zeros"
+                                       : "a record that fails its checksum, with no zeroed "
+                                         "sector to show a torn write");
+    return false;
+}
+
+/* Classifies what follows the valid records, from d. */
+static void scan_end(const unsigned char *buf, size_t len, size_t d, enum rec_check k,
+                     const struct lwal_rec *rec, const char *why, uint64_t want,
+                     struct lwal_scan *out)
+{
+    out->valid_end = d;
+    find_after(buf, len, d, out);
+    char what[LWHAT_MAX];
+    bool torn = false;
+    if (k == REC_OK)
+        snprintf(what, sizeof what, "a record with seq %" PRIu64 " where %" PRIu64 " belongs",
+                 rec->seq, want);
+    else if (k == REC_BODY)
+        snprintf(what, sizeof what, "a record whose checksum holds but that holds %s", why);
+    else if (out->after_records > 0)
+        snprintf(what, sizeof what, "%s", k == REC_CRC     ? "a record that fails its checksum"
+                                          : k == REC_SHORT ? "a record longer than the file"
+                                                           : "bytes that are not a record");
+    else
+        torn = torn_tail(buf, len, d, what, sizeof what);
+    out->end = torn ? LWAL_END_TORN : LWAL_END_DAMAGED;
+    if (out->after_records == 0) {
+        snprintf(out->what, sizeof out->what, "%s", what);
+        return;
+    }
+    snprintf(out->what, sizeof out->what, "%.80s, and %" PRIu64 " valid records follow it "
+             "(seqs %" PRIu64 "-%" PRIu64 " from offset %" PRIu64 ")", what, out->after_records,
+             out->after_first_seq, out->after_last_seq, out->after_off);
+}
+
+void lwal_scan(const unsigned char *buf, size_t len, uint64_t first_seq, struct lwal_scan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->last_seq = first_seq - 1;
+    size_t off = 0;
+    while (off < len) {
+        struct lwal_rec rec = {0};
+        const char *why = NULL;
+        enum rec_check k = check_record(buf, len, off, &rec, &why);
+        if (k != REC_OK || rec.seq != out->last_seq + 1) {
+            scan_end(buf, len, off, k, &rec, why, out->last_seq + 1, out);
+            return;
+        }
+        out->records++;
+        out->last_seq = rec.seq;
+        off += rec.size;
+    }
+    out->valid_end = len;
+    out->end = LWAL_END_CLEAN;
+}
+
+/* ---- Replay ---------------------------------------------------------------------- */
+
+static const char *const op_names[] = {"?", "create", "set", "delete"};
+
+/* Applies one checked op.  CHR_EDAMAGED when it does not fit the tree. */
+static enum chr_err apply_op(struct lindex *ix, const struct lwal_op *op)
+{
+    struct lblob *b = lblob_new(op->path, op->plen, op->data, op->dlen, op->version);
+    struct lnode *spare = op->type == CHR_STORE_CREATE ? chr_malloc(sizeof *spare) : NULL;
+    if (b == NULL || (op->type == CHR_STORE_CREATE && spare == NULL)) {
         lblob_unref(b);
         chr_free(spare);
         return CHR_ENOMEM;
     }
-    enum chr_err e = chr_store_path_valid(lblob_path(b)) && strlen(lblob_path(b)) == plen
-                         ? lindex_apply(&st->ix, type, b, &spare)
-                         : CHR_EIO;
-    if (e != CHR_OK || type == CHR_STORE_DELETE)
+    enum chr_err e = lindex_apply(ix, op->type, b, &spare);
+    if (e != CHR_OK || op->type == CHR_STORE_DELETE)
         lblob_unref(b);
     chr_free(spare);
-    return e;
+    return e == CHR_EIO ? CHR_EDAMAGED : e;
 }
 
-static enum chr_err replay_payload(struct local_store *st, const unsigned char *p, size_t n,
-                                   uint32_t n_ops)
+enum chr_err lwal_replay(struct lindex *ix, const unsigned char *buf, size_t end, uint64_t *seq,
+                         uint64_t *bad_off, char why[LWHAT_MAX])
 {
-    for (uint32_t i = 0; i < n_ops; i++) {
-        size_t used = 0;
-        enum chr_err e = replay_op(st, p, n, &used);
-        if (e != CHR_OK)
-            return e;
-        p += used;
-        n -= used;
+    struct lwal_rec rec;
+    for (size_t off = 0; off < end; off += rec.size) {
+        bool ok = lwal_record_at(buf, end, off, &rec);
+        STORE_ASSERT(ok); /* the caller scanned it */
+        if (rec.seq <= *seq)
+            continue;
+        const unsigned char *p = rec.payload;
+        size_t n = rec.payload_len;
+        for (uint32_t i = 0; i < rec.n_ops; i++) {
+            struct lwal_op op;
+            lwal_op_next(&p, &n, &op);
+            enum chr_err e = apply_op(ix, &op);
+            if (e == CHR_EDAMAGED) {
+                char q[64];
+                *bad_off = off;
+                snprintf(why, LWHAT_MAX, "record %" PRIu64 " does not fit the tree: its op %u "
+                         "(%s of %s) finds the node %s", rec.seq, i + 1, op_names[op.type],
+                         chr_error_quote(op.path, op.plen, 48, q),
+                         op.type == CHR_STORE_CREATE ? "there, or no parent" : "absent");
+            }
+            if (e != CHR_OK)
+                return e;
+        }
+        *seq = rec.seq;
     }
-    return n == 0 ? CHR_OK : CHR_EIO;
-}
-
-/* Reads one record.  CHR_OK with *rec and *len; CHR_ENONE for the end of the
- * valid records (end of file, a short or torn or foreign record); CHR_EIO,
- * CHR_ENOMEM for a failed read. */
-static enum chr_err read_record(struct lreader *r, const unsigned char **rec, size_t *len)
-{
-    enum chr_err e;
-    const unsigned char *h = lreader_peek(r, WAL_HDR, &e);
-    if (h == NULL)
-        return e != CHR_OK ? e : CHR_ENONE;
-    uint32_t plen = get32(h + 8);
-    if (get32(h) != WAL_MAGIC || plen > CHR_STORE_BATCH_BYTES_MAX ||
-        get32(h + 12) > CHR_STORE_BATCH_OPS_MAX)
-        return CHR_ENONE;
-    h = lreader_peek(r, WAL_HDR + plen, &e);
-    if (h == NULL)
-        return e != CHR_OK ? e : CHR_ENONE;
-    if (chr_crc32c(0, h + 8, WAL_HDR - 8 + plen) != get32(h + 4))
-        return CHR_ENONE;
-    *rec = h;
-    *len = WAL_HDR + plen;
     return CHR_OK;
-}
-
-/* Replays one file; *valid_end gets the offset after its last valid record,
- * *last_seq that record's seq (first - 1 when none), *torn whether invalid
- * bytes follow it. */
-static enum chr_err replay_file(struct local_store *st, int fd, uint64_t first,
-                                uint64_t snap_seq, uint64_t *valid_end, uint64_t *last_seq,
-                                bool *torn)
-{
-    struct lreader r;
-    enum chr_err e = lreader_init(&r, fd);
-    uint64_t prev = first - 1;
-    while (e == CHR_OK) {
-        const unsigned char *rec = NULL;
-        size_t len = 0;
-        e = read_record(&r, &rec, &len);
-        if (e != CHR_OK)
-            break;
-        uint64_t seq = get64(rec + 16);
-        if (seq != prev + 1 || (seq > snap_seq && seq != st->seq + 1)) {
-            e = CHR_EIO; /* a checksummed record out of place: not a torn tail */
-            break;
-        }
-        prev = seq;
-        if (seq > snap_seq) {
-            e = replay_payload(st, rec + WAL_HDR, len - WAL_HDR, get32(rec + 12));
-            st->seq = seq;
-        }
-        lreader_skip(&r, len);
-    }
-    if (e == CHR_ENONE) {
-        e = CHR_OK;
-        *valid_end = r.off;
-        *last_seq = prev;
-        *torn = !(r.eof && r.start == r.end);
-    }
-    lreader_free(&r);
-    return e;
 }
 
 /* ---- Log files ------------------------------------------------------------ */
@@ -267,7 +447,7 @@ static bool parse_wal_name(const char *name, uint64_t *first)
     return v > 0;
 }
 
-static void wal_name(char out[24], uint64_t first)
+void lwal_name(char out[24], uint64_t first)
 {
     snprintf(out, 24, "wal.%016llx", (unsigned long long)first);
 }
@@ -278,8 +458,21 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The first seqs of every log file, sorted, into *out (chr_free). */
-static enum chr_err list_wals(int dir_fd, uint64_t **out, size_t *n)
+static enum chr_err push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap == 0 ? 8 : *cap * 2;
+        uint64_t *nv = chr_realloc(*v, ncap * sizeof *nv);
+        if (nv == NULL)
+            return CHR_ENOMEM;
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = x;
+    return CHR_OK;
+}
+
+enum chr_err lwal_list(int dir_fd, uint64_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -295,19 +488,8 @@ static enum chr_err list_wals(int dir_fd, uint64_t **out, size_t *n)
     enum chr_err e = CHR_OK;
     for (struct dirent *de = readdir(d); de != NULL && e == CHR_OK; de = readdir(d)) {
         uint64_t first;
-        if (!parse_wal_name(de->d_name, &first))
-            continue;
-        if (*n == cap) {
-            size_t ncap = cap == 0 ? 8 : cap * 2;
-            uint64_t *nv = chr_realloc(*out, ncap * sizeof *nv);
-            if (nv == NULL) {
-                e = CHR_ENOMEM;
-                break;
-            }
-            *out = nv;
-            cap = ncap;
-        }
-        (*out)[(*n)++] = first;
+        if (parse_wal_name(de->d_name, &first))
+            e = push_u64(out, n, &cap, first);
     }
     closedir(d);
     if (e == CHR_OK && *n > 0)
@@ -318,7 +500,7 @@ static enum chr_err list_wals(int dir_fd, uint64_t **out, size_t *n)
 enum chr_err lwal_create(struct local_store *st, uint64_t first)
 {
     char name[24];
-    wal_name(name, first);
+    lwal_name(name, first);
     int fd = openat(st->dir_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return CHR_EIO;
@@ -340,7 +522,7 @@ void lwal_remove_upto(struct local_store *st, uint64_t seq)
 {
     uint64_t *firsts = NULL;
     size_t n = 0;
-    if (list_wals(st->dir_fd, &firsts, &n) != CHR_OK) {
+    if (lwal_list(st->dir_fd, &firsts, &n) != CHR_OK) {
         chr_free(firsts);
         return;
     }
@@ -349,64 +531,9 @@ void lwal_remove_upto(struct local_store *st, uint64_t seq)
     for (size_t i = 0; i + 1 < n; i++) {
         if (firsts[i + 1] <= seq + 1) {
             char name[24];
-            wal_name(name, firsts[i]);
+            lwal_name(name, firsts[i]);
             unlinkat(st->dir_fd, name, 0);
         }
     }
     chr_free(firsts);
-}
-
-/* Replays file `first`.  The newest file stays open as the current log
- * (cut after its last valid record), unless it does not end at the last seq
- * replayed (an all-stale file): then a fresh one is started. */
-static enum chr_err recover_one(struct local_store *st, uint64_t first, bool last,
-                                uint64_t snap_seq)
-{
-    if (first > st->seq + 1)
-        return CHR_EIO; /* records first-1 and before are missing */
-    char name[24];
-    wal_name(name, first);
-    int fd = openat(st->dir_fd, name, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return CHR_EIO;
-    uint64_t end = 0, last_seq = 0;
-    bool torn = false;
-    enum chr_err e = replay_file(st, fd, first, snap_seq, &end, &last_seq, &torn);
-    if (e == CHR_OK && torn) {
-        /* Damage is a torn tail only at the very end of the log. */
-        struct stat sb;
-        if (!last || fstat(fd, &sb) != 0 || ftruncate(fd, (off_t)end) != 0 ||
-            lio_sync(&st->faults, fd, false) != CHR_OK)
-            e = CHR_EIO;
-        else
-            st->st.torn_bytes += (uint64_t)sb.st_size - end;
-    }
-    if (e != CHR_OK || !last || last_seq != st->seq) {
-        close(fd);
-        return e;
-    }
-    st->wal_fd = fd;
-    st->wal_first = first;
-    st->wal_size = end;
-    return CHR_OK;
-}
-
-enum chr_err lwal_recover(struct local_store *st, uint64_t snap_seq)
-{
-    uint64_t *firsts = NULL;
-    size_t n = 0;
-    enum chr_err e = list_wals(st->dir_fd, &firsts, &n);
-    st->seq = snap_seq;
-    for (size_t i = 0; i < n && e == CHR_OK; i++)
-        e = recover_one(st, firsts[i], i + 1 == n, snap_seq);
-    chr_free(firsts);
-    if (e != CHR_OK)
-        return e;
-    if (st->wal_fd < 0) {
-        e = lwal_create(st, st->seq + 1);
-        if (e != CHR_OK)
-            return e;
-    }
-    lwal_remove_upto(st, snap_seq);
-    return lio_sync(&st->faults, st->dir_fd, false);
 }

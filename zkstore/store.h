@@ -112,15 +112,26 @@ struct chr_store_config {
 
 /*
  * Opens (creating it, but not its parent, when missing) the store kept in
- * directory `dir`, loading its snapshot and replaying its log; a torn log
- * tail left by a crash is cut off.  The directory is locked: a second open of
- * it, by this process or another, answers CHR_EUNAVAIL until the first
- * closes.  Returns CHR_OK and *out, or CHR_EIO (unreadable or corrupt files:
- * damage anywhere but at the end of the newest log is reported, never
- * skipped), CHR_ENOMEM, CHR_EINVAL (bad argument).  Starts two threads.
+ * directory `dir`, loading its snapshot and replaying its log.  The rules for
+ * what is read (local_wal.c and local_snap.c say them in full): a torn tail
+ * of the newest log (a final write a crash interrupted, never fsync'd, so
+ * never acknowledged) is cut off; any other damage (a record that fails its
+ * checksum with valid records after it or no sign of a torn write, a damaged
+ * snapshot, damage in an older log, a gap in the seqs) refuses the open and
+ * changes nothing on disk but LOCK, which records the pid of the process
+ * that opens the store.  The directory is locked: a second open of it, by
+ * this process or another, answers CHR_EUNAVAIL until the first closes.
+ *
+ * Returns CHR_OK and *out (then err, when not NULL, holds an empty message or
+ * a note for the log: "DIR/wal.X: cut a torn tail of N bytes at offset O
+ * ..."); or, with err naming the file, offset or path and what is wrong:
+ * CHR_EDAMAGED (damage: `chronos store check` and `chronos store recover`
+ * are the way out), CHR_EUNAVAIL (locked: the message names the holder's
+ * pid), CHR_EIO (an I/O call failed), CHR_ENOMEM, CHR_EINVAL (bad argument).
+ * err may be NULL.  Starts two threads.
  */
 enum chr_err chr_store_open_local(const char *dir, const struct chr_store_config *cfg,
-                                  struct chr_store **out);
+                                  struct chr_store **out, struct chr_error *err);
 
 /* Completes every submitted batch (their callbacks fire), stops the store's
  * threads and frees it.  NULL is allowed. */
@@ -262,6 +273,77 @@ struct chr_store_stats {
     uint64_t torn_bytes;     /* cut off the log's end at open (a crash's torn tail) */
 };
 void chr_store_stats(struct chr_store *s, struct chr_store_stats *out);
+
+/* ---- The local backend's files: check and recover -------------------------- */
+
+/* What reading one file of a local store found. */
+enum chr_store_file_state {
+    CHR_STORE_FILE_OK = 0,  /* read whole; part of the store's history */
+    CHR_STORE_FILE_STALE,   /* a log wholly covered by the snapshot: dropped at the next open */
+    CHR_STORE_FILE_TORN,    /* the newest log, ending in a torn write the next open cuts */
+    CHR_STORE_FILE_DAMAGED, /* damaged at bad_offset (a log that starts past a gap: at 0) */
+    CHR_STORE_FILE_AFTER,   /* a log whose records come after the damage: replay cannot reach them */
+};
+
+struct chr_store_file_report {
+    char name[32];               /* "snap" or "wal.<16 hex digits>" */
+    enum chr_store_file_state state;
+    uint64_t bytes;
+    /* A log: its records that pass every check, from the start, and their
+     * seqs (first_seq = the seq in its name; last_seq = first_seq - 1 when
+     * none).  The snapshot: its nodes, and the seq it holds the state as of
+     * in both seqs. */
+    uint64_t records, first_seq, last_seq;
+    uint64_t bad_offset;         /* TORN, DAMAGED: where the torn or damaged bytes start */
+    uint64_t after_records;      /* a DAMAGED log: records with valid checksums after the damage */
+    char what[192];              /* TORN, DAMAGED: what is wrong at bad_offset */
+    char aside[64];              /* recover: the name the file was moved to ("" when it stayed) */
+};
+
+struct chr_store_report {
+    size_t n;
+    struct chr_store_file_report *files; /* the snapshot first, then the logs by seq */
+    bool damaged;        /* some file is DAMAGED: an open refuses */
+    bool torn;           /* the newest log ends in a torn write (an open cuts it) */
+    uint64_t snap_seq;   /* the seq of an intact snapshot, 0 when none */
+    /* The history that is intact: records 1..kept_seq (those up to the
+     * snapshot's seq as its state), what an open loads when nothing is
+     * damaged and what recover keeps. */
+    uint64_t kept_seq;
+    uint64_t seen_seq;   /* the highest seq of any record read, past the damage too */
+    uint64_t nodes;      /* nodes of the intact history's tree, "/" included */
+    long holder_pid;     /* check: a process holds the store's lock (its pid, -1 unknown); 0 none */
+};
+
+/*
+ * Reads every file of the local store in `dir` as an open would, changing
+ * nothing and taking no lock (a running server is noted in holder_pid; what
+ * it writes meanwhile may show as a torn tail).  Returns CHR_OK with *out
+ * (chr_store_report_free), whether the store is healthy or damaged; else
+ * CHR_ENOENT (no directory), CHR_EIO (unreadable: err names the path),
+ * CHR_ENOMEM.
+ */
+enum chr_err chr_store_check_local(const char *dir, struct chr_store_report **out,
+                                   struct chr_error *err);
+
+/*
+ * Makes a damaged local store open again, keeping its intact history: the
+ * log records before the first damage (and the snapshot, unless it is the
+ * damage).  Every file holding damage or records after it is moved aside to
+ * "<name>.damaged-<stamp>" (the file with the damage) or
+ * "<name>.after-damage-<stamp>", never deleted; a log whose records before
+ * the damage are kept is replaced by a copy of them.  Then the store is
+ * opened as usual, once.  `stamp` is [0-9A-Za-z-], 1-24 bytes (the CLI
+ * passes the UTC time, 20250101T120000Z).  Refuses while another process
+ * holds the store (CHR_EUNAVAIL, naming its pid).  Returns CHR_OK with *out
+ * saying what was found and moved (nothing when the store was healthy);
+ * CHR_ECONFLICT when a set-aside name exists (run it again a second later);
+ * CHR_EIO, CHR_ENOMEM, CHR_EINVAL, each with err naming the path.
+ */
+enum chr_err chr_store_recover_local(const char *dir, const char *stamp,
+                                     struct chr_store_report **out, struct chr_error *err);
+
+void chr_store_report_free(struct chr_store_report *r);
 
 /* ---- Paths, names, shards (pure) ----------------------------------------- */
 

@@ -230,7 +230,7 @@ static struct figures run_floor(const char *dir, int n)
 static void bench_commit(const char *dir, int runs)
 {
     struct chr_store *s = NULL;
-    enum chr_err e = chr_store_open_local(dir, NULL, &s);
+    enum chr_err e = chr_store_open_local(dir, NULL, &s, NULL);
     if (e != CHR_OK)
         die("open", e);
     if ((e = chr_store_mkdirs(s, "/bench/pipe")) != CHR_OK)
@@ -335,7 +335,7 @@ static void bench_load(const char *dir, int runs)
      * whole log (~75 MB), the later ones read the snapshot. */
     struct chr_store_config big = {.checkpoint_bytes = 1ull << 40};
     struct chr_store *s = NULL;
-    enum chr_err e = chr_store_open_local(dir, &big, &s);
+    enum chr_err e = chr_store_open_local(dir, &big, &s, NULL);
     if (e != CHR_OK)
         die("open", e);
     double t0 = now_s();
@@ -350,18 +350,18 @@ static void bench_load(const char *dir, int runs)
     double heap_delta = 0;
     for (int r = 0; r < runs; r++) {
         t0 = now_s();
-        if ((e = chr_store_open_local(dir, &big, &s)) != CHR_OK)
+        if ((e = chr_store_open_local(dir, &big, &s, NULL)) != CHR_OK)
             die("reopen", e);
         replay[r] = now_s() - t0;
         chr_store_close(s);
     }
-    if ((e = chr_store_open_local(dir, &big, &s)) != CHR_OK || chr_store_checkpoint(s) != CHR_OK)
+    if ((e = chr_store_open_local(dir, &big, &s, NULL)) != CHR_OK || chr_store_checkpoint(s) != CHR_OK)
         die("checkpoint", e);
     chr_store_close(s);
     for (int r = 0; r < runs; r++) {
         double heap0 = heap_bytes();
         t0 = now_s();
-        if ((e = chr_store_open_local(dir, &big, &s)) != CHR_OK)
+        if ((e = chr_store_open_local(dir, &big, &s, NULL)) != CHR_OK)
             die("reopen", e);
         snap[r] = now_s() - t0;
         heap_delta = heap_bytes() - heap0;

@@ -5,7 +5,8 @@
  * the checks every parse failure must pass.
  *
  * Header-only (static inline functions) because the Makefile builds each
- * tests/fuzz/fuzz_*.c as one translation unit with the library sources.
+ * tests/fuzz/fuzz_*.c as one translation unit, linked with a clang build of
+ * the library.
  */
 #ifndef CHR_FUZZ_CHECK_H
 #define CHR_FUZZ_CHECK_H

@@ -6,10 +6,7 @@
  * snapshots (reported, never skipped), checkpoints and their failures, and
  * injected write/fsync failures (the store fails, nothing pretends).
  *
- * The workload: batch 0 creates /c ("0") and /n; batch i >= 1 sets /c to "i"
- * (expecting version i-1), creates /n/k<i> with payload(i), deletes
- * /n/k<i-4> when i >= 5 and checks /n.  After a prefix of P batches the tree
- * is fully determined by P, so check_prefix can recognise any torn batch.
+ * The workload and the file helpers are workload.h's.
  *
  * The random seed is printed; CHR_TEST_SEED=<n> replays it.
  */
@@ -30,40 +27,7 @@
 #include "zkstore/store.h"
 
 #include "fixture.h"
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->tmp, sizeof f->tmp, "/tmp/chr-durable-XXXXXX");
-    if (mkdtemp(f->tmp) == NULL)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/db", f->tmp);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    chr_store_close(f->s);
-    rm_tree(f->tmp);
-    free(f);
-    return 0;
-}
-
-static void open_store(struct fx *f, uint64_t checkpoint_bytes)
-{
-    struct chr_store_config cfg = {.checkpoint_bytes = checkpoint_bytes};
-    enum chr_err e = chr_store_open_local(f->dir, &cfg, &f->s);
-    if (e != CHR_OK)
-        fail_msg("open %s: %s", f->dir, chr_err_name(e));
-}
-
-static void close_store(struct fx *f)
-{
-    chr_store_close(f->s);
-    f->s = NULL;
-}
+#include "workload.h"
 
 static uint64_t seed_value(void)
 {
@@ -81,169 +45,6 @@ static uint64_t rng_next(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 2685821657736338717ull;
-}
-
-/* ---- the workload ----------------------------------------------------------------- */
-
-static size_t payload(uint32_t j, unsigned char *buf)
-{
-    size_t len = 64 + (j * 97u) % 700u;
-    for (size_t k = 0; k < len; k++)
-        buf[k] = (unsigned char)(j * 131u + k * 7u);
-    return len;
-}
-
-/* Batch i, with its buffers in `b`; returns the op count. */
-struct wbatch {
-    struct chr_store_op ops[4];
-    char cdata[16], kpath[32], dpath[32];
-    unsigned char pay[800];
-};
-
-static size_t make_batch(uint32_t i, struct wbatch *b)
-{
-    snprintf(b->cdata, sizeof b->cdata, "%u", i);
-    if (i == 0) {
-        b->ops[0] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = "/c", .data = "0",
-                                          .len = 1};
-        b->ops[1] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = "/n"};
-        return 2;
-    }
-    size_t n = 0;
-    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_SET, .path = "/c", .data = b->cdata,
-                                        .len = strlen(b->cdata), .version = (int32_t)i - 1};
-    snprintf(b->kpath, sizeof b->kpath, "/n/k%u", i);
-    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_CREATE, .path = b->kpath,
-                                        .data = b->pay, .len = payload(i, b->pay)};
-    if (i >= 5) {
-        snprintf(b->dpath, sizeof b->dpath, "/n/k%u", i - 4);
-        b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_DELETE, .path = b->dpath,
-                                            .version = 0};
-    }
-    b->ops[n++] = (struct chr_store_op){.type = CHR_STORE_CHECK, .path = "/n", .version = -1};
-    return n;
-}
-
-/* Runs batches [from, to) synchronously enough: submit all, flush. */
-static void run_batches(struct chr_store *s, uint32_t from, uint32_t to)
-{
-    for (uint32_t i = from; i < to; i++) {
-        struct wbatch b;
-        size_t n = make_batch(i, &b);
-        enum chr_err e;
-        while ((e = chr_store_submit(s, b.ops, n, NULL, NULL)) == CHR_EUNAVAIL)
-            assert_int_equal(chr_store_flush(s), CHR_OK);
-        assert_int_equal(e, CHR_OK);
-    }
-    assert_int_equal(chr_store_flush(s), CHR_OK);
-}
-
-/* The number of batches the store holds; fails the test unless its whole
- * state is exactly that prefix. */
-static uint32_t check_prefix(struct chr_store *s)
-{
-    void *data = NULL;
-    size_t len = 0;
-    int32_t v = -1;
-    enum chr_err e = chr_store_get(s, "/c", &data, &len, &v);
-    if (e == CHR_ENOENT) {
-        assert_int_equal(chr_store_get(s, "/n", NULL, NULL, NULL), CHR_ENOENT);
-        return 0;
-    }
-    assert_int_equal(e, CHR_OK);
-    uint32_t last = (uint32_t)strtoul(data, NULL, 10);
-    chr_free(data);
-    if ((int32_t)last != v)
-        fail_msg("/c says %u at version %d: a torn batch", last, v);
-    uint32_t p = last + 1, lo = p >= 5 ? p - 4 : 1;
-    struct chr_store_names *names = NULL;
-    assert_int_equal(chr_store_children(s, "/n", &names), CHR_OK);
-    if (names->n != (p - lo))
-        fail_msg("prefix %u: /n has %zu children, want %u", p, names->n, p - lo);
-    chr_store_names_free(names);
-    for (uint32_t j = lo; j < p; j++) {
-        char path[32];
-        unsigned char want[800];
-        snprintf(path, sizeof path, "/n/k%u", j);
-        size_t wlen = payload(j, want);
-        assert_int_equal(chr_store_get(s, path, &data, &len, &v), CHR_OK);
-        assert_int_equal(len, wlen);
-        assert_memory_equal(data, want, wlen);
-        assert_int_equal(v, 0);
-        chr_free(data);
-    }
-    return p;
-}
-
-/* ---- files ------------------------------------------------------------------------ */
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-/* The n-th (0-based) log file's path, in seq order; false if none. */
-static bool wal_path(const struct fx *f, int nth, char *out, size_t size)
-{
-    DIR *d = opendir(f->dir);
-    char names[16][32];
-    int n = 0;
-    for (struct dirent *de = readdir(d); de != NULL && n < 16; de = readdir(d))
-        if (strncmp(de->d_name, "wal.", 4) == 0 && strlen(de->d_name) < sizeof names[0])
-            memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_name);
-    if (nth >= n)
-        return false;
-    snprintf(out, size, "%s/%s", f->dir, names[nth]);
-    return true;
-}
-
-static int count_wals(const struct fx *f)
-{
-    char p[256];
-    int n = 0;
-    while (wal_path(f, n, p, sizeof p))
-        n++;
-    return n;
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    *len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *buf = malloc(*len + 1);
-    assert_int_equal(fread(buf, 1, *len, fp), *len);
-    fclose(fp);
-    return buf;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(buf, 1, len, fp), len);
-    fclose(fp);
-}
-
-static off_t file_size(const char *path)
-{
-    struct stat sb;
-    assert_int_equal(stat(path, &sb), 0);
-    return sb.st_size;
-}
-
-static void flip_byte(const char *path, off_t at)
-{
-    size_t len;
-    unsigned char *buf = read_file(path, &len);
-    assert_true((size_t)at < len);
-    buf[at] ^= 0x5a;
-    write_file(path, buf, len);
-    free(buf);
 }
 
 /* ---- torn and damaged logs ------------------------------------------------------- */
@@ -278,6 +79,8 @@ static void test_torn_tail_every_cut(void **state)
     free(orig);
 }
 
+/* What a crash leaves after the last record is cut; anything else after it,
+ * or a flipped byte inside it, refuses the open and changes nothing. */
 static void test_garbage_after_tail(void **state)
 {
     struct fx *f = *state;
@@ -286,45 +89,52 @@ static void test_garbage_after_tail(void **state)
     close_store(f);
     char wal[256];
     assert_true(wal_path(f, 0, wal, sizeof wal));
-    off_t size = file_size(wal);
-    /* Zeros, as a crash after a size update but before data may leave. */
     size_t len;
     unsigned char *buf = read_file(wal, &len);
     unsigned char *big = calloc(1, len + 8192);
     memcpy(big, buf, len);
+    /* Zeros, as a crash after a size update but before the data may leave:
+     * cut, and the cut is reported with the file and the offset. */
     write_file(wal, big, len + 8192);
-    open_store(f, 0);
+    struct chr_error err;
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &f->s, &err), CHR_OK);
+    char want[64];
+    snprintf(want, sizeof want, "at offset %zu", len);
+    assert_non_null(strstr(err.message, "wal.0000000000000001"));
+    assert_non_null(strstr(err.message, want));
+    struct chr_store_stats st;
+    chr_store_stats(f->s, &st);
+    assert_int_equal(st.torn_bytes, 8192);
     assert_int_equal(check_prefix(f->s), 10);
     close_store(f);
-    assert_int_equal(file_size(wal), size);
-    /* Random junk, and a flipped byte inside the last record. */
+    assert_int_equal(file_size(wal), (off_t)len);
+    /* Bytes that are neither a record nor zeros: damage, left as it is. */
     for (size_t k = 0; k < 4096; k++)
         big[len + k] = (unsigned char)(k * 37 + 11);
     write_file(wal, big, len + 4096);
-    flip_byte(wal, size - 3);
+    struct dir_image before;
+    dir_image_take(f->dir, &before);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &f->s, &err), CHR_EDAMAGED);
+    assert_null(f->s);
+    assert_non_null(strstr(err.message, "wal.0000000000000001"));
+    assert_non_null(strstr(err.message, want));
+    assert_dir_unchanged(f->dir, &before);
+    dir_image_free(&before);
+    /* A flipped byte inside the last, acknowledged record: not a torn write. */
+    write_file(wal, buf, len);
+    flip_byte(wal, (off_t)len - 3);
+    dir_image_take(f->dir, &before);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &f->s, &err), CHR_EDAMAGED);
+    snprintf(want, sizeof want, "at offset %zu", record_offset(buf, len, 10));
+    assert_non_null(strstr(err.message, want));
+    assert_non_null(strstr(err.message, "checksum"));
+    assert_dir_unchanged(f->dir, &before);
+    dir_image_free(&before);
+    write_file(wal, buf, len);
     open_store(f, 0);
-    assert_int_equal(check_prefix(f->s), 9);
-    struct chr_store_stats st;
-    chr_store_stats(f->s, &st);
-    assert_true(st.torn_bytes > 4096);
-    close_store(f);
+    assert_int_equal(check_prefix(f->s), 10);
     free(big);
     free(buf);
-}
-
-/* Leaves two log files: a checkpoint whose snapshot fsync fails after the
- * log was rotated keeps the old log. */
-static void make_two_wals(struct fx *f)
-{
-    open_store(f, 0);
-    run_batches(f->s, 0, 20);
-    /* Syncs of a checkpoint: new log file, directory, snapshot, directory. */
-    chr_store_fault_inject(f->s, CHR_STORE_FAULT_SYNC, 3, 1);
-    assert_int_equal(chr_store_checkpoint(f->s), CHR_EIO);
-    assert_int_equal(chr_store_state(f->s), CHR_OK); /* the log holds everything */
-    run_batches(f->s, 20, 30);
-    close_store(f);
-    assert_int_equal(count_wals(f), 2);
 }
 
 static void test_damaged_older_log_is_an_error(void **state)
@@ -337,12 +147,12 @@ static void test_damaged_older_log_is_an_error(void **state)
     unsigned char *orig = read_file(old, &len);
     flip_byte(old, (off_t)(len / 2));
     struct chr_store *s = NULL;
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
     assert_null(s);
     /* A torn end of an older log is damage too: it was complete when the
      * newer one started. */
     write_file(old, orig, len - 5);
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
     write_file(old, orig, len);
     open_store(f, 0);
     assert_int_equal(check_prefix(f->s), 30);
@@ -357,7 +167,7 @@ static void test_missing_log_is_an_error(void **state)
     assert_true(wal_path(f, 0, old, sizeof old));
     assert_int_equal(unlink(old), 0);
     struct chr_store *s = NULL;
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
 }
 
 static void test_damaged_snapshot_is_an_error(void **state)
@@ -375,11 +185,11 @@ static void test_damaged_snapshot_is_an_error(void **state)
     const off_t spots[] = {0, 20, (off_t)len / 2, (off_t)len - 1};
     for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
         flip_byte(snap, spots[i]);
-        assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+        assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
         write_file(snap, orig, len);
     }
     write_file(snap, orig, len - 1);
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &s), CHR_EIO);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
     write_file(snap, orig, len);
     open_store(f, 0);
     assert_int_equal(check_prefix(f->s), 40);
@@ -591,7 +401,7 @@ static void child_run(const char *dir, int fd, uint64_t checkpoint_bytes)
 {
     struct chr_store_config cfg = {.checkpoint_bytes = checkpoint_bytes};
     struct chr_store *s = NULL;
-    if (chr_store_open_local(dir, &cfg, &s) != CHR_OK)
+    if (chr_store_open_local(dir, &cfg, &s, NULL) != CHR_OK)
         _exit(3);
     int32_t v = -1;
     uint32_t next = chr_store_get(s, "/c", NULL, NULL, &v) == CHR_OK ? (uint32_t)v + 1 : 0;
@@ -699,7 +509,7 @@ static void test_checkpoint_then_crash(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct chr_store *s = NULL;
-        if (chr_store_open_local(f->dir, NULL, &s) != CHR_OK)
+        if (chr_store_open_local(f->dir, NULL, &s, NULL) != CHR_OK)
             _exit(3);
         for (uint32_t i = 0; i < 300; i++) {
             struct wbatch b;
@@ -722,20 +532,20 @@ static void test_checkpoint_then_crash(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_torn_tail_every_cut, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_after_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_older_log_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_log_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoints_compact_the_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_snapshot_tmp_is_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_failures_lose_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_fsync_failure_fails_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_write_failure_fails_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queued_batches_fail_too, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_kill9_during_checkpoints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_then_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_every_cut, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_after_tail, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_older_log_is_an_error, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_log_is_an_error, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_an_error, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_compact_the_log, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_snapshot_tmp_is_ignored, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_failures_lose_nothing, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_log_fsync_failure_fails_store, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_log_write_failure_fails_store, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_queued_batches_fail_too, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_kill9, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_kill9_during_checkpoints, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_then_crash, wl_setup, wl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->dir, sizeof f->dir, "%s/db", f->tmp);
     *state = f;
-    return chr_store_open_local(f->dir, NULL, &f->s) == CHR_OK ? 0 : -1;
+    return chr_store_open_local(f->dir, NULL, &f->s, NULL) == CHR_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -38,7 +38,7 @@ static void reopen(struct fx *f)
 {
     chr_store_close(f->s);
     f->s = NULL;
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &f->s), CHR_OK);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &f->s, NULL), CHR_OK);
 }
 
 static void test_failed_write_then_resume(void **state)

@@ -35,7 +35,7 @@ static void reopen_cfg(struct cf_fx *c, const struct chr_store_config *cfg)
     struct lfx *f = (struct lfx *)(void *)c;
     chr_store_close(f->cf.s);
     f->cf.s = NULL;
-    assert_int_equal(chr_store_open_local(f->dir, cfg, &f->cf.s), CHR_OK);
+    assert_int_equal(chr_store_open_local(f->dir, cfg, &f->cf.s, NULL), CHR_OK);
 }
 
 static void reopen(struct lfx *f)
@@ -57,7 +57,7 @@ static int setup(void **state)
     if (mkdtemp(f->tmp) == NULL)
         return -1;
     snprintf(f->dir, sizeof f->dir, "%s/db", f->tmp);
-    if (chr_store_open_local(f->dir, NULL, &f->cf.s) != CHR_OK)
+    if (chr_store_open_local(f->dir, NULL, &f->cf.s, NULL) != CHR_OK)
         return -1;
     *state = f;
     return 0;
@@ -278,11 +278,11 @@ static void test_directory_lock(void **state)
 {
     struct lfx *f = *state;
     struct chr_store *second = NULL;
-    assert_int_equal(chr_store_open_local(f->dir, NULL, &second), CHR_EUNAVAIL);
+    assert_int_equal(chr_store_open_local(f->dir, NULL, &second, NULL), CHR_EUNAVAIL);
     assert_null(second);
     reopen(f); /* released by close */
-    assert_int_equal(chr_store_open_local("", NULL, &second), CHR_EINVAL);
-    assert_int_equal(chr_store_open_local("/nonexistent-parent/x/y", NULL, &second), CHR_EIO);
+    assert_int_equal(chr_store_open_local("", NULL, &second, NULL), CHR_EINVAL);
+    assert_int_equal(chr_store_open_local("/nonexistent-parent/x/y", NULL, &second, NULL), CHR_EIO);
 }
 
 static void test_state_survives_reopen(void **state)
@@ -344,7 +344,7 @@ static void test_alloc_failures(void **state)
     for (long n = 1; n < 40; n++) {
         struct chr_store *s = NULL;
         chr_alloc_fail_after(n);
-        enum chr_err e = chr_store_open_local(f->dir, NULL, &s);
+        enum chr_err e = chr_store_open_local(f->dir, NULL, &s, NULL);
         chr_alloc_fail_after(-1);
         assert_true(e == CHR_OK || e == CHR_ENOMEM);
         if (e == CHR_OK) {

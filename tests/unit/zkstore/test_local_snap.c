@@ -1,0 +1,167 @@
+/*
+ * test_local_snap.c - the snapshot reader (zkstore/local_snap.c) on bytes the
+ * writer made: a round trip gives the same tree; every flipped byte, every
+ * cut and every byte added is damage (a snapshot is never torn: it is
+ * renamed into place only once whole and fsync'd), and nothing of a damaged
+ * snapshot's tree is used; a tree out of order is damage too.
+ */
+#include "../unit.h"
+
+#include <stdlib.h>
+
+#include "zkstore/local_int.h"
+
+static void add(struct lindex *ix, const char *path, const char *data, int32_t version)
+{
+    size_t plen = strlen(path);
+    struct lblob *b = lblob_new(path, plen, data, strlen(data), version);
+    struct lnode *spare = malloc(sizeof *spare);
+    assert_int_equal(lindex_apply(ix, CHR_STORE_CREATE, b, &spare), CHR_OK);
+    free(spare); /* NULL: taken */
+}
+
+static const char *const paths[] = {"/a", "/a/b", "/a/b/c", "/d", "/a/e"};
+static const char *const datas[] = {"alpha", "", "{\"x\":1}", "delta-delta", "e"};
+
+static void make_tree(struct lindex *ix)
+{
+    assert_int_equal(lindex_init(ix), CHR_OK);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        add(ix, paths[i], datas[i], (int32_t)(i * 3));
+}
+
+/* The snapshot bytes of ix as of seq; blobs in capture (pre-order) order,
+ * or with two of them swapped. */
+static unsigned char *encode(struct lindex *ix, uint64_t seq, size_t swap_a, size_t swap_b,
+                             size_t *len)
+{
+    struct ck_job job = {.seq = seq};
+    assert_int_equal(lindex_capture(ix, &job.blobs, &job.n), CHR_OK);
+    struct lblob *t = job.blobs[swap_a];
+    job.blobs[swap_a] = job.blobs[swap_b];
+    job.blobs[swap_b] = t;
+    unsigned char *out = NULL;
+    assert_int_equal(lsnap_encode(&job, &out, len), CHR_OK);
+    for (size_t i = 0; i < job.n; i++)
+        lblob_unref(job.blobs[i]);
+    free(job.blobs);
+    return out;
+}
+
+static enum chr_err load(const unsigned char *buf, size_t len, uint64_t *seq, uint64_t *bad,
+                         char why[LWHAT_MAX])
+{
+    struct lindex ix;
+    assert_int_equal(lindex_init(&ix), CHR_OK);
+    uint64_t nodes = 0;
+    enum chr_err e = lsnap_load_buf(&ix, buf, len, seq, &nodes, bad, why);
+    lindex_free(&ix);
+    return e;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct lindex ix, back;
+    make_tree(&ix);
+    size_t len = 0;
+    unsigned char *buf = encode(&ix, 77, 0, 0, &len);
+    assert_int_equal(lindex_init(&back), CHR_OK);
+    uint64_t seq = 0, nodes = 0, bad = 0;
+    char why[LWHAT_MAX];
+    assert_int_equal(lsnap_load_buf(&back, buf, len, &seq, &nodes, &bad, why), CHR_OK);
+    assert_int_equal(seq, 77);
+    assert_int_equal(nodes, 6);
+    assert_int_equal(back.n_nodes, 6);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        size_t plen = strlen(paths[i]);
+        const struct lnode *n = lindex_find(&back, paths[i], plen, chr_store_hash(paths[i], plen));
+        assert_non_null(n);
+        assert_int_equal(n->blob->version, (int32_t)(i * 3));
+        assert_string_equal(lblob_data(n->blob), datas[i]);
+    }
+    lindex_free(&back);
+    lindex_free(&ix);
+    free(buf);
+}
+
+static void test_every_flip_cut_and_extension_is_damage(void **state)
+{
+    (void)state;
+    struct lindex ix;
+    make_tree(&ix);
+    size_t len = 0;
+    unsigned char *buf = encode(&ix, 5, 0, 0, &len);
+    unsigned char *c = malloc(len + 1);
+    uint64_t seq, bad;
+    char why[LWHAT_MAX];
+    for (size_t p = 0; p < len; p++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(c, buf, len);
+            c[p] ^= (unsigned char)(1u << bit);
+            if (load(c, len, &seq, &bad, why) != CHR_EDAMAGED)
+                fail_msg("bit %d of byte %zu flipped: loaded", bit, p);
+            assert_true(bad < len);
+        }
+    }
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(load(buf, cut, &seq, &bad, why), CHR_EDAMAGED);
+    memcpy(c, buf, len);
+    c[len] = 0;
+    assert_int_equal(load(c, len + 1, &seq, &bad, why), CHR_EDAMAGED);
+    /* A checksum flip names the checksum's own offset. */
+    memcpy(c, buf, len);
+    c[len - 2] ^= 1;
+    assert_int_equal(load(c, len, &seq, &bad, why), CHR_EDAMAGED);
+    assert_int_equal(bad, len - 4);
+    assert_non_null(strstr(why, "checksum"));
+    lindex_free(&ix);
+    free(c);
+    free(buf);
+}
+
+/* Checksummed, well framed, but a child before its parent, or "/" not
+ * first: damage at that node. */
+static void test_tree_out_of_order_is_damage(void **state)
+{
+    (void)state;
+    struct lindex ix;
+    make_tree(&ix);
+    struct ck_job job = {0};
+    assert_int_equal(lindex_capture(&ix, &job.blobs, &job.n), CHR_OK);
+    /* Find /a and /a/b in the capture and put the child first. */
+    size_t ia = 0, ib = 0;
+    for (size_t i = 0; i < job.n; i++) {
+        if (strcmp(lblob_path(job.blobs[i]), "/a") == 0)
+            ia = i;
+        if (strcmp(lblob_path(job.blobs[i]), "/a/b") == 0)
+            ib = i;
+    }
+    assert_true(ia < ib);
+    for (size_t i = 0; i < job.n; i++)
+        lblob_unref(job.blobs[i]);
+    free(job.blobs);
+    size_t len = 0;
+    unsigned char *buf = encode(&ix, 1, ia, ib, &len);
+    uint64_t seq, bad;
+    char why[LWHAT_MAX];
+    assert_int_equal(load(buf, len, &seq, &bad, why), CHR_EDAMAGED);
+    assert_true(bad > 32 && bad < len - 4);
+    assert_non_null(strstr(why, "/a/b"));
+    free(buf);
+    buf = encode(&ix, 1, 0, 1, &len); /* "/" second */
+    assert_int_equal(load(buf, len, &seq, &bad, why), CHR_EDAMAGED);
+    assert_int_equal(bad, 32);
+    free(buf);
+    lindex_free(&ix);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_every_flip_cut_and_extension_is_damage),
+        cmocka_unit_test(test_tree_out_of_order_is_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
