@@ -32,10 +32,21 @@ wait_for() {
 # ---- One server on the local store ------------------------------------------
 
 SERVER=""
+# Kills the server and every process started under $tmp, unmounts what was
+# mounted there (lib_mount_tmpfs), removes it (kept when KEEP is set).
 lib_cleanup() {
   [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
   pkill -9 -f "$tmp" 2>/dev/null   # run-task supervisors and their tasks
-  rm -rf "$tmp"
+  sleep 0.2
+  for m in $(awk -v t="$tmp/" 'index($2, t) == 1 {print $2}' /proc/mounts); do umount -l "$m"; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+# lib_mount_tmpfs DIR SIZE: a small filesystem a test can fill (root only);
+# false, with the reason on stdout, when it cannot be mounted.
+lib_mount_tmpfs() {
+  mkdir -p "$1"
+  if [ "$(id -u)" != 0 ]; then echo "mounting a tmpfs needs root"; return 1; fi
+  mount -t tmpfs -o "size=$2" tmpfs "$1" 2>&1 || return 1
 }
 lib_init() {
   tmp=$(mktemp -d /tmp/chronos-${1:-it}.XXXXXX)

@@ -19,21 +19,14 @@ CHRONOS=$(realpath "${CHRONOS:-$REPO/build/test/chronos}")
 TRIALS=${TRIALS:-3}
 SEED=${SEED:-$$}
 . "$REPO/tests/lib.sh"
+. "$REPO/tests/faults/trials.sh"
 RANDOM=$SEED
 lib_init faults-local
 MNT=$tmp/mnt
-cleanup() {
-  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
-  pkill -9 -f "$tmp" 2>/dev/null
-  sleep 0.2
-  mountpoint -q "$MNT" 2>/dev/null && umount -l "$MNT"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-mkdir -p "$MNT" "$tmp/out" "$tmp/ledger"
+mkdir -p "$tmp/out" "$tmp/ledger"
 echo "local fault trials: $TRIALS, seed $SEED, binary $CHRONOS"
-if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=8m tmpfs "$MNT" 2>"$tmp/mount.err"; then
-  echo "skip: mounting a small tmpfs for the data directory needs root ($(cat "$tmp/mount.err" 2>/dev/null))"
+if ! why=$(lib_mount_tmpfs "$MNT" 8m); then
+  echo "skip: no small filesystem for the data directory ($why)"
   echo "1 passed, 0 failed"
   exit 0
 fi
@@ -69,7 +62,6 @@ fault() {
 }
 
 serve || { echo "the server did not start: $(tail -5 "$DATA.log")"; echo "0 passed, 1 failed"; exit 1; }
-passed=0 failed=0 tot_dup=0 tot_missed=0 tot_lost=0 tot_inst=0 tot_launched=0 tot_ledgered=0
 for trial in $(seq 1 "$TRIALS"); do
   server_alive || serve >/dev/null
   wait_for 60 healthy
@@ -96,25 +88,8 @@ for trial in $(seq 1 "$TRIALS"); do
     curl -s -m 5 "http://127.0.0.1:$PORT/v1/scheduler/job/$name/ledger" >"$tmp/ledger/$name.json"
   done
   out=$(/usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
-  totals=$(echo "$out" | grep '^total:')
-  num() { echo "$totals" | sed -E "s/.* $1 ([0-9]+).*/\1/"; }
-  dup=$(num duplicate) missed=$(num missed) both=$(num both)
-  dup=${dup:-0} missed=${missed:-0} both=${both:-0}
-  inst=$(num instants) launched=$(num launched) ledgered=$(num ledgered)
-  tot_dup=$((tot_dup + dup + both)) tot_missed=$((tot_missed + missed)) tot_lost=$((tot_lost + lost))
-  tot_inst=$((tot_inst + ${inst:-0})) tot_launched=$((tot_launched + ${launched:-0}))
-  tot_ledgered=$((tot_ledgered + ${ledgered:-0}))
-  if [ "$((dup + missed + both + lost))" -eq 0 ] && [ -n "$totals" ]; then
-    passed=$((passed + 1)); verdict=ok
-  else
-    failed=$((failed + 1)); verdict=FAIL
-  fi
-  printf '%-4s trial %3d:%s | instants %s launched %s ledgered %s dup %s missed %s lost %s\n' \
-    "$verdict" "$trial" "$faults" "${inst:-?}" "${launched:-?}" "${ledgered:-?}" "$((dup + both))" \
-    "$missed" "$lost"
-  [ "$verdict" = FAIL ] && { echo "$out" | sed 's/^/     /'; tail -15 "$SERVER_LOG" | sed 's/^/     | /'; }
+  trial_result "$trial" "$faults" "$out" "$lost" || tail -15 "$SERVER_LOG" | sed 's/^/     | /'
   for name in $acked churn; do api DELETE "/v1/scheduler/job/$name" >/dev/null; done
 done
-echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered $tot_ledgered"
-echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
+trial_totals
 echo "$passed passed, $failed failed"

@@ -23,14 +23,15 @@ CHRONOS=$(realpath "${CHRONOS:-$REPO/build/test/chronos}")
 TRIALS=${TRIALS:-3}
 SEED=${SEED:-$$}
 . "$REPO/tests/ha/lib.sh"
+. "$REPO/tests/faults/trials.sh"
 RANDOM=$SEED
 ha_init
 # As root the run directories live on a small tmpfs that a fault fills.
 DISK=false
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=16m tmpfs "$tmp/runs" 2>/dev/null; then
+if why=$(lib_mount_tmpfs "$tmp/runs" 16m); then
   DISK=true
 else
-  echo "no disk faults: mounting a tmpfs for the run directories needs root"
+  echo "no disk faults: no small filesystem for the run directories ($why)"
 fi
 test_build=false
 case "$CHRONOS" in */asan/*|*/test/*) test_build=true ;; esac
@@ -41,8 +42,6 @@ zk_start 1 || { echo "ZooKeeper did not start"; echo "0 passed, 1 failed"; exit 
 for i in 1 2 3; do srv_start "$i" || echo "server $i did not start"; done
 wait_for 30 has_leader || { echo "no leader"; echo "0 passed, 1 failed"; exit 1; }
 
-passed=0 failed=0
-tot_dup=0 tot_missed=0 tot_lost=0 tot_inst=0 tot_launched=0 tot_ledgered=0
 : >"$tmp/failover"
 
 sleep_until() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.05; done; }
@@ -148,28 +147,11 @@ for trial in $(seq 1 "$TRIALS"); do
     [ "$(api "$L" GET "/v1/scheduler/job/$name")" = 200 ] || lost=$((lost + 1))
   done
   out=$(account "$start" "$end" $specs 2>&1)
-  totals=$(echo "$out" | grep '^total:')
-  num() { echo "$totals" | sed -E "s/.* $1 ([0-9]+).*/\1/"; }
-  dup=$(num duplicate) missed=$(num missed) both=$(num both)
-  inst=$(num instants) launched=$(num launched) ledgered=$(num ledgered)
-  dup=${dup:-0} missed=${missed:-0} both=${both:-0}
-  tot_dup=$((tot_dup + dup + both)) tot_missed=$((tot_missed + missed)) tot_lost=$((tot_lost + lost))
-  tot_inst=$((tot_inst + ${inst:-0})) tot_launched=$((tot_launched + ${launched:-0}))
-  tot_ledgered=$((tot_ledgered + ${ledgered:-0}))
-  if [ "$((dup + missed + both + lost))" -eq 0 ] && [ -n "$totals" ]; then
-    passed=$((passed + 1)); verdict=ok
-  else
-    failed=$((failed + 1)); verdict=FAIL
-  fi
-  printf '%-4s trial %3d:%s | instants %s launched %s ledgered %s dup %s missed %s lost %s\n' \
-    "$verdict" "$trial" "$faults" "${inst:-?}" "${launched:-?}" "${ledgered:-?}" "$((dup + both))" \
-    "$missed" "$lost"
-  [ "$verdict" = FAIL ] && echo "$out" | sed 's/^/     /'
+  trial_result "$trial" "$faults" "$out" "$lost"
   for name in $acked; do api "$L" DELETE "/v1/scheduler/job/$name" >/dev/null; done
 done
 
-echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered (coalesced while no leader) $tot_ledgered"
-echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
+trial_totals
 if [ -s "$tmp/failover" ]; then
   sort -n "$tmp/failover" | /usr/bin/python3 -c '
 import sys

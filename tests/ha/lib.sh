@@ -18,10 +18,7 @@ ha_cleanup() {
     [ -n "${PID[$i]:-}" ] && kill -9 "${PID[$i]}" 2>/dev/null
   done
   "$REPO/tests/zk/zk.sh" stop "$tmp/zk" 2>/dev/null
-  pkill -9 -f "$tmp" 2>/dev/null
-  sleep 0.2
-  for m in $(awk -v t="$tmp/" 'index($2, t) == 1 {print $2}' /proc/mounts); do umount -l "$m"; done
-  rm -rf "$tmp"
+  lib_cleanup
 }
 
 ha_init() {

@@ -21,43 +21,9 @@
 set -u
 export LC_ALL=C
 CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
-tmp=$(mktemp -d /tmp/chronos-damage.XXXXXX)
-passed=0
-failed=0
-SERVER=""
+. "$(dirname "$0")/../lib.sh"
+lib_init damage
 
-cleanup() {
-  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.1
-  done
-}
-
-# start_server DATA_DIR: starts a server, waits for /ping.
-start_server() {
-  PORT=$(free_port)
-  "$CHRONOS" serve --http_port "$PORT" --data_dir "$1" >>"$1.log" 2>&1 &
-  SERVER=$!
-  wait_for 20 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
-}
-stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
-
-api() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-          ${3:+-d "$3"} "http://127.0.0.1:$PORT$2"; }
 post() { api POST /v1/scheduler/iso8601 \
   "{\"name\":\"$1\",\"command\":\"true\",\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\"}"; }
 jobs_now() { # the job names the server has, sorted, one line
@@ -242,5 +208,4 @@ damage_case snap-trailer snap snap_trailer $(( snap_len - 4 )) ""
 # (its framing, or only the checksum), so any offset will do.
 damage_case snap-body snap snap_body '[0-9][0-9]*' ""
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -16,14 +16,6 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib.sh"
 lib_init storefault
 MNT=$tmp/mnt
-trap 'lib_cleanup_mounted' EXIT
-lib_cleanup_mounted() {
-  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
-  pkill -9 -f "$tmp" 2>/dev/null
-  sleep 0.2
-  mountpoint -q "$MNT" 2>/dev/null && umount -l "$MNT"
-  rm -rf "$tmp"
-}
 py() { /usr/bin/python3 -c "$@"; }
 health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")" = "$1" ]; }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -31,9 +23,8 @@ post() { api POST /v1/scheduler/iso8601 "{\"name\":\"$1\",\"command\":\"true\",\
 \"description\":\"$2\",\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\"}"; }
 
 # ---- 1. A full disk ------------------------------------------------------------
-mkdir -p "$MNT"
-if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=6m tmpfs "$MNT" 2>"$tmp/mount.err"; then
-  echo "skip the full-disk cases: mounting a small tmpfs needs root ($(cat "$tmp/mount.err" 2>/dev/null))"
+if ! why=$(lib_mount_tmpfs "$MNT" 6m); then
+  echo "skip the full-disk cases: no small filesystem to fill ($why)"
 else
   data=$MNT/data
   SERVER_LOG=$tmp/server.log  # not on the disk that fills

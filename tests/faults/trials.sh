@@ -1,0 +1,35 @@
+# trials.sh - what both fault-trial scripts (run.sh, local.sh) share: the
+# verdict of a trial from tests/ha/check.py's accounting and the acknowledged
+# jobs still there, its line, and the totals.  Sourced.
+
+passed=0 failed=0
+tot_dup=0 tot_missed=0 tot_lost=0 tot_inst=0 tot_launched=0 tot_ledgered=0
+
+# trial_result TRIAL "FAULTS" "CHECK_OUTPUT" LOST: counts the trial (it passes
+# with no duplicate, missed or both-launched-and-ledgered instant and no lost
+# job) and prints its line, with check.py's detail when it fails.
+trial_result() {
+  local trial=$1 faults=$2 out=$3 lost=$4 totals verdict
+  totals=$(echo "$out" | grep '^total:')
+  num() { local v; v=$(echo "$totals" | sed -nE "s/.* $1 ([0-9]+).*/\1/p"); echo "${v:-0}"; }
+  local dup missed both inst launched ledgered
+  dup=$(num duplicate) missed=$(num missed) both=$(num both)
+  inst=$(num instants) launched=$(num launched) ledgered=$(num ledgered)
+  tot_dup=$((tot_dup + dup + both)) tot_missed=$((tot_missed + missed)) tot_lost=$((tot_lost + lost))
+  tot_inst=$((tot_inst + inst)) tot_launched=$((tot_launched + launched))
+  tot_ledgered=$((tot_ledgered + ledgered))
+  if [ "$((dup + missed + both + lost))" -eq 0 ] && [ -n "$totals" ]; then
+    passed=$((passed + 1)); verdict=ok
+  else
+    failed=$((failed + 1)); verdict=FAIL
+  fi
+  printf '%-4s trial %3d:%s | instants %s launched %s ledgered %s dup %s missed %s lost %s\n' \
+    "$verdict" "$trial" "$faults" "$inst" "$launched" "$ledgered" "$((dup + both))" "$missed" "$lost"
+  [ "$verdict" = FAIL ] && echo "$out" | sed 's/^/     /'
+  [ "$verdict" = ok ]
+}
+
+trial_totals() {
+  echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered $tot_ledgered"
+  echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
+}
