@@ -15,6 +15,8 @@
 # (the test build under AddressSanitizer + UndefinedBehaviorSanitizer).
 
 CC      ?= gcc
+# Both cores (or all): builds in parallel unless told otherwise (make -j1).
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DTHREADED
 INC     := -I.
@@ -30,7 +32,6 @@ LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
-HDRS     := $(foreach p,$(PARTS) cli,$(wildcard $(p)/*.h))
 
 REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
@@ -44,15 +45,19 @@ all: deps $(B)/chronos
 deps:
 	@scripts/deps.sh
 
-$(B)/rel/%.o: %.c $(HDRS)
+# Each object (and test binary) depends on the headers it includes, as the
+# compiler lists them (-MMD -MP): editing a header rebuilds its users only.
+# Everything waits for deps (order-only: it installs, it makes nothing).
+DEP = -MMD -MP -MF $@.d
+$(B)/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
-$(B)/test/%.o: %.c $(HDRS)
+	$(CC) $(REL_CFLAGS) $(DEP) -c $< -o $@
+$(B)/test/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -c $< -o $@
-$(B)/asan/%.o: %.c $(HDRS)
+	$(CC) $(TEST_CFLAGS) $(DEP) -c $< -o $@
+$(B)/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	$(CC) $(ASAN_CFLAGS) $(DEP) -c $< -o $@
 
 $(B)/rel/libchr.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -71,12 +76,12 @@ $(B)/test/chronos: $(patsubst %.c,$(B)/test/%.o,$(CLI_SRC)) $(B)/test/libchr.a
 $(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_SRC)) $(B)/asan/libchr.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a $(wildcard tests/unit/*.h tests/unit/*/*.h)
+$(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a -lcmocka $(LIBS)
-$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a $(wildcard tests/unit/*.h tests/unit/*/*.h)
+	$(CC) $(TEST_CFLAGS) $(DEP) -o $@ $< $(B)/test/libchr.a -lcmocka $(LIBS)
+$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libchr.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a -lcmocka $(LIBS)
+	$(CC) $(ASAN_CFLAGS) $(DEP) -o $@ $< $(B)/asan/libchr.a -lcmocka $(LIBS)
 
 UNIT_BINS := $(addprefix $(B)/test/unit/,$(UNIT_NAMES)) $(addprefix $(B)/asan/unit/,$(UNIT_NAMES))
 
@@ -87,10 +92,10 @@ SIM_NAMES := $(patsubst tests/sim/%.c,%,$(SIM_SRC))
 SIM_BINS  := $(addprefix $(B)/test/sim/,$(SIM_NAMES)) $(addprefix $(B)/asan/sim/,$(SIM_NAMES))
 $(B)/test/sim/%: tests/sim/%.c $(B)/test/libchr.a
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a $(LIBS)
+	$(CC) $(TEST_CFLAGS) $(DEP) -o $@ $< $(B)/test/libchr.a $(LIBS)
 $(B)/asan/sim/%: tests/sim/%.c $(B)/asan/libchr.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< $(B)/asan/libchr.a $(LIBS)
+	$(CC) $(ASAN_CFLAGS) $(DEP) -o $@ $< $(B)/asan/libchr.a $(LIBS)
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_*.c.  Each links the library
 # built by clang with coverage (fuzzer-no-link) and the same warnings, so a
@@ -100,19 +105,19 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := $(WARN) $(DEFS) $(INC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(LIB_SRC))
-$(B)/fuzz/obj/%.o: %.c $(HDRS)
+$(B)/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer-no-link -c $< -o $@
 $(B)/fuzz/libchr.a: $(FUZZ_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libchr.a $(HDRS) tests/fuzz/fuzz_check.h
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libchr.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libchr.a $(LIBS)
+	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libchr.a $(LIBS)
 
 # Seeds of the decoder targets, written by the production encoders
 # (tests/fuzz/gen_seeds.c); run after a format changes, commit the result.
-$(B)/test/gen_seeds: tests/fuzz/gen_seeds.c $(B)/test/libchr.a $(HDRS)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/test/libchr.a $(LIBS)
+$(B)/test/gen_seeds: tests/fuzz/gen_seeds.c $(B)/test/libchr.a
+	$(CC) $(TEST_CFLAGS) $(DEP) -o $@ $< $(B)/test/libchr.a $(LIBS)
 fuzz-seeds: $(B)/test/gen_seeds
 	$(B)/test/gen_seeds tests/fuzz/seeds
 
@@ -162,3 +167,6 @@ bench: deps $(B)/chronos
 
 clean:
 	rm -rf $(B)
+
+# The header dependencies the compiler wrote (DEP above).
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

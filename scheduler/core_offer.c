@@ -178,8 +178,10 @@ static void note_waiting(struct chr_core *c, struct core_run *r, const struct ne
 }
 
 /* Walks the ready runs in order; returns whether a run is left waiting for
- * an offer. */
-static bool match(struct chr_core *c)
+ * an offer.  *unmet: a run that had not waited yet fits none of the held
+ * offers: they need not be all there is (another agent's may be filtered),
+ * so it is still new demand, for a REVIVE once they are declined. */
+static bool match(struct chr_core *c, bool *unmet)
 {
     bool want = false;
     size_t live = 0;
@@ -195,6 +197,7 @@ static bool match(struct chr_core *c)
         struct need n = job_need(c, r->job->def);
         struct core_offer *o = first_fit(c, &n);
         if (o == NULL) {
+            *unmet = *unmet || !r->res_wait;
             note_waiting(c, r, &n);
             want = true;
             continue;
@@ -239,9 +242,9 @@ void core_dispatch(struct chr_core *c)
         c->want_offers = any_eligible(c);
         return;
     }
-    bool again = !c->demand_new;
-    c->demand_new = false; /* every ready run meets the held offers now */
-    c->want_offers = match(c);
+    bool again = !c->demand_new, unmet = false;
+    c->want_offers = match(c, &unmet);
+    c->demand_new = unmet; /* every ready run met the held offers: those that fit launched */
     core_heap_drop_marked(&c->ready);
     drop_used_offers(c);
     if (!c->dispatch_dirty)

@@ -148,6 +148,7 @@ struct ojob {
     bool soft_error;
     bool core_present;
     bool concurrent;
+    int64_t nonconc_since;       /* when it last became non-concurrent */
     int64_t deadline_ms;
     int64_t retry_base_ms;
     /* Events at the resource manager / core. */
@@ -1144,6 +1145,8 @@ static void core_view_job(struct sim *s, int ji, const struct chr_job *def)
     o->soft_error = def->soft_error;
     o->core_present = true;
     o->deadline_ms = def->starting_deadline_ms;
+    if (o->concurrent && !def->concurrent)
+        o->nonconc_since = s->now; /* runs made before may still wait, several */
     o->concurrent = def->concurrent;
     o->retry_base_ms = def->retry_delay_ms > 0 ? def->retry_delay_ms : 60000;
 }
@@ -1327,7 +1330,8 @@ static void check_coalescing(struct sim *s)
         job_name(i, name);
         size_t n = chr_core_job_runs(s->core, name, runs, 64), waiting[2] = {0, 0};
         for (size_t k = 0; k < n; k++) {
-            bool w = runs[k]->created_ms >= s->started_at && runs[k]->launched_ms == INT64_MIN &&
+            bool w = runs[k]->created_ms >= s->started_at &&
+                     runs[k]->created_ms > s->oj[i].nonconc_since && runs[k]->launched_ms == INT64_MIN &&
                      (runs[k]->state == CHR_RUN_RECORDING || runs[k]->state == CHR_RUN_QUEUED);
             waiting[0] += w && !s->oj[i].concurrent && runs[k]->cause == CHR_CAUSE_SCHEDULED &&
                           runs[k]->attempt == 0;

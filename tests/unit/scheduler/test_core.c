@@ -422,7 +422,13 @@ static void test_new_demand_revives_after_decline(void **state)
     assert_non_null(strstr(w->reason, "waiting for resources: needs cpus 8"));
     assert_non_null(strstr(w->reason, "largest free offer cpus 1"));
     assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    /* The offer held need not be all there is (another agent's may be
+     * filtered): big's first miss revives offers, once. */
+    assert_int_equal(count(h, CHR_ACT_REVIVE), 1);
+    offer(h, 2, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
     assert_int_equal(count(h, CHR_ACT_REVIVE), 0); /* nothing new waits */
+    assert_int_equal(count(h, CHR_ACT_WAITING), 0);
     for (int k = 0; k < 3; k++) {
         /* Each new instant of tick is new demand: offers are revived. */
         advance(h, T("2024-01-01T00:02:00Z") + k * 60000);
