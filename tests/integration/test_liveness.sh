@@ -117,7 +117,8 @@ fi
 # ---- 5. A deleted job leaves nothing under runs/, now or at the next start ------
 data=$tmp/d4
 if start_server "$data"; then
-  api POST /v1/scheduler/iso8601 '{"name":"doomed","command":"sleep 300"}' >/dev/null
+  nap="sleep 300.$$"   # unique: other tests on this machine may sleep too
+  api POST /v1/scheduler/iso8601 "{\"name\":\"doomed\",\"command\":\"$nap\"}" >/dev/null
   wait_for 10 bash -c "curl -s 'http://127.0.0.1:$PORT/v1/runs?job=doomed&state=running' | grep -q running" ||
     bad "doomed never ran"
   api POST /v1/scheduler/iso8601 '{"name":"quick","command":"true"}' >/dev/null
@@ -125,7 +126,7 @@ if start_server "$data"; then
   gone() { ! ls "$data/runs" | grep -q doomed && [ ! -e "$data/runs/.done/doomed" ]; }
   [ "$code" = 204 ] && wait_for 15 gone && ok "deleting a running job removes its run directory once the kill is done" ||
     bad "run dir of a deleted job" "$code; $(ls -a "$data/runs" "$data/runs/.done" 2>&1 | tr '\n' ' ')"
-  pgrep -f "sleep 300" >/dev/null && bad "the deleted job's task survived" || ok "and its task is gone"
+  pgrep -f "$nap" >/dev/null && bad "the deleted job's task survived" || ok "and its task is gone"
   # A run directory left by a deleted job (a crash before it was collected):
   # the next start removes it instead of saying "unknown run" forever.
   stop_server
