@@ -99,6 +99,10 @@ void chr_tzdb_destroy(struct chr_tzdb *db);
  */
 enum chr_err chr_tzdb_get(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
                           struct chr_error *err);
+/* The zone `name` if it was loaded (chr_tzdb_get), else CHR_ENOENT: never
+ * reads a file.  The scheduling core's lookup (it does no I/O). */
+enum chr_err chr_tzdb_lookup(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
+                             struct chr_error *err);
 
 /*
  * A fixed-offset zone (offset seconds east of UTC, |offset| <= 18 h), owned by

@@ -1,28 +1,20 @@
 /*
- * tz.c - IANA time zones from the system's compiled tz database.
+ * tz.c - IANA time zones: the rules of one zone, pure.
  *
- * Reads TZif files (RFC 8536, versions 1 to 4) including the POSIX TZ footer
- * that governs instants after the last listed transition, and answers "which
- * offset is in force at instant t" and "which instant is wall time w" by the
- * one rule of ../shared/time.md.  A loaded zone is immutable: a sorted array
- * of transitions (extended from the footer rule up to CHR_TZ_TABLE_YEAR_END
- * at load time, so lookups in this century are one binary search) and the
- * rule for later instants.  The database caches zones by name behind a mutex;
- * lookups of a loaded zone never allocate or block on I/O.
- *
- * I/O happens only in chr_tzdb_get, reading one file of the tz directory
- * whose name was validated first (no "..", no absolute paths).
+ * Parses TZif data (RFC 8536, versions 1 to 4, from a buffer) including the
+ * POSIX TZ footer that governs instants after the last listed transition,
+ * and answers "which offset is in force at instant t" and "which instant is
+ * wall time w" by the one rule of docs/time.md.  A zone is immutable: a
+ * sorted array of transitions (extended from the footer rule up to
+ * CHR_TZ_TABLE_YEAR_END when it is built, so lookups in this century are one
+ * binary search) and the rule for later instants.  No I/O, no lock, no
+ * allocation in a lookup: the files are read by tzdb.c, the one file of
+ * iso8601/ that does I/O.
  */
-#include "iso8601.h"
+#include "iso8601/tz_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/limits.h"
@@ -60,6 +52,21 @@ struct chr_tz {
 };
 
 static const struct chr_tz utc_zone = {.name = "UTC"};
+
+struct chr_tz *chr_tz_fixed_new(int32_t offset_s, const char *name)
+{
+    struct chr_tz *tz = chr_calloc(1, sizeof *tz);
+    if (tz == NULL)
+        return NULL;
+    tz->initial_off_s = offset_s;
+    snprintf(tz->name, sizeof tz->name, "%s", name);
+    return tz;
+}
+
+void chr_tz_set_name(struct chr_tz *tz, const char *name)
+{
+    snprintf(tz->name, sizeof tz->name, "%s", name);
+}
 
 const struct chr_tz *chr_tz_utc(void)
 {
@@ -486,7 +493,7 @@ static enum chr_err tzif_build(const uint8_t *data, const struct tzif_counts *c,
 }
 
 /* Parses a whole TZif file (v1, or v2+ with its footer). */
-static enum chr_err tzif_parse(const uint8_t *buf, size_t len, struct chr_tz **out)
+enum chr_err chr_tzif_parse(const uint8_t *buf, size_t len, struct chr_tz **out)
 {
     char version;
     struct tzif_counts c;
@@ -526,197 +533,3 @@ static enum chr_err tzif_parse(const uint8_t *buf, size_t len, struct chr_tz **o
     return CHR_OK;
 }
 
-/* ---- The database: zones by name, loaded once ---------------------------- */
-
-#define TZDB_SLOTS 4096 /* a power of two, at least twice CHR_TZ_ZONES_MAX */
-
-struct chr_tzdb {
-    char dir[512];
-    pthread_mutex_t lock;
-    size_t zones;
-    struct chr_tz *slot[TZDB_SLOTS];
-};
-
-enum chr_err chr_tzdb_create(const char *dir, struct chr_tzdb **out)
-{
-    if (dir == NULL)
-        dir = getenv("TZDIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/usr/share/zoneinfo";
-    if (strlen(dir) >= sizeof((struct chr_tzdb *)0)->dir)
-        return CHR_ERANGE;
-    struct chr_tzdb *db = chr_calloc(1, sizeof *db);
-    if (db == NULL)
-        return CHR_ENOMEM;
-    snprintf(db->dir, sizeof db->dir, "%s", dir);
-    if (pthread_mutex_init(&db->lock, NULL) != 0) {
-        chr_free(db);
-        return CHR_ENOMEM;
-    }
-    *out = db;
-    return CHR_OK;
-}
-
-void chr_tzdb_destroy(struct chr_tzdb *db)
-{
-    if (db == NULL)
-        return;
-    for (size_t i = 0; i < TZDB_SLOTS; i++)
-        chr_free(db->slot[i]);
-    pthread_mutex_destroy(&db->lock);
-    chr_free(db);
-}
-
-/* The slot holding `name`, or the empty slot where it belongs. */
-static size_t tzdb_slot(const struct chr_tzdb *db, const char *name)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    size_t i = h & (TZDB_SLOTS - 1);
-    while (db->slot[i] != NULL && strcmp(db->slot[i]->name, name) != 0)
-        i = (i + 1) & (TZDB_SLOTS - 1);
-    return i;
-}
-
-/* IANA names: components of [A-Za-z0-9_+-.] separated by single '/', none
- * starting with '.', so no name can leave the tz directory. */
-static bool valid_zone_name(const char *name, size_t len)
-{
-    if (len == 0 || len > CHR_TZ_NAME_LEN_MAX)
-        return false;
-    bool comp_start = true;
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        if (ch == '/') {
-            if (comp_start)
-                return false;
-            comp_start = true;
-            continue;
-        }
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || ch == '+' || ch == '-' || (ch == '.' && !comp_start);
-        if (!ok)
-            return false;
-        comp_start = false;
-    }
-    return !comp_start;
-}
-
-/* Reads the zone file of `name` (validated) and parses it. */
-static enum chr_err tzdb_load(const struct chr_tzdb *db, const char *name, struct chr_tz **out,
-                              struct chr_error *err)
-{
-    char path[640];
-    snprintf(path, sizeof path, "%s/%s", db->dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return chr_error_set(err, errno == ENOENT || errno == ENOTDIR ? CHR_ENOENT : CHR_EIO,
-                             "zone", "unknown time zone '%s'", name);
-    struct stat st;
-    static const size_t cap = CHR_TZ_FILE_MAX;
-    uint8_t *buf = NULL;
-    enum chr_err e = CHR_EINVAL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 44 || (size_t)st.st_size > cap)
-        goto done;
-    buf = chr_malloc((size_t)st.st_size);
-    if (buf == NULL) {
-        e = CHR_ENOMEM;
-        goto done;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0)
-            goto done;
-        got += (size_t)r;
-    }
-    e = tzif_parse(buf, got, out);
-    if (e == CHR_OK)
-        snprintf((*out)->name, sizeof (*out)->name, "%s", name);
-done:
-    chr_free(buf);
-    close(fd);
-    if (e == CHR_EINVAL)
-        chr_error_set(err, e, "zone", "'%s' is not a time zone (no valid TZif data)", name);
-    else if (e == CHR_ENOMEM)
-        chr_error_set(err, e, "zone", "out of memory loading '%s'", name);
-    return e;
-}
-
-/* Finds or adds the zone `name` with the lock held; `make` builds a new one. */
-static enum chr_err tzdb_intern(struct chr_tzdb *db, const char *name,
-                                enum chr_err (*make)(struct chr_tzdb *, const char *,
-                                                     struct chr_tz **, struct chr_error *),
-                                const struct chr_tz **out, struct chr_error *err)
-{
-    pthread_mutex_lock(&db->lock);
-    size_t i = tzdb_slot(db, name);
-    enum chr_err e = CHR_OK;
-    if (db->slot[i] == NULL) {
-        struct chr_tz *tz = NULL;
-        if (db->zones >= CHR_TZ_ZONES_MAX)
-            e = chr_error_set(err, CHR_ERANGE, "zone", "too many zones loaded (limit %d)",
-                              CHR_TZ_ZONES_MAX);
-        else
-            e = make(db, name, &tz, err);
-        if (e == CHR_OK) {
-            db->slot[i] = tz;
-            db->zones++;
-        }
-    }
-    if (e == CHR_OK)
-        *out = db->slot[i];
-    pthread_mutex_unlock(&db->lock);
-    return e;
-}
-
-static enum chr_err make_file_zone(struct chr_tzdb *db, const char *name, struct chr_tz **out,
-                                   struct chr_error *err)
-{
-    return tzdb_load(db, name, out, err);
-}
-
-enum chr_err chr_tzdb_get(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
-                          struct chr_error *err)
-{
-    size_t len = strnlen(name, CHR_TZ_NAME_LEN_MAX + 1);
-    if (!valid_zone_name(name, len))
-        return chr_error_set(err, CHR_EINVAL, "zone", "'%.*s' is not a valid time zone name",
-                             (int)(len > CHR_TZ_NAME_LEN_MAX ? CHR_TZ_NAME_LEN_MAX : len), name);
-    if (strcmp(name, "UTC") == 0) {
-        *out = &utc_zone;
-        return CHR_OK;
-    }
-    return tzdb_intern(db, name, make_file_zone, out, err);
-}
-
-static enum chr_err make_fixed_zone(struct chr_tzdb *db, const char *name, struct chr_tz **out,
-                                    struct chr_error *err)
-{
-    (void)db;
-    (void)err;
-    struct chr_tz *tz = chr_calloc(1, sizeof *tz);
-    if (tz == NULL)
-        return CHR_ENOMEM;
-    int h = (name[1] - '0') * 10 + (name[2] - '0'), m = (name[4] - '0') * 10 + (name[5] - '0');
-    tz->initial_off_s = (name[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
-    snprintf(tz->name, sizeof tz->name, "%s", name);
-    *out = tz;
-    return CHR_OK;
-}
-
-enum chr_err chr_tzdb_fixed(struct chr_tzdb *db, int32_t offset_s, const struct chr_tz **out)
-{
-    if (offset_s == 0) {
-        *out = &utc_zone;
-        return CHR_OK;
-    }
-    if (offset_s < -18 * 3600 || offset_s > 18 * 3600 || offset_s % 60 != 0)
-        return CHR_ERANGE;
-    int32_t a = offset_s < 0 ? -offset_s : offset_s;
-    char name[16];
-    snprintf(name, sizeof name, "%c%02d:%02d", offset_s < 0 ? '-' : '+', (int)(a / 3600),
-             (int)(a / 60 % 60));
-    return tzdb_intern(db, name, make_fixed_zone, out, NULL);
-}

@@ -12,15 +12,7 @@
  */
 #include "scheduler/core_int.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-_Noreturn void core_assert_fail(const char *what, const char *file, int line)
-{
-    fprintf(stderr, "chronos core: assertion failed: %s (%s:%d)\n", what, file, line);
-    abort();
-}
 
 uint64_t core_seq(struct chr_core *c)
 {
@@ -196,7 +188,7 @@ void core_edges_add(struct chr_core *c, struct core_job *j)
         struct core_job *p = core_job_find(c, j->def->parents[i]);
         if (p == NULL)
             continue;
-        CHR_CORE_ASSERT(p->n_children < p->cap_children);
+        CHR_ASSERT(p->n_children < p->cap_children);
         p->children[p->n_children++] = (struct core_edge){j, i};
     }
 }
@@ -233,7 +225,7 @@ enum chr_err core_grave_def_reserve(struct chr_core *c)
 
 void core_grave_def(struct chr_core *c, const struct chr_job *def)
 {
-    CHR_CORE_ASSERT(c->n_grave_defs < c->cap_grave_defs);
+    CHR_ASSERT(c->n_grave_defs < c->cap_grave_defs);
     c->grave_defs[c->n_grave_defs++] = def;
 }
 

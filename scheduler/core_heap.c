@@ -103,7 +103,7 @@ static void sift_down(struct core_heap *h, size_t i)
 
 void core_heap_push(struct core_heap *h, int64_t k1, int64_t k2, uint64_t seq, void *owner)
 {
-    CHR_CORE_ASSERT(h->n < h->cap);
+    CHR_ASSERT(h->n < h->cap);
     h->v[h->n] = (struct core_heap_ent){k1, k2, seq, owner};
     h->n++;
     sift_up(h, h->n - 1);
@@ -111,7 +111,7 @@ void core_heap_push(struct core_heap *h, int64_t k1, int64_t k2, uint64_t seq, v
 
 void core_heap_remove(struct core_heap *h, int32_t idx)
 {
-    CHR_CORE_ASSERT(idx >= 0 && (size_t)idx < h->n);
+    CHR_ASSERT(idx >= 0 && (size_t)idx < h->n);
     size_t i = (size_t)idx;
     clear_idx(h, h->v[i].owner);
     h->n--;
@@ -127,7 +127,7 @@ void core_heap_remove(struct core_heap *h, int32_t idx)
 
 void core_heap_update(struct core_heap *h, int32_t idx, int64_t k1, int64_t k2, uint64_t seq)
 {
-    CHR_CORE_ASSERT(idx >= 0 && (size_t)idx < h->n);
+    CHR_ASSERT(idx >= 0 && (size_t)idx < h->n);
     size_t i = (size_t)idx;
     h->v[i].k1 = k1;
     h->v[i].k2 = k2;

@@ -19,18 +19,10 @@
 #include <stdint.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
 #include "scheduler/core.h"
 
-/* Invariants of our own code; on in release builds (conventions.md).  The
- * failure path writes one line to stderr and aborts: a core that broke its
- * own invariant must not go on launching. */
-#define CHR_CORE_ASSERT(x)                                                                  \
-    do {                                                                                    \
-        if (!(x))                                                                           \
-            core_assert_fail(#x, __FILE__, __LINE__);                                       \
-    } while (0)
-_Noreturn void core_assert_fail(const char *what, const char *file, int line);
 
 /* ---- Policy constants (why each value) ----------------------------------- */
 

@@ -67,7 +67,7 @@ struct core_job *core_jobmap_find(const struct core_jobmap *m, const char *name,
 
 void core_jobmap_insert(struct core_jobmap *m, struct core_job *job)
 {
-    CHR_CORE_ASSERT((m->n + 1) * 2 <= m->cap);
+    CHR_ASSERT((m->n + 1) * 2 <= m->cap);
     jobmap_place(m->slots, m->cap, job);
     m->n++;
 }
@@ -76,7 +76,7 @@ void core_jobmap_remove(struct core_jobmap *m, struct core_job *job)
 {
     size_t mask = m->cap - 1, i = job->hash & mask;
     while (m->slots[i] != job) {
-        CHR_CORE_ASSERT(m->slots[i] != NULL);
+        CHR_ASSERT(m->slots[i] != NULL);
         i = (i + 1) & mask;
     }
     /* Backward shift: pull later entries of the probe run into the hole. */
@@ -140,7 +140,7 @@ struct core_run *core_runmap_find(const struct core_runmap *m, const char *id)
 
 void core_runmap_insert(struct core_runmap *m, struct core_run *run)
 {
-    CHR_CORE_ASSERT(m->n < m->cap);
+    CHR_ASSERT(m->n < m->cap);
     run->hash = core_hash(run->r.id);
     size_t k = run->hash & (m->cap - 1);
     run->id_next = m->buckets[k];
@@ -152,7 +152,7 @@ void core_runmap_remove(struct core_runmap *m, struct core_run *run)
 {
     struct core_run **pp = &m->buckets[run->hash & (m->cap - 1)];
     while (*pp != run) {
-        CHR_CORE_ASSERT(*pp != NULL);
+        CHR_ASSERT(*pp != NULL);
         pp = &(*pp)->id_next;
     }
     *pp = run->id_next;

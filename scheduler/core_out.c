@@ -111,7 +111,7 @@ static enum chr_err arena_reserve(struct core_out *o, size_t bytes)
 static void *arena_take(struct core_out *o, size_t bytes)
 {
     bytes = ALIGN_UP(bytes);
-    CHR_CORE_ASSERT(o->cur != NULL && o->cur->cap - o->cur->used >= bytes);
+    CHR_ASSERT(o->cur != NULL && o->cur->cap - o->cur->used >= bytes);
     void *p = (char *)o->cur->data + o->cur->used;
     o->cur->used += bytes;
     return p;
@@ -182,7 +182,7 @@ static const struct chr_run *snap_run(struct core_out *o, const struct chr_run *
 
 static struct chr_action *act_new(struct core_out *o, enum chr_action_type t)
 {
-    CHR_CORE_ASSERT(o->n_acts < o->cap_acts);
+    CHR_ASSERT(o->n_acts < o->cap_acts);
     struct chr_action *a = &o->acts[o->n_acts++];
     memset(a, 0, offsetof(struct chr_action, u) + sizeof a->u.launch);
     a->type = t;
@@ -191,21 +191,21 @@ static struct chr_action *act_new(struct core_out *o, enum chr_action_type t)
 
 void core_batch_begin(struct chr_core *c)
 {
-    CHR_CORE_ASSERT(!c->out.batch_open);
+    CHR_ASSERT(!c->out.batch_open);
     c->out.batch_open = true;
     c->out.batch_item0 = c->out.n_items;
 }
 
 uint64_t core_batch_id(const struct chr_core *c)
 {
-    CHR_CORE_ASSERT(c->out.batch_open);
+    CHR_ASSERT(c->out.batch_open);
     return c->last_batch + 1;
 }
 
 static struct chr_persist_item *item_new(struct core_out *o, enum chr_persist_op op,
                                          const char *name)
 {
-    CHR_CORE_ASSERT(o->batch_open && o->n_items < o->cap_items);
+    CHR_ASSERT(o->batch_open && o->n_items < o->cap_items);
     struct chr_persist_item *it = &o->items[o->n_items++];
     memset(it, 0, sizeof *it);
     it->op = op;
@@ -250,7 +250,7 @@ void core_batch_delete_job(struct chr_core *c, struct core_job *j)
 void core_batch_end(struct chr_core *c)
 {
     struct core_out *o = &c->out;
-    CHR_CORE_ASSERT(o->batch_open);
+    CHR_ASSERT(o->batch_open);
     o->batch_open = false;
     if (o->n_items == o->batch_item0)
         return;
@@ -342,7 +342,7 @@ static void reply_emit(struct chr_core *c, uint64_t request_id, enum chr_err res
 
 void core_reply(struct chr_core *c, uint64_t request_id, enum chr_err result, const char *fmt, ...)
 {
-    CHR_CORE_ASSERT(!c->out.batch_open);
+    CHR_ASSERT(!c->out.batch_open);
     char msg[CHR_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -352,7 +352,7 @@ void core_reply(struct chr_core *c, uint64_t request_id, enum chr_err result, co
         reply_emit(c, request_id, result, msg);
         return;
     }
-    CHR_CORE_ASSERT(c->n_replies < c->cap_replies);
+    CHR_ASSERT(c->n_replies < c->cap_replies);
     struct core_reply *r = &c->replies[(c->reply_head + c->n_replies) % c->cap_replies];
     c->n_replies++;
     r->batch = c->last_batch;

@@ -260,7 +260,7 @@ size_t core_launch_bytes(const struct chr_core *c, const struct core_run *r)
 void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
 {
     struct core_job *j = r->job;
-    CHR_CORE_ASSERT(r->where == CORE_NOWHERE && r->r.state == CHR_RUN_QUEUED);
+    CHR_ASSERT(r->where == CORE_NOWHERE && r->r.state == CHR_RUN_QUEUED);
     r->r.state = CHR_RUN_LAUNCHING;
     r->r.launched_ms = c->now_ms;
     r->r.offer_id = offer_id;

@@ -79,7 +79,7 @@ void core_ledger_add(struct core_job *j, enum chr_ledger_reason reason, int64_t 
                      int64_t last_ms, int64_t count)
 {
     struct chr_job_state *st = &j->st;
-    CHR_CORE_ASSERT(st->ledger != NULL && count > 0);
+    CHR_ASSERT(st->ledger != NULL && count > 0);
     if (j->ledger_open && st->ledger_len > 0 && st->ledger[st->ledger_len - 1].reason == reason) {
         struct chr_ledger_entry *e = &st->ledger[st->ledger_len - 1];
         e->last_ms = last_ms;

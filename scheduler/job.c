@@ -427,7 +427,7 @@ enum chr_err chr_job_schedule(const struct chr_job *def, struct chr_tzdb *tzdb,
     if (z != NULL) {
         if (tzdb == NULL)
             return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "no zone database");
-        if ((e = chr_tzdb_get(tzdb, z, &zone, &e2)) == CHR_ENOMEM)
+        if ((e = chr_tzdb_lookup(tzdb, z, &zone, &e2)) == CHR_ENOMEM)
             return e;
         if (e != CHR_OK)
             return chr_error_set(err, CHR_EINVAL, "scheduleTimeZone", "%s", e2.message);

@@ -102,8 +102,10 @@ const char *chr_job_zone(const struct chr_job *job);
 /*
  * The job's schedule bound to its zone, exactly as the scheduler reads it:
  * no zone means UTC for a cron and the start's own offset for an ISO
- * interval.  CHR_EINVAL with err naming "schedule" or "scheduleTimeZone";
- * CHR_ENOMEM leaves err untouched.  `job` must have a schedule.
+ * interval.  The zone must have been loaded into tzdb (chr_tzdb_get) by
+ * whoever handed the job over: this reads no file.  CHR_EINVAL with err
+ * naming "schedule" or "scheduleTimeZone"; CHR_ENOMEM leaves err untouched.
+ * `job` must have a schedule.
  */
 struct chr_tzdb;
 struct chr_schedule;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checks conventions that a compiler does not: no banned string/time functions
-# and no raw allocation outside the files that own them (../shared/conventions.md).
+# and no raw allocation outside the files that own them, no I/O in the core,
+# no include against the design's arrows (docs/design.md).
 set -u
 cd "$(dirname "$0")/.."
 status=0
@@ -12,7 +13,7 @@ all_c=$(git ls-files '*.c' '*.h' 2>/dev/null || true)
 [ -n "$all_c" ] || all_c=$files
 banned=$(echo "$all_c" | xargs grep -n -E '\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gmtime|localtime|asctime|ctime|rand|srand|gets)\s*\(' 2>/dev/null | grep -v 'lint: allow')
 if [ -n "$banned" ]; then
-  echo "lint: banned functions (see conventions.md):"; echo "$banned"; status=1
+  echo "lint: banned functions (see docs/design.md, Conventions):"; echo "$banned"; status=1
 fi
 raw=$(echo "$files" | grep -v '^common/alloc\.c$' | xargs grep -n -E '(^|[^_a-z])(malloc|calloc|realloc|free|strdup|strndup)\s*\(' 2>/dev/null | grep -v -E 'chr_(malloc|calloc|realloc|free|strndup)|json_|lint: allow')
 if [ -n "$raw" ]; then
@@ -22,6 +23,41 @@ fi
 timecalls=$(echo "$files" | grep -E '^(scheduler|iso8601)/' | xargs -r grep -n -E '(^|[^_A-Za-z.>])(time|clock_gettime|gettimeofday)\(' 2>/dev/null | grep -v -E '^[^:]+:[0-9]+:\s*(\*|/\*|//)' | grep -v 'lint: allow')
 if [ -n "$timecalls" ]; then
   echo "lint: clock reads in scheduler/ or iso8601/ (they take time as an argument):"; echo "$timecalls"; status=1
+fi
+# The core and the time engine do no I/O: no file, socket, process or stdio
+# call, no such header.  The one exception is iso8601/tzdb.c, which reads the
+# tz database's files (the scheduler gets zones already loaded).
+io=$(echo "$files" | grep -E '^(scheduler|iso8601)/' | grep -v '^iso8601/tzdb\.c$' |
+  xargs -r grep -n -E '(^|[^_A-Za-z.>])(open|openat|read|write|pread|pwrite|close|fopen|fread|fwrite|fclose|fprintf|printf|puts|fputs|perror|stat|fstat|lstat|opendir|readdir|mmap|socket|connect|fork|exec[lv]p?e?|system|popen|fsync|fdatasync|getenv|sleep|usleep|nanosleep)\s*\(|#include <(unistd|fcntl|dirent|sys/stat|sys/socket|sys/mman)\.h>' 2>/dev/null |
+  grep -v -E '^[^:]+:[0-9]+:\s*(\*|/\*|//)' | grep -v 'lint: allow')
+if [ -n "$io" ]; then
+  echo "lint: I/O in scheduler/ or iso8601/ (only iso8601/tzdb.c reads files):"; echo "$io"; status=1
+fi
+# The arrows of docs/design.md: which folder's files may include which
+# folders' headers (tests, benchmarks and cli/ may include anything).
+arrows=$(echo "$files" | grep -v -E '^cli/' | xargs -r grep -n -E '^#include "[a-z0-9_/]+\.h"' 2>/dev/null |
+  awk -F: '
+    BEGIN {
+      allow["common"] = "common"
+      allow["iso8601"] = "common iso8601"
+      allow["scheduler"] = "common iso8601 scheduler"
+      allow["api"] = "common iso8601 scheduler api"
+      allow["zkstore"] = "common zkstore"
+      allow["offers"] = "common iso8601 scheduler offers"
+      allow["server"] = "common iso8601 scheduler api zkstore offers server"
+    }
+    {
+      from = $1; sub(/\/.*/, "", from)
+      inc = $0; sub(/.*#include "/, "", inc); sub(/".*/, "", inc)
+      to = inc; sub(/\/.*/, "", to)
+      if (index(inc, "/") == 0) to = from
+      if (!(from in allow)) next
+      n = split(allow[from], ok, " "); found = 0
+      for (i = 1; i <= n; i++) if (ok[i] == to) found = 1
+      if (!found) print $1 ":" $2 ": " from "/ may not include " inc
+    }')
+if [ -n "$arrows" ]; then
+  echo "lint: includes against the design's arrows (docs/design.md):"; echo "$arrows"; status=1
 fi
 [ $status -eq 0 ] && echo "lint: clean"
 exit $status

@@ -1086,6 +1086,11 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
     }
     char name[CHR_JOB_NAME_MAX + 1];
     snprintf(name, sizeof name, "%s", ev.u.job.job.name);
+    /* The zone is read here: the core reads no file.  One that cannot be read
+     * is refused by the core, which names it. */
+    const struct chr_tz *tz = NULL;
+    if (chr_job_zone(&ev.u.job.job) != NULL)
+        (void)chr_tzdb_get(l->cfg.core.tzdb, chr_job_zone(&ev.u.job.job), &tz, &err);
     if ((e = load_step(l, &ev)) != CHR_OK && e != CHR_ENOMEM)
         fprintf(stderr, "chronos: stored job %s refused: %s\n", name, chr_err_message(e));
     return e == CHR_ENOMEM ? e : CHR_OK;

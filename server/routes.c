@@ -237,6 +237,16 @@ static bool body_job(struct req *r, enum chr_job_kind_hint hint, struct chr_job 
                        err.message[0] ? err.message : chr_err_message(e));
         return false;
     }
+    /* The job's zone is read here, on this thread: the scheduler reads no
+     * file (docs/time.md "Zones"). */
+    const char *zone = chr_job_zone(job);
+    const struct chr_tz *tz = NULL;
+    if (zone != NULL && (e = chr_tzdb_get(chr_loop_tzdb(r->loop), zone, &tz, &err)) != CHR_OK) {
+        const char *m = strncmp(err.message, "zone: ", 6) == 0 ? err.message + 6 : err.message;
+        chr_http_error(r, e == CHR_ENOMEM ? 500 : 400, "scheduleTimeZone: %s", m);
+        chr_job_free(job);
+        return false;
+    }
     return true;
 }
 

@@ -168,7 +168,7 @@ static enum chr_err copy_children(const struct lnode *n, struct chr_store_names 
         names->names[i++] = p;
         p += len;
     }
-    STORE_ASSERT(i == names->n);
+    CHR_ASSERT(i == names->n);
     *out = names;
     return CHR_OK;
 }

@@ -93,7 +93,7 @@ static struct ov_ent *ov_get(struct overlay *ov, const char *path, size_t len, u
 
 static void ov_save(struct overlay *ov, struct ov_ent *e)
 {
-    STORE_ASSERT(ov->n_undo < ov->cap_undo);
+    CHR_ASSERT(ov->n_undo < ov->cap_undo);
     ov->undo[ov->n_undo].e = e;
     ov->undo[ov->n_undo].old = *e;
     ov->n_undo++;
@@ -226,7 +226,7 @@ static enum chr_err encode_group(struct local_store *st, struct lbatch *group, s
         b->seq = ++seq;
         o += lwal_encode(st->wbuf + o, b);
     }
-    STORE_ASSERT(o == total);
+    CHR_ASSERT(o == total);
     return CHR_OK;
 }
 
@@ -336,7 +336,7 @@ static void apply_group(struct local_store *st, struct lbatch *group)
             if (op->type == CHR_STORE_CHECK)
                 continue;
             enum chr_err e = lindex_apply(&st->ix, op->type, op->blob, &op->spare);
-            STORE_ASSERT(e == CHR_OK); /* the overlay decided it fits */
+            CHR_ASSERT(e == CHR_OK); /* the overlay decided it fits */
             if (op->type != CHR_STORE_DELETE)
                 op->blob = NULL; /* now the index's */
         }

@@ -211,11 +211,11 @@ enum chr_err lindex_capture(const struct lindex *ix, struct lblob ***out, size_t
         return CHR_ENOMEM;
     size_t i = 0;
     for (const struct lnode *node = ix->root; node != NULL; node = preorder_next(ix->root, node)) {
-        STORE_ASSERT(i < ix->n_nodes);
+        CHR_ASSERT(i < ix->n_nodes);
         lblob_ref(node->blob);
         arr[i++] = node->blob;
     }
-    STORE_ASSERT(i == ix->n_nodes);
+    CHR_ASSERT(i == ix->n_nodes);
     *out = arr;
     *n = i;
     return CHR_OK;

@@ -404,7 +404,7 @@ enum chr_err lwal_replay(struct lindex *ix, const unsigned char *buf, size_t end
     struct lwal_rec rec;
     for (size_t off = 0; off < end; off += rec.size) {
         bool ok = lwal_record_at(buf, end, off, &rec);
-        STORE_ASSERT(ok); /* the caller scanned it */
+        CHR_ASSERT(ok); /* the caller scanned it */
         if (rec.seq <= *seq)
             continue;
         const unsigned char *p = rec.payload;

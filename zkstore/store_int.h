@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/assert.h"
 #include "zkstore/store.h"
 
 struct chr_store_backend {
@@ -61,15 +62,5 @@ uint64_t chr_store_hash(const void *p, size_t len);
 /* Length of the parent of a valid path of length len > 1 ("/a" -> 1 for
  * "/", "/a/b" -> 2 for "/a"). */
 size_t chr_store_parent_len(const char *path, size_t len);
-
-/* An invariant of our own code; stays on in release builds. */
-#define STORE_ASSERT(cond)                                                              \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: store invariant failed: %s\n", __FILE__, __LINE__,  \
-                    #cond);                                                             \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
 
 #endif

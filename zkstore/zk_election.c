@@ -603,7 +603,7 @@ void chr_election_leave(struct chr_election *e)
     if (e == NULL)
         return;
     /* Waiting for completions on the completion thread would never end. */
-    STORE_ASSERT(!chr_zk_on_completion_thread(e->zk));
+    CHR_ASSERT(!chr_zk_on_completion_thread(e->zk));
     pthread_mutex_lock(&e->mu);
     e->leaving = true;
     pthread_cond_broadcast(&e->cond);

@@ -586,7 +586,7 @@ void chr_zk_close(struct chr_zk *zk)
     if (zk == NULL)
         return;
     atomic_store(&zk->alive, false);
-    STORE_ASSERT(zk->elections == NULL); /* zk.h: elections are left first */
+    CHR_ASSERT(zk->elections == NULL); /* zk.h: elections are left first */
     zookeeper_close(zk->zh);
     zk_free(zk);
 }

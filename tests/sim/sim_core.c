@@ -2021,6 +2021,14 @@ static struct sim *sim_new(uint64_t seed, bool verbose)
         fprintf(stderr, "sim: no tz database\n");
         exit(2);
     }
+    for (size_t z = 1; z < sizeof zones / sizeof zones[0]; z++) { /* as the server's adapters do */
+        const struct chr_tz *tz;
+        struct chr_error e;
+        if (chr_tzdb_get(s->db, zones[z], &tz, &e) != CHR_OK) {
+            fprintf(stderr, "sim: %s\n", e.message);
+            exit(2);
+        }
+    }
     s->cfg = (struct chr_core_config){
         .tzdb = s->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = HISTORY_MAX,

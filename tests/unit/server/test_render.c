@@ -771,7 +771,14 @@ static struct chr_tzdb *tzdb;
 static int setup_tzdb(void **state)
 {
     (void)state;
-    return chr_tzdb_create(NULL, &tzdb) == CHR_OK ? 0 : -1;
+    const struct chr_tz *tz;
+    struct chr_error err;
+    /* The zones of the jobs below, loaded as the API loads a job's zone
+     * before anything renders it. */
+    return chr_tzdb_create(NULL, &tzdb) == CHR_OK &&
+                   chr_tzdb_get(tzdb, "America/New_York", &tz, &err) == CHR_OK
+               ? 0
+               : -1;
 }
 
 static int teardown_tzdb(void **state)
