@@ -81,6 +81,7 @@ for trial in $(seq 1 "$TRIALS"); do
   server_alive || serve >/dev/null
   wait_for 60 healthy
   sleep 3
+  settle "http://127.0.0.1:$PORT" $acked
   end=$(( $(now_ms) - 2000 ))
   lost=0
   for name in $acked; do [ "$(api GET "/v1/scheduler/job/$name")" = 200 ] || lost=$((lost + 1)); done

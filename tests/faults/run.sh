@@ -136,6 +136,7 @@ for trial in $(seq 1 "$TRIALS"); do
   wait_for 30 has_leader
   sleep 3
   L=$(leader)
+  [ -n "$L" ] && settle "http://127.0.0.1:${PORT[$L]}" $acked
   if [ -z "$L" ]; then
     failed=$((failed + 1))
     echo "FAIL trial $trial:$faults | no leader 30 s after the faults"

@@ -29,6 +29,22 @@ trial_result() {
   [ "$verdict" = ok ]
 }
 
+# settle URL JOB...: waits (up to 40 s) until no run of these jobs waits to be
+# launched: a run that could not start during a fault (a full disk: it is
+# tried again after a pause of up to 10 s) is late, not missed, and the
+# accounting must not count it before it had its chance.
+settle() {
+  local url=$1; shift
+  waiting() {
+    local n=0 j
+    for j in "$@"; do
+      curl -s -m 5 "$url/v1/runs?job=$j&state=queued" | grep -q '"id"' && n=$((n + 1))
+    done
+    [ "$n" = 0 ]
+  }
+  wait_for 40 waiting "$@"
+}
+
 trial_totals() {
   echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered $tot_ledgered"
   echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
