@@ -42,7 +42,7 @@ wait_for() {
 start_server() {
   local data=$1; shift
   PORT=$(free_port)
-  env "$@" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" >>"$data.log" 2>&1 &
+  env "$@" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" --user "$(id -un)" >>"$data.log" 2>&1 &
   SERVER=$!
   wait_for 15 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
 }
