@@ -458,7 +458,9 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
     if (!make_users(s, c))
         return false;
     const char *dd = s->value[K_DATA_DIR];
-    if (mkdir(dd, 0755) != 0 && errno != EEXIST) {
+    /* Tasks run as other users must not read the store: jobs hold their
+     * environment variables (often secrets) in it. */
+    if (mkdir(dd, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "chronos serve: data_dir: cannot create '%s': %s\n", dd, strerror(errno));
         return false;
     }
@@ -469,7 +471,7 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         fputs("chronos serve: data_dir: path too long\n", stderr);
         return false;
     }
-    if (mkdir(c->store_dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(c->store_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "chronos serve: cannot create '%s': %s\n", c->store_dir, strerror(errno));
         return false;
     }

@@ -356,6 +356,13 @@ def part_users():
         r = srv.post({"name": "ghost", "command": "true", "runAsUser": "no_such_user_xyz",
                       "schedule": FUTURE})
         expect(r.status == 400 and "not a user on this host" in r.json()["message"], "%r" % r)
+    with case("users: a task run as nobody cannot read the store (jobs' environments)"):
+        f = os.path.join(out, "store")
+        store = os.path.join(srv.dir, "data", "store")
+        expect(srv.post({"name": "peek", "command": "ls %s > %s 2>&1; echo rc=$? >> %s"
+                         % (store, f, f)}).status == 204, "POST")
+        expect(poll(lambda: os.path.exists(f) and "rc=" in open(f).read(), 15), "never ran")
+        expect("rc=0" not in open(f).read(), "it listed the store: %s" % open(f).read())
     with case("users: a job without runAsUser runs as --user (nobody)"):
         f = os.path.join(out, "uid")
         expect(srv.post({"name": "who", "command": "id -u > %s" % f}).status == 204, "POST")
