@@ -624,6 +624,11 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         .tls_priorities = s->set[K_TLS_PRIORITIES] ? s->value[K_TLS_PRIORITIES] : NULL};
     fprintf(stderr, "chronos: tasks run as %s unless a job names another allowed user (%s)\n",
             chr_users_default(c->users), chr_users_allowed(c->users));
+    char cg[256] = "off (--cgroups off)";
+    if (c->cgroups)
+        chr_local_cgroup_describe(cg, sizeof cg);
+    fprintf(stderr, "chronos: a run's own cgroup enforces: %s; every kill also sweeps the "
+                    "run's process tree\n", cg);
     return c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
 }
 

@@ -294,6 +294,15 @@ bool chr_local_output_ended(const char *runs_dir, const char *job, const char *r
 #define CHR_LOCAL_EXIT_CLAIMED 3
 int chr_local_run_task(const char *run_dir, int notify_fd);
 
+/*
+ * What a run's own cgroup enforces on this host, found by making one and
+ * removing it at once: "mem (v1 memory), cpus (v1 cpu), pids (v1 pids),
+ * kill (v2)", or "none" (no cgroup can be made: mem and cpus are not
+ * enforced, a kill is the process group plus the subreaper sweep).  For the
+ * server's log at start; the supervisors, made by the server, get the same.
+ */
+void chr_local_cgroup_describe(char *buf, size_t cap);
+
 /* ---- Helpers (pure; exposed for the tests and the core's glue) ------------ */
 
 /* True when `id` is a valid run id (see struct chr_local_task). */

@@ -554,3 +554,34 @@ void chr_local_cg_cleanup(int rundirfd)
     chr_free(cg);
     chr_free(text);
 }
+
+/* ---- What this host allows ----------------------------------------------------------- */
+
+void chr_local_cgroup_describe(char *buf, size_t cap)
+{
+    static const char *const what[] = {"mem", "cpus", "pids", "kill"};
+    struct chr_local_cgroup *cg = chr_calloc(1, sizeof *cg);
+    char name[64];
+    snprintf(name, sizeof name, "chronos-probe-%ld", (long)getpid());
+    struct chr_local_resources res = {.cpus = 1, .mem_mb = 64, .disk_mb = 0};
+    size_t len = 0;
+    buf[0] = '\0';
+    if (cg != NULL)
+        chr_local_cg_create(name, &res, cg);
+    for (int b = 0; cg != NULL && b < 4; b++) {
+        for (int k = 0; k < CHR_LOCAL_CG_N; k++) {
+            if (cg->dir[k][0] == '\0' || !(cg->of[k] & (1u << b)))
+                continue;
+            int n = snprintf(buf + len, cap - len, "%s%s (%s%s)", len ? ", " : "", what[b],
+                             k == CHR_LOCAL_CG_V2 ? "v2" : "v1 ",
+                             k == CHR_LOCAL_CG_V2 ? "" : kind_names[k]);
+            len = n > 0 && (size_t)n < cap - len ? len + (size_t)n : len;
+            break;
+        }
+    }
+    if (cg != NULL)
+        chr_local_cg_remove(cg);
+    chr_free(cg);
+    if (len == 0)
+        snprintf(buf, cap, "none");
+}
