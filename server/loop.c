@@ -584,16 +584,18 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
                       uint64_t offer_id, int64_t not_before_ms)
 {
     crash_point("before-launch");
-    if (l->fenced || (l->cfg.may_launch != NULL && !l->cfg.may_launch(l->cfg.fence_ctx))) {
-        fence(l, "the leader's lease lapsed: launches stop before another leader can start");
-        return; /* the run stays recorded; whoever leads next reconciles it */
-    }
     const struct chr_core_config *cc = &l->cfg.core;
     struct chr_error err = {{0}, {0}};
     struct chr_run_cmd cmd; /* manual ?arguments= are argv, never shell text */
     enum chr_err e = chr_run_cmd_make(job, run->arguments, &cmd);
     if (e == CHR_OK && l->cfg.users != NULL) /* a job stored before the policy narrowed */
         e = chr_users_check(l->cfg.users, job->run_as_user, &err);
+    /* The lease is asked last, right before the launch: nothing slow between. */
+    if (l->fenced || (l->cfg.may_launch != NULL && !l->cfg.may_launch(l->cfg.fence_ctx))) {
+        chr_run_cmd_free(&cmd);
+        fence(l, "the leader's lease lapsed: launches stop before another leader can start");
+        return; /* the run stays recorded; whoever leads next reconciles it */
+    }
     if (e != CHR_OK) {
         launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
         chr_run_cmd_free(&cmd);
