@@ -577,6 +577,10 @@ static enum MHD_Result admit(struct req *r, const char *url, const char *method,
         chr_http_error(r, 400, "request line: a control or NUL byte in the method or the path");
         return chr_http_send(r);
     }
+    if (host == NULL && version != NULL && strcmp(version, "HTTP/1.0") != 0) {
+        chr_http_error(r, 400, "Host: missing (HTTP/1.1 requires one)");
+        return chr_http_send(r);
+    }
     if (!host_ok(h, r->conn, host)) {
         chr_http_error(r, 421, "Host: '%s' does not name this server (see the server's "
                                "--hostname and --allowed_hosts)",

@@ -233,7 +233,9 @@ struct raw {
 
 /* Header `name`'s first value among the "Name: value" lines of block (n
  * bytes, NULs and all), trimmed and cut at a NUL as a C string reader sees
- * it; NULL when absent. */
+ * it; NULL when absent.  A header folded onto the next line (obs-fold, a
+ * line starting with a space) is not that header: libmicrohttpd 0.9.75
+ * appends the continuation to its name, and no browser folds. */
 static const char *header(struct raw *r, const char *block, size_t n, const char *name)
 {
     size_t k = strlen(name);
@@ -242,7 +244,9 @@ static const char *header(struct raw *r, const char *block, size_t n, const char
         size_t end = nl ? (size_t)(nl - block) : n, next = end + 1;
         if (end > at && block[end - 1] == '\r')
             end--;
-        if (end - at > k && strncasecmp(block + at, name, k) == 0 && block[at + k] == ':') {
+        bool folded = next < n && (block[next] == ' ' || block[next] == '\t');
+        if (!folded && end - at > k && strncasecmp(block + at, name, k) == 0 &&
+            block[at + k] == ':') {
             size_t v = at + k + 1;
             while (v < end && (block[v] == ' ' || block[v] == '\t'))
                 v++;

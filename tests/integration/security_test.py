@@ -69,7 +69,7 @@ def ok(name):
 def fail(name, why):
     global FAILED
     FAILED += 1
-    print("FAIL %s: %s" % (name, str(why).replace("\n", "\\n")[:400]), flush=True)
+    print("FAIL %s: %s" % (name, str(why).replace("\n", "\\n")[:3000]), flush=True)
 
 
 def skip(name, why):
@@ -803,6 +803,12 @@ def part_request_line():
             expect(status_of(answer) == 400, "got %r" % answer[:80])
             expect(srv.jobs_digest() == before, "the jobs changed")
             expect(srv.request("GET", S + "/job/ch").status == 200, "job ch is gone")
+    with case("line: HTTP/1.1 without a Host is 400; HTTP/1.0 without one is served"):
+        answer = raw(srv.port, b"DELETE /v1/scheduler/job/ch HTTP/1.1\r\nConnection: close\r\n\r\n")
+        expect(status_of(answer) == 400, "1.1: %r" % answer[:80])
+        expect(srv.request("GET", S + "/job/ch").status == 200, "job ch is gone")
+        answer = raw(srv.port, b"GET /ping HTTP/1.0\r\n\r\n")
+        expect(status_of(answer) == 200, "1.0: %r" % answer[:80])
     with case("line: %00 in the path is still refused as a name (400)"):
         r = srv.request("DELETE", S + "/job/ch%00/../x")
         expect(r.status == 400, "%r" % r)
@@ -887,8 +893,9 @@ def main():
                 log = os.path.join(TMP, d, "log")
                 if os.path.exists(log):
                     text = open(log, "rb").read().decode("utf-8", "replace")
-                    if "Sanitizer" in text or "runtime error:" in text:
-                        bad.append(d)
+                    at = max(text.find("Sanitizer"), text.find("runtime error:"))
+                    if at >= 0:
+                        bad.append("%s: %s" % (d, text[max(0, at - 200):at + 1500]))
             expect(not bad, "reports in: %s" % bad)
     finally:
         signal.alarm(0)
