@@ -1188,10 +1188,13 @@ void chr_loop_stop(struct chr_loop *l)
     pthread_mutex_unlock(&l->mu);
     if (l->thread_started)
         pthread_join(l->thread, NULL);
-    /* The resource manager first (its thread pushes nothing more), then the
-     * store's completions, then whatever is left in the queue. */
-    chr_local_destroy(l->local);
+    /* The store's completions first: they collect finished runs from the
+     * resource manager, which must still be there (a batch completing after
+     * it was freed was a use-after-free at every stop with runs ending).
+     * Then the resource manager (what its thread pushes now is dropped with
+     * the queue), then whatever is left in the queue. */
     chr_store_flush(l->cfg.store);
+    chr_local_destroy(l->local);
     /* Every completion has come: pack what is held, unless deposed. */
     chr_packs_destroy(l->packs, l->fenced ? 0 : CHR_PACKS_FLUSH_MS);
     for (struct qitem *it = l->head, *next; it != NULL; it = next) {
