@@ -121,6 +121,16 @@ $(B)/test/gen_seeds: tests/fuzz/gen_seeds.c $(B)/test/libchr.a
 fuzz-seeds: $(B)/test/gen_seeds
 	$(B)/test/gen_seeds tests/fuzz/seeds
 
+# The HTTP request path (fuzz_http): the API's real transport and routes on
+# libmicrohttpd, in front of a fake scheduler loop (the target defines it), so
+# everything but the loop, the cluster wiring and the stores.
+FUZZ_HTTP_SRC := $(filter-out server/loop.c server/solo.c server/ha.c server/packs.c server/packs_load.c \
+                   zkstore/%,$(LIB_SRC))
+FUZZ_HTTP_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_HTTP_SRC))
+$(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer -o $@ $< $(FUZZ_HTTP_OBJ) $(LIBS)
+
 FUZZ_SECONDS ?= 300
 # make test: the time engine's targets for SMOKE_FUZZ_SECONDS each, the
 # decoders' for SMOKE_FUZZ_DECODER_SECONDS (six of them: ~50 s in all).

@@ -6,6 +6,7 @@ import datetime
 import http.client
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -85,7 +86,9 @@ class Server:
         self.pidfile = pidfile
         self.port = free_port()
         self.log_path = os.path.join(log_dir, tag + ".log")
-        self.args = [chronos, "serve", "--http_port", str(self.port)] + list(flags)
+        # Tasks run as the bench's own user (a root server defaults to nobody).
+        self.args = [chronos, "serve", "--http_port", str(self.port),
+                     "--user", pwd.getpwuid(os.geteuid()).pw_name] + list(flags)
         self.proc = None
         open(self.log_path, "wb").close()
         self.start()

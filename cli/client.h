@@ -82,15 +82,26 @@ struct chr_cmd {
     bool json;               /* accepts --json */
 };
 
-/* The --server line every command's help ends with. */
+/* The --server and --user lines every command's help ends with. */
 #define CHR_CLIENT_SERVER_HELP \
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n"
+    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n" \
+    "  --user USER[:PASSWORD]  HTTP Basic credentials (default $CHRONOS_USER and\n" \
+    "                $CHRONOS_PASSWORD, else ~/.netrc); without a password, it is\n" \
+    "                $CHRONOS_PASSWORD, else asked for on the terminal\n"
+
+/* A user name or a password the client sends. */
+#define CHR_CLIENT_CRED_MAX 512
 
 /* What every command knows about its command line, the server and its
  * output.  The positionals live here too, so that a command is one struct
  * on its stack rather than three variables it must keep in step. */
 struct chr_client {
-    char url[CHR_CLIENT_URL_MAX]; /* base URL, no trailing '/' */
+    char url[CHR_CLIENT_URL_MAX]; /* base URL, no trailing '/', never credentials */
+    /* Basic credentials (--user, CHRONOS_USER/CHRONOS_PASSWORD, or taken out
+     * of the URL); user "" = none given: libcurl reads ~/.netrc.  Never
+     * printed. */
+    char user[CHR_CLIENT_CRED_MAX];
+    char password[CHR_CLIENT_CRED_MAX];
     bool json;                    /* --json: print the server's JSON */
     const char *cmd;              /* the command's name, for messages */
     const char *context;          /* NULL, or what an error answer is about
@@ -103,7 +114,11 @@ struct chr_client {
  * Parses argv (argv[0] is the command's name) against `cmd` into *c: its
  * options, the common ones (--server URL, --json when cmd->json, --help/-h)
  * and up to cmd->pos_max positionals into c->pos[] (count in c->npos).  The
- * server's URL is --server, else $CHRONOS_URL, else CHR_CLIENT_DEFAULT_URL.
+ * server's URL is --server, else $CHRONOS_URL, else CHR_CLIENT_DEFAULT_URL;
+ * credentials are --user USER[:PASSWORD], else $CHRONOS_USER and
+ * $CHRONOS_PASSWORD, else a user:password@ in the URL (taken out of it),
+ * else ~/.netrc (libcurl's).  A password on the command line is wiped from
+ * argv once read.
  *
  * Returns -1 when the command should go on; otherwise an exit status to
  * return at once: 0 after printing the help to stdout, CHR_EXIT_USAGE after

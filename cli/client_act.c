@@ -15,12 +15,14 @@ static const char delete_help[] =
     "\n" CHR_CLIENT_SERVER_HELP;
 
 static const char run_help[] =
-    "usage: chronos run NAME [--args \"...\"] [--server URL]\n"
+    "usage: chronos run NAME [--args WORD...] [--server URL]\n"
     "\n"
     "Runs a job now, once, besides its schedule (PUT /v1/scheduler/job/NAME),\n"
     "and prints `started NAME`.  `chronos logs NAME` shows its output.\n"
     "\n"
-    "  --args TEXT   appended to the job's command for this run (?arguments=)\n"
+    "  --args WORD...  this run's arguments, in place of the job's: each word is\n"
+    "                one argument (?arguments=W1&arguments=W2), never shell text;\n"
+    "                a shell job gets each one quoted after its command\n"
     CHR_CLIENT_SERVER_HELP;
 
 static const char kill_help[] =
@@ -46,7 +48,7 @@ struct action {
 
 /* Parses the command line, then does `a` to the job it names; `args` (NULL,
  * or where `run` keeps --args) is read once the options are parsed. */
-static int act(const struct chr_cmd *cmd, const struct action *a, const char *const *args,
+static int act(const struct chr_cmd *cmd, const struct action *a, const struct chr_words *args,
                int argc, char **argv)
 {
     struct chr_client c;
@@ -56,7 +58,8 @@ static int act(const struct chr_cmd *cmd, const struct action *a, const char *co
     if (st >= 0)
         return st;
     st = chr_job_path(&c, &p, a->prefix, c.pos[0], "");
-    chr_path_add_query(&p, "arguments", args ? *args : NULL);
+    for (size_t i = 0; args != NULL && i < args->n; i++)
+        chr_path_add_query(&p, "arguments", args->v[i]);
     if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK ||
         (st = chr_client_call(&c, a->method, p.buf, NULL, &r)) != CHR_EXIT_OK)
         return st;
@@ -74,8 +77,9 @@ int chr_cli_delete(int argc, char **argv)
 
 int chr_cli_run(int argc, char **argv)
 {
-    const char *args = NULL;
-    const struct chr_opt opts[] = {{"--args", NULL, CHR_OPT_VALUE, &args}};
+    struct chr_words args;
+    args.n = 0;
+    const struct chr_opt opts[] = {{"--args", NULL, CHR_OPT_WORDS, &args}};
     const struct chr_cmd cmd = {"run", run_help, opts, 1, 1, 1, "NAME", false};
     static const struct action a = {"PUT", "/v1/scheduler/job/", "started"};
     return act(&cmd, &a, &args, argc, argv);

@@ -202,6 +202,14 @@ static int exchange(const struct chr_client *c, const char *method, const char *
     if (s->h == NULL)
         return chr_client_fail(CHR_EXIT_UNREACHABLE, "cannot start libcurl");
     setup(s->h, url, method, body, follow, s, errbuf, &hdrs);
+    curl_easy_setopt(s->h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (c->user[0] != '\0') {
+        curl_easy_setopt(s->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(s->h, CURLOPT_USERNAME, c->user);
+        curl_easy_setopt(s->h, CURLOPT_PASSWORD, c->password);
+    } else {
+        curl_easy_setopt(s->h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL); /* ~/.netrc */
+    }
     CURLcode rc = curl_easy_perform(s->h);
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(s->h);

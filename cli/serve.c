@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/secret.h"
 #include "common/alloc.h"
 #include "server/ha.h"
 #include "zkstore/mesos_master.h"
 #include "server/http.h"
 #include "server/loop.h"
 #include "server/solo.h"
+#include "server/users.h"
 
 /* Every setting, by its flag name (without "--"). */
 enum key {
@@ -31,7 +33,8 @@ enum key {
     K_TASK_CPU, K_TASK_MEM, K_TASK_DISK, K_USER, K_DATA_DIR, K_CONFIG, K_VERBOSE,
     K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_HTTP_CREDENTIALS, K_HTTP_REALM, K_SSL_CERT,
     K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_ZK, K_ZK_AUTH, K_ZK_SESSION_TIMEOUT, K_RUNS_DIR,
-    K_MESOS_MASTER, K_MIN_PERIOD, K_COUNT
+    K_MESOS_MASTER, K_MIN_PERIOD, K_ALLOWED_USERS, K_ALLOWED_HOSTS, K_CORS_ORIGINS,
+    K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -39,7 +42,8 @@ static const char *const key_names[K_COUNT] = {
     "mesos_task_cpu", "mesos_task_mem", "mesos_task_disk", "user", "data_dir", "config", "verbose",
     "local_cpus", "local_mem", "local_disk", "http_credentials", "http_realm", "ssl_cert",
     "ssl_key", "run_history", "http_threads", "zk", "zk_auth", "zk_session_timeout", "runs_dir",
-    "mesos_master", "min_period",
+    "mesos_master", "min_period", "allowed_users", "allowed_hosts", "cors_origins",
+    "tls_priorities", "http_credentials_file", "zk_auth_file", "cgroups",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -47,8 +51,22 @@ static const char *const key_defaults[K_COUNT] = {
     "0.1", "128", "256", NULL, "data", NULL, "true",
     NULL, NULL, NULL, NULL, "chronos", NULL,
     NULL, "20", "4", "", NULL, "10000", NULL,
-    NULL, "1",
+    NULL, "1", NULL, NULL, NULL,
+    NULL, NULL, NULL, "auto",
 };
+
+/* The settings that hold a secret, and the setting naming a file that holds it. */
+static const struct {
+    enum key key, file;
+} secret_keys[] = {{K_HTTP_CREDENTIALS, K_HTTP_CREDENTIALS_FILE}, {K_ZK_AUTH, K_ZK_AUTH_FILE}};
+
+static bool is_secret(enum key k)
+{
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
+        if (secret_keys[i].key == k)
+            return true;
+    return false;
+}
 
 #define SETTING_MAX 1024
 
@@ -70,19 +88,34 @@ static const char serve_help[] =
     "  --data_dir DIR         local store and run directories (default ./data)\n"
     "  --failure_retry MS     default retry delay (default 60000)\n"
     "  --mesos_task_cpu|mem|disk  default resources of a job (0.1, 128, 256)\n"
-    "  --user NAME            default runAsUser (default: the server's user)\n"
+    "  --user NAME            the default task user (runAsUser); default: the server's\n"
+    "                         user, or nobody when the server runs as root\n"
+    "  --allowed_users A,B    users a job may name as runAsUser (default: just --user;\n"
+    "                         root only when listed); a server not run as root runs\n"
+    "                         every task as its own user\n"
     "  --master local         the resource manager: `local` (this host)\n"
     "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"
     "                         and free disk under data_dir)\n"
-    "  --http_credentials USER:PASSWORD  require HTTP Basic auth (all but /ping)\n"
+    "  --http_credentials_file FILE  require HTTP Basic auth (all but /ping) with the\n"
+    "                         USER:PASSWORD in FILE (mode 0600); or CHRONOS_HTTP_CREDENTIALS;\n"
+    "                         --http_credentials USER:PASSWORD works but is visible to\n"
+    "                         every local user until the server hides it\n"
     "  --http_realm NAME      the Basic auth realm (default chronos)\n"
     "  --ssl_cert FILE, --ssl_key FILE   serve HTTPS with this PEM certificate/key\n"
+    "  --tls_priorities TEXT  GnuTLS priority string (default: TLS 1.2+, ECDHE, AEAD)\n"
+    "  --allowed_hosts A,B    more names the Host header may carry (besides\n"
+    "                         --hostname, the bound address and loopback); * for any\n"
+    "  --cors_origins A,B     origins (https://ui.example) a browser may call the API\n"
+    "                         from; * for any; default none\n"
+    "  --cgroups auto|off     a cgroup per run (mem, cpus, pids, kill) where the host\n"
+    "                         lets the server make one (default auto)\n"
     "  --run_history N        finished runs kept per job (default 20, 0-1000)\n"
     "  --http_threads N       HTTP worker threads (default 4)\n"
     "  --zk HOST:PORT,...[/CHROOT]  keep jobs in ZooKeeper and elect a leader among\n"
     "                         the servers sharing it (also zk://...; Chronos's --zk_hosts)\n"
     "  --zk_path PATH         the tree's root in ZooKeeper or the local store (/chronos)\n"
-    "  --zk_auth USER:PASSWORD  ZooKeeper digest auth; the nodes get a digest ACL\n"
+    "  --zk_auth_file FILE    ZooKeeper digest auth (USER:PASSWORD in FILE, mode 0600;\n"
+    "                         or CHRONOS_ZK_AUTH, or --zk_auth); the nodes get a digest ACL\n"
     "  --zk_session_timeout MS  ZooKeeper session timeout (default 10000)\n"
     "  --runs_dir DIR         the local resource manager's run directories (default\n"
     "                         DATA_DIR/runs; servers on one host share one)\n"
@@ -145,20 +178,45 @@ static bool read_config(struct settings *s, const char *path)
             ok = false;
         }
     }
+    struct stat st;
+    bool secret = false;
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
+        secret |= s->set[secret_keys[i].key];
+    if (ok && secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+        fprintf(stderr, "chronos serve: warning: config: '%s' holds a secret and other users may "
+                        "read it (mode %04o): chmod 600 it, or use --http_credentials_file\n",
+                path, (unsigned)(st.st_mode & 07777));
     fclose(f);
     return ok;
 }
 
+/* CHRONOS_<KEY> variables; a secret is taken out of the environment, so
+ * that no supervisor or task inherits it. */
 static void read_env(struct settings *s)
 {
     for (int k = 0; k < K_COUNT; k++) {
         char name[64] = "CHRONOS_";
         for (size_t i = 0; key_names[k][i] && i < 50; i++)
             name[8 + i] = (char)toupper((unsigned char)key_names[k][i]);
-        const char *v = getenv(name);
-        if (v != NULL)
+        char v[SETTING_MAX];
+        if (is_secret((enum key)k) && chr_secret_take_env(name, v, sizeof v))
             put(s, (enum key)k, v, strlen(v));
+        else if (!is_secret((enum key)k) && getenv(name) != NULL)
+            put(s, (enum key)k, getenv(name), strlen(getenv(name)));
+        memset(v, 0, sizeof v);
     }
+}
+
+/* A secret on the command line: every local user could read it in
+ * /proc/PID/cmdline until now.  Say so, and hide it from here on. */
+static void hide_flag_secret(enum key k, char *value)
+{
+    fprintf(stderr,
+            "chronos serve: warning: --%s was given on the command line, where every local "
+            "user could read it (ps, /proc/PID/cmdline); it is hidden there now, but use "
+            "--%s_file FILE (mode 0600) or CHRONOS_%s instead\n",
+            key_names[k], key_names[k], k == K_ZK_AUTH ? "ZK_AUTH" : "HTTP_CREDENTIALS");
+    chr_secret_wipe(value);
 }
 
 /* --key VALUE or --key=VALUE; returns -1 to go on, else an exit status. */
@@ -180,11 +238,13 @@ static int read_flags(struct settings *s, int argc, char **argv)
             fprintf(stderr, "chronos serve: unknown option '%s' (see --help)\n", a);
             return CHR_EXIT_USAGE;
         }
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        char *v = eq ? argv[i] + (eq - a) + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (v == NULL || !put(s, k, v, strlen(v))) {
             fprintf(stderr, "chronos serve: option --%s needs a value\n", key_names[k]);
             return CHR_EXIT_USAGE;
         }
+        if (is_secret(k))
+            hide_flag_secret(k, v);
     }
     return -1;
 }
@@ -269,10 +329,46 @@ struct serve_cfg {
     const char *mesos_master;  /* NULL, host:port or zk://... */
     char hostname[SETTING_MAX];   /* advertised as the leader's host */
     char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
-    char user[SETTING_MAX];
+    struct chr_users *users;   /* who tasks may run as */
+    bool cgroups;              /* a cgroup per run where possible */
     char store_dir[PATH_MAX], runs_dir[PATH_MAX];
     const char *data_dir;
 };
+
+/* Each secret from its file (--http_credentials_file, --zk_auth_file) when
+ * one is named; naming both the secret and its file is a mistake. */
+static bool read_secret_files(struct settings *s)
+{
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
+        enum key k = secret_keys[i].key, f = secret_keys[i].file;
+        if (!s->set[f])
+            continue;
+        if (s->set[k]) {
+            fprintf(stderr, "chronos serve: %s and %s: give one of them\n", key_names[k],
+                    key_names[f]);
+            return false;
+        }
+        if (!chr_secret_read_file(key_names[f], s->value[f], s->value[k], SETTING_MAX))
+            return false;
+        s->set[k] = true;
+    }
+    return true;
+}
+
+/* --user and --allowed_users against this host's users (server/users.h). */
+static bool make_users(const struct settings *s, struct serve_cfg *c)
+{
+    struct chr_users_config uc = {.user = s->set[K_USER] ? s->value[K_USER] : NULL,
+                                  .allowed = s->set[K_ALLOWED_USERS] ? s->value[K_ALLOWED_USERS]
+                                                                     : NULL,
+                                  .euid = geteuid()};
+    struct chr_error err = {{0}, {0}};
+    if (chr_users_create(&uc, &c->users, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return false;
+    }
+    return true;
+}
 
 /* "user:password", each part non-empty, printable. */
 static bool check_credentials(const char *key, const char *v)
@@ -332,7 +428,7 @@ static bool zk_settings(const struct settings *s, struct serve_cfg *c)
     return true;
 }
 
-static bool interpret(const struct settings *s, struct serve_cfg *c)
+static bool interpret(struct settings *s, struct serve_cfg *c)
 {
     if (!parse_long("http_port", s->value[K_HTTP_PORT], 0, 65535, &c->port) ||
         !parse_long("failure_retry", s->value[K_FAILURE_RETRY], 0, 86400000L, &c->retry_ms) ||
@@ -342,11 +438,19 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         !parse_long("run_history", s->value[K_RUN_HISTORY], 0, 1000, &c->run_history) ||
         !parse_long("http_threads", s->value[K_HTTP_THREADS], 1, 64, &c->http_threads))
         return false;
+    if (!read_secret_files(s))
+        return false;
     if (s->set[K_HTTP_CREDENTIALS] &&
         !check_credentials("http_credentials", s->value[K_HTTP_CREDENTIALS]))
         return false;
     if (!parse_seconds("min_period", s->value[K_MIN_PERIOD], 86400, &c->min_period_ms))
         return false;
+    const char *cg = s->value[K_CGROUPS];
+    if (strcmp(cg, "auto") != 0 && strcmp(cg, "off") != 0) {
+        fprintf(stderr, "chronos serve: cgroups: '%s' is not auto or off\n", cg);
+        return false;
+    }
+    c->cgroups = strcmp(cg, "auto") == 0;
     if (s->set[K_SSL_CERT] != s->set[K_SSL_KEY]) {
         fputs("chronos serve: ssl_cert and ssl_key: give both (a PEM certificate and its key) or "
               "neither\n", stderr);
@@ -373,11 +477,12 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         snprintf(c->hostname, sizeof c->hostname, "%s", addr);
     else if (gethostname(c->hostname, sizeof c->hostname - 1) != 0)
         snprintf(c->hostname, sizeof c->hostname, "localhost");
-    const struct passwd *pw = getpwuid(geteuid());
-    snprintf(c->user, sizeof c->user, "%s",
-             s->set[K_USER] ? s->value[K_USER] : (pw ? pw->pw_name : "root"));
+    if (!make_users(s, c))
+        return false;
     const char *dd = s->value[K_DATA_DIR];
-    if (mkdir(dd, 0755) != 0 && errno != EEXIST) {
+    /* Tasks run as other users must not read the store: jobs hold their
+     * environment variables (often secrets) in it. */
+    if (mkdir(dd, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "chronos serve: data_dir: cannot create '%s': %s\n", dd, strerror(errno));
         return false;
     }
@@ -389,7 +494,7 @@ static bool interpret(const struct settings *s, struct serve_cfg *c)
         fputs("chronos serve: data_dir: path too long\n", stderr);
         return false;
     }
-    if (mkdir(c->store_dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(c->store_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "chronos serve: cannot create '%s': %s\n", c->store_dir, strerror(errno));
         return false;
     }
@@ -418,8 +523,9 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
     lc->defaults.mem_mb = c->mem;
     lc->defaults.disk_mb = c->disk;
     lc->defaults.retry_delay_ms = c->retry_ms;
-    lc->defaults.user = c->user;
-    lc->default_user = c->user;
+    lc->defaults.user = chr_users_default(c->users);
+    lc->users = c->users;
+    lc->cgroups_off = !c->cgroups;
     lc->verbose = strcmp(s->value[K_VERBOSE], "false") != 0;
 }
 
@@ -557,7 +663,18 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .runs_dir = c->runs_dir,
         .leader = self, .version = CHR_VERSION, .store_kind = "local",
         .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
-        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key};
+        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key,
+        .users = c->users, .hostname = c->hostname,
+        .allowed_hosts = s->set[K_ALLOWED_HOSTS] ? s->value[K_ALLOWED_HOSTS] : NULL,
+        .cors_origins = s->set[K_CORS_ORIGINS] ? s->value[K_CORS_ORIGINS] : NULL,
+        .tls_priorities = s->set[K_TLS_PRIORITIES] ? s->value[K_TLS_PRIORITIES] : NULL};
+    fprintf(stderr, "chronos: tasks run as %s unless a job names another allowed user (%s)\n",
+            chr_users_default(c->users), chr_users_allowed(c->users));
+    char cg[256] = "off (--cgroups off)";
+    if (c->cgroups)
+        chr_local_cgroup_describe(cg, sizeof cg);
+    fprintf(stderr, "chronos: a run's own cgroup enforces: %s; every kill also sweeps the "
+                    "run's process tree\n", cg);
     return c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
 }
 
@@ -569,8 +686,10 @@ int chr_cli_serve(int argc, char **argv)
         return status;
     struct serve_cfg c;
     memset(&c, 0, sizeof c);
-    if (!interpret(&s, &c))
+    if (!interpret(&s, &c)) {
+        chr_users_destroy(c.users);
         return CHR_EXIT_BAD_VALUE;
+    }
     /* Block the stop signals in every thread started from here on; the main
      * thread takes them with sigwait. */
     sigset_t set;
@@ -585,11 +704,14 @@ int chr_cli_serve(int argc, char **argv)
     struct chr_tzdb *db = NULL;
     if (chr_tzdb_create(NULL, &db) != CHR_OK) {
         fputs("chronos serve: out of memory\n", stderr);
+        chr_users_destroy(c.users);
         return CHR_EXIT_BAD_VALUE;
     }
     status = run_server(&s, &c, db, &set);
     chr_free(c.tls_cert);
     chr_free(c.tls_key);
+    chr_users_destroy(c.users);
     chr_tzdb_destroy(db);
+    memset(&s, 0, sizeof s); /* the secrets among the settings */
     return status;
 }

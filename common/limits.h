@@ -186,10 +186,22 @@
  * Mesos's executor shutdown grace period. */
 #define CHR_LOCAL_KILL_GRACE_MS 5000
 
-/* After the task ends (and its process group is killed) the supervisor reads
- * output still held open by processes that left the group for at most this
- * long, then records the outcome. */
+/* After the task ends (and every process left of it is killed) the
+ * supervisor reads output still held open elsewhere (a descriptor passed to a
+ * process outside the run) for at most this long, then records the outcome. */
 #define CHR_LOCAL_DRAIN_MS 1000
+
+/* Processes and threads one run may have at once (its cgroup's pids.max):
+ * a fork bomb stops there instead of taking the host, and a kill's sweep
+ * always catches up with it. */
+#define CHR_LOCAL_TASK_PIDS_MAX 4096
+
+/* A cgroup directory (mount point, the supervisor's own path, the run's
+ * name); cgroup trees are shallow. */
+#define CHR_LOCAL_CG_PATH_MAX 1024
+
+/* /proc/self/mountinfo read whole to find the cgroup mounts. */
+#define CHR_LOCAL_MOUNTINFO_MAX (1024 * 1024)
 
 /* How often the server looks again at a re-attached run whose supervisor has
  * claimed it but not yet written the task's pid (a window of a millisecond

@@ -37,13 +37,23 @@
  *   stdout, stderr   the task's output: the first cap bytes; past the cap a
  *           note and the last CHR_LOCAL_OUTPUT_TAIL bytes at the end.
  *
- * Processes.  The task leads its own process group.  Killing a run, or
- * passing maxCompletionTime, sends SIGTERM to the group and SIGKILL after
- * the grace period; when the task ends by itself, what is left of its group
- * is killed (as Mesos destroys a task's container), and the outcome is
- * recorded once the group is gone.  The task dies with its supervisor
- * (PR_SET_PDEATHSIG); the server kills what is left of the group of a run it
- * finds LOST, so a retry never overlaps it.
+ *   cgroup  the run's cgroup directories ("<hierarchy> <dir>" lines), while
+ *           it has them: what the server kills and removes if the
+ *           supervisor dies first.
+ *
+ * Processes.  The task leads its own process group, in a cgroup of its own
+ * where the host lets the supervisor make one (v2, or v1 controllers):
+ * `mem` is its memory limit, `cpus` its CPU quota, and it may hold at most
+ * CHR_LOCAL_TASK_PIDS_MAX processes.  The supervisor is the task's child
+ * subreaper, so whatever leaves the group or the session stays its
+ * descendant.  Killing a run, or passing maxCompletionTime, sends SIGTERM to
+ * all of the run's processes (group, cgroup, descendants) and SIGKILL after
+ * the grace period; when the task ends by itself, whatever is left of it is
+ * killed (as Mesos destroys a task's container); either way the outcome is
+ * recorded only once every process of the run is gone, and the cgroup is
+ * removed.  The task dies with its supervisor (PR_SET_PDEATHSIG); the server
+ * kills what is left of the group and the cgroup of a run it finds LOST, so
+ * a retry never overlaps it.
  *
  * Threads.  One monitor thread per instance watches supervisors (pidfd +
  * epoll) and calls the event callback; every event comes from that thread,
@@ -107,6 +117,7 @@ struct chr_local_task {
                                  * counted from the exec */
     int64_t stdout_max_bytes;   /* 0: CHR_LOCAL_OUTPUT_DEFAULT */
     int64_t stderr_max_bytes;
+    bool no_cgroup;             /* never a cgroup of its own (--cgroups off) */
 };
 
 enum chr_local_state {
@@ -288,6 +299,15 @@ bool chr_local_output_ended(const char *runs_dir, const char *job, const char *r
  */
 #define CHR_LOCAL_EXIT_CLAIMED 3
 int chr_local_run_task(const char *run_dir, int notify_fd);
+
+/*
+ * What a run's own cgroup enforces on this host, found by making one and
+ * removing it at once: "mem (v1 memory), cpus (v1 cpu), pids (v1 pids),
+ * kill (v2)", or "none" (no cgroup can be made: mem and cpus are not
+ * enforced, a kill is the process group plus the subreaper sweep).  For the
+ * server's log at start; the supervisors, made by the server, get the same.
+ */
+void chr_local_cgroup_describe(char *buf, size_t cap);
 
 /* ---- Helpers (pure; exposed for the tests and the core's glue) ------------ */
 

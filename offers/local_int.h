@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/limits.h"
 #include "offers/local.h"
 
 #define CHR_LOCAL_SPEC_FILE "spec"
@@ -162,6 +163,7 @@ struct chr_local_spec {
     int64_t not_before_ms; /* 0: none (a spec from before it existed) */
     int64_t max_completion_ms, kill_grace_ms;
     int64_t stdout_max, stderr_max;
+    bool cgroup;           /* a cgroup of its own where one can be made */
 };
 
 void chr_local_spec_free(struct chr_local_spec *s);
@@ -192,6 +194,90 @@ enum chr_err chr_local_spec_read(int dirfd, struct chr_local_spec *out);
  * pointers into spec->env and base (nothing copied), chr_malloc'd.
  */
 char **chr_local_env_merge(char *const *spec_env, char *const *base);
+
+/* ---- Containment (local_cgroup.c, local_sweep.c) ---------------------------- */
+
+/* The hierarchies a run's cgroup may have a directory in: the unified (v2)
+ * one, and the v1 controllers a hybrid host mounts separately. */
+enum chr_local_cg_kind {
+    CHR_LOCAL_CG_V2 = 0,
+    CHR_LOCAL_CG_MEMORY,
+    CHR_LOCAL_CG_CPU,
+    CHR_LOCAL_CG_PIDS,
+    CHR_LOCAL_CG_FREEZER,
+    CHR_LOCAL_CG_N
+};
+
+/* What a run's cgroup enforces. */
+#define CHR_LOCAL_CG_MEM 1u   /* mem: a memory limit, swap included */
+#define CHR_LOCAL_CG_CPUS 2u  /* cpus: a CPU quota per 100 ms */
+#define CHR_LOCAL_CG_PIDS_MAX 4u  /* CHR_LOCAL_TASK_PIDS_MAX */
+#define CHR_LOCAL_CG_KILL 8u  /* a kill of every member at once (cgroup.kill, a freezer) */
+
+/* A run's cgroup: a directory in each hierarchy it got one in. */
+struct chr_local_cgroup {
+    char dir[CHR_LOCAL_CG_N][CHR_LOCAL_CG_PATH_MAX]; /* "" where none */
+    unsigned enforced, of[CHR_LOCAL_CG_N];            /* what each directory enforces */
+};
+
+/* Where this host mounts cgroups, and where this process sits in each. */
+struct chr_local_cg_host {
+    char point[CHR_LOCAL_CG_N][CHR_LOCAL_CG_PATH_MAX]; /* "": not mounted */
+    char root[CHR_LOCAL_CG_N][CHR_LOCAL_CG_PATH_MAX];  /* the mount's root in its tree */
+    char self[CHR_LOCAL_CG_N][CHR_LOCAL_CG_PATH_MAX];  /* "": not in it */
+};
+
+/* Pure parsers of /proc/self/mountinfo and /proc/self/cgroup text into h
+ * (zero it first); unknown lines are skipped. */
+void chr_local_cg_parse_mounts(const char *mountinfo, struct chr_local_cg_host *h);
+void chr_local_cg_parse_self(const char *proc_cgroup, struct chr_local_cg_host *h);
+/* The directory of this process in hierarchy k: false when unknown. */
+bool chr_local_cg_home(const struct chr_local_cg_host *h, int k, char *out, size_t cap);
+/* The values written: a memory limit in bytes, and a CPU quota per period
+ * (at least 1 ms per 100 ms); the name of a kind ("memory", ...). */
+long long chr_local_cg_mem_bytes(double mem_mb);
+long chr_local_cg_cpu_quota_us(double cpus);
+#define CHR_LOCAL_CG_CPU_PERIOD_US 100000L
+const char *chr_local_cg_kind_name(int k);
+
+/*
+ * Makes the run's cgroup `name` (under this process's own cgroup in each
+ * hierarchy; on v2, under <mount>/chronos-runs when the controllers cannot
+ * be enabled there) and sets its limits from `res`.  Best effort: what
+ * cannot be made is left out (cg->enforced says what is); never fails.
+ */
+void chr_local_cg_create(const char *name, const struct chr_local_resources *res,
+                         struct chr_local_cgroup *cg);
+/* Moves process pid into every directory of cg (one that refuses it is
+ * removed); false when it is in none. */
+bool chr_local_cg_enter(struct chr_local_cgroup *cg, pid_t pid);
+/* Sends sig to every member; the number of members found. */
+size_t chr_local_cg_signal(const struct chr_local_cgroup *cg, int sig);
+/* SIGKILLs every member, at once where the host can (cgroup.kill, or
+ * freeze, kill, thaw), else one by one. */
+void chr_local_cg_kill(const struct chr_local_cgroup *cg);
+/* True when no process is left in any directory of cg. */
+bool chr_local_cg_empty(const struct chr_local_cgroup *cg);
+/* True when the kernel killed a member for passing the memory limit. */
+bool chr_local_cg_oom(const struct chr_local_cgroup *cg);
+/* Removes every directory (they must be empty) and forgets them. */
+void chr_local_cg_remove(struct chr_local_cgroup *cg);
+/* The record of cg in a run directory ("cgroup": one "<kind> <dir>" line
+ * each), and back; parse keeps only absolute paths under /sys/fs/cgroup. */
+size_t chr_local_cg_format(const struct chr_local_cgroup *cg, char *buf, size_t cap);
+void chr_local_cg_parse(const char *text, struct chr_local_cgroup *cg);
+#define CHR_LOCAL_CGROUP_FILE "cgroup"
+/* After a supervisor died: kills what its record names, waits a little for
+ * the members to go, and removes the directories. */
+void chr_local_cg_cleanup(int rundirfd);
+
+/*
+ * Every descendant of `root` (this process: the supervisor, a subreaper,
+ * so orphans of the task stay its descendants), found through /proc: sends
+ * sig to each (0: none; checked against pid reuse) and returns how many
+ * live ones there were (zombies are not counted).
+ */
+size_t chr_local_sweep(pid_t root, int sig);
 
 /* ---- The server side (local.c, local_watch.c, local_collect.c) ------------- */
 

@@ -235,7 +235,7 @@ static json_t *spec_json(const struct chr_local_task *t, const char *host, int64
     int64_t err_max = t->stderr_max_bytes ? t->stderr_max_bytes : CHR_LOCAL_OUTPUT_DEFAULT;
     /* "o" steals argv and env, also when packing fails. */
     return json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:s*, s:f, s:f, s:f, s:I, s:i, "
-                     "s:I, s:I, s:I, s:I, s:I, s:s}",
+                     "s:I, s:I, s:I, s:I, s:I, s:s, s:b}",
                      "version", 1, "run_id", t->run_id, "job", t->job_name, "owner",
                      t->owner ? t->owner : "", "command", t->command, "shell", t->shell, "argv",
                      argv, "env", env, "user", t->run_as_user, "cpus", t->res.cpus, "mem_mb",
@@ -244,7 +244,7 @@ static json_t *spec_json(const struct chr_local_task *t, const char *host, int64
                      (json_int_t)t->not_before_ms, "max_completion_ms",
                      (json_int_t)t->max_completion_ms, "kill_grace_ms", (json_int_t)grace_ms,
                      "stdout_max", (json_int_t)out_max, "stderr_max", (json_int_t)err_max, "host",
-                     host);
+                     host, "cgroup", !t->no_cgroup);
 }
 
 enum chr_err chr_local_spec_encode(const struct chr_local_task *t, const char *host,
@@ -349,18 +349,22 @@ enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_loca
     const char *run_id = NULL, *job = NULL, *user = NULL;
     json_t *argv = NULL, *env = NULL;
     json_int_t not_before = 0, mct = 0, grace = 0, out_max = 0, err_max = 0;
-    /* not_before_ms is optional: a spec written before it existed runs at once. */
-    if (!o || json_unpack(o, "{s:s, s:s, s:o, s:o, s?s, s:F, s:F, s:F, s?I, s:I, s:I, s:I, s:I}",
+    int cgroup = 1;
+    /* not_before_ms and cgroup are optional: a spec written before they
+     * existed runs at once, in a cgroup of its own where one can be made. */
+    if (!o || json_unpack(o, "{s:s, s:s, s:o, s:o, s?s, s:F, s:F, s:F, s?I, s:I, s:I, s:I, s:I, "
+                             "s?b}",
                           "run_id", &run_id, "job", &job, "argv", &argv, "env", &env, "user",
                           &user, "cpus", &out->res.cpus, "mem_mb", &out->res.mem_mb, "disk_mb",
                           &out->res.disk_mb, "not_before_ms", &not_before, "max_completion_ms",
                           &mct, "kill_grace_ms", &grace, "stdout_max", &out_max, "stderr_max",
-                          &err_max) != 0 ||
+                          &err_max, "cgroup", &cgroup) != 0 ||
         !json_is_object(env)) {
         json_decref(o);
         return CHR_EINVAL;
     }
     out->not_before_ms = not_before > 0 ? not_before : 0;
+    out->cgroup = cgroup != 0;
     out->max_completion_ms = mct;
     out->kill_grace_ms = grace;
     out->stdout_max = out_max;

@@ -3,21 +3,26 @@
  * the local twin of a Mesos executor with checkpointing.
  *
  * It claims the run (exclusively: a second supervisor of the same run exits
- * at once), forks the task into its own process group, records the task's
- * pid durably while the child waits on a pipe, holds it until the run's
- * not_before_ms (so all of this is done by the due instant when the server
- * launched the run ahead of it), lets it exec, reports exec
- * failures distinctly, copies stdout and stderr into bounded files, kills the
- * process group on request (SIGTERM to the supervisor) or past
+ * at once), makes the run's cgroup where the host allows (local_cgroup.c:
+ * mem, cpus, a pids limit), forks the task into its own process group and
+ * that cgroup, records the task's pid durably while the child waits on a
+ * pipe, holds it until the run's not_before_ms (so all of this is done by
+ * the due instant when the server launched the run ahead of it), lets it
+ * exec, reports exec failures distinctly, copies stdout and stderr into
+ * bounded files, kills on request (SIGTERM to the supervisor) or past
  * maxCompletionTime (SIGTERM, then SIGKILL after the grace period), kills
- * what is left of the group when the task ends, and records the outcome
- * durably.  It never depends on the server: it was started detached and
- * keeps going if the server dies.
+ * what is left when the task ends, and records the outcome durably once
+ * every process of the run is gone.  It never depends on the server: it was
+ * started detached and keeps going if the server dies.
  *
- * It is a subreaper, so orphans of the task come back to it and are reaped;
- * the task dies with it (PR_SET_PDEATHSIG), so a task never runs
- * unsupervised.  Single-threaded; after fork the child only makes system
- * calls.  Signals arrive through a signalfd, never a handler.
+ * A kill reaches every process of the run, wherever it went: the task's
+ * process group, every member of the run's cgroup, and every descendant of
+ * the supervisor, which is the child subreaper, so that a process that
+ * leaves the group or the session (setsid, setpgrp, a double fork) comes
+ * back to it as an orphan rather than to PID 1 (local_sweep.c).  The task
+ * dies with it (PR_SET_PDEATHSIG), so a task never runs unsupervised.
+ * Single-threaded; after fork the child only makes system calls.  Signals
+ * arrive through a signalfd, never a handler.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -85,6 +90,8 @@ struct sup {
     bool kill_requested, timed_out, hard_killed;
     int64_t term_mono; /* when SIGTERM went to the group; 0: not yet */
     struct stream out, err;
+    struct chr_local_cgroup cg; /* the run's own, where one could be made */
+    bool oom;                   /* the kernel killed a member past `mem` */
 };
 
 /* ---- Recording the outcome ------------------------------------------------ */
@@ -134,6 +141,11 @@ static int record_outcome(struct sup *s)
     if (s->timed_out) {
         snprintf(reason, sizeof reason, "exceeded maxCompletionTime (%lld ms)",
                  (long long)s->spec.max_completion_ms);
+        return record(s, CHR_LOCAL_FAILED, code, sig, reason);
+    }
+    if (s->oom && code != 0) {
+        snprintf(reason, sizeof reason, "exceeded mem (%g MB): killed by the kernel's "
+                 "out-of-memory killer", s->spec.res.mem_mb);
         return record(s, CHR_LOCAL_FAILED, code, sig, reason);
     }
     if (code == 0)
@@ -409,6 +421,9 @@ static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
         return false;
     }
     setpgid(s->pid, s->pid);
+    /* Into the run's cgroup before it may exec (it waits on the go pipe),
+     * so that everything it ever starts is a member. */
+    chr_local_cg_enter(&s->cg, s->pid);
     s->out.pipe_fd = fd[OUT_R];
     s->err.pipe_fd = fd[ERROUT_R];
     fcntl(fd[OUT_R], F_SETFL, O_NONBLOCK);
@@ -600,24 +615,42 @@ static void kill_group(struct sup *s, int sig)
         kill(-s->pid, sig);
 }
 
+/* A polite signal to every process of the run: its group, its cgroup, and
+ * every descendant of ours (those that left the group or the session). */
+static void signal_all(struct sup *s, int sig)
+{
+    kill_group(s, sig);
+    chr_local_cg_signal(&s->cg, sig);
+    chr_local_sweep(getpid(), sig);
+}
+
+/* SIGKILL to every process of the run: the cgroup at once where it can. */
+static void kill_all(struct sup *s)
+{
+    kill_group(s, SIGKILL);
+    chr_local_cg_kill(&s->cg);
+    chr_local_sweep(getpid(), SIGKILL);
+}
+
 static void begin_kill(struct sup *s)
 {
     if (s->leader_exited)
         return;
     if (s->term_mono == 0) {
-        kill_group(s, SIGTERM);
-        kill_group(s, SIGCONT);
+        signal_all(s, SIGTERM);
+        signal_all(s, SIGCONT);
         s->term_mono = chr_local_mono_ms();
         if (s->term_mono == 0)
             s->term_mono = 1;
     } else if (!s->hard_killed) {
-        kill_group(s, SIGKILL); /* asked twice: no more grace */
+        kill_all(s); /* asked twice: no more grace */
         s->hard_killed = true;
     }
 }
 
-/* Reaps children.  The task's exit is only peeked at first (WNOWAIT) so its
- * process group is killed while its pid, hence the group id, is still ours. */
+/* Reaps children.  The task's exit is only peeked at first (WNOWAIT) so
+ * what is left of the run is killed while its pid, hence the group id, is
+ * still ours. */
 static void reap(struct sup *s)
 {
     while (!s->leader_exited) {
@@ -630,7 +663,7 @@ static void reap(struct sup *s)
             continue;
         }
         s->leader = si;
-        kill_group(s, SIGKILL);
+        kill_all(s); /* the task has ended: nothing of it may stay */
         waitpid(s->pid, NULL, 0);
         s->leader_exited = true;
         s->end_mono = chr_local_mono_ms();
@@ -670,7 +703,7 @@ static void on_time(struct sup *s, int64_t now)
     if (s->leader_exited)
         return;
     if (s->term_mono && !s->hard_killed && now >= s->term_mono + s->spec.kill_grace_ms) {
-        kill_group(s, SIGKILL);
+        kill_all(s);
         s->hard_killed = true;
     }
     if (s->spec.max_completion_ms > 0 && !s->timed_out &&
@@ -680,14 +713,19 @@ static void on_time(struct sup *s, int64_t now)
     }
 }
 
-static bool finished(const struct sup *s, int64_t now)
+/* The run is over once the task has ended and no process of it is left
+ * (group, cgroup, descendants; what is found is killed again), and its
+ * output is closed or has had CHR_LOCAL_DRAIN_MS to drain. */
+static bool finished(struct sup *s, int64_t now)
 {
     if (!s->leader_exited)
         return false;
-    if (now >= s->end_mono + CHR_LOCAL_DRAIN_MS)
-        return true;
-    /* The group is gone (every member reaped) and the output is closed. */
-    return s->out.pipe_fd < 0 && s->err.pipe_fd < 0 && kill(-s->pid, 0) != 0 && errno == ESRCH;
+    bool group_gone = kill(-s->pid, 0) != 0 && errno == ESRCH;
+    if (!group_gone || !chr_local_cg_empty(&s->cg) || chr_local_sweep(getpid(), 0) != 0) {
+        kill_all(s);
+        return false;
+    }
+    return (s->out.pipe_fd < 0 && s->err.pipe_fd < 0) || now >= s->end_mono + CHR_LOCAL_DRAIN_MS;
 }
 
 static void supervise(struct sup *s)
@@ -700,8 +738,8 @@ static void supervise(struct sup *s)
             break;
         int64_t due = next_deadline(s);
         int timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
-        if (s->leader_exited && timeout > 10)
-            timeout = 10; /* the group's last members die without a signal to us */
+        if (s->leader_exited && timeout > 10) /* the last ones die without a signal to us */
+            timeout = now < s->end_mono + CHR_LOCAL_DRAIN_MS ? 10 : 100;
         struct pollfd p[3] = {{s->sigfd, POLLIN, 0}, {s->out.pipe_fd, POLLIN, 0},
                               {s->err.pipe_fd, POLLIN, 0}};
         if (poll(p, 3, timeout) < 0 && errno != EINTR)
@@ -757,6 +795,35 @@ static int claim(struct sup *s)
     return e == CHR_OK ? 0 : e == CHR_ECONFLICT ? CHR_LOCAL_EXIT_CLAIMED : 1;
 }
 
+/* The run's cgroup ("chronos-<our pid>-<run id>"), recorded in the run
+ * directory so that the server can clean it up if we die first. */
+static void make_cgroup(struct sup *s)
+{
+    char name[256], rec[CHR_LOCAL_RECORD_MAX];
+    snprintf(name, sizeof name, "chronos-%ld-%.200s", (long)getpid(), s->spec.run_id);
+    for (char *p = name; *p; p++)
+        if (*p == ':')
+            *p = '_';
+    chr_local_cg_create(name, &s->spec.res, &s->cg);
+    size_t n = chr_local_cg_format(&s->cg, rec, sizeof rec);
+    if (n > 0)
+        chr_local_file_write(s->dirfd, CHR_LOCAL_CGROUP_FILE, rec, n, false);
+}
+
+/* Once the run is over: no member may be left, and the cgroup goes. */
+static void drop_cgroup(struct sup *s)
+{
+    bool any = false;
+    for (int k = 0; k < CHR_LOCAL_CG_N; k++)
+        any |= s->cg.dir[k][0] != '\0';
+    if (!any)
+        return;
+    for (int i = 0; i < 100 && !chr_local_cg_empty(&s->cg); i++)
+        chr_local_cg_kill(&s->cg);
+    chr_local_cg_remove(&s->cg);
+    unlinkat(s->dirfd, CHR_LOCAL_CGROUP_FILE, 0);
+}
+
 /* Everything between the claim and the task's end. */
 static int run_claimed(struct sup *s)
 {
@@ -775,9 +842,12 @@ static int run_claimed(struct sup *s)
     if (open_output(s, &s->out, CHR_LOCAL_STDOUT_FILE, s->spec.stdout_max) < 0 ||
         open_output(s, &s->err, CHR_LOCAL_STDERR_FILE, s->spec.stderr_max) < 0)
         return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: cannot create the output files");
+    if (s->spec.cgroup)
+        make_cgroup(s);
     if (!start_task(s, reason, sizeof reason)) {
         if (s->pid > 0)
             waitpid(s->pid, NULL, 0); /* it exits without exec */
+        drop_cgroup(s);
         if (!s->kill_requested)
             return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
         s->pid = 0; /* it never became the task */
@@ -788,6 +858,8 @@ static int run_claimed(struct sup *s)
     supervise(s);
     stream_finish(&s->out);
     stream_finish(&s->err);
+    s->oom = (s->cg.enforced & CHR_LOCAL_CG_MEM) != 0 && chr_local_cg_oom(&s->cg);
+    drop_cgroup(s);
     return record_outcome(s);
 }
 

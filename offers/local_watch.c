@@ -164,6 +164,13 @@ void chr_local_report_disk(struct chr_local *l, const char *id, struct chr_local
                            bool reattached)
 {
     disk_cleanup(a);
+    if (a->kind == CHR_LOCAL_D_DEAD) { /* what escaped the group is in the run's cgroup */
+        int fd = openat(l->runs_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            chr_local_cg_cleanup(fd);
+            close(fd);
+        }
+    }
     struct chr_local_qev *q = chr_calloc(1, sizeof *q);
     if (!q)
         return; /* the next reattach or reconcile reports it */

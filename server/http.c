@@ -1,10 +1,13 @@
 /*
  * http.c - the transport of the REST API (http.h): libmicrohttpd's daemon,
- * each request read whole (bounded by CHR_JOB_JSON_MAX), Basic auth, TLS,
- * answers with CORS, mutations suspended until the loop answers, and output
- * streams that follow a running task.  What each endpoint does is in
- * routes.c.  Errors are Chronos's shape, {"message": ..., "status": ...},
- * never a trace.
+ * each request admitted first (a request line without control or NUL
+ * bytes, a Host naming this server, JSON bodies and a same-site Origin for
+ * mutations, Basic auth), then read whole (bounded by CHR_JOB_JSON_MAX);
+ * TLS 1.2+, CORS only for the origins configured, mutations suspended until
+ * the loop answers, and output streams that follow a running task.  What
+ * each endpoint does is in routes.c.  Errors are Chronos's shape,
+ * {"message": ..., "status": ...}, never a trace.  Nothing a refused request
+ * carries reaches routes.c or the loop.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "server/http_int.h"
@@ -14,8 +17,10 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,9 +41,12 @@ static const char *status_text(unsigned status)
     switch (status) {
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
@@ -97,9 +105,16 @@ const char *chr_http_arg(const struct req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static void add_common_headers(struct MHD_Response *resp)
+/* CORS: only for an Origin --cors_origins lists (none by default). */
+static void add_common_headers(const struct chr_http *h, struct MHD_Connection *conn,
+                               struct MHD_Response *resp)
 {
-    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    if (h->cors.n == 0)
+        return;
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    MHD_add_response_header(resp, "Vary", "Origin");
+    if (origin != NULL && (h->cors.any || chr_http_list_has(&h->cors, origin, strlen(origin))))
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
 }
 
 static void count(struct chr_http *h, unsigned status)
@@ -128,7 +143,7 @@ enum MHD_Result chr_http_send(struct req *r)
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL)
         return MHD_NO;
-    add_common_headers(resp);
+    add_common_headers(r->h, r->conn, resp);
     if (r->status != 204)
         MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
     count(r->h, r->status);
@@ -146,7 +161,7 @@ enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, 
         release(cls);
         return MHD_NO;
     }
-    add_common_headers(resp);
+    add_common_headers(r->h, r->conn, resp);
     MHD_add_response_header(resp, "Content-Type", type);
     count(r->h, 200);
     enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
@@ -339,7 +354,7 @@ enum MHD_Result chr_http_stream_output(struct req *r, int fd, bool follow, const
         stream_free(s);
         return MHD_NO;
     }
-    add_common_headers(resp);
+    add_common_headers(h, r->conn, resp);
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     r->stream = resp;
@@ -373,29 +388,10 @@ static void *ticker_main(void *arg)
 
 /* ---- Requests ------------------------------------------------------------------- */
 
-/* Constant-time comparison of the given and the configured credentials. */
-static bool same_secret(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < blen; i++)
-        diff |= (unsigned char)((i < alen ? a[i] : 0) ^ b[i]);
-    return diff == 0;
-}
-
 static bool authorized(struct chr_http *h, struct MHD_Connection *conn)
 {
-    char *pass = NULL;
-    char *user = MHD_basic_auth_get_username_password(conn, &pass);
-    bool ok = false;
-    if (user != NULL && pass != NULL) {
-        char given[1024];
-        int n = snprintf(given, sizeof given, "%s:%s", user, pass);
-        ok = n > 0 && (size_t)n < sizeof given && same_secret(given, (size_t)n, h->cfg.credentials);
-    }
-    MHD_free(user);
-    MHD_free(pass);
-    return ok;
+    return chr_http_basic_auth_ok(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), h->cfg.credentials);
 }
 
 static enum MHD_Result refuse_auth(struct chr_http *h, struct MHD_Connection *conn)
@@ -406,7 +402,7 @@ static enum MHD_Result refuse_auth(struct chr_http *h, struct MHD_Connection *co
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
-    add_common_headers(resp);
+    add_common_headers(h, conn, resp);
     MHD_add_response_header(resp, "Content-Type", "application/json");
     count(h, 401);
     enum MHD_Result ret = MHD_queue_basic_auth_fail_response(
@@ -415,20 +411,35 @@ static enum MHD_Result refuse_auth(struct chr_http *h, struct MHD_Connection *co
     return ret;
 }
 
-/* A CORS preflight: answered for anyone (it reads and changes nothing). */
-static enum MHD_Result preflight(struct chr_http *h, struct MHD_Connection *conn)
+/* A CORS preflight (it reads and changes nothing, so it needs no
+ * credentials): the methods and headers for an Origin --cors_origins lists,
+ * 403 for any other Origin, only `Allow` without one. */
+static enum MHD_Result preflight(struct req *r)
 {
+    struct chr_http *h = r->h;
+    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    bool listed = origin != NULL &&
+                  (h->cors.any || chr_http_list_has(&h->cors, origin, strlen(origin)));
+    if (origin != NULL && !listed) {
+        char b[80];
+        chr_http_error(r, 403, "Origin: '%s' may not call this API (see the server's "
+                               "--cors_origins)", chr_error_quote(origin, strnlen(origin, 65), 64, b));
+        return chr_http_send(r);
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
-    add_common_headers(resp);
-    MHD_add_response_header(resp, "Access-Control-Allow-Methods",
-                            "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                            "Content-Type, Authorization, Accept");
-    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    add_common_headers(h, r->conn, resp);
+    MHD_add_response_header(resp, "Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+    if (listed) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                                "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Content-Type, Authorization, Accept");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
     count(h, 204);
-    enum MHD_Result ret = MHD_queue_response(conn, 204, resp);
+    enum MHD_Result ret = MHD_queue_response(r->conn, 204, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -451,9 +462,145 @@ static enum MHD_Result take_chunk(struct req *r, const char *upload, size_t *upl
     return MHD_YES;
 }
 
+/* ---- Admission (the first call of a request: its line and headers) ------------- */
+
+/* Called by MHD with the request target as the client sent it, before it is
+ * split or decoded: the request's state is made here, so the handler can
+ * tell a target that a NUL byte cut short. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct req *r = chr_calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->h = cls;
+    r->conn = conn;
+    r->raw = uri;
+    r->raw_len = uri ? strnlen(uri, 1024 * 1024) : 0;
+    r->raw_ok = uri == NULL || chr_http_target_ok(uri, r->raw_len);
+    return r;
+}
+
+/* No control byte in the method or the target, and no NUL in the target.
+ * MHD gives the path as C text, so a raw NUL would cut it short ("DELETE
+ * /job/ch\0/../x" acting on job "ch"); the target runs up to the space
+ * before the version, so a version further on than the text's end means a
+ * NUL inside. */
+static bool line_ok(const struct req *r, const char *url, const char *method, const char *version)
+{
+    for (const char *p = method; *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    if (!r->raw_ok)
+        return false;
+    uintptr_t u = (uintptr_t)url, v = (uintptr_t)version;
+    return r->raw == NULL || url != r->raw || version == NULL || v <= u ||
+           v - u - 1 == r->raw_len;
+}
+
+/* The address the client connected to, as text ("" when unknown). */
+static void local_ip(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
+}
+
+static bool host_ok(struct chr_http *h, struct MHD_Connection *conn, const char *host)
+{
+    if (chr_http_host_ok(host, &h->hosts, NULL))
+        return true;
+    char ip[INET6_ADDRSTRLEN];
+    local_ip(conn, ip, sizeof ip);
+    return ip[0] != '\0' && chr_http_host_ok(host, &h->hosts, ip);
+}
+
+static bool mutation(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* A body is coming: a length above 0, or chunks. */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    return te != NULL || (cl != NULL && strspn(cl, "0 ") != strlen(cl));
+}
+
+/*
+ * What a mutation may carry: a browser's Origin only when it is this
+ * server's own page or a --cors_origins entry (a standby checked it before
+ * forwarding: a browser cannot send the proxy's header cross-site, and a
+ * rebound name fails the Host check first), and a body only as JSON.
+ * Returns 0, or the status of the refusal with its answer set.
+ */
+static unsigned mutation_refusal(struct req *r, const char *host)
+{
+    char b[80];
+    struct MHD_Connection *conn = r->conn;
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    bool proxied = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, CHR_PROXY_HEADER) != NULL;
+    if (!proxied && !chr_http_origin_ok(origin, host, r->h->cfg.tls_cert_pem != NULL, &r->h->cors)) {
+        chr_http_error(r, 403, "Origin: '%s' may not change anything here (a page of another "
+                               "site; see the server's --cors_origins)",
+                       chr_error_quote(origin, strnlen(origin, 65), 64, b));
+        return 403;
+    }
+    if ((type != NULL || has_body(conn)) && !chr_http_is_json(type)) {
+        chr_http_error(r, 415, "Content-Type: '%s' is not application/json (send the job as JSON "
+                               "with Content-Type: application/json)",
+                       type ? chr_error_quote(type, strnlen(type, 65), 64, b) : "");
+        return 415;
+    }
+    return 0;
+}
+
+/* Every check of the request line and headers, in order; MHD_YES with
+ * r->checked set when the request may go on, else its answer is queued. */
+static enum MHD_Result admit(struct req *r, const char *url, const char *method,
+                             const char *version)
+{
+    struct chr_http *h = r->h;
+    char b[80];
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    if (!line_ok(r, url, method, version)) {
+        chr_http_error(r, 400, "request line: a control or NUL byte in the method or the path");
+        return chr_http_send(r);
+    }
+    if (host == NULL && version != NULL && strcmp(version, "HTTP/1.0") != 0) {
+        chr_http_error(r, 400, "Host: missing (HTTP/1.1 requires one)");
+        return chr_http_send(r);
+    }
+    if (!host_ok(h, r->conn, host)) {
+        chr_http_error(r, 421, "Host: '%s' does not name this server (see the server's "
+                               "--hostname and --allowed_hosts)",
+                       chr_error_quote(host, strnlen(host, 65), 64, b));
+        return chr_http_send(r);
+    }
+    if (strcmp(method, "OPTIONS") == 0)
+        return preflight(r);
+    if (h->cfg.credentials != NULL && strcmp(url, "/ping") != 0 && strcmp(url, "/health") != 0 &&
+        !authorized(h, r->conn))
+        return refuse_auth(h, r->conn);
+    if (mutation(method) && mutation_refusal(r, host) != 0)
+        return chr_http_send(r);
+    r->checked = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *upload, size_t *upload_size,
-                              void **con_cls);
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls);
 
 /* Every call of a request runs under the role lock (read), with the loop of
  * the moment in r->loop. */
@@ -461,10 +608,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
-    (void)version;
     struct chr_http *h = cls;
     pthread_rwlock_rdlock(&h->role_lock);
-    enum MHD_Result ret = handle(h, conn, url, method, upload, upload_size, con_cls);
+    enum MHD_Result ret = handle(h, conn, url, method, version, upload, upload_size, con_cls);
     pthread_rwlock_unlock(&h->role_lock);
     return ret;
 }
@@ -510,25 +656,15 @@ static enum MHD_Result standby(struct req *r, const char *url, const char *metho
 }
 
 static enum MHD_Result handle(struct chr_http *h, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *upload, size_t *upload_size,
-                              void **con_cls)
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
 {
     struct req *r = *con_cls;
-    if (r == NULL) { /* headers only: refuse early what needs no body */
-        if (strcmp(method, "OPTIONS") == 0)
-            return preflight(h, conn);
-        if (h->cfg.credentials != NULL && strcmp(url, "/ping") != 0 &&
-            strcmp(url, "/health") != 0 && !authorized(h, conn))
-            return refuse_auth(h, conn);
-        r = chr_calloc(1, sizeof *r);
-        if (r == NULL)
-            return MHD_NO;
-        r->h = h;
-        r->conn = conn;
-        *con_cls = r;
-        return MHD_YES;
-    }
+    if (r == NULL || r->conn != conn) /* on_uri could not allocate */
+        return MHD_NO;
     r->loop = h->loop;
+    if (!r->checked) /* headers only: refuse early what needs no body */
+        return admit(r, url, method, version);
     if (*upload_size > 0)
         return take_chunk(r, upload, upload_size);
     if (r->state == REQ_DONE && r->proxied != NULL) {
@@ -568,37 +704,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes the URL in place, as MHD would, except "%00": a NUL would
- * cut a name short ("a%00b" acting on job "a"), so it stays as written and
- * the name is refused as invalid. */
 static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
     (void)cls;
     (void)conn;
-    char *w = s;
-    for (const char *r = s; *r != '\0';) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
-            (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return chr_http_unescape(s);
 }
 
 /* ---- Lifecycle ----------------------------------------------------------------------- */
@@ -609,17 +719,20 @@ static struct MHD_Daemon *start_daemon(struct chr_http *h, struct sockaddr_in *a
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     unsigned threads = cfg->threads ? cfg->threads : 2;
+    const char *prio = cfg->tls_priorities ? cfg->tls_priorities : CHR_HTTP_TLS_PRIORITIES;
     if (cfg->tls_cert_pem != NULL)
         return MHD_start_daemon(
             flags | MHD_USE_TLS, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_HTTPS_MEM_KEY,
-            cfg->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+            MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+            cfg->tls_cert_pem, MHD_OPTION_HTTPS_PRIORITIES, prio, MHD_OPTION_END);
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                             MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
@@ -635,6 +748,15 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     h->cfg = *cfg;
     h->loop = cfg->loop;
+    enum chr_err e = chr_http_list_parse(cfg->allowed_hosts, "allowed_hosts", &h->hosts, err);
+    if (e == CHR_OK)
+        e = chr_http_list_parse(cfg->cors_origins, "cors_origins", &h->cors, err);
+    if (e != CHR_OK) {
+        chr_free(h);
+        return e;
+    }
+    chr_http_list_add(&h->hosts, cfg->hostname ? cfg->hostname : "");
+    chr_http_list_add(&h->hosts, cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
     snprintf(h->leader, sizeof h->leader, "%s", cfg->loop && cfg->leader ? cfg->leader : "");
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra); /* writers first: a role change must not starve */
@@ -645,7 +767,6 @@ enum chr_err chr_http_start(const struct chr_http_config *cfg, struct chr_http *
     pthread_cond_init(&h->cond, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
     const char *bind = cfg->bind_addr ? cfg->bind_addr : "127.0.0.1";
-    enum chr_err e = CHR_OK;
     if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1)
         e = chr_error_set(err, CHR_EINVAL, "http_address", "'%s' is not an IPv4 address", bind);
     if (e == CHR_OK && cfg->leader != NULL)

@@ -6,8 +6,11 @@
  * Mutations go to the scheduler loop and are answered once durable (the
  * connection is suspended meanwhile); reads are rendered on the HTTP threads
  * from the read model the loop publishes (server/view.h), so they never stop
- * the scheduler.  Optional HTTP Basic auth guards everything but /ping and
- * CORS preflights; optional TLS (GnuTLS through libmicrohttpd).
+ * the scheduler.  Every request first passes the checks of http_check.h
+ * (no control byte in the request line, a Host header naming this server,
+ * JSON bodies and a same-site Origin for mutations); optional HTTP Basic
+ * auth guards everything but /ping and CORS preflights; optional TLS
+ * (GnuTLS through libmicrohttpd, TLS 1.2+ with forward secrecy).
  */
 #ifndef CHR_SERVER_HTTP_H
 #define CHR_SERVER_HTTP_H
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "server/loop.h"
+#include "server/users.h"
 
 struct chr_http_config {
     const char *bind_addr;  /* "127.0.0.1" */
@@ -29,7 +33,23 @@ struct chr_http_config {
     const char *tls_cert_pem, *tls_key_pem; /* both or neither: PEM texts */
     const char *version;
     const char *store_kind;   /* "local" or "zookeeper" (shown in /v1/status) */
+    const struct chr_users *users; /* who tasks may run as (users.h); NULL: no check */
+    /* Who may send requests (http_check.h).  The Host header must name this
+     * server: `hostname`, `bind_addr`, a loopback name or address, the
+     * address the client connected to, or an entry of `allowed_hosts`
+     * (comma list; "*": any).  CORS answers go only to `cors_origins`
+     * (comma list of origins; "*": any; NULL: none, the default). */
+    const char *hostname;
+    const char *allowed_hosts;
+    const char *cors_origins;
+    const char *tls_priorities; /* GnuTLS priority string; NULL: CHR_HTTP_TLS_PRIORITIES */
 };
+
+/* TLS 1.2 and 1.3 only, forward-secret key exchange only (ECDHE; TLS 1.3's
+ * are all), AEAD ciphers only, the server's order of preference. */
+#define CHR_HTTP_TLS_PRIORITIES                                                                \
+    "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"              \
+    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
 
 struct chr_http;
 

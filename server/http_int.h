@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "server/http.h"
+#include "server/http_check.h"
 #include "server/proxy.h"
 
 struct chr_http {
@@ -33,6 +34,8 @@ struct chr_http {
     char mesos_master[256];     /* the Mesos master detected; "" none */
     char unhealthy[256];        /* with no loop: why this server cannot serve; "" unknown */
     struct chr_proxy *proxy;    /* a standby forwards to the leader through it */
+    struct chr_http_list hosts; /* names the Host header may carry */
+    struct chr_http_list cors;  /* origins CORS answers go to */
 };
 
 enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE, REQ_STREAM };
@@ -45,6 +48,10 @@ struct req {
     char *body;
     size_t len;
     bool too_large;
+    bool checked;       /* the request line and headers passed (first call) */
+    const char *raw;    /* where the request target was (its identity only) */
+    size_t raw_len;     /* its length up to its first NUL */
+    bool raw_ok;        /* no control byte in it */
     bool success_text;  /* job/success: 200 with Chronos's sentence */
     /* The answer, filled by a route, the loop, or at once. */
     unsigned status;

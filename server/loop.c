@@ -26,6 +26,7 @@
 #include "server/log.h"
 #include "server/packs.h"
 #include "server/persist.h"
+#include "server/run_cmd.h"
 #include "server/view.h"
 
 enum qkind { Q_EVENT = 1, Q_QUERY };
@@ -516,42 +517,39 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
                       uint64_t offer_id, int64_t not_before_ms)
 {
     crash_point("before-launch");
+    const struct chr_core_config *cc = &l->cfg.core;
+    struct chr_error err = {{0}, {0}};
+    struct chr_run_cmd cmd; /* manual ?arguments= are argv, never shell text */
+    enum chr_err e = chr_run_cmd_make(job, run->arguments, &cmd);
+    if (e == CHR_OK && l->cfg.users != NULL) /* a job stored before the policy narrowed */
+        e = chr_users_check(l->cfg.users, job->run_as_user, &err);
+    /* The lease is asked last, right before the launch: nothing slow between. */
     if (l->fenced || (l->cfg.may_launch != NULL && !l->cfg.may_launch(l->cfg.fence_ctx))) {
+        chr_run_cmd_free(&cmd);
         fence(l, "the leader's lease lapsed: launches stop before another leader can start");
         return; /* the run stays recorded; whoever leads next reconciles it */
     }
-    const struct chr_core_config *cc = &l->cfg.core;
-    char *command = NULL;
-    if (run->arguments != NULL && run->arguments[0] != '\0') { /* Chronos: appended */
-        size_t a = strlen(job->command), b = strlen(run->arguments);
-        command = chr_malloc(a + b + 2);
-        if (command == NULL) {
-            launch_failed(l, run, offer_id, CHR_ENOMEM, "out of memory");
-            return;
-        }
-        memcpy(command, job->command, a);
-        command[a] = ' ';
-        memcpy(command + a + 1, run->arguments, b + 1);
+    if (e != CHR_OK) {
+        launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
+        chr_run_cmd_free(&cmd);
+        return;
     }
-    const char *user = job->run_as_user;
-    if (user != NULL && (user[0] == '\0' ||
-                         (geteuid() != 0 && l->cfg.default_user != NULL &&
-                          strcmp(user, l->cfg.default_user) == 0)))
-        user = NULL; /* the server's own user */
+    const char *user = job->run_as_user && job->run_as_user[0] ? job->run_as_user
+                       : l->cfg.users ? chr_users_default(l->cfg.users) : NULL;
     struct chr_local_task t = {
         .run_id = run->id, .job_name = job->name, .owner = job->owner,
-        .command = command ? command : job->command, .shell = job->shell || command != NULL,
-        .arguments = job->arguments, .n_arguments = command ? 0 : job->n_arguments,
+        .command = cmd.command, .shell = cmd.shell,
+        .arguments = cmd.arguments, .n_arguments = cmd.n_arguments,
         .env = job->env, .n_env = job->n_env, .run_as_user = user,
         .res = {job->cpus > 0 ? job->cpus : cc->default_cpus,
                 job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
                 job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb},
         .due_ms = run->due_ms, .attempt = run->attempt, .max_completion_ms = job->max_completion_ms,
         .not_before_ms = not_before_ms, /* with a launch lead: exec at the instant, not before */
+        .no_cgroup = l->cfg.cgroups_off,
     };
-    struct chr_error err = {{0}, {0}};
-    enum chr_err e = chr_local_launch(l->local, &t, &err);
-    chr_free(command);
+    e = chr_local_launch(l->local, &t, &err);
+    chr_run_cmd_free(&cmd);
     if (e != CHR_OK)
         launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
     else
@@ -1251,10 +1249,13 @@ void chr_loop_stop(struct chr_loop *l)
     pthread_mutex_unlock(&l->mu);
     if (l->thread_started)
         pthread_join(l->thread, NULL);
-    /* The resource manager first (its thread pushes nothing more), then the
-     * store's completions, then whatever is left in the queue. */
-    chr_local_destroy(l->local);
+    /* The store's completions first: they collect finished runs from the
+     * resource manager, which must still be there (a batch completing after
+     * it was freed was a use-after-free at every stop with runs ending).
+     * Then the resource manager (what its thread pushes now is dropped with
+     * the queue), then whatever is left in the queue. */
     chr_store_flush(l->cfg.store);
+    chr_local_destroy(l->local);
     /* Every completion has come: pack what is held, unless deposed. */
     chr_packs_destroy(l->packs, l->fenced ? 0 : CHR_PACKS_FLUSH_MS);
     for (struct qitem *it = l->head, *next; it != NULL; it = next) {

@@ -16,6 +16,7 @@
 #include "offers/local.h"
 #include "scheduler/core.h"
 #include "server/metrics.h"
+#include "server/users.h"
 #include "server/view.h"
 #include "zkstore/store.h"
 
@@ -27,7 +28,10 @@ struct chr_loop_config {
     const char *chronos_bin;     /* for run-task; NULL: /proc/self/exe */
     struct chr_local_resources resources; /* 0s: from the machine */
     struct chr_job_defaults defaults;
-    const char *default_user;    /* runAsUser when the job has none; NULL: ours */
+    /* Who tasks may run as (users.h), checked again before each launch;
+     * NULL: no check, a job without runAsUser runs as the server's user. */
+    const struct chr_users *users;
+    bool cgroups_off;            /* no cgroup per run (offers/local.h) */
     bool verbose;                /* one log line per event */
     /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
      * first checks that this node (the leader's election node) exists, so

@@ -135,7 +135,6 @@ struct MHD_Response *chr_proxy_error_response(unsigned status, const char *fmt, 
     if (resp == NULL)
         return NULL;
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     if (status == 503 || status == 508)
         MHD_add_response_header(resp, "Retry-After", "1");
     return resp;

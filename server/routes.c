@@ -17,6 +17,7 @@
 #include "offers/local.h"
 #include "server/http_int.h"
 #include "server/render.h"
+#include "server/run_cmd.h"
 
 /* Instants a preview may ask for. */
 #define PREVIEW_COUNT_MAX 1000
@@ -232,6 +233,9 @@ static bool body_job(struct req *r, enum chr_job_kind_hint hint, struct chr_job 
     struct chr_error err = {{0}, {0}};
     enum chr_err e = chr_job_from_json(r->body, r->len, &r->h->cfg.defaults, hint, wall_ms(),
                                        job, &err);
+    if (e == CHR_OK && r->h->cfg.users != NULL &&
+        (e = chr_users_check(r->h->cfg.users, job->run_as_user, &err)) != CHR_OK)
+        chr_job_free(job);
     if (e != CHR_OK) {
         chr_http_error(r, chr_http_status_of(e), "%s",
                        err.message[0] ? err.message : chr_err_message(e));
@@ -452,17 +456,46 @@ static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
     return chr_http_submit(r, &ev);
 }
 
+/* Every value of the repeatable query argument `arguments`, in order. */
+struct arg_values {
+    const char *v[CHR_JOB_ARGUMENTS_MAX + 1];
+    size_t n;
+};
+
+static enum MHD_Result take_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct arg_values *a = cls;
+    if (key == NULL || strcmp(key, "arguments") != 0)
+        return MHD_YES;
+    if (a->n == CHR_JOB_ARGUMENTS_MAX + 1)
+        return MHD_NO; /* one past the limit is enough to refuse */
+    a->v[a->n++] = value ? value : "";
+    return MHD_YES;
+}
+
 static enum MHD_Result named(struct req *r, enum chr_event_type type)
 {
     struct chr_event ev = {.type = type};
     ev.u.named.name = r->name;
-    ev.u.named.arguments = type == CHR_EV_RUN_JOB ? chr_http_arg(r, "arguments") : NULL;
-    if (ev.u.named.arguments != NULL && strlen(ev.u.named.arguments) > CHR_JOB_COMMAND_MAX) {
-        chr_http_error(r, 400, "arguments: longer than %d bytes", CHR_JOB_COMMAND_MAX);
-        return chr_http_send(r);
+    char *args = NULL; /* RUN_JOB: ?arguments=a&arguments=b, as argv (run_cmd.h) */
+    if (type == CHR_EV_RUN_JOB) {
+        struct arg_values a = {.n = 0};
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, take_argument, &a);
+        struct chr_error err = {{0}, {0}};
+        enum chr_err e = CHR_OK;
+        args = chr_run_args_encode(a.v, a.n, &e, &err);
+        if (e != CHR_OK) {
+            chr_http_error(r, chr_http_status_of(e), "%s", err.message);
+            return chr_http_send(r);
+        }
     }
+    ev.u.named.arguments = args;
     r->success_text = type == CHR_EV_MARK_SUCCESS;
-    return chr_http_submit(r, &ev);
+    enum MHD_Result ret = chr_http_submit(r, &ev); /* the loop copies the arguments */
+    chr_free(args);
+    return ret;
 }
 
 /* ---- Routing -------------------------------------------------------------------------------- */

@@ -62,6 +62,9 @@ start_server() {
   local -a envs=()
   while [ $# -gt 0 ] && [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do envs+=("$1"); shift; done
   [ -n "${PORT:-}" ] || PORT=$(free_port)
+  # Tasks run as this test's user (as root, the server's default is nobody,
+  # who cannot write the test's files) unless the test names one.
+  case " $* " in *" --user "*|*" --user="*) ;; *) set -- --user "$(id -un)" "$@" ;; esac
   env "${envs[@]}" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" "$@" \
     >>"${SERVER_LOG:-$data.log}" 2>&1 &
   SERVER=$!

@@ -78,7 +78,7 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); binary: $B/chronos; data in $TMPD ($
 echo "jobs: $JOBS; wrk: ${WRK_SECONDS} s per run; server log: $OUT/server.log"
 echo
 
-"$B/chronos" serve --data_dir "$TMPD/data" --http_address 127.0.0.1 --http_port "$PORT" \
+"$B/chronos" serve --data_dir "$TMPD/data" --http_address 127.0.0.1 --http_port "$PORT" --user "$(id -un)" \
   >"$OUT/server.log" 2>&1 &
 SPID=$!
 for _ in $(seq 200); do

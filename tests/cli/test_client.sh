@@ -142,7 +142,7 @@ kill -9 "$STUB" 2>/dev/null; wait "$STUB" 2>/dev/null; STUB=""
 PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 export CHRONOS_URL=$URL
-"$CHRONOS" serve --http_port "$PORT" --data_dir "$tmp/data" --verbose false >"$tmp/server.log" 2>&1 &
+"$CHRONOS" serve --http_port "$PORT" --data_dir "$tmp/data" --verbose false --user "$(id -un)" >"$tmp/server.log" 2>&1 &
 SERVER=$!
 disown "$SERVER"   # killed by PID in cleanup; no job-control notice after the summary
 if ! wait_for 15 curl -sf "$URL/ping" -o /dev/null; then

@@ -35,7 +35,7 @@ srv_start() {
   local i=$1; shift
   [ -n "${PORT[$i]:-}" ] || PORT[$i]=$(free_port)
   "$CHRONOS" serve --zk "$ZKH" --zk_session_timeout "$ST" --data_dir "$tmp/s$i" \
-    --runs_dir "$tmp/runs" --http_port "${PORT[$i]}" --hostname 127.0.0.1 "$@" \
+    --runs_dir "$tmp/runs" --http_port "${PORT[$i]}" --hostname 127.0.0.1 --user "$(id -un)" "$@" \
     >>"$tmp/s$i.log" 2>&1 &
   PID[$i]=$!
   wait_for 20 curl -sf "http://127.0.0.1:${PORT[$i]}/ping" -o /dev/null

@@ -43,6 +43,16 @@ code=$(api "$L" GET /v1/scheduler/job/via-standby)
 check "the leader has the job the standby forwarded" test "$code" = 200
 code=$(api "$S" GET /v1/scheduler/jobs)
 check "a standby answers reads through the leader" grep -q via-standby "$tmp/body"
+# What a request must carry (issue 12) holds through a standby too: the
+# standby checks Host and Origin, and the leader still takes the forward
+# (curl sends the leader's own host:port as the Host).
+sb() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
+code=$(sb -X PUT -H "Host: rebound.attacker.example" "http://127.0.0.1:${PORT[$S]}/v1/scheduler/job/via-standby")
+check "a standby refuses a Host that is not its own (421)" test "$code" = 421
+code=$(sb -X PUT -H "Origin: http://attacker.example" "http://127.0.0.1:${PORT[$S]}/v1/scheduler/job/via-standby")
+check "a standby refuses another site's Origin (403)" test "$code" = 403
+code=$(sb -X PUT -H "Origin: http://127.0.0.1:${PORT[$S]}" "http://127.0.0.1:${PORT[$S]}/v1/scheduler/job/via-standby")
+check "the standby's own page runs a job through it (204)" test "$code" = 204
 
 # Jobs due every second from a little ahead.
 START=$(( ($(now_ms) / 1000 + 3) * 1000 ))

@@ -1,0 +1,147 @@
+/*
+ * local_sweep.c - every process a run left behind, found through /proc.
+ *
+ * The supervisor is the child subreaper of its task, so a process that
+ * leaves the task's process group or session (setsid, setpgrp, a double
+ * fork) is re-parented to the supervisor when its parent exits, never to
+ * PID 1: it stays a descendant.  The sweep walks the process tree from the
+ * supervisor and signals every descendant, checking each against pid reuse
+ * (a pidfd taken, then the start time compared).  It is the kill where no
+ * cgroup could be made, and a second net where one was.
+ *
+ * Only the supervisor calls it, on itself.  Reads /proc; no allocation
+ * failure leaves anything half done (the next sweep looks again).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "offers/local_int.h"
+
+struct proc {
+    pid_t pid, ppid;
+    uint64_t ticks;
+    bool live; /* not a zombie */
+};
+
+/* Fields 3 (state), 4 (ppid) and 22 (start ticks) of /proc/<pid>/stat. */
+static bool read_stat(pid_t pid, struct proc *p)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')'); /* the name (field 2) may hold anything */
+    if (s == NULL || s[1] != ' ' || s[2] == '\0')
+        return false;
+    p->pid = pid;
+    p->live = s[2] != 'Z' && s[2] != 'X';
+    char *q = s + 3;
+    p->ppid = (pid_t)strtol(q, &q, 10);
+    for (int field = 5; field < 22 && q != NULL; field++)
+        q = strchr(q + 1, ' ');
+    if (q == NULL)
+        return false;
+    p->ticks = strtoull(q + 1, NULL, 10);
+    return true;
+}
+
+/* Every process of /proc into a chr_malloc'd array; NULL when out of memory. */
+static struct proc *scan(size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return NULL;
+    size_t cap = 1024;
+    struct proc *v = chr_malloc(cap * sizeof *v);
+    struct dirent *e;
+    while (v != NULL && (e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        if (*n == cap) {
+            struct proc *grown = chr_realloc(v, cap * 2 * sizeof *v);
+            if (grown == NULL) {
+                chr_free(v);
+                v = NULL;
+                break;
+            }
+            v = grown;
+            cap *= 2;
+        }
+        if (read_stat((pid_t)strtol(e->d_name, NULL, 10), &v[*n]))
+            (*n)++;
+    }
+    closedir(d);
+    return v;
+}
+
+static int by_ppid(const void *a, const void *b)
+{
+    const struct proc *x = a, *y = b;
+    return x->ppid < y->ppid ? -1 : x->ppid > y->ppid;
+}
+
+/* Signals one process if it is still the one scanned (same start time). */
+static void signal_checked(const struct proc *p, int sig)
+{
+    int fd = chr_local_pidfd_open(p->pid);
+    if (fd < 0)
+        return;
+    struct proc now;
+    if (read_stat(p->pid, &now) && now.ticks == p->ticks)
+        chr_local_pidfd_signal(fd, sig);
+    close(fd);
+}
+
+size_t chr_local_sweep(pid_t root, int sig)
+{
+    size_t n = 0, live = 0;
+    struct proc *v = scan(&n);
+    pid_t *todo = v ? chr_malloc((n + 1) * sizeof *todo) : NULL;
+    if (todo == NULL) {
+        chr_free(v);
+        return 1; /* cannot tell: never "none left" */
+    }
+    qsort(v, n, sizeof *v, by_ppid);
+    size_t head = 0, tail = 0;
+    todo[tail++] = root;
+    while (head < tail) { /* breadth first: children sit together, sorted by parent */
+        pid_t parent = todo[head++];
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (v[mid].ppid < parent)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < n && v[i].ppid == parent; i++) {
+            if (v[i].pid == root || tail > n)
+                continue;
+            todo[tail++] = v[i].pid;
+            if (v[i].live) {
+                live++;
+                if (sig != 0)
+                    signal_checked(&v[i], sig);
+            }
+        }
+    }
+    chr_free(todo);
+    chr_free(v);
+    return live;
+}
