@@ -27,10 +27,10 @@ SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
 
 B := build
-PARTS    := common iso8601 scheduler zkstore offers api server
+PARTS    := common iso8601 scheduler zkstore offers offers/mesos api server
 LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
-UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c))
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 
 REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
@@ -122,10 +122,10 @@ fuzz-seeds: $(B)/test/gen_seeds
 	$(B)/test/gen_seeds tests/fuzz/seeds
 
 # The HTTP request path (fuzz_http): the API's real transport and routes on
-# libmicrohttpd, in front of a fake scheduler loop (the target defines it), so
-# everything but the loop, the cluster wiring and the stores.
-FUZZ_HTTP_SRC := $(filter-out server/loop.c server/solo.c server/ha.c server/packs.c server/packs_load.c \
-                   zkstore/%,$(LIB_SRC))
+# libmicrohttpd, in front of a fake scheduler (the target fills api/sched.h's
+# table): the API alone, linked without the server, the stores or a resource
+# manager, which also shows the API needs none of them.
+FUZZ_HTTP_SRC := $(filter-out server/% zkstore/% offers/%,$(LIB_SRC))
 FUZZ_HTTP_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_HTTP_SRC))
 $(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
 	@mkdir -p $(dir $@)
@@ -143,11 +143,11 @@ run: all
 	@$(B)/chronos serve --data_dir data
 
 test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
-	@B=$(B) SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
+	@B=$(B) UNITS="$(UNIT_NAMES)" SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
 	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
 
 unit: deps $(UNIT_BINS)
-	@B=$(B) ONLY=unit scripts/run-tests.sh
+	@B=$(B) UNITS="$(UNIT_NAMES)" ONLY=unit scripts/run-tests.sh
 
 SEEDS ?= 200
 sim: deps $(B)/test/sim/sim_core

@@ -21,11 +21,12 @@
 #include "cli/secret.h"
 #include "common/alloc.h"
 #include "server/ha.h"
-#include "zkstore/mesos_master.h"
-#include "server/http.h"
+#include "offers/mesos/master.h"
+#include "api/http.h"
 #include "server/loop.h"
 #include "server/solo.h"
-#include "server/users.h"
+#include "server/run_output.h"
+#include "api/users.h"
 
 /* Every setting, by its flag name (without "--"). */
 enum key {
@@ -355,7 +356,7 @@ static bool read_secret_files(struct settings *s)
     return true;
 }
 
-/* --user and --allowed_users against this host's users (server/users.h). */
+/* --user and --allowed_users against this host's users (api/users.h). */
 static bool make_users(const struct settings *s, struct serve_cfg *c)
 {
     struct chr_users_config uc = {.user = s->set[K_USER] ? s->value[K_USER] : NULL,
@@ -606,7 +607,7 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
     if (chr_solo_start(lc, &solo, &err) != CHR_OK) {
         fprintf(stderr, "chronos serve: %s\n", err.message);
     } else {
-        hc->loop = chr_solo_loop(solo);
+        hc->sched = chr_loop_sched(chr_solo_loop(solo));
         if (chr_http_start(hc, &http, &err) != CHR_OK) {
             fprintf(stderr, "chronos serve: %s\n", err.message);
         } else {
@@ -631,7 +632,7 @@ static int run_cluster(const struct settings *s, const struct serve_cfg *c,
 {
     struct chr_error err = {{0}, {0}};
     struct chr_http *http = NULL;
-    hc->loop = NULL;
+    hc->sched = NULL;
     hc->store_kind = "zookeeper";
     if (chr_http_start(hc, &http, &err) != CHR_OK) {
         fprintf(stderr, "chronos serve: %s\n", err.message);
@@ -660,7 +661,7 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     snprintf(self, sizeof self, "%s:%ld", c->hostname, c->port);
     struct chr_http_config hc = {
         .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port,
-        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .runs_dir = c->runs_dir,
+        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .output = chr_run_output_local(c->runs_dir),
         .leader = self, .version = CHR_VERSION, .store_kind = "local",
         .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
         .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key,

@@ -44,12 +44,13 @@ arrows=$(echo "$files" | grep -v -E '^cli/' | xargs -r grep -n -E '^#include "[a
       allow["api"] = "common iso8601 scheduler api"
       allow["zkstore"] = "common zkstore"
       allow["offers"] = "common iso8601 scheduler offers"
-      allow["server"] = "common iso8601 scheduler api zkstore offers server"
+      allow["offers/mesos"] = "common iso8601 scheduler offers offers/mesos"
+      allow["server"] = "common iso8601 scheduler api zkstore offers offers/mesos server"
     }
     {
-      from = $1; sub(/\/.*/, "", from)
+      from = $1; sub(/\/[^\/]*$/, "", from)
       inc = $0; sub(/.*#include "/, "", inc); sub(/".*/, "", inc)
-      to = inc; sub(/\/.*/, "", to)
+      to = inc; sub(/\/[^\/]*$/, "", to)
       if (index(inc, "/") == 0) to = from
       if (!(from in allow)) next
       n = split(allow[from], ok, " "); found = 0

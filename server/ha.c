@@ -18,7 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
-#include "server/log.h"
+#include "common/log.h"
 
 /* How often the main thread looks at the flags (and for signals). */
 #define HA_TICK_MS 20
@@ -140,7 +140,7 @@ static bool lead(struct term *t)
         return false;
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
-    chr_http_set_loop(t->cfg->http, t->loop);
+    chr_http_set_sched(t->cfg->http, chr_loop_sched(t->loop));
     say("leading (%s): loaded in %.3f s", t->cfg->id,
         (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
     return true;
@@ -151,7 +151,7 @@ static bool lead(struct term *t)
 static void teardown(struct term *t)
 {
     if (t->loop != NULL) {
-        chr_http_set_loop(t->cfg->http, NULL);
+        chr_http_set_sched(t->cfg->http, NULL);
         chr_loop_stop(t->loop);
         say("stopped leading: %s", t->why[0] ? t->why : "shutting down");
     }

@@ -15,7 +15,7 @@
 
 #include <signal.h>
 
-#include "server/http.h"
+#include "api/http.h"
 #include "server/loop.h"
 #include "zkstore/zk.h"
 

@@ -21,13 +21,14 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "common/strmap.h"
-#include "server/log.h"
-#include "server/packs.h"
+#include "common/log.h"
+#include "zkstore/packs.h"
 #include "server/persist.h"
-#include "server/run_cmd.h"
-#include "server/view.h"
+#include "api/run_cmd.h"
+#include "api/view.h"
 
 enum qkind { Q_EVENT = 1, Q_QUERY };
 
@@ -58,7 +59,10 @@ struct wbatch {
     char *names[];
 };
 
+static const struct chr_sched_ops sched_ops; /* at the end */
+
 struct chr_loop {
+    struct chr_sched sched; /* first: the API's handle is the loop */
     struct chr_loop_config cfg;
     struct ops *ops; /* scratch for building batches */
     struct chr_core *core;
@@ -95,7 +99,7 @@ struct chr_loop {
 
 static int64_t now_ms(void)
 {
-    return chr_log_now_ms();
+    return chr_clock_wall_ms();
 }
 
 static void logf_(const struct chr_loop *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1177,6 +1181,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         chr_free(l);
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     }
+    l->sched.ops = &sched_ops;
     l->cfg = *cfg;
     l->started_ms = now_ms();
     pthread_mutex_init(&l->mu, NULL);
@@ -1284,23 +1289,29 @@ void chr_loop_stop(struct chr_loop *l)
     chr_free(l);
 }
 
-struct chr_view *chr_loop_view(struct chr_loop *l)
+/* ---- What the API sees (api/sched.h) ------------------------------------------ */
+
+static struct chr_view *sched_view(struct chr_sched *s)
 {
+    struct chr_loop *l = (struct chr_loop *)s;
     return l->view;
 }
 
-struct chr_metrics *chr_loop_metrics(struct chr_loop *l)
+static struct chr_metrics *sched_metrics(struct chr_sched *s)
 {
+    struct chr_loop *l = (struct chr_loop *)s;
     return l->metrics;
 }
 
-struct chr_tzdb *chr_loop_tzdb(struct chr_loop *l)
+static struct chr_tzdb *sched_tzdb(struct chr_sched *s)
 {
+    struct chr_loop *l = (struct chr_loop *)s;
     return l->cfg.core.tzdb;
 }
 
-bool chr_loop_healthy(struct chr_loop *l, char *why, size_t cap)
+static bool sched_healthy(struct chr_sched *s, char *why, size_t cap)
 {
+    struct chr_loop *l = (struct chr_loop *)s;
     struct chr_metrics_sample m;
     chr_metrics_read(l->metrics, &m); /* published by the loop after each step */
     if (m.gauges.store_healthy)
@@ -1312,4 +1323,23 @@ bool chr_loop_healthy(struct chr_loop *l, char *why, size_t cap)
     else
         snprintf(why, cap, "scheduling stopped: this server is no longer the leader");
     return false;
+}
+
+static enum chr_err sched_request(struct chr_sched *s, struct chr_event *ev,
+                                  chr_sched_done_fn *done, void *ctx)
+{
+    return chr_loop_request((struct chr_loop *)s, ev, done, ctx);
+}
+
+static const struct chr_sched_ops sched_ops = {
+    .request = sched_request,
+    .view = sched_view,
+    .metrics = sched_metrics,
+    .tzdb = sched_tzdb,
+    .healthy = sched_healthy,
+};
+
+struct chr_sched *chr_loop_sched(struct chr_loop *l)
+{
+    return l ? &l->sched : NULL;
 }

@@ -13,11 +13,12 @@
 #define CHR_SERVER_LOOP_H
 
 #include "api/job_json.h"
+#include "api/sched.h"
 #include "offers/local.h"
 #include "scheduler/core.h"
-#include "server/metrics.h"
-#include "server/users.h"
-#include "server/view.h"
+#include "api/metrics.h"
+#include "api/users.h"
+#include "api/view.h"
 #include "zkstore/store.h"
 
 struct chr_loop_config {
@@ -60,7 +61,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
 void chr_loop_stop(struct chr_loop *loop);
 
 /* Called on the scheduler thread with the outcome of a request. */
-typedef void chr_loop_done_fn(void *ctx, enum chr_err result, const char *message);
+typedef chr_sched_done_fn chr_loop_done_fn;
 /* Called on the scheduler thread with read access to the core. */
 typedef void chr_loop_query_fn(void *ctx, const struct chr_core *core, int64_t now_ms);
 
@@ -78,15 +79,12 @@ enum chr_err chr_loop_request(struct chr_loop *loop, struct chr_event *ev,
  * NULL core when the loop stops first). */
 enum chr_err chr_loop_query(struct chr_loop *loop, chr_loop_query_fn *fn, void *ctx);
 
-/* The read model the scheduler thread publishes (view.h), and the server's
- * metrics; both live as long as the loop and are safe from any thread. */
-struct chr_view *chr_loop_view(struct chr_loop *loop);
-struct chr_metrics *chr_loop_metrics(struct chr_loop *loop);
-/* The time zones the loop's core uses (for previews). */
-struct chr_tzdb *chr_loop_tzdb(struct chr_loop *loop);
-
-/* Whether the loop schedules: true, or false with why in `why` (the store's
- * cause: the file, offset and error).  Any thread. */
-bool chr_loop_healthy(struct chr_loop *loop, char *why, size_t cap);
+/* The loop as the API sees it (api/sched.h): mutations through
+ * chr_loop_request; the read model the scheduler thread publishes (view.h)
+ * and the metrics, both living as long as the loop and safe from any
+ * thread; the zones of the loop's core (for previews); whether the loop
+ * schedules (else why: the store's cause, with the file, offset and error).
+ * NULL for a NULL loop. */
+struct chr_sched *chr_loop_sched(struct chr_loop *loop);
 
 #endif

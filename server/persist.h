@@ -13,11 +13,7 @@
 
 #include "common/err.h"
 #include "scheduler/core.h"
-
-/* The kinds of nodes under the root, each sharded: <root>/<kind>/<xx>/<name>. */
-#define CHR_KIND_JOBS "jobs"
-#define CHR_KIND_STATE "state"
-#define CHR_KIND_RUNS "runs"
+#include "zkstore/store.h" /* CHR_KIND_* */
 
 /*
  * A job definition as the store keeps it: the API's JSON without what reads

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
-#include "server/log.h"
+#include "common/log.h"
 
 #define SOLO_TICK_MS 20
 #define SOLO_RETRY_MIN_MS 500
@@ -107,7 +107,7 @@ static int recover(struct chr_solo *s, const sigset_t *stop)
             chr_log("cannot reload the scheduler: %s", err.message);
             continue; /* its own writes failed: the store says why next round */
         }
-        chr_http_set_loop(s->http, fresh); /* reads never pause: the old one served */
+        chr_http_set_sched(s->http, chr_loop_sched(fresh)); /* reads never pause: the old one served */
         chr_loop_stop(s->loop);
         s->loop = fresh;
         chr_log("the store takes writes again: scheduling resumes from what is durable");
@@ -118,7 +118,7 @@ static int recover(struct chr_solo *s, const sigset_t *stop)
 int chr_solo_run(struct chr_solo *s, struct chr_http *http, const sigset_t *stop)
 {
     s->http = http;
-    chr_http_set_loop(http, s->loop);
+    chr_http_set_sched(http, chr_loop_sched(s->loop));
     for (;;) {
         if (stopped(stop, SOLO_TICK_MS))
             return 0;

@@ -14,7 +14,7 @@
 
 #include <signal.h>
 
-#include "server/http.h"
+#include "api/http.h"
 #include "server/loop.h"
 
 struct chr_solo;

@@ -14,7 +14,7 @@
  * (`ext_a`, `ext_b`: a directory's cversion minus its data version, which
  * chronos bumps by one in the same multi as each child it creates or
  * deletes), so a node deleted and created again behind its back cannot pass
- * for the old one.  server/packs.c keeps packs current; this file is the
+ * for the old one.  zkstore/packs.c keeps packs current; this file is the
  * byte format alone: pure, bounded, and strict about what it accepts.
  *
  * Format (text header lines, raw bytes for the data):

@@ -350,6 +350,11 @@ void chr_store_report_free(struct chr_store_report *r);
 /* Two hex digits of shard: "<root>/<kind>/<shard>/<name>". */
 #define CHR_STORE_SHARDS 256
 
+/* The kinds of nodes under the root, each sharded: <root>/<kind>/<xx>/<name>. */
+#define CHR_KIND_JOBS "jobs"
+#define CHR_KIND_STATE "state"
+#define CHR_KIND_RUNS "runs"
+
 /* True when `path` is a valid path (see the top of this file). */
 bool chr_store_path_valid(const char *path);
 

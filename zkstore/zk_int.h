@@ -74,13 +74,6 @@ void chr_zk_elections_remove(struct chr_zk *zk, struct chr_election *e);
  * expiry, closing, ZNOAUTH, ...) -> CHR_EIO. */
 enum chr_err chr_zk_err(int rc);
 
-/* "host:port" checks shared by the connect string and the Mesos master
- * detection: a DNS name or IPv4 address of [A-Za-z0-9._-] (at most 253, not
- * starting with '-' or '.'), or an IPv6 address in brackets; a port of
- * 1..65535. */
-bool chr_zk_host_valid(const char *s, size_t n);
-bool chr_zk_port_valid(const char *s, size_t n);
-bool chr_zk_server_valid(const char *s, size_t n);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t chr_zk_mono_ms(void);

@@ -23,6 +23,7 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/hostport.h"
 
 /* ---- Small helpers --------------------------------------------------------- */
 
@@ -201,57 +202,6 @@ enum chr_err chr_zk_digest_id(const char *auth, char out[CHR_ZK_DIGEST_ID_MAX])
 
 /* ---- The connect string ------------------------------------------------------ */
 
-/* ---- Host names (also the Mesos master detection's) ---------------------- */
-
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* A DNS name or IPv4 address (letters, digits, '.', '-', '_'), or an IPv6
- * address in brackets. */
-bool chr_zk_host_valid(const char *s, size_t n)
-{
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-        if (n < 4 || n > 48)
-            return false;
-        for (size_t i = 1; i + 1 < n; i++)
-            if (!(memchr("0123456789abcdefABCDEF:.", s[i], 24) != NULL))
-                return false;
-        return true;
-    }
-    if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(is_alnum(s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '_'))
-            return false;
-    return true;
-}
-
-bool chr_zk_port_valid(const char *s, size_t n)
-{
-    if (n == 0 || n > 5)
-        return false;
-    unsigned long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v >= 1 && v <= 65535;
-}
-
-/* "host:port" of n bytes. */
-bool chr_zk_server_valid(const char *s, size_t n)
-{
-    size_t colon = n;
-    while (colon > 0 && s[colon - 1] != ':')
-        colon--;
-    if (colon == 0)
-        return false;
-    return chr_zk_host_valid(s, colon - 1) && chr_zk_port_valid(s + colon, n - colon);
-}
-
 /* Splits "[zk://]h:p,h:p[/chroot]" into the servers and the chroot ("" for
  * none or "/"), each checked. */
 static enum chr_err parse_hosts(const char *hosts, char servers[CHR_ZK_HOSTS_MAX + 1],
@@ -277,7 +227,7 @@ static enum chr_err parse_hosts(const char *hosts, char servers[CHR_ZK_HOSTS_MAX
     for (size_t start = 0; start <= slen;) {
         const char *comma = memchr(hosts + start, ',', slen - start);
         size_t end = comma != NULL ? (size_t)(comma - hosts) : slen;
-        if (!chr_zk_server_valid(hosts + start, end - start))
+        if (!chr_hostport_valid(hosts + start, end - start))
             return chr_error_set(err, CHR_EINVAL, "zk", "'%.*s' is not host:port", (int)(end - start),
                                  hosts + start);
         if (++count > CHR_ZK_HOST_COUNT_MAX)

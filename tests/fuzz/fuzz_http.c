@@ -2,9 +2,9 @@
  * fuzz_http.c - libFuzzer target for the API's request path.
  *
  * Each input is one raw HTTP request, sent over loopback to the real
- * transport (server/http.c on libmicrohttpd: the request line, Host,
+ * transport (api/http.c on libmicrohttpd: the request line, Host,
  * Origin, Content-Type and Basic auth checks, percent-decoding, query
- * parsing) and the real routes (server/routes.c: route parsing, job JSON),
+ * parsing) and the real routes (api/routes.c: route parsing, job JSON),
  * in front of a fake scheduler loop that records every mutation it is
  * handed and answers it at once.  The first input byte picks the server: one
  * open, one with Basic auth ("u:p") and a CORS origin.
@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,7 +37,9 @@
 
 #include "common/alloc.h"
 #include "fuzz_check.h"
-#include "server/http.h"
+#include "api/http.h"
+#include "api/metrics.h"
+#include "api/view.h"
 
 #define INPUT_MAX (72 * 1024)
 #define ANSWER_MAX (1024 * 1024)
@@ -46,7 +49,8 @@
 
 /* ---- The fake loop -------------------------------------------------------------- */
 
-struct chr_loop {
+struct fake_loop {
+    struct chr_sched sched; /* first: the API's handle */
     struct chr_view *view;
     struct chr_metrics *metrics;
     struct chr_tzdb *tzdb;
@@ -56,7 +60,7 @@ struct chr_loop {
 };
 
 struct answer {
-    chr_loop_done_fn *done;
+    chr_sched_done_fn *done;
     void *ctx;
 };
 
@@ -68,9 +72,10 @@ static void *answer_main(void *arg)
     return NULL;
 }
 
-enum chr_err chr_loop_request(struct chr_loop *l, struct chr_event *ev, chr_loop_done_fn *done,
-                              void *ctx)
+static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
+                                 chr_sched_done_fn *done, void *ctx)
 {
+    struct fake_loop *l = (struct fake_loop *)s;
     pthread_mutex_lock(&l->mu);
     l->events++;
     if (ev->type == CHR_EV_PUT_JOB) { /* its name comes from the body, not the path */
@@ -93,34 +98,53 @@ enum chr_err chr_loop_request(struct chr_loop *l, struct chr_event *ev, chr_loop
     return CHR_OK;
 }
 
-struct chr_view *chr_loop_view(struct chr_loop *l)
+static struct chr_view *fake_view(struct chr_sched *s)
 {
-    return l->view;
+    return ((struct fake_loop *)s)->view;
 }
 
-struct chr_metrics *chr_loop_metrics(struct chr_loop *l)
+static struct chr_metrics *fake_metrics(struct chr_sched *s)
 {
-    return l->metrics;
+    return ((struct fake_loop *)s)->metrics;
 }
 
-struct chr_tzdb *chr_loop_tzdb(struct chr_loop *l)
+static struct chr_tzdb *fake_tzdb(struct chr_sched *s)
 {
-    return l->tzdb;
+    return ((struct fake_loop *)s)->tzdb;
 }
 
 /* The fake store never fails. */
-bool chr_loop_healthy(struct chr_loop *l, char *why, size_t cap)
+static bool fake_healthy(struct chr_sched *s, char *why, size_t cap)
 {
-    (void)l;
+    (void)s;
     if (cap > 0)
         why[0] = '\0';
+    return true;
+}
+
+static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
+                                              fake_healthy};
+
+/* No run keeps output here. */
+static int no_output(void *ctx, const char *job, const char *run_id, const char *stream,
+                     bool *ended)
+{
+    (void)ctx, (void)job, (void)run_id, (void)stream;
+    *ended = true;
+    errno = ENOENT;
+    return -1;
+}
+
+static bool output_ended(void *ctx, const char *job, const char *run_id)
+{
+    (void)ctx, (void)job, (void)run_id;
     return true;
 }
 
 /* ---- The servers ------------------------------------------------------------------- */
 
 struct target {
-    struct chr_loop loop;
+    struct fake_loop loop;
     struct chr_http *http;
     uint16_t port;
     bool auth;
@@ -131,12 +155,13 @@ static struct target targets[2];
 static void start(struct target *t, bool auth)
 {
     memset(t, 0, sizeof *t);
+    t->loop.sched.ops = &fake_ops;
     pthread_mutex_init(&t->loop.mu, NULL);
     FUZZ_CHECK(chr_view_create(&t->loop.view) == CHR_OK, "view");
     FUZZ_CHECK(chr_metrics_create(&t->loop.metrics) == CHR_OK, "metrics");
     FUZZ_CHECK(chr_tzdb_create(NULL, &t->loop.tzdb) == CHR_OK, "tzdb");
-    struct chr_http_config cfg = {.bind_addr = "127.0.0.1", .loop = &t->loop, .threads = 2,
-                                  .runs_dir = "/nonexistent", .leader = "127.0.0.1:1",
+    struct chr_http_config cfg = {.bind_addr = "127.0.0.1", .sched = &t->loop.sched, .threads = 2,
+                                  .output = {no_output, output_ended, NULL}, .leader = "127.0.0.1:1",
                                   .hostname = HOSTNAME, .version = "fuzz",
                                   .credentials = auth ? CREDS : NULL,
                                   .cors_origins = auth ? CORS_ORIGIN : NULL};

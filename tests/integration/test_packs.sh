@@ -1,5 +1,5 @@
 #!/bin/bash
-# Packs (server/packs.h, zkstore/pack.h) against one real ZooKeeper and one
+# Packs (zkstore/packs.h, zkstore/pack.h) against one real ZooKeeper and one
 # `chronos serve` (tests/ha/lib.sh): a leader loads its jobs through the packs
 # of <root>/packs/<xx>, yet every load must give exactly what a node-by-node
 # read gives, whatever was done to ZooKeeper behind chronos's back.  Each

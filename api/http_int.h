@@ -1,0 +1,94 @@
+/*
+ * http_int.h - what the transport (http.c) and the endpoints (routes.c)
+ * share: one request's state and the ways to answer it.
+ */
+#ifndef CHR_API_HTTP_INT_H
+#define CHR_API_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/http.h"
+#include "api/http_check.h"
+#include "api/proxy.h"
+
+struct chr_http {
+    struct chr_http_config cfg;
+    struct MHD_Daemon *d;
+    uint16_t port;
+    /* Streams (logs ?follow=1) wait suspended; a ticker resumes them. */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct MHD_Connection **waiting;
+    size_t n_waiting, cap_waiting;
+    size_t n_busy;
+    bool stopping;
+    pthread_t ticker;
+    bool ticker_started;
+    /* The role, swapped by chr_http_set_loop/_leader; every handler call
+     * holds role_lock for reading, so a loop is never stopped under one. */
+    pthread_rwlock_t role_lock;
+    struct chr_sched *sched;      /* leading: the scheduler; NULL: standing by */
+    char leader[256];           /* the leader's "host:port"; "" when unknown */
+    char mesos_master[256];     /* the Mesos master detected; "" none */
+    char unhealthy[256];        /* with no loop: why this server cannot serve; "" unknown */
+    struct chr_proxy *proxy;    /* a standby forwards to the leader through it */
+    struct chr_http_list hosts; /* names the Host header may carry */
+    struct chr_http_list cors;  /* origins CORS answers go to */
+};
+
+enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE, REQ_STREAM };
+
+struct req {
+    struct chr_http *h;
+    struct chr_sched *sched;      /* h->sched during this handler call; NULL: standby */
+    struct MHD_Connection *conn;
+    enum req_state state;
+    char *body;
+    size_t len;
+    bool too_large;
+    bool checked;       /* the request line and headers passed (first call) */
+    const char *raw;    /* where the request target was (its identity only) */
+    size_t raw_len;     /* its length up to its first NUL */
+    bool raw_ok;        /* no control byte in it */
+    bool success_text;  /* job/success: 200 with Chronos's sentence */
+    /* The answer, filled by a route, the loop, or at once. */
+    unsigned status;
+    char *out;          /* chr_malloc'd response body or NULL */
+    size_t out_len;
+    const char *type;   /* content type */
+    char name[CHR_JOB_NAME_MAX + 1];
+    struct MHD_Response *stream; /* REQ_STREAM: queued when the handler is called */
+    struct MHD_Response *proxied;/* the leader's answer, relayed when resumed */
+};
+
+/* Sets an error answer: Chronos's {"message","status"}. */
+void chr_http_error(struct req *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sets a 200 answer; the body (chr_malloc'd, may be NULL = out of memory) moves. */
+void chr_http_body(struct req *r, char *body, size_t len, const char *type);
+/* Answers 200 with `text`, sent from where it is (no copy); release(cls)
+ * is called once the text is no longer needed (also on failure). */
+enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
+                                   void (*release)(void *), void *cls);
+/* Queues the answer set on r. */
+enum MHD_Result chr_http_send(struct req *r);
+/* The HTTP status of a core error. */
+unsigned chr_http_status_of(enum chr_err e);
+/* The value of query argument `key`, or NULL. */
+const char *chr_http_arg(const struct req *r, const char *key);
+
+/* Mutations: hands the event to the loop, the connection suspended until
+ * the answer (its ops->request). */
+enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
+
+/* Routes a complete request (routes.c). */
+enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method);
+
+/* Starts streaming a run's output from fd (moved), following it until
+ * the run ends when follow is set (logs ?follow=1). */
+enum MHD_Result chr_http_stream_output(struct req *r, int fd, bool follow, const char *job,
+                                       const char *run_id, const char *stream);
+
+#endif

@@ -1,0 +1,648 @@
+/*
+ * routes.c - what each endpoint of the REST API does (http.h): Chronos's at
+ * /v1/scheduler/... (and /scheduler/...), ours at /v1/runs, /v1/status and
+ * the previews, plus /ping, /leader and /metrics.  Reads are rendered here,
+ * on the HTTP thread, from the loop's read model; mutations go to the loop.
+ * Every refusal names what is wrong.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/limits.h"
+#include "api/http_int.h"
+#include "api/render.h"
+#include "api/run_cmd.h"
+
+/* Instants a preview may ask for. */
+#define PREVIEW_COUNT_MAX 1000
+/* Runs a listing may ask for. */
+#define RUNS_LIMIT_MAX 10000
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* `s` made safe to echo in a message: printable ASCII, at most 64 bytes. */
+static const char *shown(const char *s, char buf[80])
+{
+    return chr_error_quote(s, strnlen(s, 65), 64, buf);
+}
+
+/* ---- Arguments -------------------------------------------------------------------- */
+
+/* Query argument `key` as an integer in [lo, hi] (def when absent); false
+ * with the answer set when it is not one. */
+static bool arg_count(struct req *r, const char *key, long long def, long long lo, long long hi,
+                      long long *out)
+{
+    const char *v = chr_http_arg(r, key);
+    *out = def;
+    if (v == NULL)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (v[0] == '\0' || *end != '\0' || errno != 0 || n < lo || n > hi) {
+        char b[80];
+        chr_http_error(r, 400, "%s: '%s' is not an integer from %lld to %lld", key, shown(v, b),
+                       lo, hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* The job name at `rest` (percent-decoded already) into r->name; false with
+ * a 400 set when it is not a valid name. */
+static bool take_name(struct req *r, const char *rest)
+{
+    if (!chr_job_name_valid(rest)) {
+        char b[80];
+        chr_http_error(r, 400,
+                       "name: '%s' is not a valid job name (1-%d characters of letters, digits, "
+                       "'_', '.' and '-'; not '.' or '..')",
+                       shown(rest, b), CHR_JOB_NAME_MAX);
+        return false;
+    }
+    snprintf(r->name, sizeof r->name, "%s", rest);
+    return true;
+}
+
+static enum MHD_Result not_found_job(struct req *r)
+{
+    chr_http_error(r, 400, "job '%s' not found", r->name);
+    return chr_http_send(r);
+}
+
+/* ---- Reads ------------------------------------------------------------------------- */
+
+/* Answers a rendered body: 200, or 400 with err's message when the renderer
+ * refused its arguments (NULL with a message), or 500 (NULL: out of memory). */
+static enum MHD_Result answer(struct req *r, char *body, size_t len, const struct chr_error *err,
+                              const char *type)
+{
+    if (body == NULL && err != NULL && err->message[0] != '\0')
+        chr_http_error(r, 400, "%s", err->message);
+    else
+        chr_http_body(r, body, len, type);
+    return chr_http_send(r);
+}
+
+static const struct chr_view_snap *snapshot(struct req *r)
+{
+    return chr_view_snapshot(r->sched->ops->view(r->sched));
+}
+
+static const struct chr_view_job *view_job(struct req *r, const char *name)
+{
+    return chr_view_job(r->sched->ops->view(r->sched), name);
+}
+
+typedef char *snap_render_fn(const struct chr_view_snap *s, size_t *len);
+
+static void release_snap(void *cls)
+{
+    chr_view_snap_release(cls);
+}
+
+/* A listing rendered once per snapshot and sent from it (no copy). */
+static enum MHD_Result read_memo(struct req *r, enum chr_view_memo which, snap_render_fn *fn)
+{
+    const struct chr_view_snap *s = snapshot(r);
+    size_t len = 0;
+    const char *text = s ? chr_view_snap_memo(s, which, fn, &len) : NULL;
+    if (text == NULL) {
+        chr_view_snap_release(s);
+        chr_http_error(r, 500, "out of memory");
+        return chr_http_send(r);
+    }
+    return chr_http_send_held(r, text, len, "application/json", release_snap, (void *)s);
+}
+
+static enum MHD_Result read_snap(struct req *r, snap_render_fn *fn, const char *type)
+{
+    const struct chr_view_snap *s = snapshot(r);
+    if (s == NULL) {
+        chr_http_error(r, 500, "out of memory");
+        return chr_http_send(r);
+    }
+    size_t len = 0;
+    char *body = fn(s, &len);
+    chr_view_snap_release(s);
+    return answer(r, body, len, NULL, type);
+}
+
+static enum MHD_Result get_job(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL)
+        return not_found_job(r);
+    size_t len = 0;
+    const char *json = chr_view_job_json(j, &len);
+    chr_http_body(r, json ? chr_strndup(json, len) : NULL, len, "application/json");
+    chr_view_job_release(j);
+    return chr_http_send(r);
+}
+
+static enum MHD_Result search(struct req *r)
+{
+    long long limit, offset;
+    if (!arg_count(r, "limit", 10, 0, CHR_JOBS_MAX, &limit) ||
+        !arg_count(r, "offset", 0, 0, CHR_JOBS_MAX, &offset))
+        return chr_http_send(r);
+    struct chr_search q = {chr_http_arg(r, "name"), chr_http_arg(r, "command"),
+                           chr_http_arg(r, "any"), (size_t)limit, (size_t)offset};
+    const struct chr_view_snap *s = snapshot(r);
+    size_t len = 0;
+    char *body = s ? chr_render_search(s, &q, &len) : NULL;
+    chr_view_snap_release(s);
+    return answer(r, body, len, NULL, "application/json");
+}
+
+static enum MHD_Result stat(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL)
+        return not_found_job(r);
+    size_t len = 0;
+    char *body = chr_render_stat(j, &len);
+    chr_view_job_release(j);
+    return answer(r, body, len, NULL, "application/json");
+}
+
+static enum MHD_Result stats(struct req *r, const char *pct)
+{
+    const struct chr_view_snap *s = snapshot(r);
+    struct chr_error err = {{0}, {0}};
+    size_t len = 0;
+    char *body = s ? chr_render_stats(s, pct, &len, &err) : NULL;
+    chr_view_snap_release(s);
+    return answer(r, body, len, &err, "application/json");
+}
+
+static enum MHD_Result next(struct req *r, const struct chr_job *def)
+{
+    long long count;
+    if (!arg_count(r, "count", 10, 1, PREVIEW_COUNT_MAX, &count))
+        return chr_http_send(r);
+    struct chr_error err = {{0}, {0}};
+    size_t len = 0;
+    char *body = chr_render_next(def, r->sched->ops->tzdb(r->sched), wall_ms(), (size_t)count,
+                                 &len, &err);
+    return answer(r, body, len, &err, "application/json");
+}
+
+static enum MHD_Result ledger(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL)
+        return not_found_job(r);
+    size_t len = 0;
+    char *body = chr_render_ledger(j, &len);
+    chr_view_job_release(j);
+    return answer(r, body, len, NULL, "application/json");
+}
+
+static enum MHD_Result job_next(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL)
+        return not_found_job(r);
+    enum MHD_Result ret = next(r, j->def);
+    chr_view_job_release(j);
+    return ret;
+}
+
+/* Parses the body as a job (as POST iso8601 would) into *job; false with
+ * the answer set. */
+static bool body_job(struct req *r, enum chr_job_kind_hint hint, struct chr_job *job)
+{
+    if (r->body == NULL || r->len == 0) {
+        chr_http_error(r, 400, "body: expected a job as JSON, got an empty body");
+        return false;
+    }
+    struct chr_error err = {{0}, {0}};
+    enum chr_err e = chr_job_from_json(r->body, r->len, &r->h->cfg.defaults, hint, wall_ms(),
+                                       job, &err);
+    if (e == CHR_OK && r->h->cfg.users != NULL &&
+        (e = chr_users_check(r->h->cfg.users, job->run_as_user, &err)) != CHR_OK)
+        chr_job_free(job);
+    if (e != CHR_OK) {
+        chr_http_error(r, chr_http_status_of(e), "%s",
+                       err.message[0] ? err.message : chr_err_message(e));
+        return false;
+    }
+    /* The job's zone is read here, on this thread: the scheduler reads no
+     * file (docs/time.md "Zones"). */
+    const char *zone = chr_job_zone(job);
+    const struct chr_tz *tz = NULL;
+    if (zone != NULL && (e = chr_tzdb_get(r->sched->ops->tzdb(r->sched), zone, &tz, &err)) != CHR_OK) {
+        const char *m = strncmp(err.message, "zone: ", 6) == 0 ? err.message + 6 : err.message;
+        chr_http_error(r, e == CHR_ENOMEM ? 500 : 400, "scheduleTimeZone: %s", m);
+        chr_job_free(job);
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result preview(struct req *r)
+{
+    struct chr_job job;
+    memset(&job, 0, sizeof job);
+    if (!body_job(r, CHR_JOB_HINT_SCHEDULED, &job))
+        return chr_http_send(r);
+    enum MHD_Result ret = next(r, &job);
+    chr_job_free(&job);
+    return ret;
+}
+
+/* ---- Runs ------------------------------------------------------------------------------ */
+
+static enum MHD_Result runs(struct req *r)
+{
+    long long limit;
+    if (!arg_count(r, "limit", 100, 1, RUNS_LIMIT_MAX, &limit))
+        return chr_http_send(r);
+    struct chr_runs_query q = {chr_http_arg(r, "job"), chr_http_arg(r, "state"), (size_t)limit};
+    if (q.job != NULL && q.job[0] == '\0')
+        q.job = NULL;
+    if (q.state != NULL && q.state[0] == '\0')
+        q.state = NULL;
+    const struct chr_view_snap *s = snapshot(r);
+    struct chr_error err = {{0}, {0}};
+    size_t len = 0;
+    char *body = s ? chr_render_runs(s, &q, &len, &err) : NULL;
+    chr_view_snap_release(s);
+    return answer(r, body, len, &err, "application/json");
+}
+
+/* "/<id>" or "/<id>/stdout" | "/<id>/stderr" after /v1/runs. */
+static enum MHD_Result run(struct req *r, const char *rest, bool get)
+{
+    char id[CHR_RUN_ID_MAX], b[80];
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *stream = slash ? slash + 1 : NULL;
+    if (n == 0 || n >= sizeof id) {
+        chr_http_error(r, 404, "run '%s' not found", shown(rest, b));
+        return chr_http_send(r);
+    }
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    if (stream != NULL && strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) {
+        chr_http_error(r, 404, "no such endpoint: runs have /stdout and /stderr, not '%s'",
+                       shown(stream, b));
+        return chr_http_send(r);
+    }
+    if (!get) {
+        chr_http_error(r, 405, "method not allowed on /v1/runs/{id} (use GET)");
+        return chr_http_send(r);
+    }
+    const char *jobname = chr_view_run_job(id);
+    const struct chr_view_job *j =
+        jobname ? view_job(r, jobname) : NULL;
+    const struct chr_view_run *found = j ? chr_view_find_run(j, id) : NULL;
+    if (found == NULL) {
+        chr_view_job_release(j);
+        chr_http_error(r, 404, "run '%s' not found", shown(id, b));
+        return chr_http_send(r);
+    }
+    if (stream == NULL) {
+        size_t len = 0;
+        char *body = chr_render_run(j, found, &len);
+        chr_view_job_release(j);
+        chr_http_body(r, body, len, "application/json");
+        return chr_http_send(r);
+    }
+    bool active = found->state < CHR_RUN_FINISHED;
+    chr_view_job_release(j); /* found goes with it */
+    bool ended = true;
+    const char *follow = chr_http_arg(r, "follow");
+    bool want = follow != NULL && strcmp(follow, "0") != 0 && strcmp(follow, "false") != 0;
+    int fd = r->h->cfg.output.open(r->h->cfg.output.ctx, jobname, id, stream, &ended);
+    if (fd < 0 && !(want && active && errno == ENOENT)) {
+        chr_http_error(r, 404, "the %s of run '%s' is not kept (it never started here, or it "
+                       "was pruned)", stream, shown(id, b));
+        return chr_http_send(r);
+    }
+    /* fd -1: the run has not made its directory yet; the stream waits for it. */
+    return chr_http_stream_output(r, fd, want && (fd < 0 || !ended), jobname, id, stream);
+}
+
+/* ---- Server-wide ------------------------------------------------------------------------ */
+
+static enum MHD_Result send_json(struct req *r, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    chr_http_body(r, text ? chr_strndup(text, strlen(text)) : NULL, text ? strlen(text) : 0,
+                  "application/json");
+    free(text); /* lint: allow (jansson's allocation) */
+    return chr_http_send(r);
+}
+
+/* send_json with another status than 200 (an error's body is kept). */
+static enum MHD_Result send_json_status(struct req *r, json_t *v, unsigned status)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    chr_http_body(r, text ? chr_strndup(text, strlen(text)) : NULL, text ? strlen(text) : 0,
+                  "application/json");
+    free(text); /* lint: allow (jansson's allocation) */
+    if (r->status == 200)
+        r->status = status;
+    return chr_http_send(r);
+}
+
+static enum MHD_Result leader(struct req *r)
+{
+    if (r->h->leader[0] == '\0') {
+        chr_http_error(r, 503, "no leader: the servers are electing one (retry in a moment)");
+        return chr_http_send(r);
+    }
+    return send_json(r, json_pack("{s:s}", "leader", r->h->leader));
+}
+
+/* Whether this server can do its job: the leader schedules (its store
+ * takes writes), a standby knows a leader to forward to.  *why when not. */
+static bool can_serve(struct req *r, char *why, size_t cap)
+{
+    if (r->sched != NULL)
+        return r->sched->ops->healthy(r->sched, why, cap);
+    if (r->h->leader[0] != '\0')
+        return true;
+    snprintf(why, cap, "%s", r->h->unhealthy[0] ? r->h->unhealthy
+                                                : "no leader: the servers are electing one");
+    return false;
+}
+
+/* GET /health, for load balancers and supervisors: 200 when this server can
+ * do its job, 503 with the reason when not.  Never needs credentials. */
+static enum MHD_Result health(struct req *r)
+{
+    char why[CHR_ERROR_MESSAGE_MAX + 64] = "";
+    bool ok = can_serve(r, why, sizeof why);
+    json_t *o = json_pack("{s:s,s:s,s:s?,s:s?}", "status", ok ? "ok" : "unavailable", "role",
+                          r->sched != NULL ? "leader" : "standby", "leader",
+                          r->h->leader[0] ? r->h->leader : NULL, "reason", ok ? NULL : why);
+    return send_json_status(r, o, ok ? 200 : 503);
+}
+
+/* What this server is and does: answered by every server, leader or not. */
+static enum MHD_Result status(struct req *r)
+{
+    const struct chr_http_config *c = &r->h->cfg;
+    char why[CHR_ERROR_MESSAGE_MAX + 64] = "";
+    bool ok = can_serve(r, why, sizeof why);
+    json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s,s:s?,s:b,s:s?}", "version",
+                          c->version ? c->version : "", "leader", r->h->leader, "isLeader",
+                          r->sched != NULL && ok, "self", c->leader ? c->leader : "", "store",
+                          c->store_kind ? c->store_kind : "local", "mesosMaster",
+                          r->h->mesos_master[0] ? r->h->mesos_master : NULL, "healthy", ok,
+                          "unhealthyReason", ok ? NULL : why);
+    if (o != NULL && r->sched != NULL) {
+        struct chr_metrics_sample m;
+        chr_metrics_read(r->sched->ops->metrics(r->sched), &m);
+        char started[CHR_INSTANT_TEXT_MAX];
+        chr_instant_format(m.gauges.started_ms, started);
+        json_object_set_new(o, "leadingSince", json_string(started));
+        json_object_set_new(o, "jobs", json_integer((json_int_t)chr_view_count(
+                                           r->sched->ops->view(r->sched))));
+        json_object_set_new(o, "runsActive", json_integer((json_int_t)m.gauges.runs_active));
+        json_object_set_new(o, "runsWaiting", json_integer((json_int_t)m.gauges.runs_waiting));
+        json_object_set_new(o, "queueDepth", json_integer((json_int_t)m.gauges.queue_depth));
+    }
+    return send_json(r, o);
+}
+
+static enum MHD_Result metrics(struct req *r)
+{
+    struct chr_metrics_sample m;
+    chr_metrics_read(r->sched->ops->metrics(r->sched), &m);
+    const char *format = chr_http_arg(r, "format");
+    bool json = format != NULL && strcmp(format, "json") == 0;
+    if (format != NULL && !json && strcmp(format, "prometheus") != 0) {
+        char b[80];
+        chr_http_error(r, 400, "format: '%s' is not 'prometheus' or 'json'", shown(format, b));
+        return chr_http_send(r);
+    }
+    const struct chr_view_snap *s = snapshot(r);
+    size_t len = 0;
+    char *body = NULL;
+    if (s != NULL)
+        body = json ? chr_render_metrics_json(s, &m, wall_ms(), &len)
+                    : chr_render_metrics_prom(s, &m, wall_ms(), &len);
+    chr_view_snap_release(s);
+    chr_http_body(r, body, len, json ? "application/json" : "text/plain; version=0.0.4");
+    return chr_http_send(r);
+}
+
+/* ---- Mutations ----------------------------------------------------------------------------- */
+
+static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
+{
+    struct chr_event ev = {.type = CHR_EV_PUT_JOB};
+    if (!body_job(r, hint, &ev.u.job.job))
+        return chr_http_send(r);
+    return chr_http_submit(r, &ev);
+}
+
+/* Every value of the repeatable query argument `arguments`, in order. */
+struct arg_values {
+    const char *v[CHR_JOB_ARGUMENTS_MAX + 1];
+    size_t n;
+};
+
+static enum MHD_Result take_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct arg_values *a = cls;
+    if (key == NULL || strcmp(key, "arguments") != 0)
+        return MHD_YES;
+    if (a->n == CHR_JOB_ARGUMENTS_MAX + 1)
+        return MHD_NO; /* one past the limit is enough to refuse */
+    a->v[a->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+static enum MHD_Result named(struct req *r, enum chr_event_type type)
+{
+    struct chr_event ev = {.type = type};
+    ev.u.named.name = r->name;
+    char *args = NULL; /* RUN_JOB: ?arguments=a&arguments=b, as argv (run_cmd.h) */
+    if (type == CHR_EV_RUN_JOB) {
+        struct arg_values a = {.n = 0};
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, take_argument, &a);
+        struct chr_error err = {{0}, {0}};
+        enum chr_err e = CHR_OK;
+        args = chr_run_args_encode(a.v, a.n, &e, &err);
+        if (e != CHR_OK) {
+            chr_http_error(r, chr_http_status_of(e), "%s", err.message);
+            return chr_http_send(r);
+        }
+    }
+    ev.u.named.arguments = args;
+    r->success_text = type == CHR_EV_MARK_SUCCESS;
+    enum MHD_Result ret = chr_http_submit(r, &ev); /* the loop copies the arguments */
+    chr_free(args);
+    return ret;
+}
+
+/* ---- Routing -------------------------------------------------------------------------------- */
+
+enum verb { V_GET = 1, V_POST = 2, V_PUT = 4, V_DELETE = 8 };
+
+static unsigned verb_of(const char *method)
+{
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return V_GET;
+    if (strcmp(method, "POST") == 0)
+        return V_POST;
+    if (strcmp(method, "PUT") == 0)
+        return V_PUT;
+    if (strcmp(method, "DELETE") == 0)
+        return V_DELETE;
+    return 0;
+}
+
+static enum MHD_Result not_allowed(struct req *r, const char *method, const char *url,
+                                   const char *allowed)
+{
+    char b[80], c[80];
+    chr_http_error(r, 405, "method %s is not allowed on %s (use %s)", shown(method, b),
+                   shown(url, c), allowed);
+    return chr_http_send(r);
+}
+
+static enum MHD_Result no_endpoint(struct req *r, const char *url)
+{
+    char b[80];
+    chr_http_error(r, 404, "no such endpoint: %s", shown(url, b));
+    return chr_http_send(r);
+}
+
+/* The path after the API prefix (/v1/scheduler or the 2.x /scheduler), or NULL. */
+static const char *api_path(const char *url)
+{
+    if (strncmp(url, "/v1/scheduler/", 14) == 0)
+        return url + 13;
+    if (strncmp(url, "/scheduler/", 11) == 0)
+        return url + 10;
+    return NULL;
+}
+
+/* "/job/..." endpoints: success/{name}, stat/{name}, {name}/next, {name}. */
+static enum MHD_Result job_routes(struct req *r, const char *rest, unsigned v, const char *method,
+                                  const char *url)
+{
+    if (strncmp(rest, "success/", 8) == 0) {
+        if (!(v & (V_PUT | V_POST)))
+            return not_allowed(r, method, url, "PUT");
+        return take_name(r, rest + 8) ? named(r, CHR_EV_MARK_SUCCESS) : chr_http_send(r);
+    }
+    if (strncmp(rest, "stat/", 5) == 0) {
+        if (v != V_GET)
+            return not_allowed(r, method, url, "GET");
+        return take_name(r, rest + 5) ? stat(r) : chr_http_send(r);
+    }
+    const char *sub = strrchr(rest, '/');
+    if (sub != NULL && (strcmp(sub, "/next") == 0 || strcmp(sub, "/ledger") == 0)) {
+        char name[CHR_JOB_NAME_MAX + 2];
+        size_t k = (size_t)(sub - rest);
+        snprintf(name, sizeof name, "%.*s", (int)(k < sizeof name - 1 ? k : sizeof name - 1), rest);
+        if (v != V_GET)
+            return not_allowed(r, method, url, "GET");
+        if (!take_name(r, name))
+            return chr_http_send(r);
+        return strcmp(sub, "/next") == 0 ? job_next(r) : ledger(r);
+    }
+    if (!take_name(r, rest))
+        return chr_http_send(r);
+    switch (v) {
+    case V_GET: return get_job(r);
+    case V_PUT: return named(r, CHR_EV_RUN_JOB);
+    case V_DELETE: return named(r, CHR_EV_DELETE_JOB);
+    default: return not_allowed(r, method, url, "GET, PUT or DELETE");
+    }
+}
+
+/* An exact path and the one verb it takes. */
+static bool is(const char *p, const char *path)
+{
+    return strcmp(p, path) == 0;
+}
+
+static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v,
+                                        const char *method, const char *url)
+{
+    if (is(p, "/iso8601") || is(p, "/dependency") || is(p, "/preview")) {
+        if (v != V_POST)
+            return not_allowed(r, method, url, "POST");
+        if (is(p, "/preview"))
+            return preview(r);
+        return post_job(r, is(p, "/iso8601") ? CHR_JOB_HINT_SCHEDULED : CHR_JOB_HINT_DEPENDENT);
+    }
+    if (strncmp(p, "/job/", 5) == 0)
+        return job_routes(r, p + 5, v, method, url);
+    if (strncmp(p, "/task/kill/", 11) == 0) {
+        if (v != V_DELETE)
+            return not_allowed(r, method, url, "DELETE");
+        return take_name(r, p + 11) ? named(r, CHR_EV_KILL_JOB) : chr_http_send(r);
+    }
+    bool known = is(p, "/jobs") || is(p, "/jobs/summary") || is(p, "/jobs/search") ||
+                 is(p, "/graph/dot") || is(p, "/graph/csv") || is(p, "/leader") ||
+                 (strncmp(p, "/stats/", 7) == 0 && p[7] != '\0');
+    if (!known)
+        return no_endpoint(r, url);
+    if (v != V_GET)
+        return not_allowed(r, method, url, "GET");
+    if (is(p, "/jobs"))
+        return read_snap(r, chr_render_jobs, "application/json"); /* jobs' texts are cached */
+    if (is(p, "/jobs/summary"))
+        return read_memo(r, CHR_VIEW_MEMO_SUMMARY, chr_render_summary);
+    if (is(p, "/jobs/search"))
+        return search(r);
+    if (is(p, "/graph/dot"))
+        return read_snap(r, chr_render_graph_dot, "text/plain");
+    if (is(p, "/graph/csv"))
+        return read_snap(r, chr_render_graph_csv, "text/plain");
+    if (is(p, "/leader"))
+        return leader(r);
+    return stats(r, p + 7);
+}
+
+enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method)
+{
+    unsigned v = verb_of(method);
+    const char *p = api_path(url);
+    if (p != NULL)
+        return scheduler_routes(r, p, v, method, url);
+    if (is(url, "/ping") || is(url, "/leader") || is(url, "/metrics") || is(url, "/v1/status") ||
+        is(url, "/v1/runs") || is(url, "/health")) {
+        if (v != V_GET)
+            return not_allowed(r, method, url, "GET");
+        if (is(url, "/ping")) {
+            chr_http_body(r, chr_strndup("pong", 4), 4, "text/plain");
+            return chr_http_send(r);
+        }
+        if (is(url, "/health"))
+            return health(r);
+        if (is(url, "/leader"))
+            return leader(r);
+        if (is(url, "/metrics"))
+            return metrics(r);
+        return is(url, "/v1/status") ? status(r) : runs(r);
+    }
+    if (strncmp(url, "/v1/runs/", 9) == 0)
+        return run(r, url + 9, v == V_GET);
+    return no_endpoint(r, url);
+}

@@ -1,0 +1,638 @@
+/*
+ * view.c - the read model (view.h): reference-counted immutable job views in
+ * a table the scheduler thread updates under a short lock, and snapshots of
+ * the table built on demand and shared between readers.
+ *
+ * The lock guards only the table (a hash of names into an array kept in
+ * registration order) and the current snapshot; nobody renders or copies a
+ * job under it.  The scheduler thread builds a job's new view first and then
+ * swaps one pointer under the lock, so readers never wait for a copy.
+ */
+#include "api/view.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/job_json.h"
+#include "common/alloc.h"
+#include "common/limits.h"
+
+/* Active runs copied into a view; more (concurrent jobs) are not shown. */
+#define VIEW_ACTIVE_MAX 256
+
+struct jtext {
+    size_t len;
+    char text[];
+};
+
+struct vjob {
+    struct chr_view_job pub; /* first: readers get &pub */
+    atomic_uint refs;
+    struct chr_view_run *runs;
+    struct chr_ledger_entry *ledger;
+    _Atomic(struct jtext *) json;
+};
+
+struct snap {
+    struct chr_view_snap pub; /* first */
+    atomic_uint refs;
+    struct vjob **v;
+    _Atomic(struct jtext *) memo[CHR_VIEW_MEMO_COUNT];
+};
+
+/* A set of names (the scheduler thread's touched jobs). */
+struct nameset {
+    char **slot;
+    size_t cap, len;
+};
+
+struct chr_view {
+    pthread_mutex_t mu;
+    /* Guarded by mu: */
+    struct vjob **order;   /* registration order; NULL = removed */
+    size_t n_order, cap_order, live;
+    size_t *hash;          /* index + 1 into order; 0 empty; SIZE_MAX removed */
+    size_t cap_hash, used_hash;
+    uint64_t gen;
+    struct snap *cur;
+    /* The scheduler thread only: */
+    struct nameset touched;
+    bool all;              /* rebuild everything at the next flush */
+};
+
+#define HASH_GONE SIZE_MAX
+
+/* ---- Reference counts ------------------------------------------------------- */
+
+static void vjob_release(struct vjob *j)
+{
+    if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    chr_job_unbox(j->pub.def);
+    chr_free(j->runs);
+    chr_free(j->ledger);
+    chr_free(atomic_load(&j->json));
+    chr_free(j);
+}
+
+void chr_view_job_release(const struct chr_view_job *j)
+{
+    vjob_release((struct vjob *)j);
+}
+
+static void snap_release(struct snap *s)
+{
+    if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < s->pub.n; i++)
+        vjob_release(s->v[i]);
+    for (int i = 0; i < CHR_VIEW_MEMO_COUNT; i++)
+        chr_free(atomic_load(&s->memo[i]));
+    chr_free(s->v);
+    chr_free(s);
+}
+
+void chr_view_snap_release(const struct chr_view_snap *s)
+{
+    snap_release((struct snap *)s);
+}
+
+/* ---- What readers compute from a view --------------------------------------- */
+
+const char *chr_view_job_status(const struct chr_view_job *j)
+{
+    const struct chr_job_stats *s = &j->stats;
+    if (s->last_success_ms == INT64_MIN && s->last_error_ms == INT64_MIN)
+        return "fresh";
+    return s->last_success_ms > s->last_error_ms ? "success" : "failure"; /* a tie: failure, as Chronos */
+}
+
+const char *chr_view_job_state(const struct chr_view_job *j, char buf[32])
+{
+    if (j->n_running > 0) {
+        snprintf(buf, 32, "%u running", (unsigned)j->n_running);
+        return buf;
+    }
+    return j->n_queued > 0 ? "queued" : "idle";
+}
+
+static const char *last_run_state(const struct chr_view_job *j)
+{
+    if (j->n_finished == 0)
+        return NULL;
+    switch (j->runs[j->n_finished - 1].state) {
+    case CHR_RUN_FINISHED: return "success";
+    case CHR_RUN_FAILED: return "failure";
+    case CHR_RUN_KILLED: return "killed";
+    case CHR_RUN_LOST: return "lost";
+    default: return NULL;
+    }
+}
+
+/* The text in *slot, rendered into it by the first reader that needs it
+ * (a reader that loses the race frees its own copy). */
+static const char *memo(_Atomic(struct jtext *) *slot, char *(*render)(const void *, size_t *),
+                        const void *arg, size_t *len)
+{
+    struct jtext *t = atomic_load(slot);
+    if (t == NULL) {
+        size_t n = 0;
+        char *text = render(arg, &n);
+        if (text == NULL)
+            return NULL;
+        struct jtext *mine = chr_malloc(sizeof *mine + n + 1);
+        if (mine == NULL) {
+            chr_free(text);
+            return NULL;
+        }
+        mine->len = n;
+        memcpy(mine->text, text, n);
+        mine->text[n] = '\0';
+        chr_free(text);
+        struct jtext *expected = NULL;
+        if (atomic_compare_exchange_strong(slot, &expected, mine)) {
+            t = mine;
+        } else {
+            chr_free(mine);
+            t = expected;
+        }
+    }
+    *len = t->len;
+    return t->text;
+}
+
+static char *render_job(const void *arg, size_t *len)
+{
+    const struct chr_view_job *j = arg;
+    struct chr_job_view jv = {j->next_ms, j->remaining_repeats, last_run_state(j)};
+    return chr_job_to_json(j->def, &j->stats, &jv, len);
+}
+
+const char *chr_view_job_json(const struct chr_view_job *pub, size_t *len)
+{
+    return memo(&((struct vjob *)pub)->json, render_job, pub, len);
+}
+
+struct snap_render {
+    const struct chr_view_snap *s;
+    chr_view_render_fn *fn;
+};
+
+static char *render_snap(const void *arg, size_t *len)
+{
+    const struct snap_render *sr = arg;
+    return sr->fn(sr->s, len);
+}
+
+const char *chr_view_snap_memo(const struct chr_view_snap *pub, enum chr_view_memo which,
+                               chr_view_render_fn *fn, size_t *len)
+{
+    struct snap_render sr = {pub, fn};
+    return memo(&((struct snap *)pub)->memo[which], render_snap, &sr, len);
+}
+
+const char *chr_view_run_job(const char *run_id)
+{
+    if (run_id == NULL || strncmp(run_id, "ct:", 3) != 0)
+        return NULL;
+    const char *p = run_id + 3;
+    for (int field = 0; field < 2; field++) {
+        const char *q = p;
+        if (*q == '-')
+            q++;
+        if (*q < '0' || *q > '9')
+            return NULL;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (*q != ':')
+            return NULL;
+        p = q + 1;
+    }
+    return *p != '\0' ? p : NULL;
+}
+
+/* ---- Building a job's view (the scheduler thread) ---------------------------- */
+
+/* Repeats left of a finite ISO schedule "R<n>/...", or -1. */
+static int64_t remaining_repeats(const struct chr_job *job, const struct chr_job_state *st)
+{
+    const char *s = job->schedule;
+    if (s == NULL || s[0] != 'R' || s[1] < '0' || s[1] > '9')
+        return -1;
+    int64_t n = 0;
+    for (s++; *s >= '0' && *s <= '9' && n < INT64_MAX / 10 - 10; s++)
+        n = n * 10 + (*s - '0');
+    return n > st->instants_handled ? n - st->instants_handled : 0;
+}
+
+static void run_from_summary(struct chr_view_run *out, const char *job,
+                             const struct chr_run_summary *h)
+{
+    *out = (struct chr_view_run){.state = h->state, .cause = h->cause, .due_ms = h->due_ms,
+                                 .started_ms = h->started_ms, .ended_ms = h->ended_ms,
+                                 .attempt = h->attempt, .exit_code = h->exit_code};
+    snprintf(out->id, sizeof out->id, "ct:%lld:%d:%s", (long long)h->due_ms, (int)h->attempt, job);
+    snprintf(out->reason, sizeof out->reason, "%s", h->reason);
+}
+
+static void run_from_active(struct chr_view_run *out, const struct chr_run *r)
+{
+    *out = (struct chr_view_run){.state = r->state, .cause = r->cause, .due_ms = r->due_ms,
+                                 .started_ms = r->started_ms, .ended_ms = r->ended_ms,
+                                 .attempt = r->attempt, .exit_code = r->exit_code};
+    snprintf(out->id, sizeof out->id, "%s", r->id);
+    snprintf(out->reason, sizeof out->reason, "%s", r->reason);
+}
+
+/* The runs of a job: history, then active runs. */
+static bool fill_runs(struct vjob *v, const struct chr_core *core, const struct chr_job *job,
+                      const struct chr_job_state *st)
+{
+    const struct chr_run *active[VIEW_ACTIVE_MAX];
+    size_t n_active = chr_core_job_runs(core, job->name, active, VIEW_ACTIVE_MAX);
+    size_t n = st->history_len + n_active;
+    if (n > 0) {
+        v->runs = chr_calloc(n, sizeof *v->runs);
+        if (v->runs == NULL)
+            return false;
+    }
+    for (uint32_t i = 0; i < st->history_len; i++)
+        run_from_summary(&v->runs[i], job->name, &st->history[i]);
+    for (size_t i = 0; i < n_active; i++) {
+        run_from_active(&v->runs[st->history_len + i], active[i]);
+        if (active[i]->state == CHR_RUN_RUNNING)
+            v->pub.n_running++;
+        else
+            v->pub.n_queued++;
+    }
+    v->pub.runs = v->runs;
+    v->pub.n_runs = (uint32_t)n;
+    v->pub.n_finished = st->history_len;
+    return true;
+}
+
+/* A new view of `job` (the core's boxed definition, shared). */
+static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job *job,
+                              const struct chr_job_state *st)
+{
+    struct vjob *v = chr_calloc(1, sizeof *v);
+    if (v == NULL)
+        return NULL;
+    atomic_init(&v->refs, 1);
+    atomic_init(&v->json, NULL);
+    chr_job_hold(job);
+    v->pub.def = job;
+    v->pub.stats = st->stats;
+    v->pub.next_ms = st->next_ms == INT64_MAX ? INT64_MIN : st->next_ms;
+    v->pub.remaining_repeats = remaining_repeats(job, st);
+    if (st->ledger_len > 0) {
+        v->ledger = chr_malloc(st->ledger_len * sizeof *v->ledger);
+        if (v->ledger == NULL) {
+            vjob_release(v);
+            return NULL;
+        }
+        memcpy(v->ledger, st->ledger, st->ledger_len * sizeof *v->ledger);
+        v->pub.ledger = v->ledger;
+        v->pub.n_ledger = st->ledger_len;
+    }
+    if (!fill_runs(v, core, job, st)) {
+        vjob_release(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- The table (under mu) --------------------------------------------------- */
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The hash slot holding `name`, or the first free one met (empty or gone). */
+static size_t hash_find(const struct chr_view *v, const char *name, bool *found)
+{
+    size_t mask = v->cap_hash - 1, free_slot = SIZE_MAX;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        size_t e = v->hash[i];
+        if (e == 0) {
+            *found = false;
+            return free_slot != SIZE_MAX ? free_slot : i;
+        }
+        if (e == HASH_GONE) {
+            if (free_slot == SIZE_MAX)
+                free_slot = i;
+        } else if (strcmp(v->order[e - 1]->pub.def->name, name) == 0) {
+            *found = true;
+            return i;
+        }
+    }
+}
+
+/* Drops removed entries from order and rebuilds the hash with room for
+ * `want` live jobs. */
+static bool table_compact(struct chr_view *v, size_t want)
+{
+    size_t cap = 64;
+    while (cap < want * 2 + 16)
+        cap *= 2;
+    size_t *hash = chr_calloc(cap, sizeof *hash);
+    if (hash == NULL)
+        return false;
+    size_t n = 0;
+    for (size_t i = 0; i < v->n_order; i++)
+        if (v->order[i] != NULL)
+            v->order[n++] = v->order[i];
+    v->n_order = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = name_hash(v->order[i]->pub.def->name) & (cap - 1);
+        while (hash[k] != 0)
+            k = (k + 1) & (cap - 1);
+        hash[k] = i + 1;
+    }
+    chr_free(v->hash);
+    v->hash = hash;
+    v->cap_hash = cap;
+    v->used_hash = n;
+    return true;
+}
+
+/* Makes room for one more job: in order and in the hash. */
+static bool table_reserve(struct chr_view *v)
+{
+    if ((v->used_hash + 1) * 2 > v->cap_hash || v->cap_hash == 0) {
+        if (!table_compact(v, v->live + 1))
+            return false;
+    }
+    if (v->n_order == v->cap_order) {
+        size_t cap = v->cap_order ? v->cap_order * 2 : 64;
+        struct vjob **o = chr_realloc(v->order, cap * sizeof *o);
+        if (o == NULL)
+            return false;
+        v->order = o;
+        v->cap_order = cap;
+    }
+    return true;
+}
+
+/* Puts `nj` (NULL: removes) as the view of `name`; the old view is
+ * released.  Returns false (nothing changed) when out of memory. */
+static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
+{
+    struct vjob *old = NULL;
+    pthread_mutex_lock(&v->mu);
+    bool found = false;
+    size_t slot = v->cap_hash ? hash_find(v, name, &found) : 0;
+    if (found) {
+        size_t idx = v->hash[slot] - 1;
+        old = v->order[idx];
+        v->order[idx] = nj;
+        if (nj == NULL) {
+            v->hash[slot] = HASH_GONE;
+            v->live--;
+        }
+    } else if (nj != NULL) {
+        if (!table_reserve(v)) {
+            pthread_mutex_unlock(&v->mu);
+            return false;
+        }
+        slot = hash_find(v, name, &found);
+        if (v->hash[slot] == 0)
+            v->used_hash++;
+        v->order[v->n_order++] = nj;
+        v->hash[slot] = v->n_order;
+        v->live++;
+    }
+    if (found || nj != NULL)
+        v->gen++;
+    if (v->n_order > 64 && v->live < v->n_order / 2)
+        table_compact(v, v->live); /* failure only delays the compaction */
+    pthread_mutex_unlock(&v->mu);
+    vjob_release(old);
+    return true;
+}
+
+/* The current view of `name` with a reference, or NULL. */
+static struct vjob *table_get(struct chr_view *v, const char *name)
+{
+    struct vjob *j = NULL;
+    pthread_mutex_lock(&v->mu);
+    bool found = false;
+    if (v->cap_hash > 0) {
+        size_t slot = hash_find(v, name, &found);
+        if (found) {
+            j = v->order[v->hash[slot] - 1];
+            atomic_fetch_add(&j->refs, 1);
+        }
+    }
+    pthread_mutex_unlock(&v->mu);
+    return j;
+}
+
+/* ---- Name sets --------------------------------------------------------------- */
+
+static bool set_has(const struct nameset *s, const char *name)
+{
+    for (size_t i = 0; i < s->len; i++)
+        if (strcmp(s->slot[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Adds a copy of name (linear: a step touches a handful of jobs; a set that
+ * grows past its bound turns into "rebuild all"). */
+static bool set_add(struct nameset *s, const char *name)
+{
+    if (set_has(s, name))
+        return true;
+    if (s->len >= 4096)
+        return false;
+    if (s->len == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **p = chr_realloc(s->slot, cap * sizeof *p);
+        if (p == NULL)
+            return false;
+        s->slot = p;
+        s->cap = cap;
+    }
+    char *copy = chr_strndup(name, strlen(name));
+    if (copy == NULL)
+        return false;
+    s->slot[s->len++] = copy;
+    return true;
+}
+
+static void set_clear(struct nameset *s)
+{
+    for (size_t i = 0; i < s->len; i++)
+        chr_free(s->slot[i]);
+    s->len = 0;
+}
+
+/* ---- The scheduler thread's side ----------------------------------------------- */
+
+void chr_view_touch(struct chr_view *v, const char *name)
+{
+    if (name != NULL && !v->all && !set_add(&v->touched, name))
+        v->all = true;
+}
+
+void chr_view_touch_run(struct chr_view *v, const char *run_id)
+{
+    chr_view_touch(v, chr_view_run_job(run_id));
+}
+
+/* Publishes the core's current view of `name`; false when out of memory. */
+static bool publish(struct chr_view *v, const struct chr_core *core, const char *name)
+{
+    const struct chr_job_state *st = NULL;
+    const struct chr_job *job = chr_core_job(core, name, &st);
+    if (job == NULL)
+        return table_set(v, name, NULL);
+    struct vjob *nj = vjob_make(core, job, st);
+    if (nj == NULL)
+        return false;
+    if (!table_set(v, name, nj)) {
+        vjob_release(nj);
+        return false;
+    }
+    return true;
+}
+
+void chr_view_flush(struct chr_view *v, const struct chr_core *core)
+{
+    if (v->all) {
+        chr_view_rebuild(v, core);
+        return;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < v->touched.len && ok; i++)
+        ok = publish(v, core, v->touched.slot[i]);
+    if (!ok) {
+        v->all = true; /* some views are stale: rebuild them all at the next flush */
+        return;
+    }
+    set_clear(&v->touched);
+}
+
+struct rebuild_ctx {
+    struct chr_view *v;
+    const struct chr_core *core;
+    bool ok;
+};
+
+static void rebuild_one(void *ctx, const struct chr_job *job, const struct chr_job_state *st)
+{
+    (void)st;
+    struct rebuild_ctx *rc = ctx;
+    if (rc->ok)
+        rc->ok = publish(rc->v, rc->core, job->name);
+}
+
+void chr_view_rebuild(struct chr_view *v, const struct chr_core *core)
+{
+    struct rebuild_ctx rc = {v, core, true};
+    /* Jobs the core no longer has go first. */
+    const struct chr_view_snap *s = chr_view_snapshot(v);
+    if (s == NULL) {
+        v->all = true;
+        return;
+    }
+    for (size_t i = 0; rc.ok && i < s->n; i++) {
+        const struct chr_job_state *st = NULL;
+        if (chr_core_job(core, s->jobs[i]->def->name, &st) == NULL)
+            rc.ok = table_set(v, s->jobs[i]->def->name, NULL);
+    }
+    chr_view_snap_release(s);
+    chr_core_each_job(core, rebuild_one, &rc);
+    v->all = !rc.ok;
+    set_clear(&v->touched);
+}
+
+/* ---- Readers ------------------------------------------------------------------- */
+
+const struct chr_view_snap *chr_view_snapshot(struct chr_view *v)
+{
+    pthread_mutex_lock(&v->mu);
+    struct snap *s = v->cur;
+    if (s == NULL || s->pub.gen != v->gen) {
+        s = chr_calloc(1, sizeof *s);
+        struct vjob **arr = v->live ? chr_calloc(v->live, sizeof *arr) : NULL;
+        if (s == NULL || (v->live > 0 && arr == NULL)) {
+            pthread_mutex_unlock(&v->mu);
+            chr_free(s);
+            chr_free(arr);
+            return NULL;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < v->n_order; i++) {
+            if (v->order[i] == NULL)
+                continue;
+            arr[n] = v->order[i];
+            atomic_fetch_add(&arr[n]->refs, 1);
+            n++;
+        }
+        atomic_init(&s->refs, 1); /* the view's own reference */
+        for (int m = 0; m < CHR_VIEW_MEMO_COUNT; m++)
+            atomic_init(&s->memo[m], NULL);
+        s->v = arr;
+        s->pub = (struct chr_view_snap){v->gen, n, (const struct chr_view_job *const *)arr};
+        struct snap *old = v->cur;
+        v->cur = s;
+        if (old != NULL) { /* dropped outside the lock below */
+            atomic_fetch_add(&s->refs, 1);
+            pthread_mutex_unlock(&v->mu);
+            snap_release(old);
+            return &s->pub;
+        }
+    }
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&v->mu);
+    return &s->pub;
+}
+
+const struct chr_view_job *chr_view_job(struct chr_view *v, const char *name)
+{
+    struct vjob *j = table_get(v, name);
+    return j ? &j->pub : NULL;
+}
+
+size_t chr_view_count(struct chr_view *v)
+{
+    pthread_mutex_lock(&v->mu);
+    size_t n = v->live;
+    pthread_mutex_unlock(&v->mu);
+    return n;
+}
+
+/* ---- Lifecycle ------------------------------------------------------------------ */
+
+enum chr_err chr_view_create(struct chr_view **out)
+{
+    struct chr_view *v = chr_calloc(1, sizeof *v);
+    if (v == NULL)
+        return CHR_ENOMEM;
+    pthread_mutex_init(&v->mu, NULL);
+    *out = v;
+    return CHR_OK;
+}
+
+void chr_view_destroy(struct chr_view *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < v->n_order; i++)
+        vjob_release(v->order[i]);
+    snap_release(v->cur);
+    set_clear(&v->touched);
+    chr_free(v->touched.slot);
+    chr_free(v->order);
+    chr_free(v->hash);
+    pthread_mutex_destroy(&v->mu);
+    chr_free(v);
+}

@@ -1,0 +1,16 @@
+/*
+ * run_output.h - the API's access to runs' captured output (api/sched.h's
+ * chr_run_output), read from the local resource manager's run directories
+ * (offers/local.h).  The wiring lives here so that api/ and offers/ never
+ * include each other.
+ */
+#ifndef CHR_SERVER_RUN_OUTPUT_H
+#define CHR_SERVER_RUN_OUTPUT_H
+
+#include "api/sched.h"
+
+/* Output under runs_dir (borrowed: it must outlive every user of the
+ * result, the HTTP server included). */
+struct chr_run_output chr_run_output_local(const char *runs_dir);
+
+#endif

@@ -1,0 +1,802 @@
+/*
+ * packs.c - packs of jobs and states (packs.h): the bookkeeping of what
+ * chronos wrote, and the packer thread that packs shards again.  The load
+ * through packs is packs_load.c.
+ */
+#define _GNU_SOURCE
+#include "zkstore/packs_int.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "zkstore/store.h"
+#include "zkstore/pack.h"
+
+/* Packing policy: a shard is packed again when its pack is unusable; when
+ * what is held reaches 1/8 of the pack (at least HELD_MIN) and writes to it
+ * paused for PACK_QUIET_MS; when it reaches 1/2 (at least HELD_BIG) and the
+ * last pack is PACK_GAP_MS old; when the oldest held write is PACK_MAX_AGE_MS
+ * old; and, largest first, while all shards hold more than HELD_CAP. */
+#define HELD_MIN 4096
+#define HELD_BIG (64 * 1024)
+#define HELD_CAP ((size_t)64 * 1024 * 1024)
+#define PACK_QUIET_MS 5000
+#define PACK_GAP_MS 30000
+#define PACK_MAX_AGE_MS 300000
+/* Time the packer may spend per wakeup (one wakeup a second). */
+#define PACK_SLICE_MS 250
+
+
+const char *const packs_kinds[2] = {CHR_KIND_JOBS, CHR_KIND_STATE};
+
+/* One op of a batch that touched jobs/ or state/. */
+struct bop {
+    unsigned shard;
+    int kind;
+    enum chr_store_op_type type;
+    char name[CHR_STORE_NAME_MAX + 1];
+    char *data;
+    size_t len;
+    size_t at;
+};
+
+struct chr_packs_batch {
+    size_t n, cap;
+    struct bop *op;
+};
+
+int64_t packs_now_ms(void)
+{
+    return chr_clock_wall_ms();
+}
+
+static void logf_(const struct chr_packs *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void logf_(const struct chr_packs *p, const char *fmt, ...)
+{
+    if (!p->cfg.verbose)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    chr_log("packs: %s", line);
+}
+
+/* ---- Held entries ----------------------------------------------------------------- */
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct hent *held_find(struct shard *sh, const char *name)
+{
+    if (sh->cap == 0)
+        return NULL;
+    for (size_t i = name_hash(name) & (sh->cap - 1);; i = (i + 1) & (sh->cap - 1)) {
+        if (sh->h[i].name == NULL)
+            return NULL;
+        if (strcmp(sh->h[i].name, name) == 0)
+            return &sh->h[i];
+    }
+}
+
+static void comp_clear(struct chr_packs *p, struct shard *sh, struct comp *c)
+{
+    if (c->known) {
+        sh->held_bytes -= c->len;
+        p->held_bytes -= c->len;
+    }
+    chr_free(c->bytes);
+    memset(c, 0, sizeof *c);
+}
+
+static enum chr_err held_grow(struct shard *sh)
+{
+    size_t cap = sh->cap == 0 ? 16 : sh->cap * 2;
+    struct hent *h = chr_calloc(cap, sizeof *h);
+    if (h == NULL)
+        return CHR_ENOMEM;
+    for (size_t i = 0; i < sh->cap; i++) {
+        if (sh->h[i].name == NULL)
+            continue;
+        size_t j = name_hash(sh->h[i].name) & (cap - 1);
+        while (h[j].name != NULL)
+            j = (j + 1) & (cap - 1);
+        h[j] = sh->h[i];
+    }
+    chr_free(sh->h);
+    sh->h = h;
+    sh->cap = cap;
+    return CHR_OK;
+}
+
+static struct hent *held_get(struct shard *sh, const char *name)
+{
+    struct hent *e = held_find(sh, name);
+    if (e != NULL)
+        return e;
+    if ((sh->n + 1) * 4 > sh->cap * 3 && held_grow(sh) != CHR_OK)
+        return NULL;
+    char *copy = chr_strndup(name, strlen(name));
+    if (copy == NULL)
+        return NULL;
+    size_t i = name_hash(name) & (sh->cap - 1);
+    while (sh->h[i].name != NULL)
+        i = (i + 1) & (sh->cap - 1);
+    memset(&sh->h[i], 0, sizeof sh->h[i]);
+    sh->h[i].name = copy;
+    sh->n++;
+    return &sh->h[i];
+}
+
+/* Keeps the entries `keep` says to keep (rehashing them), frees the rest. */
+static void held_filter(struct chr_packs *p, struct shard *sh,
+                        bool (*keep)(const struct hent *e, uint64_t arg), uint64_t arg)
+{
+    struct hent *old = sh->h;
+    size_t cap = sh->cap;
+    sh->h = NULL;
+    sh->cap = sh->n = 0;
+    sh->first_ms = 0;
+    for (size_t i = 0; i < cap; i++) {
+        struct hent *e = &old[i];
+        if (e->name == NULL)
+            continue;
+        if (keep(e, arg)) {
+            struct hent *n = held_get(sh, e->name);
+            if (n != NULL) {
+                chr_free(n->name);
+                *n = *e;
+                continue;
+            }
+        }
+        for (int k = 0; k < 2; k++)
+            comp_clear(p, sh, &e->c[k]);
+        chr_free(e->name);
+    }
+    chr_free(old);
+}
+
+static bool keep_newer(const struct hent *e, uint64_t seq)
+{
+    return e->seq > seq;
+}
+
+static bool keep_none(const struct hent *e, uint64_t seq)
+{
+    (void)e;
+    (void)seq;
+    return false;
+}
+
+/* Holds bytes for one node (copies them).  False on no memory: the shard is
+ * then packed from reads. */
+bool packs_hold(struct chr_packs *p, unsigned s, const char *name, int kind, int32_t ver,
+                 const void *bytes, size_t len)
+{
+    struct shard *sh = &p->sh[s];
+    struct hent *e = held_get(sh, name);
+    char *copy = chr_malloc(len + 1);
+    if (e == NULL || copy == NULL) {
+        chr_free(copy);
+        sh->full = true;
+        return false;
+    }
+    if (len > 0)
+        memcpy(copy, bytes, len);
+    comp_clear(p, sh, &e->c[kind]);
+    e->c[kind] = (struct comp){true, ver, copy, len};
+    e->seq = ++p->seq;
+    sh->held_bytes += len;
+    p->held_bytes += len;
+    int64_t now = packs_now_ms();
+    if (sh->first_ms == 0)
+        sh->first_ms = now;
+    sh->last_ms = now;
+    return true;
+}
+
+/* ---- Lifecycle ----------------------------------------------------------------------- */
+
+enum chr_err chr_packs_create(const struct chr_packs_config *cfg, struct chr_packs **out)
+{
+    if (out == NULL)
+        return CHR_EINVAL;
+    *out = NULL;
+    if (cfg == NULL || cfg->store == NULL || cfg->root == NULL ||
+        strlen(cfg->root) >= CHR_STORE_ROOT_MAX ||
+        (cfg->fence_path != NULL && strlen(cfg->fence_path) >= CHR_STORE_PATH_MAX))
+        return CHR_EINVAL;
+    struct chr_packs *p = chr_calloc(1, sizeof *p);
+    if (p == NULL)
+        return CHR_ENOMEM;
+    p->cfg = *cfg;
+    snprintf(p->root, sizeof p->root, "%s", strcmp(cfg->root, "/") == 0 ? "" : cfg->root);
+    if (cfg->fence_path != NULL)
+        snprintf(p->fence, sizeof p->fence, "%s", cfg->fence_path);
+    p->cfg.root = p->root;
+    p->cfg.fence_path = cfg->fence_path != NULL ? p->fence : NULL;
+    for (unsigned s = 0; s < CHR_STORE_SHARDS; s++)
+        p->sh[s].pack_ver = -1, p->sh[s].full = true;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->build_mu, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    *out = p;
+    return CHR_OK;
+}
+
+void packs_pack_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s)
+{
+    snprintf(out, CHR_STORE_PATH_MAX, "%s/packs/%02x", p->root, s);
+}
+
+void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int kind,
+                     unsigned s)
+{
+    snprintf(out, CHR_STORE_PATH_MAX, "%s/%s/%02x", p->root, packs_kinds[kind], s);
+}
+
+/* Whether `name` is in a sorted listing. */
+bool packs_listed(const struct chr_store_names *names, const char *name)
+{
+    size_t lo = 0, hi = names != NULL ? names->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(names->names[mid], name);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+enum chr_err chr_packs_make_dirs(struct chr_packs *p, struct chr_error *err)
+{
+    char dir[CHR_STORE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/packs", p->root);
+    enum chr_err e = chr_store_mkdirs(p->cfg.store, dir);
+    struct chr_store_names *names = NULL;
+    bool have[CHR_STORE_SHARDS] = {false};
+    if (e == CHR_OK && (e = chr_store_children(p->cfg.store, dir, &names)) == CHR_OK) {
+        chr_store_shards_listed(names, have);
+        chr_store_names_free(names);
+    }
+    struct chr_store_op *ops = chr_calloc(CHR_STORE_SHARDS, sizeof *ops);
+    char(*paths)[CHR_STORE_PATH_MAX] = chr_calloc(CHR_STORE_SHARDS, sizeof *paths);
+    size_t n = 0;
+    if (e == CHR_OK && (ops == NULL || paths == NULL))
+        e = CHR_ENOMEM;
+    for (unsigned s = 0; s < CHR_STORE_SHARDS && e == CHR_OK; s++) {
+        if (have[s])
+            continue;
+        packs_pack_path(paths[n], p, s);
+        ops[n] = (struct chr_store_op){CHR_STORE_CREATE, paths[n], NULL, 0, -1};
+        n++;
+    }
+    if (e == CHR_OK && n > 0) {
+        e = chr_store_submit_wait(p->cfg.store, ops, n, NULL);
+        if (e == CHR_ECONFLICT) /* another server made some meanwhile: fine */
+            e = CHR_OK;
+    }
+    chr_free(ops);
+    chr_free(paths);
+    if (e != CHR_OK)
+        chr_error_set(err, e, "store", "cannot create %s: %s", dir, chr_err_message(e));
+    return e;
+}
+
+/* ---- Batches ------------------------------------------------------------------------- */
+
+enum chr_err chr_packs_note(struct chr_packs *p, struct chr_packs_batch **bp, int kind,
+                            const char *name, enum chr_store_op_type type, const char *data,
+                            size_t len, size_t at, struct chr_store_op *ops,
+                            char (*paths)[CHR_STORE_PATH_MAX], size_t *n_ops, size_t max_ops)
+{
+    if (kind < 0 || kind > 1 || name == NULL)
+        return CHR_EINVAL;
+    struct chr_packs_batch *b = *bp;
+    if (b == NULL && (b = *bp = chr_calloc(1, sizeof *b)) == NULL)
+        return CHR_ENOMEM;
+    if (b->n == b->cap) {
+        size_t cap = b->cap == 0 ? 8 : b->cap * 2;
+        struct bop *op = chr_realloc(b->op, cap * sizeof *op);
+        if (op == NULL)
+            return CHR_ENOMEM;
+        b->op = op;
+        b->cap = cap;
+    }
+    struct bop *o = &b->op[b->n];
+    memset(o, 0, sizeof *o);
+    enum chr_err e = chr_store_name_encode(name, strlen(name), o->name);
+    if (e != CHR_OK)
+        return e;
+    o->shard = chr_store_shard(name, strlen(name));
+    o->kind = kind;
+    o->type = type;
+    o->at = at;
+    if (type == CHR_STORE_CREATE || type == CHR_STORE_SET) {
+        if ((o->data = chr_malloc(len + 1)) == NULL)
+            return CHR_ENOMEM;
+        if (len > 0)
+            memcpy(o->data, data, len);
+        o->len = len;
+    }
+    b->n++;
+    /* A child created or deleted: its directory's version counts it. */
+    if (type == CHR_STORE_CREATE || type == CHR_STORE_DELETE) {
+        if (*n_ops >= max_ops)
+            return CHR_ERANGE;
+        packs_dir_path(paths[*n_ops], p, kind, o->shard);
+        ops[*n_ops] = (struct chr_store_op){CHR_STORE_SET, paths[*n_ops], NULL, 0, -1};
+        (*n_ops)++;
+    }
+    /* A job deleted: its shard's pack can no longer vouch for that name. */
+    if (type == CHR_STORE_DELETE && kind == 0) {
+        if (*n_ops >= max_ops)
+            return CHR_ERANGE;
+        packs_pack_path(paths[*n_ops], p, o->shard);
+        ops[*n_ops] = (struct chr_store_op){CHR_STORE_SET, paths[*n_ops], NULL, 0, -1};
+        (*n_ops)++;
+    }
+    return CHR_OK;
+}
+
+void chr_packs_batch_free(struct chr_packs_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        chr_free(b->op[i].data);
+    chr_free(b->op);
+    chr_free(b);
+}
+
+void chr_packs_done(struct chr_packs *p, struct chr_packs_batch *b, enum chr_err result,
+                    const struct chr_store_result *results, size_t n)
+{
+    if (b == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < b->n; i++) {
+        struct bop *o = &b->op[i];
+        struct shard *sh = &p->sh[o->shard];
+        if (result != CHR_OK || results == NULL || o->at >= n) {
+            /* Not applied, or unknown: nothing held may be trusted over a read. */
+            if (result != CHR_OK)
+                sh->full = true;
+            continue;
+        }
+        if (o->type == CHR_STORE_DELETE) {
+            struct hent *e = held_find(sh, o->name);
+            if (e != NULL)
+                comp_clear(p, sh, &e->c[o->kind]);
+            if (o->kind == 0)
+                sh->full = true; /* the batch emptied the pack */
+            sh->last_ms = packs_now_ms();
+            if (sh->first_ms == 0)
+                sh->first_ms = sh->last_ms;
+        } else {
+            packs_hold(p, o->shard, o->name, o->kind, results[o->at].version, o->data, o->len);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    chr_packs_batch_free(b);
+}
+
+/* ---- Packing ------------------------------------------------------------------------------ */
+
+/* A copy of what is held for one name, taken under the lock. */
+struct snap {
+    char name[CHR_STORE_NAME_MAX + 1];
+    struct comp c[2];
+};
+
+static int cmp_snap(const void *a, const void *b)
+{
+    return strcmp(((const struct snap *)a)->name, ((const struct snap *)b)->name);
+}
+
+static void snaps_free(struct snap *sn, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            chr_free(sn[i].c[k].bytes);
+    chr_free(sn);
+}
+
+/* Under the lock: copies of the shard's held entries, sorted by name. */
+static enum chr_err snap_held(struct shard *sh, struct snap **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (sh->n == 0)
+        return CHR_OK;
+    struct snap *sn = chr_calloc(sh->n, sizeof *sn);
+    if (sn == NULL)
+        return CHR_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < sh->cap; i++) {
+        const struct hent *e = &sh->h[i];
+        if (e->name == NULL)
+            continue;
+        snprintf(sn[n].name, sizeof sn[n].name, "%s", e->name);
+        for (int k = 0; k < 2; k++) {
+            if (!e->c[k].known)
+                continue;
+            sn[n].c[k] = e->c[k];
+            if ((sn[n].c[k].bytes = chr_malloc(e->c[k].len + 1)) == NULL) {
+                snaps_free(sn, n + 1);
+                return CHR_ENOMEM;
+            }
+            memcpy(sn[n].c[k].bytes, e->c[k].bytes, e->c[k].len);
+        }
+        n++;
+    }
+    qsort(sn, n, sizeof *sn, cmp_snap);
+    *out = sn;
+    *n_out = n;
+    return CHR_OK;
+}
+
+/* One build of a shard's pack. */
+struct bld {
+    unsigned s;
+    char ppath[CHR_STORE_PATH_MAX];
+    struct chr_store_got old;          /* the pack as it is */
+    struct chr_store_names *names[2];  /* jobs/, state/ listings */
+    int64_t ext[2];                    /* their external counts */
+    struct chr_pack oldp;              /* the old pack decoded, when usable */
+    bool full;                         /* the old pack cannot be built upon */
+    uint64_t seq0;                     /* held entries up to here are in this build */
+    struct snap *held;
+    size_t n_held;
+    size_t n;                          /* jobs listed */
+    struct chr_pack_entry *ents;
+    size_t *rd;                        /* node (2 per job) -> its read, SIZE_MAX: none */
+    char (*rpaths)[CHR_STORE_PATH_MAX];
+    const char **rptrs;
+    struct chr_store_got *got;
+    size_t n_reads, kept;
+    char *buf;
+    size_t len;
+    int32_t new_ver;
+};
+
+/*
+ * The pack as it is, then the listings, then what is held.  The order
+ * matters: the pack's version is read first, so a job deleted (which empties
+ * the pack) after it makes the final CAS fail, and one deleted before is not
+ * listed.  What is held is trusted only while the directories' external
+ * counts are the ones it was known true under.
+ */
+static enum chr_err bld_inputs(struct chr_packs *p, struct bld *b)
+{
+    enum chr_err e = chr_store_get(p->cfg.store, b->ppath, &b->old.data, &b->old.len,
+                                   &b->old.version);
+    b->old.err = e;
+    if (e == CHR_ENOENT)
+        e = CHR_OK; /* the packs dir was removed: the CAS fails below, packs wait */
+    for (int kind = 0; kind < 2 && e == CHR_OK; kind++) {
+        char dir[CHR_STORE_PATH_MAX];
+        struct chr_store_dirstat st;
+        packs_dir_path(dir, p, kind, b->s);
+        e = chr_store_children_stat(p->cfg.store, dir, &b->names[kind], &st);
+        if (e == CHR_ENOENT) /* no such directory: nothing to pack there */
+            e = CHR_OK, st = (struct chr_store_dirstat){0, 0};
+        b->ext[kind] = (int64_t)st.cversion - st.version;
+    }
+    if (e != CHR_OK)
+        return e;
+    pthread_mutex_lock(&p->mu);
+    struct shard *sh = &p->sh[b->s];
+    b->seq0 = p->seq;
+    bool trusted =
+        sh->ext_set && sh->ext_known[0] == b->ext[0] && sh->ext_known[1] == b->ext[1];
+    b->full = sh->full || sh->pack_ver != b->old.version || !trusted;
+    if (trusted) /* else someone else created or deleted nodes: read them all */
+        e = snap_held(sh, &b->held, &b->n_held);
+    pthread_mutex_unlock(&p->mu);
+    if (e == CHR_OK && b->old.err != CHR_OK)
+        return CHR_ECONFLICT;
+    if (e != CHR_OK || b->full || b->old.len == 0) {
+        b->full = true;
+        return e;
+    }
+    struct chr_error err = {{0}, {0}};
+    enum chr_err d = chr_pack_decode(b->old.data, b->old.len, b->s, &b->oldp, &err);
+    b->full = d != CHR_OK || b->oldp.ext_a != b->ext[0] || b->oldp.ext_b != b->ext[1];
+    return d == CHR_ENOMEM ? d : CHR_OK;
+}
+
+/* Sets node `kind` of entry en from what is held, else the old pack; false
+ * when it must be read. */
+static bool bld_source(const struct snap *hs, const struct chr_pack_entry *oe, int kind,
+                       struct chr_pack_entry *en)
+{
+    if (hs != NULL && hs->c[kind].known) {
+        if (kind == 0)
+            en->ver_a = hs->c[0].ver, en->a = hs->c[0].bytes, en->len_a = hs->c[0].len;
+        else
+            en->ver_b = hs->c[1].ver, en->b = hs->c[1].bytes, en->len_b = hs->c[1].len;
+        return true;
+    }
+    if (oe == NULL || (kind == 1 && oe->ver_b < 0))
+        return false;
+    if (kind == 0)
+        en->ver_a = oe->ver_a, en->a = oe->a, en->len_a = oe->len_a;
+    else
+        en->ver_b = oe->ver_b, en->b = oe->b, en->len_b = oe->len_b;
+    return true;
+}
+
+/* Each listed job's nodes: held, else from the old pack, else read. */
+static enum chr_err bld_sources(struct chr_packs *p, struct bld *b)
+{
+    size_t n = b->n = b->names[0] != NULL ? b->names[0]->n : 0;
+    if (n == 0)
+        return CHR_OK;
+    if ((b->ents = chr_calloc(n, sizeof *b->ents)) == NULL ||
+        (b->rd = chr_calloc(2 * n, sizeof *b->rd)) == NULL ||
+        (b->rpaths = chr_malloc(2 * n * sizeof *b->rpaths)) == NULL ||
+        (b->rptrs = chr_calloc(2 * n, sizeof *b->rptrs)) == NULL ||
+        (b->got = chr_calloc(2 * n, sizeof *b->got)) == NULL)
+        return CHR_ENOMEM;
+    for (size_t j = 0, h = 0; j < n; j++) {
+        const char *name = b->names[0]->names[j];
+        struct chr_pack_entry *en = &b->ents[j];
+        en->name = name;
+        en->ver_b = -1;
+        while (h < b->n_held && strcmp(b->held[h].name, name) < 0)
+            h++;
+        const struct snap *hs =
+            h < b->n_held && strcmp(b->held[h].name, name) == 0 ? &b->held[h] : NULL;
+        const struct chr_pack_entry *oe = b->full ? NULL : chr_pack_find(&b->oldp, name);
+        b->rd[2 * j] = b->rd[2 * j + 1] = SIZE_MAX;
+        for (int kind = 0; kind < 1 + (int)packs_listed(b->names[1], name); kind++) {
+            if (bld_source(hs, oe, kind, en))
+                continue;
+            snprintf(b->rpaths[b->n_reads], CHR_STORE_PATH_MAX, "%s/%s/%02x/%s", p->root,
+                     packs_kinds[kind], b->s, name);
+            b->rptrs[b->n_reads] = b->rpaths[b->n_reads];
+            b->rd[2 * j + kind] = b->n_reads++;
+        }
+    }
+    enum chr_err e = CHR_OK;
+    for (size_t at = 0; at < b->n_reads && e == CHR_OK; at += CHR_STORE_GET_MANY_MAX) {
+        size_t m = b->n_reads - at;
+        e = chr_store_get_many(p->cfg.store, b->rptrs + at,
+                               m < CHR_STORE_GET_MANY_MAX ? m : CHR_STORE_GET_MANY_MAX,
+                               b->got + at);
+    }
+    return e;
+}
+
+/* The entries that go in, in name order: all but jobs gone meanwhile, while
+ * they fit in a node (the rest are read at load: not in the pack); then the
+ * encoded pack. */
+static enum chr_err bld_encode(struct bld *b)
+{
+    size_t budget = CHR_STORE_NODE_MAX - 128, used = 0;
+    for (size_t j = 0; j < b->n; j++) {
+        struct chr_pack_entry en = b->ents[j];
+        bool ok = true;
+        for (int kind = 0; kind < 2; kind++) {
+            size_t r = b->rd[2 * j + kind];
+            if (r == SIZE_MAX)
+                continue;
+            if (b->got[r].err != CHR_OK) {
+                ok = ok && kind == 1; /* a state gone meanwhile: absent */
+                continue;
+            }
+            if (kind == 0)
+                en.ver_a = b->got[r].version, en.a = b->got[r].data, en.len_a = b->got[r].len;
+            else
+                en.ver_b = b->got[r].version, en.b = b->got[r].data, en.len_b = b->got[r].len;
+        }
+        size_t sz = chr_pack_entry_size(&en);
+        if (!ok || used + sz > budget)
+            continue;
+        used += sz;
+        b->ents[b->kept++] = en;
+    }
+    struct chr_pack np = {b->s, b->ext[0], b->ext[1], b->kept, b->ents, NULL};
+    return chr_pack_encode(&np, CHR_STORE_NODE_MAX, &b->buf, &b->len);
+}
+
+/* The write: a CAS on the version the pack had when the build began, fenced
+ * like every leader batch. */
+static enum chr_err bld_write(struct chr_packs *p, struct bld *b)
+{
+    struct chr_store_op ops[2];
+    struct chr_store_result res[2];
+    size_t k = 0;
+    if (p->cfg.fence_path != NULL)
+        ops[k++] = (struct chr_store_op){CHR_STORE_CHECK, p->cfg.fence_path, NULL, 0, -1};
+    ops[k++] = (struct chr_store_op){CHR_STORE_SET, b->ppath, b->buf, b->len, b->old.version};
+    enum chr_err e = chr_store_submit_wait(p->cfg.store, ops, k, res);
+    b->new_ver = e == CHR_OK ? res[k - 1].version : -1;
+    return e;
+}
+
+static void bld_free(struct bld *b)
+{
+    chr_free(b->buf);
+    chr_free(b->rd);
+    if (b->got != NULL)
+        chr_store_got_free(b->got, b->n_reads);
+    chr_free(b->got);
+    chr_free(b->rptrs);
+    chr_free(b->rpaths);
+    chr_free(b->ents);
+    snaps_free(b->held, b->n_held);
+    chr_pack_free(&b->oldp);
+    chr_store_names_free(b->names[0]);
+    chr_store_names_free(b->names[1]);
+    chr_free(b->old.data);
+}
+
+/* Packs shard s again. */
+static enum chr_err build(struct chr_packs *p, unsigned s)
+{
+    struct bld b;
+    memset(&b, 0, sizeof b);
+    b.s = s;
+    b.old = (struct chr_store_got){CHR_ENOENT, NULL, 0, -1};
+    packs_pack_path(b.ppath, p, s);
+    enum chr_err e = bld_inputs(p, &b);
+    if (e == CHR_OK)
+        e = bld_sources(p, &b);
+    if (e == CHR_OK)
+        e = bld_encode(&b);
+    if (e == CHR_OK)
+        e = bld_write(p, &b);
+    pthread_mutex_lock(&p->mu);
+    struct shard *sh = &p->sh[s];
+    if (e == CHR_OK) {
+        sh->pack_ver = b.new_ver;
+        sh->pack_bytes = b.len;
+        sh->full = false;
+        sh->ext_known[0] = b.ext[0], sh->ext_known[1] = b.ext[1];
+        sh->ext_set = true;
+        held_filter(p, sh, keep_newer, b.seq0);
+        if (sh->n > 0) /* changes came meanwhile: still held */
+            sh->first_ms = sh->last_ms;
+    } else {
+        sh->full = true;
+    }
+    sh->built_ms = packs_now_ms();
+    pthread_mutex_unlock(&p->mu);
+    if (e == CHR_OK)
+        logf_(p, "packed shard %02x: %zu of %zu jobs, %zu bytes, %zu nodes read", s, b.kept, b.n,
+              b.len, b.n_reads);
+    bld_free(&b);
+    return e;
+}
+
+/* Under the lock: how much shard s wants packing now (0: not). */
+static int want(const struct chr_packs *p, unsigned s, int64_t now, bool flushing)
+{
+    const struct shard *sh = &p->sh[s];
+    bool any = sh->n > 0 || sh->first_ms != 0;
+    if (sh->full && (any || sh->pack_bytes > 0))
+        return 4;
+    if (!any)
+        return 0;
+    if (flushing || p->held_bytes > HELD_CAP)
+        return 1;
+    if (now - sh->first_ms >= PACK_MAX_AGE_MS)
+        return 3;
+    size_t eighth = sh->pack_bytes / 8 > HELD_MIN ? sh->pack_bytes / 8 : HELD_MIN;
+    size_t half = sh->pack_bytes / 2 > HELD_BIG ? sh->pack_bytes / 2 : HELD_BIG;
+    if (sh->held_bytes >= eighth && now - sh->last_ms >= PACK_QUIET_MS)
+        return 2;
+    if (sh->held_bytes >= half && now - sh->built_ms >= PACK_GAP_MS)
+        return 2;
+    return 0;
+}
+
+/* Packs up to `max` shards, most wanted (then largest held) first.  Returns
+ * how many it packed; stops at a store failure. */
+static size_t pack_some(struct chr_packs *p, size_t max, bool flushing, int64_t until_ms)
+{
+    size_t done = 0;
+    bool tried[CHR_STORE_SHARDS] = {false};
+    while (done < max && packs_now_ms() < until_ms) {
+        pthread_mutex_lock(&p->mu);
+        int64_t now = packs_now_ms();
+        int best_w = 0;
+        unsigned best = 0;
+        for (unsigned s = 0; s < CHR_STORE_SHARDS; s++) {
+            if (tried[s])
+                continue;
+            int w = want(p, s, now, flushing);
+            if (w > best_w || (w == best_w && w > 0 && p->sh[s].held_bytes > p->sh[best].held_bytes))
+                best_w = w, best = s;
+        }
+        bool stop = p->dead || (p->stopping && !flushing);
+        pthread_mutex_unlock(&p->mu);
+        if (best_w == 0 || stop)
+            break;
+        tried[best] = true;
+        pthread_mutex_lock(&p->build_mu);
+        enum chr_err e = build(p, best);
+        pthread_mutex_unlock(&p->build_mu);
+        if (e == CHR_EIO) {
+            pthread_mutex_lock(&p->mu);
+            p->dead = true;
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        if (e != CHR_OK)
+            logf_(p, "packing shard %02x failed: %s", best, chr_err_message(e));
+        if (e != CHR_OK && flushing)
+            break; /* deposed or failing: stopping matters more */
+        done += e == CHR_OK;
+    }
+    if (done > 0)
+        malloc_trim(0); /* held bytes freed in bulk: give the pages back */
+    return done;
+}
+
+void *packs_packer_main(void *arg)
+{
+    struct chr_packs *p = arg;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stopping && !p->dead) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&p->cond, &p->mu, &until);
+        if (p->stopping)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        pack_some(p, CHR_STORE_SHARDS, false, packs_now_ms() + PACK_SLICE_MS);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+size_t chr_packs_flush(struct chr_packs *p, int ms)
+{
+    return pack_some(p, CHR_STORE_SHARDS, true, packs_now_ms() + ms);
+}
+
+void chr_packs_destroy(struct chr_packs *p, int flush_ms)
+{
+    if (p == NULL)
+        return;
+    if (p->started) {
+        pthread_mutex_lock(&p->mu);
+        p->stopping = true;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL);
+        size_t flushed = flush_ms > 0 ? chr_packs_flush(p, flush_ms) : 0;
+        if (flushed > 0)
+            logf_(p, "packed %zu shards before stopping", flushed);
+    }
+    for (unsigned s = 0; s < CHR_STORE_SHARDS; s++)
+        held_filter(p, &p->sh[s], keep_none, 0);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->build_mu);
+    pthread_mutex_destroy(&p->mu);
+    chr_free(p);
+}

@@ -1,0 +1,77 @@
+/*
+ * packs_int.h - what packs.c (bookkeeping, packer) and packs_load.c (the load
+ * through packs) share; nobody else includes it.
+ */
+#ifndef CHR_ZKSTORE_PACKS_INT_H
+#define CHR_ZKSTORE_PACKS_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zkstore/packs.h"
+
+/* "jobs" and "state": kind 0 and 1 of a job's nodes. */
+extern const char *const packs_kinds[2];
+
+/* The bytes of one node as chronos last wrote (or read) them. */
+struct comp {
+    bool known;
+    int32_t ver;
+    char *bytes;
+    size_t len;
+};
+
+/* What is held for one name of a shard. */
+struct hent {
+    char *name; /* encoded; NULL: empty slot */
+    struct comp c[2];
+    uint64_t seq; /* the completion that last touched it */
+};
+
+struct shard {
+    struct hent *h; /* open addressing, linear probing; cap a power of two */
+    size_t cap, n;
+    size_t held_bytes;
+    bool full;       /* the pack in the store cannot be built upon */
+    int32_t pack_ver; /* the pack node's version as last seen; -1 unknown */
+    /* The directories' "external" counts (cversion - version) when what is
+     * held was known true: held bytes are trusted only while they stay so,
+     * since a node deleted and made again by someone else starts over at the
+     * version chronos holds bytes for. */
+    int64_t ext_known[2];
+    bool ext_set;
+    size_t pack_bytes;
+    int64_t first_ms, last_ms, built_ms;
+};
+
+struct chr_packs {
+    struct chr_packs_config cfg;
+    char root[CHR_STORE_ROOT_MAX];
+    char fence[CHR_STORE_PATH_MAX];
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    pthread_mutex_t build_mu; /* one build at a time (the packer, a flush) */
+    struct shard sh[CHR_STORE_SHARDS];
+    size_t held_bytes;
+    uint64_t seq;
+    bool stopping, started;
+    bool dead; /* the store failed: nothing more is written */
+    pthread_t thread;
+};
+
+/* Wall-clock milliseconds. */
+int64_t packs_now_ms(void);
+/* "<root>/packs/<shard>" and "<root>/<kind>/<shard>". */
+void packs_pack_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s);
+void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int kind, unsigned s);
+/* Whether `name` is in a sorted listing (NULL: an empty one). */
+bool packs_listed(const struct chr_store_names *names, const char *name);
+/* Under p->mu: holds a copy of the bytes of one node of shard s for the
+ * packer.  False on no memory (the shard is then packed from reads). */
+bool packs_hold(struct chr_packs *p, unsigned s, const char *name, int kind, int32_t ver,
+                const void *bytes, size_t len);
+/* The packer thread (chr_packs_load starts it). */
+void *packs_packer_main(void *arg);
+
+#endif
