@@ -59,6 +59,9 @@ struct wbatch {
     char *names[];
 };
 
+/* How long a full store queue may take to drain before the batch fails. */
+#define LOOP_DRAIN_MAX_MS 10000
+
 static const struct chr_sched_ops sched_ops; /* at the end */
 
 struct chr_loop {
@@ -449,7 +452,10 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
     }
     if (e == CHR_OK) {
         e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
-        if (e == CHR_EUNAVAIL && chr_store_flush(l->cfg.store) == CHR_OK) /* queue full: drain */
+        /* Queue full: let it drain, for a bounded time (the scheduler thread
+         * never waits on I/O without a deadline); still full then, the store
+         * is stuck and the batch fails like any failed write. */
+        if (e == CHR_EUNAVAIL && chr_store_flush_within(l->cfg.store, LOOP_DRAIN_MAX_MS) == CHR_OK)
             e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
     }
     for (size_t i = 0; i < o->n; i++)

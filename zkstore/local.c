@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 static struct local_store *ls(struct chr_store *s)
 {
@@ -197,14 +198,17 @@ static enum chr_err local_children(struct chr_store *s, const char *path,
 
 /* ---- Waiting, state ----------------------------------------------------------------- */
 
-static enum chr_err local_flush(struct chr_store *s)
+static enum chr_err local_flush(struct chr_store *s, int64_t timeout_ms)
 {
     struct local_store *st = ls(s);
+    struct timespec until = chr_clock_wall_ts(chr_clock_wall_ms() + (timeout_ms > 0 ? timeout_ms : 0));
     pthread_mutex_lock(&st->mu);
     uint64_t ticket = st->submitted;
-    while (st->completed < ticket)
-        pthread_cond_wait(&st->done_cond, &st->mu);
-    enum chr_err e = st->failed;
+    bool late = false;
+    while (st->completed < ticket && !late)
+        late = timeout_ms < 0 ? pthread_cond_wait(&st->done_cond, &st->mu) != 0
+                              : pthread_cond_timedwait(&st->done_cond, &st->mu, &until) != 0;
+    enum chr_err e = st->completed < ticket ? CHR_EUNAVAIL : st->failed;
     pthread_mutex_unlock(&st->mu);
     return e;
 }
@@ -278,7 +282,7 @@ static bool local_on_own_thread(struct chr_store *s)
 static void local_fault(struct chr_store *s, enum chr_store_fault kind, long nth, long count)
 {
     struct lfaults *f = &ls(s)->faults;
-    int k = kind == CHR_STORE_FAULT_SYNC ? 1 : 0;
+    int k = kind == CHR_STORE_FAULT_SYNC ? 1 : kind == CHR_STORE_FAULT_SLOW ? 2 : 0;
     atomic_store(&f->nth[k], 0);
     atomic_store(&f->calls[k], 0);
     atomic_store(&f->count[k], count);

@@ -122,7 +122,7 @@ void lbatch_free(struct lbatch *b);
 /* ---- I/O with fault injection (local_io.c) ------------------------------- */
 
 struct lfaults {
-    atomic_long calls[2], nth[2], count[2];
+    atomic_long calls[3], nth[3], count[3]; /* by enum chr_store_fault */
 };
 
 /* Writes all n bytes at offset off: CHR_OK or CHR_EIO. */

@@ -63,6 +63,8 @@ enum chr_err lio_sync(struct lfaults *f, int fd, bool data_only)
         errno = EIO;
         return CHR_EIO;
     }
+    if (fault_hit(f, 2))
+        usleep(200 * 1000); /* a slow disk: the sync works, late */
     int rc = data_only ? fdatasync(fd) : fsync(fd);
     return rc == 0 ? CHR_OK : CHR_EIO;
 }

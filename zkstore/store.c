@@ -157,7 +157,14 @@ enum chr_err chr_store_flush(struct chr_store *s)
 {
     if (s == NULL || s->be->on_own_thread(s))
         return CHR_EINVAL;
-    return s->be->flush(s);
+    return s->be->flush(s, -1);
+}
+
+enum chr_err chr_store_flush_within(struct chr_store *s, int64_t timeout_ms)
+{
+    if (s == NULL || timeout_ms < 0 || s->be->on_own_thread(s))
+        return CHR_EINVAL;
+    return s->be->flush(s, timeout_ms);
 }
 
 enum chr_err chr_store_checkpoint(struct chr_store *s)

@@ -166,6 +166,10 @@ enum chr_err chr_store_mkdirs(struct chr_store *s, const char *path);
 /* Waits until every batch submitted before the call has completed.  CHR_OK,
  * or CHR_EIO when the store has failed. */
 enum chr_err chr_store_flush(struct chr_store *s);
+/* The same, waiting at most timeout_ms (>= 0): CHR_EUNAVAIL when batches
+ * are still in flight then (nothing is undone: they complete later).  For a
+ * thread that must never block without a deadline. */
+enum chr_err chr_store_flush_within(struct chr_store *s, int64_t timeout_ms);
 
 /* Local backend: writes a snapshot now and drops the log it covers, waiting
  * until it is durable (CHR_OK) or failed (CHR_EIO: the log still holds
@@ -406,9 +410,11 @@ enum chr_err chr_store_job_path(char out[CHR_STORE_PATH_MAX], const char *root,
 enum chr_store_fault {
     CHR_STORE_FAULT_WRITE = 0, /* a write of the log or a snapshot: half of it is written */
     CHR_STORE_FAULT_SYNC = 1,  /* an fsync/fdatasync of a file or a directory */
+    CHR_STORE_FAULT_SLOW = 2,  /* an fsync/fdatasync that takes 200 ms more, then works */
 };
 /* Counting from this call, makes calls nth .. nth+count-1 (1-based) of that
- * kind fail with EIO; count < 0: every call from nth on; nth <= 0: off.
+ * kind fail with EIO (or, SLOW, take longer); count < 0: every call from nth
+ * on; nth <= 0: off.
  * Other backends may ignore it. */
 void chr_store_fault_inject(struct chr_store *s, enum chr_store_fault kind, long nth,
                             long count);

@@ -24,7 +24,8 @@ struct chr_store_backend {
     /* stat may be NULL. */
     enum chr_err (*children)(struct chr_store *s, const char *path,
                              struct chr_store_names **out, struct chr_store_dirstat *stat);
-    enum chr_err (*flush)(struct chr_store *s);
+    /* Waits for every batch submitted before; timeout_ms < 0: no limit. */
+    enum chr_err (*flush)(struct chr_store *s, int64_t timeout_ms);
     enum chr_err (*checkpoint)(struct chr_store *s);
     enum chr_err (*state)(struct chr_store *s);
     /* Optional (NULL: from state, with a generic cause). */

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 struct zk_store {
     struct chr_store base;
@@ -434,14 +435,20 @@ static enum chr_err zk_children(struct chr_store *s, const char *path,
     return e;
 }
 
-static enum chr_err zk_flush(struct chr_store *s)
+static enum chr_err zk_flush(struct chr_store *s, int64_t timeout_ms)
 {
     struct zk_store *st = zs(s);
+    struct timespec until = chr_clock_wall_ts(chr_clock_wall_ms() + (timeout_ms > 0 ? timeout_ms : 0));
     pthread_mutex_lock(&st->mu);
     uint64_t target = st->next_seq;
-    while (st->done_seq < target)
-        pthread_cond_wait(&st->cond, &st->mu);
+    bool late = false;
+    while (st->done_seq < target && !late)
+        late = timeout_ms < 0 ? pthread_cond_wait(&st->cond, &st->mu) != 0
+                              : pthread_cond_timedwait(&st->cond, &st->mu, &until) != 0;
+    bool done = st->done_seq >= target;
     pthread_mutex_unlock(&st->mu);
+    if (!done)
+        return CHR_EUNAVAIL;
     return chr_zk_alive(st->zk) ? CHR_OK : CHR_EIO;
 }
 

@@ -4,7 +4,8 @@
  * and every later one, says which file and offset and why, shows nothing of
  * the failed batch, and resumes once writes work again, keeping exactly the
  * acknowledged batches (also across a reopen); a failed fdatasync is fatal
- * and refuses to resume.
+ * and refuses to resume.  A flush with a deadline (chr_store_flush_within)
+ * gives up when it passes, without failing anything.
  */
 #include "../unit.h"
 
@@ -116,12 +117,32 @@ static void test_failed_sync_is_fatal(void **state)
     assert_absent(f->s, "/b");
 }
 
+/* A flush with a deadline returns when the deadline passes, the batch still
+ * in flight (a slow disk), and the batch lands afterwards all the same. */
+static void test_flush_within_deadline(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(chr_store_flush_within(f->s, -1), CHR_EINVAL);
+    assert_int_equal(chr_store_flush_within(f->s, 0), CHR_OK); /* nothing in flight */
+    chr_store_fault_inject(f->s, CHR_STORE_FAULT_SLOW, 1, -1);
+    struct chr_store_op op = op_create("/slow", "1");
+    assert_int_equal(chr_store_submit(f->s, &op, 1, NULL, NULL), CHR_OK);
+    assert_int_equal(chr_store_flush_within(f->s, 20), CHR_EUNAVAIL);
+    assert_int_equal(chr_store_flush_within(f->s, 10000), CHR_OK);
+    chr_store_fault_inject(f->s, CHR_STORE_FAULT_SLOW, 0, 0);
+    assert_node(f->s, "/slow", "1", 0);
+    struct chr_store_health h;
+    chr_store_health(f->s, &h);
+    assert_true(h.ok); /* late is not failed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failed_write_then_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_refused_while_writes_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_is_fatal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_within_deadline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
