@@ -133,12 +133,15 @@ static void disk_event(const struct chr_local_assess *a, bool tracked, bool kill
         break;
     case CHR_LOCAL_D_UNCLAIMED:
     case CHR_LOCAL_D_ABANDONED:
-        ev->state = kill_requested ? CHR_LOCAL_KILLED
-                    : sup_status >= 0 && a->kind == CHR_LOCAL_D_UNCLAIMED ? CHR_LOCAL_FAILED
-                                                                          : CHR_LOCAL_DROPPED;
-        if (ev->state == CHR_LOCAL_FAILED)
-            snprintf(reason, cap, "the supervisor exited with status %d before it started the run",
-                     sup_status);
+        /* Unclaimed, so the task never ran and never will under that
+         * supervisor: dropped, and the core queues it again (with a growing
+         * pause).  A supervisor that exits before its claim could not write
+         * it - a full disk, say - which is not the task's failure. */
+        ev->state = kill_requested ? CHR_LOCAL_KILLED : CHR_LOCAL_DROPPED;
+        if (!kill_requested && sup_status >= 0 && a->kind == CHR_LOCAL_D_UNCLAIMED)
+            snprintf(reason, cap,
+                     "never started: the supervisor exited with status %d before it claimed the "
+                     "run", sup_status);
         else
             snprintf(reason, cap, "%s", kill_requested ? "killed before start" : "never started");
         break;

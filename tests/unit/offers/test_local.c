@@ -999,6 +999,33 @@ static void test_spec_without_claim(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
+/* A supervisor that exits before it claims the run (it could not write the
+ * claim: a full disk, say) never started the task: the run is dropped - the
+ * core queues it again - not failed, and the next launch runs it once. */
+static void test_supervisor_exits_before_claim(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], count[128], saved[sizeof supervisor_bin];
+    snprintf(count, sizeof count, "%s/count", f->dir);
+    snprintf(cmd, sizeof cmd, "echo x >> %s", count);
+    struct chr_local_task t = shell_task("noclaim", cmd);
+    chr_local_destroy(f->l);
+    memcpy(saved, supervisor_bin, sizeof saved);
+    snprintf(supervisor_bin, sizeof supervisor_bin, "/bin/false"); /* exits 1 at once */
+    make_instance(f);
+    launch_ok(f, &t);
+    struct rec r = wait_event(f, "noclaim", 0);
+    memcpy(supervisor_bin, saved, sizeof saved);
+    assert_int_equal(r.state, CHR_LOCAL_DROPPED);
+    assert_non_null(strstr(r.reason, "never started: the supervisor exited with status 1"));
+    assert_false(exists(count));
+    chr_local_destroy(f->l);
+    make_instance(f);
+    launch_ok(f, &t);
+    assert_int_equal(wait_event(f, "noclaim", CHR_LOCAL_FINISHED).state, CHR_LOCAL_FINISHED);
+    assert_int_equal(count_lines(count), 1);
+}
+
 /* The pid cannot be recorded (a directory is in the way): the task must
  * not run, and the run fails saying why. */
 static void test_pid_record_failure(void **state)
@@ -1306,6 +1333,7 @@ int main(int argc, char **argv)
         TC(test_reattach_finished_and_collect),
         TC(test_collect_keeps_newest),
         TC(test_spec_without_claim),
+        TC(test_supervisor_exits_before_claim),
         TC(test_pid_record_failure),
         TC(test_reboot_is_lost),
         TC(test_reconcile),
