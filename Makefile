@@ -133,9 +133,9 @@ $(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
 
 FUZZ_SECONDS ?= 300
 # make test: the time engine's targets for SMOKE_FUZZ_SECONDS each, the
-# decoders' for SMOKE_FUZZ_DECODER_SECONDS (six of them: ~50 s in all).
-SMOKE_FUZZ_SECONDS ?= 15
-SMOKE_FUZZ_DECODER_SECONDS ?= 8
+# decoders' and the HTTP path's for SMOKE_FUZZ_DECODER_SECONDS (seven: ~35 s in all).
+SMOKE_FUZZ_SECONDS ?= 10
+SMOKE_FUZZ_DECODER_SECONDS ?= 5
 
 # The server in the foreground on the embedded defaults: local store and local
 # resource manager under ./data, API on 127.0.0.1:4400, a log line per event.

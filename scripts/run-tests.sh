@@ -6,16 +6,14 @@
 # that crashes or times out before reporting counts as one failure.  Each
 # suite's output goes to $B/test-logs/; failures print their log's tail.
 #
-# Suites run in two lanes side by side (TEST_LANES=1: one after another):
-# the tests that start ZooKeeper clusters and time failovers share one lane,
-# so that two of them never compete for the cores (their timing assertions
-# are about sessions of a few seconds); everything else fills the other.
-# Each suite's line says how long it took; the lanes' times come last.
+# Suites run side by side (see "The suites, as a queue" below; TEST_LANES=1:
+# one after another).  Each suite's line says how long it took; the lanes'
+# times come last.
 set -u
 B=${B:-build}
 ONLY=${ONLY:-all}
-SMOKE_FUZZ_SECONDS=${SMOKE_FUZZ_SECONDS:-15}
-SMOKE_FUZZ_DECODER_SECONDS=${SMOKE_FUZZ_DECODER_SECONDS:-8}
+SMOKE_FUZZ_SECONDS=${SMOKE_FUZZ_SECONDS:-10}
+SMOKE_FUZZ_DECODER_SECONDS=${SMOKE_FUZZ_DECODER_SECONDS:-5}
 TEST_LANES=${TEST_LANES:-2}
 LOGS=$B/test-logs
 RES=$LOGS/results
@@ -50,6 +48,7 @@ run() {
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # ran nothing: a defect
   local secs=$(( (t1 - t0) / 1000000000 )) tenth=$(( (t1 - t0) / 100000000 % 10 ))
   echo "$p $f $name" >"$RES/$file"
+  echo "$(( (t1 - t0) / 100000000 )) $name" >"$RES/.time-$file"
   if [ "$f" -gt 0 ]; then
     printf 'FAIL %-44s %4d passed %3d failed (rc %d) %4d.%ds  log: %s\n' "$name" "$p" "$f" \
       "$rc" "$secs" "$tenth" "$log"
@@ -59,18 +58,32 @@ run() {
   fi
 }
 
-# The ZooKeeper lane: clusters, failovers, fault trials.
-zk_lane() {
+# ---- The suites, as a queue -------------------------------------------------
+#
+# Every suite is one line in $Q/jobs: "CLASS LIMIT NAME<TAB>COMMAND".  CLASS zk
+# (the tests that start ZooKeeper clusters and time failovers) run one at a
+# time in their own lane, so two of them never compete for the cores (their
+# timing assertions are about sessions of a few seconds); everything else is
+# taken by TEST_JOBS workers side by side, longest first by the times of the
+# last run ($LOGS/times), so the long suites do not end up last.
+Q=$LOGS/queue
+rm -rf "$Q"
+mkdir -p "$Q"
+add() { # add CLASS LIMIT NAME COMMAND
+  printf '%s %s %s\t%s\n' "$1" "$2" "$3" "$4" >>"$Q/jobs"
+}
+
+add_zk() {
   [ "$ONLY" = all ] || return 0
   for t in tests/integration/test_ha.sh tests/integration/test_ha_ensemble.sh \
            tests/integration/test_packs.sh; do
     [ -f "$t" ] || continue
-    CHRONOS="$B/chronos" run "$t[rel]" 600 bash "$t"
-    CHRONOS="$B/asan/chronos" run "$t[asan]" 600 bash "$t"
+    add zk 600 "$t[rel]" "CHRONOS=$B/chronos bash $t"
+    add zk 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
   done
   # A few fault trials on a 3-server cluster (`make faults TRIALS=N` runs more).
-  TRIALS=${FAULT_TRIALS:-3} CHRONOS="$B/test/chronos" run "tests/faults/run.sh (trials)" 900 \
-    bash tests/faults/run.sh
+  add zk 900 "tests/faults/run.sh (trials)" \
+    "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/run.sh"
 }
 
 is_zk_test() {
@@ -83,27 +96,27 @@ is_zk_test() {
 # Everything else: unit tests and simulations (each plain and under
 # ASan+UBSan), the script tests against the release and the ASan binary,
 # the local fault trials, a short fuzz run of every target, lint.
-main_lane() {
+add_main() {
   for variant in test asan; do
     # The Makefile's list (UNITS), so a binary left over from a moved test never runs.
     for name in ${UNITS:-$(cd "$B/$variant/unit" 2>/dev/null && find . -type f -perm -u+x ! -name '*.d' | sed 's|^\./||' | sort)}; do
-      run "unit[$variant] $name" 300 "$B/$variant/unit/$name"
+      add main 300 "unit[$variant] $name" "$B/$variant/unit/$name"
     done
   done
   # Deterministic simulations (a fixed set of seeds; `make sim SEEDS=N` runs more).
   for variant in test asan; do
     for bin in $(find "$B/$variant/sim" -type f -perm -u+x ! -name '*.d' 2>/dev/null | sort); do
-      run "sim[$variant] ${bin#$B/$variant/sim/}" 600 "$bin"
+      add main 600 "sim[$variant] ${bin#$B/$variant/sim/}" "$bin"
     done
   done
   [ "$ONLY" = all ] || return 0
   for t in $(ls tests/cli/*.sh tests/oracle/*.sh tests/integration/*.sh 2>/dev/null | sort); do
-    is_zk_test "$t" && [ "$TEST_LANES" -gt 1 ] && continue
-    CHRONOS="$B/chronos" run "$t[rel]" 600 bash "$t"
-    CHRONOS="$B/asan/chronos" run "$t[asan]" 600 bash "$t"
+    is_zk_test "$t" && continue
+    add main 600 "$t[rel]" "CHRONOS=$B/chronos bash $t"
+    add main 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
   done
-  TRIALS=${FAULT_TRIALS:-3} CHRONOS="$B/test/chronos" run "tests/faults/local.sh (trials)" 600 \
-    bash tests/faults/local.sh
+  add main 600 "tests/faults/local.sh (trials)" \
+    "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/local.sh"
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
   # time engine's targets get SMOKE_FUZZ_SECONDS each, the decoders of what
   # comes from disk and ZooKeeper SMOKE_FUZZ_DECODER_SECONDS.
@@ -113,30 +126,59 @@ main_lane() {
       fuzz_cron|fuzz_instant|fuzz_interval) secs=$SMOKE_FUZZ_SECONDS ;;
       *) secs=$SMOKE_FUZZ_DECODER_SECONDS ;;
     esac
-    run "fuzz $n (${secs}s)" $((secs + 120)) \
-      bash -c "mkdir -p '$B/fuzz/corpus/$n' && '$f' -max_total_time=$secs \
-        '$B/fuzz/corpus/$n' tests/fuzz/seeds/$n && echo '1 passed, 0 failed'"
+    add main $((secs + 120)) "fuzz $n (${secs}s)" \
+      "mkdir -p '$B/fuzz/corpus/$n' && '$f' -max_total_time=$secs '$B/fuzz/corpus/$n' tests/fuzz/seeds/$n && echo '1 passed, 0 failed'"
   done
-  # Lint (banned functions, raw allocation).
-  run "lint" 60 bash -c 'scripts/lint.sh && echo "1 passed, 0 failed"'
+  # Lint (banned functions, raw allocation, I/O in the core, the arrows).
+  add main 60 "lint" 'scripts/lint.sh && echo "1 passed, 0 failed"'
 }
 
-lane_time() { # lane_time NAME FUNCTION: runs a lane, says how long it took
+# Orders the queue: longest first by the last run's times (unknown: first,
+# as they may be long), then numbers the lines so workers can claim them.
+order() {
+  awk -F'\t' -v times="$LOGS/times" '
+    BEGIN { while ((getline l < times) > 0) { t = l; sub(/ .*/, "", t); n = l; sub(/^[^ ]* /, "", n); est[n] = t } }
+    { split($1, h, " "); name = $1; sub(/^[^ ]* [^ ]* /, "", name)
+      printf "%09d\t%s\n", (name in est) ? est[name] * 10 : 999999, $0 }' "$Q/jobs" |
+    sort -t"$(printf '\t')" -k1,1nr | cut -f2- | nl -ba -nrz -w5 -s' ' >"$Q/ordered"
+}
+
+# worker CLASS: takes the next unclaimed suite of CLASS until none is left.
+worker() {
+  local class=$1 num cls limit rest name cmd
+  while IFS= read -r line; do
+    num=${line%% *}; rest=${line#* }
+    cls=${rest%% *}; rest=${rest#* }
+    [ "$cls" = "$class" ] || continue
+    mkdir "$Q/claim.$num" 2>/dev/null || continue
+    limit=${rest%% *}; rest=${rest#* }
+    name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
+    run "$name" "$limit" bash -c "$cmd"
+  done <"$Q/ordered"
+}
+
+lane_time() { # lane_time NAME CLASS: runs a worker, says how long it took
   local t0; t0=$(date +%s)
-  "$2"
+  worker "$2"
   echo "lane $1: $(( $(date +%s) - t0 )) s" >"$RES/.lane-$1"
 }
 
+add_zk
+add_main
+order
 t_start=$(date +%s)
+TEST_JOBS=${TEST_JOBS:-2}
+[ "$TEST_LANES" -gt 1 ] || TEST_JOBS=1
+pids=()
 if [ "$TEST_LANES" -gt 1 ]; then
-  lane_time zookeeper zk_lane &
-  zk=$!
-  lane_time main main_lane
-  wait "$zk"
-else
-  lane_time main main_lane
-  lane_time zookeeper zk_lane
+  lane_time zookeeper zk & pids+=($!)
 fi
+for w in $(seq 2 "$TEST_JOBS"); do
+  lane_time "main$w" main & pids+=($!)
+done
+lane_time main1 main
+for p in "${pids[@]}"; do wait "$p"; done
+[ "$TEST_LANES" -gt 1 ] || lane_time zookeeper zk
 
 passed=0 failed=0 failed_names=()
 for r in "$RES"/*; do
@@ -145,6 +187,9 @@ for r in "$RES"/*; do
   [ "$f" -gt 0 ] && failed_names+=("$name")
 done
 cat "$RES"/.lane-* 2>/dev/null | tr '\n' ';' | sed 's/;$/\n/;s/;/; /g'
+# Each suite's time (tenths of a second) for the next run's order.
+cat "$RES"/.time-* 2>/dev/null | awk '{ printf "%d %s\n", $1 / 10, substr($0, index($0, " ") + 1) }' >"$LOGS/times.new" &&
+  mv "$LOGS/times.new" "$LOGS/times"
 echo "all suites: $(( $(date +%s) - t_start )) s"
 if [ "${#failed_names[@]}" -gt 0 ]; then
   echo "failed: ${failed_names[*]}"
