@@ -101,7 +101,45 @@ unsigned chr_http_status_of(enum chr_err e)
 
 const char *chr_http_arg(const struct req *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return r->args.get != NULL ? r->args.get(r->args.ctx, key) : NULL;
+}
+
+size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, size_t max)
+{
+    return r->args.all != NULL ? r->args.all(r->args.ctx, key, out, max) : 0;
+}
+
+/* ---- Query arguments from the connection ------------------------------------ */
+
+static const char *conn_arg(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct arg_values {
+    const char *key;
+    const char **out;
+    size_t n, max;
+};
+
+static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    struct arg_values *a = cls;
+    if (key == NULL || strcmp(key, a->key) != 0)
+        return MHD_YES;
+    if (a->n == a->max)
+        return MHD_NO;
+    a->out[a->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+static size_t conn_args(void *ctx, const char *key, const char **out, size_t max)
+{
+    struct arg_values a = {key, out, 0, max};
+    MHD_get_connection_values(ctx, MHD_GET_ARGUMENT_KIND, take_arg, &a);
+    return a.n;
 }
 
 /* CORS: only for an Origin --cors_origins lists (none by default). */
@@ -126,8 +164,34 @@ static void count(struct chr_http *h, unsigned status)
         chr_metrics_inc(m, CHR_M_HTTP_ERRORS);
 }
 
+const char *chr_http_content_type(const struct req *r)
+{
+    if (r->status == 204)
+        return NULL;
+    return r->type ? r->type : "application/json";
+}
+
+/* No connection (tests): the answer stays in r. */
+static enum MHD_Result keep_answer(struct req *r)
+{
+    if (r->stream != NULL) { /* its free callback closes the output */
+        MHD_destroy_response(r->stream);
+        r->stream = NULL;
+        chr_free(r->out);
+        r->out = NULL;
+        r->out_len = 0;
+        r->status = 200;
+        r->type = "text/plain; charset=utf-8";
+    }
+    count(r->h, r->status);
+    r->state = REQ_DONE;
+    return MHD_YES;
+}
+
 enum MHD_Result chr_http_send(struct req *r)
 {
+    if (r->conn == NULL)
+        return keep_answer(r);
     if (r->stream != NULL) {
         struct MHD_Response *resp = r->stream;
         r->stream = NULL;
@@ -143,8 +207,9 @@ enum MHD_Result chr_http_send(struct req *r)
     if (resp == NULL)
         return MHD_NO;
     add_common_headers(r->h, r->conn, resp);
-    if (r->status != 204)
-        MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
+    const char *type = chr_http_content_type(r);
+    if (type != NULL)
+        MHD_add_response_header(resp, "Content-Type", type);
     count(r->h, r->status);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
@@ -154,6 +219,11 @@ enum MHD_Result chr_http_send(struct req *r)
 enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
                                    void (*release)(void *), void *cls)
 {
+    if (r->conn == NULL) {
+        chr_http_body(r, chr_strndup(text, len), len, type);
+        release(cls);
+        return chr_http_send(r);
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)text, release, cls);
     if (resp == NULL) {
@@ -195,7 +265,10 @@ static void on_done(void *ctx, enum chr_err result, const char *message)
                        message && message[0] ? message : chr_err_message(result));
     }
     r->state = REQ_DONE;
-    MHD_resume_connection(r->conn);
+    if (r->conn != NULL)
+        MHD_resume_connection(r->conn); /* the handler sends it */
+    else
+        chr_http_send(r);
     pending_done(h);
 }
 
@@ -214,13 +287,17 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
         return chr_http_send(r);
     }
     r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
+    if (r->conn != NULL)
+        MHD_suspend_connection(r->conn);
     enum chr_err e = r->sched->ops->request(r->sched, ev, on_done, r);
     if (e != CHR_OK) { /* `done` never fires: answer now */
         chr_http_error(r, chr_http_status_of(e), "%s",
                        e == CHR_EUNAVAIL ? "the server is stopping" : chr_err_message(e));
         r->state = REQ_DONE;
-        MHD_resume_connection(r->conn);
+        if (r->conn != NULL)
+            MHD_resume_connection(r->conn);
+        else
+            chr_http_send(r);
         pending_done(h);
     }
     return MHD_YES;
@@ -473,6 +550,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     r->h = cls;
     r->conn = conn;
+    r->args = (struct chr_http_args){conn_arg, conn_args, conn};
     r->raw = uri;
     r->raw_len = uri ? strnlen(uri, 1024 * 1024) : 0;
     r->raw_ok = uri == NULL || chr_http_target_ok(uri, r->raw_len);

@@ -40,10 +40,31 @@ struct chr_http {
 
 enum req_state { REQ_READING = 0, REQ_WAITING, REQ_DONE, REQ_STREAM };
 
+/* Where a request's query arguments come from: its connection (http.c), or
+ * a table (tests).  Values are percent-decoded and live as long as the
+ * request. */
+struct chr_http_args {
+    /* The first value of `key`, or NULL when absent. */
+    const char *(*get)(void *ctx, const char *key);
+    /* The values of `key` in order ("" for one without a value), at most
+     * max of them into out; returns how many. */
+    size_t (*all)(void *ctx, const char *key, const char **out, size_t max);
+    void *ctx;
+};
+
+/*
+ * One request.  Routes read it through chr_http_arg and r->body, and answer
+ * by filling status, type and out, then chr_http_send.  Only http.c turns
+ * the answer into libmicrohttpd's: with no connection (conn NULL, tests),
+ * chr_http_send keeps the answer here and marks the request REQ_DONE, and a
+ * mutation's answer (chr_http_submit) lands here as soon as `done` fires,
+ * without suspending anything.
+ */
 struct req {
     struct chr_http *h;
     struct chr_sched *sched;      /* h->sched during this handler call; NULL: standby */
-    struct MHD_Connection *conn;
+    struct MHD_Connection *conn;  /* NULL: no socket (tests) */
+    struct chr_http_args args;    /* the query arguments */
     enum req_state state;
     char *body;
     size_t len;
@@ -68,19 +89,27 @@ void chr_http_error(struct req *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sets a 200 answer; the body (chr_malloc'd, may be NULL = out of memory) moves. */
 void chr_http_body(struct req *r, char *body, size_t len, const char *type);
-/* Answers 200 with `text`, sent from where it is (no copy); release(cls)
- * is called once the text is no longer needed (also on failure). */
+/* Answers 200 with `text`, sent from where it is (no copy; with no
+ * connection, copied into r->out); release(cls) is called once the text is
+ * no longer needed (also on failure). */
 enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
                                    void (*release)(void *), void *cls);
-/* Queues the answer set on r. */
+/* Queues the answer set on r (with no connection: keeps it in r, REQ_DONE;
+ * a stream is then answered 200 with no body). */
 enum MHD_Result chr_http_send(struct req *r);
+/* The Content-Type the answer set on r goes out with; NULL for a 204. */
+const char *chr_http_content_type(const struct req *r);
 /* The HTTP status of a core error. */
 unsigned chr_http_status_of(enum chr_err e);
 /* The value of query argument `key`, or NULL. */
 const char *chr_http_arg(const struct req *r, const char *key);
+/* Every value of the repeatable query argument `key`, in order, at most max
+ * into out; returns how many. */
+size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, size_t max);
 
 /* Mutations: hands the event to the loop, the connection suspended until
- * the answer (its ops->request). */
+ * the answer (its ops->request); with no connection, the answer is set on r
+ * (REQ_DONE) when `done` fires, which may be before this returns. */
 enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
 
 /* Routes a complete request (routes.c). */

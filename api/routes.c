@@ -455,36 +455,18 @@ static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
     return chr_http_submit(r, &ev);
 }
 
-/* Every value of the repeatable query argument `arguments`, in order. */
-struct arg_values {
-    const char *v[CHR_JOB_ARGUMENTS_MAX + 1];
-    size_t n;
-};
-
-static enum MHD_Result take_argument(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
-{
-    (void)kind;
-    struct arg_values *a = cls;
-    if (key == NULL || strcmp(key, "arguments") != 0)
-        return MHD_YES;
-    if (a->n == CHR_JOB_ARGUMENTS_MAX + 1)
-        return MHD_NO; /* one past the limit is enough to refuse */
-    a->v[a->n++] = value ? value : "";
-    return MHD_YES;
-}
-
 static enum MHD_Result named(struct req *r, enum chr_event_type type)
 {
     struct chr_event ev = {.type = type};
     ev.u.named.name = r->name;
     char *args = NULL; /* RUN_JOB: ?arguments=a&arguments=b, as argv (run_cmd.h) */
     if (type == CHR_EV_RUN_JOB) {
-        struct arg_values a = {.n = 0};
-        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, take_argument, &a);
+        /* One past the limit is enough to refuse. */
+        const char *v[CHR_JOB_ARGUMENTS_MAX + 1];
+        size_t n = chr_http_arg_all(r, "arguments", v, sizeof v / sizeof v[0]);
         struct chr_error err = {{0}, {0}};
         enum chr_err e = CHR_OK;
-        args = chr_run_args_encode(a.v, a.n, &e, &err);
+        args = chr_run_args_encode(v, n, &e, &err);
         if (e != CHR_OK) {
             chr_http_error(r, chr_http_status_of(e), "%s", err.message);
             return chr_http_send(r);

@@ -27,7 +27,7 @@ struct chr_sched;
 
 struct chr_sched_ops {
     /* Hands a mutation over (the event is copied); CHR_OK: done will be
-     * called; else done is never called (CHR_EBUSY: the queue is full). */
+     * called; else done is never called (CHR_EUNAVAIL: stopping; CHR_ENOMEM). */
     enum chr_err (*request)(struct chr_sched *s, struct chr_event *ev, chr_sched_done_fn *done,
                             void *ctx);
     struct chr_view *(*view)(struct chr_sched *s);       /* the read model (view.h) */

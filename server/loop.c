@@ -800,10 +800,9 @@ static const struct chr_run *find_run(const struct chr_loop *l, const char *run_
 static void observe_before(struct chr_loop *l, const struct chr_event *ev, struct run_before *b)
 {
     *b = (struct run_before){false, CHR_CAUSE_SCHEDULED, 0};
+    /* A request's job is not touched here: what the request changes is in
+     * its batch, and shown once that is durable (hold_items). */
     switch (ev->type) {
-    case CHR_EV_DELETE_JOB: case CHR_EV_RUN_JOB: case CHR_EV_KILL_JOB: case CHR_EV_MARK_SUCCESS:
-        touch(l, ev->u.named.name);
-        break;
     case CHR_EV_TASK_STATUS: {
         touch_run(l, ev->u.status.run_id);
         const struct chr_run *r = find_run(l, ev->u.status.run_id);
