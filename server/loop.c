@@ -804,7 +804,6 @@ static void observe_before(struct chr_loop *l, const struct chr_event *ev, struc
      * its batch, and shown once that is durable (hold_items). */
     switch (ev->type) {
     case CHR_EV_TASK_STATUS: {
-        touch_run(l, ev->u.status.run_id);
         const struct chr_run *r = find_run(l, ev->u.status.run_id);
         if (r != NULL && r->state < CHR_RUN_FINISHED)
             *b = (struct run_before){r->state != CHR_RUN_RUNNING || ev->u.status.state !=
@@ -916,6 +915,10 @@ static void step(struct chr_loop *l, struct qitem *it)
     if (it->ev.type == CHR_EV_STORE_DONE && it->ev.u.store.result == CHR_OK)
         release_items(l, it->ev.u.store.batch_id); /* before the replies it allows */
     execute(l, &acts);
+    /* A status the core wrote is shown once its batch is durable (the job
+     * is held by then); one it did not write is shown now. */
+    if (it->ev.type == CHR_EV_TASK_STATUS)
+        touch_run(l, it->ev.u.status.run_id);
     if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED)
         make_offer(l); /* resources came back */
     offers_settle(l);

@@ -671,6 +671,46 @@ static void test_manual_run_launches_and_succeeds(void **state)
     assert_int_equal(m.counter[CHR_M_RUNS_SUCCEEDED], 1);
 }
 
+/* The state of run `id` of job `name` as shown; -1 when not shown. */
+static int shown_run_state(struct lt *t, const char *name, const char *id)
+{
+    const struct chr_view_job *j = chr_view_job(view(t), name);
+    const struct chr_view_run *r = j ? chr_view_find_run(j, id) : NULL;
+    int st = r != NULL ? (int)r->state : -1;
+    chr_view_job_release(j);
+    return st;
+}
+
+/* A task's outcome whose batch the store fails is never shown: the run
+ * stays as last stored (running), not finished, and nothing counts it. */
+static void test_failed_outcome_is_never_shown(void **state)
+{
+    struct lt *t = *state;
+    put_ok(t, JOB("late", "sleep 1"));
+    struct answer a;
+    assert_int_equal(named(t, CHR_EV_RUN_JOB, "late", &a), CHR_OK);
+    char run_id[CHR_RUN_ID_MAX];
+    assert_true(strlen(a.message) < sizeof run_id);
+    memcpy(run_id, a.message, strlen(a.message) + 1);
+    answer_destroy(&a);
+    int64_t end = test_mono_ms() + WAIT_MS;
+    while (shown_run_state(t, "late", run_id) != CHR_RUN_RUNNING && test_mono_ms() < end)
+        test_nap_ms(10);
+    assert_int_equal(shown_run_state(t, "late", run_id), CHR_RUN_RUNNING);
+    chr_store_fault_inject(t->store, CHR_STORE_FAULT_WRITE, 1, -1); /* its end cannot be written */
+    char why[256] = "";
+    end = test_mono_ms() + WAIT_MS;
+    while (t->sched->ops->healthy(t->sched, why, sizeof why) && test_mono_ms() < end)
+        test_nap_ms(20);
+    assert_false(t->sched->ops->healthy(t->sched, why, sizeof why));
+    barrier(t);
+    assert_int_equal(shown_run_state(t, "late", run_id), CHR_RUN_RUNNING);
+    const struct chr_view_job *j = chr_view_job(view(t), "late");
+    assert_non_null(j);
+    assert_int_equal(j->stats.success_count, 0);
+    chr_view_job_release(j);
+}
+
 /* ---- main: the tests, or `run-task` when the loop launches this binary ----------- */
 
 int main(int argc, char **argv)
@@ -694,6 +734,7 @@ int main(int argc, char **argv)
         TC(test_store_failure_hides_every_kind_of_change),
         TC(test_requests_refused_once_stop_begins),
         TC(test_manual_run_launches_and_succeeds),
+        TC(test_failed_outcome_is_never_shown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
