@@ -26,10 +26,11 @@ enum chr_job_kind_hint {
 
 /*
  * Parses one job definition from `text` (`len` bytes, no NUL needed) into
- * *out.  Every field of api.md §2 is accepted with its type (numbers may also
- * come as strings, "3"; booleans as "true"/"false"; null means absent);
- * unknown fields and the server's counters (successCount, errorCount,
- * errorsSinceLastSuccess, lastSuccess, lastError) are accepted and ignored.
+ * *out.  Every field of docs/api.md, "The job JSON", is accepted with its
+ * type (numbers may also come as strings, "3"; booleans as "true"/"false";
+ * null means absent); unknown fields and the server's counters
+ * (successCount, errorCount, errorsSinceLastSuccess, lastSuccess, lastError)
+ * are accepted and ignored.
  * Absent fields and resources of 0 take `defaults` (NULL: Chronos's own, see
  * chr_job_defaults_init).  A body with neither a schedule nor parents gets
  * "R1/<now_ms>/PT24H" (run once now).  The result has passed

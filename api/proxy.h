@@ -1,8 +1,8 @@
 /*
  * proxy.h - a standby server forwards every API request to the leader and
- * relays the answer, as Chronos does (api.md section 0): same method, path
- * (re-encoded), query, headers (less the hop-by-hop ones) and body; the
- * leader's status, headers and body come back.
+ * relays the answer, as Chronos does (docs/operations.md, "Standbys"): same
+ * method, path (re-encoded), query, headers (less the hop-by-hop ones) and
+ * body; the leader's status, headers and body come back.
  *
  * Nothing blocks an HTTP thread: chr_proxy_forward suspends the connection
  * and hands the request to one thread of ours that runs every transfer at

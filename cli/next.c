@@ -1,5 +1,5 @@
 /*
- * next.c - `chronos next`: the instants a schedule fires at, as ../shared/time.md
+ * next.c - `chronos next`: the instants a schedule fires at, as docs/time.md
  * specifies.  One request from the command line, or a stream of JSON
  * requests on stdin (--json-lines) answered one line each, in order.
  *

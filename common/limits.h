@@ -97,8 +97,8 @@
 /* Bytes of one whole multi-op batch (data + path + 16 bytes of framing per
  * op), and of data in one node.  ZooKeeper refuses any request packet larger
  * than jute.maxbuffer (1,048,575 bytes by default) by dropping the
- * connection, which looks like a connection loss, not an error (protocols.md
- * C); a batch becomes one zoo_multi packet.  1 MiB - 64 KiB leaves room for
+ * connection, which looks like a connection loss, not an error; a
+ * batch becomes one zoo_multi packet.  1 MiB - 64 KiB leaves room for
  * the packet and multi headers, so whatever the local backend accepts
  * ZooKeeper accepts too.  A node gets 64 KiB less again, so that a single
  * op of the largest node with the longest path still fits one batch.  A job
@@ -124,7 +124,7 @@
 
 /* Children returned by one listing.  The shard scheme keeps a directory near
  * jobs/256 (4,000 at a million jobs); 65,536 names of ~20 bytes stay near the
- * 1 MiB reply that Java ZooKeeper clients can still read (limits.md 6). */
+ * 1 MiB reply that Java ZooKeeper clients can still read. */
 #define CHR_STORE_CHILDREN_MAX 65536
 
 /* Nodes in the whole tree: a million jobs with their state, ledger and a few
@@ -235,7 +235,7 @@
 /* A candidate's id ("host:port"), stored as its election node's data. */
 #define CHR_ZK_ID_MAX 255
 /* ZooKeeper's jute.maxbuffer default (0xfffff): a request packet larger than
- * this makes the server drop the connection (protocols.md C). */
+ * this makes the server drop the connection. */
 #define CHR_ZK_PACKET_MAX 1048575
 /* "digest" ACL id: "user:" + base64(SHA-1) (28 characters). */
 #define CHR_ZK_DIGEST_ID_MAX (CHR_ZK_AUTH_MAX + 32)

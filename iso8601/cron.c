@@ -3,7 +3,7 @@
  * bit sets, matching wall times field by field, and finding the next firing
  * instant in a zone by walking the zone's offset segments.
  *
- * The rules are those of ../shared/time.md, "Cron expressions": Vixie's OR of
+ * The rules are those of docs/time.md, "Cron expressions": Vixie's OR of
  * the two day fields when both are restricted, the L / L-n / nW / LW / dL / d#k
  * extensions, and the DST rules (a fixed wall time fires once, at the earlier
  * pass of an overlap or shifted forward by a gap; minutes of an hour written

@@ -1,6 +1,6 @@
 /*
  * interval.c - ISO 8601 repeating intervals, R[n]/start/period, by the rules
- * of ../shared/time.md: occurrence k is computed from the start (months with
+ * of docs/time.md: occurrence k is computed from the start (months with
  * day clamping, then whole days on the wall clock, then the wall time to an
  * instant, then exact elapsed time), never by stepping from the previous
  * occurrence, so month ends do not drift.

@@ -1,6 +1,6 @@
 /*
  * iso8601.h - time for chronos: instants, calendar arithmetic, IANA zones,
- * ISO 8601 repeating intervals and cron expressions.  ../shared/time.md is the
+ * ISO 8601 repeating intervals and cron expressions.  docs/time.md is the
  * contract this module implements.
  *
  * This module depends on nothing of ours but common/.  Everything in it is

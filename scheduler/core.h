@@ -3,7 +3,7 @@
  * dependency DAG, run state machine, offer matching, and the retry,
  * concurrency and missed-run policies.
  *
- * The core is sans-IO (../shared/design.md, conventions.md): it does no I/O,
+ * The core is sans-IO (docs/design.md): it does no I/O,
  * reads no clock, starts no thread and calls no callback.  Its whole
  * interface is
  *

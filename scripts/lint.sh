@@ -60,5 +60,23 @@ arrows=$(echo "$files" | grep -v -E '^cli/' | xargs -r grep -n -E '^#include "[a
 if [ -n "$arrows" ]; then
   echo "lint: includes against the design's arrows (docs/design.md):"; echo "$arrows"; status=1
 fi
+# Nothing refers to documents outside the repository (a clone has no
+# shared/ beside it), and every relative link of README.md and docs/*.md
+# (`](x.md)`, `](docs/...)`, a #fragment aside) names a file that exists.
+outside=$(git ls-files -z 2>/dev/null | xargs -0 -r grep -I -n -E '\.\./shared|(^|[^A-Za-z0-9_.-])shared/[A-Za-z0-9_-]+\.md' 2>/dev/null)
+if [ -n "$outside" ]; then
+  echo "lint: references to documents outside the repository:"; echo "$outside"; status=1
+fi
+links=$(for md in README.md docs/*.md; do
+  [ -f "$md" ] || continue
+  grep -o -E '\]\([^)[:space:]]+\)' "$md" | sed -e 's/^](//' -e 's/)$//' -e 's/#.*//' |
+    grep -E '\.md$|^docs/' | grep -v -E '^[a-z]+:' |
+    while read -r target; do
+      [ -e "$(dirname "$md")/$target" ] || echo "$md: ($target) names no file"
+    done
+done)
+if [ -n "$links" ]; then
+  echo "lint: links to files that do not exist:"; echo "$links"; status=1
+fi
 [ $status -eq 0 ] && echo "lint: clean"
 exit $status

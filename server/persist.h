@@ -1,6 +1,6 @@
 /*
  * persist.h - how the server lays the core's data out in the store: paths of
- * the znode tree of ../shared/design.md and the JSON of /state and /runs
+ * the znode tree of docs/design.md and the JSON of /state and /runs
  * nodes.  Job definitions are stored as the API shows them (api/job_json.h).
  *
  * Pure functions over jansson; no I/O.  Every decoder validates what it reads

@@ -617,7 +617,7 @@ static int attach_once(const char *servers, const uint8_t *req, size_t len)
 }
 
 /*
- * The standard trick (protocols.md C): a second client attaches to the
+ * The standard trick: a second client attaches to the
  * session and closes it.  With the C client as the second one it is racy:
  * the first client, pushed off the session by the attach, takes it back
  * within a millisecond or two, and the second client's close is then lost.

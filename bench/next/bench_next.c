@@ -21,7 +21,7 @@
  *
  * Figures are ns per next instant: each batch of operations gives one ns/op,
  * each run gives the median and p99 of its batches, and the figure printed is
- * the median over runs of each (as shared/limits.md reports).  A bench prints
+ * the median over runs of each.  A bench prints
  * figures and never fails on them; it fails only when it cannot run.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -458,7 +458,7 @@ static void print_agreement(const struct row *rows, const struct peer_row *prs, 
     printf("  %d of %d (row, peer) pairs agree%s\n", agree, compared,
            agree == compared ? "" : " (the warnings above say where the others differ)");
     if (agree != compared)
-        printf("  chronos follows shared/time.md at DST changes: a wall time in a gap fires moved\n"
+        printf("  chronos follows docs/time.md at DST changes: a wall time in a gap fires moved\n"
                "  forward by the gap; with hour '*' a repeated hour fires in both passes.\n");
 }
 

@@ -111,7 +111,7 @@ function median(values) {
 
 // Per run: warm-up batches (JIT), then timed batches; each batch gives one
 // ns/op.  The figure is the median over runs of each run's median and p99,
-// as in shared/limits.md.
+// as bench_next.c reports chronos.
 function measure(walker, plan) {
   const medians = [];
   const p99s = [];

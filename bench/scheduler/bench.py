@@ -430,7 +430,7 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     say("  machine CPU from the due instant until all were archived (or the wait ended): "
         "%.0f%% busy of %d cpus, %.1f cpu-s = %.2f cpu-ms per exec'd run (all processes)" %
         (100 * busy, os.cpu_count(), busy_s, 1000 * busy_s / len(execs)))
-    say("  (ceilings in limits.md: ~2,000 spawns/s sequential, ~3,500/s with 2 in flight; "
+    say("  (process spawn ceilings: ~2,000 spawns/s sequential, ~3,500/s with 2 in flight; "
         "each durable launch here also spawns a supervisor and makes several fsyncs)")
     name = "2%s launches (%s)" % (variant, "default resources" if not extra else
                                   "cpus 0.001 mem 1 disk 1")

@@ -7,9 +7,10 @@
  * list the group (leaving a child watch) -> get the leader's node -> parse
  * -> publish.  Every chain carries a generation; only the newest may
  * publish, so a slow old chain never overwrites a newer answer.  Callbacks
- * never block and never call the sync API (protocols.md C).  Our own thread
- * does what may block: zookeeper_init / zookeeper_close (a new session after
- * an expiry) and retries after a failed read.
+ * never block and never call the sync API (it would wait on the very thread
+ * that delivers its answer).  Our own thread does what may block:
+ * zookeeper_init / zookeeper_close (a new session after an expiry) and
+ * retries after a failed read.
  */
 #include "offers/mesos/master.h"
 

@@ -1,7 +1,7 @@
 /*
  * master.h - where the leading Mesos master is: `--mesos_master` is
  * either a plain "host:port" or "zk://[user:pass@]host:port[,host:port]/path",
- * the ZooKeeper group the masters join (protocols.md A.11).
+ * the ZooKeeper group the masters join.
  *
  * With a zk:// URL this keeps its own ZooKeeper session (a different
  * ensemble and path than chronos's store, so never a chr_zk), lists the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `chronos next` as a user meets it (shared/time.md, section "chronos next"):
+# `chronos next` as a user meets it (docs/time.md, section "Output and `chronos next`"):
 # exit codes (0 ok, 1 with one line on stderr for a bad expression, zone or
 # --from or --count value, 2 for usage errors), --help, the default count and --from, the
 # output format, and --json-lines (order kept, a malformed line answered with

@@ -57,7 +57,7 @@ static inline void fuzz_poison_error(struct chr_error *err)
 
 /* A parse failure: a known negative code, and an error whose field is a
  * non-empty string and whose message is a non-empty string starting with
- * that field (conventions.md: "schedule: period 'P' has no components"). */
+ * that field (docs/design.md, Conventions: "schedule: period 'P' has no components"). */
 static inline void fuzz_check_parse_error(enum chr_err rc, const struct chr_error *err, const char *input)
 {
     FUZZ_CHECK(rc < 0 && strcmp(chr_err_name(rc), "EUNKNOWN") != 0,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The time oracle: checks `chronos next --json-lines` against an independent
-# model of /work/shared/time.md (tests/oracle/oracle.py: Python's zoneinfo,
+# model of docs/time.md (tests/oracle/oracle.py: Python's zoneinfo,
 # no code shared with iso8601/).
 #
 #   CHRONOS=build/chronos bash tests/oracle/check.sh

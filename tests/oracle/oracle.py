@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent oracle for /work/shared/time.md ("Time semantics").
+"""An independent oracle for docs/time.md (what instants a schedule fires at).
 
 Role: say, for a schedule expression, a zone, an instant T and a count N, which
 instants the schedule fires at after T -- or that the request is an error.  It

@@ -47,7 +47,8 @@ launch() { # launch I: starts server I from its config
   echo $! >"$d/pid"
 }
 
-# ready HOSTPORT: a session reaches CONNECTED (not just `ruok`: protocols.md).
+# ready HOSTPORT: a session reaches CONNECTED (not just `ruok`, whose imok does
+# not mean the server serves sessions yet).
 ready() {
   /usr/bin/python3 - "$1" <<'EOF'
 import socket, struct, sys, time

@@ -18,7 +18,8 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The example job of api.md §2 (Chronos 3 GET output), counters and all. */
+/* The example job of docs/api.md, "The job JSON" (Chronos 3 GET output),
+ * counters and all. */
 static const char chronos_example[] =
     "{\"name\":\"camus_kafka2hdfs\",\"command\":\"/srv/job.bash\",\"shell\":false,"
     "\"executor\":\"\",\"executorFlags\":\"\",\"taskInfoData\":\"\",\"retries\":2,"
@@ -193,7 +194,7 @@ static void test_counters_from_stats(void **state)
     json_decref(out);
 }
 
-/* The serializer order of api.md §2, then ours. */
+/* The serializer order of docs/api.md, "The job JSON", then ours. */
 static void test_output_order_and_shape(void **state)
 {
     (void)state;

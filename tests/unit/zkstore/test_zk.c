@@ -80,7 +80,7 @@ static struct chr_zk *open_zk(const char *hosts, const char *auth, struct rec *r
     return zk;
 }
 
-/* The standard trick (protocols.md C), as zk.h's test hook does it. */
+/* The standard trick (zkstore/zk_session.c), as zk.h's test hook does it. */
 static void expire_session(struct chr_zk *zk)
 {
     chr_zk_test_expire(zk);

@@ -393,8 +393,8 @@ static void test_group_created_later(void **state)
     pthread_mutex_destroy(&s.mu);
 }
 
-/* Expires the detector's session with a second handle on its id
- * (protocols.md C): it makes a new session and goes on following. */
+/* Expires the detector's session with a second handle on its id:
+ * it makes a new session and goes on following. */
 static void test_session_expiry(void **state)
 {
     (void)state;
