@@ -12,9 +12,10 @@
  * /v1/runs/{id}/stdout?follow=1) is relayed as it arrives, through a small
  * window with back-pressure on the leader.
  *
- * When no leader is known, or it cannot be reached, the answer is 503 in
- * Chronos's shape ({"message":"no leader: ...","status":"Service
- * Unavailable"}) with `Retry-After: 1` - never a trace.  Every forwarded
+ * When no leader is known, the answer is 503 in Chronos's shape
+ * ({"message":"no leader: ...","status":"Service Unavailable"}); when the
+ * known leader cannot be reached, the same with `Retry-After: 1` - never a
+ * trace.  Every forwarded
  * request carries `X-Chronos-Proxied-By: <self>`; a request that already
  * carries it is refused with 508 (two servers each think the other leads).
  */

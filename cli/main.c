@@ -8,7 +8,6 @@
 
 #include "cli/cli.h"
 
-#define CHRONOS_VERSION "0.1.0"
 
 struct command {
     const char *name;
@@ -91,7 +90,7 @@ int main(int argc, char **argv)
         return CHR_EXIT_OK;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("chronos %s\n", CHRONOS_VERSION);
+        printf("chronos %s\n", CHR_VERSION);
         return CHR_EXIT_OK;
     }
     fprintf(stderr, "chronos: unknown command '%s' (try `chronos help`)\n", cmd);
