@@ -97,7 +97,7 @@ static const char serve_help[] =
     "                         every task as its own user\n"
     "  --master local         the resource manager: `local` (this host)\n"
     "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"
-    "                         and free disk under data_dir)\n"
+    "                         and the size of the disk under data_dir)\n"
     "  --http_credentials_file FILE  require HTTP Basic auth (all but /ping, /health) with the\n"
     "                         USER:PASSWORD in FILE (mode 0600); or CHRONOS_HTTP_CREDENTIALS;\n"
     "                         --http_credentials USER:PASSWORD works but is visible to\n"

@@ -118,9 +118,13 @@ static void machine_resources(const char *runs_dir, struct chr_local_resources *
         long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
         out->mem_mb = pages > 0 && size > 0 ? (double)pages * (double)size / 1048576.0 : 0;
     }
+    /* The file system's size, not its free space: what is free at start
+     * is a moment's reading (a disk full then would offer no disk for the
+     * whole life of the loop, and refuse every job); a disk that fills
+     * later fails launches, which are retried. */
     struct statvfs vfs;
     if (out->disk_mb <= 0 && statvfs(runs_dir, &vfs) == 0)
-        out->disk_mb = (double)vfs.f_bavail * (double)vfs.f_frsize / 1048576.0;
+        out->disk_mb = (double)vfs.f_blocks * (double)vfs.f_frsize / 1048576.0;
 }
 
 static char *dup_or(const char *s, const char *fallback)

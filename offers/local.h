@@ -173,8 +173,8 @@ struct chr_local_config {
     const char *chronos_bin;  /* the binary with `run-task`; NULL: /proc/self/exe */
     const char *hostname;     /* NULL: gethostname() */
     struct chr_local_resources total; /* each 0: from the machine (CPUs this
-                                       * process may use, MemTotal, free disk
-                                       * under runs_dir at create) */
+                                       * process may use, MemTotal, the size
+                                       * of the file system under runs_dir) */
     int64_t kill_grace_ms;    /* SIGTERM -> SIGKILL; 0: CHR_LOCAL_KILL_GRACE_MS */
     int32_t keep_done_per_job;/* finished run dirs kept per job after collect;
                                * -1: CHR_LOCAL_KEEP_DONE_DEFAULT; 0: delete */

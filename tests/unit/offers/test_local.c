@@ -21,6 +21,7 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -999,6 +1000,29 @@ static void test_spec_without_claim(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
+/* The disk the host offers is its file system's size, not the free space
+ * of the moment: a disk full when the manager starts must not offer no disk
+ * (and refuse every job) for the manager's whole life. */
+static void test_disk_is_the_file_systems_size(void **state)
+{
+    struct fixture *f = *state;
+    struct chr_local_config cfg = {.runs_dir = f->runs, .chronos_bin = supervisor_bin,
+                                   .hostname = "testhost", .total = {1, 64, 0},
+                                   .on_event = on_event, .ctx = f};
+    struct chr_error err;
+    memset(&err, 0, sizeof err);
+    struct chr_local *l = NULL;
+    assert_int_equal(chr_local_create(&cfg, &l, &err), CHR_OK);
+    struct chr_local_resources total;
+    chr_local_total(l, &total);
+    chr_local_destroy(l);
+    struct statvfs vfs;
+    assert_int_equal(statvfs(f->runs, &vfs), 0);
+    double size_mb = (double)vfs.f_blocks * (double)vfs.f_frsize / 1048576.0;
+    assert_true(total.disk_mb > size_mb - 1 && total.disk_mb < size_mb + 1);
+    assert_true(total.cpus == 1 && total.mem_mb == 64); /* given ones are kept */
+}
+
 /* A supervisor that exits before it claims the run (it could not write the
  * claim: a full disk, say) never started the task: the run is dropped - the
  * core queues it again - not failed, and the next launch runs it once. */
@@ -1334,6 +1358,7 @@ int main(int argc, char **argv)
         TC(test_collect_keeps_newest),
         TC(test_spec_without_claim),
         TC(test_supervisor_exits_before_claim),
+        TC(test_disk_is_the_file_systems_size),
         TC(test_pid_record_failure),
         TC(test_reboot_is_lost),
         TC(test_reconcile),
