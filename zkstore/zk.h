@@ -68,6 +68,9 @@ bool chr_zk_alive(const struct chr_zk *zk);
 /* Makes the server expire this session now (a second client takes over the
  * session id and closes it): the real thing, for fault tests. */
 void chr_zk_test_expire(struct chr_zk *zk);
+/* Makes chr_zk_alive say true again after an expiry: the moment between the
+ * client's I/O thread marking the handle dead and our watcher hearing it. */
+void chr_zk_test_seem_alive(struct chr_zk *zk);
 #endif
 
 /* ---- The store on a session ---------------------------------------------- */

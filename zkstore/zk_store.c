@@ -61,6 +61,7 @@ struct zbatch {
     struct chr_store_result *out;
     int32_t *versions;
     uint8_t *types;
+    char **paths; /* each op's path, its own heap copy (see zk_submit) */
     zoo_op_t ops[];
 };
 
@@ -96,10 +97,18 @@ static size_t packet_bytes(const struct chr_zk *zk, const struct chr_store_op *o
     return total;
 }
 
+/* Frees a batch and its paths. */
+static void batch_free(struct zbatch *b)
+{
+    for (size_t i = 0; b != NULL && i < b->n; i++)
+        chr_free(b->paths[i]);
+    chr_free(b);
+}
+
 static struct zbatch *batch_new(struct zk_store *st, const struct chr_store_op *ops, size_t n)
 {
     size_t per = sizeof(zoo_op_t) + sizeof(zoo_op_result_t) + sizeof(struct Stat) +
-                 sizeof(struct chr_store_result) + sizeof(int32_t) + 1;
+                 sizeof(struct chr_store_result) + sizeof(int32_t) + sizeof(char *) + 1;
     struct zbatch *b = chr_calloc(1, sizeof *b + n * per);
     if (b == NULL)
         return NULL;
@@ -108,27 +117,32 @@ static struct zbatch *batch_new(struct zk_store *st, const struct chr_store_op *
     b->results = (zoo_op_result_t *)(void *)&b->ops[n];
     b->stats = (struct Stat *)(void *)&b->results[n];
     b->out = (struct chr_store_result *)(void *)&b->stats[n];
-    b->versions = (int32_t *)(void *)&b->out[n];
+    b->paths = (char **)(void *)&b->out[n];
+    b->versions = (int32_t *)(void *)&b->paths[n];
     b->types = (uint8_t *)&b->versions[n];
     const struct ACL_vector *acl = st->zk->acl;
     for (size_t i = 0; i < n; i++) {
         const struct chr_store_op *op = &ops[i];
         const char *data = op->data != NULL ? op->data : "";
+        if ((b->paths[i] = chr_strndup(op->path, strlen(op->path))) == NULL) {
+            batch_free(b);
+            return NULL;
+        }
         b->types[i] = (uint8_t)op->type;
         b->versions[i] = op->version;
         switch (op->type) {
         case CHR_STORE_CREATE:
-            zoo_create_op_init(&b->ops[i], op->path, data, (int)op->len, acl, 0, NULL, 0);
+            zoo_create_op_init(&b->ops[i], b->paths[i], data, (int)op->len, acl, 0, NULL, 0);
             break;
         case CHR_STORE_SET:
-            zoo_set_op_init(&b->ops[i], op->path, data, (int)op->len, op->version,
+            zoo_set_op_init(&b->ops[i], b->paths[i], data, (int)op->len, op->version,
                             &b->stats[i]);
             break;
         case CHR_STORE_DELETE:
-            zoo_delete_op_init(&b->ops[i], op->path, op->version);
+            zoo_delete_op_init(&b->ops[i], b->paths[i], op->version);
             break;
         default:
-            zoo_check_op_init(&b->ops[i], op->path, op->version);
+            zoo_check_op_init(&b->ops[i], b->paths[i], op->version);
             break;
         }
     }
@@ -198,7 +212,7 @@ static void multi_done(int rc, const void *data)
     }
     pthread_cond_broadcast(&st->cond);
     pthread_mutex_unlock(&st->mu);
-    chr_free(b);
+    batch_free(b);
 }
 
 /* ---- Backend ------------------------------------------------------------------ */
@@ -219,8 +233,11 @@ static enum chr_err zk_submit(struct chr_store *s, const struct chr_store_op *op
     b->bytes = bytes;
     enum chr_err e = CHR_OK;
     pthread_mutex_lock(&st->submit_mu);
+    bool dead = zoo_state(st->zk->zh) < 0; /* see the call below */
     pthread_mutex_lock(&st->mu);
-    if (st->closing || st->queued >= st->queue_max ||
+    if (dead) {
+        e = CHR_EIO;
+    } else if (st->closing || st->queued >= st->queue_max ||
         st->queued_bytes + bytes > CHR_STORE_QUEUE_BYTES_MAX) {
         e = CHR_EUNAVAIL;
     } else {
@@ -230,12 +247,21 @@ static enum chr_err zk_submit(struct chr_store *s, const struct chr_store_op *op
         b->seq = st->next_seq + 1;
     }
     pthread_mutex_unlock(&st->mu);
+    /* ZooKeeper 3.8's zoo_amulti on a dead session (expired, auth failed)
+     * refuses op by op, and for every op after the first frees a stale
+     * request path: the previous op's path, an invalid or double free.  So
+     * it is never called on a dead session - the handle's own state, set by
+     * the client's I/O thread before our watcher hears of the expiry - and,
+     * for the instant between that look and its own, every path is a heap
+     * copy of its own, left to the library (not freed) when it refuses. */
+    bool refused = false;
     if (e == CHR_OK) {
         int rc = zoo_amulti(st->zk->zh, (int)n, b->ops, b->results, multi_done, b);
         pthread_mutex_lock(&st->mu);
         if (rc == ZOK) {
             st->next_seq++;
         } else { /* not queued (the session is dead): no completion */
+            refused = true;
             st->queued--;
             st->inflight--;
             st->queued_bytes -= bytes;
@@ -245,8 +271,10 @@ static enum chr_err zk_submit(struct chr_store *s, const struct chr_store_op *op
         pthread_mutex_unlock(&st->mu);
     }
     pthread_mutex_unlock(&st->submit_mu);
-    if (e != CHR_OK)
-        chr_free(b);
+    if (e != CHR_OK && refused)
+        chr_free(b); /* its paths: see above (a few bytes, once a session) */
+    else if (e != CHR_OK)
+        batch_free(b);
     return e;
 }
 

@@ -553,6 +553,12 @@ static void test_session_expiry(void **state)
     assert_int_equal(chr_store_submit(s, &op, 1, never_done, NULL), CHR_EIO);
     assert_int_equal(chr_store_get(s, "/n", NULL, NULL, NULL), CHR_EIO);
     assert_int_equal(chr_store_flush(s), CHR_EIO);
+    /* A batch of several ops on the dead handle, before our watcher would
+     * have heard (ZooKeeper 3.8's zoo_amulti frees a stale path there): a
+     * clean CHR_EIO, no invalid free. */
+    chr_zk_test_seem_alive(zk);
+    struct chr_store_op ops[3] = {op_create("/m1", "y"), op_set("/n", "z", -1), op_del("/n", -1)};
+    assert_int_equal(chr_store_submit(s, ops, 3, never_done, NULL), CHR_EIO);
     WAIT_UNTIL(el_count(&er, CHR_ELECTION_LOST) == 1, 5000);
     assert_int_equal(el_count(&er, CHR_ELECTION_LOST), 1);
     assert_false(chr_election_leading(e));
