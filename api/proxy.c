@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DEFAULT_TIMEOUT_MS 30000
@@ -92,13 +93,6 @@ struct xfer {
     /* A stream's state (under mu). */
     bool paused, want_unpause, reader_waiting, ended, failed, mhd_gone;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- Errors ------------------------------------------------------------------ */
 
@@ -718,7 +712,7 @@ enum chr_err chr_proxy_forward(struct chr_proxy *p, const struct chr_proxy_reque
     if (!stopping && !full) {
         p->n++;
         x->p = p;
-        x->deadline_ms = mono_ms() + p->timeout_ms;
+        x->deadline_ms = chr_clock_mono_ms() + p->timeout_ms;
         MHD_suspend_connection(rq->conn); /* before the thread can resume it */
         x->next = p->incoming;
         p->incoming = x;
@@ -855,7 +849,7 @@ static void unlink_active(struct chr_proxy *p, struct xfer *x)
 /* Deadlines, streams MHD let go of, drained windows.  Returns the wait. */
 static long sweep(struct chr_proxy *p)
 {
-    int64_t now = mono_ms(), next = now + POLL_MS_MAX;
+    int64_t now = chr_clock_mono_ms(), next = now + POLL_MS_MAX;
     for (struct xfer **pp = &p->active; *pp;) {
         struct xfer *x = *pp;
         pthread_mutex_lock(&x->mu);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
 
@@ -413,7 +414,7 @@ static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *
 static void watch_alive(struct chr_local *l, struct chr_local_run *r,
                         const struct chr_local_assess *a)
 {
-    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_clock_wall_ms());
     r->sup_fd = a->sup_fd;
     r->state = started ? CHR_LOCAL_RUNNING : CHR_LOCAL_STARTING;
     r->task_pid = started ? a->pid.pid : 0;
@@ -463,7 +464,7 @@ static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r
 /* A run may be launched ahead of its not_before_ms, by a bounded lead. */
 static enum chr_err check_lead(const struct chr_local_task *t, struct chr_error *err)
 {
-    if (t->not_before_ms > chr_local_wall_ms() + CHR_LOCAL_LEAD_MAX_MS)
+    if (t->not_before_ms > chr_clock_wall_ms() + CHR_LOCAL_LEAD_MAX_MS)
         return chr_error_set(err, CHR_EINVAL, "not_before_ms",
                              "more than %d ms ahead of now", CHR_LOCAL_LEAD_MAX_MS);
     return CHR_OK;

@@ -39,11 +39,6 @@
 /* /proc/sys/kernel/random/boot_id: 36 characters. */
 #define CHR_LOCAL_BOOT_ID_LEN 36
 
-/* ---- Clocks (the adapter's own; the core takes time as an argument) ------ */
-
-int64_t chr_local_wall_ms(void);
-int64_t chr_local_mono_ms(void);
-
 /* ---- Files ------------------------------------------------------------- */
 
 /* Reads the file `name` under dirfd whole (at most max bytes) into a

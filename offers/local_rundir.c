@@ -1,7 +1,7 @@
 /*
  * local_rundir.c - the run directory of the local resource manager: atomic
  * file writes, its one-line records (claim, pid) and the exit record (JSON),
- * process identities that survive pid reuse, pidfds and the adapter's clocks.
+ * process identities that survive pid reuse and pidfds.
  *
  * Shared by the server and the supervisor, so it keeps no state and starts no
  * thread.  Readers never see a half-written record: every write is a complete
@@ -26,22 +26,6 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
-
-/* ---- Clocks ------------------------------------------------------------- */
-
-int64_t chr_local_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t chr_local_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- Files --------------------------------------------------------------- */
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
 
@@ -294,7 +295,7 @@ static void switch_supervisor(struct chr_local *l, struct chr_local_run *r,
     r->kill_sent = false;
     if (r->kill_requested)
         chr_local_send_kill(l, r);
-    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_clock_wall_ms());
     if (!started && r->state != CHR_LOCAL_RUNNING && !r->poll_pid) {
         r->poll_pid = true; /* that supervisor has no notify pipe to us */
         l->n_polling++;
@@ -347,7 +348,7 @@ static void poll_pids(struct chr_local *l)
         int fd = openat(l->runs_fd, found[i]->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct chr_local_pidrec p;
         if (fd >= 0 && chr_local_pidrec_read(fd, &p) == CHR_OK &&
-            chr_local_pidrec_started(&p, chr_local_wall_ms()))
+            chr_local_pidrec_started(&p, chr_clock_wall_ms()))
             set_running(l, found[i], p.pid, p.start_ms);
         if (fd >= 0)
             close(fd);

@@ -53,11 +53,6 @@ struct chr_packs_batch {
     struct bop *op;
 };
 
-int64_t packs_now_ms(void)
-{
-    return chr_clock_wall_ms();
-}
-
 static void logf_(const struct chr_packs *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void logf_(const struct chr_packs *p, const char *fmt, ...)
@@ -203,7 +198,7 @@ bool packs_hold(struct chr_packs *p, unsigned s, const char *name, int kind, int
     e->seq = ++p->seq;
     sh->held_bytes += len;
     p->held_bytes += len;
-    int64_t now = packs_now_ms();
+    int64_t now = chr_clock_wall_ms();
     if (sh->first_ms == 0)
         sh->first_ms = now;
     sh->last_ms = now;
@@ -389,7 +384,7 @@ void chr_packs_done(struct chr_packs *p, struct chr_packs_batch *b, enum chr_err
                 comp_clear(p, sh, &e->c[o->kind]);
             if (o->kind == 0)
                 sh->full = true; /* the batch emptied the pack */
-            sh->last_ms = packs_now_ms();
+            sh->last_ms = chr_clock_wall_ms();
             if (sh->first_ms == 0)
                 sh->first_ms = sh->last_ms;
         } else {
@@ -681,7 +676,7 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
     } else {
         sh->full = true;
     }
-    sh->built_ms = packs_now_ms();
+    sh->built_ms = chr_clock_wall_ms();
     pthread_mutex_unlock(&p->mu);
     if (e == CHR_OK)
         logf_(p, "packed shard %02x: %zu of %zu jobs, %zu bytes, %zu nodes read", s, b.kept, b.n,
@@ -718,9 +713,9 @@ static size_t pack_some(struct chr_packs *p, size_t max, bool flushing, int64_t 
 {
     size_t done = 0;
     bool tried[CHR_STORE_SHARDS] = {false};
-    while (done < max && packs_now_ms() < until_ms) {
+    while (done < max && chr_clock_wall_ms() < until_ms) {
         pthread_mutex_lock(&p->mu);
-        int64_t now = packs_now_ms();
+        int64_t now = chr_clock_wall_ms();
         int best_w = 0;
         unsigned best = 0;
         for (unsigned s = 0; s < CHR_STORE_SHARDS; s++) {
@@ -760,14 +755,12 @@ void *packs_packer_main(void *arg)
     struct chr_packs *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping && !p->dead) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = chr_clock_wall_ts(chr_clock_wall_ms() + 1000);
         pthread_cond_timedwait(&p->cond, &p->mu, &until);
         if (p->stopping)
             break;
         pthread_mutex_unlock(&p->mu);
-        pack_some(p, CHR_STORE_SHARDS, false, packs_now_ms() + PACK_SLICE_MS);
+        pack_some(p, CHR_STORE_SHARDS, false, chr_clock_wall_ms() + PACK_SLICE_MS);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -776,7 +769,7 @@ void *packs_packer_main(void *arg)
 
 size_t chr_packs_flush(struct chr_packs *p, int ms)
 {
-    return pack_some(p, CHR_STORE_SHARDS, true, packs_now_ms() + ms);
+    return pack_some(p, CHR_STORE_SHARDS, true, chr_clock_wall_ms() + ms);
 }
 
 void chr_packs_destroy(struct chr_packs *p, int flush_ms)

@@ -60,8 +60,6 @@ struct chr_packs {
     pthread_t thread;
 };
 
-/* Wall-clock milliseconds. */
-int64_t packs_now_ms(void);
 /* "<root>/packs/<shard>" and "<root>/<kind>/<shard>". */
 void packs_pack_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s);
 void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int kind, unsigned s);
