@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/sb.h"
 
 #define SNAP_MAGIC "CHRSNAP1"
 #define SNAP_HDR 32
@@ -57,26 +58,14 @@ struct swriter {
     uint64_t off;
     uint32_t crc;
     enum chr_err err;
-    unsigned char *mem;
-    size_t mem_len, mem_cap;
+    struct chr_sb mem; /* lsnap_encode's bytes */
 };
 
 static void sw_to_mem(struct swriter *w)
 {
-    if (w->mem_len + w->len > w->mem_cap) {
-        size_t cap = w->mem_cap == 0 ? SNAP_BUF : w->mem_cap;
-        while (cap < w->mem_len + w->len)
-            cap *= 2;
-        unsigned char *m = chr_realloc(w->mem, cap);
-        if (m == NULL) {
-            w->err = CHR_ENOMEM;
-            return;
-        }
-        w->mem = m;
-        w->mem_cap = cap;
-    }
-    memcpy(w->mem + w->mem_len, w->buf, w->len);
-    w->mem_len += w->len;
+    chr_sb_put(&w->mem, (const char *)w->buf, w->len);
+    if (chr_sb_failed(&w->mem))
+        w->err = CHR_ENOMEM;
 }
 
 static void sw_flush(struct swriter *w)
@@ -171,12 +160,11 @@ enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t 
     sw_body(&w, job);
     chr_free(w.buf);
     if (w.err != CHR_OK) {
-        chr_free(w.mem);
+        chr_sb_free(&w.mem);
         return w.err;
     }
-    *out = w.mem;
-    *len = w.mem_len;
-    return CHR_OK;
+    *out = (unsigned char *)chr_sb_finish(&w.mem, len);
+    return *out != NULL ? CHR_OK : CHR_ENOMEM;
 }
 
 /* ---- The checkpoint thread ----------------------------------------------- */
