@@ -338,10 +338,13 @@ static void poll_pids(struct chr_local *l)
     struct chr_local_run *found[64];
     size_t n = 0;
     pthread_mutex_lock(&l->mu);
-    for (size_t b = 0; b < l->n_buckets && n < 64; b++)
-        for (struct chr_local_run *r = l->buckets[b]; r && n < 64; r = r->hash_next)
-            if (r->poll_pid)
-                found[n++] = r;
+    size_t pos = 0;
+    uint64_t v;
+    while (n < 64 && chr_strmap_next(&l->runs, &pos, NULL, &v)) {
+        struct chr_local_run *r = (struct chr_local_run *)(uintptr_t)v;
+        if (r->poll_pid)
+            found[n++] = r;
+    }
     pthread_mutex_unlock(&l->mu);
     /* Only this thread frees runs: the pointers stay valid. */
     for (size_t i = 0; i < n; i++) {

@@ -69,24 +69,10 @@ static void logf_(const struct chr_packs *p, const char *fmt, ...)
 
 /* ---- Held entries ----------------------------------------------------------------- */
 
-static size_t name_hash(const char *s)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct hent *held_find(struct shard *sh, const char *name)
 {
-    if (sh->cap == 0)
-        return NULL;
-    for (size_t i = name_hash(name) & (sh->cap - 1);; i = (i + 1) & (sh->cap - 1)) {
-        if (sh->h[i].name == NULL)
-            return NULL;
-        if (strcmp(sh->h[i].name, name) == 0)
-            return &sh->h[i];
-    }
+    uint64_t v = 0;
+    return chr_strmap_get(&sh->held, name, &v) ? (struct hent *)(uintptr_t)v : NULL;
 }
 
 static void comp_clear(struct chr_packs *p, struct shard *sh, struct comp *c)
@@ -99,71 +85,49 @@ static void comp_clear(struct chr_packs *p, struct shard *sh, struct comp *c)
     memset(c, 0, sizeof *c);
 }
 
-static enum chr_err held_grow(struct shard *sh)
-{
-    size_t cap = sh->cap == 0 ? 16 : sh->cap * 2;
-    struct hent *h = chr_calloc(cap, sizeof *h);
-    if (h == NULL)
-        return CHR_ENOMEM;
-    for (size_t i = 0; i < sh->cap; i++) {
-        if (sh->h[i].name == NULL)
-            continue;
-        size_t j = name_hash(sh->h[i].name) & (cap - 1);
-        while (h[j].name != NULL)
-            j = (j + 1) & (cap - 1);
-        h[j] = sh->h[i];
-    }
-    chr_free(sh->h);
-    sh->h = h;
-    sh->cap = cap;
-    return CHR_OK;
-}
-
 static struct hent *held_get(struct shard *sh, const char *name)
 {
     struct hent *e = held_find(sh, name);
     if (e != NULL)
         return e;
-    if ((sh->n + 1) * 4 > sh->cap * 3 && held_grow(sh) != CHR_OK)
+    e = chr_calloc(1, sizeof *e);
+    if (e == NULL || chr_strmap_put(&sh->held, name, (uint64_t)(uintptr_t)e) != CHR_OK) {
+        chr_free(e);
         return NULL;
-    char *copy = chr_strndup(name, strlen(name));
-    if (copy == NULL)
-        return NULL;
-    size_t i = name_hash(name) & (sh->cap - 1);
-    while (sh->h[i].name != NULL)
-        i = (i + 1) & (sh->cap - 1);
-    memset(&sh->h[i], 0, sizeof sh->h[i]);
-    sh->h[i].name = copy;
-    sh->n++;
-    return &sh->h[i];
+    }
+    return e;
 }
 
-/* Keeps the entries `keep` says to keep (rehashing them), frees the rest. */
+struct held_filter_ctx {
+    struct chr_packs *p;
+    struct shard *sh;
+    bool (*keep)(const struct hent *e, uint64_t arg);
+    uint64_t arg;
+};
+
+static bool held_keep(const char *name, uint64_t *val, void *ctx)
+{
+    (void)name;
+    struct held_filter_ctx *f = ctx;
+    struct hent *e = (struct hent *)(uintptr_t)*val;
+    if (f->keep(e, f->arg))
+        return true;
+    for (int k = 0; k < 2; k++)
+        comp_clear(f->p, f->sh, &e->c[k]);
+    chr_free(e);
+    return false;
+}
+
+/* Keeps the entries `keep` says to keep, frees the rest (and the table's
+ * slots once nothing is held). */
 static void held_filter(struct chr_packs *p, struct shard *sh,
                         bool (*keep)(const struct hent *e, uint64_t arg), uint64_t arg)
 {
-    struct hent *old = sh->h;
-    size_t cap = sh->cap;
-    sh->h = NULL;
-    sh->cap = sh->n = 0;
+    struct held_filter_ctx f = {p, sh, keep, arg};
     sh->first_ms = 0;
-    for (size_t i = 0; i < cap; i++) {
-        struct hent *e = &old[i];
-        if (e->name == NULL)
-            continue;
-        if (keep(e, arg)) {
-            struct hent *n = held_get(sh, e->name);
-            if (n != NULL) {
-                chr_free(n->name);
-                *n = *e;
-                continue;
-            }
-        }
-        for (int k = 0; k < 2; k++)
-            comp_clear(p, sh, &e->c[k]);
-        chr_free(e->name);
-    }
-    chr_free(old);
+    chr_strmap_filter(&sh->held, held_keep, &f);
+    if (sh->held.len == 0)
+        chr_strmap_free(&sh->held);
 }
 
 static bool keep_newer(const struct hent *e, uint64_t seq)
@@ -421,17 +385,17 @@ static enum chr_err snap_held(struct shard *sh, struct snap **out, size_t *n_out
 {
     *out = NULL;
     *n_out = 0;
-    if (sh->n == 0)
+    if (sh->held.len == 0)
         return CHR_OK;
-    struct snap *sn = chr_calloc(sh->n, sizeof *sn);
+    struct snap *sn = chr_calloc(sh->held.len, sizeof *sn);
     if (sn == NULL)
         return CHR_ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < sh->cap; i++) {
-        const struct hent *e = &sh->h[i];
-        if (e->name == NULL)
-            continue;
-        snprintf(sn[n].name, sizeof sn[n].name, "%s", e->name);
+    size_t n = 0, pos = 0;
+    const char *name;
+    uint64_t v;
+    while (chr_strmap_next(&sh->held, &pos, &name, &v)) {
+        const struct hent *e = (const struct hent *)(uintptr_t)v;
+        snprintf(sn[n].name, sizeof sn[n].name, "%s", name);
         for (int k = 0; k < 2; k++) {
             if (!e->c[k].known)
                 continue;
@@ -671,7 +635,7 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
         sh->ext_known[0] = b.ext[0], sh->ext_known[1] = b.ext[1];
         sh->ext_set = true;
         held_filter(p, sh, keep_newer, b.seq0);
-        if (sh->n > 0) /* changes came meanwhile: still held */
+        if (sh->held.len > 0) /* changes came meanwhile: still held */
             sh->first_ms = sh->last_ms;
     } else {
         sh->full = true;
@@ -689,7 +653,7 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
 static int want(const struct chr_packs *p, unsigned s, int64_t now, bool flushing)
 {
     const struct shard *sh = &p->sh[s];
-    bool any = sh->n > 0 || sh->first_ms != 0;
+    bool any = sh->held.len > 0 || sh->first_ms != 0;
     if (sh->full && (any || sh->pack_bytes > 0))
         return 4;
     if (!any)
