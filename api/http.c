@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "api/render.h"
 
@@ -443,13 +444,7 @@ static void *ticker_main(void *arg)
     struct chr_http *h = arg;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += STREAM_POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = chr_clock_wall_ts(chr_clock_wall_ms() + STREAM_POLL_MS);
         if (!h->stopping)
             pthread_cond_timedwait(&h->cond, &h->mu, &ts);
         for (size_t i = 0; i < h->n_waiting; i++)
@@ -918,9 +913,7 @@ void chr_http_stop(struct chr_http *h)
         pthread_join(h->ticker, NULL); /* resumes every waiting stream on its way out */
     /* Mutations in the loop and streams still being sent end before the
      * daemon goes (a suspended connection at MHD_stop_daemon is undefined). */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += STOP_WAIT_MS / 1000;
+    struct timespec ts = chr_clock_wall_ts(chr_clock_wall_ms() + STOP_WAIT_MS);
     pthread_mutex_lock(&h->mu);
     while (h->n_busy > 0 && pthread_cond_timedwait(&h->cond, &h->mu, &ts) == 0)
         for (size_t i = 0; i < h->n_waiting; i++)

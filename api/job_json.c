@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
 
@@ -862,6 +863,9 @@ enum chr_err chr_job_from_json(const char *text, size_t len,
         chr_job_free(&job);
         return e;
     }
+    /* What was read is a job by scheduler/job.h's rules (parse_root ended
+     * with them): nothing the core refuses leaves this decoder. */
+    CHR_ASSERT(job.name != NULL && chr_job_validate(&job, NULL) == CHR_OK);
     *out = job;
     return CHR_OK;
 }
@@ -1020,6 +1024,8 @@ char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *sta
                       const struct chr_job_view *view, size_t *len)
 {
     struct chr_job_stats none;
+    /* A job written has a name: every reader keys it by its name. */
+    CHR_ASSERT(job != NULL && job->name != NULL && chr_job_name_valid(job->name));
     if (stats == NULL) {
         chr_job_stats_init(&none);
         stats = &none;

@@ -27,6 +27,8 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
+#include "common/sb.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DEFAULT_TIMEOUT_MS 30000
@@ -92,13 +94,6 @@ struct xfer {
     /* A stream's state (under mu). */
     bool paused, want_unpause, reader_waiting, ended, failed, mhd_gone;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- Errors ------------------------------------------------------------------ */
 
@@ -205,51 +200,24 @@ static bool hop_by_hop(const char *name, const char *connection)
     return strncasecmp(name, "Proxy-", 6) == 0 || in_list(connection, name);
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = chr_realloc(b->p, cap);
-        if (grown == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* Percent-encodes all but unreserved characters (and '/' when keep_slash). */
-static void sb_enc(struct sbuf *b, const char *s, bool keep_slash)
+static void sb_enc(struct chr_sb *b, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (is_alnum((char)c) || c == '-' || c == '.' || c == '_' || c == '~' ||
             (keep_slash && c == '/')) {
-            sb_add(b, s, 1);
+            chr_sb_ch(b, (char)c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add(b, e, 3);
+            chr_sb_put(b, e, 3);
         }
     }
 }
 
 struct args {
-    struct sbuf *b;
+    struct chr_sb *b;
     bool first;
 };
 
@@ -258,11 +226,11 @@ static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *
 {
     (void)kind;
     struct args *a = cls;
-    sb_add(a->b, a->first ? "?" : "&", 1);
+    chr_sb_ch(a->b, a->first ? '?' : '&');
     a->first = false;
     sb_enc(a->b, key ? key : "", false);
     if (value != NULL) {
-        sb_add(a->b, "=", 1);
+        chr_sb_ch(a->b, '=');
         sb_enc(a->b, value, false);
     }
     return MHD_YES;
@@ -271,19 +239,15 @@ static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *
 /* The leader's URL: the path re-encoded, then the query, argument by argument. */
 static char *leader_url(const struct chr_proxy *p, const struct chr_proxy_request *rq)
 {
-    struct sbuf b = {0};
-    sb_add(&b, p->https ? "https://" : "http://", p->https ? 8 : 7);
-    sb_add(&b, rq->leader, strlen(rq->leader));
+    struct chr_sb b = {0};
+    chr_sb_str(&b, p->https ? "https://" : "http://");
+    chr_sb_str(&b, rq->leader);
     if (rq->url[0] != '/')
-        sb_add(&b, "/", 1);
+        chr_sb_ch(&b, '/');
     sb_enc(&b, rq->url, true);
     struct args a = {.b = &b, .first = true};
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, take_arg, &a);
-    if (b.oom) {
-        chr_free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return chr_sb_finish(&b, NULL);
 }
 
 /* ---- The request's headers ---------------------------------------------------- */
@@ -296,16 +260,17 @@ struct hdrs {
 
 static void add_line(struct hdrs *h, const char *name, const char *value)
 {
-    struct sbuf b = {0};
-    sb_add(&b, name, strlen(name));
+    struct chr_sb b = {0};
+    chr_sb_str(&b, name);
     if (value[0] == '\0') {
-        sb_add(&b, ";", 1); /* curl's way of sending an empty header */
+        chr_sb_ch(&b, ';'); /* curl's way of sending an empty header */
     } else {
-        sb_add(&b, ": ", 2);
-        sb_add(&b, value, strlen(value));
+        chr_sb_str(&b, ": ");
+        chr_sb_str(&b, value);
     }
-    struct curl_slist *l = b.oom ? NULL : curl_slist_append(h->list, b.p);
-    chr_free(b.p);
+    char *line = chr_sb_finish(&b, NULL);
+    struct curl_slist *l = line == NULL ? NULL : curl_slist_append(h->list, line);
+    chr_free(line);
     if (l == NULL)
         h->oom = true;
     else
@@ -718,7 +683,7 @@ enum chr_err chr_proxy_forward(struct chr_proxy *p, const struct chr_proxy_reque
     if (!stopping && !full) {
         p->n++;
         x->p = p;
-        x->deadline_ms = mono_ms() + p->timeout_ms;
+        x->deadline_ms = chr_clock_mono_ms() + p->timeout_ms;
         MHD_suspend_connection(rq->conn); /* before the thread can resume it */
         x->next = p->incoming;
         p->incoming = x;
@@ -855,7 +820,7 @@ static void unlink_active(struct chr_proxy *p, struct xfer *x)
 /* Deadlines, streams MHD let go of, drained windows.  Returns the wait. */
 static long sweep(struct chr_proxy *p)
 {
-    int64_t now = mono_ms(), next = now + POLL_MS_MAX;
+    int64_t now = chr_clock_mono_ms(), next = now + POLL_MS_MAX;
     for (struct xfer **pp = &p->active; *pp;) {
         struct xfer *x = *pp;
         pthread_mutex_lock(&x->mu);

@@ -3,105 +3,24 @@
  * snapshot of the read model (api/view.h).
  *
  * Every renderer is a pure function of its arguments: no I/O, no clock (the
- * caller passes now_ms), no locks, no global state.  Text is built in a small
- * growable buffer whose allocations go through chr_malloc, so a test can
- * fail any of them: a renderer that runs out of memory frees what it built
- * and returns NULL, never a partial body.  JSON strings are escaped here
- * (not with jansson, whose allocations the tests cannot fail), and bytes
- * that are not UTF-8 become U+FFFD, so every body is valid one-line JSON.
+ * caller passes now_ms), no locks, no global state.  Text is built with
+ * common/sb.h, whose allocations go through chr_malloc, so a test can fail
+ * any of them: a renderer that runs out of memory frees what it built and
+ * returns NULL, never a partial body.  JSON strings are escaped by
+ * chr_sb_json_str (not with jansson, whose allocations the tests cannot
+ * fail), and bytes that are not UTF-8 become U+FFFD, so every body is valid
+ * one-line JSON.
  */
 #include "api/render.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
-
-/* ---- A growable text buffer --------------------------------------------- */
-
-/* p holds len bytes and room for a NUL (cap > len) once anything was put;
- * oom sticks: later puts do nothing and sb_finish returns NULL. */
-struct sb {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static bool sb_room(struct sb *b, size_t more)
-{
-    if (b->oom)
-        return false;
-    if (b->p != NULL && more < b->cap - b->len)
-        return true;
-    if (more > SIZE_MAX / 4 - b->len) {
-        b->oom = true;
-        return false;
-    }
-    size_t need = b->len + more + 1, cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *p = chr_realloc(b->p, cap);
-    if (p == NULL) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-    if (!sb_room(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_ch(struct sb *b, char c)
-{
-    sb_put(b, &c, 1);
-}
-
-static void sb_fmt(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_fmt(struct sb *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = true; /* callers format only short numbers: never happens */
-        return;
-    }
-    sb_put(b, tmp, (size_t)n);
-}
-
-/* The text (chr_malloc'd, NUL-terminated, length in *len), or NULL when an
- * allocation failed (then everything is freed). */
-static char *sb_finish(struct sb *b, size_t *len)
-{
-    if (!b->oom && b->p == NULL && sb_room(b, 0))
-        b->p[0] = '\0';
-    if (b->oom) {
-        chr_free(b->p);
-        return NULL;
-    }
-    if (len != NULL)
-        *len = b->len;
-    return b->p;
-}
+#include "common/sb.h"
 
 /* ---- Values as text ------------------------------------------------------ */
 
@@ -123,130 +42,55 @@ static void shortest(double v, char out[40])
 
 /* A JSON number as Java prints a double: "250.0", "0.375", "1.0E-5"-like
  * values stay in C's exponent form, which JSON accepts.  Not finite: 0.0. */
-static void sb_json_double(struct sb *b, double v)
+static void sb_json_double(struct chr_sb *b, double v)
 {
     char t[40];
     if (!isfinite(v))
         v = 0.0;
     shortest(v, t);
-    sb_str(b, t);
+    chr_sb_str(b, t);
     if (strspn(t, "-0123456789") == strlen(t))
-        sb_str(b, ".0");
+        chr_sb_str(b, ".0");
 }
 
 /* A Prometheus sample value: Go's ParseFloat reads all of these. */
-static void sb_prom_double(struct sb *b, double v)
+static void sb_prom_double(struct chr_sb *b, double v)
 {
     char t[40];
     if (isnan(v)) {
-        sb_str(b, "NaN");
+        chr_sb_str(b, "NaN");
         return;
     }
     if (isinf(v)) {
-        sb_str(b, v > 0 ? "+Inf" : "-Inf");
+        chr_sb_str(b, v > 0 ? "+Inf" : "-Inf");
         return;
     }
     shortest(v, t);
-    sb_str(b, t);
-}
-
-/* Length of the valid UTF-8 sequence at s (whose first byte is >= 0x80),
- * or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    unsigned lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-/* The inside of a JSON string: quotes, backslash and control characters
- * escaped, UTF-8 kept, invalid bytes replaced by U+FFFD.  NULL is "". */
-static void sb_json_body(struct sb *b, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    while (*p != '\0' && !b->oom) {
-        size_t run = 0;
-        while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
-            run++;
-        sb_put(b, (const char *)p, run);
-        p += run;
-        if (*p == '\0')
-            break;
-        if (*p == '"' || *p == '\\') {
-            char e[2] = {'\\', (char)*p};
-            sb_put(b, e, 2);
-            p++;
-        } else if (*p < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            const char *named = *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : *p == '\t' ? "\\t" : NULL;
-            char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            if (named != NULL)
-                sb_str(b, named);
-            else
-                sb_put(b, u, 6);
-            p++;
-        } else {
-            size_t n = utf8_len(p);
-            if (n == 0)
-                sb_str(b, "\\ufffd");
-            else
-                sb_put(b, (const char *)p, n);
-            p += n == 0 ? 1 : n;
-        }
-    }
-}
-
-static void sb_json_str(struct sb *b, const char *s)
-{
-    sb_ch(b, '"');
-    sb_json_body(b, s);
-    sb_ch(b, '"');
+    chr_sb_str(b, t);
 }
 
 /* "key": (with the comma before it unless first). */
-static void sb_key(struct sb *b, const char *key, bool first)
+static void sb_key(struct chr_sb *b, const char *key, bool first)
 {
     if (!first)
-        sb_ch(b, ',');
-    sb_ch(b, '"');
-    sb_str(b, key);
-    sb_str(b, "\":");
+        chr_sb_ch(b, ',');
+    chr_sb_ch(b, '"');
+    chr_sb_str(b, key);
+    chr_sb_str(b, "\":");
 }
 
 /* An instant as a quoted ISO 8601 UTC text, or null when INT64_MIN/MAX. */
-static void sb_json_instant(struct sb *b, int64_t at_ms)
+static void sb_json_instant(struct chr_sb *b, int64_t at_ms)
 {
     char t[CHR_INSTANT_TEXT_MAX];
     if (at_ms == INT64_MIN || at_ms == INT64_MAX) {
-        sb_str(b, "null");
+        chr_sb_str(b, "null");
         return;
     }
     size_t n = chr_instant_format(at_ms, t);
-    sb_ch(b, '"');
-    sb_put(b, t, n);
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
+    chr_sb_put(b, t, n);
+    chr_sb_ch(b, '"');
 }
 
 /* ---- Small pure helpers -------------------------------------------------- */
@@ -389,66 +233,66 @@ static double *times_scratch(const struct chr_view_job *const *jobs, size_t n_jo
 /* ---- jobs, summary, search ------------------------------------------------ */
 
 /* Appends j's job JSON (from the view); false when out of memory. */
-static bool put_job_json(struct sb *b, const struct chr_view_job *j)
+static bool put_job_json(struct chr_sb *b, const struct chr_view_job *j)
 {
     size_t n = 0;
     const char *t = chr_view_job_json(j, &n);
     if (t == NULL) {
-        b->oom = true;
+        chr_sb_fail(b);
         return false;
     }
-    sb_put(b, t, n);
-    return !b->oom;
+    chr_sb_put(b, t, n);
+    return !chr_sb_failed(b);
 }
 
 char *chr_render_jobs(const struct chr_view_snap *s, size_t *len)
 {
-    struct sb b = {0};
-    sb_ch(&b, '[');
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
+    struct chr_sb b = {0};
+    chr_sb_ch(&b, '[');
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         if (i > 0)
-            sb_ch(&b, ',');
+            chr_sb_ch(&b, ',');
         put_job_json(&b, s->jobs[i]);
     }
-    sb_ch(&b, ']');
-    return sb_finish(&b, len);
+    chr_sb_ch(&b, ']');
+    return chr_sb_finish(&b, len);
 }
 
-static void put_summary(struct sb *b, const struct chr_view_job *j)
+static void put_summary(struct chr_sb *b, const struct chr_view_job *j)
 {
     const struct chr_job *d = j->def;
     char state[32];
     sb_key(b, "name", true);
-    sb_json_str(b, d->name);
+    chr_sb_json_str(b, d->name);
     sb_key(b, "status", false);
-    sb_json_str(b, chr_view_job_status(j));
+    chr_sb_json_str(b, chr_view_job_status(j));
     sb_key(b, "state", false);
-    sb_json_str(b, chr_view_job_state(j, state));
+    chr_sb_json_str(b, chr_view_job_state(j, state));
     sb_key(b, "schedule", false);
-    sb_json_str(b, is_dependent(d) ? "" : d->schedule);
+    chr_sb_json_str(b, is_dependent(d) ? "" : d->schedule);
     sb_key(b, "parents", false);
-    sb_ch(b, '[');
+    chr_sb_ch(b, '[');
     for (uint32_t i = 0; i < d->n_parents; i++) {
         if (i > 0)
-            sb_ch(b, ',');
-        sb_json_str(b, d->parents[i]);
+            chr_sb_ch(b, ',');
+        chr_sb_json_str(b, d->parents[i]);
     }
-    sb_ch(b, ']');
+    chr_sb_ch(b, ']');
     sb_key(b, "disabled", false);
-    sb_str(b, d->disabled ? "true" : "false");
+    chr_sb_str(b, d->disabled ? "true" : "false");
 }
 
 char *chr_render_summary(const struct chr_view_snap *s, size_t *len)
 {
-    struct sb b = {0};
-    sb_str(&b, "{\"jobs\":[");
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
-        sb_str(&b, i > 0 ? ",{" : "{");
+    struct chr_sb b = {0};
+    chr_sb_str(&b, "{\"jobs\":[");
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
+        chr_sb_str(&b, i > 0 ? ",{" : "{");
         put_summary(&b, s->jobs[i]);
-        sb_ch(&b, '}');
+        chr_sb_ch(&b, '}');
     }
-    sb_str(&b, "]}");
-    return sb_finish(&b, len);
+    chr_sb_str(&b, "]}");
+    return chr_sb_finish(&b, len);
 }
 
 /* Chronos's search rule (JobManagementResource.search): every comparison
@@ -464,34 +308,34 @@ static bool search_matches(const struct chr_job *d, const struct chr_search *q)
 
 char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *q, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     size_t seen = 0, shown = 0;
-    sb_ch(&b, '[');
-    for (size_t i = 0; i < s->n && shown < q->limit && !b.oom; i++) {
+    chr_sb_ch(&b, '[');
+    for (size_t i = 0; i < s->n && shown < q->limit && !chr_sb_failed(&b); i++) {
         if (!search_matches(s->jobs[i]->def, q))
             continue;
         if (seen++ < q->offset)
             continue;
         if (shown++ > 0)
-            sb_ch(&b, ',');
+            chr_sb_ch(&b, ',');
         put_job_json(&b, s->jobs[i]);
     }
-    sb_ch(&b, ']');
-    return sb_finish(&b, len);
+    chr_sb_ch(&b, ']');
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- job/stat --------------------------------------------------------------- */
 
 /* "MM/dd/yy HH:mm:ss" in UTC (Chronos's history format), or "N/A". */
-static void put_stat_time(struct sb *b, int64_t at_ms)
+static void put_stat_time(struct chr_sb *b, int64_t at_ms)
 {
     struct chr_civil c;
     if (at_ms == INT64_MIN) {
-        sb_str(b, "\"N/A\"");
+        chr_sb_str(b, "\"N/A\"");
         return;
     }
     chr_ms_to_civil(at_ms, &c);
-    sb_fmt(b, "\"%02d/%02d/%02d %02d:%02d:%02d\"", c.month, c.day,
+    chr_sb_fmt(b, "\"%02d/%02d/%02d %02d:%02d:%02d\"", c.month, c.day,
            (int)chr_floor_mod(c.year, 100), c.hour, c.minute, c.second);
 }
 
@@ -499,16 +343,16 @@ static void put_stat_time(struct sb *b, int64_t at_ms)
  * minutes only when not zero, whole seconds always ("1d2h3m4s", "1h5s",
  * "2m0s", "0s").  Chronos's Duration.toPeriod() has no days field, so it
  * shows 26 hours as "26h0s"; we show "1d2h0s", the shape the API documents. */
-static void put_duration(struct sb *b, int64_t ms)
+static void put_duration(struct chr_sb *b, int64_t ms)
 {
     int64_t s = ms < 0 ? 0 : ms / 1000;
     int64_t part[3] = {s / 86400, s / 3600 % 24, s / 60 % 60};
     static const char unit[3] = {'d', 'h', 'm'};
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
     for (int i = 0; i < 3; i++)
         if (part[i] != 0)
-            sb_fmt(b, "%" PRId64 "%c", part[i], unit[i]);
-    sb_fmt(b, "%" PRId64 "s\"", s % 60);
+            chr_sb_fmt(b, "%" PRId64 "%c", part[i], unit[i]);
+    chr_sb_fmt(b, "%" PRId64 "s\"", s % 60);
 }
 
 static const char *stat_status(enum chr_run_state s)
@@ -521,27 +365,27 @@ static const char *stat_status(enum chr_run_state s)
     }
 }
 
-static void put_histogram(struct sb *b, const double *v, size_t n)
+static void put_histogram(struct chr_sb *b, const double *v, size_t n)
 {
     static const size_t order[] = {3, 2, 1, 0, 4, 5}; /* 75th .. 99th, median, mean */
-    sb_str(b, "\"histogram\":{");
+    chr_sb_str(b, "\"histogram\":{");
     for (size_t i = 0; i < N_PCTS; i++) {
         sb_key(b, pcts[order[i]].name, i == 0);
         sb_json_double(b, pct_value(&pcts[order[i]], v, n));
     }
     sb_key(b, "count", false);
-    sb_fmt(b, "%zu", n);
-    sb_ch(b, '}');
+    chr_sb_fmt(b, "%zu", n);
+    chr_sb_ch(b, '}');
 }
 
-static void put_stat_run(struct sb *b, const struct chr_view_job *j, const struct chr_view_run *r)
+static void put_stat_run(struct chr_sb *b, const struct chr_view_job *j, const struct chr_view_run *r)
 {
     sb_key(b, "taskId", true);
-    sb_json_str(b, r->id);
+    chr_sb_json_str(b, r->id);
     sb_key(b, "jobName", false);
-    sb_json_str(b, j->def->name);
+    chr_sb_json_str(b, j->def->name);
     sb_key(b, "slaveId", false);
-    sb_str(b, "\"\""); /* one host: the local resource manager has no agent id */
+    chr_sb_str(b, "\"\""); /* one host: the local resource manager has no agent id */
     sb_key(b, "startTime", false);
     put_stat_time(b, r->started_ms);
     sb_key(b, "endTime", false);
@@ -551,7 +395,7 @@ static void put_stat_run(struct sb *b, const struct chr_view_job *j, const struc
         put_duration(b, r->ended_ms - r->started_ms);
     }
     sb_key(b, "status", false);
-    sb_json_str(b, stat_status(r->state));
+    chr_sb_json_str(b, stat_status(r->state));
 }
 
 static const char *ledger_reason(enum chr_ledger_reason r)
@@ -568,38 +412,38 @@ static const char *ledger_reason(enum chr_ledger_reason r)
 
 char *chr_render_ledger(const struct chr_view_job *j, size_t *len)
 {
-    struct sb b = {0};
-    sb_ch(&b, '[');
+    struct chr_sb b = {0};
+    chr_sb_ch(&b, '[');
     for (uint32_t i = 0; i < j->n_ledger; i++) {
         const struct chr_ledger_entry *e = &j->ledger[i];
         if (i > 0)
-            sb_ch(&b, ',');
-        sb_ch(&b, '{');
+            chr_sb_ch(&b, ',');
+        chr_sb_ch(&b, '{');
         sb_key(&b, "from", true);
         sb_json_instant(&b, e->first_ms);
         sb_key(&b, "to", false);
         sb_json_instant(&b, e->last_ms);
         sb_key(&b, "fromMs", false);
-        sb_fmt(&b, "%lld", (long long)e->first_ms);
+        chr_sb_fmt(&b, "%lld", (long long)e->first_ms);
         sb_key(&b, "toMs", false);
-        sb_fmt(&b, "%lld", (long long)e->last_ms);
+        chr_sb_fmt(&b, "%lld", (long long)e->last_ms);
         sb_key(&b, "count", false);
-        sb_fmt(&b, "%lld", (long long)e->count);
+        chr_sb_fmt(&b, "%lld", (long long)e->count);
         sb_key(&b, "reason", false);
-        sb_json_str(&b, ledger_reason(e->reason));
-        sb_ch(&b, '}');
+        chr_sb_json_str(&b, ledger_reason(e->reason));
+        chr_sb_ch(&b, '}');
     }
-    sb_ch(&b, ']');
-    return sb_finish(&b, len);
+    chr_sb_ch(&b, ']');
+    return chr_sb_finish(&b, len);
 }
 
 char *chr_render_stat(const struct chr_view_job *j, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     double *v = j->n_finished ? chr_malloc(j->n_finished * sizeof *v) : NULL;
     const struct chr_view_run **hist = j->n_runs ? chr_malloc(j->n_runs * sizeof *hist) : NULL;
     if ((j->n_finished && v == NULL) || (j->n_runs && hist == NULL)) {
-        b.oom = true;
+        chr_sb_fail(&b);
         goto out;
     }
     size_t n = v ? run_times(j, v) : 0;
@@ -607,19 +451,19 @@ char *chr_render_stat(const struct chr_view_job *j, size_t *len)
         hist[i] = &j->runs[i];
     if (j->n_runs > 1)
         qsort(hist, j->n_runs, sizeof *hist, run_ptr_cmp);
-    sb_ch(&b, '{');
+    chr_sb_ch(&b, '{');
     put_histogram(&b, v, n);
-    sb_str(&b, ",\"taskStatHistory\":[");
-    for (uint32_t i = 0; i < j->n_runs && !b.oom; i++) {
-        sb_str(&b, i > 0 ? ",{" : "{");
+    chr_sb_str(&b, ",\"taskStatHistory\":[");
+    for (uint32_t i = 0; i < j->n_runs && !chr_sb_failed(&b); i++) {
+        chr_sb_str(&b, i > 0 ? ",{" : "{");
         put_stat_run(&b, j, hist[i]);
-        sb_ch(&b, '}');
+        chr_sb_ch(&b, '}');
     }
-    sb_str(&b, "]}");
+    chr_sb_str(&b, "]}");
 out:
     chr_free(v);
     chr_free(hist);
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- graph/dot, graph/csv ---------------------------------------------------- */
@@ -636,31 +480,31 @@ static int name_idx_cmp(const void *a, const void *b)
 
 /* A DOT quoted string: '"' and '\' escaped, a newline as \n, other control
  * characters as spaces. */
-static void sb_dot_str(struct sb *b, const char *s)
+static void sb_dot_str(struct chr_sb *b, const char *s)
 {
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
     for (; *s != '\0'; s++) {
         if (*s == '"' || *s == '\\') {
             char e[2] = {'\\', *s};
-            sb_put(b, e, 2);
+            chr_sb_put(b, e, 2);
         } else if (*s == '\n') {
-            sb_str(b, "\\n");
+            chr_sb_str(b, "\\n");
         } else {
-            sb_ch(b, (unsigned char)*s < 0x20 ? ' ' : *s);
+            chr_sb_ch(b, (unsigned char)*s < 0x20 ? ' ' : *s);
         }
     }
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
 }
 
-static void put_dot_edges(struct sb *b, const struct chr_view_snap *s, const struct name_idx *ix)
+static void put_dot_edges(struct chr_sb *b, const struct chr_view_snap *s, const struct name_idx *ix)
 {
-    for (size_t i = 0; i < s->n && !b->oom; i++) {
+    for (size_t i = 0; i < s->n && !chr_sb_failed(b); i++) {
         const struct chr_job *d = s->jobs[i]->def;
         for (uint32_t k = 0; k < d->n_parents; k++) {
             struct name_idx key = {d->parents[k], 0};
             const struct name_idx *p = bsearch(&key, ix, s->n, sizeof *ix, name_idx_cmp);
             if (p != NULL) /* a published parent always exists; never draw a dangling edge */
-                sb_fmt(b, "  %zu -> %zu;\n", p->idx + 1, i + 1);
+                chr_sb_fmt(b, "  %zu -> %zu;\n", p->idx + 1, i + 1);
         }
     }
 }
@@ -670,69 +514,69 @@ static void put_dot_edges(struct sb *b, const struct chr_view_snap *s, const str
  * parent -> child per parent. */
 char *chr_render_graph_dot(const struct chr_view_snap *s, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     struct name_idx *ix = s->n ? chr_malloc(s->n * sizeof *ix) : NULL;
     if (s->n && ix == NULL) {
-        b.oom = true;
-        return sb_finish(&b, len);
+        chr_sb_fail(&b);
+        return chr_sb_finish(&b, len);
     }
     for (size_t i = 0; i < s->n; i++)
         ix[i] = (struct name_idx){s->jobs[i]->def->name, i};
     if (s->n > 1)
         qsort(ix, s->n, sizeof *ix, name_idx_cmp);
-    sb_str(&b, "digraph G {\n");
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
-        sb_fmt(&b, "  %zu [ label=", i + 1);
+    chr_sb_str(&b, "digraph G {\n");
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
+        chr_sb_fmt(&b, "  %zu [ label=", i + 1);
         sb_dot_str(&b, s->jobs[i]->def->name);
-        sb_str(&b, " ];\n");
+        chr_sb_str(&b, " ];\n");
     }
     put_dot_edges(&b, s, ix);
-    sb_str(&b, "}\n");
+    chr_sb_str(&b, "}\n");
     chr_free(ix);
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
 /* A CSV field, quoted (RFC 4180) only when it holds ',', '"', CR or LF. */
-static void sb_csv(struct sb *b, const char *s)
+static void sb_csv(struct chr_sb *b, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
-        sb_str(b, s);
+        chr_sb_str(b, s);
         return;
     }
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
     for (; *s != '\0'; s++) {
         if (*s == '"')
-            sb_ch(b, '"');
-        sb_ch(b, *s);
+            chr_sb_ch(b, '"');
+        chr_sb_ch(b, *s);
     }
-    sb_ch(b, '"');
+    chr_sb_ch(b, '"');
 }
 
 char *chr_render_graph_csv(const struct chr_view_snap *s, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     char state[32];
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         const struct chr_view_job *j = s->jobs[i];
-        sb_str(&b, "node,");
+        chr_sb_str(&b, "node,");
         sb_csv(&b, j->def->name);
-        sb_ch(&b, ',');
+        chr_sb_ch(&b, ',');
         sb_csv(&b, chr_view_job_status(j));
-        sb_ch(&b, ',');
+        chr_sb_ch(&b, ',');
         sb_csv(&b, chr_view_job_state(j, state));
-        sb_ch(&b, '\n');
+        chr_sb_ch(&b, '\n');
     }
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         const struct chr_job *d = s->jobs[i]->def;
         for (uint32_t k = 0; k < d->n_parents; k++) {
-            sb_str(&b, "link,");
+            chr_sb_str(&b, "link,");
             sb_csv(&b, d->parents[k]);
-            sb_ch(&b, ',');
+            chr_sb_ch(&b, ',');
             sb_csv(&b, d->name);
-            sb_ch(&b, '\n');
+            chr_sb_ch(&b, '\n');
         }
     }
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- stats/{percentile} ------------------------------------------------------ */
@@ -766,7 +610,7 @@ static const struct pct *find_pct(const char *name, struct chr_error *err)
 char *chr_render_stats(const struct chr_view_snap *s, const char *percentile, size_t *len,
                        struct chr_error *err)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     bool ok;
     chr_error_clear(err);
     const struct pct *p = find_pct(percentile, err);
@@ -775,7 +619,7 @@ char *chr_render_stats(const struct chr_view_snap *s, const char *percentile, si
     double *v = times_scratch(s->jobs, s->n, &ok);
     struct job_time *t = s->n ? chr_malloc(s->n * sizeof *t) : NULL;
     if (!ok || (s->n && t == NULL)) {
-        b.oom = true;
+        chr_sb_fail(&b);
         goto out;
     }
     for (size_t i = 0; i < s->n; i++) {
@@ -784,19 +628,19 @@ char *chr_render_stats(const struct chr_view_snap *s, const char *percentile, si
     }
     if (s->n > 1)
         qsort(t, s->n, sizeof *t, job_time_cmp);
-    sb_ch(&b, '[');
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
-        sb_str(&b, i > 0 ? ",{\"jobNameLabel\":" : "{\"jobNameLabel\":");
-        sb_json_str(&b, t[i].name);
-        sb_str(&b, ",\"time\":");
+    chr_sb_ch(&b, '[');
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
+        chr_sb_str(&b, i > 0 ? ",{\"jobNameLabel\":" : "{\"jobNameLabel\":");
+        chr_sb_json_str(&b, t[i].name);
+        chr_sb_str(&b, ",\"time\":");
         sb_json_double(&b, t[i].seconds);
-        sb_ch(&b, '}');
+        chr_sb_ch(&b, '}');
     }
-    sb_ch(&b, ']');
+    chr_sb_ch(&b, ']');
 out:
     chr_free(v);
     chr_free(t);
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- runs ---------------------------------------------------------------------- */
@@ -827,19 +671,19 @@ static const char *cause_name(enum chr_run_cause c)
     }
 }
 
-static void put_run(struct sb *b, const struct chr_view_job *j, const struct chr_view_run *r)
+static void put_run(struct chr_sb *b, const struct chr_view_job *j, const struct chr_view_run *r)
 {
     bool ended = run_ended(r->state);
     sb_key(b, "id", true);
-    sb_json_str(b, r->id);
+    chr_sb_json_str(b, r->id);
     sb_key(b, "job", false);
-    sb_json_str(b, j->def->name);
+    chr_sb_json_str(b, j->def->name);
     sb_key(b, "attempt", false);
-    sb_fmt(b, "%" PRId32, r->attempt);
+    chr_sb_fmt(b, "%" PRId32, r->attempt);
     sb_key(b, "cause", false);
-    sb_json_str(b, cause_name(r->cause));
+    chr_sb_json_str(b, cause_name(r->cause));
     sb_key(b, "state", false);
-    sb_json_str(b, chr_render_run_state(r->state));
+    chr_sb_json_str(b, chr_render_run_state(r->state));
     sb_key(b, "scheduledAt", false);
     sb_json_instant(b, r->due_ms);
     sb_key(b, "startedAt", false);
@@ -848,25 +692,25 @@ static void put_run(struct sb *b, const struct chr_view_job *j, const struct chr
     sb_json_instant(b, ended ? r->ended_ms : INT64_MIN);
     sb_key(b, "durationMs", false);
     if (ended && run_has_time(r))
-        sb_fmt(b, "%" PRId64, r->ended_ms - r->started_ms);
+        chr_sb_fmt(b, "%" PRId64, r->ended_ms - r->started_ms);
     else
-        sb_str(b, "null");
+        chr_sb_str(b, "null");
     sb_key(b, "exitCode", false);
     if (ended && r->exit_code != -1)
-        sb_fmt(b, "%" PRId32, r->exit_code);
+        chr_sb_fmt(b, "%" PRId32, r->exit_code);
     else
-        sb_str(b, "null");
+        chr_sb_str(b, "null");
     sb_key(b, "reason", false);
-    sb_json_str(b, r->reason);
+    chr_sb_json_str(b, r->reason);
 }
 
 char *chr_render_run(const struct chr_view_job *j, const struct chr_view_run *r, size_t *len)
 {
-    struct sb b = {0};
-    sb_ch(&b, '{');
+    struct chr_sb b = {0};
+    chr_sb_ch(&b, '{');
     put_run(&b, j, r);
-    sb_ch(&b, '}');
-    return sb_finish(&b, len);
+    chr_sb_ch(&b, '}');
+    return chr_sb_finish(&b, len);
 }
 
 const struct chr_view_run *chr_view_find_run(const struct chr_view_job *j, const char *id)
@@ -981,7 +825,7 @@ static bool runs_jobs(const struct chr_view_snap *s, const char *job, size_t *fi
 char *chr_render_runs(const struct chr_view_snap *s, const struct chr_runs_query *q, size_t *len,
                       struct chr_error *err)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     struct run_heap heap = {NULL, 0, 0};
     size_t first, end, matching = 0;
     chr_error_clear(err);
@@ -997,8 +841,8 @@ char *chr_render_runs(const struct chr_view_snap *s, const struct chr_runs_query
             matching += filter_keeps(f, s->jobs[i]->runs[k].state);
     heap.cap = matching < q->limit ? matching : q->limit;
     if (heap.cap > 0 && (heap.h = chr_malloc(heap.cap * sizeof *heap.h)) == NULL) {
-        b.oom = true;
-        return sb_finish(&b, len);
+        chr_sb_fail(&b);
+        return chr_sb_finish(&b, len);
     }
     for (size_t i = first; i < end; i++)
         for (uint32_t k = 0; k < s->jobs[i]->n_runs; k++)
@@ -1006,15 +850,15 @@ char *chr_render_runs(const struct chr_view_snap *s, const struct chr_runs_query
                 heap_offer(&heap, (struct run_ref){s->jobs[i], &s->jobs[i]->runs[k]});
     if (heap.n > 1)
         qsort(heap.h, heap.n, sizeof *heap.h, run_ref_cmp);
-    sb_ch(&b, '[');
-    for (size_t i = 0; i < heap.n && !b.oom; i++) {
-        sb_str(&b, i > 0 ? ",{" : "{");
+    chr_sb_ch(&b, '[');
+    for (size_t i = 0; i < heap.n && !chr_sb_failed(&b); i++) {
+        chr_sb_str(&b, i > 0 ? ",{" : "{");
         put_run(&b, heap.h[i].j, heap.h[i].r);
-        sb_ch(&b, '}');
+        chr_sb_ch(&b, '}');
     }
-    sb_ch(&b, ']');
+    chr_sb_ch(&b, ']');
     chr_free(heap.h);
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- next ------------------------------------------------------------------------ */
@@ -1022,7 +866,7 @@ char *chr_render_runs(const struct chr_view_snap *s, const struct chr_runs_query
 char *chr_render_next(const struct chr_job *def, struct chr_tzdb *tzdb, int64_t from_ms,
                       size_t count, size_t *len, struct chr_error *err)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     struct chr_schedule sched;
     chr_error_clear(err);
     if (is_dependent(def)) {
@@ -1033,24 +877,24 @@ char *chr_render_next(const struct chr_job *def, struct chr_tzdb *tzdb, int64_t 
     }
     if (chr_job_schedule(def, tzdb, &sched, err) != CHR_OK)
         return NULL; /* err is empty when out of memory */
-    sb_ch(&b, '{');
+    chr_sb_ch(&b, '{');
     sb_key(&b, "name", true);
-    sb_json_str(&b, def->name);
+    chr_sb_json_str(&b, def->name);
     sb_key(&b, "schedule", false);
-    sb_json_str(&b, def->schedule);
+    chr_sb_json_str(&b, def->schedule);
     sb_key(&b, "timezone", false);
-    sb_json_str(&b, chr_tz_name(sched.tz));
-    sb_str(&b, ",\"next\":[");
+    chr_sb_json_str(&b, chr_tz_name(sched.tz));
+    chr_sb_str(&b, ",\"next\":[");
     int64_t at = from_ms;
-    for (size_t i = 0; i < count && !b.oom; i++) {
+    for (size_t i = 0; i < count && !chr_sb_failed(&b); i++) {
         if (chr_schedule_next(&sched, at, &at) != CHR_OK)
             break; /* a finite schedule ended */
         if (i > 0)
-            sb_ch(&b, ',');
+            chr_sb_ch(&b, ',');
         sb_json_instant(&b, at);
     }
-    sb_str(&b, "]}");
-    return sb_finish(&b, len);
+    chr_sb_str(&b, "]}");
+    return chr_sb_finish(&b, len);
 }
 
 /* ---- /metrics ----------------------------------------------------------------------- */
@@ -1081,42 +925,42 @@ static double uptime_s(const struct chr_metrics_sample *m, int64_t now_ms)
     return st <= 0 || st > now_ms ? 0.0 : (double)(now_ms - st) / 1000.0;
 }
 
-static void prom_head(struct sb *b, const char *name, const char *type, const char *help)
+static void prom_head(struct chr_sb *b, const char *name, const char *type, const char *help)
 {
-    sb_str(b, "# HELP ");
-    sb_str(b, name);
-    sb_ch(b, ' ');
-    sb_str(b, help);
-    sb_str(b, "\n# TYPE ");
-    sb_str(b, name);
-    sb_ch(b, ' ');
-    sb_str(b, type);
-    sb_ch(b, '\n');
+    chr_sb_str(b, "# HELP ");
+    chr_sb_str(b, name);
+    chr_sb_ch(b, ' ');
+    chr_sb_str(b, help);
+    chr_sb_str(b, "\n# TYPE ");
+    chr_sb_str(b, name);
+    chr_sb_ch(b, ' ');
+    chr_sb_str(b, type);
+    chr_sb_ch(b, '\n');
 }
 
-static void prom_u64(struct sb *b, const char *name, const char *type, const char *help,
+static void prom_u64(struct chr_sb *b, const char *name, const char *type, const char *help,
                      uint64_t v)
 {
     prom_head(b, name, type, help);
-    sb_fmt(b, "%s %" PRIu64 "\n", name, v);
+    chr_sb_fmt(b, "%s %" PRIu64 "\n", name, v);
 }
 
-static void prom_hist(struct sb *b, const char *name, const char *help,
+static void prom_hist(struct chr_sb *b, const char *name, const char *help,
                       const struct chr_histogram *h)
 {
     uint64_t cum = 0;
     prom_head(b, name, "histogram", help);
     for (size_t i = 0; i < CHR_METRICS_BUCKETS; i++) {
         cum += h->bucket[i];
-        sb_fmt(b, "%s_bucket{le=\"", name);
+        chr_sb_fmt(b, "%s_bucket{le=\"", name);
         sb_prom_double(b, chr_metrics_bounds_ms[i] / 1000.0);
-        sb_fmt(b, "\"} %" PRIu64 "\n", cum);
+        chr_sb_fmt(b, "\"} %" PRIu64 "\n", cum);
     }
     cum += h->bucket[CHR_METRICS_BUCKETS];
-    sb_fmt(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
-    sb_fmt(b, "%s_sum ", name);
+    chr_sb_fmt(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+    chr_sb_fmt(b, "%s_sum ", name);
     sb_prom_double(b, h->sum_ms / 1000.0);
-    sb_fmt(b, "\n%s_count %" PRIu64 "\n", name, h->count);
+    chr_sb_fmt(b, "\n%s_count %" PRIu64 "\n", name, h->count);
 }
 
 struct counter_desc {
@@ -1145,7 +989,7 @@ static const struct counter_desc counters[] = {
 };
 #define N_COUNTERS (sizeof counters / sizeof counters[0])
 
-static void prom_gauges(struct sb *b, const struct chr_metrics_sample *m, int64_t now_ms)
+static void prom_gauges(struct chr_sb *b, const struct chr_metrics_sample *m, int64_t now_ms)
 {
     const struct chr_metrics_gauges *g = &m->gauges;
     prom_u64(b, "chronos_queue_depth", "gauge", "Events waiting for the scheduler thread.",
@@ -1161,20 +1005,20 @@ static void prom_gauges(struct sb *b, const struct chr_metrics_sample *m, int64_
     prom_u64(b, "chronos_store_healthy", "gauge",
              "1 while the store takes writes; 0 while it fails (see /health).", g->store_healthy);
     prom_head(b, "chronos_uptime_seconds", "gauge", "Seconds since this server started.");
-    sb_str(b, "chronos_uptime_seconds ");
+    chr_sb_str(b, "chronos_uptime_seconds ");
     sb_prom_double(b, uptime_s(m, now_ms));
-    sb_ch(b, '\n');
+    chr_sb_ch(b, '\n');
 }
 
 char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
                               int64_t now_ms, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     uint64_t js[JS_N];
     count_jobs(s, js);
     prom_head(&b, "chronos_jobs", "gauge", "Jobs by state (a disabled job counts as disabled).");
     for (int i = 0; i < JS_N; i++)
-        sb_fmt(&b, "chronos_jobs{state=\"%s\"} %" PRIu64 "\n", job_state_label[i], js[i]);
+        chr_sb_fmt(&b, "chronos_jobs{state=\"%s\"} %" PRIu64 "\n", job_state_label[i], js[i]);
     prom_u64(&b, "chronos_jobs_total", "gauge", "Jobs registered.", (uint64_t)s->n);
     for (size_t i = 0; i < N_COUNTERS; i++)
         prom_u64(&b, counters[i].prom, "counter", counters[i].help, m->counter[counters[i].c]);
@@ -1183,35 +1027,35 @@ char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_me
     prom_hist(&b, "chronos_store_write_seconds", "Store batch submitted to durable.",
               &m->store_write);
     prom_gauges(&b, m, now_ms);
-    return sb_finish(&b, len);
+    return chr_sb_finish(&b, len);
 }
 
-static void json_gauge(struct sb *b, const char *name, uint64_t v)
+static void json_gauge(struct chr_sb *b, const char *name, uint64_t v)
 {
-    sb_ch(b, ',');
-    sb_json_str(b, name);
-    sb_fmt(b, ":{\"value\":%" PRIu64 "}", v);
+    chr_sb_ch(b, ',');
+    chr_sb_json_str(b, name);
+    chr_sb_fmt(b, ":{\"value\":%" PRIu64 "}", v);
 }
 
 /* ,"<prefix><name>":{"count":v} */
-static void json_counter(struct sb *b, const char *prefix, const char *name, int64_t v)
+static void json_counter(struct chr_sb *b, const char *prefix, const char *name, int64_t v)
 {
-    sb_str(b, ",\"");
-    sb_json_body(b, prefix);
-    sb_json_body(b, name);
-    sb_fmt(b, "\":{\"count\":%" PRId64 "}", v);
+    chr_sb_str(b, ",\"");
+    chr_sb_json_body(b, prefix);
+    chr_sb_json_body(b, name);
+    chr_sb_fmt(b, "\":{\"count\":%" PRId64 "}", v);
 }
 
 char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
                               int64_t now_ms, size_t *len)
 {
-    struct sb b = {0};
+    struct chr_sb b = {0};
     uint64_t js[JS_N];
     const struct chr_metrics_gauges *g = &m->gauges;
     count_jobs(s, js);
     /* Chronos's TaskManager queue holds tasks waiting to launch: our waiting runs. */
-    sb_str(&b, "{\"version\":\"3.0.0\",\"gauges\":{\"TaskManager.queueSize\":");
-    sb_fmt(&b, "{\"value\":%" PRIu64 "}", g->runs_waiting);
+    chr_sb_str(&b, "{\"version\":\"3.0.0\",\"gauges\":{\"TaskManager.queueSize\":");
+    chr_sb_fmt(&b, "{\"value\":%" PRIu64 "}", g->runs_waiting);
     json_gauge(&b, "TaskManager.highQueueSize", 0);
     json_gauge(&b, "jobs.total", (uint64_t)s->n);
     for (int i = 0; i < JS_N; i++) {
@@ -1226,16 +1070,16 @@ char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_me
     json_gauge(&b, "offers.held", g->offers_held);
     json_gauge(&b, "leader", g->leader);
     json_gauge(&b, "store_healthy", g->store_healthy);
-    sb_str(&b, ",\"uptime.seconds\":{\"value\":");
+    chr_sb_str(&b, ",\"uptime.seconds\":{\"value\":");
     sb_json_double(&b, uptime_s(m, now_ms));
-    sb_str(&b, "}},\"counters\":{\"reviveOffersCount\":{\"count\":0}");
+    chr_sb_str(&b, "}},\"counters\":{\"reviveOffersCount\":{\"count\":0}");
     for (size_t i = 0; i < N_COUNTERS; i++)
         json_counter(&b, "", counters[i].json, (int64_t)m->counter[counters[i].c]);
-    for (size_t i = 0; i < s->n && !b.oom; i++) {
+    for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         const struct chr_view_job *j = s->jobs[i];
         json_counter(&b, "jobs.run.success.", j->def->name, j->stats.success_count);
         json_counter(&b, "jobs.run.failure.", j->def->name, j->stats.error_count);
     }
-    sb_str(&b, "},\"histograms\":{},\"meters\":{},\"timers\":{}}");
-    return sb_finish(&b, len);
+    chr_sb_str(&b, "},\"histograms\":{},\"meters\":{},\"timers\":{}}");
+    return chr_sb_finish(&b, len);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "api/http_int.h"
 #include "api/render.h"
@@ -22,13 +23,6 @@
 #define PREVIEW_COUNT_MAX 1000
 /* Runs a listing may ask for. */
 #define RUNS_LIMIT_MAX 10000
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* `s` made safe to echo in a message: printable ASCII, at most 64 bytes. */
 static const char *shown(const char *s, char buf[80])
@@ -195,8 +189,8 @@ static enum MHD_Result next(struct req *r, const struct chr_job *def)
         return chr_http_send(r);
     struct chr_error err = {{0}, {0}};
     size_t len = 0;
-    char *body = chr_render_next(def, r->sched->ops->tzdb(r->sched), wall_ms(), (size_t)count,
-                                 &len, &err);
+    char *body = chr_render_next(def, r->sched->ops->tzdb(r->sched), chr_clock_wall_ms(),
+                                 (size_t)count, &len, &err);
     return answer(r, body, len, &err, "application/json");
 }
 
@@ -230,8 +224,8 @@ static bool body_job(struct req *r, enum chr_job_kind_hint hint, struct chr_job 
         return false;
     }
     struct chr_error err = {{0}, {0}};
-    enum chr_err e = chr_job_from_json(r->body, r->len, &r->h->cfg.defaults, hint, wall_ms(),
-                                       job, &err);
+    enum chr_err e = chr_job_from_json(r->body, r->len, &r->h->cfg.defaults, hint,
+                                       chr_clock_wall_ms(), job, &err);
     if (e == CHR_OK && r->h->cfg.users != NULL &&
         (e = chr_users_check(r->h->cfg.users, job->run_as_user, &err)) != CHR_OK)
         chr_job_free(job);
@@ -438,8 +432,8 @@ static enum MHD_Result metrics(struct req *r)
     size_t len = 0;
     char *body = NULL;
     if (s != NULL)
-        body = json ? chr_render_metrics_json(s, &m, wall_ms(), &len)
-                    : chr_render_metrics_prom(s, &m, wall_ms(), &len);
+        body = json ? chr_render_metrics_json(s, &m, chr_clock_wall_ms(), &len)
+                    : chr_render_metrics_prom(s, &m, chr_clock_wall_ms(), &len);
     chr_view_snap_release(s);
     chr_http_body(r, body, len, json ? "application/json" : "text/plain; version=0.0.4");
     return chr_http_send(r);

@@ -3,9 +3,9 @@
  * a table the scheduler thread updates under a short lock, and snapshots of
  * the table built on demand and shared between readers.
  *
- * The lock guards only the table (a hash of names into an array kept in
- * registration order) and the current snapshot; nobody renders or copies a
- * job under it.  The scheduler thread builds a job's new view first and then
+ * The lock guards only the table (a common/strmap from names into an array
+ * kept in registration order) and the current snapshot; nobody renders or
+ * copies a job under it.  The scheduler thread builds a job's new view first and then
  * swaps one pointer under the lock, so readers never wait for a copy.
  */
 #include "api/view.h"
@@ -17,7 +17,9 @@
 
 #include "api/job_json.h"
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
+#include "common/strmap.h"
 
 /* Active runs copied into a view; more (concurrent jobs) are not shown. */
 #define VIEW_ACTIVE_MAX 256
@@ -53,16 +55,13 @@ struct chr_view {
     /* Guarded by mu: */
     struct vjob **order;   /* registration order; NULL = removed */
     size_t n_order, cap_order, live;
-    size_t *hash;          /* index + 1 into order; 0 empty; SIZE_MAX removed */
-    size_t cap_hash, used_hash;
+    struct chr_strmap index; /* name -> its place in order (live jobs only) */
     uint64_t gen;
     struct snap *cur;
     /* The scheduler thread only: */
     struct nameset touched;
     bool all;              /* rebuild everything at the next flush */
 };
-
-#define HASH_GONE SIZE_MAX
 
 /* ---- Reference counts ------------------------------------------------------- */
 
@@ -306,77 +305,35 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
 
 /* ---- The table (under mu) --------------------------------------------------- */
 
-static size_t name_hash(const char *s)
+/* Drops removed entries from order, moving the live ones up: their places
+ * in the index change, their keys do not, so nothing is allocated. */
+static void table_compact(struct chr_view *v)
 {
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-/* The hash slot holding `name`, or the first free one met (empty or gone). */
-static size_t hash_find(const struct chr_view *v, const char *name, bool *found)
-{
-    size_t mask = v->cap_hash - 1, free_slot = SIZE_MAX;
-    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
-        size_t e = v->hash[i];
-        if (e == 0) {
-            *found = false;
-            return free_slot != SIZE_MAX ? free_slot : i;
-        }
-        if (e == HASH_GONE) {
-            if (free_slot == SIZE_MAX)
-                free_slot = i;
-        } else if (strcmp(v->order[e - 1]->pub.def->name, name) == 0) {
-            *found = true;
-            return i;
-        }
-    }
-}
-
-/* Drops removed entries from order and rebuilds the hash with room for
- * `want` live jobs. */
-static bool table_compact(struct chr_view *v, size_t want)
-{
-    size_t cap = 64;
-    while (cap < want * 2 + 16)
-        cap *= 2;
-    size_t *hash = chr_calloc(cap, sizeof *hash);
-    if (hash == NULL)
-        return false;
     size_t n = 0;
-    for (size_t i = 0; i < v->n_order; i++)
-        if (v->order[i] != NULL)
-            v->order[n++] = v->order[i];
-    v->n_order = n;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = name_hash(v->order[i]->pub.def->name) & (cap - 1);
-        while (hash[k] != 0)
-            k = (k + 1) & (cap - 1);
-        hash[k] = i + 1;
+    for (size_t i = 0; i < v->n_order; i++) {
+        struct vjob *j = v->order[i];
+        if (j == NULL)
+            continue;
+        if (n != i) {
+            enum chr_err e = chr_strmap_put(&v->index, j->pub.def->name, n);
+            CHR_ASSERT(e == CHR_OK); /* a replace: no allocation */
+        }
+        v->order[n++] = j;
     }
-    chr_free(v->hash);
-    v->hash = hash;
-    v->cap_hash = cap;
-    v->used_hash = n;
-    return true;
+    v->n_order = n;
 }
 
-/* Makes room for one more job: in order and in the hash. */
-static bool table_reserve(struct chr_view *v)
+/* Room for one more job at the end of order. */
+static bool order_reserve(struct chr_view *v)
 {
-    if ((v->used_hash + 1) * 2 > v->cap_hash || v->cap_hash == 0) {
-        if (!table_compact(v, v->live + 1))
-            return false;
-    }
-    if (v->n_order == v->cap_order) {
-        size_t cap = v->cap_order ? v->cap_order * 2 : 64;
-        struct vjob **o = chr_realloc(v->order, cap * sizeof *o);
-        if (o == NULL)
-            return false;
-        v->order = o;
-        v->cap_order = cap;
-    }
+    if (v->n_order < v->cap_order)
+        return true;
+    size_t cap = v->cap_order ? v->cap_order * 2 : 64;
+    struct vjob **o = chr_realloc(v->order, cap * sizeof *o);
+    if (o == NULL)
+        return false;
+    v->order = o;
+    v->cap_order = cap;
     return true;
 }
 
@@ -385,33 +342,28 @@ static bool table_reserve(struct chr_view *v)
 static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
 {
     struct vjob *old = NULL;
+    uint64_t idx = 0;
     pthread_mutex_lock(&v->mu);
-    bool found = false;
-    size_t slot = v->cap_hash ? hash_find(v, name, &found) : 0;
+    bool found = chr_strmap_get(&v->index, name, &idx);
     if (found) {
-        size_t idx = v->hash[slot] - 1;
         old = v->order[idx];
         v->order[idx] = nj;
         if (nj == NULL) {
-            v->hash[slot] = HASH_GONE;
+            chr_strmap_del(&v->index, name);
             v->live--;
         }
     } else if (nj != NULL) {
-        if (!table_reserve(v)) {
+        if (!order_reserve(v) || chr_strmap_put(&v->index, name, v->n_order) != CHR_OK) {
             pthread_mutex_unlock(&v->mu);
             return false;
         }
-        slot = hash_find(v, name, &found);
-        if (v->hash[slot] == 0)
-            v->used_hash++;
         v->order[v->n_order++] = nj;
-        v->hash[slot] = v->n_order;
         v->live++;
     }
     if (found || nj != NULL)
         v->gen++;
     if (v->n_order > 64 && v->live < v->n_order / 2)
-        table_compact(v, v->live); /* failure only delays the compaction */
+        table_compact(v);
     pthread_mutex_unlock(&v->mu);
     vjob_release(old);
     return true;
@@ -421,14 +373,11 @@ static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
 static struct vjob *table_get(struct chr_view *v, const char *name)
 {
     struct vjob *j = NULL;
+    uint64_t idx = 0;
     pthread_mutex_lock(&v->mu);
-    bool found = false;
-    if (v->cap_hash > 0) {
-        size_t slot = hash_find(v, name, &found);
-        if (found) {
-            j = v->order[v->hash[slot] - 1];
-            atomic_fetch_add(&j->refs, 1);
-        }
+    if (chr_strmap_get(&v->index, name, &idx)) {
+        j = v->order[idx];
+        atomic_fetch_add(&j->refs, 1);
     }
     pthread_mutex_unlock(&v->mu);
     return j;
@@ -632,7 +581,7 @@ void chr_view_destroy(struct chr_view *v)
     set_clear(&v->touched);
     chr_free(v->touched.slot);
     chr_free(v->order);
-    chr_free(v->hash);
+    chr_strmap_free(&v->index);
     pthread_mutex_destroy(&v->mu);
     chr_free(v);
 }

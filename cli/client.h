@@ -229,8 +229,6 @@ bool chr_table_add(struct chr_table *t, const char *const *cells);
 void chr_table_print(const struct chr_table *t, FILE *out);
 void chr_table_free(struct chr_table *t);
 
-/* Now, from CLOCK_REALTIME, in ms since the epoch. */
-int64_t chr_client_now_ms(void);
 
 /* `at_ms` relative to `now_ms` in its largest whole unit: "in 3m", "5s ago",
  * "0s ago" (within the last second), "now" (within the next). */

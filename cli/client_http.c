@@ -11,6 +11,7 @@
 
 #include "cli/client.h"
 #include "common/alloc.h"
+#include "common/sb.h"
 
 #define USER_AGENT "chronos-cli/0.1"
 /* How much of a non-JSON error answer is quoted in the message. */
@@ -125,30 +126,17 @@ struct sink {
     bool stream;
     bool too_large;
     bool write_failed;
-    char *buf;
-    size_t len, cap;
+    struct chr_sb body;
 };
 
 static bool sink_append(struct sink *s, const char *p, size_t n)
 {
-    if (n > CHR_CLIENT_BODY_MAX - s->len) {
+    if (n > CHR_CLIENT_BODY_MAX - s->body.len) {
         s->too_large = true;
         return false;
     }
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        char *b = chr_realloc(s->buf, cap);
-        if (b == NULL)
-            return false;
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
-    return true;
+    chr_sb_put(&s->body, p, n);
+    return !chr_sb_failed(&s->body);
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
@@ -234,14 +222,13 @@ int chr_client_request(const struct chr_client *c, const char *method, const cha
     memset(&s, 0, sizeof s);
     memset(r, 0, sizeof *r);
     int st = exchange(c, method, path, body, false, &s, &r->status);
-    if (st == CHR_EXIT_OK && s.buf == NULL && !sink_append(&s, "", 0))
-        st = chr_client_fail(CHR_EXIT_SERVER, "out of memory");
     if (st != CHR_EXIT_OK) {
-        chr_free(s.buf);
+        chr_sb_free(&s.body);
         return st;
     }
-    r->body = s.buf;
-    r->len = s.len;
+    r->body = chr_sb_finish(&s.body, &r->len);
+    if (r->body == NULL)
+        return chr_client_fail(CHR_EXIT_SERVER, "out of memory");
     return CHR_EXIT_OK;
 }
 
@@ -282,10 +269,12 @@ int chr_client_stream(const struct chr_client *c, const char *path, bool follow)
     memset(&s, 0, sizeof s);
     s.stream = true;
     int st = exchange(c, "GET", path, NULL, follow, &s, &status);
+    size_t len = 0;
+    char *text = chr_sb_finish(&s.body, &len); /* a refusal's body; NULL: none kept */
     if (st == CHR_EXIT_OK && (status < 200 || status >= 300)) {
-        struct chr_resp r = {status, s.buf ? s.buf : "", s.len};
+        struct chr_resp r = {status, text ? text : "", text ? len : 0};
         st = chr_client_refused(c, &r);
     }
-    chr_free(s.buf);
+    chr_free(text);
     return st;
 }

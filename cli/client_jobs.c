@@ -8,6 +8,7 @@
 
 #include "cli/client.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 
 int chr_job_path(const struct chr_client *c, struct chr_path *p, const char *prefix,
                  const char *name, const char *suffix)
@@ -177,7 +178,7 @@ static int list_table(const struct chr_client *c, const json_t *jobs)
     if (st != CHR_EXIT_OK)
         return st;
     struct chr_table *t = chr_table_new(head, 6);
-    int64_t now = chr_client_now_ms();
+    int64_t now = chr_clock_wall_ms();
     size_t i;
     bool ok = t != NULL;
     json_array_foreach(jobs, i, job) {
@@ -223,7 +224,7 @@ static int show_block(const struct chr_client *c, const json_t *job)
     const char *key;
     json_t *v;
     int w = 0;
-    int64_t now = chr_client_now_ms(), at;
+    int64_t now = chr_clock_wall_ms(), at;
     (void)c; /* a chr_render_fn; this one needs no client */
     json_object_foreach((json_t *)job, key, v) {
         int n = (int)strlen(key);

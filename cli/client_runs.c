@@ -9,6 +9,7 @@
 
 #include "cli/client.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 
 static const char runs_help[] =
     "usage: chronos runs [NAME] [--state S] [--limit N] [--json] [--server URL]\n"
@@ -88,7 +89,7 @@ static int runs_table(const struct chr_client *c, const json_t *runs)
     static const char *const head[] = {"ID", "STATE", "EXIT", "SCHEDULED", "STARTED",
                                        "DURATION", "REASON"};
     struct chr_table *t = chr_table_new(head, 7);
-    int64_t now = chr_client_now_ms();
+    int64_t now = chr_clock_wall_ms();
     bool ok = t != NULL && json_is_array(runs);
     size_t i;
     json_t *run;

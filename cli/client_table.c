@@ -1,8 +1,8 @@
 /*
  * client_table.c - how the client shows things to people (client.h):
  * aligned tables, times relative to now ("in 3m", "5s ago"), durations, and
- * JSON values as one line of text.  Pure but for chr_client_now_ms, the one
- * clock read of the client.
+ * JSON values as one line of text.  Pure: the callers read the clock
+ * (common/clock.h) and pass now.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -101,13 +101,6 @@ void chr_table_print(const struct chr_table *t, FILE *out)
         }
         fputc('\n', out);
     }
-}
-
-int64_t chr_client_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The largest whole unit of a positive span: "12s", "3m", "5h", "3d". */

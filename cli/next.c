@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
 
@@ -51,13 +52,6 @@ struct next_request {
     long long count;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Computes the instants of `rq` into out[]; fills `err` on a bad value. */
 static enum chr_err answer(struct chr_tzdb *db, const struct next_request *rq, int64_t *out,
                            size_t *n, struct chr_error *err)
@@ -69,7 +63,7 @@ static enum chr_err answer(struct chr_tzdb *db, const struct next_request *rq, i
                              CHR_NEXT_COUNT_MAX);
     if (rq->tz != NULL && (e = chr_tzdb_get(db, rq->tz, &zone, err)) != CHR_OK)
         return e;
-    int64_t from = now_ms();
+    int64_t from = chr_clock_wall_ms();
     if (rq->from != NULL && (e = chr_instant_parse(rq->from, &from, err)) != CHR_OK) {
         char why[CHR_ERROR_MESSAGE_MAX];
         const char *m = err->message;

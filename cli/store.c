@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "iso8601/iso8601.h"
 #include "zkstore/store.h"
 
@@ -179,10 +180,8 @@ static int check(const char *data_dir, const char *dir)
 /* The UTC time as 20250101T120000Z, for the names of set-aside files. */
 static void utc_stamp(char out[24])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct chr_civil c;
-    chr_ms_to_civil((int64_t)ts.tv_sec * 1000, &c);
+    chr_ms_to_civil(chr_clock_wall_ms() / 1000 * 1000, &c);
     snprintf(out, 24, "%04d%02d%02dT%02d%02d%02dZ", (int)c.year, c.month, c.day, c.hour,
              c.minute, c.second);
 }

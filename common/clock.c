@@ -15,11 +15,11 @@ void chr_clock_set_source(const struct chr_clock_source *src)
 }
 #endif
 
-static int64_t read_ms(clockid_t id)
+static int64_t read_ns(clockid_t id)
 {
     struct timespec ts;
     clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int64_t chr_clock_wall_ms(void)
@@ -28,7 +28,16 @@ int64_t chr_clock_wall_ms(void)
     if (source != NULL && source->wall_ms != NULL)
         return source->wall_ms(source->ctx);
 #endif
-    return read_ms(CLOCK_REALTIME);
+    return read_ns(CLOCK_REALTIME) / 1000000;
+}
+
+int64_t chr_clock_mono_ns(void)
+{
+#ifdef CHR_TESTING
+    if (source != NULL && source->mono_ms != NULL)
+        return source->mono_ms(source->ctx) * 1000000;
+#endif
+    return read_ns(CLOCK_MONOTONIC);
 }
 
 int64_t chr_clock_mono_ms(void)
@@ -37,15 +46,26 @@ int64_t chr_clock_mono_ms(void)
     if (source != NULL && source->mono_ms != NULL)
         return source->mono_ms(source->ctx);
 #endif
-    return read_ms(CLOCK_MONOTONIC);
+    return read_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+/* at_ms split into whole seconds rounded down and the nanoseconds left. */
+static struct timespec ms_to_ts(int64_t at_ms)
+{
+    int64_t s = at_ms / 1000, ms = at_ms % 1000;
+    if (ms < 0) {
+        s -= 1;
+        ms += 1000;
+    }
+    return (struct timespec){(time_t)s, (long)ms * 1000000L};
 }
 
 struct timespec chr_clock_wall_ts(int64_t at_ms)
 {
-    struct timespec ts = {(time_t)(at_ms / 1000), (long)(at_ms % 1000) * 1000000L};
-    if (ts.tv_nsec < 0) {
-        ts.tv_sec -= 1;
-        ts.tv_nsec += 1000000000L;
-    }
-    return ts;
+    return ms_to_ts(at_ms);
+}
+
+struct timespec chr_clock_mono_ts(int64_t at_ms)
+{
+    return ms_to_ts(at_ms);
 }

@@ -1,6 +1,8 @@
 /*
  * sb.c - the string builder (sb.h).  Room doubles from 256 bytes; a length
- * that would overflow counts as a failed allocation.
+ * that would overflow counts as a failed allocation.  JSON strings are
+ * escaped here rather than with jansson, whose allocations the tests cannot
+ * fail.
  */
 #include "common/sb.h"
 
@@ -66,6 +68,91 @@ void chr_sb_fmt(struct chr_sb *b, const char *fmt, ...)
         return;
     }
     chr_sb_put(b, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (whose first byte is >= 0x80),
+ * or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* The inside of a JSON string: quotes, backslash and control characters
+ * escaped, UTF-8 kept, invalid bytes replaced by U+FFFD.  NULL is "". */
+void chr_sb_json_body(struct chr_sb *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p != '\0' && !b->oom) {
+        size_t run = 0;
+        while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        chr_sb_put(b, (const char *)p, run);
+        p += run;
+        if (*p == '\0')
+            break;
+        if (*p == '"' || *p == '\\') {
+            char e[2] = {'\\', (char)*p};
+            chr_sb_put(b, e, 2);
+            p++;
+        } else if (*p < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            const char *named = *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : *p == '\t' ? "\\t" : NULL;
+            char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            if (named != NULL)
+                chr_sb_str(b, named);
+            else
+                chr_sb_put(b, u, 6);
+            p++;
+        } else {
+            size_t n = utf8_len(p);
+            if (n == 0)
+                chr_sb_str(b, "\\ufffd");
+            else
+                chr_sb_put(b, (const char *)p, n);
+            p += n == 0 ? 1 : n;
+        }
+    }
+}
+
+void chr_sb_json_str(struct chr_sb *b, const char *s)
+{
+    chr_sb_ch(b, '"');
+    chr_sb_json_body(b, s);
+    chr_sb_ch(b, '"');
+}
+
+bool chr_sb_failed(const struct chr_sb *b)
+{
+    return b->oom;
+}
+
+void chr_sb_fail(struct chr_sb *b)
+{
+    b->oom = true;
 }
 
 char *chr_sb_finish(struct chr_sb *b, size_t *len)

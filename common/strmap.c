@@ -20,6 +20,14 @@ uint64_t chr_str_hash(const char *s, size_t n)
     return h;
 }
 
+uint32_t chr_str_hash32(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 /* The slot of key, or the empty slot where it would go. */
 static size_t find(const struct chr_strmap *m, const char *key, uint64_t hash)
 {
@@ -78,13 +86,10 @@ enum chr_err chr_strmap_put(struct chr_strmap *m, const char *key, uint64_t val)
     return CHR_OK;
 }
 
-bool chr_strmap_del(struct chr_strmap *m, const char *key)
+/* Removes the entry in slot i (which holds one). */
+static void del_at(struct chr_strmap *m, size_t i)
 {
-    if (m->cap == 0)
-        return false;
-    size_t mask = m->cap - 1, i = find(m, key, chr_str_hash(key, strlen(key)));
-    if (m->v[i].key == NULL)
-        return false;
+    size_t mask = m->cap - 1;
     chr_free(m->v[i].key);
     m->len--;
     /* Backward shift: move up every later entry of the cluster whose home
@@ -98,7 +103,53 @@ bool chr_strmap_del(struct chr_strmap *m, const char *key)
         i = j;
     }
     m->v[i] = (struct chr_strmap_ent){NULL, 0, 0};
+}
+
+bool chr_strmap_del(struct chr_strmap *m, const char *key)
+{
+    if (m->cap == 0)
+        return false;
+    size_t i = find(m, key, chr_str_hash(key, strlen(key)));
+    if (m->v[i].key == NULL)
+        return false;
+    del_at(m, i);
     return true;
+}
+
+bool chr_strmap_next(const struct chr_strmap *m, size_t *pos, const char **key, uint64_t *val)
+{
+    for (size_t i = *pos; i < m->cap; i++) {
+        if (m->v[i].key == NULL)
+            continue;
+        if (key != NULL)
+            *key = m->v[i].key;
+        if (val != NULL)
+            *val = m->v[i].val;
+        *pos = i + 1;
+        return true;
+    }
+    *pos = m->cap;
+    return false;
+}
+
+size_t chr_strmap_filter(struct chr_strmap *m, chr_strmap_keep_fn *keep, void *ctx)
+{
+    if (m->len == 0)
+        return 0;
+    /* Start just after an empty slot (at most half are full): no cluster
+     * then wraps past the start, so a removal only shifts entries not yet
+     * visited back into its hole, which is looked at again. */
+    size_t mask = m->cap - 1, start = 0, removed = 0;
+    while (m->v[start].key != NULL)
+        start++;
+    for (size_t k = 1; k < m->cap; k++) {
+        size_t i = (start + k) & mask;
+        while (m->v[i].key != NULL && !keep(m->v[i].key, &m->v[i].val, ctx)) {
+            del_at(m, i);
+            removed++;
+        }
+    }
+    return removed;
 }
 
 void chr_strmap_free(struct chr_strmap *m)

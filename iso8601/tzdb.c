@@ -51,9 +51,10 @@ void chr_tzdb_destroy(struct chr_tzdb *db)
 {
     if (db == NULL)
         return;
-    for (size_t i = 0; i < db->zones.cap; i++)
-        if (db->zones.v[i].key != NULL)
-            chr_free((struct chr_tz *)(uintptr_t)db->zones.v[i].val);
+    size_t pos = 0;
+    uint64_t v;
+    while (chr_strmap_next(&db->zones, &pos, NULL, &v))
+        chr_free((struct chr_tz *)(uintptr_t)v);
     chr_strmap_free(&db->zones);
     pthread_mutex_destroy(&db->lock);
     chr_free(db);

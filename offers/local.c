@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
 
@@ -36,46 +37,33 @@ extern char **environ;
 
 /* ---- The run table (l->mu held) ----------------------------------------- */
 
-static size_t hash_id(const char *id, size_t n_buckets)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return (size_t)(h & (n_buckets - 1));
-}
-
 struct chr_local_run *chr_local_find(struct chr_local *l, const char *id)
 {
-    for (struct chr_local_run *r = l->buckets[hash_id(id, l->n_buckets)]; r; r = r->hash_next)
-        if (strcmp(r->id, id) == 0)
-            return r;
-    return NULL;
+    uint64_t v = 0;
+    return chr_strmap_get(&l->runs, id, &v) ? (struct chr_local_run *)(uintptr_t)v : NULL;
 }
 
-static void table_insert(struct chr_local *l, struct chr_local_run *r)
+/* Adds r (whose id is not in the table) and its resources; false when
+ * memory is short (nothing changed). */
+static bool table_insert(struct chr_local *l, struct chr_local_run *r)
 {
-    size_t b = hash_id(r->id, l->n_buckets);
-    r->hash_next = l->buckets[b];
-    l->buckets[b] = r;
-    l->n_runs++;
+    if (chr_strmap_put(&l->runs, r->id, (uint64_t)(uintptr_t)r) != CHR_OK)
+        return false;
     l->used.cpus += r->res.cpus;
     l->used.mem_mb += r->res.mem_mb;
     l->used.disk_mb += r->res.disk_mb;
+    return true;
 }
 
 void chr_local_unlink_run(struct chr_local *l, struct chr_local_run *r)
 {
-    struct chr_local_run **p = &l->buckets[hash_id(r->id, l->n_buckets)];
-    while (*p && *p != r)
-        p = &(*p)->hash_next;
-    if (!*p)
+    if (chr_local_find(l, r->id) != r)
         return;
-    *p = r->hash_next;
-    l->n_runs--;
+    chr_strmap_del(&l->runs, r->id);
     l->used.cpus -= r->res.cpus;
     l->used.mem_mb -= r->res.mem_mb;
     l->used.disk_mb -= r->res.disk_mb;
-    if (l->n_runs == 0) /* no drift from rounding while idle */
+    if (l->runs.len == 0) /* no drift from rounding while idle */
         memset(&l->used, 0, sizeof l->used);
 }
 
@@ -169,10 +157,6 @@ static enum chr_err start_monitor(struct chr_local *l, struct chr_error *err)
         return chr_error_set(err, CHR_EUNAVAIL, "", "pidfd_open: %s (Linux 5.4+ needed)",
                              strerror(errno));
     close(probe);
-    l->n_buckets = 1024;
-    l->buckets = chr_calloc(l->n_buckets, sizeof *l->buckets);
-    if (!l->buckets)
-        return CHR_ENOMEM;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->epfd < 0 || l->wake_fd < 0)
@@ -232,11 +216,11 @@ void chr_local_destroy(struct chr_local *l)
         chr_local_wake(l);
         pthread_join(l->thread, NULL);
     }
-    for (size_t b = 0; l->buckets && b < l->n_buckets; b++)
-        for (struct chr_local_run *r = l->buckets[b], *next; r; r = next) {
-            next = r->hash_next;
-            run_free(r);
-        }
+    size_t pos = 0;
+    uint64_t v;
+    while (chr_strmap_next(&l->runs, &pos, NULL, &v))
+        run_free((struct chr_local_run *)(uintptr_t)v);
+    chr_strmap_free(&l->runs);
     for (struct chr_local_qev *q = l->queue, *next; q; q = next) {
         next = q->next;
         chr_free(q);
@@ -246,7 +230,6 @@ void chr_local_destroy(struct chr_local *l)
         if (fds[i] >= 0)
             close(fds[i]);
     pthread_mutex_destroy(&l->mu);
-    chr_free(l->buckets);
     chr_free(l->runs_dir);
     chr_free(l->bin);
     chr_free(l->host);
@@ -295,16 +278,16 @@ static enum chr_err reserve(struct chr_local *l, const struct chr_local_task *t,
     pthread_mutex_lock(&l->mu);
     if (chr_local_find(l, t->run_id))
         e = CHR_OK;
-    else if (l->n_runs >= CHR_LOCAL_RUNS_MAX)
+    else if (l->runs.len >= CHR_LOCAL_RUNS_MAX)
         e = chr_error_set(err, CHR_ERANGE, "", "%d runs are active already",
                           CHR_LOCAL_RUNS_MAX);
     else if (!fits(l, &t->res))
         e = chr_error_set(err, CHR_ERANGE, "", "cpus %g, mem %g, disk %g do not fit in what is free",
                           t->res.cpus, t->res.mem_mb, t->res.disk_mb);
-    else {
-        table_insert(l, r);
+    else if (table_insert(l, r))
         *run = r;
-    }
+    else
+        e = CHR_ENOMEM;
     pthread_mutex_unlock(&l->mu);
     if (!*run)
         chr_free(r);
@@ -417,7 +400,7 @@ static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *
 static void watch_alive(struct chr_local *l, struct chr_local_run *r,
                         const struct chr_local_assess *a)
 {
-    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_clock_wall_ms());
     r->sup_fd = a->sup_fd;
     r->state = started ? CHR_LOCAL_RUNNING : CHR_LOCAL_STARTING;
     r->task_pid = started ? a->pid.pid : 0;
@@ -467,7 +450,7 @@ static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r
 /* A run may be launched ahead of its not_before_ms, by a bounded lead. */
 static enum chr_err check_lead(const struct chr_local_task *t, struct chr_error *err)
 {
-    if (t->not_before_ms > chr_local_wall_ms() + CHR_LOCAL_LEAD_MAX_MS)
+    if (t->not_before_ms > chr_clock_wall_ms() + CHR_LOCAL_LEAD_MAX_MS)
         return chr_error_set(err, CHR_EINVAL, "not_before_ms",
                              "more than %d ms ahead of now", CHR_LOCAL_LEAD_MAX_MS);
     return CHR_OK;
@@ -545,8 +528,7 @@ static void adopt(struct chr_local *l, const char *id, struct chr_local_assess *
     struct chr_local_run *r = run_new(id, &a->res);
     bool ok = false;
     pthread_mutex_lock(&l->mu);
-    if (r && !chr_local_find(l, id) && l->n_runs < CHR_LOCAL_RUNS_MAX) {
-        table_insert(l, r);
+    if (r && !chr_local_find(l, id) && l->runs.len < CHR_LOCAL_RUNS_MAX && table_insert(l, r)) {
         watch_alive(l, r, a);
         ok = true;
     }

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "common/limits.h"
+#include "common/strmap.h"
 #include "offers/local.h"
 
 #define CHR_LOCAL_SPEC_FILE "spec"
@@ -38,11 +39,6 @@
 
 /* /proc/sys/kernel/random/boot_id: 36 characters. */
 #define CHR_LOCAL_BOOT_ID_LEN 36
-
-/* ---- Clocks (the adapter's own; the core takes time as an argument) ------ */
-
-int64_t chr_local_wall_ms(void);
-int64_t chr_local_mono_ms(void);
 
 /* ---- Files ------------------------------------------------------------- */
 
@@ -306,7 +302,7 @@ struct chr_local_run {
     bool kill_requested, kill_sent;
     bool dead;                   /* reported terminal; freed after the batch */
     struct chr_local_watch w_sup, w_notify;
-    struct chr_local_run *hash_next, *pending_next, *dead_next;
+    struct chr_local_run *pending_next, *dead_next;
 };
 
 /* An event made outside the monitor thread, waiting to be reported. */
@@ -333,8 +329,7 @@ struct chr_local {
     struct chr_local_watch w_wake;
 
     pthread_mutex_t mu; /* guards everything below, and runs' fields */
-    struct chr_local_run **buckets;
-    size_t n_buckets, n_runs;
+    struct chr_strmap runs; /* run id -> struct chr_local_run *: the run table */
     struct chr_local_run *pending;       /* runs the monitor must look at */
     struct chr_local_qev *queue, **queue_tail;
     size_t n_polling;

@@ -1,7 +1,7 @@
 /*
  * local_rundir.c - the run directory of the local resource manager: atomic
  * file writes, its one-line records (claim, pid) and the exit record (JSON),
- * process identities that survive pid reuse, pidfds and the adapter's clocks.
+ * process identities that survive pid reuse and pidfds.
  *
  * Shared by the server and the supervisor, so it keeps no state and starts no
  * thread.  Readers never see a half-written record: every write is a complete
@@ -24,24 +24,9 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
-
-/* ---- Clocks ------------------------------------------------------------- */
-
-int64_t chr_local_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t chr_local_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- Files --------------------------------------------------------------- */
 
@@ -327,19 +312,38 @@ void chr_local_kill_orphans(pid_t pgid, uint64_t leader_ticks, const char *boot_
 
 /* ---- One-line records ------------------------------------------------------- */
 
+/* A pid, a process group id: 1..INT32_MAX (a wider value must never turn
+ * into a negative pid_t, which kill() takes for a group). */
+static bool pid_ok(long long pid)
+{
+    return pid > 0 && pid <= INT32_MAX;
+}
+
+/* What the readers below demand of a record's identity: a pid, start ticks
+ * that read back as a long long, and a whole boot id. */
+static bool identity_ok(pid_t pid, uint64_t ticks, const char *boot_id)
+{
+    return pid_ok(pid) && ticks <= INT64_MAX && strlen(boot_id) == CHR_LOCAL_BOOT_ID_LEN;
+}
+
 size_t chr_local_claim_format(const struct chr_local_claim *c, char *buf, size_t cap)
 {
+    CHR_ASSERT(c->abandoned || identity_ok(c->pid, c->ticks, c->boot_id));
     int n = c->abandoned ? snprintf(buf, cap, "%s\n", CHR_LOCAL_ABANDONED)
                          : snprintf(buf, cap, "%ld %" PRIu64 " %s\n", (long)c->pid, c->ticks,
                                     c->boot_id);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    /* Written whole (a cut line would read as another claim or none). */
+    CHR_ASSERT(n > 0 && (size_t)n < cap && n <= CHR_LOCAL_RECORD_MAX);
+    return (size_t)n;
 }
 
 size_t chr_local_pidrec_format(const struct chr_local_pidrec *p, char *buf, size_t cap)
 {
+    CHR_ASSERT(identity_ok(p->pid, p->ticks, p->boot_id));
     int n = snprintf(buf, cap, "%ld %" PRId64 " %s %" PRIu64 "\n", (long)p->pid, p->start_ms,
                      p->boot_id, p->ticks);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    CHR_ASSERT(n > 0 && (size_t)n < cap && n <= CHR_LOCAL_RECORD_MAX);
+    return (size_t)n;
 }
 
 /* Reads one number of a record line; advances *p past it and one space. */
@@ -387,13 +391,6 @@ static bool record_text(const char *text, size_t len, char *buf)
     return true;
 }
 
-/* A pid, a process group id: 1..INT32_MAX (a wider value must never turn
- * into a negative pid_t, which kill() takes for a group). */
-static bool pid_ok(long long pid)
-{
-    return pid > 0 && pid <= INT32_MAX;
-}
-
 enum chr_err chr_local_claim_parse(const char *text, size_t len, struct chr_local_claim *c)
 {
     char buf[CHR_LOCAL_RECORD_MAX + 1];
@@ -410,6 +407,7 @@ enum chr_err chr_local_claim_parse(const char *text, size_t len, struct chr_loca
         pid_ok(pid) && ticks >= 0) {
         c->pid = (pid_t)pid;
         c->ticks = (uint64_t)ticks;
+        CHR_ASSERT(identity_ok(c->pid, c->ticks, c->boot_id));
         return CHR_OK;
     }
     memset(c, 0, sizeof *c);
@@ -446,6 +444,7 @@ enum chr_err chr_local_pidrec_parse(const char *text, size_t len, struct chr_loc
         r->pid = (pid_t)pid;
         r->start_ms = start;
         r->ticks = (uint64_t)ticks;
+        CHR_ASSERT(identity_ok(r->pid, r->ticks, r->boot_id));
         return CHR_OK;
     }
     memset(r, 0, sizeof *r);
@@ -466,8 +465,15 @@ enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *r)
 
 /* ---- The exit record (JSON) ----------------------------------------------- */
 
+/* The states an exit record may hold (chr_local_exitrec_parse takes these). */
+static bool state_final(enum chr_local_state s)
+{
+    return s == CHR_LOCAL_FINISHED || s == CHR_LOCAL_FAILED || s == CHR_LOCAL_KILLED;
+}
+
 char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len)
 {
+    CHR_ASSERT(state_final(e->state) && memchr(e->reason, '\0', sizeof e->reason) != NULL);
     json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:s}", "state",
                           chr_local_state_name(e->state), "pid", (int)e->pid, "exit_code",
                           (int)e->exit_code, "signal", (int)e->signal, "start_ms",
@@ -484,6 +490,8 @@ char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len)
         buf[n] = '\n';
         buf[n + 1] = '\0';
         *len = n + 1;
+        /* 255 bytes of reason escape to at most 1530: always readable back. */
+        CHR_ASSERT(*len <= CHR_LOCAL_RECORD_MAX);
     }
     json_decref(o);
     return buf;
@@ -525,6 +533,7 @@ enum chr_err chr_local_exitrec_parse(const char *text, size_t len, struct chr_lo
         e->stdout_truncated = out_tr != 0;
         e->stderr_truncated = err_tr != 0;
         snprintf(e->reason, sizeof e->reason, "%s", reason);
+        CHR_ASSERT(state_final(e->state));
         r = CHR_OK;
     }
     json_decref(o);

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
 
@@ -101,7 +102,7 @@ static int record(struct sup *s, enum chr_local_state state, int32_t code, int32
 {
     struct chr_local_exitrec e = {
         .state = state, .pid = s->pid, .exit_code = code, .signal = sig,
-        .start_ms = s->start_ms, .end_ms = chr_local_wall_ms(),
+        .start_ms = s->start_ms, .end_ms = chr_clock_wall_ms(),
         .stdout_bytes = s->out.total, .stderr_bytes = s->err.total,
         .stdout_truncated = s->out.truncated, .stderr_truncated = s->err.truncated,
     };
@@ -386,7 +387,7 @@ static bool record_pid(struct sup *s)
     memcpy(p.boot_id, s->boot_id, sizeof p.boot_id);
     /* When the task will be let exec: a reader takes a start still ahead
      * as "not started yet". */
-    int64_t now = chr_local_wall_ms();
+    int64_t now = chr_clock_wall_ms();
     p.start_ms = now > s->spec.not_before_ms ? now : s->spec.not_before_ms;
     char line[128];
     size_t n = chr_local_pidrec_format(&p, line, sizeof line);
@@ -436,7 +437,7 @@ static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
 static int start_timer(int64_t at_ms)
 {
     int tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-    struct itimerspec it = {.it_value = {(time_t)(at_ms / 1000), (long)(at_ms % 1000) * 1000000}};
+    struct itimerspec it = {.it_value = chr_clock_wall_ts(at_ms)};
     if (tfd >= 0 && timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL) != 0) {
         close(tfd);
         tfd = -1;
@@ -455,7 +456,7 @@ static bool wait_start(struct sup *s)
     bool armed = false;
     for (;;) {
         on_signals(s);
-        int64_t now = chr_local_wall_ms();
+        int64_t now = chr_clock_wall_ms();
         if (s->kill_requested || now >= at)
             break;
         if (!armed) {
@@ -492,12 +493,12 @@ static bool start_task(struct sup *s, char *reason, size_t cap)
     bool recorded = record_pid(s);
     bool go = recorded && wait_start(s);
     if (go) {
-        s->start_ms = chr_local_wall_ms();
+        s->start_ms = chr_clock_wall_ms();
         s->released = true;
         go = write(fd[GO_W], "g", 1) == 1; /* EPIPE: the child died meanwhile */
     }
     close(fd[GO_W]); /* without the byte: the child exits, never execs */
-    s->start_mono = chr_local_mono_ms();
+    s->start_mono = chr_clock_mono_ms();
     ssize_t r;
     do
         r = read(fd[ERR_R], &s->child_err, sizeof s->child_err);
@@ -639,7 +640,7 @@ static void begin_kill(struct sup *s)
     if (s->term_mono == 0) {
         signal_all(s, SIGTERM);
         signal_all(s, SIGCONT);
-        s->term_mono = chr_local_mono_ms();
+        s->term_mono = chr_clock_mono_ms();
         if (s->term_mono == 0)
             s->term_mono = 1;
     } else if (!s->hard_killed) {
@@ -666,7 +667,7 @@ static void reap(struct sup *s)
         kill_all(s); /* the task has ended: nothing of it may stay */
         waitpid(s->pid, NULL, 0);
         s->leader_exited = true;
-        s->end_mono = chr_local_mono_ms();
+        s->end_mono = chr_clock_mono_ms();
     }
     if (s->leader_exited)
         while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -732,7 +733,7 @@ static void supervise(struct sup *s)
 {
     for (;;) {
         reap(s);
-        int64_t now = chr_local_mono_ms();
+        int64_t now = chr_clock_mono_ms();
         on_time(s, now);
         if (finished(s, now))
             break;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local_int.h"
 
@@ -297,7 +298,7 @@ static void switch_supervisor(struct chr_local *l, struct chr_local_run *r,
     r->kill_sent = false;
     if (r->kill_requested)
         chr_local_send_kill(l, r);
-    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_local_wall_ms());
+    bool started = a->has_pid && chr_local_pidrec_started(&a->pid, chr_clock_wall_ms());
     if (!started && r->state != CHR_LOCAL_RUNNING && !r->poll_pid) {
         r->poll_pid = true; /* that supervisor has no notify pipe to us */
         l->n_polling++;
@@ -340,17 +341,20 @@ static void poll_pids(struct chr_local *l)
     struct chr_local_run *found[64];
     size_t n = 0;
     pthread_mutex_lock(&l->mu);
-    for (size_t b = 0; b < l->n_buckets && n < 64; b++)
-        for (struct chr_local_run *r = l->buckets[b]; r && n < 64; r = r->hash_next)
-            if (r->poll_pid)
-                found[n++] = r;
+    size_t pos = 0;
+    uint64_t v;
+    while (n < 64 && chr_strmap_next(&l->runs, &pos, NULL, &v)) {
+        struct chr_local_run *r = (struct chr_local_run *)(uintptr_t)v;
+        if (r->poll_pid)
+            found[n++] = r;
+    }
     pthread_mutex_unlock(&l->mu);
     /* Only this thread frees runs: the pointers stay valid. */
     for (size_t i = 0; i < n; i++) {
         int fd = openat(l->runs_fd, found[i]->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct chr_local_pidrec p;
         if (fd >= 0 && chr_local_pidrec_read(fd, &p) == CHR_OK &&
-            chr_local_pidrec_started(&p, chr_local_wall_ms()))
+            chr_local_pidrec_started(&p, chr_clock_wall_ms()))
             set_running(l, found[i], p.pid, p.start_ms);
         if (fd >= 0)
             close(fd);

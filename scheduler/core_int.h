@@ -178,6 +178,7 @@ struct core_runmap {
     size_t cap, n;
 };
 
+/* The indexes' hash of a name or run id: common's FNV-1a 32. */
 uint32_t core_hash(const char *s);
 enum chr_err core_jobmap_reserve(struct core_jobmap *m, size_t extra);
 struct core_job *core_jobmap_find(const struct core_jobmap *m, const char *name, uint32_t hash);

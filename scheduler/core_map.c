@@ -7,20 +7,24 @@
  * decision, so their order never leaks into behaviour (registration order and
  * sequence numbers do that).  No I/O, no clock; allocation only in the
  * *_reserve functions.
+ *
+ * Why not common/strmap: these are intrusive (the job and the run hold
+ * their hash and, for runs, the chain link; the key is the job's own name),
+ * so a slot is one pointer where strmap's is 24 bytes plus a copy of every
+ * name, on the core's hot path with a million jobs; and an insert never
+ * allocates, so a step reserves room first and then cannot fail halfway,
+ * while strmap_put may fail on its key copy.  The hash is common's
+ * (chr_str_hash32): no copy of FNV here.
  */
 #include "scheduler/core_int.h"
 
 #include <string.h>
 
-/* FNV-1a, 32 bits: fast on short names, deterministic across runs. */
+#include "common/strmap.h"
+
 uint32_t core_hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)s; *p != 0; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h;
+    return chr_str_hash32(s, strlen(s));
 }
 
 /* ---- Jobs ----------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "common/log.h"
 
@@ -132,17 +133,15 @@ static bool lead(struct term *t)
     lc.on_fenced = on_fenced;
     lc.fence_ctx = t;
     struct chr_error err = {{0}, {0}};
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    int64_t start_ms = chr_clock_mono_ms();
     if (chr_loop_start(&lc, &t->loop, &err) != CHR_OK) {
         say("cannot start leading: %s", err.message);
         end_term(t, "loading from ZooKeeper failed");
         return false;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t loaded_ms = chr_clock_mono_ms() - start_ms;
     chr_http_set_sched(t->cfg->http, chr_loop_sched(t->loop));
-    say("leading (%s): loaded in %.3f s", t->cfg->id,
-        (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    say("leading (%s): loaded in %.3f s", t->cfg->id, (double)loaded_ms / 1e3);
     return true;
 }
 

@@ -100,11 +100,6 @@ struct chr_loop {
     char fail_why[CHR_ERROR_MESSAGE_MAX + 32];
 };
 
-static int64_t now_ms(void)
-{
-    return chr_clock_wall_ms();
-}
-
 static void logf_(const struct chr_loop *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(const struct chr_loop *l, const char *fmt, ...)
 {
@@ -248,7 +243,7 @@ static void on_local_event(void *ctx, const struct chr_local_event *lev)
 struct batch_ctx {
     struct chr_loop *loop;
     uint64_t batch_id;
-    struct timespec submitted; /* CLOCK_MONOTONIC, for the write latency */
+    int64_t submitted_ns; /* chr_clock_mono_ns, for the write latency */
     size_t n_collect;
     char **collect; /* run ids whose outcome is now durable */
     size_t n_forget;
@@ -265,11 +260,8 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
         chr_packs_done(b->loop->packs, b->pb, result, res, n);
     else
         chr_packs_batch_free(b->pb);
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
     chr_metrics_observe_store(b->loop->metrics,
-                              (double)(end.tv_sec - b->submitted.tv_sec) * 1e3 +
-                                  (double)(end.tv_nsec - b->submitted.tv_nsec) / 1e6);
+                              (double)(chr_clock_mono_ns() - b->submitted_ns) / 1e6);
     chr_metrics_inc(b->loop->metrics, result == CHR_OK ? CHR_M_STORE_BATCHES : CHR_M_STORE_ERRORS);
     ev.u.store.batch_id = b->batch_id;
     ev.u.store.result = result;
@@ -438,7 +430,7 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
         (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL) {
         b->loop = l;
         b->batch_id = a->u.persist.batch_id;
-        clock_gettime(CLOCK_MONOTONIC, &b->submitted);
+        b->submitted_ns = chr_clock_mono_ns();
         e = CHR_OK;
         for (size_t i = 0; i < a->u.persist.n && e == CHR_OK; i++) {
             e = add_item(l, o, &a->u.persist.items[i], b);
@@ -737,7 +729,7 @@ static void fill_offer(struct chr_loop *l, struct chr_event *ev)
 static void step_internal(struct chr_loop *l, struct chr_event *ev)
 {
     struct chr_actions acts = {NULL, 0};
-    chr_core_step(l->core, now_ms(), ev, &acts);
+    chr_core_step(l->core, chr_clock_wall_ms(), ev, &acts);
     execute(l, &acts);
 }
 
@@ -902,7 +894,7 @@ static void step(struct chr_loop *l, struct qitem *it)
     struct run_before before;
     observe_before(l, &it->ev, &before);
     struct chr_actions acts = {NULL, 0};
-    enum chr_err e = chr_core_step(l->core, now_ms(), &it->ev, &acts);
+    enum chr_err e = chr_core_step(l->core, chr_clock_wall_ms(), &it->ev, &acts);
     if (e == CHR_EUNAVAIL && l->fail_why[0] == '\0')
         note_failure(l);
     observe_after(l, &it->ev, &before);
@@ -938,13 +930,13 @@ static struct qitem *wait_item(struct chr_loop *l)
     pthread_mutex_lock(&l->mu);
     while (l->head == NULL && !l->stopping) {
         int64_t wake = chr_core_next_wakeup(l->core);
-        if (wake <= now_ms())
+        if (wake <= chr_clock_wall_ms())
             break;
         if (wake == INT64_MAX) {
             pthread_cond_wait(&l->cond, &l->mu);
             continue;
         }
-        struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000L};
+        struct timespec ts = chr_clock_wall_ts(wake);
         pthread_cond_timedwait(&l->cond, &l->mu, &ts);
     }
     struct qitem *it = l->head;
@@ -977,7 +969,7 @@ static void *thread_main(void *arg)
             continue;
         }
         if (it->kind == Q_QUERY)
-            it->query(it->ctx, l->core, now_ms());
+            it->query(it->ctx, l->core, chr_clock_wall_ms());
         else
             step(l, it);
         item_free(it);
@@ -1057,7 +1049,7 @@ static enum chr_err load_kind(struct chr_loop *l, const char *kind, load_fn *one
 static enum chr_err load_step(struct chr_loop *l, struct chr_event *ev)
 {
     struct chr_actions acts = {NULL, 0};
-    enum chr_err e = chr_core_step(l->core, now_ms(), ev, &acts);
+    enum chr_err e = chr_core_step(l->core, chr_clock_wall_ms(), ev, &acts);
     if (e == CHR_OK)
         execute(l, &acts);
     return e;
@@ -1073,7 +1065,7 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
     if (def->err != CHR_OK)
         return def->err;
     enum chr_err e = chr_job_from_json(def->data, def->len, &l->cfg.defaults, CHR_JOB_HINT_ANY,
-                                       now_ms(), &ev.u.job.job, &err);
+                                       chr_clock_wall_ms(), &ev.u.job.job, &err);
     if (e != CHR_OK) {
         fprintf(stderr, "chronos: skipping stored job %s: %s\n", path, err.message);
         return e == CHR_ENOMEM ? e : CHR_OK;
@@ -1191,7 +1183,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     }
     l->sched.ops = &sched_ops;
     l->cfg = *cfg;
-    l->started_ms = now_ms();
+    l->started_ms = chr_clock_wall_ms();
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->suppressed = true;
@@ -1276,7 +1268,7 @@ void chr_loop_stop(struct chr_loop *l)
         if (it->done != NULL)
             it->done(it->ctx, CHR_EUNAVAIL, "the server is stopping");
         if (it->query != NULL)
-            it->query(it->ctx, NULL, now_ms());
+            it->query(it->ctx, NULL, chr_clock_wall_ms());
         item_free(it);
     }
     for (struct pending *p = l->pending, *next; p != NULL; p = next) {

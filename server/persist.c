@@ -2,6 +2,8 @@
  * persist.c - JSON of the /state and /runs nodes.  Instants are integers of
  * milliseconds (null for "never" / "none"), so nothing is lost to text
  * formatting.  Decoders reject anything out of shape instead of guessing.
+ * Encoders assert that what they write is in the shape the decoders take,
+ * and decoders assert the bounds of what they have just checked.
  */
 #include "server/persist.h"
 
@@ -10,7 +12,11 @@
 
 #include "common/alloc.h"
 #include "api/job_json.h"
+#include "common/assert.h"
 #include "common/limits.h"
+
+/* Runs kept in a state node's history, at most (a bound on input). */
+#define STATE_HISTORY_MAX 10000
 
 static json_t *ms_or_null(int64_t ms)
 {
@@ -72,6 +78,8 @@ static json_t *ledger_json(const struct chr_job_state *st)
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < st->ledger_len; i++) {
         const struct chr_ledger_entry *e = &st->ledger[i];
+        CHR_ASSERT(e->reason >= CHR_LEDGER_COALESCED_DOWN && e->reason <= CHR_LEDGER_REASON_LAST &&
+                   e->count >= 0);
         json_array_append_new(a, json_pack("[I,I,I,i]", (json_int_t)e->first_ms,
                                            (json_int_t)e->last_ms, (json_int_t)e->count,
                                            (int)e->reason));
@@ -84,6 +92,8 @@ static json_t *history_json(const struct chr_job_state *st)
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < st->history_len; i++) {
         const struct chr_run_summary *h = &st->history[i];
+        CHR_ASSERT(h->cause >= CHR_CAUSE_SCHEDULED && h->cause <= CHR_CAUSE_RETRY &&
+                   h->state >= CHR_RUN_FINISHED && h->state <= CHR_RUN_LOST);
         json_array_append_new(a, json_pack("[I,o,o,i,i,i,i,s]", (json_int_t)h->due_ms,
                                            ms_or_null(h->started_ms), ms_or_null(h->ended_ms),
                                            (int)h->attempt, (int)h->exit_code, (int)h->cause,
@@ -92,8 +102,19 @@ static json_t *history_json(const struct chr_job_state *st)
     return a;
 }
 
+/* The bounds chr_state_from_json reads a state node with. */
+static bool state_bounded(const struct chr_job_state *st)
+{
+    const struct chr_job_stats *s = &st->stats;
+    return s->success_count >= 0 && s->error_count >= 0 && s->errors_since_last_success >= 0 &&
+           st->instants_handled >= 0 && st->schedule_epoch >= 0 && st->launch_failures >= 0 &&
+           st->n_parent_successes <= CHR_JOB_PARENTS_MAX && st->ledger_len <= CHR_LEDGER_MAX &&
+           st->history_len <= STATE_HISTORY_MAX;
+}
+
 char *chr_state_to_json(const struct chr_job_state *st, size_t *len)
 {
+    CHR_ASSERT(state_bounded(st));
     json_t *parents = json_array();
     for (uint32_t i = 0; parents != NULL && i < st->n_parent_successes; i++)
         json_array_append_new(parents, json_integer(st->parent_successes[i]));
@@ -215,7 +236,7 @@ static enum chr_err state_history(json_t *o, struct chr_job_state *st, struct ch
     json_t *a = json_object_get(o, "history");
     if (a == NULL)
         return CHR_OK;
-    if (!json_is_array(a) || json_array_size(a) > 10000)
+    if (!json_is_array(a) || json_array_size(a) > STATE_HISTORY_MAX)
         return chr_error_set(err, CHR_EINVAL, "history", "expected a bounded array");
     size_t n = json_array_size(a);
     if (n == 0)
@@ -259,12 +280,22 @@ enum chr_err chr_state_from_json(const char *text, size_t len, struct chr_job_st
     if ((e = state_stats(o, out, err)) != CHR_OK || (e = state_parents(o, out, err)) != CHR_OK ||
         (e = state_ledger(o, out, err)) != CHR_OK || (e = state_history(o, out, err)) != CHR_OK)
         chr_job_state_free(out);
+    else
+        CHR_ASSERT(state_bounded(out)); /* what was read, as the checks above took it */
     json_decref(o);
     return e;
 }
 
+/* The cause and state chr_run_from_json reads a run node with. */
+static bool run_shaped(const struct chr_run *r)
+{
+    return r->cause >= CHR_CAUSE_SCHEDULED && r->cause <= CHR_CAUSE_RETRY &&
+           r->state >= CHR_RUN_RECORDING && r->state <= CHR_RUN_LOST && r->attempt >= 0;
+}
+
 char *chr_run_to_json(const struct chr_run *r, size_t *len)
 {
+    CHR_ASSERT(run_shaped(r));
     json_t *v = json_pack("{s:s,s:s,s:i,s:i,s:I,s:i,s:o,s:o,s:o,s:o,s:i,s:s,s:o,s:I}",
                           "id", r->id, "job", r->job, "cause", (int)r->cause, "state",
                           (int)r->state, "due", (json_int_t)r->due_ms, "attempt", (int)r->attempt,
@@ -332,6 +363,8 @@ enum chr_err chr_run_from_json(const char *text, size_t len, struct chr_run *out
     if (e != CHR_OK) {
         chr_free(out->arguments);
         out->arguments = NULL;
+    } else {
+        CHR_ASSERT(run_shaped(out)); /* what was read, as run_fields took it */
     }
     json_decref(o);
     return e;

@@ -57,7 +57,7 @@ static enum chr_err batch_new(const struct chr_store_op *ops, size_t n, size_t b
         struct lop *l = &b->ops[i];
         l->type = op->type;
         l->expect = op->version;
-        l->hash = chr_store_hash(op->path, plen);
+        l->hash = chr_str_hash(op->path, plen);
         l->blob = lblob_new(op->path, plen, data ? op->data : NULL, data ? op->len : 0, -1);
         l->spare = op->type == CHR_STORE_CREATE ? chr_malloc(sizeof *l->spare) : NULL;
         b->n_ops = i + 1;
@@ -113,7 +113,7 @@ static enum chr_err local_get(struct chr_store *s, const char *path, void **data
     size_t plen = strlen(path);
     enum chr_err e = CHR_OK;
     pthread_rwlock_rdlock(&st->ix_lock);
-    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_store_hash(path, plen));
+    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_str_hash(path, plen));
     if (n == NULL) {
         e = CHR_ENOENT;
     } else {
@@ -181,7 +181,7 @@ static enum chr_err local_children(struct chr_store *s, const char *path,
     size_t plen = strlen(path);
     enum chr_err e;
     pthread_rwlock_rdlock(&st->ix_lock);
-    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_store_hash(path, plen));
+    const struct lnode *n = lindex_find(&st->ix, path, plen, chr_str_hash(path, plen));
     if (n == NULL)
         e = CHR_ENOENT;
     else if (n->n_children > CHR_STORE_CHILDREN_MAX)

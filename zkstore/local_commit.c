@@ -25,6 +25,11 @@
 
 /* ---- The overlay: the tree as the group has changed it so far ---------- */
 
+/* Not common/strmap: its keys are (path, length) borrowed from the ops,
+ * with no NUL and no copy; it is sized once for the group, so deciding a
+ * batch never allocates; and the undo log points into its entries, which
+ * must not move.  Paths hash with chr_str_hash, as the index does. */
+
 struct ov_ent {
     const char *path;
     uint64_t hash;
@@ -102,7 +107,7 @@ static void ov_save(struct overlay *ov, struct ov_ent *e)
 static struct ov_ent *ov_parent(struct overlay *ov, const char *path, size_t len)
 {
     size_t plen = chr_store_parent_len(path, len);
-    return ov_get(ov, path, plen, chr_store_hash(path, plen));
+    return ov_get(ov, path, plen, chr_str_hash(path, plen));
 }
 
 static int32_t next_version(int32_t v)

@@ -6,6 +6,13 @@
  * No I/O, no locking (the caller holds ix_lock as local_int.h says).  About
  * 100 bytes per node beyond its path and data: the node (56), its blob
  * header (16), a hash slot (8-16) and two allocations' overhead.
+ *
+ * Why not common/strmap: the table is intrusive (the key is the path inside
+ * the node's blob, the chain link is in the node), which is what keeps a
+ * node near 100 bytes where strmap would add a 24-byte slot and a copy of
+ * every path; and an insert never fails (a failed grow just lengthens the
+ * chains), so applying a durable log record cannot stop halfway.  Paths
+ * hash with common's chr_str_hash.
  */
 #include "zkstore/local_int.h"
 
@@ -59,7 +66,7 @@ enum chr_err lindex_init(struct lindex *ix)
     }
     ix->mask = n - 1;
     ix->root->blob = b;
-    ix->root->hash = chr_store_hash("/", 1);
+    ix->root->hash = chr_str_hash("/", 1);
     ix->slots[ix->root->hash & ix->mask] = ix->root;
     ix->n_nodes = 1;
     return CHR_OK;
@@ -128,7 +135,7 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
 {
     const char *path = lblob_path(blob);
     size_t plen = chr_store_parent_len(path, blob->path_len);
-    struct lnode *parent = lindex_find(ix, path, plen, chr_store_hash(path, plen));
+    struct lnode *parent = lindex_find(ix, path, plen, chr_str_hash(path, plen));
     if (parent == NULL || spare == NULL || *spare == NULL ||
         lindex_find(ix, path, blob->path_len, hash) != NULL)
         return CHR_EIO;
@@ -169,7 +176,7 @@ static void remove_node(struct lindex *ix, struct lnode *n)
 
 enum chr_err lindex_apply(struct lindex *ix, int type, struct lblob *blob, struct lnode **spare)
 {
-    uint64_t hash = chr_store_hash(lblob_path(blob), blob->path_len);
+    uint64_t hash = chr_str_hash(lblob_path(blob), blob->path_len);
     if (type == CHR_STORE_CREATE)
         return apply_create(ix, blob, spare, hash);
     struct lnode *n = lindex_find(ix, lblob_path(blob), blob->path_len, hash);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/sb.h"
 
 #define SNAP_MAGIC "CHRSNAP1"
 #define SNAP_HDR 32
@@ -57,26 +58,14 @@ struct swriter {
     uint64_t off;
     uint32_t crc;
     enum chr_err err;
-    unsigned char *mem;
-    size_t mem_len, mem_cap;
+    struct chr_sb mem; /* lsnap_encode's bytes */
 };
 
 static void sw_to_mem(struct swriter *w)
 {
-    if (w->mem_len + w->len > w->mem_cap) {
-        size_t cap = w->mem_cap == 0 ? SNAP_BUF : w->mem_cap;
-        while (cap < w->mem_len + w->len)
-            cap *= 2;
-        unsigned char *m = chr_realloc(w->mem, cap);
-        if (m == NULL) {
-            w->err = CHR_ENOMEM;
-            return;
-        }
-        w->mem = m;
-        w->mem_cap = cap;
-    }
-    memcpy(w->mem + w->mem_len, w->buf, w->len);
-    w->mem_len += w->len;
+    chr_sb_put(&w->mem, (const char *)w->buf, w->len);
+    if (chr_sb_failed(&w->mem))
+        w->err = CHR_ENOMEM;
 }
 
 static void sw_flush(struct swriter *w)
@@ -107,9 +96,21 @@ static void sw_put(struct swriter *w, const void *p, size_t n)
     }
 }
 
+/* A node record whose framing the reader takes (node_problem's sizes,
+ * version and path; where "/" comes is the tree's order, the capture's
+ * business, which the reader checks as it loads). */
+static bool node_writable(const struct lblob *b)
+{
+    return b->version >= 0 && b->path_len > 0 && b->path_len < CHR_STORE_PATH_MAX &&
+           b->data_len <= CHR_STORE_NODE_MAX && chr_store_path_valid(lblob_path(b));
+}
+
 static void sw_body(struct swriter *w, const struct ck_job *job)
 {
     unsigned char h[SNAP_HDR] = {0};
+    /* A node count the reader takes: "/" at least, and the store's bound. */
+    CHR_ASSERT(job->n > 0 && job->n <= CHR_STORE_NODES_MAX);
+    uint64_t start = w->off + w->len, size = SNAP_HDR + 4;
     memcpy(h, SNAP_MAGIC, 8);
     put32(h + 8, 1);
     put64(h + 16, job->seq);
@@ -117,6 +118,8 @@ static void sw_body(struct swriter *w, const struct ck_job *job)
     sw_put(w, h, sizeof h);
     for (size_t i = 0; i < job->n && w->err == CHR_OK; i++) {
         const struct lblob *b = job->blobs[i];
+        CHR_ASSERT(node_writable(b));
+        size += SNAP_REC + (uint64_t)b->path_len + b->data_len;
         unsigned char r[SNAP_REC];
         put32(r, (uint32_t)b->version);
         put32(r + 4, b->path_len);
@@ -129,6 +132,8 @@ static void sw_body(struct swriter *w, const struct ck_job *job)
     put32(t, w->crc);
     sw_put(w, t, sizeof t);
     sw_flush(w);
+    /* The file's length is what the reader frames from the node records. */
+    CHR_ASSERT(w->err != CHR_OK || w->off - start == size);
 }
 
 static enum chr_err snap_write(struct local_store *st, const struct ck_job *job)
@@ -171,12 +176,11 @@ enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t 
     sw_body(&w, job);
     chr_free(w.buf);
     if (w.err != CHR_OK) {
-        chr_free(w.mem);
+        chr_sb_free(&w.mem);
         return w.err;
     }
-    *out = w.mem;
-    *len = w.mem_len;
-    return CHR_OK;
+    *out = (unsigned char *)chr_sb_finish(&w.mem, len);
+    return *out != NULL ? CHR_OK : CHR_ENOMEM;
 }
 
 /* ---- The checkpoint thread ----------------------------------------------- */
@@ -280,6 +284,7 @@ static enum chr_err check_frame(const unsigned char *buf, size_t len, uint64_t *
 static enum chr_err load_node(struct lindex *ix, const unsigned char *rec)
 {
     uint32_t plen = get32(rec + 4), dlen = get32(rec + 8);
+    CHR_ASSERT(plen > 0 && plen < CHR_STORE_PATH_MAX && dlen <= CHR_STORE_NODE_MAX);
     bool root = plen == 1;
     struct lblob *b = lblob_new((const char *)rec + SNAP_REC, plen, rec + SNAP_REC + plen, dlen,
                                 (int32_t)get32(rec));
@@ -306,6 +311,9 @@ enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t 
         return e;
     size_t off = SNAP_HDR;
     for (uint64_t i = 0; i < count; i++) {
+        /* check_frame read every record: each lies before the checksum. */
+        CHR_ASSERT(off + SNAP_REC + (size_t)get32(buf + off + 4) + get32(buf + off + 8) <=
+                   len - 4);
         e = load_node(ix, buf + off);
         if (e == CHR_EDAMAGED) {
             char q[64];
@@ -318,6 +326,7 @@ enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t 
             return e;
         off += SNAP_REC + (size_t)get32(buf + off + 4) + get32(buf + off + 8);
     }
+    CHR_ASSERT(off == len - 4);
     *seq = get64(buf + 16);
     *nodes = count;
     return CHR_OK;

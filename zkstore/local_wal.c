@@ -69,6 +69,8 @@ static const unsigned char magic_bytes[4] = {'C', 'H', 'R', 'W'};
 
 /* ---- Encoding ------------------------------------------------------------- */
 
+static const char *op_problem(const unsigned char *p, size_t n, size_t *used);
+
 static bool op_writes(int type)
 {
     return type == CHR_STORE_CREATE || type == CHR_STORE_SET || type == CHR_STORE_DELETE;
@@ -96,12 +98,18 @@ static size_t put_op(unsigned char *out, const struct lwal_op *op)
     memcpy(out + WAL_OP_HDR, op->path, op->plen);
     if (op->dlen > 0)
         memcpy(out + WAL_OP_HDR + op->plen, op->data, op->dlen);
-    return WAL_OP_HDR + op->plen + op->dlen;
+    size_t size = WAL_OP_HDR + op->plen + op->dlen, used = 0;
+    /* Before it reaches the file: an op the reader takes, of the size counted. */
+    CHR_ASSERT(op_problem(out, size, &used) == NULL && used == size);
+    return size;
 }
 
 /* Writes the header of the record whose ops end at out + end. */
 static size_t put_header(unsigned char *out, size_t end, uint32_t n_ops, uint64_t seq)
 {
+    /* The lengths the reader bounds a header by (REC_HEADER otherwise). */
+    CHR_ASSERT(n_ops > 0 && n_ops <= CHR_STORE_BATCH_OPS_MAX && end >= WAL_HDR &&
+               end - WAL_HDR <= CHR_STORE_BATCH_BYTES_MAX);
     put32(out, WAL_MAGIC);
     put32(out + 8, (uint32_t)(end - WAL_HDR));
     put32(out + 12, n_ops);
@@ -126,6 +134,7 @@ size_t lwal_encode(unsigned char *out, const struct lbatch *b)
         o += put_op(out + o, &op);
         n_ops++;
     }
+    CHR_ASSERT(o == lwal_record_size(b)); /* the room the commit thread made */
     return put_header(out, o, n_ops, b->seq);
 }
 
@@ -212,6 +221,7 @@ static enum rec_check check_record(const unsigned char *buf, size_t len, size_t 
         return REC_CRC;
     *rec = (struct lwal_rec){.seq = get64(h + 16), .n_ops = n_ops, .payload = h + WAL_HDR,
                              .payload_len = plen, .size = WAL_HDR + (size_t)plen};
+    CHR_ASSERT(rec->size <= rest && rec->payload_len <= CHR_STORE_BATCH_BYTES_MAX);
     *why = payload_problem(rec->payload, plen, n_ops);
     return *why == NULL ? REC_OK : REC_BODY;
 }
@@ -232,6 +242,9 @@ void lwal_op_next(const unsigned char **p, size_t *n, struct lwal_op *op)
     op->path = (const char *)q + WAL_OP_HDR;
     op->data = q + WAL_OP_HDR + op->plen;
     size_t used = WAL_OP_HDR + (size_t)op->plen + op->dlen;
+    /* A checked record's op: its lengths within bounds and the payload. */
+    CHR_ASSERT(op_writes(op->type) && op->plen > 0 && op->plen < CHR_STORE_PATH_MAX &&
+               op->dlen <= CHR_STORE_NODE_MAX && used <= *n);
     *p += used;
     *n -= used;
 }
@@ -424,6 +437,7 @@ enum chr_err lwal_replay(struct lindex *ix, const unsigned char *buf, size_t end
             if (e != CHR_OK)
                 return e;
         }
+        CHR_ASSERT(n == 0); /* the ops filled the payload exactly */
         *seq = rec.seq;
     }
     return CHR_OK;

@@ -1,5 +1,8 @@
 /*
  * pack.c - the pack's byte format (pack.h): encode, strict decode, lookup.
+ * The encoder asserts that every entry it writes is one the decoder takes
+ * and fills exactly the bytes it counted; the decoder asserts the bounds of
+ * what it has just checked (bad input is an error, never an assertion).
  */
 #include "zkstore/pack.h"
 
@@ -9,6 +12,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
 #include "zkstore/store_int.h"
 
@@ -73,10 +77,15 @@ enum chr_err chr_pack_encode(const struct chr_pack *p, size_t max, char **out, s
     char *buf = chr_malloc(total + 1);
     if (buf == NULL)
         return CHR_ENOMEM;
-    size_t at = (size_t)snprintf(buf, HEADER_MAX, MAGIC "%02x %" PRId64 " %" PRId64 " %zu\n",
-                                 p->shard, p->ext_a, p->ext_b, p->n);
+    int w = snprintf(buf, HEADER_MAX, MAGIC "%02x %" PRId64 " %" PRId64 " %zu\n", p->shard,
+                     p->ext_a, p->ext_b, p->n);
+    CHR_ASSERT(w > 0 && w < HEADER_MAX); /* the header is whole */
+    size_t at = (size_t)w;
     for (size_t i = 0; i < p->n; i++) {
         const struct chr_pack_entry *e = &p->e[i];
+        size_t size = chr_pack_entry_size(e), start = at;
+        /* What is written: an entry the decoder takes, within what was counted. */
+        CHR_ASSERT(entry_valid(e, p->shard) && at + size + TRAILER_LEN <= total);
         at += (size_t)snprintf(buf + at, LINE_MAX_, "%s %" PRId32 " %zu %" PRId32 " %zu\n",
                                e->name, e->ver_a, e->len_a, e->ver_b, e->len_b);
         if (e->len_a > 0)
@@ -86,9 +95,12 @@ enum chr_err chr_pack_encode(const struct chr_pack *p, size_t max, char **out, s
             memcpy(buf + at, e->b, e->len_b);
         at += e->len_b;
         buf[at++] = '\n';
+        CHR_ASSERT(at - start == size);
     }
-    at += (size_t)snprintf(buf + at, TRAILER_LEN + 1, "crc32c %08" PRIx32 "\n",
-                           chr_crc32c(0, buf, at));
+    CHR_ASSERT(at + TRAILER_LEN <= total);
+    w = snprintf(buf + at, TRAILER_LEN + 1, "crc32c %08" PRIx32 "\n", chr_crc32c(0, buf, at));
+    CHR_ASSERT(w == TRAILER_LEN);
+    at += TRAILER_LEN;
     if (at > max) {
         chr_free(buf);
         return CHR_ERANGE;
@@ -225,6 +237,9 @@ enum chr_err chr_pack_decode(const void *buf, size_t len, unsigned shard, struct
         e->a = c.p;
         e->b = c.p + e->len_a;
         c.p += e->len_a + e->len_b + 1;
+        /* What was read: sizes in bounds, bytes inside the copy. */
+        CHR_ASSERT(e->len_a <= CHR_STORE_NODE_MAX && e->len_b <= CHR_STORE_NODE_MAX &&
+                   c.p <= c.end && c.p[-1] == '\n');
         if (!entry_valid(e, shard))
             return bad(out, err, "entry name not of this shard, or absent companion with data",
                        at);
@@ -233,6 +248,7 @@ enum chr_err chr_pack_decode(const void *buf, size_t len, unsigned shard, struct
     }
     if (c.p != c.end)
         return bad(out, err, "bytes after the last entry", (size_t)(c.p - out->buf));
+    CHR_ASSERT((uint64_t)n <= body / 12);
     out->n = (size_t)n;
     return CHR_OK;
 }

@@ -53,11 +53,6 @@ struct chr_packs_batch {
     struct bop *op;
 };
 
-int64_t packs_now_ms(void)
-{
-    return chr_clock_wall_ms();
-}
-
 static void logf_(const struct chr_packs *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void logf_(const struct chr_packs *p, const char *fmt, ...)
@@ -74,24 +69,10 @@ static void logf_(const struct chr_packs *p, const char *fmt, ...)
 
 /* ---- Held entries ----------------------------------------------------------------- */
 
-static size_t name_hash(const char *s)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct hent *held_find(struct shard *sh, const char *name)
 {
-    if (sh->cap == 0)
-        return NULL;
-    for (size_t i = name_hash(name) & (sh->cap - 1);; i = (i + 1) & (sh->cap - 1)) {
-        if (sh->h[i].name == NULL)
-            return NULL;
-        if (strcmp(sh->h[i].name, name) == 0)
-            return &sh->h[i];
-    }
+    uint64_t v = 0;
+    return chr_strmap_get(&sh->held, name, &v) ? (struct hent *)(uintptr_t)v : NULL;
 }
 
 static void comp_clear(struct chr_packs *p, struct shard *sh, struct comp *c)
@@ -104,71 +85,49 @@ static void comp_clear(struct chr_packs *p, struct shard *sh, struct comp *c)
     memset(c, 0, sizeof *c);
 }
 
-static enum chr_err held_grow(struct shard *sh)
-{
-    size_t cap = sh->cap == 0 ? 16 : sh->cap * 2;
-    struct hent *h = chr_calloc(cap, sizeof *h);
-    if (h == NULL)
-        return CHR_ENOMEM;
-    for (size_t i = 0; i < sh->cap; i++) {
-        if (sh->h[i].name == NULL)
-            continue;
-        size_t j = name_hash(sh->h[i].name) & (cap - 1);
-        while (h[j].name != NULL)
-            j = (j + 1) & (cap - 1);
-        h[j] = sh->h[i];
-    }
-    chr_free(sh->h);
-    sh->h = h;
-    sh->cap = cap;
-    return CHR_OK;
-}
-
 static struct hent *held_get(struct shard *sh, const char *name)
 {
     struct hent *e = held_find(sh, name);
     if (e != NULL)
         return e;
-    if ((sh->n + 1) * 4 > sh->cap * 3 && held_grow(sh) != CHR_OK)
+    e = chr_calloc(1, sizeof *e);
+    if (e == NULL || chr_strmap_put(&sh->held, name, (uint64_t)(uintptr_t)e) != CHR_OK) {
+        chr_free(e);
         return NULL;
-    char *copy = chr_strndup(name, strlen(name));
-    if (copy == NULL)
-        return NULL;
-    size_t i = name_hash(name) & (sh->cap - 1);
-    while (sh->h[i].name != NULL)
-        i = (i + 1) & (sh->cap - 1);
-    memset(&sh->h[i], 0, sizeof sh->h[i]);
-    sh->h[i].name = copy;
-    sh->n++;
-    return &sh->h[i];
+    }
+    return e;
 }
 
-/* Keeps the entries `keep` says to keep (rehashing them), frees the rest. */
+struct held_filter_ctx {
+    struct chr_packs *p;
+    struct shard *sh;
+    bool (*keep)(const struct hent *e, uint64_t arg);
+    uint64_t arg;
+};
+
+static bool held_keep(const char *name, uint64_t *val, void *ctx)
+{
+    (void)name;
+    struct held_filter_ctx *f = ctx;
+    struct hent *e = (struct hent *)(uintptr_t)*val;
+    if (f->keep(e, f->arg))
+        return true;
+    for (int k = 0; k < 2; k++)
+        comp_clear(f->p, f->sh, &e->c[k]);
+    chr_free(e);
+    return false;
+}
+
+/* Keeps the entries `keep` says to keep, frees the rest (and the table's
+ * slots once nothing is held). */
 static void held_filter(struct chr_packs *p, struct shard *sh,
                         bool (*keep)(const struct hent *e, uint64_t arg), uint64_t arg)
 {
-    struct hent *old = sh->h;
-    size_t cap = sh->cap;
-    sh->h = NULL;
-    sh->cap = sh->n = 0;
+    struct held_filter_ctx f = {p, sh, keep, arg};
     sh->first_ms = 0;
-    for (size_t i = 0; i < cap; i++) {
-        struct hent *e = &old[i];
-        if (e->name == NULL)
-            continue;
-        if (keep(e, arg)) {
-            struct hent *n = held_get(sh, e->name);
-            if (n != NULL) {
-                chr_free(n->name);
-                *n = *e;
-                continue;
-            }
-        }
-        for (int k = 0; k < 2; k++)
-            comp_clear(p, sh, &e->c[k]);
-        chr_free(e->name);
-    }
-    chr_free(old);
+    chr_strmap_filter(&sh->held, held_keep, &f);
+    if (sh->held.len == 0)
+        chr_strmap_free(&sh->held);
 }
 
 static bool keep_newer(const struct hent *e, uint64_t seq)
@@ -203,7 +162,7 @@ bool packs_hold(struct chr_packs *p, unsigned s, const char *name, int kind, int
     e->seq = ++p->seq;
     sh->held_bytes += len;
     p->held_bytes += len;
-    int64_t now = packs_now_ms();
+    int64_t now = chr_clock_wall_ms();
     if (sh->first_ms == 0)
         sh->first_ms = now;
     sh->last_ms = now;
@@ -389,7 +348,7 @@ void chr_packs_done(struct chr_packs *p, struct chr_packs_batch *b, enum chr_err
                 comp_clear(p, sh, &e->c[o->kind]);
             if (o->kind == 0)
                 sh->full = true; /* the batch emptied the pack */
-            sh->last_ms = packs_now_ms();
+            sh->last_ms = chr_clock_wall_ms();
             if (sh->first_ms == 0)
                 sh->first_ms = sh->last_ms;
         } else {
@@ -426,17 +385,17 @@ static enum chr_err snap_held(struct shard *sh, struct snap **out, size_t *n_out
 {
     *out = NULL;
     *n_out = 0;
-    if (sh->n == 0)
+    if (sh->held.len == 0)
         return CHR_OK;
-    struct snap *sn = chr_calloc(sh->n, sizeof *sn);
+    struct snap *sn = chr_calloc(sh->held.len, sizeof *sn);
     if (sn == NULL)
         return CHR_ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < sh->cap; i++) {
-        const struct hent *e = &sh->h[i];
-        if (e->name == NULL)
-            continue;
-        snprintf(sn[n].name, sizeof sn[n].name, "%s", e->name);
+    size_t n = 0, pos = 0;
+    const char *name;
+    uint64_t v;
+    while (chr_strmap_next(&sh->held, &pos, &name, &v)) {
+        const struct hent *e = (const struct hent *)(uintptr_t)v;
+        snprintf(sn[n].name, sizeof sn[n].name, "%s", name);
         for (int k = 0; k < 2; k++) {
             if (!e->c[k].known)
                 continue;
@@ -676,12 +635,12 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
         sh->ext_known[0] = b.ext[0], sh->ext_known[1] = b.ext[1];
         sh->ext_set = true;
         held_filter(p, sh, keep_newer, b.seq0);
-        if (sh->n > 0) /* changes came meanwhile: still held */
+        if (sh->held.len > 0) /* changes came meanwhile: still held */
             sh->first_ms = sh->last_ms;
     } else {
         sh->full = true;
     }
-    sh->built_ms = packs_now_ms();
+    sh->built_ms = chr_clock_wall_ms();
     pthread_mutex_unlock(&p->mu);
     if (e == CHR_OK)
         logf_(p, "packed shard %02x: %zu of %zu jobs, %zu bytes, %zu nodes read", s, b.kept, b.n,
@@ -694,7 +653,7 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
 static int want(const struct chr_packs *p, unsigned s, int64_t now, bool flushing)
 {
     const struct shard *sh = &p->sh[s];
-    bool any = sh->n > 0 || sh->first_ms != 0;
+    bool any = sh->held.len > 0 || sh->first_ms != 0;
     if (sh->full && (any || sh->pack_bytes > 0))
         return 4;
     if (!any)
@@ -718,9 +677,9 @@ static size_t pack_some(struct chr_packs *p, size_t max, bool flushing, int64_t 
 {
     size_t done = 0;
     bool tried[CHR_STORE_SHARDS] = {false};
-    while (done < max && packs_now_ms() < until_ms) {
+    while (done < max && chr_clock_wall_ms() < until_ms) {
         pthread_mutex_lock(&p->mu);
-        int64_t now = packs_now_ms();
+        int64_t now = chr_clock_wall_ms();
         int best_w = 0;
         unsigned best = 0;
         for (unsigned s = 0; s < CHR_STORE_SHARDS; s++) {
@@ -760,14 +719,12 @@ void *packs_packer_main(void *arg)
     struct chr_packs *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping && !p->dead) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = chr_clock_wall_ts(chr_clock_wall_ms() + 1000);
         pthread_cond_timedwait(&p->cond, &p->mu, &until);
         if (p->stopping)
             break;
         pthread_mutex_unlock(&p->mu);
-        pack_some(p, CHR_STORE_SHARDS, false, packs_now_ms() + PACK_SLICE_MS);
+        pack_some(p, CHR_STORE_SHARDS, false, chr_clock_wall_ms() + PACK_SLICE_MS);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -776,7 +733,7 @@ void *packs_packer_main(void *arg)
 
 size_t chr_packs_flush(struct chr_packs *p, int ms)
 {
-    return pack_some(p, CHR_STORE_SHARDS, true, packs_now_ms() + ms);
+    return pack_some(p, CHR_STORE_SHARDS, true, chr_clock_wall_ms() + ms);
 }
 
 void chr_packs_destroy(struct chr_packs *p, int flush_ms)

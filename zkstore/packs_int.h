@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/strmap.h"
 #include "zkstore/packs.h"
 
 /* "jobs" and "state": kind 0 and 1 of a job's nodes. */
@@ -24,14 +25,12 @@ struct comp {
 
 /* What is held for one name of a shard. */
 struct hent {
-    char *name; /* encoded; NULL: empty slot */
     struct comp c[2];
     uint64_t seq; /* the completion that last touched it */
 };
 
 struct shard {
-    struct hent *h; /* open addressing, linear probing; cap a power of two */
-    size_t cap, n;
+    struct chr_strmap held; /* encoded name -> struct hent * (chr_malloc'd) */
     size_t held_bytes;
     bool full;       /* the pack in the store cannot be built upon */
     int32_t pack_ver; /* the pack node's version as last seen; -1 unknown */
@@ -60,8 +59,6 @@ struct chr_packs {
     pthread_t thread;
 };
 
-/* Wall-clock milliseconds. */
-int64_t packs_now_ms(void);
 /* "<root>/packs/<shard>" and "<root>/<kind>/<shard>". */
 void packs_pack_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s);
 void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int kind, unsigned s);

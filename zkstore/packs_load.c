@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "zkstore/pack.h"
 
@@ -369,7 +370,7 @@ enum chr_err chr_packs_load(struct chr_packs *p, chr_packs_job_fn *fn, void *ctx
             sh->pack_ver = ls[i].pack_ver;
             sh->pack_bytes = ls[i].pack_bytes;
             sh->full = !ls[i].usable;
-            sh->built_ms = packs_now_ms();
+            sh->built_ms = chr_clock_wall_ms();
             pthread_mutex_unlock(&p->mu);
             stats->bad_shards += !ls[i].usable && ls[i].names[0] != NULL && ls[i].names[0]->n > 0;
         }

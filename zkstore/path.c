@@ -147,27 +147,11 @@ enum chr_err chr_store_name_decode(const char *comp, void *out, size_t out_size,
 
 unsigned chr_store_shard(const void *name, size_t len)
 {
-    const unsigned char *p = name;
-    uint32_t h = 2166136261u; /* FNV-1a 32 */
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
+    uint32_t h = chr_str_hash32(name, len);
     /* Fold all four bytes in: FNV's low byte alone mixes less well. */
     h ^= h >> 16;
     h ^= h >> 8;
     return h & 0xffu;
-}
-
-uint64_t chr_store_hash(const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    uint64_t h = 14695981039346656037ull; /* FNV-1a 64 */
-    for (size_t i = 0; i < len; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
 }
 
 enum chr_err chr_store_shard_path(char out[CHR_STORE_PATH_MAX], const char *root,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "common/assert.h"
+#include "common/strmap.h"
 #include "zkstore/store.h"
 
 struct chr_store_backend {
@@ -57,8 +58,7 @@ size_t chr_store_batch_bytes(const struct chr_store_op *ops, size_t n);
 /* CRC-32C (Castagnoli), continuing from `crc` (0 to start). */
 uint32_t chr_crc32c(uint32_t crc, const void *buf, size_t len);
 
-/* FNV-1a 64 of bytes: the in-memory index's hash. */
-uint64_t chr_store_hash(const void *p, size_t len);
+/* The in-memory index hashes paths with chr_str_hash (common/strmap.h). */
 
 /* Length of the parent of a valid path of length len > 1 ("/a" -> 1 for
  * "/", "/a/b" -> 2 for "/a"). */

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #define CANDIDATE "candidate_"
 
@@ -123,7 +124,7 @@ static struct ereq *req_new(struct chr_election *e, const char *path)
     if (r == NULL)
         return NULL;
     r->e = e;
-    r->sent_ms = chr_zk_mono_ms();
+    r->sent_ms = chr_clock_mono_ms();
     size_t len = strlen(path);
     memcpy(r->path, path, len + 1);
     e->inflight++;
@@ -230,7 +231,7 @@ static void become_leader_locked(struct chr_election *e, int64_t sent_ms, struct
     int64_t until = sent_ms + timeout_ms(e) / 3;
     if (until > e->lease_until_ms)
         e->lease_until_ms = until;
-    if (!e->leading_reported && chr_zk_mono_ms() < e->lease_until_ms) {
+    if (!e->leading_reported && chr_clock_mono_ms() < e->lease_until_ms) {
         e->leading_reported = true;
         push(evs, CHR_ELECTION_LEADING);
     }
@@ -363,7 +364,7 @@ static void renew_done(int rc, const struct Stat *stat, const void *data)
             int64_t until = r->sent_ms + timeout_ms(e) / 3;
             if (until > e->lease_until_ms)
                 e->lease_until_ms = until;
-            if (!e->leading_reported && chr_zk_mono_ms() < e->lease_until_ms) {
+            if (!e->leading_reported && chr_clock_mono_ms() < e->lease_until_ms) {
                 e->leading_reported = true;
                 push(&evs, CHR_ELECTION_LEADING);
             }
@@ -438,7 +439,7 @@ static void *renewer_main(void *arg)
             pthread_mutex_lock(&e->mu);
             continue;
         }
-        int64_t next = chr_zk_mono_ms() + timeout_ms(e) / 4;
+        int64_t next = chr_clock_mono_ms() + timeout_ms(e) / 4;
         while (!e->leaving && !e->lost && chr_zk_cond_wait_until(&e->cond, &e->mu, next))
             ;
     }
@@ -497,7 +498,7 @@ static bool find_own_node(struct chr_election *e)
 /* Waits (up to a session timeout) for the session to be connected. */
 static void wait_connected(struct chr_zk *zk)
 {
-    int64_t deadline = chr_zk_mono_ms() + chr_zk_session_timeout_ms(zk);
+    int64_t deadline = chr_clock_mono_ms() + chr_zk_session_timeout_ms(zk);
     pthread_mutex_lock(&zk->mu);
     while (!chr_zk_connected(zk) && chr_zk_alive(zk) &&
            chr_zk_cond_wait_until(&zk->cond, &zk->mu, deadline))
@@ -626,7 +627,7 @@ bool chr_election_leading(struct chr_election *e)
     if (e == NULL)
         return false;
     pthread_mutex_lock(&e->mu);
-    bool on = e->leader && !e->lost && chr_zk_mono_ms() < e->lease_until_ms;
+    bool on = e->leader && !e->lost && chr_clock_mono_ms() < e->lease_until_ms;
     pthread_mutex_unlock(&e->mu);
     return on && chr_zk_connected(e->zk);
 }

@@ -74,11 +74,8 @@ void chr_zk_elections_remove(struct chr_zk *zk, struct chr_election *e);
  * expiry, closing, ZNOAUTH, ...) -> CHR_EIO. */
 enum chr_err chr_zk_err(int rc);
 
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t chr_zk_mono_ms(void);
 /* A condition variable that times out on CLOCK_MONOTONIC, and a wait for it
- * until deadline_ms (chr_zk_mono_ms); false once the deadline passed. */
+ * until deadline_ms (chr_clock_mono_ms); false once the deadline passed. */
 void chr_zk_cond_init(pthread_cond_t *cond);
 bool chr_zk_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t deadline_ms);
 

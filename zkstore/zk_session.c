@@ -23,16 +23,10 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/hostport.h"
 
 /* ---- Small helpers --------------------------------------------------------- */
-
-int64_t chr_zk_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void chr_zk_cond_init(pthread_cond_t *cond)
 {
@@ -45,10 +39,9 @@ void chr_zk_cond_init(pthread_cond_t *cond)
 
 bool chr_zk_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t deadline_ms)
 {
-    if (chr_zk_mono_ms() >= deadline_ms)
+    if (chr_clock_mono_ms() >= deadline_ms)
         return false;
-    struct timespec ts = {.tv_sec = deadline_ms / 1000,
-                          .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+    struct timespec ts = chr_clock_mono_ts(deadline_ms);
     pthread_cond_timedwait(cond, mu, &ts);
     return true;
 }
@@ -510,7 +503,7 @@ enum chr_err chr_zk_open(const struct chr_zk_config *cfg, struct chr_zk **out,
     zk_init_fields(zk, cfg);
     int32_t session_ms = cfg->session_timeout_ms != 0 ? cfg->session_timeout_ms : 10000;
     int32_t timeout_ms = cfg->connect_timeout_ms != 0 ? cfg->connect_timeout_ms : 15000;
-    int64_t deadline = chr_zk_mono_ms() + timeout_ms;
+    int64_t deadline = chr_clock_mono_ms() + timeout_ms;
     enum chr_err e = parse_hosts(cfg->hosts, zk->servers, zk->chroot, err);
     if (e == CHR_OK)
         e = set_acl(zk, cfg->auth, err);
@@ -600,9 +593,9 @@ static int attach_once(const char *servers, const uint8_t *req, size_t len)
     size_t got = 0;
     if (write(fd, req, len) == (ssize_t)len) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int64_t deadline = chr_zk_mono_ms() + 5000;
+        int64_t deadline = chr_clock_mono_ms() + 5000;
         ssize_t n = 1;
-        while (n > 0 && poll(&pfd, 1, (int)(deadline - chr_zk_mono_ms())) > 0) {
+        while (n > 0 && poll(&pfd, 1, (int)(deadline - chr_clock_mono_ms())) > 0) {
             n = read(fd, buf + got, got < 12 ? sizeof buf - got : sizeof buf / 2);
             if (n > 0 && got < 12)
                 got += (size_t)n;

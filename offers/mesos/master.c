@@ -24,6 +24,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/hostport.h"
 #include "common/limits.h"
 
@@ -289,18 +290,11 @@ struct read {
     char node[CHR_MESOS_MASTER_URL_MAX + 64];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void schedule_retry(struct chr_mesos_master *m)
 {
     pthread_mutex_lock(&m->mu);
     if (m->retry_at_ms == 0)
-        m->retry_at_ms = mono_ms() + RETRY_MS;
+        m->retry_at_ms = chr_clock_mono_ms() + RETRY_MS;
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->mu);
 }
@@ -459,7 +453,7 @@ static void renew_session(struct chr_mesos_master *m)
     m->zh = zh;
     if (zh == NULL) { /* e.g. no name resolves yet: try again later */
         m->need_session = true;
-        m->retry_at_ms = mono_ms() + RETRY_MS;
+        m->retry_at_ms = chr_clock_mono_ms() + RETRY_MS;
     }
 }
 
@@ -468,7 +462,7 @@ static void *thread_main(void *arg)
     struct chr_mesos_master *m = arg;
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
-        int64_t now = mono_ms();
+        int64_t now = chr_clock_mono_ms();
         bool due = m->retry_at_ms != 0 && now >= m->retry_at_ms;
         if (m->need_session && (m->zh != NULL || m->retry_at_ms == 0 || due)) {
             m->retry_at_ms = 0;
@@ -483,15 +477,8 @@ static void *thread_main(void *arg)
             pthread_mutex_lock(&m->mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
         int64_t wait_ms = m->retry_at_ms ? m->retry_at_ms - now : 60000;
-        ts.tv_sec += (time_t)(wait_ms / 1000);
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = chr_clock_wall_ts(chr_clock_wall_ms() + wait_ms);
         pthread_cond_timedwait(&m->cond, &m->mu, &ts);
     }
     zhandle_t *zh = m->zh;

@@ -18,6 +18,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/strmap.h"
 #include "iso8601/iso8601.h"
 
 /* Inputs longer than the longest schedule the API accepts are skipped: the
@@ -77,13 +78,11 @@ static inline void fuzz_check_parse_error(enum chr_err rc, const struct chr_erro
                err->message, err->field);
 }
 
-/* FNV-1a: a deterministic number from the input, to pick extra instants. */
+/* A deterministic number from the input, to pick extra instants: common's
+ * FNV-1a. */
 static inline uint64_t fuzz_hash(const uint8_t *data, size_t size)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < size; i++)
-        h = (h ^ data[i]) * 1099511628211ULL;
-    return h;
+    return chr_str_hash((const char *)data, size);
 }
 
 /* An instant in [year 1, year 9999] picked by `h`: the range instants are

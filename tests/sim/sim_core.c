@@ -64,6 +64,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "common/strmap.h"
 #include "iso8601/iso8601.h"
 #include "scheduler/core.h"
 
@@ -745,12 +746,11 @@ static void pending_pop(struct sim *s)
 
 /* ---- The resource manager ----------------------------------------------------------- */
 
+/* The task index's hash: common's (nothing iterates the index, so the
+ * simulation does not depend on it). */
 static uint64_t id_hash(const char *id)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)id; *p != 0; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return h;
+    return chr_str_hash(id, strlen(id));
 }
 
 static struct task *task_find(struct sim *s, const char *id)

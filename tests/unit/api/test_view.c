@@ -4,7 +4,9 @@
  * instant, runs with their reasons, Chronos's status and state), that a held
  * snapshot or job stays intact while the core replaces and deletes jobs
  * (ASan would see a use after free), that snapshots are shared until
- * something changes, and that a failed allocation leaves the view usable.
+ * something changes, that registration order and lookups survive the
+ * table's compaction after many deletes, and that a failed allocation
+ * leaves the view usable.
  */
 #include "../unit.h"
 
@@ -185,6 +187,48 @@ static void test_held_views_survive_replace_and_delete(void **state)
     chr_view_snap_release(now);
 }
 
+/* Most jobs deleted (the table compacts its order), some made again (they
+ * go last): order and lookups stay right throughout. */
+static void test_order_and_lookups_survive_compaction(void **state)
+{
+    struct h *h = *state;
+    char name[16];
+    for (int i = 0; i < 120; i++) {
+        snprintf(name, sizeof name, "j%03d", i);
+        put(h, name, "R/2030-01-01T01:00:00Z/PT1H", NULL, "true");
+    }
+    for (int i = 0; i < 120; i++) {
+        if (i % 5 == 0)
+            continue;
+        snprintf(name, sizeof name, "j%03d", i);
+        del(h, name);
+    }
+    for (int i = 1; i < 120; i += 40) { /* j001, j041, j081 come back */
+        snprintf(name, sizeof name, "j%03d", i);
+        put(h, name, "R/2030-01-01T01:00:00Z/PT1H", NULL, "true");
+    }
+    const struct chr_view_snap *s = chr_view_snapshot(h->view);
+    assert_int_equal(s->n, 24 + 3);
+    for (size_t k = 0; k < 24; k++) {
+        snprintf(name, sizeof name, "j%03d", (int)k * 5);
+        assert_string_equal(s->jobs[k]->def->name, name);
+    }
+    assert_string_equal(s->jobs[24]->def->name, "j001");
+    assert_string_equal(s->jobs[26]->def->name, "j081");
+    chr_view_snap_release(s);
+    for (int i = 0; i < 120; i++) {
+        snprintf(name, sizeof name, "j%03d", i);
+        const struct chr_view_job *j = chr_view_job(h->view, name);
+        bool want = i % 5 == 0 || i % 40 == 1;
+        assert_int_equal(j != NULL, want);
+        if (j != NULL) {
+            assert_string_equal(j->def->name, name);
+            chr_view_job_release(j);
+        }
+    }
+    assert_int_equal(chr_view_count(h->view), 27);
+}
+
 /* A run through launch, running and failure shows as queued, then
  * "1 running", then in the history with its reason. */
 static void test_runs_and_states(void **state)
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publishes_jobs_in_registration_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_is_shared_until_a_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_views_survive_replace_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_and_lookups_survive_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_and_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_job_of_an_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_renders_once_per_snapshot, setup, teardown),

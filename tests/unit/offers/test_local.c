@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "offers/local.h"
 #include "offers/local_int.h"
@@ -619,7 +620,7 @@ static void test_not_before_holds_exec(void **state)
 {
     struct fixture *f = *state;
     struct chr_local_task t = shell_task("nb", "date +%s%N");
-    t.not_before_ms = chr_local_wall_ms() + 300;
+    t.not_before_ms = chr_clock_wall_ms() + 300;
     launch_ok(f, &t);
     struct chr_local_pidrec p;
     wait_pid_record(f, "nb", &p);
@@ -644,7 +645,7 @@ static void test_kill_while_held(void **state)
     snprintf(marker, sizeof marker, "%s/ran", f->dir);
     snprintf(cmd, sizeof cmd, "touch %s", marker);
     struct chr_local_task t = shell_task("held", cmd);
-    t.not_before_ms = chr_local_wall_ms() + 20000;
+    t.not_before_ms = chr_clock_wall_ms() + 20000;
     launch_ok(f, &t);
     struct chr_local_pidrec p;
     pid_t child = wait_pid_record(f, "held", &p);
@@ -654,7 +655,7 @@ static void test_kill_while_held(void **state)
     assert_string_equal(fin.reason, "killed before start");
     assert_int_equal(fin.pid, 0);
     assert_true(fin.start_ms == INT64_MIN);
-    assert_true(chr_local_wall_ms() < t.not_before_ms);
+    assert_true(chr_clock_wall_ms() < t.not_before_ms);
     assert_null(find_rec(f, "held", CHR_LOCAL_RUNNING));
     assert_group_gone(child);
     assert_false(exists(marker));
@@ -670,7 +671,7 @@ static void test_reattach_while_held(void **state)
     snprintf(go, sizeof go, "%s/go", f->dir);
     snprintf(cmd, sizeof cmd, "date +%%s%%N; while [ ! -e %s ]; do sleep 0.01; done", go);
     struct chr_local_task t = shell_task("rh", cmd);
-    t.not_before_ms = chr_local_wall_ms() + 3000;
+    t.not_before_ms = chr_clock_wall_ms() + 3000;
     launch_ok(f, &t);
     struct chr_local_pidrec p;
     wait_pid_record(f, "rh", &p);
@@ -679,7 +680,7 @@ static void test_reattach_while_held(void **state)
     f->n = 0;
     make_instance(f);
     assert_int_equal(chr_local_reattach(f->l, NULL), CHR_OK);
-    bool ahead = chr_local_wall_ms() < t.not_before_ms; /* a very slow machine: not */
+    bool ahead = chr_clock_wall_ms() < t.not_before_ms; /* a very slow machine: not */
     struct rec run = wait_event(f, "rh", CHR_LOCAL_RUNNING);
     assert_true(run.start_ms >= t.not_before_ms);
     assert_int_equal(run.pid, p.pid);
@@ -1210,7 +1211,7 @@ static void test_resources_and_bad_tasks(void **state)
     t.command = "";
     assert_int_equal(chr_local_launch(f->l, &t, &err), CHR_EINVAL);
     t.command = "true";
-    t.not_before_ms = chr_local_wall_ms() + CHR_LOCAL_LEAD_MAX_MS + 60000;
+    t.not_before_ms = chr_clock_wall_ms() + CHR_LOCAL_LEAD_MAX_MS + 60000;
     assert_int_equal(chr_local_launch(f->l, &t, &err), CHR_EINVAL);
     assert_string_equal(err.field, "not_before_ms");
     /* Nothing was left behind by the refusals. */

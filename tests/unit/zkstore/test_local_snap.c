@@ -75,7 +75,7 @@ static void test_round_trip(void **state)
     assert_int_equal(back.n_nodes, 6);
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         size_t plen = strlen(paths[i]);
-        const struct lnode *n = lindex_find(&back, paths[i], plen, chr_store_hash(paths[i], plen));
+        const struct lnode *n = lindex_find(&back, paths[i], plen, chr_str_hash(paths[i], plen));
         assert_non_null(n);
         assert_int_equal(n->blob->version, (int32_t)(i * 3));
         assert_string_equal(lblob_data(n->blob), datas[i]);

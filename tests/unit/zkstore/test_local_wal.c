@@ -345,8 +345,8 @@ static void test_replay_stops_at_a_record_that_does_not_fit(void **state)
     seq = 2;
     assert_int_equal(lwal_replay(&ix, buf, len, &seq, &bad, why), CHR_OK);
     assert_int_equal(seq, 3);
-    assert_non_null(lindex_find(&ix, "/b", 2, chr_store_hash("/b", 2)));
-    assert_null(lindex_find(&ix, "/a", 2, chr_store_hash("/a", 2)));
+    assert_non_null(lindex_find(&ix, "/b", 2, chr_str_hash("/b", 2)));
+    assert_null(lindex_find(&ix, "/a", 2, chr_str_hash("/a", 2)));
     lindex_free(&ix);
 }
 
