@@ -436,6 +436,18 @@ static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r
         pthread_mutex_unlock(&l->mu);
         chr_local_wake(l);
         return CHR_OK;
+    case CHR_LOCAL_D_DONE:
+    case CHR_LOCAL_D_DEAD:
+        /* The task never exec'd (its supervisor said so, or died before
+         * recording the pid that comes before any exec): start it afresh. */
+        if ((a.kind == CHR_LOCAL_D_DONE && a.exit.state == CHR_LOCAL_DROPPED) ||
+            (a.kind == CHR_LOCAL_D_DEAD && !a.has_pid)) {
+            if (chr_local_dir_remove(l->runs_fd, r->id) != CHR_OK ||
+                make_run_dir(l, r->id, spec, len) != CHR_OK)
+                return CHR_EIO;
+            return spawn_supervisor(l, r);
+        }
+        /* FALLTHROUGH */
     default: { /* DONE or DEAD: report it, hold nothing */
         char id[sizeof r->id];
         memcpy(id, r->id, sizeof id);

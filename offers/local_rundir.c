@@ -468,7 +468,8 @@ enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *r)
 /* The states an exit record may hold (chr_local_exitrec_parse takes these). */
 static bool state_final(enum chr_local_state s)
 {
-    return s == CHR_LOCAL_FINISHED || s == CHR_LOCAL_FAILED || s == CHR_LOCAL_KILLED;
+    return s == CHR_LOCAL_FINISHED || s == CHR_LOCAL_FAILED || s == CHR_LOCAL_KILLED ||
+           s == CHR_LOCAL_DROPPED; /* the supervisor could not start the task */
 }
 
 char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len)
@@ -500,7 +501,7 @@ char *chr_local_exitrec_format(const struct chr_local_exitrec *e, size_t *len)
 static bool state_from_name(const char *name, enum chr_local_state *out)
 {
     static const enum chr_local_state ends[] = {CHR_LOCAL_FINISHED, CHR_LOCAL_FAILED,
-                                                CHR_LOCAL_KILLED};
+                                                CHR_LOCAL_KILLED, CHR_LOCAL_DROPPED};
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
         if (strcmp(name, chr_local_state_name(ends[i])) == 0) {
             *out = ends[i];

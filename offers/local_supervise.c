@@ -842,15 +842,20 @@ static int run_claimed(struct sup *s)
         return record(s, CHR_LOCAL_KILLED, -1, 0, "killed before start");
     if (open_output(s, &s->out, CHR_LOCAL_STDOUT_FILE, s->spec.stdout_max) < 0 ||
         open_output(s, &s->err, CHR_LOCAL_STDERR_FILE, s->spec.stderr_max) < 0)
-        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: cannot create the output files");
+        return record(s, CHR_LOCAL_DROPPED, -1, 0,
+                      "never started: the supervisor cannot create the output files");
     if (s->spec.cgroup)
         make_cgroup(s);
     if (!start_task(s, reason, sizeof reason)) {
         if (s->pid > 0)
             waitpid(s->pid, NULL, 0); /* it exits without exec */
         drop_cgroup(s);
-        if (!s->kill_requested)
-            return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+        if (!s->kill_requested) { /* the host's failure (a full disk), not the task's */
+            char why[300];
+            snprintf(why, sizeof why, "never started: %s", reason);
+            s->pid = 0;
+            return record(s, CHR_LOCAL_DROPPED, -1, 0, why);
+        }
         s->pid = 0; /* it never became the task */
         return record(s, CHR_LOCAL_KILLED, -1, 0, reason);
     }

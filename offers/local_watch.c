@@ -125,6 +125,11 @@ static void disk_event(const struct chr_local_assess *a, bool tracked, bool kill
         snprintf(reason, cap, "%s", a->exit.reason);
         break;
     case CHR_LOCAL_D_DEAD:
+        if (!a->has_pid) { /* the pid is recorded before the task may exec */
+            ev->state = CHR_LOCAL_DROPPED;
+            snprintf(reason, cap, "never started: the supervisor died before it started the task");
+            break;
+        }
         ev->state = CHR_LOCAL_LOST;
         chr_local_boot_id(boot);
         snprintf(reason, cap, "%s",

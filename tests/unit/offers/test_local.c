@@ -1051,8 +1051,10 @@ static void test_supervisor_exits_before_claim(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
-/* The pid cannot be recorded (a directory is in the way): the task must
- * not run, and the run fails saying why. */
+/* The pid cannot be recorded (a directory is in the way, as a full disk
+ * would): the task must not run, and the run is dropped saying why - the
+ * host failed, not the task - so the core queues it again; once the pid can
+ * be recorded, the same run id runs once. */
 static void test_pid_record_failure(void **state)
 {
     struct fixture *f = *state;
@@ -1077,10 +1079,16 @@ static void test_pid_record_failure(void **state)
     touch(pid_dir); /* not empty: rename cannot replace it */
     launch_ok(f, &t);
     struct rec r = wait_event(f, "nopid", 0);
-    assert_int_equal(r.state, CHR_LOCAL_FAILED);
-    assert_string_equal(r.reason, "supervisor: cannot record the task's pid");
+    assert_int_equal(r.state, CHR_LOCAL_DROPPED);
+    assert_string_equal(r.reason, "never started: supervisor: cannot record the task's pid");
     assert_null(find_rec(f, "nopid", CHR_LOCAL_RUNNING));
     assert_false(exists(count));
+    char cmd_rm[400];
+    snprintf(cmd_rm, sizeof cmd_rm, "rm -rf '%s/pid'", dir);
+    assert_int_equal(system(cmd_rm), 0); /* the disk has room again */
+    launch_ok(f, &t);
+    assert_int_equal(wait_event(f, "nopid", CHR_LOCAL_FINISHED).state, CHR_LOCAL_FINISHED);
+    assert_int_equal(count_lines(count), 1);
 }
 
 /* A run whose records are from another boot: the host restarted under it. */
