@@ -73,6 +73,9 @@ enum chr_err chr_local_dir_remove(int dirfd, const char *name);
 /* The start time of process `pid` in clock ticks since boot (field 22 of
  * /proc/<pid>/stat); false when there is no such process. */
 bool chr_local_proc_start(pid_t pid, uint64_t *ticks);
+/* Fields 3 (state: 'R', 'S', 'Z', ...), 4 (ppid) and 22 (start ticks) of
+ * /proc/<pid>/stat; false when the process is gone or the line is odd. */
+bool chr_local_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *ticks);
 
 /* This boot's id; false when it cannot be read. */
 bool chr_local_boot_id(char out[CHR_LOCAL_BOOT_ID_LEN + 1]);

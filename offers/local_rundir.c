@@ -185,8 +185,7 @@ enum chr_err chr_local_dir_remove(int dirfd, const char *name)
 
 /* ---- Process identity -------------------------------------------------------- */
 
-/* Fields 3 (state) and 22 (start ticks) of /proc/<pid>/stat. */
-static bool proc_stat(pid_t pid, char *state, uint64_t *ticks)
+bool chr_local_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *ticks)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
@@ -201,22 +200,33 @@ static bool proc_stat(pid_t pid, char *state, uint64_t *ticks)
     /* The command name (field 2) may hold spaces and parentheses: fields
      * are counted from the last ')', which field 3 follows after a space. */
     char *p = strrchr(buf, ')');
-    if (!p || p[1] != ' ' || !p[2])
+    if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
         return false;
     *state = p[2];
+    char *end = NULL;
+    errno = 0;
+    long pp = strtol(p + 4, &end, 10); /* field 4 */
+    if (errno != 0 || end == p + 4)
+        return false;
+    *ppid = (pid_t)pp;
     p++;
     for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
         if (!p)
             return false;
     }
-    char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(p + 1, &end, 10);
     if (errno != 0 || end == p + 1)
         return false;
     *ticks = v;
     return true;
+}
+
+static bool proc_stat(pid_t pid, char *state, uint64_t *ticks)
+{
+    pid_t ppid;
+    return chr_local_proc_stat(pid, state, &ppid, ticks);
 }
 
 bool chr_local_proc_start(pid_t pid, uint64_t *ticks)

@@ -32,31 +32,13 @@ struct proc {
     bool live; /* not a zombie */
 };
 
-/* Fields 3 (state), 4 (ppid) and 22 (start ticks) of /proc/<pid>/stat. */
 static bool read_stat(pid_t pid, struct proc *p)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')'); /* the name (field 2) may hold anything */
-    if (s == NULL || s[1] != ' ' || s[2] == '\0')
+    char state;
+    if (!chr_local_proc_stat(pid, &state, &p->ppid, &p->ticks))
         return false;
     p->pid = pid;
-    p->live = s[2] != 'Z' && s[2] != 'X';
-    char *q = s + 3;
-    p->ppid = (pid_t)strtol(q, &q, 10);
-    for (int field = 5; field < 22 && q != NULL; field++)
-        q = strchr(q + 1, ' ');
-    if (q == NULL)
-        return false;
-    p->ticks = strtoull(q + 1, NULL, 10);
+    p->live = state != 'Z' && state != 'X';
     return true;
 }
 

@@ -316,9 +316,19 @@ check "6: p-10, deleted and created again, has its second life" is "$(field p-10
 check "6: p-10 has no trace of its first life" is "$(field p-10 description)" ""
 check "6: p-11, updated, has its new command" is "$(field p-11 command)" updated-before-kill
 check "6: new-1, created just before kill -9, exists" is "$(field new-1 command)" late
-check "6: p-10's shard (only) has no usable pack" is "$BAD" 1
-check "6: p-11's and the running jobs' entries are found stale" is "$STALE" "$want_stale"
-check "6: they, new-1 and p-10's shard are read node by node" is "$READ" "$want_read"
+# The packer wakes each second: on a loaded machine it may pack p-10's shard
+# (a delete makes it pack the whole shard) between the DELETE and the kill.
+# Then p-10's second life is in no pack and is read node by node, and fewer
+# entries may be stale; what the server shows must be the same either way.
+if [ "$BAD" = 0 ]; then
+  echo "     (the packer packed p-10's shard again before the kill)"
+  check "6: p-10's shard was packed again without its first life; p-10 is read" test "$READ" -ge 1
+  check "6: no more entries stale than written after the last pack" test "$STALE" -le "$want_stale"
+else
+  check "6: p-10's shard (only) has no usable pack" is "$BAD" 1
+  check "6: p-11's and the running jobs' entries are found stale" is "$STALE" "$want_stale"
+  check "6: they, new-1 and p-10's shard are read node by node" is "$READ" "$want_read"
+fi
 check "6: the running jobs' states are the newest: no run is lost" \
   jobs ran "$tmp/before6.json" "$tmp/now.json" 1
 check "6: the job count is right" count_right
