@@ -233,7 +233,7 @@ static enum chr_err zk_submit(struct chr_store *s, const struct chr_store_op *op
     b->bytes = bytes;
     enum chr_err e = CHR_OK;
     pthread_mutex_lock(&st->submit_mu);
-    bool dead = zoo_state(st->zk->zh) < 0; /* see the call below */
+    bool dead = zoo_state(st->zk->zh) != ZOO_CONNECTED_STATE; /* see the call below */
     pthread_mutex_lock(&st->mu);
     if (dead) {
         e = CHR_EIO;
@@ -250,10 +250,14 @@ static enum chr_err zk_submit(struct chr_store *s, const struct chr_store_op *op
     /* ZooKeeper 3.8's zoo_amulti on a dead session (expired, auth failed)
      * refuses op by op, and for every op after the first frees a stale
      * request path: the previous op's path, an invalid or double free.  So
-     * it is never called on a dead session - the handle's own state, set by
-     * the client's I/O thread before our watcher hears of the expiry - and,
-     * for the instant between that look and its own, every path is a heap
-     * copy of its own, left to the library (not freed) when it refuses. */
+     * it is called only while the handle's own state - set by the client's
+     * I/O thread, before our watcher hears of an expiry - says CONNECTED
+     * (the I/O thread marks a handle expired only at a reconnect's
+     * handshake, so it cannot turn dead between that look and the call
+     * without a whole reconnect); anything else is refused at once, never
+     * queued for a reconnect (a leader steps down at a connection loss
+     * anyway).  And, should the library refuse all the same, every path is
+     * a heap copy of its own, left to it (not freed). */
     bool refused = false;
     if (e == CHR_OK) {
         int rc = zoo_amulti(st->zk->zh, (int)n, b->ops, b->results, multi_done, b);
