@@ -16,7 +16,9 @@
 # Prints one line per trial, then the totals, failover times (leader killed ->
 # first launch by the next leader) and "N passed, N failed" (a trial passes
 # with no lost, duplicate or missed launch).  SEED makes the fault schedule
-# repeatable.
+# repeatable.  FAULTS=freeze,expire draws only among those kinds (kill9 of the
+# leader, freeze, expire, standby kill9, zk restart, disk), to chase one
+# failure; unset, every kind is drawn as always.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CHRONOS=$(realpath "${CHRONOS:-$REPO/build/test/chronos}")
@@ -25,6 +27,18 @@ SEED=${SEED:-$$}
 . "$REPO/tests/ha/lib.sh"
 . "$REPO/tests/faults/trials.sh"
 RANDOM=$SEED
+# The first value of each kind's range in fault()'s draw.
+fault_base() {
+  case $1 in
+    kill9) echo 0 ;; freeze) echo 4 ;; expire) echo 6 ;; standby) echo 8 ;; zk) echo 9 ;;
+    disk) echo 10 ;; *) return 1 ;;
+  esac
+}
+FAULTS=${FAULTS:-}
+read -ra FAULT_KINDS <<<"${FAULTS//,/ }"
+for f in ${FAULTS//,/ }; do
+  fault_base "$f" >/dev/null || { echo "FAULTS: unknown kind '$f' (kill9 freeze expire standby zk disk)"; exit 2; }
+done
 ha_init
 # As root the run directories live on a small tmpfs that a fault fills.
 DISK=false
@@ -36,7 +50,7 @@ fi
 test_build=false
 case "$CHRONOS" in */asan/*|*/test/*) test_build=true ;; esac
 [ "${TEST_BUILD:-}" = 1 ] && test_build=true   # a test build copied elsewhere
-echo "fault trials: $TRIALS, seed $SEED, session timeout $ST ms, binary $CHRONOS"
+echo "fault trials: $TRIALS, seed $SEED, session timeout $ST ms, binary $CHRONOS${FAULTS:+, faults $FAULTS}"
 
 zk_start 1 || { echo "ZooKeeper did not start"; echo "0 passed, 1 failed"; exit 1; }
 for i in 1 2 3; do srv_start "$i" || echo "server $i did not start"; done
@@ -70,6 +84,10 @@ EOF
 fault() {
   local l; l=$(leader)
   local kind=$(( RANDOM % 12 ))
+  if [ "${#FAULT_KINDS[@]}" -gt 0 ]; then   # drawn here: RANDOM in $(...) would not advance
+    local pick=$(( RANDOM % ${#FAULT_KINDS[@]} ))
+    kind=$(fault_base "${FAULT_KINDS[pick]}")
+  fi
   if [ "$kind" -ge 10 ] && $DISK; then
     dd if=/dev/zero of="$tmp/runs/filler" bs=64k 2>/dev/null
     sleep "$(( 1 + RANDOM % 3 )).$(( RANDOM % 10 ))"
