@@ -1,13 +1,14 @@
 /*
  * test_zk.c - the ZooKeeper backend against a real ZooKeeper (tests/zk/zk.sh,
  * tickTime 500 ms, sessions of 2000 ms): the session (connect strings,
- * chroot, digest auth and ACLs, expiry), the store's semantics through the
- * conformance suite that the local backend runs too (conformance.h:
- * versions, atomic batches and per-op results, children, completion order,
- * the bounded queue, re-entry from completions) and what ZooKeeper adds
- * (pipelined get_many, binary and large nodes, its packet limit), the shard
- * layout's sizes, and leader election (the recipe's watch chain, hand-over,
- * expiry, and the lease of a leader whose server freezes).
+ * chroot, digest auth and ACLs, expiry, a batch on a handle expired before
+ * the event came), the store's semantics through the conformance suite that
+ * the local backend runs too (conformance.h: versions, atomic batches and
+ * per-op results, children, completion order, the bounded queue, re-entry
+ * from completions) and what ZooKeeper adds (pipelined get_many, binary and
+ * large nodes, its packet limit), the shard layout's sizes, and leader
+ * election (the recipe's watch chain, hand-over, expiry, and the lease of a
+ * leader whose server freezes).
  */
 #include "../unit.h"
 
@@ -573,6 +574,101 @@ static void test_session_expiry(void **state)
     pthread_mutex_destroy(&r.mu);
 }
 
+/* A completion that holds the completion thread until released. */
+struct hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool entered, released;
+};
+
+static void hold_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
+                      size_t n)
+{
+    (void)result, (void)res, (void)n;
+    struct hold *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    h->entered = true;
+    pthread_cond_broadcast(&h->cond);
+    while (!h->released)
+        pthread_cond_wait(&h->cond, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static bool hold_entered(struct hold *h)
+{
+    pthread_mutex_lock(&h->mu);
+    bool in = h->entered;
+    pthread_mutex_unlock(&h->mu);
+    return in;
+}
+
+/*
+ * The client's IO thread marks the handle expired before the completion
+ * thread tells us (chr_zk_alive turns false only then, and that thread may
+ * be busy with completions): a batch submitted in between must be refused,
+ * never handed to zoo_amulti, which on an expired handle frees the first
+ * op's request path twice (with a chroot, paths are copies) or a stale one
+ * (without: the batch's own first path, as a leader thawed from a freeze
+ * did and aborted with "free(): invalid pointer").  `dir` holds the nodes.
+ */
+static void submit_on_expired_handle(const char *hosts, const char *dir)
+{
+    struct rec r = {.zk = {0}};
+    pthread_mutex_init(&r.mu, NULL);
+    struct chr_zk *zk = open_zk(hosts, NULL, &r);
+    struct chr_store *s = NULL;
+    assert_int_equal(chr_store_open_zk(zk, NULL, &s), CHR_OK);
+    char n[CHR_STORE_PATH_MAX], m[CHR_STORE_PATH_MAX];
+    snprintf(n, sizeof n, "%s/n", dir);
+    snprintf(m, sizeof m, "%s/m", dir);
+    if (strcmp(dir, "") != 0)
+        assert_int_equal(one(s, op_create(dir, NULL)), CHR_OK);
+    struct hold h = {.entered = false};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cond, NULL);
+    struct chr_store_op first = op_create(n, "x");
+    assert_int_equal(chr_store_submit(s, &first, 1, hold_done, &h), CHR_OK);
+    WAIT_UNTIL(hold_entered(&h), 5000);
+    assert_true(hold_entered(&h)); /* the completion thread is ours now */
+
+    expire_session(zk);
+    WAIT_UNTIL(zoo_state(zk->zh) == ZOO_EXPIRED_SESSION_STATE, 10000);
+    assert_int_equal(zoo_state(zk->zh), ZOO_EXPIRED_SESSION_STATE);
+    assert_true(chr_zk_alive(zk)); /* not told yet: the window */
+    struct chr_store_op ops[3] = {op_check(n, -1), op_create(m, "y"), op_set(n, "z", -1)};
+    assert_int_equal(chr_store_submit(s, ops, 3, never_done, NULL), CHR_EIO);
+
+    pthread_mutex_lock(&h.mu);
+    h.released = true;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.mu);
+    WAIT_UNTIL(zk_count(&r, CHR_ZK_EXPIRED) == 1, 10000);
+    assert_int_equal(zk_count(&r, CHR_ZK_EXPIRED), 1);
+    assert_int_equal(chr_store_state(s), CHR_EIO);
+    chr_store_close(s);
+    chr_zk_close(zk);
+    assert_int_equal(never_called, 0);
+    pthread_cond_destroy(&h.cond);
+    pthread_mutex_destroy(&h.mu);
+    pthread_mutex_destroy(&r.mu);
+}
+
+static void test_submit_on_expired_handle_chroot(void **state)
+{
+    (void)state;
+    char hosts[512];
+    zkfx_chroot_hosts(hosts, sizeof hosts, NULL);
+    submit_on_expired_handle(hosts, "");
+}
+
+static void test_submit_on_expired_handle_no_chroot(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/expired%ld", (long)getpid());
+    submit_on_expired_handle(zkfx_hosts, dir);
+}
+
 /* ---- Election -------------------------------------------------------------------- */
 
 struct cand {
@@ -779,6 +875,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shards_hold_a_million_jobs, store_setup,
                                         store_teardown),
         cmocka_unit_test(test_session_expiry),
+        cmocka_unit_test(test_submit_on_expired_handle_chroot),
+        cmocka_unit_test(test_submit_on_expired_handle_no_chroot),
         cmocka_unit_test(test_election_join_errors),
         cmocka_unit_test(test_election_three),
         cmocka_unit_test_teardown(test_election_lease_on_frozen_server, freeze_teardown),
