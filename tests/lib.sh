@@ -39,6 +39,14 @@ lib_cleanup() {
   pkill -9 -f "$tmp" 2>/dev/null   # run-task supervisors and their tasks
   sleep 0.2
   for m in $(awk -v t="$tmp/" 'index($2, t) == 1 {print $2}' /proc/mounts); do umount -l "$m"; done
+  # A server that crashed leaves its log: keep everything, and say where.
+  local crashed
+  crashed=$(grep -l -E 'AddressSanitizer|runtime error:|free\(\)|double free|corrupted|Assertion|assertion failed' \
+    "$tmp"/*.log "$tmp"/*/*.log 2>/dev/null | head -3)
+  if [ -n "$crashed" ]; then
+    echo "kept $tmp: a server log shows a crash ($(echo $crashed | tr '\n' ' '))" >&2
+    return
+  fi
   [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 # lib_mount_tmpfs DIR SIZE: a small filesystem a test can fill (root only);
