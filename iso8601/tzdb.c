@@ -164,8 +164,10 @@ static enum chr_err make_file_zone(struct chr_tzdb *db, const char *name, struct
     return tzdb_load(db, name, out, err);
 }
 
-enum chr_err chr_tzdb_get(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
-                          struct chr_error *err)
+/* What needs no table: a bad name (CHR_EINVAL) or UTC (CHR_OK, *out set);
+ * CHR_ENOENT when the table must be asked. */
+static enum chr_err without_table(const char *name, const struct chr_tz **out,
+                                  struct chr_error *err)
 {
     size_t len = strnlen(name, CHR_TZ_NAME_LEN_MAX + 1);
     if (!valid_zone_name(name, len))
@@ -175,20 +177,24 @@ enum chr_err chr_tzdb_get(struct chr_tzdb *db, const char *name, const struct ch
         *out = chr_tz_utc();
         return CHR_OK;
     }
+    return CHR_ENOENT;
+}
+
+enum chr_err chr_tzdb_get(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
+                          struct chr_error *err)
+{
+    enum chr_err e = without_table(name, out, err);
+    if (e != CHR_ENOENT)
+        return e;
     return tzdb_intern(db, name, make_file_zone, out, err);
 }
 
 enum chr_err chr_tzdb_lookup(struct chr_tzdb *db, const char *name, const struct chr_tz **out,
                              struct chr_error *err)
 {
-    size_t len = strnlen(name, CHR_TZ_NAME_LEN_MAX + 1);
-    if (!valid_zone_name(name, len))
-        return chr_error_set(err, CHR_EINVAL, "zone", "'%.*s' is not a valid time zone name",
-                             (int)(len > CHR_TZ_NAME_LEN_MAX ? CHR_TZ_NAME_LEN_MAX : len), name);
-    if (strcmp(name, "UTC") == 0) {
-        *out = chr_tz_utc();
-        return CHR_OK;
-    }
+    enum chr_err e = without_table(name, out, err);
+    if (e != CHR_ENOENT)
+        return e;
     pthread_mutex_lock(&db->lock);
     const struct chr_tz *tz = tzdb_find(db, name);
     pthread_mutex_unlock(&db->lock);

@@ -633,18 +633,24 @@ static void test_requests_refused_once_stop_begins(void **state)
 
 /* ---- A launch ---------------------------------------------------------------------------- */
 
+/* A manual run of `name`, answered with its run id (into run_id). */
+static void run_now(struct lt *t, const char *name, char run_id[CHR_RUN_ID_MAX])
+{
+    struct answer a;
+    assert_int_equal(named(t, CHR_EV_RUN_JOB, name, &a), CHR_OK);
+    assert_true(strlen(a.message) < CHR_RUN_ID_MAX);
+    memcpy(run_id, a.message, strlen(a.message) + 1);
+    answer_destroy(&a);
+}
+
 /* A manual run of `true` goes the whole way: answered with its run id once
  * recorded, launched, and its success recorded and shown. */
 static void test_manual_run_launches_and_succeeds(void **state)
 {
     struct lt *t = *state;
     put_ok(t, JOB("once", "true"));
-    struct answer a;
-    assert_int_equal(named(t, CHR_EV_RUN_JOB, "once", &a), CHR_OK);
     char run_id[CHR_RUN_ID_MAX];
-    assert_true(strlen(a.message) < sizeof run_id);
-    memcpy(run_id, a.message, strlen(a.message) + 1);
-    answer_destroy(&a);
+    run_now(t, "once", run_id);
     assert_string_equal(chr_view_run_job(run_id), "once");
     bool done = false;
     int64_t end = test_mono_ms() + WAIT_MS;
@@ -687,12 +693,8 @@ static void test_failed_outcome_is_never_shown(void **state)
 {
     struct lt *t = *state;
     put_ok(t, JOB("late", "sleep 1"));
-    struct answer a;
-    assert_int_equal(named(t, CHR_EV_RUN_JOB, "late", &a), CHR_OK);
     char run_id[CHR_RUN_ID_MAX];
-    assert_true(strlen(a.message) < sizeof run_id);
-    memcpy(run_id, a.message, strlen(a.message) + 1);
-    answer_destroy(&a);
+    run_now(t, "late", run_id);
     int64_t end = test_mono_ms() + WAIT_MS;
     while (shown_run_state(t, "late", run_id) != CHR_RUN_RUNNING && test_mono_ms() < end)
         test_nap_ms(10);
