@@ -52,7 +52,12 @@ run() {
   if [ "$f" -gt 0 ]; then
     printf 'FAIL %-44s %4d passed %3d failed (rc %d) %4d.%ds  log: %s\n' "$name" "$p" "$f" \
       "$rc" "$secs" "$tenth" "$log"
-    tail -n 25 "$log" | sed 's/^/    | /'
+    # The failing checks first (cmocka's FAILED/ERROR lines and what led to
+    # them, not ok lines of scripts), then the tail: a truncated CI print
+    # still names what broke.
+    grep -n -B4 -E '^\[  (FAILED|ERROR) +\] [^0-9]|^\[   LINE   \]|^not ok|^FAIL|ERROR: |Assertion|runtime error' "$log" \
+      | head -n 30 | sed 's/^/    > /'
+    tail -n 15 "$log" | sed 's/^/    | /'
   else
     printf 'ok   %-44s %4d passed %9d.%ds\n' "$name" "$p" "$secs" "$tenth"
   fi

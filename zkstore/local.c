@@ -263,6 +263,7 @@ static void local_stats(struct chr_store *s, struct chr_store_stats *out)
     struct local_store *st = ls(s);
     pthread_mutex_lock(&st->mu);
     *out = st->st;
+    out->checkpoint_running = st->ck_running;
     pthread_mutex_unlock(&st->mu);
     pthread_rwlock_rdlock(&st->ix_lock);
     out->nodes = st->ix.n_nodes;

@@ -274,6 +274,7 @@ struct chr_store_stats {
     uint64_t log_bytes;      /* bytes of the current log file */
     uint64_t checkpoints;    /* snapshots written since open */
     uint64_t checkpoint_failures;
+    bool checkpoint_running; /* a snapshot is being written now */
     uint64_t torn_bytes;     /* cut off the log's end at open (a crash's torn tail) */
 };
 void chr_store_stats(struct chr_store *s, struct chr_store_stats *out);

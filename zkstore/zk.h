@@ -68,6 +68,11 @@ bool chr_zk_alive(const struct chr_zk *zk);
 /* Makes the server expire this session now (a second client takes over the
  * session id and closes it): the real thing, for fault tests. */
 void chr_zk_test_expire(struct chr_zk *zk);
+/* The same for any client's session (id and password from zoo_client_id) on
+ * `servers` (a connect string without chroot): true once the server has
+ * answered that the session is gone. */
+bool chr_zk_test_kill_session(const char *servers, int64_t client_id, const char passwd[16],
+                              int32_t timeout_ms);
 /* Makes chr_zk_alive say true again after an expiry: the moment between the
  * client's I/O thread marking the handle dead and our watcher hearing it. */
 void chr_zk_test_seem_alive(struct chr_zk *zk);

@@ -625,26 +625,34 @@ void chr_zk_test_seem_alive(struct chr_zk *zk)
     atomic_store(&zk->alive, true);
 }
 
-void chr_zk_test_expire(struct chr_zk *zk)
+bool chr_zk_test_kill_session(const char *servers, int64_t client_id, const char passwd[16],
+                              int32_t timeout_ms)
 {
-    if (zk == NULL || !chr_zk_alive(zk))
-        return;
-    const clientid_t *id = zoo_client_id(zk->zh);
     uint8_t req[4 + 45 + 4 + 8];
     size_t o = put32(req, 45);
-    o += put32(req + o, 0);                                        /* protocolVersion */
-    o += put64(req + o, 0);                                        /* lastZxidSeen */
-    o += put32(req + o, (uint32_t)chr_zk_session_timeout_ms(zk)); /* timeOut */
-    o += put64(req + o, (uint64_t)id->client_id);                  /* sessionId */
-    o += put32(req + o, 16);                                       /* passwd */
-    memcpy(req + o, id->passwd, 16);
+    o += put32(req + o, 0);                   /* protocolVersion */
+    o += put64(req + o, 0);                   /* lastZxidSeen */
+    o += put32(req + o, (uint32_t)timeout_ms); /* timeOut */
+    o += put64(req + o, (uint64_t)client_id); /* sessionId */
+    o += put32(req + o, 16);                  /* passwd */
+    memcpy(req + o, passwd, 16);
     o += 16;
     req[o++] = 0; /* readOnly */
     o += put32(req + o, 8);
     o += put32(req + o, 1);             /* xid */
     o += put32(req + o, (uint32_t)-11); /* closeSession */
     for (int attempt = 0; attempt < 20; attempt++)
-        if (attach_once(zk->servers, req, o) == 0)
-            return;
+        if (attach_once(servers, req, o) == 0)
+            return true;
+    return false;
+}
+
+void chr_zk_test_expire(struct chr_zk *zk)
+{
+    if (zk == NULL || !chr_zk_alive(zk))
+        return;
+    const clientid_t *id = zoo_client_id(zk->zh);
+    (void)chr_zk_test_kill_session(zk->servers, id->client_id, id->passwd,
+                                   chr_zk_session_timeout_ms(zk));
 }
 #endif
