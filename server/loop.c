@@ -1,6 +1,6 @@
 /*
  * loop.c - the scheduler thread (loop.h): one queue in, the core in the
- * middle, the store and the local resource manager out.
+ * middle, the store and the resource manager (rm.h) out.
  *
  * Threads: HTTP workers, the store's completion thread and the resource
  * manager's monitor thread only push items onto the queue; the scheduler
@@ -26,7 +26,9 @@
 #include "common/strmap.h"
 #include "common/log.h"
 #include "zkstore/packs.h"
+#include "server/loop_int.h"
 #include "server/persist.h"
+#include "server/rm_local.h"
 #include "api/run_cmd.h"
 #include "api/view.h"
 
@@ -40,6 +42,7 @@ struct qitem {
     chr_loop_done_fn *done;    /* requests */
     chr_loop_query_fn *query;  /* queries */
     void *ctx;
+    uint64_t token;            /* the resource manager's, for its settle() */
 };
 
 struct pending {
@@ -69,7 +72,7 @@ struct chr_loop {
     struct chr_loop_config cfg;
     struct ops *ops; /* scratch for building batches */
     struct chr_core *core;
-    struct chr_local *local;
+    struct chr_rm *rm;           /* the resource manager (rm.h) */
     pthread_t thread;
     bool thread_started;
     pthread_mutex_t mu;
@@ -90,9 +93,7 @@ struct chr_loop {
      * name -> that batch; wb_*: the batches in flight and their names). */
     struct chr_strmap unpublished;
     struct wbatch *wb_head, *wb_tail;
-    uint64_t offer_seq, offer_outstanding;
-    bool suppressed;
-    bool want_offer;    /* make a fresh offer at the end of this step */
+    uint64_t last_batch; /* the newest persist batch emitted */
     int64_t started_ms; /* when this process's loop began */
     bool fenced;        /* on_fenced fired: nothing more is launched */
     /* Once the core failed: why, for the answers to writes (the store's
@@ -189,8 +190,8 @@ enum chr_err chr_loop_query(struct chr_loop *l, chr_loop_query_fn *fn, void *ctx
 }
 
 /* An internal event (store, resource manager, offers) with copied strings. */
-static void push_internal(struct chr_loop *l, const struct chr_event *ev, const char *s1,
-                          const char *s2)
+static void push_token(struct chr_loop *l, const struct chr_event *ev, const char *s1,
+                       const char *s2, uint64_t token)
 {
     struct qitem *it = chr_calloc(1, sizeof *it);
     if (it == NULL || !dup_opt(s1, &it->s1) || !dup_opt(s2, &it->s2)) {
@@ -201,6 +202,7 @@ static void push_internal(struct chr_loop *l, const struct chr_event *ev, const 
     }
     it->kind = Q_EVENT;
     it->ev = *ev;
+    it->token = token;
     if (ev->type == CHR_EV_TASK_STATUS) {
         it->ev.u.status.run_id = it->s1;
         it->ev.u.status.reason = it->s2;
@@ -209,32 +211,16 @@ static void push_internal(struct chr_loop *l, const struct chr_event *ev, const 
         item_free(it);
 }
 
-/* ---- Offers from the local resource manager --------------------------------- */
-
-/* Asks for a fresh offer; it is made at the end of the current step, on the
- * loop thread, from what is free at that moment (see offer_now). */
-static void make_offer(struct chr_loop *l)
+static void push_internal(struct chr_loop *l, const struct chr_event *ev, const char *s1,
+                          const char *s2)
 {
-    l->want_offer = true;
+    push_token(l, ev, s1, s2, 0);
 }
 
-/* The resource manager's monitor thread: status updates become events. */
-static void on_local_event(void *ctx, const struct chr_local_event *lev)
+void chr_loop_rm_push(struct chr_loop *l, const struct chr_event *ev, const char *s1,
+                      const char *s2, uint64_t token)
 {
-    struct chr_loop *l = ctx;
-    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
-    switch (lev->state) {
-    case CHR_LOCAL_STARTING:
-        return; /* the core learns of RUNNING */
-    case CHR_LOCAL_RUNNING: ev.u.status.state = CHR_RUN_RUNNING; break;
-    case CHR_LOCAL_FINISHED: ev.u.status.state = CHR_RUN_FINISHED; break;
-    case CHR_LOCAL_FAILED: ev.u.status.state = CHR_RUN_FAILED; break;
-    case CHR_LOCAL_KILLED: ev.u.status.state = CHR_RUN_KILLED; break;
-    case CHR_LOCAL_LOST: ev.u.status.state = CHR_RUN_LOST; break;
-    case CHR_LOCAL_DROPPED: ev.u.status.state = CHR_RUN_QUEUED; break;
-    }
-    ev.u.status.exit_code = lev->exit_code;
-    push_internal(l, &ev, lev->run_id, lev->reason ? lev->reason : "");
+    push_token(l, ev, s1, s2, token);
 }
 
 /* ---- Persisting ---------------------------------------------------------------- */
@@ -267,12 +253,12 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
     ev.u.store.result = result;
     for (size_t i = 0; i < b->n_collect; i++) {
         if (result == CHR_OK)
-            chr_local_collect(b->loop->local, b->collect[i]);
+            b->loop->rm->ops->collect(b->loop->rm, b->collect[i]);
         chr_free(b->collect[i]);
     }
     for (size_t i = 0; i < b->n_forget; i++) {
         if (result == CHR_OK)
-            chr_local_forget_job(b->loop->local, b->forget[i]);
+            b->loop->rm->ops->forget_job(b->loop->rm, b->forget[i]);
         chr_free(b->forget[i]);
     }
     push_internal(b->loop, &ev, NULL, NULL);
@@ -467,7 +453,7 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
     }
 }
 
-/* ---- Launching on the local resource manager --------------------------------- */
+/* ---- Launching ----------------------------------------------------------------- */
 
 /* A launch the resource manager refused.  Not fitting (CHR_ERANGE: the
  * resources went elsewhere meanwhile) and a host that cannot make the run's
@@ -538,19 +524,14 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
     }
     const char *user = job->run_as_user && job->run_as_user[0] ? job->run_as_user
                        : l->cfg.users ? chr_users_default(l->cfg.users) : NULL;
-    struct chr_local_task t = {
-        .run_id = run->id, .job_name = job->name, .owner = job->owner,
-        .command = cmd.command, .shell = cmd.shell,
-        .arguments = cmd.arguments, .n_arguments = cmd.n_arguments,
-        .env = job->env, .n_env = job->n_env, .run_as_user = user,
-        .res = {job->cpus > 0 ? job->cpus : cc->default_cpus,
-                job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
-                job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb},
-        .due_ms = run->due_ms, .attempt = run->attempt, .max_completion_ms = job->max_completion_ms,
-        .not_before_ms = not_before_ms, /* with a launch lead: exec at the instant, not before */
-        .no_cgroup = l->cfg.cgroups_off,
+    struct chr_rm_launch t = {
+        .run = run, .job = job, .offer_id = offer_id, .not_before_ms = not_before_ms,
+        .user = user, .cmd = &cmd,
+        .cpus = job->cpus > 0 ? job->cpus : cc->default_cpus,
+        .mem_mb = job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
+        .disk_mb = job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb,
     };
-    e = chr_local_launch(l->local, &t, &err);
+    e = l->rm->ops->launch(l->rm, &t, &err);
     chr_run_cmd_free(&cmd);
     if (e != CHR_OK)
         launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
@@ -654,44 +635,39 @@ static void wbatches_free(struct chr_loop *l)
 
 static void execute(struct chr_loop *l, const struct chr_actions *acts)
 {
-    bool offer_used = false;
+    struct chr_rm *rm = l->rm;
     for (size_t i = 0; i < acts->n; i++) {
         const struct chr_action *a = &acts->v[i];
         switch (a->type) {
         case CHR_ACT_PERSIST:
             hold_items(l, a);
             do_persist(l, a);
+            l->last_batch = a->u.persist.batch_id;
             break;
         case CHR_ACT_LAUNCH:
             touch(l, a->u.launch.run->job);
             chr_metrics_inc(l->metrics, CHR_M_LAUNCHES);
             do_launch(l, a->u.launch.run, a->u.launch.job, a->u.launch.offer_id,
                       a->u.launch.not_before_ms);
-            offer_used |= a->u.launch.offer_id == l->offer_outstanding;
             break;
         case CHR_ACT_KILL:
             touch(l, a->u.run.run->job);
-            chr_local_kill(l->local, a->u.run.run->id);
+            rm->ops->kill(rm, a->u.run.run);
             break;
         case CHR_ACT_RECONCILE:
             touch(l, a->u.run.run->job);
-            chr_local_reconcile(l->local, a->u.run.run->id);
+            rm->ops->reconcile(rm, a->u.run.run);
             break;
         case CHR_ACT_DECLINE:
-            if (a->u.decline.offer_id == l->offer_outstanding)
-                l->offer_outstanding = 0;
+            rm->ops->decline(rm, a->u.decline.offer_id, a->u.decline.refuse_ms);
             break;
         case CHR_ACT_REPLY:
             /* Whoever gets the answer may read at once: publish first. */
             chr_view_flush(l->view, l->core);
             reply(l, a->u.reply.request_id, a->u.reply.result, a->u.reply.message);
             break;
-        case CHR_ACT_SUPPRESS: l->suppressed = true; break;
-        case CHR_ACT_REVIVE:
-            l->suppressed = false;
-            if (l->offer_outstanding == 0)
-                make_offer(l);
-            break;
+        case CHR_ACT_SUPPRESS: rm->ops->suppress(rm); break;
+        case CHR_ACT_REVIVE: rm->ops->revive(rm); break;
         case CHR_ACT_NOTE: logf_(l, "%s", a->u.note.text); break;
         case CHR_ACT_WAITING:
             touch(l, a->u.run.run->job);
@@ -699,11 +675,7 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
             break;
         }
     }
-    if (offer_used) {
-        l->offer_outstanding = 0;
-        if (!l->suppressed)
-            make_offer(l);
-    }
+    rm->ops->actions_done(rm);
 }
 
 /* A "never started" status names the offer of the launch it answers (the
@@ -726,47 +698,11 @@ static void fill_offer(struct chr_loop *l, struct chr_event *ev)
 }
 
 /* Steps the core with an event made on the loop thread, and executes. */
-static void step_internal(struct chr_loop *l, struct chr_event *ev)
+void chr_loop_rm_step(struct chr_loop *l, struct chr_event *ev)
 {
     struct chr_actions acts = {NULL, 0};
     chr_core_step(l->core, chr_clock_wall_ms(), ev, &acts);
     execute(l, &acts);
-}
-
-/* The core holds at most one offer of this host, made from what is free at
- * the moment it is stepped: an offer computed earlier and queued could be
- * stale by then (a launch in between), and the core would over-commit.  The
- * held offer, if any, is rescinded first. */
-static void offer_now(struct chr_loop *l)
-{
-    if (l->offer_outstanding != 0) {
-        struct chr_event r = {.type = CHR_EV_OFFER_RESCINDED};
-        r.u.offer.id = l->offer_outstanding;
-        l->offer_outstanding = 0;
-        step_internal(l, &r);
-    }
-    struct chr_local_offer o;
-    chr_local_offer(l->local, &o);
-    struct chr_event ev = {.type = CHR_EV_OFFER};
-    ev.u.offer.id = ++l->offer_seq;
-    if (snprintf(ev.u.offer.agent, sizeof ev.u.offer.agent, "%s", o.host) < 0)
-        ev.u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
-    ev.u.offer.cpus = o.free.cpus;
-    ev.u.offer.mem_mb = o.free.mem_mb;
-    ev.u.offer.disk_mb = o.free.disk_mb;
-    l->offer_outstanding = ev.u.offer.id;
-    step_internal(l, &ev);
-}
-
-/* Fresh offers while the core keeps using them up (bounded per step; the
- * next event continues). */
-static void offers_settle(struct chr_loop *l)
-{
-    for (int i = 0; i < 64 && l->want_offer; i++) {
-        l->want_offer = false;
-        if (!l->suppressed)
-            offer_now(l);
-    }
 }
 
 /* ---- The read model and metrics ---------------------------------------------------- */
@@ -857,8 +793,8 @@ static bool is_orphan(struct chr_loop *l, const struct chr_event *ev)
 static void forget_orphan(struct chr_loop *l, const char *run_id)
 {
     const char *job = chr_view_run_job(run_id);
-    if (chr_local_collect(l->local, run_id) == CHR_OK && job != NULL)
-        chr_local_forget_job(l->local, job);
+    if (l->rm->ops->collect(l->rm, run_id) == CHR_OK && job != NULL)
+        l->rm->ops->forget_job(l->rm, job);
     logf_(l, "run %s of a deleted job: its directory is removed", run_id);
 }
 
@@ -911,9 +847,9 @@ static void step(struct chr_loop *l, struct qitem *it)
      * is held by then); one it did not write is shown now. */
     if (it->ev.type == CHR_EV_TASK_STATUS)
         touch_run(l, it->ev.u.status.run_id);
-    if (it->ev.type == CHR_EV_TASK_STATUS && it->ev.u.status.state >= CHR_RUN_FINISHED)
-        make_offer(l); /* resources came back */
-    offers_settle(l);
+    if (it->ev.type == CHR_EV_STORE_DONE)
+        l->rm->ops->stored(l->rm, it->ev.u.store.batch_id, it->ev.u.store.result);
+    l->rm->ops->settle(l->rm, &it->ev, it->token, l->last_batch);
     chr_view_flush(l->view, l->core);
     publish_gauges(l);
     struct chr_core_counts c;
@@ -1160,17 +1096,11 @@ static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
     return e;
 }
 
-static enum chr_err start_local(struct chr_loop *l, struct chr_error *err)
+static enum chr_err start_rm(struct chr_loop *l, struct chr_error *err)
 {
-    struct chr_local_config lc = {
-        .runs_dir = l->cfg.runs_dir, .chronos_bin = l->cfg.chronos_bin, .hostname = NULL,
-        .total = l->cfg.resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
-        .on_event = on_local_event, .ctx = l,
-    };
-    enum chr_err e = chr_local_create(&lc, &l->local, err);
-    if (e == CHR_OK && (e = chr_local_reattach(l->local, NULL)) != CHR_OK)
-        chr_error_set(err, e, "runs", "cannot scan %s", l->cfg.runs_dir);
-    return e;
+    struct chr_rm_local_config lc = {l->cfg.runs_dir, l->cfg.chronos_bin, l->cfg.resources,
+                                     l->cfg.cgroups_off};
+    return chr_rm_local_create(&lc, l, &l->rm, err);
 }
 
 enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop **out,
@@ -1186,20 +1116,17 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     l->started_ms = chr_clock_wall_ms();
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cond, NULL);
-    l->suppressed = true;
     enum chr_err e = chr_view_create(&l->view);
     if (e == CHR_OK)
         e = chr_metrics_create(&l->metrics);
     if (e != CHR_OK)
         chr_error_set(err, e, "", "out of memory");
     if (e == CHR_OK)
-        e = start_local(l, err);
+        e = start_rm(l, err);
     if (e == CHR_OK) {
-        /* A job that needs more than this host has could never start. */
+        /* A job that needs more than any offer can hold could never start. */
         struct chr_core_config cc = cfg->core;
-        struct chr_local_resources total;
-        chr_local_total(l->local, &total);
-        cc.max_cpus = total.cpus, cc.max_mem_mb = total.mem_mb, cc.max_disk_mb = total.disk_mb;
+        l->rm->ops->max_offer(l->rm, &cc.max_cpus, &cc.max_mem_mb, &cc.max_disk_mb);
         if ((e = chr_core_create(&cc, &l->core)) != CHR_OK)
             chr_error_set(err, e, "", "cannot create the core: %s", chr_err_message(e));
     }
@@ -1226,6 +1153,8 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         chr_view_rebuild(l->view, l->core);
         publish_gauges(l);
     }
+    if (e == CHR_OK)
+        e = l->rm->ops->start(l->rm, err);
     if (e == CHR_OK && pthread_create(&l->thread, NULL, thread_main, l) != 0)
         e = chr_error_set(err, CHR_ENOMEM, "", "cannot start the scheduler thread");
     if (e != CHR_OK) {
@@ -1260,7 +1189,8 @@ void chr_loop_stop(struct chr_loop *l)
      * Then the resource manager (what its thread pushes now is dropped with
      * the queue), then whatever is left in the queue. */
     chr_store_flush(l->cfg.store);
-    chr_local_destroy(l->local);
+    if (l->rm != NULL)
+        l->rm->ops->stop(l->rm);
     /* Every completion has come: pack what is held, unless deposed. */
     chr_packs_destroy(l->packs, l->fenced ? 0 : CHR_PACKS_FLUSH_MS);
     for (struct qitem *it = l->head, *next; it != NULL; it = next) {
@@ -1276,6 +1206,8 @@ void chr_loop_stop(struct chr_loop *l)
         p->done(p->ctx, CHR_EUNAVAIL, "the server is stopping");
         chr_free(p);
     }
+    if (l->rm != NULL)
+        l->rm->ops->destroy(l->rm);
     chr_core_destroy(l->core);
     chr_view_destroy(l->view);
     chr_metrics_destroy(l->metrics);

@@ -1,0 +1,230 @@
+/*
+ * rm_local.c - this host as the core's resource manager (rm.h over
+ * offers/local.h).
+ *
+ * The core holds at most one offer of this host, made on the scheduler
+ * thread from what is free at the moment it is stepped: an offer computed
+ * earlier and queued could be stale by then (a launch in between) and the
+ * core would over-commit.  A fresh offer is made after a step that used the
+ * held one, after a run ended (resources came back) and after a REVIVE.
+ * The local manager's monitor thread reports task states; they become the
+ * core's status events.  Never blocks: a launch starts a detached
+ * supervisor and returns.
+ */
+#include "server/rm_local.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "offers/local.h"
+#include "server/loop_int.h"
+
+struct rm_local {
+    struct chr_rm rm; /* first */
+    struct chr_loop *loop;
+    struct chr_local *local;
+    bool no_cgroup;
+    uint64_t offer_seq, offer_outstanding;
+    bool suppressed;
+    bool want_offer; /* make a fresh offer at the end of this step */
+    bool offer_used; /* a launch of this step took the held offer */
+};
+
+static struct rm_local *rl(struct chr_rm *rm)
+{
+    return (struct rm_local *)rm;
+}
+
+/* The monitor thread: status updates become events. */
+static void on_local_event(void *ctx, const struct chr_local_event *lev)
+{
+    struct rm_local *r = ctx;
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    switch (lev->state) {
+    case CHR_LOCAL_STARTING:
+        return; /* the core learns of RUNNING */
+    case CHR_LOCAL_RUNNING: ev.u.status.state = CHR_RUN_RUNNING; break;
+    case CHR_LOCAL_FINISHED: ev.u.status.state = CHR_RUN_FINISHED; break;
+    case CHR_LOCAL_FAILED: ev.u.status.state = CHR_RUN_FAILED; break;
+    case CHR_LOCAL_KILLED: ev.u.status.state = CHR_RUN_KILLED; break;
+    case CHR_LOCAL_LOST: ev.u.status.state = CHR_RUN_LOST; break;
+    case CHR_LOCAL_DROPPED: ev.u.status.state = CHR_RUN_QUEUED; break;
+    }
+    ev.u.status.exit_code = lev->exit_code;
+    chr_loop_rm_push(r->loop, &ev, lev->run_id, lev->reason ? lev->reason : "", 0);
+}
+
+/* Rescinds the held offer, if any, and offers what is free now. */
+static void offer_now(struct rm_local *r)
+{
+    if (r->offer_outstanding != 0) {
+        struct chr_event re = {.type = CHR_EV_OFFER_RESCINDED};
+        re.u.offer.id = r->offer_outstanding;
+        r->offer_outstanding = 0;
+        chr_loop_rm_step(r->loop, &re);
+    }
+    struct chr_local_offer o;
+    chr_local_offer(r->local, &o);
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = ++r->offer_seq;
+    if (snprintf(ev.u.offer.agent, sizeof ev.u.offer.agent, "%s", o.host) < 0)
+        ev.u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
+    ev.u.offer.cpus = o.free.cpus;
+    ev.u.offer.mem_mb = o.free.mem_mb;
+    ev.u.offer.disk_mb = o.free.disk_mb;
+    r->offer_outstanding = ev.u.offer.id;
+    chr_loop_rm_step(r->loop, &ev);
+}
+
+static enum chr_err local_launch(struct chr_rm *rm, const struct chr_rm_launch *l,
+                                 struct chr_error *err)
+{
+    struct rm_local *r = rl(rm);
+    const struct chr_job *job = l->job;
+    struct chr_local_task t = {
+        .run_id = l->run->id, .job_name = job->name, .owner = job->owner,
+        .command = l->cmd->command, .shell = l->cmd->shell,
+        .arguments = l->cmd->arguments, .n_arguments = l->cmd->n_arguments,
+        .env = job->env, .n_env = job->n_env, .run_as_user = l->user,
+        .res = {l->cpus, l->mem_mb, l->disk_mb},
+        .due_ms = l->run->due_ms, .attempt = l->run->attempt,
+        .max_completion_ms = job->max_completion_ms,
+        .not_before_ms = l->not_before_ms, /* with a launch lead: exec at the instant */
+        .no_cgroup = r->no_cgroup,
+    };
+    r->offer_used |= l->offer_id == r->offer_outstanding;
+    return chr_local_launch(r->local, &t, err);
+}
+
+static void local_kill(struct chr_rm *rm, const struct chr_run *run)
+{
+    chr_local_kill(rl(rm)->local, run->id);
+}
+
+static void local_reconcile(struct chr_rm *rm, const struct chr_run *run)
+{
+    chr_local_reconcile(rl(rm)->local, run->id);
+}
+
+static void local_decline(struct chr_rm *rm, uint64_t offer_id, int64_t refuse_ms)
+{
+    (void)refuse_ms; /* offered again when something changes, not on a timer */
+    struct rm_local *r = rl(rm);
+    if (offer_id == r->offer_outstanding)
+        r->offer_outstanding = 0;
+}
+
+static void local_suppress(struct chr_rm *rm)
+{
+    rl(rm)->suppressed = true;
+}
+
+static void local_revive(struct chr_rm *rm)
+{
+    struct rm_local *r = rl(rm);
+    r->suppressed = false;
+    if (r->offer_outstanding == 0)
+        r->want_offer = true;
+}
+
+static void local_actions_done(struct chr_rm *rm)
+{
+    struct rm_local *r = rl(rm);
+    if (!r->offer_used)
+        return;
+    r->offer_used = false;
+    r->offer_outstanding = 0;
+    if (!r->suppressed)
+        r->want_offer = true;
+}
+
+/* Fresh offers while the core keeps using them up (bounded per event; the
+ * next one continues). */
+static void local_settle(struct chr_rm *rm, const struct chr_event *ev, uint64_t token,
+                         uint64_t last_batch)
+{
+    (void)token, (void)last_batch;
+    struct rm_local *r = rl(rm);
+    if (ev->type == CHR_EV_TASK_STATUS && ev->u.status.state >= CHR_RUN_FINISHED)
+        r->want_offer = true; /* resources came back */
+    for (int i = 0; i < 64 && r->want_offer; i++) {
+        r->want_offer = false;
+        if (!r->suppressed)
+            offer_now(r);
+    }
+}
+
+static void local_stored(struct chr_rm *rm, uint64_t batch_id, enum chr_err result)
+{
+    (void)rm, (void)batch_id, (void)result;
+}
+
+static enum chr_err local_collect(struct chr_rm *rm, const char *run_id)
+{
+    return chr_local_collect(rl(rm)->local, run_id);
+}
+
+static void local_forget_job(struct chr_rm *rm, const char *job)
+{
+    chr_local_forget_job(rl(rm)->local, job);
+}
+
+static void local_max_offer(struct chr_rm *rm, double *cpus, double *mem_mb, double *disk_mb)
+{
+    struct chr_local_resources total;
+    chr_local_total(rl(rm)->local, &total);
+    *cpus = total.cpus, *mem_mb = total.mem_mb, *disk_mb = total.disk_mb;
+}
+
+static enum chr_err local_start(struct chr_rm *rm, struct chr_error *err)
+{
+    (void)rm, (void)err; /* running since create: the re-attach needs it */
+    return CHR_OK;
+}
+
+static void local_stop(struct chr_rm *rm)
+{
+    struct rm_local *r = rl(rm);
+    chr_local_destroy(r->local);
+    r->local = NULL;
+}
+
+static void local_destroy(struct chr_rm *rm)
+{
+    if (rm == NULL)
+        return;
+    struct rm_local *r = rl(rm);
+    chr_local_destroy(r->local);
+    chr_free(r);
+}
+
+static const struct chr_rm_ops local_ops = {
+    local_launch, local_kill,         local_reconcile, local_decline,    local_suppress,
+    local_revive, local_actions_done, local_settle,    local_stored,     local_collect,
+    local_forget_job, local_max_offer, local_start,    local_stop,       local_destroy,
+};
+
+enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct chr_loop *loop,
+                                 struct chr_rm **out, struct chr_error *err)
+{
+    struct rm_local *r = chr_calloc(1, sizeof *r);
+    if (r == NULL)
+        return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
+    *r = (struct rm_local){.rm = {&local_ops}, .loop = loop, .no_cgroup = cfg->cgroups_off,
+                           .suppressed = true};
+    struct chr_local_config lc = {
+        .runs_dir = cfg->runs_dir, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
+        .total = cfg->resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
+        .on_event = on_local_event, .ctx = r,
+    };
+    enum chr_err e = chr_local_create(&lc, &r->local, err);
+    if (e == CHR_OK && (e = chr_local_reattach(r->local, NULL)) != CHR_OK)
+        chr_error_set(err, e, "runs", "cannot scan %s", cfg->runs_dir);
+    if (e != CHR_OK) {
+        local_destroy(&r->rm);
+        return e;
+    }
+    *out = &r->rm;
+    return CHR_OK;
+}
