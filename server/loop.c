@@ -1098,6 +1098,11 @@ static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
 
 static enum chr_err start_rm(struct chr_loop *l, struct chr_error *err)
 {
+    if (l->cfg.mesos != NULL) {
+        struct chr_rm_mesos_config mc = *l->cfg.mesos;
+        mc.store = l->cfg.store, mc.root = l->cfg.root, mc.verbose = l->cfg.verbose;
+        return chr_rm_mesos_create(&mc, l, &l->rm, err);
+    }
     struct chr_rm_local_config lc = {l->cfg.runs_dir, l->cfg.chronos_bin, l->cfg.resources,
                                      l->cfg.cgroups_off};
     return chr_rm_local_create(&lc, l, &l->rm, err);

@@ -19,6 +19,7 @@
 #include "api/metrics.h"
 #include "api/users.h"
 #include "api/view.h"
+#include "server/rm_mesos.h"
 #include "zkstore/store.h"
 
 struct chr_loop_config {
@@ -33,6 +34,9 @@ struct chr_loop_config {
      * NULL: no check, a job without runAsUser runs as the server's user. */
     const struct chr_users *users;
     bool cgroups_off;            /* no cgroup per run (offers/local.h) */
+    /* A Mesos cluster runs the tasks (rm_mesos.h; its store and root are
+     * this config's); NULL: this host (the local resource manager). */
+    const struct chr_rm_mesos_config *mesos;
     bool verbose;                /* one log line per event */
     /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
      * first checks that this node (the leader's election node) exists, so

@@ -1,0 +1,692 @@
+/*
+ * rm_mesos.c - a Mesos cluster as the core's resource manager (rm_mesos.h).
+ *
+ * Three threads meet here: the client's stream thread (on_event: offers,
+ * updates, subscriptions), the scheduler thread (the rm.h table) and a
+ * housekeeping thread of our own (deferred REVIVE, the reconciliation
+ * grace and the periodic reconciliation).  One mutex guards everything
+ * below; nothing blocks under it but the client's calls, which only queue.
+ * Held offers are freed on the scheduler thread only (a rescind marks one
+ * gone and tells the core), so an offer event in the loop's queue never
+ * points at freed memory.
+ */
+#include "server/rm_mesos.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "offers/mesos/status.h"
+#include "offers/mesos/task.h"
+#include "server/loop_int.h"
+
+/* Launches gathered on one offer in one step (the core's batch bound). */
+#define HELD_TASKS_MAX 64
+
+struct held {
+    uint64_t id;       /* the core's offer id */
+    bool gone;         /* rescinded or dropped; freed when the core was told */
+    bool used;         /* the core launched on it this step */
+    struct chr_mesos_offer o;
+    json_t *tasks[HELD_TASKS_MAX];
+    const struct chr_run *runs[HELD_TASKS_MAX];
+    size_t n_tasks;
+};
+
+/* An update to acknowledge once what it changed is durable. */
+struct ack {
+    uint64_t token;
+    uint64_t batch;     /* UINT64_MAX: not stepped yet */
+    char agent[CHR_MESOS_ID_MAX];
+    char task[CHR_MESOS_ID_MAX];
+    uint8_t uuid[16];
+};
+
+struct rm_mesos {
+    struct chr_rm rm; /* first */
+    struct chr_loop *loop;
+    struct chr_rm_mesos_config cfg;
+    char root[256];
+    char framework_id[CHR_MESOS_ID_MAX];
+    struct chr_mesos_client *client;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    pthread_t house;
+    bool house_started, stopping;
+    bool subscribed, ready;
+    int64_t ready_deadline_ms; /* mono: offers go to the core from then at the latest */
+    int64_t next_reconcile_ms; /* mono */
+    int64_t last_revive_ms;    /* mono */
+    bool revive_pending;
+    uint64_t offer_seq;
+    struct held **held;
+    size_t n_held, cap_held;
+    /* task id -> agent index + 1 (0: not known); agents: interned ids. */
+    struct chr_strmap task_agent;
+    char **agents;
+    size_t n_agents;
+    struct chr_strmap reconciling; /* task ids asked about, no answer yet */
+    struct ack *acks;
+    size_t n_acks, cap_acks;
+    uint64_t next_token, durable_batch;
+};
+
+static struct rm_mesos *rmm(struct chr_rm *rm)
+{
+    return (struct rm_mesos *)rm;
+}
+
+#define logm(r, ...)                                                                             \
+    do {                                                                                         \
+        if ((r)->cfg.verbose)                                                                    \
+            chr_log(__VA_ARGS__);                                                                \
+    } while (0)
+
+/* ---- Tasks and their agents (under mu) --------------------------------------- */
+
+static const char *agent_of(struct rm_mesos *r, const char *task)
+{
+    uint64_t ix = 0;
+    return chr_strmap_get(&r->task_agent, task, &ix) && ix > 0 ? r->agents[ix - 1] : NULL;
+}
+
+static void note_agent(struct rm_mesos *r, const char *task, const char *agent)
+{
+    if (agent == NULL || agent[0] == '\0')
+        return;
+    size_t i = 0;
+    while (i < r->n_agents && strcmp(r->agents[i], agent) != 0)
+        i++;
+    if (i == r->n_agents) {
+        char **grown = chr_realloc(r->agents, (r->n_agents + 1) * sizeof *grown);
+        char *copy = chr_strndup(agent, strlen(agent));
+        if (grown == NULL || copy == NULL) {
+            chr_free(copy);
+            if (grown != NULL)
+                r->agents = grown;
+            return; /* out of memory: KILL and RECONCILE go without the agent */
+        }
+        r->agents = grown;
+        r->agents[r->n_agents++] = copy;
+    }
+    (void)chr_strmap_put(&r->task_agent, task, i + 1);
+}
+
+/* ---- Held offers (under mu) ---------------------------------------------------- */
+
+static struct held *held_find(struct rm_mesos *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n_held; i++)
+        if (r->held[i]->id == id)
+            return r->held[i];
+    return NULL;
+}
+
+static bool grow_held(struct rm_mesos *r)
+{
+    size_t cap = r->cap_held ? 2 * r->cap_held : 16;
+    struct held **grown = chr_realloc(r->held, cap * sizeof *grown);
+    if (grown == NULL)
+        return false;
+    r->held = grown, r->cap_held = cap;
+    return true;
+}
+
+static void held_free_at(struct rm_mesos *r, size_t i)
+{
+    struct held *h = r->held[i];
+    for (size_t k = 0; k < h->n_tasks; k++)
+        json_decref(h->tasks[k]);
+    chr_free(h);
+    r->held[i] = r->held[--r->n_held];
+}
+
+static void held_drop(struct rm_mesos *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n_held; i++)
+        if (r->held[i]->id == id) {
+            held_free_at(r, i);
+            return;
+        }
+}
+
+/* ---- Acknowledgements (under mu) ----------------------------------------------- */
+
+static void ack_send(struct rm_mesos *r, const struct ack *a)
+{
+    if (chr_mesos_acknowledge(r->client, a->agent, a->task, a->uuid) != CHR_OK)
+        logm(r, "mesos: acknowledgement of %s not sent (not subscribed): it comes again", a->task);
+}
+
+static void acks_flush(struct rm_mesos *r)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_acks; i++) {
+        if (r->acks[i].batch <= r->durable_batch)
+            ack_send(r, &r->acks[i]);
+        else
+            r->acks[k++] = r->acks[i];
+    }
+    r->n_acks = k;
+}
+
+static uint64_t ack_add(struct rm_mesos *r, const struct chr_mesos_update *u)
+{
+    if (r->n_acks == r->cap_acks) {
+        size_t cap = r->cap_acks ? 2 * r->cap_acks : 64;
+        struct ack *grown = chr_realloc(r->acks, cap * sizeof *grown);
+        if (grown == NULL)
+            return 0; /* not acknowledged: the agent sends it again */
+        r->acks = grown, r->cap_acks = cap;
+    }
+    struct ack *a = &r->acks[r->n_acks++];
+    *a = (struct ack){.token = ++r->next_token, .batch = UINT64_MAX};
+    snprintf(a->agent, sizeof a->agent, "%s", u->agent_id);
+    snprintf(a->task, sizeof a->task, "%s", u->task_id);
+    memcpy(a->uuid, u->uuid, 16);
+    return a->token;
+}
+
+/* ---- Reconciliation (under mu) ------------------------------------------------- */
+
+/* Explicit RECONCILE of every task asked about and every live one, then an
+ * implicit one. */
+static void reconcile_all(struct rm_mesos *r)
+{
+    size_t n = r->task_agent.len + r->reconciling.len, k = 0, pos = 0;
+    struct chr_mesos_task_ref *refs = n ? chr_calloc(n, sizeof *refs) : NULL;
+    const char *key = NULL;
+    uint64_t v = 0;
+    while (refs != NULL && chr_strmap_next(&r->reconciling, &pos, &key, &v))
+        refs[k++] = (struct chr_mesos_task_ref){key, agent_of(r, key)};
+    pos = 0;
+    while (refs != NULL && chr_strmap_next(&r->task_agent, &pos, &key, &v))
+        if (!chr_strmap_get(&r->reconciling, key, NULL))
+            refs[k++] = (struct chr_mesos_task_ref){key, v ? r->agents[v - 1] : NULL};
+    if (k > 0)
+        (void)chr_mesos_reconcile(r->client, refs, k);
+    (void)chr_mesos_reconcile(r->client, NULL, 0);
+    chr_free(refs);
+    r->next_reconcile_ms = chr_clock_mono_ms() + r->cfg.reconcile_interval_ms;
+}
+
+static void check_ready(struct rm_mesos *r)
+{
+    if (r->ready || !r->subscribed)
+        return;
+    if (r->reconciling.len == 0 || chr_clock_mono_ms() >= r->ready_deadline_ms) {
+        r->ready = true;
+        if (r->reconciling.len > 0)
+            chr_log("mesos: %zu runs still unanswered after %lld ms of reconciliation; "
+                    "offers are used again (those runs stay reconciling)",
+                    r->reconciling.len, (long long)r->cfg.reconcile_grace_ms);
+    }
+}
+
+/* ---- Events from the client's stream thread --------------------------------------- */
+
+static void persist_framework_id(struct rm_mesos *r, const char *id)
+{
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", r->root, CHR_RM_MESOS_FRAMEWORK_NODE);
+    struct chr_store_op op = {CHR_STORE_SET, path, id, strlen(id), -1};
+    enum chr_err e = chr_store_submit_wait(r->cfg.store, &op, 1, NULL);
+    if (e == CHR_ENOENT) {
+        op.type = CHR_STORE_CREATE;
+        e = chr_store_submit_wait(r->cfg.store, &op, 1, NULL);
+    }
+    if (e != CHR_OK)
+        chr_log("mesos: cannot store the framework id %s: %s", id, chr_err_message(e));
+}
+
+static void on_subscribed(struct rm_mesos *r, const struct chr_mesos_event *ev)
+{
+    const char *id = ev->u.subscribed.framework_id;
+    pthread_mutex_lock(&r->mu);
+    bool fresh = strcmp(id, r->framework_id) != 0;
+    snprintf(r->framework_id, sizeof r->framework_id, "%s", id);
+    pthread_mutex_unlock(&r->mu);
+    if (fresh) /* before anything else: every later subscription reuses it */
+        persist_framework_id(r, id);
+    chr_log("mesos: subscribed to %s as framework %s", ev->u.subscribed.master
+            ? ev->u.subscribed.master : "?", id);
+    pthread_mutex_lock(&r->mu);
+    r->subscribed = true;
+    r->ready = false;
+    r->ready_deadline_ms = chr_clock_mono_ms() + r->cfg.reconcile_grace_ms;
+    reconcile_all(r);
+    check_ready(r);
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Every held offer is gone with the stream: the core is told. */
+static void on_disconnected(struct rm_mesos *r, const char *why)
+{
+    chr_log("mesos: disconnected: %s", why ? why : "");
+    pthread_mutex_lock(&r->mu);
+    r->subscribed = r->ready = false;
+    for (size_t i = 0; i < r->n_held; i++) {
+        if (r->held[i]->gone)
+            continue;
+        r->held[i]->gone = true;
+        struct chr_event ev = {.type = CHR_EV_OFFER_RESCINDED};
+        ev.u.offer.id = r->held[i]->id;
+        chr_loop_rm_push(r->loop, &ev, NULL, NULL, 0);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* What the core matches constraints and container jobs against. */
+static void offer_extra(const struct held *h, struct chr_event *ev)
+{
+    (void)h, (void)ev;
+}
+
+static void offer_event(const struct held *h, struct chr_event *ev)
+{
+    *ev = (struct chr_event){.type = CHR_EV_OFFER};
+    ev->u.offer.id = h->id;
+    snprintf(ev->u.offer.agent, sizeof ev->u.offer.agent, "%s", h->o.hostname);
+    for (size_t i = 0; i < h->o.n_res; i++) {
+        const struct chr_mesos_resource *res = &h->o.res[i];
+        if (strcmp(res->name, "cpus") == 0)
+            ev->u.offer.cpus += res->value;
+        else if (strcmp(res->name, "mem") == 0)
+            ev->u.offer.mem_mb += res->value;
+        else if (strcmp(res->name, "disk") == 0)
+            ev->u.offer.disk_mb += res->value;
+    }
+    offer_extra(h, ev);
+}
+
+static void on_offer(struct rm_mesos *r, const struct chr_mesos_offer *o)
+{
+    pthread_mutex_lock(&r->mu);
+    check_ready(r);
+    struct held *h = NULL;
+    if (r->ready && (r->n_held < r->cap_held || grow_held(r)))
+        h = chr_calloc(1, sizeof *h);
+    if (h == NULL) {
+        pthread_mutex_unlock(&r->mu);
+        const char *id = o->id;
+        (void)chr_mesos_decline(r->client, &id, 1, r->cfg.decline_refuse_s);
+        return;
+    }
+    h->id = ++r->offer_seq;
+    h->o = *o;
+    r->held[r->n_held++] = h;
+    struct chr_event ev;
+    offer_event(h, &ev);
+    chr_loop_rm_push(r->loop, &ev, NULL, NULL, 0);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void on_rescind(struct rm_mesos *r, const char *offer_id)
+{
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_held; i++) {
+        struct held *h = r->held[i];
+        if (h->gone || strcmp(h->o.id, offer_id) != 0)
+            continue;
+        h->gone = true;
+        struct chr_event ev = {.type = CHR_EV_OFFER_RESCINDED};
+        ev.u.offer.id = h->id;
+        chr_loop_rm_push(r->loop, &ev, NULL, NULL, 0);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void on_update(struct rm_mesos *r, const struct chr_mesos_update *u)
+{
+    struct chr_mesos_outcome out;
+    chr_mesos_outcome_of(u, &out);
+    pthread_mutex_lock(&r->mu);
+    note_agent(r, u->task_id, u->agent_id);
+    chr_strmap_del(&r->reconciling, u->task_id);
+    if (out.state >= CHR_RUN_FINISHED || out.state == CHR_RUN_QUEUED)
+        chr_strmap_del(&r->task_agent, u->task_id); /* no longer live */
+    check_ready(r);
+    uint64_t token = 0;
+    if (u->has_uuid && out.state != 0)
+        token = ack_add(r, u);
+    else if (u->has_uuid) { /* nothing to record: acknowledged now */
+        struct ack a = {0};
+        snprintf(a.agent, sizeof a.agent, "%s", u->agent_id);
+        snprintf(a.task, sizeof a.task, "%s", u->task_id);
+        memcpy(a.uuid, u->uuid, 16);
+        ack_send(r, &a);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (out.state == 0)
+        return;
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    ev.u.status.state = out.state;
+    ev.u.status.exit_code = out.exit_code;
+    chr_loop_rm_push(r->loop, &ev, u->task_id, out.reason, token);
+}
+
+static void on_event(void *ctx, const struct chr_mesos_event *ev)
+{
+    struct rm_mesos *r = ctx;
+    switch (ev->type) {
+    case CHR_MESOS_EV_SUBSCRIBED: on_subscribed(r, ev); break;
+    case CHR_MESOS_EV_DISCONNECTED: on_disconnected(r, ev->u.reason); break;
+    case CHR_MESOS_EV_OFFER: on_offer(r, ev->u.offer); break;
+    case CHR_MESOS_EV_RESCIND: on_rescind(r, ev->u.offer_id); break;
+    case CHR_MESOS_EV_UPDATE: on_update(r, ev->u.update); break;
+    case CHR_MESOS_EV_FAILURE:
+        chr_log("mesos: agent %s failed", ev->u.agent_id ? ev->u.agent_id : "?");
+        break;
+    case CHR_MESOS_EV_ERROR: chr_log("mesos: error from the master: %s", ev->u.reason); break;
+    }
+}
+
+/* ---- The scheduler thread (rm.h) ---------------------------------------------------- */
+
+static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *l,
+                                 struct chr_error *err)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    struct held *h = held_find(r, l->offer_id);
+    enum chr_err e = CHR_OK;
+    if (h == NULL || h->gone)
+        e = chr_error_set(err, CHR_ERANGE, "offer", "the offer was rescinded");
+    else if (h->n_tasks == HELD_TASKS_MAX)
+        e = chr_error_set(err, CHR_ERANGE, "offer", "more than %d launches on one offer",
+                          HELD_TASKS_MAX);
+    json_t *task = NULL;
+    if (h != NULL && !h->gone)
+        h->used = true;
+    if (e == CHR_OK) {
+        struct chr_mesos_task_params p = {l->job, l->run, &h->o, l->user, r->cfg.fw.name};
+        e = chr_mesos_task_build(&p, &task, err);
+    }
+    if (e == CHR_OK) {
+        h->runs[h->n_tasks] = l->run;
+        h->tasks[h->n_tasks++] = task;
+        note_agent(r, l->run->id, h->o.agent_id);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return e;
+}
+
+/* The launches of this step, one ACCEPT per offer.  An ACCEPT that cannot
+ * be queued (the stream is down) launched nothing: its runs never started. */
+static void mesos_actions_done(struct chr_rm *rm)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_held;) {
+        struct held *h = r->held[i];
+        if (h->n_tasks == 0 && h->used && !h->gone) {
+            /* The core took it, every launch on it failed: give it back. */
+            const char *id = h->o.id;
+            (void)chr_mesos_decline(r->client, &id, 1, 0);
+            held_free_at(r, i);
+            continue;
+        }
+        if (h->n_tasks == 0) {
+            i++;
+            continue;
+        }
+        enum chr_err e = h->gone ? CHR_EUNAVAIL
+                                 : chr_mesos_accept(r->client, h->o.id, h->tasks, h->n_tasks, 0);
+        for (size_t k = 0; e != CHR_OK && k < h->n_tasks; k++) {
+            struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+            ev.u.status.state = CHR_RUN_QUEUED;
+            ev.u.status.offer_id = h->id;
+            ev.u.status.exit_code = -1;
+            chr_strmap_del(&r->task_agent, h->runs[k]->id);
+            chr_loop_rm_push(r->loop, &ev, h->runs[k]->id, "the offer was gone at launch", 0);
+        }
+        if (h->gone) { /* the core hears of it from the rescind event */
+            for (size_t k = 0; k < h->n_tasks; k++)
+                json_decref(h->tasks[k]);
+            h->n_tasks = 0;
+            i++;
+            continue;
+        }
+        held_free_at(r, i); /* used: what is left comes back in a new offer */
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_kill(struct chr_rm *rm, const struct chr_run *run)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_reconcile(struct chr_rm *rm, const struct chr_run *run)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    (void)chr_strmap_put(&r->reconciling, run->id, 1);
+    if (r->subscribed) {
+        struct chr_mesos_task_ref ref = {run->id, agent_of(r, run->id)};
+        (void)chr_mesos_reconcile(r->client, &ref, 1);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_decline(struct chr_rm *rm, uint64_t offer_id, int64_t refuse_ms)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    struct held *h = held_find(r, offer_id);
+    if (h != NULL && !h->gone) {
+        const char *id = h->o.id;
+        (void)chr_mesos_decline(r->client, &id, 1, (double)refuse_ms / 1000.0);
+    }
+    if (h != NULL && !h->gone)
+        held_drop(r, offer_id);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_suppress(struct chr_rm *rm)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    r->revive_pending = false;
+    (void)chr_mesos_suppress(r->client);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* At most one REVIVE per min_revive_interval_ms; one asked sooner is sent
+ * by the housekeeping thread when the interval ends. */
+static void mesos_revive(struct chr_rm *rm)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    int64_t now = chr_clock_mono_ms();
+    if (now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
+        r->last_revive_ms = now;
+        r->revive_pending = false;
+        (void)chr_mesos_revive(r->client);
+    } else {
+        r->revive_pending = true;
+        pthread_cond_broadcast(&r->cond);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_settle(struct chr_rm *rm, const struct chr_event *ev, uint64_t token,
+                         uint64_t last_batch)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    if (ev->type == CHR_EV_OFFER_RESCINDED) {
+        struct held *h = held_find(r, ev->u.offer.id);
+        if (h != NULL && h->gone)
+            held_drop(r, h->id);
+    }
+    for (size_t i = 0; token != 0 && i < r->n_acks; i++)
+        if (r->acks[i].token == token)
+            r->acks[i].batch = last_batch;
+    acks_flush(r);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void mesos_stored(struct chr_rm *rm, uint64_t batch_id, enum chr_err result)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    if (result == CHR_OK && batch_id > r->durable_batch)
+        r->durable_batch = batch_id;
+    acks_flush(r);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static enum chr_err mesos_collect(struct chr_rm *rm, const char *run_id)
+{
+    (void)rm, (void)run_id; /* the agents keep sandboxes (their own gc) */
+    return CHR_ENOENT;
+}
+
+static void mesos_forget_job(struct chr_rm *rm, const char *job)
+{
+    (void)rm, (void)job;
+}
+
+static void mesos_max_offer(struct chr_rm *rm, double *cpus, double *mem_mb, double *disk_mb)
+{
+    (void)rm; /* an agent may join at any time */
+    *cpus = *mem_mb = *disk_mb = 0;
+}
+
+/* ---- Housekeeping ------------------------------------------------------------------ */
+
+static void *house_main(void *arg)
+{
+    struct rm_mesos *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stopping) {
+        int64_t now = chr_clock_mono_ms(), wake = now + 1000;
+        if (r->revive_pending && now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
+            r->last_revive_ms = now;
+            r->revive_pending = false;
+            (void)chr_mesos_revive(r->client);
+        }
+        if (r->subscribed && now >= r->next_reconcile_ms)
+            reconcile_all(r);
+        check_ready(r);
+        if (r->revive_pending && r->last_revive_ms + r->cfg.min_revive_interval_ms < wake)
+            wake = r->last_revive_ms + r->cfg.min_revive_interval_ms;
+        struct timespec ts = chr_clock_mono_ts(wake);
+        pthread_cond_timedwait(&r->cond, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static enum chr_err mesos_start(struct chr_rm *rm, struct chr_error *err)
+{
+    struct rm_mesos *r = rmm(rm);
+    struct chr_mesos_client_config cc = {
+        .master = r->cfg.master, .fw = r->cfg.fw,
+        .framework_id = r->framework_id[0] ? r->framework_id : NULL,
+        .on_event = on_event, .ctx = r,
+    };
+    enum chr_err e = chr_mesos_client_start(&cc, &r->client, err);
+    if (e != CHR_OK)
+        return e;
+    if (pthread_create(&r->house, NULL, house_main, r) != 0)
+        return chr_error_set(err, CHR_EIO, "mesos", "cannot start a thread");
+    r->house_started = true;
+    return CHR_OK;
+}
+
+static void mesos_stop(struct chr_rm *rm)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    if (r->house_started)
+        pthread_join(r->house, NULL);
+    r->house_started = false;
+    chr_mesos_client_stop(r->client); /* never a TEARDOWN: the tasks go on */
+    r->client = NULL;
+}
+
+static void mesos_destroy(struct chr_rm *rm)
+{
+    if (rm == NULL)
+        return;
+    struct rm_mesos *r = rmm(rm);
+    mesos_stop(rm);
+    while (r->n_held > 0)
+        held_free_at(r, 0);
+    chr_free(r->held);
+    for (size_t i = 0; i < r->n_agents; i++)
+        chr_free(r->agents[i]);
+    chr_free(r->agents);
+    chr_free(r->acks);
+    chr_strmap_free(&r->task_agent);
+    chr_strmap_free(&r->reconciling);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->mu);
+    chr_free(r);
+}
+
+static const struct chr_rm_ops mesos_ops = {
+    mesos_launch, mesos_kill,         mesos_reconcile, mesos_decline,    mesos_suppress,
+    mesos_revive, mesos_actions_done, mesos_settle,    mesos_stored,     mesos_collect,
+    mesos_forget_job, mesos_max_offer, mesos_start,    mesos_stop,       mesos_destroy,
+};
+
+static void read_framework_id(struct rm_mesos *r)
+{
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", r->root, CHR_RM_MESOS_FRAMEWORK_NODE);
+    void *data = NULL;
+    size_t len = 0;
+    if (chr_store_get(r->cfg.store, path, &data, &len, NULL) == CHR_OK && len > 0 &&
+        len < sizeof r->framework_id && memchr(data, '\0', len) == NULL) {
+        memcpy(r->framework_id, data, len);
+        r->framework_id[len] = '\0';
+    }
+    chr_free(data);
+}
+
+enum chr_err chr_rm_mesos_create(const struct chr_rm_mesos_config *cfg, struct chr_loop *loop,
+                                 struct chr_rm **out, struct chr_error *err)
+{
+    struct rm_mesos *r = chr_calloc(1, sizeof *r);
+    if (r == NULL)
+        return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
+    r->rm.ops = &mesos_ops;
+    r->loop = loop;
+    r->cfg = *cfg;
+    if (r->cfg.min_revive_interval_ms <= 0)
+        r->cfg.min_revive_interval_ms = 5000;
+    if (r->cfg.reconcile_interval_ms <= 0)
+        r->cfg.reconcile_interval_ms = 600000;
+    if (r->cfg.reconcile_grace_ms <= 0)
+        r->cfg.reconcile_grace_ms = 30000;
+    if (r->cfg.decline_refuse_s <= 0)
+        r->cfg.decline_refuse_s = 2;
+    snprintf(r->root, sizeof r->root, "%s", cfg->root ? cfg->root : "");
+    r->last_revive_ms = chr_clock_mono_ms() - r->cfg.min_revive_interval_ms;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are on chr_clock_mono_ts */
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    read_framework_id(r);
+    if (r->framework_id[0])
+        chr_log("mesos: framework id %s (stored)", r->framework_id);
+    *out = &r->rm;
+    return CHR_OK;
+}
