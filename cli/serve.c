@@ -35,7 +35,9 @@ enum key {
     K_LOCAL_CPUS, K_LOCAL_MEM, K_LOCAL_DISK, K_HTTP_CREDENTIALS, K_HTTP_REALM, K_SSL_CERT,
     K_SSL_KEY, K_RUN_HISTORY, K_HTTP_THREADS, K_ZK, K_ZK_AUTH, K_ZK_SESSION_TIMEOUT, K_RUNS_DIR,
     K_MESOS_MASTER, K_MIN_PERIOD, K_ALLOWED_USERS, K_ALLOWED_HOSTS, K_CORS_ORIGINS,
-    K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_COUNT
+    K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_MESOS_ROLE,
+    K_MESOS_FRAMEWORK_NAME, K_MESOS_PRINCIPAL, K_MESOS_SECRET, K_MESOS_SECRET_FILE, K_MIN_REVIVE,
+    K_RECONCILE_INTERVAL, K_FAILOVER_TIMEOUT, K_WEBUI_URL, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -44,7 +46,10 @@ static const char *const key_names[K_COUNT] = {
     "local_cpus", "local_mem", "local_disk", "http_credentials", "http_realm", "ssl_cert",
     "ssl_key", "run_history", "http_threads", "zk", "zk_auth", "zk_session_timeout", "runs_dir",
     "mesos_master", "min_period", "allowed_users", "allowed_hosts", "cors_origins",
-    "tls_priorities", "http_credentials_file", "zk_auth_file", "cgroups",
+    "tls_priorities", "http_credentials_file", "zk_auth_file", "cgroups", "mesos_role",
+    "mesos_framework_name", "mesos_authentication_principal", "mesos_authentication_secret",
+    "mesos_authentication_secret_file", "min_revive_offers_interval", "reconciliation_interval",
+    "failover_timeout", "webui_url",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -53,13 +58,18 @@ static const char *const key_defaults[K_COUNT] = {
     NULL, NULL, NULL, NULL, "chronos", NULL,
     NULL, "20", "4", "", NULL, "10000", NULL,
     NULL, "1", NULL, NULL, NULL,
-    NULL, NULL, NULL, "auto",
+    NULL, NULL, NULL, "auto", "*",
+    "chronos", NULL, NULL,
+    NULL, "5000", "600",
+    "604800", NULL,
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
 static const struct {
     enum key key, file;
-} secret_keys[] = {{K_HTTP_CREDENTIALS, K_HTTP_CREDENTIALS_FILE}, {K_ZK_AUTH, K_ZK_AUTH_FILE}};
+} secret_keys[] = {{K_HTTP_CREDENTIALS, K_HTTP_CREDENTIALS_FILE},
+                   {K_ZK_AUTH, K_ZK_AUTH_FILE},
+                   {K_MESOS_SECRET, K_MESOS_SECRET_FILE}};
 
 static bool is_secret(enum key k)
 {
@@ -95,7 +105,18 @@ static const char serve_help[] =
     "  --allowed_users A,B    users a job may name as runAsUser (default: just --user;\n"
     "                         root only when listed); a server not run as root runs\n"
     "                         every task as its own user\n"
-    "  --master local         the resource manager: `local` (this host)\n"
+    "  --master local|URL     the resource manager: `local` (this host, the default) or\n"
+    "                         a Mesos master: HOST:PORT or zk://HOST:PORT[,...]/mesos\n"
+    "                         (also --mesos_master, the config key mesos_master)\n"
+    "  --mesos_framework_name NAME  the framework's name in Mesos (default chronos)\n"
+    "  --mesos_role ROLE      the role to take offers for (default *)\n"
+    "  --mesos_authentication_principal P, --mesos_authentication_secret_file FILE\n"
+    "                         authenticate to the master (HTTP basic, secret in FILE)\n"
+    "  --failover_timeout S   how long Mesos keeps the tasks of a disconnected\n"
+    "                         chronos (default 604800, a week)\n"
+    "  --min_revive_offers_interval MS  the least time between two REVIVEs (5000)\n"
+    "  --reconciliation_interval S  reconcile open runs with Mesos every S (600)\n"
+    "  --webui_url URL        shown in Mesos (default http://HOSTNAME:PORT)\n"
     "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"
     "                         and the size of the disk under data_dir)\n"
     "  --http_credentials_file FILE  require HTTP Basic auth (all but /ping, /health) with the\n"
@@ -121,8 +142,7 @@ static const char serve_help[] =
     "  --zk_session_timeout MS  ZooKeeper session timeout (default 10000)\n"
     "  --runs_dir DIR         the local resource manager's run directories (default\n"
     "                         DATA_DIR/runs; servers on one host share one)\n"
-    "  --mesos_master URL     zk://HOST:PORT/mesos: detect the leading Mesos master\n"
-    "                         (shown in /v1/status; tasks still run on this host)\n"
+
     "  --min_period SECONDS   the shortest time between two instants of a schedule\n"
     "                         (default 1; shorter schedules are refused; 0: no minimum)\n"
     "  --verbose true|false   one log line per event (default true)\n";
@@ -329,6 +349,7 @@ struct serve_cfg {
     int64_t min_period_ms;
     const char *zk;            /* NULL: the local store */
     const char *mesos_master;  /* NULL, host:port or zk://... */
+    long min_revive_ms, reconcile_s, failover_s;
     char hostname[SETTING_MAX];   /* advertised as the leader's host */
     char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
     struct chr_users *users;   /* who tasks may run as */
@@ -467,6 +488,18 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
             return false;
     if (!zk_settings(s, c))
         return false;
+    if (!parse_long("min_revive_offers_interval", s->value[K_MIN_REVIVE], 0, 3600000L,
+                    &c->min_revive_ms) ||
+        !parse_long("reconciliation_interval", s->value[K_RECONCILE_INTERVAL], 1, 86400 * 7,
+                    &c->reconcile_s) ||
+        !parse_long("failover_timeout", s->value[K_FAILOVER_TIMEOUT], 1, 86400L * 365,
+                    &c->failover_s))
+        return false;
+    if (s->set[K_MESOS_SECRET] && !s->set[K_MESOS_PRINCIPAL]) {
+        fputs("chronos serve: mesos_authentication_secret_file: give "
+              "mesos_authentication_principal too\n", stderr);
+        return false;
+    }
     const char *zp = s->value[K_ZK_PATH];
     if (zp[0] != '/' || strlen(zp) > 200 || strstr(zp, "//") || zp[strlen(zp) - 1] == '/') {
         fprintf(stderr, "chronos serve: zk_path: '%s' must be an absolute path like /chronos\n", zp);
@@ -660,6 +693,23 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     loop_config(s, c, db, &lc);
     char self[SETTING_MAX + 16];
     snprintf(self, sizeof self, "%s:%ld", c->hostname, c->port);
+    char webui[SETTING_MAX + 32];
+    snprintf(webui, sizeof webui, "http://%s:%ld", c->hostname, c->port);
+    struct chr_rm_mesos_config mc = {
+        .master = c->mesos_master,
+        .fw = {.user = chr_users_default(c->users), .name = s->value[K_MESOS_FRAMEWORK_NAME],
+               .role = s->value[K_MESOS_ROLE], .hostname = c->hostname,
+               .webui_url = s->set[K_WEBUI_URL] ? s->value[K_WEBUI_URL] : webui,
+               .principal = s->set[K_MESOS_PRINCIPAL] ? s->value[K_MESOS_PRINCIPAL] : NULL,
+               .secret = s->set[K_MESOS_SECRET] ? s->value[K_MESOS_SECRET] : NULL,
+               .failover_timeout_s = (double)c->failover_s},
+        .min_revive_interval_ms = c->min_revive_ms,
+        .reconcile_interval_ms = c->reconcile_s * 1000};
+    if (c->mesos_master != NULL) {
+        lc.mesos = &mc;
+        fprintf(stderr, "chronos: tasks run on the Mesos cluster of %s as framework %s\n",
+                c->mesos_master, mc.fw.name);
+    }
     struct chr_http_config hc = {
         .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port,
         .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .output = chr_run_output_local(c->runs_dir),
