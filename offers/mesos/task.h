@@ -16,7 +16,7 @@
  *   update's task_id the run id itself).  Chronos's parser reads the id
  *   without the args part.  name = "ChronosTask:<job>".  agent_id = the
  *   offer's.
- * - resources: cpus, mem, disk (the job's, or the defaults for a value it
+ * - resources: cpus, then mem, then disk (the job's, or the defaults for a value it
  *   leaves at 0; a value that is still 0 gives no resource).  Each is taken
  *   from the offer's entries of that name, reserved ones first (Chronos
  *   preferred a reserved role), then in offer order, split over several
