@@ -89,6 +89,15 @@ static json_t *build_ok(const struct chr_mesos_task_params *p)
     enum chr_err e = chr_mesos_task_build(p, &t, &err);
     if (e != CHR_OK)
         fail_msg("build failed (%d): %s: %s", e, err.field, err.message);
+    /* CHR_TASKINFO_DUMP=file: every task built, one per line, for
+     * validate_taskinfo.py (the Debian protos' check of protocols B.2). */
+    const char *dump = getenv("CHR_TASKINFO_DUMP");
+    FILE *fp = dump != NULL ? fopen(dump, "a") : NULL;
+    if (fp != NULL) {
+        json_dumpf(t, fp, JSON_COMPACT);
+        fputc('\n', fp);
+        fclose(fp);
+    }
     return t;
 }
 
