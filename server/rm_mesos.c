@@ -405,8 +405,14 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
     if (h != NULL && !h->gone)
         h->used = true;
     if (e == CHR_OK) {
-        struct chr_mesos_task_params p = {l->job, l->run, &h->o, l->user, r->cfg.fw.name};
+        struct chr_mesos_task_cmd cmd = {l->cmd->command, l->cmd->shell,
+                                         l->cmd->arguments,
+                                         l->cmd->n_arguments};
+        struct chr_mesos_task_params p = {l->job, l->run, &h->o, l->user, r->cfg.fw.name,
+                                          &cmd, l->cpus, l->mem_mb, l->disk_mb, 0};
         e = chr_mesos_task_build(&p, &task, err);
+        if (e == CHR_OK) /* the next task on this offer is built from what is left */
+            chr_mesos_offer_take(&h->o, l->cpus, l->mem_mb, l->disk_mb);
     }
     if (e == CHR_OK) {
         h->runs[h->n_tasks] = l->run;
