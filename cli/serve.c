@@ -613,6 +613,14 @@ static void test_store_faults(struct chr_store *store)
 }
 #endif
 
+/* Runs' output comes from the agents through the master `m` (Mesos mode). */
+static void output_master(const struct serve_cfg *c, struct chr_http_config *hc,
+                          struct chr_mesos_master *m)
+{
+    if (c->mesos_master != NULL)
+        chr_run_output_mesos_set_master(hc->output.ctx, m);
+}
+
 /* One machine: the local store under data_dir, always the leader; a store
  * that fails is resumed by itself (server/solo.h). */
 static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
@@ -649,7 +657,9 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
                     hc->tls_cert_pem ? "https" : "http", hc->bind_addr,
                     (unsigned)chr_http_port(http), c->store_dir);
             struct chr_mesos_master *m = detect_master(c, http);
+            output_master(c, hc, m);
             status = chr_solo_run(solo, http, stop) == 0 ? CHR_EXIT_OK : CHR_EXIT_BAD_VALUE;
+            output_master(c, hc, NULL);
             chr_mesos_master_stop(m);
         }
     }
@@ -680,7 +690,9 @@ static int run_cluster(const struct settings *s, const struct serve_cfg *c,
                .auth = s->set[K_ZK_AUTH] ? s->value[K_ZK_AUTH] : NULL},
         .root = s->value[K_ZK_PATH], .id = hc->leader, .loop = *lc, .http = http};
     struct chr_mesos_master *m = detect_master(c, http);
+    output_master(c, hc, m);
     int status = chr_ha_run(&ha, stop);
+    output_master(c, hc, NULL);
     chr_mesos_master_stop(m);
     chr_http_stop(http);
     return status;
@@ -705,7 +717,13 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
                .failover_timeout_s = (double)c->failover_s},
         .min_revive_interval_ms = c->min_revive_ms,
         .reconcile_interval_ms = c->reconcile_s * 1000};
+    struct chr_run_output_mesos *mo = NULL;
     if (c->mesos_master != NULL) {
+        if (chr_run_output_mesos_create(&mo) != CHR_OK) {
+            fputs("chronos serve: out of memory\n", stderr);
+            return CHR_EXIT_BAD_VALUE;
+        }
+        hc.output = chr_run_output_mesos(mo);
         lc.mesos = &mc;
         fprintf(stderr, "chronos: tasks run on the Mesos cluster of %s as framework %s\n",
                 c->mesos_master, mc.fw.name);
@@ -727,7 +745,9 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         chr_local_cgroup_describe(cg, sizeof cg);
     fprintf(stderr, "chronos: a run's own cgroup enforces: %s; every kill also sweeps the "
                     "run's process tree\n", cg);
-    return c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
+    int status = c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
+    chr_run_output_mesos_destroy(mo);
+    return status;
 }
 
 int chr_cli_serve(int argc, char **argv)

@@ -177,6 +177,9 @@
  * the run directories. */
 #define CHR_LOCAL_OUTPUT_DEFAULT (10 * 1024 * 1024)
 #define CHR_LOCAL_OUTPUT_MAX (1024LL * 1024 * 1024)
+/* A run's stdout or stderr read back from a Mesos agent's sandbox (held in
+ * memory while it is served): the head of a larger file is served. */
+#define CHR_MESOS_OUTPUT_MAX (64LL * 1024 * 1024)
 
 /* When output passes its cap, the last bytes are still kept (appended after a
  * note at the end of the run): the error that ends a chatty run is there. */
