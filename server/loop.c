@@ -549,6 +549,7 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
         .due_ms = run->due_ms, .attempt = run->attempt, .max_completion_ms = job->max_completion_ms,
         .not_before_ms = not_before_ms, /* with a launch lead: exec at the instant, not before */
         .no_cgroup = l->cfg.cgroups_off,
+        .container_json = job->container_json, /* never on the host: refused without a runtime */
     };
     e = chr_local_launch(l->local, &t, &err);
     chr_run_cmd_free(&cmd);
@@ -1163,7 +1164,8 @@ static enum chr_err make_dirs(struct chr_loop *l, struct chr_error *err)
 static enum chr_err start_local(struct chr_loop *l, struct chr_error *err)
 {
     struct chr_local_config lc = {
-        .runs_dir = l->cfg.runs_dir, .chronos_bin = l->cfg.chronos_bin, .hostname = NULL,
+        .runs_dir = l->cfg.runs_dir, .runtime = l->cfg.runtime,
+        .chronos_bin = l->cfg.chronos_bin, .hostname = NULL,
         .total = l->cfg.resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
         .on_event = on_local_event, .ctx = l,
     };
@@ -1331,12 +1333,19 @@ static enum chr_err sched_request(struct chr_sched *s, struct chr_event *ev,
     return chr_loop_request((struct chr_loop *)s, ev, done, ctx);
 }
 
+static bool sched_containers(struct chr_sched *s)
+{
+    struct chr_loop *l = (struct chr_loop *)s;
+    return l->cfg.runtime != CHR_LOCAL_RUNTIME_NONE;
+}
+
 static const struct chr_sched_ops sched_ops = {
     .request = sched_request,
     .view = sched_view,
     .metrics = sched_metrics,
     .tzdb = sched_tzdb,
     .healthy = sched_healthy,
+    .containers = sched_containers,
 };
 
 struct chr_sched *chr_loop_sched(struct chr_loop *l)

@@ -33,6 +33,9 @@ struct chr_loop_config {
      * NULL: no check, a job without runAsUser runs as the server's user. */
     const struct chr_users *users;
     bool cgroups_off;            /* no cgroup per run (offers/local.h) */
+    /* Runs jobs with a container (--local_containerizer); NONE: such runs
+     * are refused by the local resource manager, never run on the host. */
+    enum chr_local_runtime runtime;
     bool verbose;                /* one log line per event */
     /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
      * first checks that this node (the leader's election node) exists, so
