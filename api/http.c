@@ -211,6 +211,8 @@ enum MHD_Result chr_http_send(struct req *r)
     const char *type = chr_http_content_type(r);
     if (type != NULL)
         MHD_add_response_header(resp, "Content-Type", type);
+    if (r->warning != NULL && r->status < 300)
+        MHD_add_response_header(resp, "Warning", r->warning);
     count(r->h, r->status);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);

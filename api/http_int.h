@@ -74,6 +74,9 @@ struct req {
     size_t raw_len;     /* its length up to its first NUL */
     bool raw_ok;        /* no control byte in it */
     bool success_text;  /* job/success: 200 with Chronos's sentence */
+    /* A Warning header's value for a success (a static string), or NULL:
+     * Chronos answers 204 with no body, so a warning goes in a header. */
+    const char *warning;
     /* The answer, filled by a route, the loop, or at once. */
     unsigned status;
     char *out;          /* chr_malloc'd response body or NULL */
@@ -111,6 +114,10 @@ size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, 
  * the answer (its ops->request); with no connection, the answer is set on r
  * (REQ_DONE) when `done` fires, which may be before this returns. */
 enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
+
+/* The Warning header of a job with a container accepted by a server that
+ * cannot run it (routes.c). */
+extern const char chr_routes_no_runtime_warning[];
 
 /* Routes a complete request (routes.c). */
 enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method);

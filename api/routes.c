@@ -441,11 +441,20 @@ static enum MHD_Result metrics(struct req *r)
 
 /* ---- Mutations ----------------------------------------------------------------------------- */
 
+/* The Warning (RFC 7234, code 299: persistent) on a job that cannot run
+ * where it is accepted. */
+const char chr_routes_no_runtime_warning[] =
+    "299 - \"container: this server has no container runtime, so the job's runs wait and "
+    "never run on the host: start chronos with --master or --local_containerizer\"";
+
 static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
 {
     struct chr_event ev = {.type = CHR_EV_PUT_JOB};
     if (!body_job(r, hint, &ev.u.job.job))
         return chr_http_send(r);
+    if (ev.u.job.job.container_json != NULL && r->sched->ops->containers != NULL &&
+        !r->sched->ops->containers(r->sched))
+        r->warning = chr_routes_no_runtime_warning;
     return chr_http_submit(r, &ev);
 }
 

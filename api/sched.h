@@ -35,6 +35,9 @@ struct chr_sched_ops {
     struct chr_tzdb *(*tzdb)(struct chr_sched *s);       /* the loaded zones */
     /* Can the scheduler do its job?  If not, why (a sentence). */
     bool (*healthy)(struct chr_sched *s, char *why, size_t cap);
+    /* Can a job with a `container` run here (a container runtime, or Mesos)?
+     * NULL: yes.  No: such a job is accepted with a warning, its runs wait. */
+    bool (*containers)(struct chr_sched *s);
 };
 
 /* An implementation embeds this and hands out its address. */

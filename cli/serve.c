@@ -37,7 +37,8 @@ enum key {
     K_MESOS_MASTER, K_MIN_PERIOD, K_ALLOWED_USERS, K_ALLOWED_HOSTS, K_CORS_ORIGINS,
     K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_MESOS_ROLE,
     K_MESOS_FRAMEWORK_NAME, K_MESOS_PRINCIPAL, K_MESOS_SECRET, K_MESOS_SECRET_FILE, K_MIN_REVIVE,
-    K_RECONCILE_INTERVAL, K_FAILOVER_TIMEOUT, K_WEBUI_URL, K_COUNT
+    K_RECONCILE_INTERVAL, K_FAILOVER_TIMEOUT, K_WEBUI_URL, K_LOCAL_CONTAINERIZER,
+    K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -49,7 +50,7 @@ static const char *const key_names[K_COUNT] = {
     "tls_priorities", "http_credentials_file", "zk_auth_file", "cgroups", "mesos_role",
     "mesos_framework_name", "mesos_authentication_principal", "mesos_authentication_secret",
     "mesos_authentication_secret_file", "min_revive_offers_interval", "reconciliation_interval",
-    "failover_timeout", "webui_url",
+    "failover_timeout", "webui_url", "local_containerizer",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -61,7 +62,7 @@ static const char *const key_defaults[K_COUNT] = {
     NULL, NULL, NULL, "auto", "*",
     "chronos", NULL, NULL,
     NULL, "5000", "600",
-    "604800", NULL,
+    "604800", NULL, NULL,
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -132,6 +133,9 @@ static const char serve_help[] =
     "                         from; * for any; default none\n"
     "  --cgroups auto|off     a cgroup per run (mem, cpus, pids, kill) where the host\n"
     "                         lets the server make one (default auto)\n"
+    "  --local_containerizer podman|docker  run jobs that have a `container` in a\n"
+    "                         container of this runtime (default: none; such jobs\n"
+    "                         are accepted with a warning and never run on the host)\n"
     "  --run_history N        finished runs kept per job (default 20, 0-1000)\n"
     "  --http_threads N       HTTP worker threads (default 4)\n"
     "  --zk HOST:PORT,...[/CHROOT]  keep jobs in ZooKeeper and elect a leader among\n"
@@ -354,6 +358,7 @@ struct serve_cfg {
     char *tls_cert, *tls_key; /* PEM texts, chr_malloc'd */
     struct chr_users *users;   /* who tasks may run as */
     bool cgroups;              /* a cgroup per run where possible */
+    enum chr_local_runtime runtime; /* runs container jobs; NONE: they wait */
     char store_dir[PATH_MAX], runs_dir[PATH_MAX];
     const char *data_dir;
 };
@@ -474,6 +479,11 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         return false;
     }
     c->cgroups = strcmp(cg, "auto") == 0;
+    const char *rt = s->set[K_LOCAL_CONTAINERIZER] ? s->value[K_LOCAL_CONTAINERIZER] : "";
+    if (rt[0] && chr_local_runtime_parse(rt, &c->runtime) != CHR_OK) {
+        fprintf(stderr, "chronos serve: local_containerizer: '%s' is not podman or docker\n", rt);
+        return false;
+    }
     if (s->set[K_SSL_CERT] != s->set[K_SSL_KEY]) {
         fputs("chronos serve: ssl_cert and ssl_key: give both (a PEM certificate and its key) or "
               "neither\n", stderr);
@@ -561,6 +571,7 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
     lc->defaults.user = chr_users_default(c->users);
     lc->users = c->users;
     lc->cgroups_off = !c->cgroups;
+    lc->runtime = c->runtime;
     lc->verbose = strcmp(s->value[K_VERBOSE], "false") != 0;
 }
 
@@ -745,6 +756,12 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         chr_local_cgroup_describe(cg, sizeof cg);
     fprintf(stderr, "chronos: a run's own cgroup enforces: %s; every kill also sweeps the "
                     "run's process tree\n", cg);
+    if (c->runtime != CHR_LOCAL_RUNTIME_NONE)
+        fprintf(stderr, "chronos: jobs with a container run in %s containers\n",
+                chr_local_runtime_name(c->runtime));
+    else
+        fprintf(stderr, "chronos: no container runtime (--local_containerizer): jobs with a "
+                        "container are accepted but never run on this host\n");
     int status = c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
     chr_run_output_mesos_destroy(mo);
     return status;

@@ -220,6 +220,16 @@
  * by about 200 ms; a run held much longer only holds its resources idle, so
  * more is a caller's bug. */
 #define CHR_LOCAL_LEAD_MAX_MS 60000
+/* A container's name (local_container.c): docker and podman take long
+ * names, but a short one reads in `podman ps`; the run id is cut to fit. */
+#define CHR_LOCAL_CTR_NAME_MAX 128
+/* An image reference: Docker's own limit on a repository name is 255. */
+#define CHR_LOCAL_CTR_IMAGE_MAX 255
+/* A volume's path, as the kernel's PATH_MAX. */
+#define CHR_LOCAL_CTR_PATH_MAX 4096
+/* How long the supervisor waits for `<runtime> kill` or `rm` before it
+ * gives up on it (a runtime that hangs must not hold the run forever). */
+#define CHR_LOCAL_CTR_CTL_MS 30000
 
 
 /* ---- ZooKeeper ---------------------------------------------------------- */

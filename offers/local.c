@@ -133,6 +133,9 @@ static enum chr_err config_copy(struct chr_local *l, const struct chr_local_conf
     if (!l->runs_dir || !l->bin || !l->host)
         return CHR_ENOMEM;
     l->total = cfg->total;
+    l->runtime = cfg->runtime;
+    if (l->runtime != CHR_LOCAL_RUNTIME_NONE && !chr_local_runtime_name(l->runtime)[0])
+        return chr_error_set(err, CHR_EINVAL, "runtime", "is not podman or docker");
     l->kill_grace_ms = cfg->kill_grace_ms > 0 ? cfg->kill_grace_ms : CHR_LOCAL_KILL_GRACE_MS;
     l->keep_done = cfg->keep_done_per_job < 0 ? CHR_LOCAL_KEEP_DONE_DEFAULT
                                               : cfg->keep_done_per_job;
@@ -246,6 +249,12 @@ void chr_local_offer(struct chr_local *l, struct chr_local_offer *out)
     out->free.mem_mb = fmax(0, l->total.mem_mb - l->used.mem_mb);
     out->free.disk_mb = fmax(0, l->total.disk_mb - l->used.disk_mb);
     pthread_mutex_unlock(&l->mu);
+    out->containers = l->runtime != CHR_LOCAL_RUNTIME_NONE;
+}
+
+bool chr_local_containers(const struct chr_local *l)
+{
+    return l->runtime != CHR_LOCAL_RUNTIME_NONE; /* set at create, never changed */
 }
 
 void chr_local_total(struct chr_local *l, struct chr_local_resources *out)
@@ -477,7 +486,8 @@ enum chr_err chr_local_launch(struct chr_local *l, const struct chr_local_task *
     char *spec = NULL;
     size_t len = 0;
     if (e == CHR_OK)
-        e = chr_local_spec_encode(task, l->host, l->kill_grace_ms, &spec, &len, err);
+        e = chr_local_spec_encode_rt(task, l->host, l->kill_grace_ms, l->runtime, &spec, &len,
+                                     err);
     struct chr_local_run *r = NULL;
     if (e == CHR_OK)
         e = reserve(l, task, &r, err);

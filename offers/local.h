@@ -118,6 +118,11 @@ struct chr_local_task {
     int64_t stdout_max_bytes;   /* 0: CHR_LOCAL_OUTPUT_DEFAULT */
     int64_t stderr_max_bytes;
     bool no_cgroup;             /* never a cgroup of its own (--cgroups off) */
+    /* The job's `container` (Chronos's JSON object, as the job holds it;
+     * NULL: none).  A task with one runs in a container of the manager's
+     * runtime (see "Containers" below), never on the host: without a
+     * runtime, chr_local_launch refuses it. */
+    const char *container_json;
 };
 
 enum chr_local_state {
@@ -168,8 +173,44 @@ typedef void (*chr_local_event_fn)(void *ctx, const struct chr_local_event *ev);
 
 /* ---- Lifecycle ----------------------------------------------------------- */
 
+/*
+ * Containers.  A task with a `container` runs as
+ *
+ *   <runtime> run --rm --name chronos-<run id, sanitized>-<hash>
+ *     [--pull=always] --network host|bridge|none|<name> --user UID:GID
+ *     --cpus=<cpus> --memory=<bytes> [-v host:container[:ro]]...
+ *     [--<parameter>=<value>]... [-e NAME]... [--entrypoint /bin/sh]
+ *     <image> [-c <command> | <command> <arguments>...]
+ *
+ * executed by the run's supervisor in place of the task (its output, exit
+ * code and kill as for a host task; the runtime, not the supervisor, holds
+ * the container's cgroup, so the run gets no cgroup of its own).  Mesos's
+ * Docker containerizer's mapping: shell=true overrides the image's
+ * entrypoint with /bin/sh and passes `-c command`; shell=false passes the
+ * command (when not empty) and the arguments to the image's entrypoint; an
+ * empty command runs the image's default.  The container's environment is
+ * the job's variables and the built-ins (no PATH/HOME of the host: the
+ * image's own), passed as `-e NAME` with the value in the runtime's
+ * environment, so no value shows on a command line, except for a name the
+ * runtime's own environment needs (PATH, HOME...: `-e NAME=value`).  UID:GID
+ * is runAsUser's (or the server's user), looked up on this host; the
+ * runtime itself runs as the server's user.  A kill stops the container
+ * (`<runtime> kill`), and once the run is over `<runtime> rm -f` makes sure
+ * that none is left.  See offers/local_container.c for the checks.
+ */
+enum chr_local_runtime {
+    CHR_LOCAL_RUNTIME_NONE = 0, /* container tasks are refused */
+    CHR_LOCAL_RUNTIME_PODMAN,
+    CHR_LOCAL_RUNTIME_DOCKER,
+};
+/* "podman", "docker", or "" for NONE. */
+const char *chr_local_runtime_name(enum chr_local_runtime rt);
+/* "podman" or "docker" into *out; CHR_EINVAL for anything else. */
+enum chr_err chr_local_runtime_parse(const char *name, enum chr_local_runtime *out);
+
 struct chr_local_config {
     const char *runs_dir;     /* created (one level) if missing */
+    enum chr_local_runtime runtime; /* runs container tasks; NONE: refuses them */
     const char *chronos_bin;  /* the binary with `run-task`; NULL: /proc/self/exe */
     const char *hostname;     /* NULL: gethostname() */
     struct chr_local_resources total; /* each 0: from the machine (CPUs this
@@ -204,8 +245,12 @@ void chr_local_destroy(struct chr_local *l);
 struct chr_local_offer {
     char host[256];
     struct chr_local_resources free;
+    bool containers; /* a task with a container can run here (a runtime is set) */
 };
 void chr_local_offer(struct chr_local *l, struct chr_local_offer *out);
+/* True when a container runtime is configured: tasks with a container
+ * can be launched.  Any thread. */
+bool chr_local_containers(const struct chr_local *l);
 /* What this host offers in all (config.total, or the machine's): the most
  * any one run can get. */
 void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
@@ -218,6 +263,8 @@ void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
  * restart) is watched and reported, never started again (one that ended
  * has its end reported again); one that never started (DROPPED) is started.
  * Resources are held from here to the terminal event.
+ * A task with a container is refused when no runtime is configured:
+ * CHR_EUNAVAIL, err naming "container" (nothing is started, no event).
  * Returns CHR_OK; CHR_EINVAL (bad task: err names the field); CHR_ERANGE (does
  * not fit in what is free, or CHR_LOCAL_RUNS_MAX runs); CHR_EIO (the run dir
  * or the supervisor could not be made: nothing is left behind); CHR_ENOMEM.

@@ -150,6 +150,74 @@ enum chr_err chr_local_claim_read(int dirfd, struct chr_local_claim *c);
 enum chr_err chr_local_pidrec_read(int dirfd, struct chr_local_pidrec *p);
 enum chr_err chr_local_exitrec_read(int dirfd, struct chr_local_exitrec *e);
 
+/* ---- Containers (local_container.c) ------------------------------------------ */
+
+struct chr_local_volume {
+    char *host;      /* NULL: an anonymous volume */
+    char *container; /* absolute */
+    bool ro;
+};
+
+struct chr_local_param {
+    char *key, *value; /* one `--key=value` of the runtime */
+};
+
+/* A job's `container`, checked; everything chr_malloc'd. */
+struct chr_local_container {
+    char *image;
+    char *network;   /* "host", "bridge", "none" or a network's name */
+    bool force_pull;
+    struct chr_local_volume *volumes;
+    uint32_t n_volumes;
+    struct chr_local_param *params;
+    uint32_t n_params;
+};
+
+/* Parses and checks Chronos's container JSON text (type DOCKER or MESOS,
+ * image required, network, volumes with absolute paths, forcePullImage,
+ * parameters from a list of allowed options).  CHR_EINVAL with err naming
+ * the field ("container.image", "container.volumes[1]", ...), CHR_ENOMEM;
+ * on failure *out holds nothing. */
+enum chr_err chr_local_container_parse(const char *text, struct chr_local_container *out,
+                                       struct chr_error *err);
+void chr_local_container_free(struct chr_local_container *c);
+/* True for a `docker run` option (without "--") a job may pass. */
+bool chr_local_container_param_allowed(const char *key);
+
+/* The container's name: "chronos-" + the run id with every character a
+ * runtime refuses made '_', cut to fit, + "-" + 8 hex digits of a hash of
+ * the whole id (two ids alike once sanitized stay apart).  Deterministic:
+ * the supervisor and whoever cleans up after it find the same name. */
+void chr_local_container_name(const char *run_id, char out[CHR_LOCAL_CTR_NAME_MAX + 1]);
+
+/* What `<runtime> run` is built from (local.h, "Containers"). */
+struct chr_local_ctr_run {
+    enum chr_local_runtime runtime;
+    const struct chr_local_container *c;
+    const char *run_id;
+    unsigned long uid, gid;        /* --user */
+    struct chr_local_resources res;/* --cpus, --memory (0: left out) */
+    char *const *task_env;         /* "NAME=value": the job's variables and built-ins */
+    char *const *runtime_env;      /* the runtime's own environment (the server's) */
+    const char *entrypoint;        /* NULL: the image's */
+    char *const *args;             /* after the image; NULL-terminated, may be empty */
+};
+
+/* The runtime's argv and envp (NULL-terminated, chr_malloc'd: free each with
+ * chr_local_strv_free).  CHR_ENOMEM leaves both NULL. */
+enum chr_err chr_local_container_run_argv(const struct chr_local_ctr_run *r, char ***argv,
+                                          char ***envp);
+
+enum chr_local_ctr_ctl {
+    CHR_LOCAL_CTR_TERM = 1, /* `kill --signal TERM <name>` */
+    CHR_LOCAL_CTR_KILL,     /* `kill --signal KILL <name>` */
+    CHR_LOCAL_CTR_RM,       /* `rm -f [-t 0] <name>`: stopped at once and removed */
+};
+/* The argv of a control command on the run's container; NULL when out of memory. */
+char **chr_local_container_ctl_argv(enum chr_local_runtime rt, enum chr_local_ctr_ctl what,
+                                    const char *run_id);
+void chr_local_strv_free(char **v);
+
 /* ---- The spec ---------------------------------------------------------------- */
 
 /* A run as its supervisor needs it; everything chr_malloc'd. */
@@ -163,6 +231,12 @@ struct chr_local_spec {
     int64_t max_completion_ms, kill_grace_ms;
     int64_t stdout_max, stderr_max;
     bool cgroup;           /* a cgroup of its own where one can be made */
+    /* A container task (has_ctr): argv is what follows the image (may be
+     * empty: the image's default), run by `runtime`. */
+    bool has_ctr;
+    struct chr_local_container ctr;
+    enum chr_local_runtime runtime;
+    char *entrypoint;      /* NULL: the image's */
 };
 
 void chr_local_spec_free(struct chr_local_spec *s);
@@ -180,6 +254,12 @@ enum chr_err chr_local_task_check(const struct chr_local_task *t, struct chr_err
 enum chr_err chr_local_spec_encode(const struct chr_local_task *t, const char *host,
                                    int64_t kill_grace_ms, char **out, size_t *len,
                                    struct chr_error *err);
+
+/* The same for a run of the manager whose container runtime is `rt`
+ * (NONE: a task with a container is CHR_EUNAVAIL). */
+enum chr_err chr_local_spec_encode_rt(const struct chr_local_task *t, const char *host,
+                                      int64_t kill_grace_ms, enum chr_local_runtime rt,
+                                      char **out, size_t *len, struct chr_error *err);
 
 /* Parses spec text.  CHR_EINVAL when malformed. */
 enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_local_spec *out);
@@ -320,6 +400,7 @@ struct chr_local {
     char *runs_dir, *bin, *host;
     int runs_fd;
     struct chr_local_resources total, used;
+    enum chr_local_runtime runtime; /* NONE: container tasks are refused */
     int64_t kill_grace_ms;
     int32_t keep_done;
     unsigned long tmp_seq; /* names temp dirs; atomic */

@@ -112,6 +112,18 @@ static enum chr_err check_resources(const struct chr_local_resources *r, struct 
     return CHR_OK;
 }
 
+/* A name `-e NAME` passes as it is: no glob ('*'), no space. */
+static bool env_name_portable(const char *n)
+{
+    if (!((n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= 'a' && n[0] <= 'z') || n[0] == '_'))
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') ||
+              *n == '_'))
+            return false;
+    return true;
+}
+
 static enum chr_err check_env(const struct chr_local_task *t, struct chr_error *err)
 {
     if (t->n_env > CHR_JOB_ENV_MAX)
@@ -122,6 +134,10 @@ static enum chr_err check_env(const struct chr_local_task *t, struct chr_error *
         if (!name || !name[0] || strchr(name, '=') || !t->env[i].value)
             return chr_error_set(err, CHR_EINVAL, "environmentVariables",
                                  "entry %u: a name must be non-empty and hold no '='", i);
+        if (t->container_json && (strlen(name) > CHR_JOB_ENV_NAME_MAX || !env_name_portable(name)))
+            return chr_error_set(err, CHR_EINVAL, "environmentVariables",
+                                 "entry %u: '%.40s' cannot be passed into a container (a letter "
+                                 "or '_', then letters, digits and '_')", i, name);
     }
     return CHR_OK;
 }
@@ -135,8 +151,16 @@ enum chr_err chr_local_task_check(const struct chr_local_task *t, struct chr_err
     if (!chr_local_job_name_ok(t->job_name))
         return chr_error_set(err, CHR_EINVAL, "name", "'%s' is not a valid job name",
                              t->job_name ? t->job_name : "");
-    if (!t->command || !t->command[0])
+    /* A container may run its image's default command. */
+    if (!t->command || (!t->command[0] && !t->container_json))
         return chr_error_set(err, CHR_EINVAL, "command", "is empty");
+    if (t->container_json) {
+        struct chr_local_container c;
+        enum chr_err ce = chr_local_container_parse(t->container_json, &c, err);
+        chr_local_container_free(&c);
+        if (ce != CHR_OK)
+            return ce;
+    }
     if (t->n_arguments > CHR_JOB_ARGUMENTS_MAX || (t->n_arguments && !t->arguments))
         return chr_error_set(err, CHR_EINVAL, "arguments", "at most %d",
                              CHR_JOB_ARGUMENTS_MAX);
@@ -160,14 +184,26 @@ enum chr_err chr_local_task_check(const struct chr_local_task *t, struct chr_err
 
 /* ---- Encoding ------------------------------------------------------------- */
 
-/* argv: {"/bin/sh", "-c", command} or {command, arguments...}. */
+/* argv: {"/bin/sh", "-c", command} or {command, arguments...}.  In a
+ * container, what follows the image, as Mesos's Docker containerizer has
+ * it: {"-c", command} (the entrypoint /bin/sh), or {[command], arguments...}
+ * for the image's entrypoint; {} for the image's default. */
 static json_t *argv_json(const struct chr_local_task *t)
 {
     json_t *a = json_array();
     if (!a)
         return NULL;
-    bool ok;
-    if (t->shell)
+    bool ok = true;
+    if (t->container_json && t->shell) {
+        if (t->command[0])
+            ok = json_array_append_new(a, json_string("-c")) == 0 &&
+                 json_array_append_new(a, json_string(t->command)) == 0;
+    } else if (t->container_json) {
+        if (t->command[0])
+            ok = json_array_append_new(a, json_string(t->command)) == 0;
+        for (uint32_t i = 0; ok && i < t->n_arguments; i++)
+            ok = json_array_append_new(a, json_string(t->arguments[i])) == 0;
+    } else if (t->shell)
         ok = json_array_append_new(a, json_string("/bin/sh")) == 0 &&
              json_array_append_new(a, json_string("-c")) == 0 &&
              json_array_append_new(a, json_string(t->command)) == 0;
@@ -223,6 +259,24 @@ static json_t *env_json(const struct chr_local_task *t, const char *host)
     return env;
 }
 
+/* Adds the container, its runtime and entrypoint to a spec. */
+static json_t *with_container(json_t *spec, const struct chr_local_task *t,
+                              enum chr_local_runtime rt)
+{
+    if (!spec || !t->container_json)
+        return spec;
+    json_t *c = json_loads(t->container_json, 0, NULL);
+    bool sh = t->shell && t->command[0];
+    if (!c || json_object_set_new(spec, "container", c) != 0 ||
+        json_object_set_new(spec, "runtime", json_string(chr_local_runtime_name(rt))) != 0 ||
+        (sh && json_object_set_new(spec, "entrypoint", json_string("/bin/sh")) != 0) ||
+        json_object_set_new(spec, "cgroup", json_false()) != 0) {
+        json_decref(spec);
+        return NULL;
+    }
+    return spec;
+}
+
 static json_t *spec_json(const struct chr_local_task *t, const char *host, int64_t grace_ms)
 {
     json_t *argv = argv_json(t), *env = env_json(t, host);
@@ -251,7 +305,18 @@ enum chr_err chr_local_spec_encode(const struct chr_local_task *t, const char *h
                                    int64_t kill_grace_ms, char **out, size_t *len,
                                    struct chr_error *err)
 {
-    json_t *o = spec_json(t, host, kill_grace_ms);
+    return chr_local_spec_encode_rt(t, host, kill_grace_ms, CHR_LOCAL_RUNTIME_NONE, out, len, err);
+}
+
+enum chr_err chr_local_spec_encode_rt(const struct chr_local_task *t, const char *host,
+                                      int64_t kill_grace_ms, enum chr_local_runtime rt,
+                                      char **out, size_t *len, struct chr_error *err)
+{
+    if (t->container_json && rt == CHR_LOCAL_RUNTIME_NONE)
+        return chr_error_set(err, CHR_EUNAVAIL, "container",
+                             "needs a container runtime: start with --master or "
+                             "--local_containerizer; it never runs on the host");
+    json_t *o = with_container(spec_json(t, host, kill_grace_ms), t, rt);
     if (!o)
         return chr_error_set(err, CHR_EINVAL, "",
                              "a string of the task is not UTF-8 (or out of memory)");
@@ -289,6 +354,8 @@ void chr_local_spec_free(struct chr_local_spec *s)
     for (size_t i = 0; s->env && s->env[i]; i++)
         chr_free(s->env[i]);
     chr_free(s->env);
+    chr_local_container_free(&s->ctr);
+    chr_free(s->entrypoint);
     memset(s, 0, sizeof *s);
 }
 
@@ -297,10 +364,11 @@ static char *dup_str(const char *s)
     return chr_strndup(s, strlen(s));
 }
 
-static char **strings_from_array(json_t *a)
+/* empty_ok: a container's argv may be empty (the image's default). */
+static char **strings_from_array(json_t *a, bool empty_ok)
 {
     size_t n = json_array_size(a);
-    if (n == 0 || n > CHR_JOB_ARGUMENTS_MAX + 3)
+    if (!json_is_array(a) || (n == 0 && !empty_ok) || n > CHR_JOB_ARGUMENTS_MAX + 3)
         return NULL;
     char **v = chr_calloc(n + 1, sizeof *v);
     for (size_t i = 0; v && i < n; i++) {
@@ -342,6 +410,26 @@ static char **strings_from_env(json_t *o)
     return v;
 }
 
+/* The optional container of a spec: checked as at launch (the spec is
+ * input too), with a runtime.  False when it is there but bad. */
+static bool decode_container(json_t *o, struct chr_local_spec *out)
+{
+    json_t *c = json_object_get(o, "container");
+    if (!c)
+        return true;
+    const char *rt = json_string_value(json_object_get(o, "runtime"));
+    const char *ep = json_string_value(json_object_get(o, "entrypoint"));
+    char *text = json_dumps(c, JSON_COMPACT);
+    struct chr_error err = {{0}, {0}};
+    bool ok = text && chr_local_runtime_parse(rt, &out->runtime) == CHR_OK &&
+              chr_local_container_parse(text, &out->ctr, &err) == CHR_OK;
+    free(text); /* lint: allow (jansson's allocation) */
+    out->has_ctr = ok;
+    if (ok && ep && !(out->entrypoint = dup_str(ep)))
+        ok = false;
+    return ok && (!ep || strcmp(ep, "/bin/sh") == 0);
+}
+
 enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_local_spec *out)
 {
     memset(out, 0, sizeof *out);
@@ -372,10 +460,11 @@ enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_loca
     out->run_id = dup_str(run_id);
     out->job = dup_str(job);
     out->user = user ? dup_str(user) : NULL;
-    out->argv = strings_from_array(argv);
+    bool ctr_ok = decode_container(o, out);
+    out->argv = strings_from_array(argv, out->has_ctr);
     out->env = strings_from_env(env);
     json_decref(o);
-    if (!out->run_id || !out->job || (user && !out->user) || !out->argv || !out->env) {
+    if (!out->run_id || !out->job || (user && !out->user) || !out->argv || !out->env || !ctr_ok) {
         chr_local_spec_free(out);
         return CHR_EINVAL;
     }

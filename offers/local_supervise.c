@@ -50,6 +50,8 @@
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
+extern char **environ;
+
 /* One captured stream: the first `cap` bytes go to the file, the last
  * CHR_LOCAL_OUTPUT_TAIL bytes past the cap are kept for the end. */
 struct stream {
@@ -80,7 +82,9 @@ struct sup {
     int n_groups;
     char *home;
     char *base_env[6]; /* PATH, HOME, USER, LOGNAME, SHELL, NULL */
-    char **envp;       /* pointers into spec.env and base_env */
+    char **envp;       /* pointers into spec.env and base_env; a container run's
+                        * own strings (the runtime's environment) */
+    char **ctr_argv;   /* a container run: `<runtime> run ...` (the task) */
     /* The task. */
     pid_t pid;
     bool released;     /* let exec: from here a kill goes to its group */
@@ -115,15 +119,17 @@ static int record(struct sup *s, enum chr_local_state state, int32_t code, int32
     return r == CHR_OK ? 0 : 1;
 }
 
-static const char *exit_meaning(int code)
+static const char *exit_meaning(const struct sup *s, int code)
 {
+    if (s->ctr_argv && code == 125)
+        return " (the container runtime failed: see stderr)";
     return code == 127 ? " (command not found)" : code == 126 ? " (command not executable)" : "";
 }
 
 static int record_outcome(struct sup *s)
 {
     char reason[256];
-    const char *cmd = s->spec.argv[0];
+    const char *cmd = s->ctr_argv ? s->ctr_argv[0] : s->spec.argv[0];
     if (s->child_err.stage == STAGE_USER) {
         snprintf(reason, sizeof reason, "runAsUser '%s': %s", s->spec.user ? s->spec.user : "",
                  strerror(s->child_err.err));
@@ -132,7 +138,7 @@ static int record_outcome(struct sup *s)
     if (s->child_err.stage == STAGE_EXEC) {
         int code = s->child_err.err == ENOENT ? 127 : 126;
         snprintf(reason, sizeof reason, "exec failed: %s: %s: exit %d%s", cmd,
-                 strerror(s->child_err.err), code, exit_meaning(code));
+                 strerror(s->child_err.err), code, exit_meaning(s, code));
         return record(s, CHR_LOCAL_FAILED, code, 0, reason);
     }
     int code = s->leader.si_code == CLD_EXITED ? s->leader.si_status : -1;
@@ -152,7 +158,7 @@ static int record_outcome(struct sup *s)
     if (code == 0)
         return record(s, CHR_LOCAL_FINISHED, 0, 0, "");
     if (code > 0)
-        snprintf(reason, sizeof reason, "exit %d%s", code, exit_meaning(code));
+        snprintf(reason, sizeof reason, "exit %d%s", code, exit_meaning(s, code));
     else {
         const char *abbrev = sigabbrev_np(sig);
         snprintf(reason, sizeof reason, "killed by signal %d (SIG%s)", sig,
@@ -254,6 +260,39 @@ static bool build_env(struct sup *s)
         if (!s->base_env[i])
             return false;
     return s->home && (s->envp = chr_local_env_merge(s->spec.env, s->base_env)) != NULL;
+}
+
+/* A container run: the runtime runs as we do (it switches no user: the
+ * container gets runAsUser's uid and gid as --user), with our environment
+ * (the server's) and the task's variables passed on (local.h,
+ * "Containers").  False with reason filled when the run cannot start. */
+static bool prepare_container(struct sup *s, char *reason, size_t cap)
+{
+    struct passwd pw;
+    char *buf = NULL;
+    unsigned long uid = (unsigned long)geteuid(), gid = (unsigned long)getegid();
+    if (s->spec.user && !lookup_user(s->spec.user, 0, &pw, &buf)) {
+        snprintf(reason, cap, "runAsUser '%s': no such user", s->spec.user);
+        chr_free(buf);
+        return false;
+    }
+    if (s->spec.user) {
+        uid = (unsigned long)pw.pw_uid;
+        gid = (unsigned long)pw.pw_gid;
+    }
+    chr_free(buf);
+    const char *entry = s->spec.entrypoint;
+    struct chr_local_ctr_run r = {
+        .runtime = s->spec.runtime, .c = &s->spec.ctr, .run_id = s->spec.run_id,
+        .uid = uid, .gid = gid, .res = s->spec.res, .task_env = s->spec.env,
+        .runtime_env = environ, .entrypoint = entry, .args = s->spec.argv,
+    };
+    s->home = chr_strndup("/", 1);
+    if (!s->home || chr_local_container_run_argv(&r, &s->ctr_argv, &s->envp) != CHR_OK) {
+        snprintf(reason, cap, "supervisor: out of memory");
+        return false;
+    }
+    return true;
 }
 
 /* ---- The child ------------------------------------------------------------ */
@@ -365,7 +404,7 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    child_fail(err_fd, STAGE_EXEC, exec_search(s->spec.argv, s->envp));
+    child_fail(err_fd, STAGE_EXEC, exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp));
 }
 
 /* ---- Starting the task ------------------------------------------------------ */
@@ -610,6 +649,40 @@ static void stream_finish(struct stream *st)
 
 /* ---- Supervising ------------------------------------------------------------ */
 
+/* A container run: `<runtime> kill` or `rm` on its container, waited for
+ * (at most CHR_LOCAL_CTR_CTL_MS: a hung runtime must not hold the run),
+ * output discarded, failure ignored (`rm` of a container already gone
+ * fails; what matters is that none is left).  The runtime's own process is
+ * killed as any task's is: this reaches the container where the process
+ * tree does not (docker's containers are children of its daemon). */
+static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
+{
+    if (!s->ctr_argv)
+        return;
+    char **argv = chr_local_container_ctl_argv(s->spec.runtime, what, s->spec.run_id);
+    pid_t pid = argv ? fork() : -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDWR);
+        if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        exec_search(argv, s->envp);
+        _exit(127);
+    }
+    if (pid > 0) {
+        int pfd = chr_local_pidfd_open(pid);
+        struct pollfd p = {pfd, POLLIN, 0};
+        if (pfd < 0 || poll(&p, 1, CHR_LOCAL_CTR_CTL_MS) <= 0)
+            kill(pid, SIGKILL);
+        if (pfd >= 0)
+            close(pfd);
+        waitpid(pid, NULL, 0);
+    }
+    chr_local_strv_free(argv);
+}
+
 static void kill_group(struct sup *s, int sig)
 {
     if (s->pid > 0)
@@ -638,12 +711,14 @@ static void begin_kill(struct sup *s)
     if (s->leader_exited)
         return;
     if (s->term_mono == 0) {
+        container_ctl(s, CHR_LOCAL_CTR_TERM);
         signal_all(s, SIGTERM);
         signal_all(s, SIGCONT);
         s->term_mono = chr_clock_mono_ms();
         if (s->term_mono == 0)
             s->term_mono = 1;
     } else if (!s->hard_killed) {
+        container_ctl(s, CHR_LOCAL_CTR_KILL);
         kill_all(s); /* asked twice: no more grace */
         s->hard_killed = true;
     }
@@ -664,6 +739,7 @@ static void reap(struct sup *s)
             continue;
         }
         s->leader = si;
+        container_ctl(s, CHR_LOCAL_CTR_RM); /* no container may stay either */
         kill_all(s); /* the task has ended: nothing of it may stay */
         waitpid(s->pid, NULL, 0);
         s->leader_exited = true;
@@ -704,6 +780,7 @@ static void on_time(struct sup *s, int64_t now)
     if (s->leader_exited)
         return;
     if (s->term_mono && !s->hard_killed && now >= s->term_mono + s->spec.kill_grace_ms) {
+        container_ctl(s, CHR_LOCAL_CTR_KILL);
         kill_all(s);
         s->hard_killed = true;
     }
@@ -833,10 +910,14 @@ static int run_claimed(struct sup *s)
         return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: the run's spec is unreadable");
     if (s->spec.kill_grace_ms <= 0)
         s->spec.kill_grace_ms = CHR_LOCAL_KILL_GRACE_MS;
-    if (!resolve_user(s, reason, sizeof reason))
+    if (s->spec.has_ctr) {
+        if (!prepare_container(s, reason, sizeof reason))
+            return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+    } else if (!resolve_user(s, reason, sizeof reason)) {
         return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
-    if (!build_env(s))
+    } else if (!build_env(s)) {
         return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: out of memory");
+    }
     on_signals(s);
     if (s->kill_requested)
         return record(s, CHR_LOCAL_KILLED, -1, 0, "killed before start");
@@ -876,7 +957,11 @@ static void sup_free(struct sup *s)
     chr_free(s->home);
     for (int i = 0; i < 5; i++)
         chr_free(s->base_env[i]);
-    chr_free(s->envp);
+    if (s->ctr_argv) { /* the container run's envp owns its strings */
+        chr_local_strv_free(s->ctr_argv);
+        chr_local_strv_free(s->envp);
+    } else
+        chr_free(s->envp);
     int fds[] = {s->dirfd, s->sigfd, s->notify_fd, s->out.pipe_fd, s->out.file_fd,
                  s->err.pipe_fd, s->err.file_fd};
     close_fds(fds, sizeof fds / sizeof fds[0]);

@@ -1104,7 +1104,7 @@ static enum chr_err start_rm(struct chr_loop *l, struct chr_error *err)
         return chr_rm_mesos_create(&mc, l, &l->rm, err);
     }
     struct chr_rm_local_config lc = {l->cfg.runs_dir, l->cfg.chronos_bin, l->cfg.resources,
-                                     l->cfg.cgroups_off};
+                                     l->cfg.cgroups_off, l->cfg.runtime};
     return chr_rm_local_create(&lc, l, &l->rm, err);
 }
 
@@ -1268,12 +1268,19 @@ static enum chr_err sched_request(struct chr_sched *s, struct chr_event *ev,
     return chr_loop_request((struct chr_loop *)s, ev, done, ctx);
 }
 
+static bool sched_containers(struct chr_sched *s)
+{
+    struct chr_loop *l = (struct chr_loop *)s;
+    return l->cfg.mesos != NULL || l->cfg.runtime != CHR_LOCAL_RUNTIME_NONE;
+}
+
 static const struct chr_sched_ops sched_ops = {
     .request = sched_request,
     .view = sched_view,
     .metrics = sched_metrics,
     .tzdb = sched_tzdb,
     .healthy = sched_healthy,
+    .containers = sched_containers,
 };
 
 struct chr_sched *chr_loop_sched(struct chr_loop *l)

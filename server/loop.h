@@ -37,6 +37,9 @@ struct chr_loop_config {
     /* A Mesos cluster runs the tasks (rm_mesos.h; its store and root are
      * this config's); NULL: this host (the local resource manager). */
     const struct chr_rm_mesos_config *mesos;
+    /* Runs jobs with a container (--local_containerizer); NONE: such runs
+     * are refused by the local resource manager, never run on the host. */
+    enum chr_local_runtime runtime;
     bool verbose;                /* one log line per event */
     /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
      * first checks that this node (the leader's election node) exists, so

@@ -90,6 +90,7 @@ static enum chr_err local_launch(struct chr_rm *rm, const struct chr_rm_launch *
         .res = {l->cpus, l->mem_mb, l->disk_mb},
         .due_ms = l->run->due_ms, .attempt = l->run->attempt,
         .max_completion_ms = job->max_completion_ms,
+        .container_json = job->container_json, /* never on the host: refused without a runtime */
         .not_before_ms = l->not_before_ms, /* with a launch lead: exec at the instant */
         .no_cgroup = r->no_cgroup,
     };
@@ -214,7 +215,7 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
     *r = (struct rm_local){.rm = {&local_ops}, .loop = loop, .no_cgroup = cfg->cgroups_off,
                            .suppressed = true};
     struct chr_local_config lc = {
-        .runs_dir = cfg->runs_dir, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
+        .runs_dir = cfg->runs_dir, .runtime = cfg->runtime, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
         .total = cfg->resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
         .on_event = on_local_event, .ctx = r,
     };

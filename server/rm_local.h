@@ -17,6 +17,7 @@ struct chr_rm_local_config {
     const char *chronos_bin; /* for run-task; NULL: /proc/self/exe */
     struct chr_local_resources resources; /* 0s: from the machine */
     bool cgroups_off;        /* no cgroup per run */
+    enum chr_local_runtime runtime; /* container jobs run in it; NONE: refused */
 };
 
 /* Starts the local manager (its monitor thread) and re-attaches to the runs

@@ -62,6 +62,8 @@ struct fake {
     /* healthy() */
     bool unhealthy;
     const char *why;
+    /* containers(): false when this server has no container runtime */
+    bool no_runtime;
 };
 
 static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
@@ -117,8 +119,13 @@ static bool fake_healthy(struct chr_sched *s, char *why, size_t cap)
     return !f->unhealthy;
 }
 
+static bool fake_containers(struct chr_sched *s)
+{
+    return !((struct fake *)s)->no_runtime;
+}
+
 static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy};
+                                              fake_healthy, fake_containers};
 
 /* ---- The fixture: the fake, an API without a daemon, a core to publish jobs --------- */
 
@@ -397,6 +404,33 @@ static void test_post_iso8601_hands_over_one_decoded_job(void **state)
     const struct chr_tz *tz = NULL;
     struct chr_error err;
     assert_int_equal(chr_tzdb_lookup(t->f.tzdb, "America/New_York", &tz, &err), CHR_OK);
+}
+
+/* A job with a container on a server that cannot run one: accepted (204,
+ * no body, as Chronos) with a Warning header; none on a server that can,
+ * nor for a job without a container. */
+static void test_post_container_job_without_runtime_warns(void **state)
+{
+    struct t *t = *state;
+    const char *boxed = "{\"name\":\"boxed\",\"command\":\"true\",\"schedule\":"
+                        "\"R/2031-03-01T02:00:00Z/P1D\",\"container\":{\"image\":\"busybox\"}}";
+    const char *plain = "{\"name\":\"plain\",\"command\":\"true\",\"schedule\":"
+                        "\"R/2031-03-01T02:00:00Z/P1D\"}";
+    t->f.no_runtime = true;
+    struct req *r = call(t, "POST", "/v1/scheduler/iso8601", boxed);
+    assert_answer(r, 204, NULL);
+    assert_int_equal(r->out_len, 0);
+    assert_int_equal(t->f.n_events, 1); /* the job is handed over all the same */
+    assert_non_null(r->warning);
+    assert_int_equal(strncmp(r->warning, "299 - \"", 7), 0);
+    assert_non_null(strstr(r->warning, "--local_containerizer"));
+    r = call(t, "POST", "/v1/scheduler/iso8601", plain);
+    assert_answer(r, 204, NULL);
+    assert_null(r->warning);
+    t->f.no_runtime = false;
+    r = call(t, "POST", "/v1/scheduler/iso8601", boxed);
+    assert_answer(r, 204, NULL);
+    assert_null(r->warning);
 }
 
 /* The 2.x prefix takes the same request. */
@@ -936,6 +970,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_post_iso8601_hands_over_one_decoded_job, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_post_iso8601_on_the_2x_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_container_job_without_runtime_warns, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_post_iso8601_refusals_name_the_field, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_post_dependency_hands_over_parents, setup, teardown),
