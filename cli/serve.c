@@ -131,6 +131,9 @@ static const char serve_help[] =
     "                         --hostname, the bound address and loopback); * for any\n"
     "  --cors_origins A,B     origins (https://ui.example) a browser may call the API\n"
     "                         from; * for any; default none\n"
+    ;
+/* Two pieces: C11 compilers need not take a literal over 4095 bytes. */
+static const char serve_help2[] =
     "  --cgroups auto|off     a cgroup per run (mem, cpus, pids, kill) where the host\n"
     "                         lets the server make one (default auto)\n"
     "  --local_containerizer podman|docker  run jobs that have a `container` in a\n"
@@ -252,6 +255,7 @@ static int read_flags(struct settings *s, int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(serve_help, stdout);
+            fputs(serve_help2, stdout);
             return CHR_EXIT_OK;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -728,6 +732,17 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
                .failover_timeout_s = (double)c->failover_s},
         .min_revive_interval_ms = c->min_revive_ms,
         .reconcile_interval_ms = c->reconcile_s * 1000};
+
+    struct chr_http_config hc = {
+        .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port,
+        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .output = chr_run_output_local(c->runs_dir),
+        .leader = self, .version = CHR_VERSION, .store_kind = "local",
+        .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
+        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key,
+        .users = c->users, .hostname = c->hostname,
+        .allowed_hosts = s->set[K_ALLOWED_HOSTS] ? s->value[K_ALLOWED_HOSTS] : NULL,
+        .cors_origins = s->set[K_CORS_ORIGINS] ? s->value[K_CORS_ORIGINS] : NULL,
+        .tls_priorities = s->set[K_TLS_PRIORITIES] ? s->value[K_TLS_PRIORITIES] : NULL};
     struct chr_run_output_mesos *mo = NULL;
     if (c->mesos_master != NULL) {
         if (chr_run_output_mesos_create(&mo) != CHR_OK) {
@@ -739,16 +754,6 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         fprintf(stderr, "chronos: tasks run on the Mesos cluster of %s as framework %s\n",
                 c->mesos_master, mc.fw.name);
     }
-    struct chr_http_config hc = {
-        .bind_addr = s->value[K_HTTP_ADDRESS], .port = (uint16_t)c->port,
-        .defaults = lc.defaults, .threads = (unsigned)c->http_threads, .output = chr_run_output_local(c->runs_dir),
-        .leader = self, .version = CHR_VERSION, .store_kind = "local",
-        .credentials = s->set[K_HTTP_CREDENTIALS] ? s->value[K_HTTP_CREDENTIALS] : NULL,
-        .realm = s->value[K_HTTP_REALM], .tls_cert_pem = c->tls_cert, .tls_key_pem = c->tls_key,
-        .users = c->users, .hostname = c->hostname,
-        .allowed_hosts = s->set[K_ALLOWED_HOSTS] ? s->value[K_ALLOWED_HOSTS] : NULL,
-        .cors_origins = s->set[K_CORS_ORIGINS] ? s->value[K_CORS_ORIGINS] : NULL,
-        .tls_priorities = s->set[K_TLS_PRIORITIES] ? s->value[K_TLS_PRIORITIES] : NULL};
     fprintf(stderr, "chronos: tasks run as %s unless a job names another allowed user (%s)\n",
             chr_users_default(c->users), chr_users_allowed(c->users));
     char cg[256] = "off (--cgroups off)";

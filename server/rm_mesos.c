@@ -159,7 +159,7 @@ static void held_drop(struct rm_mesos *r, uint64_t id)
 
 static void ack_send(struct rm_mesos *r, const struct ack *a)
 {
-    if (chr_mesos_acknowledge(r->client, a->agent, a->task, a->uuid) != CHR_OK)
+    if (chr_mesos_acknowledge(r->client, a->agent, a->task, a->uuid, NULL) != CHR_OK)
         logm(r, "mesos: acknowledgement of %s not sent (not subscribed): it comes again", a->task);
 }
 
@@ -209,8 +209,8 @@ static void reconcile_all(struct rm_mesos *r)
         if (!chr_strmap_get(&r->reconciling, key, NULL))
             refs[k++] = (struct chr_mesos_task_ref){key, v ? r->agents[v - 1] : NULL};
     if (k > 0)
-        (void)chr_mesos_reconcile(r->client, refs, k);
-    (void)chr_mesos_reconcile(r->client, NULL, 0);
+        (void)chr_mesos_reconcile(r->client, refs, k, NULL);
+    (void)chr_mesos_reconcile(r->client, NULL, 0, NULL);
     chr_free(refs);
     r->next_reconcile_ms = chr_clock_mono_ms() + r->cfg.reconcile_interval_ms;
 }
@@ -292,7 +292,8 @@ static void offer_event(const struct held *h, struct chr_event *ev)
 {
     *ev = (struct chr_event){.type = CHR_EV_OFFER};
     ev->u.offer.id = h->id;
-    snprintf(ev->u.offer.agent, sizeof ev->u.offer.agent, "%s", h->o.hostname);
+    if (snprintf(ev->u.offer.agent, sizeof ev->u.offer.agent, "%s", h->o.hostname) < 0)
+        ev->u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
     for (size_t i = 0; i < h->o.n_res; i++) {
         const struct chr_mesos_resource *res = &h->o.res[i];
         if (strcmp(res->name, "cpus") == 0)
@@ -315,7 +316,7 @@ static void on_offer(struct rm_mesos *r, const struct chr_mesos_offer *o)
     if (h == NULL) {
         pthread_mutex_unlock(&r->mu);
         const char *id = o->id;
-        (void)chr_mesos_decline(r->client, &id, 1, r->cfg.decline_refuse_s);
+        (void)chr_mesos_decline(r->client, &id, 1, r->cfg.decline_refuse_s, NULL);
         return;
     }
     h->id = ++r->offer_seq;
@@ -434,7 +435,7 @@ static void mesos_actions_done(struct chr_rm *rm)
         if (h->n_tasks == 0 && h->used && !h->gone) {
             /* The core took it, every launch on it failed: give it back. */
             const char *id = h->o.id;
-            (void)chr_mesos_decline(r->client, &id, 1, 0);
+            (void)chr_mesos_decline(r->client, &id, 1, 0, NULL);
             held_free_at(r, i);
             continue;
         }
@@ -443,7 +444,7 @@ static void mesos_actions_done(struct chr_rm *rm)
             continue;
         }
         enum chr_err e = h->gone ? CHR_EUNAVAIL
-                                 : chr_mesos_accept(r->client, h->o.id, h->tasks, h->n_tasks, 0);
+                                 : chr_mesos_accept(r->client, h->o.id, h->tasks, h->n_tasks, 0, NULL);
         for (size_t k = 0; e != CHR_OK && k < h->n_tasks; k++) {
             struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
             ev.u.status.state = CHR_RUN_QUEUED;
@@ -468,7 +469,7 @@ static void mesos_kill(struct chr_rm *rm, const struct chr_run *run)
 {
     struct rm_mesos *r = rmm(rm);
     pthread_mutex_lock(&r->mu);
-    (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1);
+    (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1, NULL);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -479,7 +480,7 @@ static void mesos_reconcile(struct chr_rm *rm, const struct chr_run *run)
     (void)chr_strmap_put(&r->reconciling, run->id, 1);
     if (r->subscribed) {
         struct chr_mesos_task_ref ref = {run->id, agent_of(r, run->id)};
-        (void)chr_mesos_reconcile(r->client, &ref, 1);
+        (void)chr_mesos_reconcile(r->client, &ref, 1, NULL);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -491,7 +492,7 @@ static void mesos_decline(struct chr_rm *rm, uint64_t offer_id, int64_t refuse_m
     struct held *h = held_find(r, offer_id);
     if (h != NULL && !h->gone) {
         const char *id = h->o.id;
-        (void)chr_mesos_decline(r->client, &id, 1, (double)refuse_ms / 1000.0);
+        (void)chr_mesos_decline(r->client, &id, 1, (double)refuse_ms / 1000.0, NULL);
     }
     if (h != NULL && !h->gone)
         held_drop(r, offer_id);
