@@ -3,7 +3,7 @@
 # missing; silent when all are present.  Idempotent.  Run as root (or with
 # sudo available) on Debian 12.
 set -eu
-PKGS="gcc make libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev"
+PKGS="gcc make libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
