@@ -3,7 +3,8 @@
 # tests/mesos/double.py on 127.0.0.1 (ports it picks), drives it with
 # selftest.py (a valid flow records no violation; every class of violation
 # of protocols.md B.1 is recorded; faults), then checks that SIGTERM stops it
-# with no task process left, its final report, and --violations-fatal.
+# with no task process left, its final report, --violations-fatal, and two
+# doubles failing over through a real ZooKeeper (tests/zk/zk.sh).
 # The doubles are stopped by pid on exit, even on failure.  About 30 s.
 #
 #   bash tests/mesos/test_double.sh        (KEEP=1 keeps the work dir)
@@ -15,6 +16,7 @@ tmp=$(mktemp -d /tmp/chronos-mdouble.XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  [ -d "$tmp/zk" ] && bash tests/zk/zk.sh stop "$tmp/zk" >/dev/null 2>&1
   [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -104,5 +106,49 @@ if start quiet --violations-fatal --agents 1; then
   [ "$RC" = 0 ] && ok "--violations-fatal: exit 0 without one" || bad "--violations-fatal: exit 0 without one" "rc $RC"
 else
   bad "the third double starts"
+fi
+
+# ZooKeeper: two doubles in one group; the first registered leads, the other
+# redirects to it; when the leader resigns (deletes its json.info_ node) the
+# other takes over and the old one redirects there.
+answer() { # answer PORT: "STATUS LOCATION" of a call to the double on PORT
+  curl -s -o /dev/null -D - -X POST -H 'Content-Type: application/json' --max-time 5 \
+    "http://127.0.0.1:$1/api/v1/scheduler" -d '{"type":"REVIVE","framework_id":{"value":"x"}}' |
+    tr -d '\r' | awk 'NR==1 {s=$2} tolower($1)=="location:" {l=$2} END {print s, l}'
+}
+if zk=$(bash tests/zk/zk.sh start "$tmp/zk" 1 2>"$tmp/zk.err") && [ -n "$zk" ]; then
+  start zka --zk "$zk/mesos" --agents 1 && A=$PORT && APID=$PID
+  start zkb --zk "zk://$zk/mesos" --agents 1 && B=$PORT && BPID=$PID
+  if [ -n "${A:-}" ] && [ -n "${B:-}" ]; then
+    if $PY - "$zk" "$A" <<'PYEOF'
+import json, sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1]); zk.start(timeout=10)
+kids = sorted((c for c in zk.get_children("/mesos") if c.startswith("json.info_")), key=lambda c: int(c[10:]))
+mi = json.loads(zk.get("/mesos/" + kids[0])[0])
+zk.stop()
+ok = len(kids) == 2 and mi["address"]["port"] == int(sys.argv[2]) and mi["port"] == int(sys.argv[2]) \
+    and mi["address"]["ip"] == "127.0.0.1" and mi["ip"] == 16777343 and mi["pid"].startswith("master@") \
+    and mi["hostname"] and mi["id"] and mi["version"]
+sys.exit(0 if ok else 1)
+PYEOF
+    then ok "zk: two ephemeral sequential json.info_ nodes, the first with its MasterInfo JSON"
+    else bad "zk: two ephemeral sequential json.info_ nodes, the first with its MasterInfo JSON"; fi
+    a=$(answer "$A"); b=$(answer "$B")
+    [ "$a" = "400 " ] && [ "$b" = "307 //127.0.0.1:$A/api/v1/scheduler" ] \
+      && ok "zk: the first registered leads, the other answers 307 to it" \
+      || bad "zk: the first registered leads, the other answers 307 to it" "a [$a] b [$b]"
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$A/double/zk/resign"
+    for _ in $(seq 50); do b=$(answer "$B"); [ "$b" = "400 " ] && break; sleep 0.2; done
+    a=$(answer "$A")
+    [ "$b" = "400 " ] && [ "$a" = "307 //127.0.0.1:$B/api/v1/scheduler" ] \
+      && ok "zk: after the leader resigns the other leads and the old one redirects to it" \
+      || bad "zk: after the leader resigns the other leads and the old one redirects to it" "a [$a] b [$b]"
+    stop "$APID"; stop "$BPID"
+  else
+    bad "zk: two doubles start"
+  fi
+else
+  bad "zk: ZooKeeper starts" "$(tail -3 "$tmp/zk.err")"
 fi
 finish
