@@ -326,6 +326,11 @@ class Double:
     def _call(self, method, headers, body, call):
         if self.fail_next:
             status, text = self.fail_next.pop(0)
+            try:
+                call["body"] = json.loads(body)
+                call["type"] = call["body"].get("type")
+            except (ValueError, AttributeError):
+                pass
             return Reply(status, text)
         if time.time() < self.recover_until:
             return Reply(503, "Master has not finished recovery")
@@ -1200,7 +1205,8 @@ class Double:
         t = self.tasks.get(tid)
         aid = req.get("agent_id") or (t.agent.id if t else None)
         if t is not None:
-            self._kill_process(t, 0)
+            if state in TERMINAL or req.get("forget", False):
+                self._kill_process(t, 0)
             if req.get("forget", False):
                 t.forgotten = True
                 t.outbox = []
