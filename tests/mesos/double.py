@@ -1202,6 +1202,11 @@ class Double:
     def post_task_status(self, req):
         tid = req["task_id"]
         state = req.get("state", "TASK_LOST")
+        if state not in self.s.enum_names("mesos.TaskState"):
+            raise ValueError("state %r is not a mesos.TaskState" % state)
+        reason = req.get("reason")
+        if reason is not None and reason not in self.s.enum_names("mesos.TaskStatus.Reason"):
+            raise ValueError("reason %r is not a mesos.TaskStatus.Reason" % reason)
         t = self.tasks.get(tid)
         aid = req.get("agent_id") or (t.agent.id if t else None)
         if t is not None:

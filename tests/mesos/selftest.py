@@ -275,6 +275,26 @@ def violations(t, acked):
             and u["update"]["status"]["reason"] == "REASON_TASK_INVALID", u)
     t.revive()
     o = t.offer()
+    if not t.check("an offer for the ports test", o is not None):
+        return
+    inside = task(o, "t-port", "true")
+    inside["resources"].append({"name": "ports", "type": "RANGES", "role": "*",
+                                "ranges": {"range": [{"begin": 31005, "end": 31006}]}})
+    outside = task(o, "t-port-out", "true")
+    outside["resources"].append({"name": "ports", "type": "RANGES", "role": "*",
+                                 "ranges": {"range": [{"begin": 31006, "end": 31006}]}})
+    t.expect("a port already used by a sibling task of the same ACCEPT",
+             t.accept([o["id"]["value"]], [inside, outside]), 202, "task_invalid", "t-port-out")
+    u = t.update("t-port-out")
+    ok = t.update("t-port")
+    t.check("...gets TASK_ERROR while the sibling with ports 31005-31006 runs",
+            u and u["update"]["status"]["state"] == "TASK_ERROR" and ok
+            and ok["update"]["status"]["state"] in ("TASK_STARTING", "TASK_RUNNING"), (u, ok))
+    if ok:
+        t.c.ack(ok["update"]["status"])
+        run_to(t, "t-port", "TASK_FINISHED")
+    t.revive()
+    o = t.offer()
     if not t.check("a third offer", o is not None):
         return
     oid = o["id"]["value"]
@@ -300,8 +320,13 @@ def redelivery(t):
     o = t.offer()
     if not t.check("an offer for the redelivery test", o is not None):
         return
+    t.c.control("POST", "delay_updates", {"seconds": 1.0})
+    t0 = time.time()
     t.accept([o["id"]["value"]], [task(o, "t-slow", "sleep 60")])
     first = t.update("t-slow")
+    took = time.time() - t0
+    t.c.control("POST", "delay_updates", {"seconds": 0})
+    t.check("delay_updates 1 s: the first update comes after about 1 s", first and 0.9 <= took < 4, took)
     again = t.update("t-slow", timeout=4)
     s1 = first and first["update"]["status"]
     s2 = again and again["update"]["status"]
