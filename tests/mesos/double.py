@@ -5,8 +5,8 @@ Serves POST /api/v1/scheduler as a Mesos ~1.5 master does (status codes and
 body texts of master/http.cpp, RecordIO event stream, heartbeats), with fake
 agents whose tasks run as local processes in per-task sandboxes, each agent
 with its own HTTP port (/state, /files/read).  Every call is validated
-against the Debian protos (protojson.py) and the rules of
-/work/shared/protocols.md B.1; each breach is recorded as a violation with
+against the Debian protos (protojson.py) and the stricter rules listed in
+tests/mesos/README.md ("Violations"); each breach is recorded as a violation with
 the call and a sentence, and the call still gets the answer a real master
 would give.  Every event the double emits is validated too: a bug in the
 double is recorded as a double error and fails the final report.
@@ -481,7 +481,7 @@ class Double:
         return Reply(200, stream=stream, headers={"Mesos-Stream-Id": stream.id})
 
     def _framework_policy(self, fi, call):
-        """The project's policy (protocols.md B.1.5): violations, the master
+        """The project's policy (README.md, framework_info): violations, the master
         itself accepts these."""
         if not fi.get("failover_timeout", 0) > 0:
             self.violate("framework_info", "FrameworkInfo.failover_timeout must be > 0 (got %s)"

@@ -1,6 +1,6 @@
 """selftest.py - drives a running master double (tests/mesos/double.py) and
 checks what it answers: a valid flow records no violation, each class of
-violation of protocols.md B.1 is recorded, faults behave.  Expects the double
+violation in README.md's table is recorded, faults behave.  Expects the double
 to run with --agents 2 --heartbeat 1 --update-retry 1; leaves one task
 (t-long, sleep 300) running for the caller's shutdown check.
 
@@ -12,7 +12,6 @@ Prints "ok NAME" / "FAIL NAME: why" lines, then "N passed, N failed".
 It must never rely on timing tighter than a few seconds.
 """
 import base64
-import json
 import os
 import sys
 import time

@@ -2,7 +2,7 @@
 # test_double.sh - the strict Mesos master double's own test: starts
 # tests/mesos/double.py on 127.0.0.1 (ports it picks), drives it with
 # selftest.py (a valid flow records no violation; every class of violation
-# of protocols.md B.1 is recorded; faults), then checks that SIGTERM stops it
+# in README.md's table is recorded; faults), then checks that SIGTERM stops it
 # with no task process left, its final report, --violations-fatal, and two
 # doubles failing over through a real ZooKeeper (tests/zk/zk.sh).
 # The doubles are stopped by pid on exit, even on failure.  About 30 s.
