@@ -63,7 +63,7 @@ if ! start main --agents 2 --heartbeat 1 --update-retry 1 --report "$tmp/main.re
   finish
 fi
 ok "the double starts and prints its port"
-timeout 120 $PY $D/selftest.py 127.0.0.1 "$PORT" >"$tmp/selftest.out" 2>&1
+timeout 60 $PY $D/selftest.py 127.0.0.1 "$PORT" >"$tmp/selftest.out" 2>&1
 grep -E '^(ok|FAIL) ' "$tmp/selftest.out"
 p=$(grep -c '^ok ' "$tmp/selftest.out"); f=$(grep -c '^FAIL ' "$tmp/selftest.out")
 passed=$((passed + p)); failed=$((failed + f))
