@@ -5,7 +5,7 @@
 # container runs of tests/integration/test_container.sh (runc where crun
 # cannot run in a sandbox).
 set -eu
-PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static"
+PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

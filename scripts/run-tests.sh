@@ -124,6 +124,7 @@ add_main() {
     add main 600 "$t[rel]" "CHRONOS=$B/chronos bash $t"
     add main 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
   done
+  add main 300 "tests/mesos/test_double.sh" "bash tests/mesos/test_double.sh"
   add main 600 "tests/faults/local.sh (trials)" \
     "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/local.sh"
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
