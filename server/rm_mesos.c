@@ -63,6 +63,7 @@ struct rm_mesos {
     int64_t next_reconcile_ms; /* mono */
     int64_t last_revive_ms;    /* mono */
     bool revive_pending;
+    bool want_suppressed; /* the core's last word: SUPPRESS (true) or REVIVE */
     uint64_t offer_seq;
     struct held **held;
     size_t n_held, cap_held;
@@ -259,6 +260,8 @@ static void on_subscribed(struct rm_mesos *r, const struct chr_mesos_event *ev)
     r->subscribed = true;
     r->ready = false;
     r->ready_deadline_ms = chr_clock_mono_ms() + r->cfg.reconcile_grace_ms;
+    if (r->want_suppressed) /* a subscription starts unsuppressed */
+        (void)chr_mesos_suppress(r->client);
     reconcile_all(r);
     check_ready(r);
     pthread_cond_broadcast(&r->cond);
@@ -469,7 +472,8 @@ static void mesos_kill(struct chr_rm *rm, const struct chr_run *run)
 {
     struct rm_mesos *r = rmm(rm);
     pthread_mutex_lock(&r->mu);
-    (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1, NULL);
+    if (r->client != NULL) /* kept by the client until it is subscribed */
+        (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1, NULL);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -504,7 +508,9 @@ static void mesos_suppress(struct chr_rm *rm)
     struct rm_mesos *r = rmm(rm);
     pthread_mutex_lock(&r->mu);
     r->revive_pending = false;
-    (void)chr_mesos_suppress(r->client);
+    r->want_suppressed = true;
+    if (r->subscribed)
+        (void)chr_mesos_suppress(r->client);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -514,8 +520,11 @@ static void mesos_revive(struct chr_rm *rm)
 {
     struct rm_mesos *r = rmm(rm);
     pthread_mutex_lock(&r->mu);
+    r->want_suppressed = false;
     int64_t now = chr_clock_mono_ms();
-    if (now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
+    if (!r->subscribed) {
+        /* a new subscription is not suppressed: nothing to undo */
+    } else if (now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
         r->last_revive_ms = now;
         r->revive_pending = false;
         (void)chr_mesos_revive(r->client);
@@ -578,7 +587,8 @@ static void *house_main(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         int64_t now = chr_clock_mono_ms(), wake = now + 1000;
-        if (r->revive_pending && now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
+        if (r->revive_pending && r->subscribed &&
+            now - r->last_revive_ms >= r->cfg.min_revive_interval_ms) {
             r->last_revive_ms = now;
             r->revive_pending = false;
             (void)chr_mesos_revive(r->client);

@@ -1273,6 +1273,27 @@ class Double:
             return {"id": agent.id, "hostname": agent.hostname, "pid": "slave(1)@%s:%d" % (self.a.host, agent.port),
                     "version": VERSION, "frameworks": live, "completed_frameworks": done}
 
+    def master_state(self):
+        """The master's /state as Mesos shapes it, for what a scheduler reads
+        there: its tasks (live and completed, with their agent) and the
+        agents' addresses."""
+        with self.lock:
+            live, done = [], []
+            for t in self.tasks.values():
+                if t.forgotten:
+                    continue
+                task = {"id": t.id, "name": t.info.get("name"), "framework_id": t.fw_id,
+                        "slave_id": t.agent.id, "state": t.state}
+                (done if t.state in TERMINAL else live).append(task)
+            fws = []
+            if self.fw_id:
+                fws.append({"id": self.fw_id, "name": (self.fw_info or {}).get("name", ""),
+                            "active": self.stream is not None, "tasks": live, "completed_tasks": done})
+            return {"version": VERSION, "id": self.master_id, "hostname": self.a.host,
+                    "frameworks": fws, "completed_frameworks": [],
+                    "slaves": [{"id": a.id, "hostname": a.hostname, "port": a.port,
+                                "pid": "slave(1)@%s:%d" % (self.a.host, a.port)} for a in self.agents]}
+
     def sandbox_path(self, path):
         """The real file a /files/read path names, or None when it is not
         inside a sandbox of a task."""
@@ -1413,8 +1434,8 @@ class MasterHandler(Handler):
         if path.startswith("/double/"):
             status, obj = d.control(self.command, path, query, body)
             return self.send_json(status, obj)
-        if path in ("/master/state", "/state"):
-            return self.send_json(200, d.get_state(0))
+        if path in ("/master/state", "/state", "/state.json", "/master/state.json"):
+            return self.send_json(200, d.master_state())
         return self.send(404, "")
 
 
