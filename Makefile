@@ -37,7 +37,7 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean
+.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos
@@ -158,6 +158,11 @@ TRIALS ?= 20
 faults: deps $(B)/test/chronos
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/run.sh
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/local.sh
+
+# The cluster story on this machine: ZooKeeper, a Mesos master (the test
+# double) with two agents, and chronos running the README's example on them.
+demo-cluster: all
+	@bash examples/demo-cluster.sh $(B)/chronos
 
 lint:
 	@scripts/lint.sh
