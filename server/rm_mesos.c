@@ -72,6 +72,9 @@ struct rm_mesos {
     char **agents;
     size_t n_agents;
     struct chr_strmap reconciling; /* task ids asked about, no answer yet */
+    /* maxCompletionTime: task -> its limit (ms) until it runs, then task ->
+     * the monotonic instant it is killed at; overdue: killed for it. */
+    struct chr_strmap max_ms, deadline, overdue;
     struct ack *acks;
     size_t n_acks, cap_acks;
     uint64_t next_token, durable_batch;
@@ -229,6 +232,41 @@ static void check_ready(struct rm_mesos *r)
     }
 }
 
+/* ---- maxCompletionTime (under mu) ------------------------------------------------- */
+
+/* A task that runs gets its deadline; one that ended is forgotten; one
+ * killed for running too long ends as a failure, as on this host. */
+static void track_deadline(struct rm_mesos *r, const char *task, struct chr_mesos_outcome *out)
+{
+    uint64_t max = 0;
+    if (out->state == CHR_RUN_RUNNING && chr_strmap_get(&r->max_ms, task, &max)) {
+        chr_strmap_del(&r->max_ms, task);
+        (void)chr_strmap_put(&r->deadline, task, (uint64_t)(chr_clock_mono_ms() + (int64_t)max));
+        pthread_cond_broadcast(&r->cond);
+    }
+    if (out->state < CHR_RUN_FINISHED && out->state != CHR_RUN_QUEUED)
+        return;
+    chr_strmap_del(&r->max_ms, task);
+    chr_strmap_del(&r->deadline, task);
+    if (chr_strmap_del(&r->overdue, task) && out->state == CHR_RUN_KILLED) {
+        out->state = CHR_RUN_FAILED;
+        out->exit_code = -1;
+        snprintf(out->reason, sizeof out->reason,
+                 "killed: it ran longer than its maxCompletionTime");
+    }
+}
+
+static bool kill_if_overdue(const char *task, uint64_t *at, void *ctx)
+{
+    struct rm_mesos *r = ctx;
+    if ((int64_t)*at > chr_clock_mono_ms())
+        return true;
+    chr_log("mesos: %s ran past its maxCompletionTime: killed", task);
+    (void)chr_strmap_put(&r->overdue, task, *at);
+    (void)chr_mesos_kill(r->client, task, agent_of(r, task), -1, NULL);
+    return false;
+}
+
 /* ---- Events from the client's stream thread --------------------------------------- */
 
 static void persist_framework_id(struct rm_mesos *r, const char *id)
@@ -352,6 +390,7 @@ static void on_update(struct rm_mesos *r, const struct chr_mesos_update *u)
     chr_mesos_outcome_of(u, &out);
     pthread_mutex_lock(&r->mu);
     note_agent(r, u->task_id, u->agent_id);
+    track_deadline(r, u->task_id, &out);
     chr_strmap_del(&r->reconciling, u->task_id);
     if (out.state >= CHR_RUN_FINISHED || out.state == CHR_RUN_QUEUED)
         chr_strmap_del(&r->task_agent, u->task_id); /* no longer live */
@@ -422,6 +461,8 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
         h->runs[h->n_tasks] = l->run;
         h->tasks[h->n_tasks++] = task;
         note_agent(r, l->run->id, h->o.agent_id);
+        if (l->job->max_completion_ms > 0)
+            (void)chr_strmap_put(&r->max_ms, l->run->id, (uint64_t)l->job->max_completion_ms);
     }
     pthread_mutex_unlock(&r->mu);
     return e;
@@ -595,6 +636,8 @@ static void *house_main(void *arg)
         }
         if (r->subscribed && now >= r->next_reconcile_ms)
             reconcile_all(r);
+        if (r->client != NULL)
+            chr_strmap_filter(&r->deadline, kill_if_overdue, r);
         check_ready(r);
         if (r->revive_pending && r->last_revive_ms + r->cfg.min_revive_interval_ms < wake)
             wake = r->last_revive_ms + r->cfg.min_revive_interval_ms;
@@ -651,6 +694,9 @@ static void mesos_destroy(struct chr_rm *rm)
     chr_free(r->acks);
     chr_strmap_free(&r->task_agent);
     chr_strmap_free(&r->reconciling);
+    chr_strmap_free(&r->max_ms);
+    chr_strmap_free(&r->deadline);
+    chr_strmap_free(&r->overdue);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     chr_free(r);

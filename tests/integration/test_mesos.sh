@@ -113,6 +113,39 @@ wait_for 30 succeeded onr2 && t=$(tasks_of onr2 | head -1) &&
   ok "rack EQUALS r2 ran on agent-r2" || bad "constraint" "$(dget tasks | head -c 300)"
 api DELETE /v1/scheduler/job/huge >/dev/null
 
+# ---- 3b. Suppress when nothing waits, revive when a run is ready ----------------
+last_sr() { dq calls "([c['type'] for c in v if c['type'] in ('SUPPRESS', 'REVIVE')] or ['-'])[-1]"; }
+wait_for 20 eval '[ "$(last_sr)" = SUPPRESS ]' &&
+  ok "nothing waits: offers are suppressed" || bad "no SUPPRESS" "$(dq calls "[c['type'] for c in v][-12:]")"
+nrev=$(dq calls "sum(1 for c in v if c['type'] == 'REVIVE')")
+cli run small >/dev/null 2>&1
+wait_for 30 succeeded small 2 &&
+  [ "$(dq calls "sum(1 for c in v if c['type'] == 'REVIVE')")" -gt "$nrev" ] &&
+  ok "a manual run revives offers and runs" || bad "no REVIVE for a ready run"
+
+# ---- 3c. A container job's ContainerInfo ----------------------------------------------
+code=$(api POST /v1/scheduler/iso8601 '{"name":"boxed","command":"echo boxed","schedule":"R1//PT1H",
+  "cpus":0.1,"mem":32,"container":{"type":"DOCKER","image":"library/busybox:1.36","network":"BRIDGE",
+  "forcePullImage":true,"volumes":[{"containerPath":"/data","hostPath":"/srv/data","mode":"RO"}],
+  "parameters":[{"key":"label","value":"team=ops"}]}}')
+[ "$code" = 204 ] && ok "a container job is accepted" || bad "boxed" "$code $(cat "$tmp/body")"
+wait_for 30 eval '[ -n "$(tasks_of boxed)" ]'
+ci=$(dq tasks "[t['task_info'].get('container') for t in v if t['task_id'].split(':')[3] == 'boxed'][0]")
+echo "$ci" | grep -q "'type': 'DOCKER'" && echo "$ci" | grep -q "'image': 'library/busybox:1.36'" &&
+  echo "$ci" | grep -q "'network': 'BRIDGE'" && echo "$ci" | grep -q "'force_pull_image': True" &&
+  echo "$ci" | grep -q "'container_path': '/data'" && echo "$ci" | grep -q "'host_path': '/srv/data'" &&
+  echo "$ci" | grep -q "'mode': 'RO'" && echo "$ci" | grep -q "'key': 'label'" &&
+  ok "its TaskInfo carries the DOCKER ContainerInfo: image, network, volume, parameters" ||
+  bad "ContainerInfo" "$ci"
+
+# ---- 3d. maxCompletionTime ------------------------------------------------------------
+code=$(api POST /v1/scheduler/iso8601 '{"name":"long","command":"sleep 60","schedule":"R1//PT1H",
+  "cpus":0.1,"mem":32,"maxCompletionTime":2,"retries":0}')
+wait_for 30 eval '[ "$(field long errorCount)" -ge 1 ] 2>/dev/null' &&
+  ok "a run past its maxCompletionTime is killed and fails" || bad "long" "$(field long lastError)"
+curl -s "http://127.0.0.1:$PORT/v1/runs?job=long" | grep -q "maxCompletionTime" &&
+  ok "saying why" || bad "no reason" "$(curl -s "http://127.0.0.1:$PORT/v1/runs?job=long" | head -c 300)"
+
 # ---- 4. A server killed with a run in flight -------------------------------------
 code=$(api POST /v1/scheduler/iso8601 \
   '{"name":"slow","command":"sleep 3","schedule":"R1//PT1H","cpus":0.1,"mem":32}')
