@@ -61,7 +61,7 @@ static const char *const key_defaults[K_COUNT] = {
     NULL, "1", NULL, NULL, NULL,
     NULL, NULL, NULL, "auto", "*",
     "chronos", NULL, NULL,
-    NULL, "5000", "600",
+    NULL, "1000", "600",
     "604800", NULL, NULL,
 };
 
@@ -115,7 +115,7 @@ static const char serve_help[] =
     "                         authenticate to the master (HTTP basic, secret in FILE)\n"
     "  --failover_timeout S   how long Mesos keeps the tasks of a disconnected\n"
     "                         chronos (default 604800, a week)\n"
-    "  --min_revive_offers_interval MS  the least time between two REVIVEs (5000)\n"
+    "  --min_revive_offers_interval MS  the least time between two REVIVEs (1000)\n"
     "  --reconciliation_interval S  reconcile open runs with Mesos every S (600)\n"
     "  --webui_url URL        shown in Mesos (default http://HOSTNAME:PORT)\n"
     "  --local_cpus|mem|disk  what this host offers (default: its CPUs, memory\n"

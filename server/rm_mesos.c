@@ -27,6 +27,8 @@
 
 /* Launches gathered on one offer in one step (the core's batch bound). */
 #define HELD_TASKS_MAX 64
+/* A launched task with no update for this long is reconciled. */
+#define LAUNCH_QUIET_MS 3000
 
 struct held {
     uint64_t id;       /* the core's offer id */
@@ -64,6 +66,7 @@ struct rm_mesos {
     int64_t last_revive_ms;    /* mono */
     bool revive_pending;
     bool want_suppressed; /* the core's last word: SUPPRESS (true) or REVIVE */
+    int64_t last_offer_ms; /* mono: the last offer that came */
     uint64_t offer_seq;
     struct held **held;
     size_t n_held, cap_held;
@@ -75,6 +78,11 @@ struct rm_mesos {
     /* maxCompletionTime: task -> its limit (ms) until it runs, then task ->
      * the monotonic instant it is killed at; overdue: killed for it. */
     struct chr_strmap max_ms, deadline, overdue;
+    /* Launched, no update yet: task -> when it was last asked about.  An
+     * ACCEPT can be lost (a 503, a dropped connection): such a task is
+     * reconciled every LAUNCH_QUIET_MS until the master answers (TASK_GONE
+     * for a task it never got: the run is launched again). */
+    struct chr_strmap launching;
     struct ack *acks;
     size_t n_acks, cap_acks;
     uint64_t next_token, durable_batch;
@@ -256,6 +264,20 @@ static void track_deadline(struct rm_mesos *r, const char *task, struct chr_meso
     }
 }
 
+/* A launch the master never answered: ask about it (chr_strmap_filter keeps
+ * every entry; the update removes it). */
+static bool ask_if_quiet(const char *task, uint64_t *at, void *ctx)
+{
+    struct rm_mesos *r = ctx;
+    int64_t now = chr_clock_mono_ms();
+    if (r->subscribed && now - (int64_t)*at >= LAUNCH_QUIET_MS) {
+        struct chr_mesos_task_ref ref = {task, agent_of(r, task)};
+        (void)chr_mesos_reconcile(r->client, &ref, 1, NULL);
+        *at = (uint64_t)now;
+    }
+    return true;
+}
+
 static bool kill_if_overdue(const char *task, uint64_t *at, void *ctx)
 {
     struct rm_mesos *r = ctx;
@@ -350,6 +372,7 @@ static void offer_event(const struct held *h, struct chr_event *ev)
 static void on_offer(struct rm_mesos *r, const struct chr_mesos_offer *o)
 {
     pthread_mutex_lock(&r->mu);
+    r->last_offer_ms = chr_clock_mono_ms();
     check_ready(r);
     struct held *h = NULL;
     if (r->ready && (r->n_held < r->cap_held || grow_held(r)))
@@ -390,6 +413,7 @@ static void on_update(struct rm_mesos *r, const struct chr_mesos_update *u)
     chr_mesos_outcome_of(u, &out);
     pthread_mutex_lock(&r->mu);
     note_agent(r, u->task_id, u->agent_id);
+    chr_strmap_del(&r->launching, u->task_id);
     track_deadline(r, u->task_id, &out);
     chr_strmap_del(&r->reconciling, u->task_id);
     if (out.state >= CHR_RUN_FINISHED || out.state == CHR_RUN_QUEUED)
@@ -461,6 +485,7 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
         h->runs[h->n_tasks] = l->run;
         h->tasks[h->n_tasks++] = task;
         note_agent(r, l->run->id, h->o.agent_id);
+        (void)chr_strmap_put(&r->launching, l->run->id, (uint64_t)chr_clock_mono_ms());
         if (l->job->max_completion_ms > 0)
             (void)chr_strmap_put(&r->max_ms, l->run->id, (uint64_t)l->job->max_completion_ms);
     }
@@ -495,6 +520,7 @@ static void mesos_actions_done(struct chr_rm *rm)
             ev.u.status.offer_id = h->id;
             ev.u.status.exit_code = -1;
             chr_strmap_del(&r->task_agent, h->runs[k]->id);
+            chr_strmap_del(&r->launching, h->runs[k]->id);
             chr_loop_rm_push(r->loop, &ev, h->runs[k]->id, "the offer was gone at launch", 0);
         }
         if (h->gone) { /* the core hears of it from the rescind event */
@@ -636,8 +662,19 @@ static void *house_main(void *arg)
         }
         if (r->subscribed && now >= r->next_reconcile_ms)
             reconcile_all(r);
-        if (r->client != NULL)
+        /* A REVIVE can be lost (a 503): while runs wait and no offer came
+         * for a while, ask again. */
+        int64_t quiet = 2 * r->cfg.min_revive_interval_ms < 5000 ? 5000
+                                                                 : 2 * r->cfg.min_revive_interval_ms;
+        if (r->subscribed && !r->want_suppressed && now - r->last_offer_ms >= quiet &&
+            now - r->last_revive_ms >= quiet) {
+            r->last_revive_ms = now;
+            (void)chr_mesos_revive(r->client);
+        }
+        if (r->client != NULL) {
             chr_strmap_filter(&r->deadline, kill_if_overdue, r);
+            chr_strmap_filter(&r->launching, ask_if_quiet, r);
+        }
         check_ready(r);
         if (r->revive_pending && r->last_revive_ms + r->cfg.min_revive_interval_ms < wake)
             wake = r->last_revive_ms + r->cfg.min_revive_interval_ms;
@@ -697,6 +734,7 @@ static void mesos_destroy(struct chr_rm *rm)
     chr_strmap_free(&r->max_ms);
     chr_strmap_free(&r->deadline);
     chr_strmap_free(&r->overdue);
+    chr_strmap_free(&r->launching);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     chr_free(r);
@@ -732,7 +770,7 @@ enum chr_err chr_rm_mesos_create(const struct chr_rm_mesos_config *cfg, struct c
     r->loop = loop;
     r->cfg = *cfg;
     if (r->cfg.min_revive_interval_ms <= 0)
-        r->cfg.min_revive_interval_ms = 5000;
+        r->cfg.min_revive_interval_ms = 1000;
     if (r->cfg.reconcile_interval_ms <= 0)
         r->cfg.reconcile_interval_ms = 600000;
     if (r->cfg.reconcile_grace_ms <= 0)

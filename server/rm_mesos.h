@@ -36,7 +36,7 @@ struct chr_rm_mesos_config {
     struct chr_mesos_framework fw;    /* user, name, role, hostname, webui_url, principal... */
     struct chr_store *store;          /* the framework id's node lives under root */
     const char *root;
-    int64_t min_revive_interval_ms;   /* 0: 5000 (Chronos's) */
+    int64_t min_revive_interval_ms;   /* 0: 1000 */
     int64_t reconcile_interval_ms;    /* 0: 600000 (Chronos's) */
     int64_t reconcile_grace_ms;       /* 0: 30000 */
     double decline_refuse_s;          /* offers declined while reconciling: 0: 2 */
