@@ -754,6 +754,10 @@ static void offer_now(struct chr_loop *l)
     ev.u.offer.cpus = o.free.cpus;
     ev.u.offer.mem_mb = o.free.mem_mb;
     ev.u.offer.disk_mb = o.free.disk_mb;
+    /* This host: its name (constraints on "hostname" see it) and no
+     * attributes; containers only with a runtime configured. */
+    ev.u.offer.hostname = o.host;
+    ev.u.offer.containers = l->cfg.local_containers;
     l->offer_outstanding = ev.u.offer.id;
     step_internal(l, &ev);
 }

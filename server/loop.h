@@ -33,6 +33,10 @@ struct chr_loop_config {
      * NULL: no check, a job without runAsUser runs as the server's user. */
     const struct chr_users *users;
     bool cgroups_off;            /* no cgroup per run (offers/local.h) */
+    /* The local manager can run container jobs (a container runtime is
+     * configured): its offers say so (chr_offer.containers).  false: a job
+     * with a container waits, saying it needs a container runtime. */
+    bool local_containers;
     bool verbose;                /* one log line per event */
     /* ZooKeeper mode (all NULL on one machine).  fence_path: every batch
      * first checks that this node (the leader's election node) exists, so
