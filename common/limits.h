@@ -76,10 +76,12 @@
 #define CHR_CONSTRAINT_ATTR_MAX 127
 #define CHR_CONSTRAINT_VALUE_MAX 255
 /* A LIKE/UNLIKE pattern's size once its bounded repetitions are expanded
- * (atoms, each {m,n} multiplying what it repeats by n): regcomp copies the
- * repeated part per count, so (a{0,255}){0,255} takes seconds and hundreds of
- * MB to compile; a real attribute pattern is a few dozen atoms. */
-#define CHR_CONSTRAINT_REGEX_SIZE_MAX 1024
+ * (atoms, each {m,n} multiplying what it repeats by n).  regcomp copies the
+ * repeated part per count, so (a{0,255}){0,255} takes seconds and hundreds
+ * of MB to compile, and glibc's regexec costs about size x text length:
+ * at 256, ~10 ms for a 255-byte value, the worst; a real attribute pattern
+ * is a few dozen atoms and matches in microseconds. */
+#define CHR_CONSTRAINT_REGEX_SIZE_MAX 256
 /* Groups nested in one pattern (the size count keeps a frame per level). */
 #define CHR_CONSTRAINT_REGEX_DEPTH_MAX 32
 #define CHR_JOB_FETCH_MAX 64

@@ -52,7 +52,7 @@
 /* ---- Java regex to POSIX ERE ------------------------------------------- */
 
 /* A bounded text buffer.  The translation cannot outgrow its buffers: an
- * input byte becomes at most RX_GROWTH output bytes (\\W becomes 13), which
+ * input byte becomes at most RX_GROWTH output bytes (\W becomes 13), which
  * is asserted; so checking a pattern needs no allocation. */
 #define RX_GROWTH 8
 #define RX_OUT_MAX (CHR_CONSTRAINT_VALUE_MAX * RX_GROWTH + 16)
@@ -88,6 +88,10 @@ struct rx {
     size_t i;         /* where the scan is */
     struct buf out;
     uint32_t size[CHR_CONSTRAINT_REGEX_DEPTH_MAX + 1], last[CHR_CONSTRAINT_REGEX_DEPTH_MAX + 1];
+    /* Per open group, whether it can match the empty text: its branch so far
+     * before the last atom (seq), the last atom, a finished branch (alt). */
+    bool seq_null[CHR_CONSTRAINT_REGEX_DEPTH_MAX + 1], last_null[CHR_CONSTRAINT_REGEX_DEPTH_MAX + 1],
+        alt_null[CHR_CONSTRAINT_REGEX_DEPTH_MAX + 1];
     int depth;
     bool have_atom;   /* something precedes that a quantifier may repeat */
     bool after_quant; /* the previous token was a quantifier */
@@ -114,12 +118,31 @@ static enum chr_err rx_bad(struct rx *x, const char *what)
     return chr_error_set(x->err, CHR_EINVAL, x->field, "'%s': %s", q, what);
 }
 
-static void rx_atom(struct rx *x, uint32_t n)
+/* An atom of n expanded atoms (a group's: its size) that may match the
+ * empty text or not (only a group may). */
+static void rx_atom_null(struct rx *x, uint32_t n, bool nullable)
 {
-    x->size[x->depth] = sat_add(x->size[x->depth], n);
-    x->last[x->depth] = n;
+    int d = x->depth;
+    x->size[d] = sat_add(x->size[d], n);
+    x->last[d] = n;
+    x->seq_null[d] = x->seq_null[d] && x->last_null[d];
+    x->last_null[d] = nullable;
     x->have_atom = true;
     x->after_quant = false;
+}
+
+static void rx_atom(struct rx *x, uint32_t n)
+{
+    rx_atom_null(x, n, false);
+}
+
+/* A group (or the whole) starts: empty so far, which matches the empty text. */
+static void rx_frame(struct rx *x)
+{
+    int d = x->depth;
+    x->size[d] = x->last[d] = 0;
+    x->seq_null[d] = x->last_null[d] = true;
+    x->alt_null[d] = false;
 }
 
 /* Java's \d \s \w sets, the contents of a bracket expression. */
@@ -332,6 +355,12 @@ static enum chr_err rx_quantifier(struct rx *x)
         n = open ? m + 1 : n;
         x->i++;
     }
+    bool repeats = c == '*' || c == '+' || n > 1;
+    if (repeats && x->last_null[x->depth])
+        return rx_bad(x, "a repeated group that can match nothing, like (a*)*: regcomp takes "
+                         "exponential time on these (repeat the group or its inside, not both)");
+    if (c == '*' || c == '?' || m == 0)
+        x->last_null[x->depth] = true;
     uint32_t k = n < 1 ? 1 : n, *last = &x->last[x->depth];
     x->size[x->depth] = sat_add(x->size[x->depth], sat_mul(*last, k - 1));
     *last = sat_mul(*last, k);
@@ -349,13 +378,14 @@ static enum chr_err rx_group(struct rx *x, char c)
         if (x->depth == CHR_CONSTRAINT_REGEX_DEPTH_MAX)
             return rx_bad(x, "groups nested too deep");
         x->depth++;
-        x->size[x->depth] = x->last[x->depth] = 0;
+        rx_frame(x);
         x->have_atom = x->after_quant = false;
     } else {
         if (x->depth == 0)
             return rx_bad(x, "unmatched ')'");
-        uint32_t inner = x->size[x->depth--];
-        rx_atom(x, inner < 1 ? 1 : inner);
+        int d = x->depth--;
+        bool nullable = x->alt_null[d] || (x->seq_null[d] && x->last_null[d]);
+        rx_atom_null(x, x->size[d] < 1 ? 1 : x->size[d], nullable);
     }
     buf_ch(&x->out, c);
     x->i++;
@@ -372,8 +402,12 @@ static enum chr_err rx_token(struct rx *x)
     case '*': case '+': case '?': case '{': return rx_quantifier(x);
     case '|': case '^': case '$':
         x->have_atom = x->after_quant = false;
-        if (c == '|')
-            x->last[x->depth] = 0;
+        if (c == '|') {
+            int d = x->depth;
+            x->alt_null[d] = x->alt_null[d] || (x->seq_null[d] && x->last_null[d]);
+            x->seq_null[d] = x->last_null[d] = true;
+            x->last[d] = 0;
+        }
         buf_ch(&x->out, c);
         x->i++;
         return CHR_OK;
@@ -396,6 +430,7 @@ static enum chr_err rx_translate(const char *pat, const char *field, char out[RX
     struct rx x = {.p = pat, .out = {out, 0, RX_OUT_MAX}, .field = field, .err = err};
     enum chr_err e = CHR_OK;
     CHR_ASSERT(strlen(pat) <= CHR_CONSTRAINT_VALUE_MAX);
+    rx_frame(&x);
     buf_str(&x.out, "^(");
     while (e == CHR_OK && pat[x.i] != '\0')
         e = rx_token(&x);
