@@ -70,6 +70,17 @@ static void many_env(struct chr_job *j, size_t n)
     }
 }
 
+/* Frees the job's constraints but leaves their count: a broken job. */
+static void lose_constraints(struct chr_job *j)
+{
+    for (uint32_t i = 0; i < j->n_constraints; i++) {
+        chr_free(j->constraints[i].attribute);
+        chr_free(j->constraints[i].value);
+    }
+    chr_free(j->constraints);
+    j->constraints = NULL;
+}
+
 /* A scheduled job with every field set, as the codec would produce it. */
 static struct chr_job full_job(void)
 {
@@ -340,6 +351,13 @@ static void test_validate_rejects_texts_and_lists(void **state)
             "environmentVariables[0].name", "longer than 256 bytes");
     INVALID(full_job, many_env(&j, CHR_JOB_ENV_MAX + 1), "environmentVariables",
             "more than 256 variables");
+    /* Constraints are compiled to check them (scheduler/constraint.c). */
+    INVALID(full_job, set_s(&j.constraints[1].value, "north|(?i)south"), "constraints[1][2]",
+            "'(?' constructs");
+    INVALID(full_job, set_s(&j.constraints[0].attribute, ""), "constraints[0][0]", "empty");
+    INVALID(full_job, j.constraints[1].op = (enum chr_constraint_op)7, "constraints[1][1]",
+            "not an operator");
+    INVALID(full_job, lose_constraints(&j), "constraints", "missing");
 }
 
 /* ---- free and copy ---------------------------------------------------------- */
