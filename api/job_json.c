@@ -623,13 +623,40 @@ static enum chr_err check_constraints(const json_t *v, struct chr_error *err)
             return bad_type(err, path(f, "constraints", i, NULL),
                             "[attribute, operator, value] (three strings)", c);
         const json_t *op = json_array_get(c, 1);
-        if (!one_of(json_string_value(op), "EQUALS|LIKE|UNLIKE", false)) {
+        enum chr_constraint_op ignored;
+        if (!chr_constraint_op_parse(json_string_value(op), &ignored)) {
             chr_error_fieldf(f, "constraints[%zu][1]", i);
             return chr_error_set(err, CHR_EINVAL, f,
                                  "%s is not an operator (EQUALS, LIKE, UNLIKE)", describe(op, d));
         }
     }
     return CHR_OK;
+}
+
+/* constraints into job->constraints (an empty list is none); each entry's
+ * regex and bounds are checked by chr_job_validate. */
+static enum chr_err parse_constraints(const json_t *v, struct chr_job *job, struct chr_error *err)
+{
+    char f[CHR_ERROR_FIELD_MAX];
+    enum chr_err e = v != NULL ? check_constraints(v, err) : CHR_OK;
+    if (e != CHR_OK || v == NULL || json_array_size(v) == 0)
+        return e;
+    size_t n = json_array_size(v);
+    job->constraints = chr_calloc(n, sizeof *job->constraints);
+    if (job->constraints == NULL)
+        return CHR_ENOMEM;
+    job->n_constraints = (uint32_t)n;
+    for (size_t i = 0; e == CHR_OK && i < n; i++) {
+        const json_t *c = json_array_get(v, i);
+        struct chr_constraint *k = &job->constraints[i];
+        chr_constraint_op_parse(json_string_value(json_array_get(c, 1)), &k->op);
+        e = copy_string(json_array_get(c, 0), chr_error_fieldf(f, "constraints[%zu][0]", i),
+                        CHR_CONSTRAINT_ATTR_MAX, &k->attribute, err);
+        if (e == CHR_OK)
+            e = copy_string(json_array_get(c, 2), chr_error_fieldf(f, "constraints[%zu][2]", i),
+                            CHR_CONSTRAINT_VALUE_MAX, &k->value, err);
+    }
+    return e;
 }
 
 static enum chr_err check_fetch(const json_t *v, struct chr_error *err)
@@ -702,8 +729,7 @@ static enum chr_err parse_blobs(const json_t *root, struct chr_job *job, struct 
     enum chr_err e;
     if ((e = keep_blob(member(root, "container"), check_container, &job->container_json, err)) !=
             CHR_OK ||
-        (e = keep_blob(member(root, "constraints"), check_constraints, &job->constraints_json,
-                       err)) != CHR_OK ||
+        (e = parse_constraints(member(root, "constraints"), job, err)) != CHR_OK ||
         (e = keep_blob(fetch, check_fetch, &job->fetch_json, err)) != CHR_OK)
         return e;
     if (uris != NULL && (e = check_uris(uris, err)) != CHR_OK)
@@ -921,6 +947,21 @@ static json_t *env_list(const struct chr_job *job)
     return a;
 }
 
+static json_t *constraint_list(const struct chr_job *job)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < job->n_constraints; i++) {
+        const struct chr_constraint *k = &job->constraints[i];
+        json_t *t = json_pack("[s,s,s]", k->attribute != NULL ? k->attribute : "",
+                              chr_constraint_op_name(k->op), k->value != NULL ? k->value : "");
+        if (t == NULL || json_array_append_new(a, t) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 /* A stored blob back as JSON; `empty` (an empty array) when not set. */
 static json_t *blob(const char *text)
 {
@@ -987,7 +1028,7 @@ static bool put_tail(json_t *o, const struct chr_job *job)
               put(o, "runAsUser", str(job->run_as_user)) &&
               put(o, "concurrent", json_boolean(job->concurrent)) &&
               put(o, "maxCompletionTime", json_integer(job->max_completion_ms / 1000)) &&
-              put(o, "constraints", blob(job->constraints_json));
+              put(o, "constraints", constraint_list(job));
     if (ok && job->n_parents > 0)
         ok = put(o, "parents", strv(job->parents, job->n_parents));
     else if (ok && job->schedule != NULL)

@@ -69,6 +69,21 @@
  * each list inside container (volumes, parameters, networkInfos).  Real jobs
  * carry a handful; the bound keeps validation linear in something small. */
 #define CHR_JOB_CONSTRAINTS_MAX 64
+/* A constraint's attribute name and value, in bytes: as long as an agent
+ * attribute's name and value can be (offers/mesos/types.h, 128 and 256 with
+ * the NUL), so an EQUALS that could never match a real attribute is refused.
+ * A LIKE/UNLIKE value is a regular expression of that length. */
+#define CHR_CONSTRAINT_ATTR_MAX 127
+#define CHR_CONSTRAINT_VALUE_MAX 255
+/* A LIKE/UNLIKE pattern's size once its bounded repetitions are expanded
+ * (atoms, each {m,n} multiplying what it repeats by n).  regcomp copies the
+ * repeated part per count, so (a{0,255}){0,255} takes seconds and hundreds
+ * of MB to compile, and glibc's regexec costs about size x text length:
+ * at 256, ~10 ms for a 255-byte value, the worst; a real attribute pattern
+ * is a few dozen atoms and matches in microseconds. */
+#define CHR_CONSTRAINT_REGEX_SIZE_MAX 256
+/* Groups nested in one pattern (the size count keeps a frame per level). */
+#define CHR_CONSTRAINT_REGEX_DEPTH_MAX 32
 #define CHR_JOB_FETCH_MAX 64
 #define CHR_JOB_CONTAINER_LIST_MAX 64
 /* An environment variable's name (values are CHR_JOB_TEXT_MAX).  Kernels take

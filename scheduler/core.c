@@ -59,6 +59,7 @@ enum chr_err chr_core_create(const struct chr_core_config *cfg, struct chr_core 
 void core_job_destroy(struct core_job *j)
 {
     chr_job_unbox(j->def);
+    chr_constraints_free(j->cons);
     chr_job_state_free(&j->st);
     chr_free(j->children);
     chr_free(j->pre);
@@ -112,6 +113,7 @@ void chr_core_destroy(struct chr_core *c)
     core_heap_free(&c->delayed);
     core_heap_free(&c->ready);
     core_out_free(&c->out);
+    core_offers_clear(c);
     chr_free(c->offers);
     chr_free(c->replies);
     chr_free(c->tombs);

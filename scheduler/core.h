@@ -69,7 +69,9 @@
  *   (recording or queued) run; else it runs.
  * - Run ids never repeat for a job (the state keeps the highest due_ms used;
  *   a manual or dependent run in the same ms goes 1 ms later).
- * - Offers: matched first fit without head-of-line blocking; an offer used is
+ * - Offers: matched first fit without head-of-line blocking (an offer fits a
+ *   run when it has the resources, satisfies every constraint of the job,
+ *   and can run containers if the job has one); an offer used is
  *   consumed; offers no waiting run fits are declined (refuse_ms) at the end
  *   of the matching pass.  SUPPRESS once when no run waits for an offer;
  *   REVIVE when one does, none is held, and either offers were suppressed
@@ -222,10 +224,39 @@ enum chr_event_type {
     CHR_EV_TASK_STATUS,     /* a run's state changed at the resource manager */
 };
 
+/* An agent's attributes as an offer carries them, and the bounds the core
+ * accepts (those of offers/mesos/types.h, whose decoder refuses more). */
+#define CHR_OFFER_HOST_MAX 256       /* the hostname, with its NUL */
+#define CHR_OFFER_ATTRS_MAX 64
+#define CHR_OFFER_ATTR_NAME_MAX 128  /* with the NUL */
+#define CHR_OFFER_ATTR_VALUE_MAX 256 /* with the NUL */
+
+/* One agent attribute, its value as text the way the Mesos adapter renders
+ * it: TEXT as is, SCALAR as a decimal number ("2", "2.5"), SET as "{a,b}",
+ * RANGES as "[1-10,20-30]".  The core reads the type back from that shape,
+ * which is unambiguous for Mesos attributes (a TEXT value is never a number
+ * and has no bracket: Mesos parses agent attributes by the same rule). */
+struct chr_offer_attr {
+    const char *name;
+    const char *value;
+};
+
+/*
+ * An offer.  hostname and attrs are borrowed for the step that takes the
+ * event: the core copies what it keeps (it holds offers across steps).  An
+ * offer with more than CHR_OFFER_ATTRS_MAX attributes, or a longer name,
+ * value or hostname, is declined at once with a note.
+ */
 struct chr_offer {
     uint64_t id;
     char agent[64];
     double cpus, mem_mb, disk_mb;
+    const char *hostname;               /* NULL: "" */
+    const struct chr_offer_attr *attrs; /* n_attrs of them; NULL when 0 */
+    size_t n_attrs;
+    /* Its resource manager can run container jobs (a job with a container):
+     * Mesos, or the local manager with a container runtime. */
+    bool containers;
 };
 
 struct chr_event {

@@ -21,6 +21,7 @@
 #include "common/alloc.h"
 #include "common/assert.h"
 #include "common/limits.h"
+#include "scheduler/constraint.h"
 #include "scheduler/core.h"
 
 
@@ -111,6 +112,11 @@ struct core_job {
     struct chr_job_state st;
     struct chr_schedule sched; /* valid when `scheduled` */
     bool scheduled;            /* has a schedule that parsed */
+    /* def's constraints compiled (NULL: none).  cons_bad: a stored job's
+     * constraints did not compile (loaded under other rules): its runs wait,
+     * saying so, until it is replaced. */
+    struct chr_constraints *cons;
+    bool cons_bad;
     bool ledger_open;          /* the newest ledger entry may still grow */
     bool dead;                 /* deleted this step: in the graveyard */
     bool unsaved;              /* st changed in memory only (counters reset at launch) */
@@ -218,8 +224,11 @@ struct core_out {
     struct core_arena_block *blocks, *cur;
 };
 
+/* A held offer: o's borrowed pointers (hostname, attrs) are NULL here; its
+ * attributes live, copied and prepared, in `attrs` (owned). */
 struct core_offer {
     struct chr_offer o;
+    struct chr_attrs *attrs;
     bool used;
 };
 
@@ -403,6 +412,8 @@ void core_checks_process(struct chr_core *c);
 enum chr_err core_offer_add(struct chr_core *c, const struct chr_offer *o);
 void core_offer_rescind(struct chr_core *c, uint64_t id);
 void core_dispatch(struct chr_core *c);
+/* Forgets every held offer (no action: the caller declines or is done). */
+void core_offers_clear(struct chr_core *c);
 void core_offers_policy(struct chr_core *c);
 
 /* core_req.c */

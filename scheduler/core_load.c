@@ -91,19 +91,28 @@ enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev)
     if (pe == CHR_ENOMEM)
         return CHR_ENOMEM; /* nothing applied: the event is fed again */
     bool scheduled = def->schedule != NULL && pe == CHR_OK;
+    struct chr_constraints *cons = NULL;
+    struct chr_error cerr = {{0}, {0}};
+    enum chr_err ce = chr_constraints_compile(def->constraints, def->n_constraints, &cons, &cerr);
     struct core_job *j = chr_calloc(1, sizeof *j);
     struct chr_job *box = chr_job_box_new();
-    if (j == NULL || box == NULL || normalize_ledger(st) != CHR_OK ||
+    if (ce == CHR_ENOMEM || j == NULL || box == NULL || normalize_ledger(st) != CHR_OK ||
         normalize_history(c, st) != CHR_OK || normalize_counters(def, st) != CHR_OK ||
-        core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK) {
+        core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
+        core_reserve(c, 2, 0, 0) != CHR_OK) {
+        chr_constraints_free(cons);
         chr_free(j);
         chr_job_unbox(box);
         return CHR_ENOMEM;
     }
     if (def->schedule != NULL && !scheduled)
         core_note(c, "stored job '%s' will not run: %s", def->name, err.message);
+    if (ce != CHR_OK)
+        core_note(c, "stored job '%s' will wait: %s", def->name, cerr.message);
     *box = *def;
     j->def = box;
+    j->cons = cons;
+    j->cons_bad = ce != CHR_OK;
     j->st = *st;
     memset(def, 0, sizeof *def);
     chr_job_state_init(st);

@@ -6,10 +6,14 @@
  *
  * Matching walks ready runs in order (high priority first, then due time,
  * then creation sequence) and takes for each the first held offer, in
- * arrival order, with enough cpus, mem and disk left.  A run that fits no
- * offer is skipped, not waited for: no head-of-line blocking.  It keeps its
- * place and says why it waits (its reason, and a WAITING action when that
- * changes), naming what it needs and the held offer closest to fitting it.
+ * arrival order, with enough cpus, mem and disk left that admits it: the
+ * job's constraints hold for the offer's agent attributes
+ * (scheduler/constraint.h), and a container job's offer comes from a
+ * manager that runs containers.  A run that fits no offer is skipped, not
+ * waited for: no head-of-line blocking.  It keeps its place and says why it
+ * waits (its reason, and a WAITING action when it starts to wait): the
+ * container runtime or the constraint no held offer has, else what it
+ * needs and the admitting offer closest to fitting it.
  * A run of a non-concurrent job waits while another of its runs is
  * launching or running.  An offer used in a step is consumed (the manager
  * offers what is left again); one that no waiting run fits is declined at
@@ -33,7 +37,8 @@
 
 enum chr_err core_offer_add(struct chr_core *c, const struct chr_offer *o)
 {
-    if (core_reserve(c, 1, 0, 0) != CHR_OK)
+    struct chr_error err;
+    if (core_reserve(c, 2, 0, 0) != CHR_OK)
         return CHR_ENOMEM;
     if (c->n_offers >= CORE_OFFERS_HELD_MAX) {
         core_emit_decline(c, o->id, c->cfg.offer_refuse_ms);
@@ -47,7 +52,21 @@ enum chr_err core_offer_add(struct chr_core *c, const struct chr_offer *o)
         c->offers = v;
         c->cap_offers = cap;
     }
-    c->offers[c->n_offers++] = (struct core_offer){.o = *o, .used = false};
+    struct chr_attrs *attrs;
+    enum chr_err e = chr_attrs_new(o, &attrs, &err);
+    if (e == CHR_ENOMEM)
+        return e;
+    if (e != CHR_OK) { /* the adapter's bounds are ours: it should not happen */
+        core_note(c, "offer %llu from '%.64s' declined: %s", (unsigned long long)o->id,
+                  o->agent, err.message);
+        core_emit_decline(c, o->id, c->cfg.offer_refuse_ms);
+        return CHR_OK;
+    }
+    struct core_offer *held = &c->offers[c->n_offers++];
+    *held = (struct core_offer){.o = *o, .attrs = attrs, .used = false};
+    held->o.hostname = NULL; /* borrowed for the step: attrs has the copy */
+    held->o.attrs = NULL;
+    held->o.n_attrs = 0;
     c->dispatch_dirty = true;
     return CHR_OK;
 }
@@ -57,10 +76,18 @@ void core_offer_rescind(struct chr_core *c, uint64_t id)
     for (size_t i = 0; i < c->n_offers; i++) {
         if (c->offers[i].o.id != id)
             continue;
+        chr_attrs_free(c->offers[i].attrs);
         memmove(&c->offers[i], &c->offers[i + 1], (c->n_offers - i - 1) * sizeof *c->offers);
         c->n_offers--;
         return;
     }
+}
+
+void core_offers_clear(struct chr_core *c)
+{
+    for (size_t i = 0; i < c->n_offers; i++)
+        chr_attrs_free(c->offers[i].attrs);
+    c->n_offers = 0;
 }
 
 struct need {
@@ -87,10 +114,25 @@ static bool spent(const struct chr_offer *o)
     return o->cpus < FIT_EPS || o->mem_mb < FIT_EPS || o->disk_mb < FIT_EPS;
 }
 
-static struct core_offer *first_fit(struct chr_core *c, const struct need *n)
+/* A container job runs only where its manager can run containers. */
+static bool needs_containers(const struct core_job *j)
+{
+    return j->def->container_json != NULL;
+}
+
+/* Whether offer o may run j at all, room aside: containers, constraints. */
+static bool admits(const struct core_offer *o, const struct core_job *j)
+{
+    if (needs_containers(j) && !o->o.containers)
+        return false;
+    return !j->cons_bad && chr_constraints_hold(j->cons, o->attrs);
+}
+
+static struct core_offer *first_fit(struct chr_core *c, const struct core_job *j,
+                                    const struct need *n)
 {
     for (size_t i = 0; i < c->n_offers; i++)
-        if (fits(&c->offers[i].o, n))
+        if (fits(&c->offers[i].o, n) && admits(&c->offers[i], j))
             return &c->offers[i];
     return NULL;
 }
@@ -107,9 +149,12 @@ static bool any_eligible(const struct chr_core *c)
 static void drop_used_offers(struct chr_core *c)
 {
     size_t w = 0;
-    for (size_t i = 0; i < c->n_offers; i++)
+    for (size_t i = 0; i < c->n_offers; i++) {
         if (!c->offers[i].used)
             c->offers[w++] = c->offers[i];
+        else
+            chr_attrs_free(c->offers[i].attrs);
+    }
     c->n_offers = w;
 }
 
@@ -142,34 +187,80 @@ static double closeness(const struct chr_offer *o, const struct need *n)
     return r;
 }
 
-/* r fits no held offer: its reason names what it needs and the offer that
- * comes closest; a WAITING action when it starts to wait (room allowing:
- * else the next pass says it), not at every change of the figures, so that
- * a burst costs no action per pass and run. */
-static void note_waiting(struct chr_core *c, struct core_run *r, const struct need *n)
+/* No held offer admits j because of a constraint: the first one that no
+ * offer (that could otherwise run it) satisfies, or all of them together. */
+static void constraint_reason(const struct chr_core *c, const struct core_job *j, char *why,
+                              size_t cap)
 {
+    const char *s = c->n_offers == 1 ? "" : "s";
+    char d[CHR_RUN_REASON_MAX];
+    for (uint32_t i = 0; i < chr_constraints_count(j->cons); i++) {
+        bool any = false;
+        for (size_t k = 0; k < c->n_offers && !any; k++)
+            any = (!needs_containers(j) || c->offers[k].o.containers) &&
+                  chr_constraint_holds(j->cons, i, c->offers[k].attrs);
+        if (!any) {
+            snprintf(why, cap, "waiting for resources: no offer matches constraint %s (held: %zu "
+                     "offer%s)", chr_constraints_describe(j->cons, i, d, sizeof d), c->n_offers, s);
+            return;
+        }
+    }
+    snprintf(why, cap, "waiting for resources: no offer matches all its constraints at once "
+             "(held: %zu offer%s)", c->n_offers, s);
+}
+
+/* Why j, needing n, fits no held offer: what no offer admits (a container
+ * runtime, a constraint), else what it needs and the admitting offer that
+ * comes closest. */
+static void wait_reason(const struct chr_core *c, const struct core_job *j, const struct need *n,
+                        char *why, size_t cap)
+{
+    bool runtime = !needs_containers(j);
+    for (size_t k = 0; k < c->n_offers && !runtime; k++)
+        runtime = c->offers[k].o.containers;
+    if (!runtime) {
+        snprintf(why, cap, "waiting for resources: needs a container runtime: start with "
+                 "--master or --local_containerizer");
+        return;
+    }
+    if (j->cons_bad) {
+        snprintf(why, cap, "waiting for resources: its constraints do not compile (stored under "
+                 "other rules): replace the job");
+        return;
+    }
     const struct chr_offer *best = NULL;
     double best_r = -1;
     for (size_t k = 0; k < c->n_offers; k++) {
         double x = closeness(&c->offers[k].o, n);
-        if (x > best_r) {
+        if (x > best_r && admits(&c->offers[k], j)) {
             best_r = x;
             best = &c->offers[k].o;
         }
     }
+    if (best == NULL) {
+        constraint_reason(c, j, why, cap);
+        return;
+    }
+    int w = snprintf(why, cap, "waiting for resources: needs cpus %g, mem %g MB, disk %g MB",
+                     n->cpus, n->mem_mb, n->disk_mb);
+    if (w > 0 && (size_t)w < cap)
+        snprintf(why + w, cap - (size_t)w, "; largest free offer cpus %g, mem %g MB, disk %g MB",
+                 fmax(0, best->cpus), fmax(0, best->mem_mb), fmax(0, best->disk_mb));
+}
+
+/* r fits no held offer: its reason says why (wait_reason); a WAITING action
+ * when it starts to wait (room allowing: else the next pass says it), not
+ * at every change of the figures, so that a burst costs no action per pass
+ * and run. */
+static void note_waiting(struct chr_core *c, struct core_run *r, const struct need *n)
+{
     /* The text is refreshed at most once a second: formatting it at every
      * pass would cost more than the matching. */
     if (r->res_wait && c->now_ms - r->wait_text_ms < CORE_WAIT_TEXT_MS)
         return;
     if (!r->res_wait && (c->out.n_acts >= CHR_STEP_ACTIONS_MAX || core_reserve(c, 1, 0, 0) != CHR_OK))
         return;
-    char *why = r->r.reason;
-    size_t cap = sizeof r->r.reason;
-    int w = snprintf(why, cap, "waiting for resources: needs cpus %g, mem %g MB, disk %g MB",
-                     n->cpus, n->mem_mb, n->disk_mb);
-    if (best != NULL && w > 0 && (size_t)w < cap)
-        snprintf(why + w, cap - (size_t)w, "; largest free offer cpus %g, mem %g MB, disk %g MB",
-                 fmax(0, best->cpus), fmax(0, best->mem_mb), fmax(0, best->disk_mb));
+    wait_reason(c, r->job, n, r->r.reason, sizeof r->r.reason);
     r->wait_text_ms = c->now_ms;
     if (!r->res_wait) {
         r->res_wait = true;
@@ -195,7 +286,7 @@ static bool match(struct chr_core *c, bool *unmet)
         if (live == 0)
             return true; /* the rest wait for the next offer, not for room */
         struct need n = job_need(c, r->job->def);
-        struct core_offer *o = first_fit(c, &n);
+        struct core_offer *o = first_fit(c, r->job, &n);
         if (o == NULL) {
             *unmet = *unmet || !r->res_wait;
             note_waiting(c, r, &n);
@@ -227,7 +318,7 @@ static void decline_unused(struct chr_core *c, bool again)
     int64_t refuse = again && c->want_offers && c->refuse_ms > base ? c->refuse_ms : base;
     for (size_t i = 0; i < c->n_offers; i++)
         core_emit_decline(c, c->offers[i].o.id, refuse);
-    c->n_offers = 0;
+    core_offers_clear(c);
     c->refuse_ms = !c->want_offers                   ? base
                    : refuse > CORE_REFUSE_MAX_MS / 2 ? CORE_REFUSE_MAX_MS
                                                      : refuse * 2;

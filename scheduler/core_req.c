@@ -175,11 +175,12 @@ static enum chr_err check_period(const struct chr_core *c, const struct chr_sche
                          (double)gap / 1000.0, (double)min / 1000.0);
 }
 
+/* Checks def against the registry (its own validation is done). */
 static enum chr_err check_def(struct chr_core *c, const struct chr_job *def,
                               struct chr_schedule *sched, bool *scheduled, struct chr_error *err)
 {
-    enum chr_err e = chr_job_validate(def, err);
-    if (e != CHR_OK || (e = check_fits(c, def, err)) != CHR_OK)
+    enum chr_err e = check_fits(c, def, err);
+    if (e != CHR_OK)
         return e;
     *scheduled = def->schedule != NULL;
     if (*scheduled && ((e = core_parse_schedule(c, def, sched, err)) != CHR_OK ||
@@ -236,7 +237,8 @@ static int64_t tombstone_take(struct chr_core *c, const char *name)
 }
 
 static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
-                               const struct chr_schedule *sched, bool scheduled)
+                               const struct chr_schedule *sched, bool scheduled,
+                               struct chr_constraints *cons)
 {
     struct chr_job *def = &ev->u.job.job;
     struct core_job *j = chr_calloc(1, sizeof *j);
@@ -253,6 +255,7 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
     }
     *box = *def;
     j->def = box;
+    j->cons = cons;
     memset(def, 0, sizeof *def);
     chr_job_state_init(&j->st);
     j->st.parent_successes = counters;
@@ -284,7 +287,7 @@ static bool same_schedule(const struct core_job *j, const struct chr_job *def, b
 /* Swaps the definition in; the old one lives until the next step. */
 static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
                       struct chr_job *box, const struct chr_schedule *sched, bool scheduled,
-                      uint32_t *counters[2])
+                      uint32_t *counters[2], struct chr_constraints *cons)
 {
     bool same = same_schedule(j, def, scheduled);
     bool enabled = j->def->disabled && !def->disabled;
@@ -292,6 +295,9 @@ static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *de
     core_grave_def(c, j->def);
     *box = *def;
     j->def = box;
+    chr_constraints_free(j->cons); /* only the core matches: no reader keeps them */
+    j->cons = cons;
+    j->cons_bad = false;
     memset(def, 0, sizeof *def);
     core_edges_add(c, j);
     chr_free(j->st.parent_successes);
@@ -319,7 +325,8 @@ static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *de
 }
 
 static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct chr_event *ev,
-                                const struct chr_schedule *sched, bool scheduled)
+                                const struct chr_schedule *sched, bool scheduled,
+                                struct chr_constraints *cons)
 {
     struct chr_job *def = &ev->u.job.job;
     /* Instants that came under the old definition are handled under it. */
@@ -341,7 +348,7 @@ static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct c
         chr_job_unbox(box);
         return CHR_ENOMEM;
     }
-    put_apply(c, j, def, box, sched, scheduled, counters);
+    put_apply(c, j, def, box, sched, scheduled, counters, cons);
     core_batch_begin(c);
     core_batch_job(c, j);
     core_batch_end(c);
@@ -360,20 +367,29 @@ enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
     chr_error_clear(&err);
     if (core_reply_reserve(c) != CHR_OK)
         return CHR_ENOMEM;
-    enum chr_err e = check_def(c, def, &sched, &scheduled, &err);
-    if (e == CHR_ENOMEM)
-        return e;
+    /* The job's own validation compiles its constraints: they are kept. */
+    struct chr_constraints *cons = NULL;
+    enum chr_err e = chr_job_validate_keep(def, &cons, &err);
+    if (e == CHR_OK)
+        e = check_def(c, def, &sched, &scheduled, &err);
     if (e == CHR_OK && c->jobs.n >= CHR_JOBS_MAX && core_job_find(c, def->name) == NULL)
         e = chr_error_set(&err, CHR_ERANGE, "name", "the registry holds %d jobs already",
                           CHR_JOBS_MAX);
+    if (e != CHR_OK)
+        chr_constraints_free(cons);
+    if (e == CHR_ENOMEM)
+        return e;
     if (e != CHR_OK) {
         core_reply(c, ev->request_id, e, "%s", err.message);
         chr_job_free(def);
         return CHR_OK;
     }
     struct core_job *j = core_job_find(c, def->name);
-    return j != NULL ? put_replace(c, j, ev, &sched, scheduled)
-                     : put_create(c, ev, &sched, scheduled);
+    e = j != NULL ? put_replace(c, j, ev, &sched, scheduled, cons)
+                  : put_create(c, ev, &sched, scheduled, cons);
+    if (e != CHR_OK)
+        chr_constraints_free(cons); /* nothing applied: the event is fed again */
+    return e;
 }
 
 /* ---- Delete ------------------------------------------------------------------------ */

@@ -3,8 +3,8 @@
  * its own terms: one job, no registry, no schedule arithmetic.
  *
  * Part of scheduler/: never does I/O, reads a clock, starts a thread or links
- * a JSON library (the container/constraints/fetch/uris blobs are opaque text
- * here).  Allocation only through common/alloc.h, every result checked.
+ * a JSON library (the container/fetch/uris blobs are opaque text here;
+ * constraints are checked by compiling them, scheduler/constraint.c).  Allocation only through common/alloc.h, every result checked.
  */
 #include "scheduler/job.h"
 
@@ -18,6 +18,7 @@
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
+#include "scheduler/constraint.h"
 
 /* The job's char * fields, so that free, copy and length checks walk one
  * table instead of repeating themselves per field.  `max` is the longest
@@ -40,7 +41,6 @@ static const struct text_field {
     {offsetof(struct chr_job, task_info_data), "taskInfoData", CHR_JOB_TEXT_MAX},
     {offsetof(struct chr_job, epsilon), "epsilon", CHR_JOB_TEXT_MAX},
     {offsetof(struct chr_job, container_json), "container", CHR_JOB_JSON_MAX},
-    {offsetof(struct chr_job, constraints_json), "constraints", CHR_JOB_JSON_MAX},
     {offsetof(struct chr_job, fetch_json), "fetch", CHR_JOB_JSON_MAX},
     {offsetof(struct chr_job, uris_json), "uris", CHR_JOB_JSON_MAX},
 };
@@ -54,6 +54,26 @@ static char **text_slot(struct chr_job *job, size_t i)
 static const char *text_get(const struct chr_job *job, size_t i)
 {
     return *(char *const *)(const void *)((const char *)job + text_fields[i].offset);
+}
+
+/* ---- Operators ---------------------------------------------------------- */
+
+static const char *const op_names[] = {NULL, "EQUALS", "LIKE", "UNLIKE"};
+
+const char *chr_constraint_op_name(enum chr_constraint_op op)
+{
+    return op >= CHR_CONSTRAINT_EQUALS && op <= CHR_CONSTRAINT_UNLIKE ? op_names[op] : "?";
+}
+
+bool chr_constraint_op_parse(const char *name, enum chr_constraint_op *op)
+{
+    for (int k = CHR_CONSTRAINT_EQUALS; name != NULL && k <= CHR_CONSTRAINT_UNLIKE; k++) {
+        if (strcmp(name, op_names[k]) == 0) {
+            *op = (enum chr_constraint_op)k;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- Defaults ----------------------------------------------------------- */
@@ -86,6 +106,17 @@ static void strv_free(char **v, uint32_t n)
     chr_free(v);
 }
 
+static void constraints_free(struct chr_constraint *v, uint32_t n)
+{
+    if (v == NULL)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        chr_free(v[i].attribute);
+        chr_free(v[i].value);
+    }
+    chr_free(v);
+}
+
 void chr_job_free(struct chr_job *job)
 {
     if (job == NULL)
@@ -94,6 +125,7 @@ void chr_job_free(struct chr_job *job)
         chr_free(*text_slot(job, i));
     strv_free(job->arguments, job->n_arguments);
     strv_free(job->parents, job->n_parents);
+    constraints_free(job->constraints, job->n_constraints);
     if (job->env != NULL) {
         for (uint32_t i = 0; i < job->n_env; i++) {
             chr_free(job->env[i].name);
@@ -145,6 +177,24 @@ static bool env_dup(struct chr_env_var **dst, const struct chr_env_var *src, uin
     return true;
 }
 
+static bool constraints_dup(struct chr_constraint **dst, const struct chr_constraint *src,
+                            uint32_t n)
+{
+    *dst = NULL;
+    if (n == 0 || src == NULL)
+        return true;
+    *dst = chr_calloc(n, sizeof **dst);
+    if (*dst == NULL)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        (*dst)[i].op = src[i].op;
+        if (!str_dup(&(*dst)[i].attribute, src[i].attribute) ||
+            !str_dup(&(*dst)[i].value, src[i].value))
+            return false;
+    }
+    return true;
+}
+
 enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
 {
     struct chr_job tmp = *src;
@@ -156,11 +206,13 @@ enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
     tmp.arguments = NULL;
     tmp.parents = NULL;
     tmp.env = NULL;
+    tmp.constraints = NULL;
     for (size_t i = 0; ok && i < N_TEXT_FIELDS; i++)
         ok = str_dup(text_slot(&tmp, i), text_get(src, i));
     ok = ok && strv_dup(&tmp.arguments, src->arguments, src->n_arguments);
     ok = ok && strv_dup(&tmp.parents, src->parents, src->n_parents);
     ok = ok && env_dup(&tmp.env, src->env, src->n_env);
+    ok = ok && constraints_dup(&tmp.constraints, src->constraints, src->n_constraints);
     if (!ok) {
         chr_job_free(&tmp); /* counts are src's: arrays are NULL-padded */
         memset(dst, 0, sizeof *dst);
@@ -396,15 +448,27 @@ static enum chr_err check_env(const struct chr_job *job, struct chr_error *err)
     return CHR_OK;
 }
 
-enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err)
+enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constraints **cons,
+                                   struct chr_error *err)
 {
     enum chr_err e;
+    if (cons != NULL)
+        *cons = NULL;
     if ((e = check_texts(job, err)) != CHR_OK || (e = check_kind(job, err)) != CHR_OK ||
         (e = check_numbers(job, err)) != CHR_OK || (e = check_arguments(job, err)) != CHR_OK ||
         (e = check_env(job, err)) != CHR_OK)
         return e;
+    e = cons != NULL ? chr_constraints_compile(job->constraints, job->n_constraints, cons, err)
+                     : chr_constraints_check(job->constraints, job->n_constraints, err);
+    if (e != CHR_OK)
+        return e;
     chr_error_clear(err);
     return CHR_OK;
+}
+
+enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err)
+{
+    return chr_job_validate_keep(job, NULL, err);
 }
 
 /* ---- The schedule -------------------------------------------------------------- */

@@ -31,6 +31,27 @@ struct chr_env_var {
     char *value;
 };
 
+/* A constraint's operator: the three Chronos 3 has (JobDeserializer.scala),
+ * spelled as it spells them.  Semantics in scheduler/constraint.h. */
+enum chr_constraint_op {
+    CHR_CONSTRAINT_EQUALS = 1, /* the attribute's text is the value */
+    CHR_CONSTRAINT_LIKE,       /* the attribute's value matches the regex, whole */
+    CHR_CONSTRAINT_UNLIKE,     /* it does not (the attribute must be there) */
+};
+
+/* One entry of `constraints`: [attribute, operator, value]. */
+struct chr_constraint {
+    char *attribute;
+    enum chr_constraint_op op;
+    char *value;              /* LIKE, UNLIKE: a regular expression */
+};
+
+/* "EQUALS", "LIKE", "UNLIKE"; "?" for any other value. */
+const char *chr_constraint_op_name(enum chr_constraint_op op);
+/* The operator named `name`, exactly as Chronos spells it (case matters, as
+ * it did there); false for any other text. */
+bool chr_constraint_op_parse(const char *name, enum chr_constraint_op *op);
+
 struct chr_job {
     char *name;
     char *command;            /* "" allowed (container jobs) */
@@ -63,9 +84,15 @@ struct chr_job {
     struct chr_env_var *env;  /* environmentVariables */
     uint32_t n_env;
 
+    /* Matched against each offer's agent attributes (scheduler/constraint.h);
+     * NULL/0 when none. */
+    struct chr_constraint *constraints;
+    uint32_t n_constraints;
+
     /* Fields kept as validated compact JSON text, shown back as given (NULL
-     * when absent): the local resource manager cannot act on them. */
-    char *container_json, *constraints_json, *fetch_json, *uris_json;
+     * when absent).  A container job (container_json set) runs only on an
+     * offer whose manager can run containers (chr_offer.containers). */
+    char *container_json, *fetch_json, *uris_json;
 };
 
 /* Server-maintained progress of a job (persisted under /state). */
@@ -136,11 +163,23 @@ bool chr_job_name_valid(const char *name);
  * Checks a job on its own (not against other jobs: unknown parents and
  * cycles are the registry's business): the name, exactly one of schedule or
  * parents, no duplicate or self parent, retries 0..CHR_JOB_RETRIES_MAX,
- * resources finite and >= 0, bounded strings and arrays, env names valid.
+ * resources finite and >= 0, bounded strings and arrays, env names valid,
+ * constraints that compile (chr_constraints_compile: bounded, a known
+ * operator, LIKE/UNLIKE values that are regular expressions we read as
+ * Chronos did).
  * The schedule's syntax and zone are checked by the caller with iso8601/.
  * On failure fills `err` naming the JSON field ("retries: -1 is out of range
- * 0-100") and returns CHR_EINVAL.
+ * 0-100") and returns CHR_EINVAL (CHR_ENOMEM only if regcomp runs out of
+ * memory: nothing here allocates through common/alloc.h).
  */
 enum chr_err chr_job_validate(const struct chr_job *job, struct chr_error *err);
+
+/* chr_job_validate, handing out the constraints compiled (the caller's,
+ * chr_constraints_free; NULL when the job has none or validation failed),
+ * so that the core compiles them once; this one allocates (CHR_ENOMEM).
+ * `cons` NULL: chr_job_validate. */
+struct chr_constraints;
+enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constraints **cons,
+                                   struct chr_error *err);
 
 #endif

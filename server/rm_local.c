@@ -25,6 +25,7 @@ struct rm_local {
     struct chr_loop *loop;
     struct chr_local *local;
     bool no_cgroup;
+    bool containers; /* a container runtime is configured */
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
     bool want_offer; /* make a fresh offer at the end of this step */
@@ -73,6 +74,10 @@ static void offer_now(struct rm_local *r)
     ev.u.offer.cpus = o.free.cpus;
     ev.u.offer.mem_mb = o.free.mem_mb;
     ev.u.offer.disk_mb = o.free.disk_mb;
+    /* This host: its name (constraints on "hostname" see it) and no
+     * attributes; containers only with a runtime configured. */
+    ev.u.offer.hostname = o.host;
+    ev.u.offer.containers = r->containers;
     r->offer_outstanding = ev.u.offer.id;
     chr_loop_rm_step(r->loop, &ev);
 }
@@ -213,6 +218,7 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
     if (r == NULL)
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     *r = (struct rm_local){.rm = {&local_ops}, .loop = loop, .no_cgroup = cfg->cgroups_off,
+                           .containers = cfg->runtime != CHR_LOCAL_RUNTIME_NONE,
                            .suppressed = true};
     struct chr_local_config lc = {
         .runs_dir = cfg->runs_dir, .runtime = cfg->runtime, .chronos_bin = cfg->chronos_bin, .hostname = NULL,

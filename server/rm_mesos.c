@@ -35,6 +35,7 @@ struct held {
     bool gone;         /* rescinded or dropped; freed when the core was told */
     bool used;         /* the core launched on it this step */
     struct chr_mesos_offer o;
+    struct chr_offer_attr attrs[CHR_MESOS_ATTRS_MAX]; /* into o, for the core */
     json_t *tasks[HELD_TASKS_MAX];
     const struct chr_run *runs[HELD_TASKS_MAX];
     size_t n_tasks;
@@ -346,12 +347,17 @@ static void on_disconnected(struct rm_mesos *r, const char *why)
 }
 
 /* What the core matches constraints and container jobs against. */
-static void offer_extra(const struct held *h, struct chr_event *ev)
+static void offer_extra(struct held *h, struct chr_event *ev)
 {
-    (void)h, (void)ev;
+    for (size_t i = 0; i < h->o.n_attrs; i++)
+        h->attrs[i] = (struct chr_offer_attr){h->o.attrs[i].name, h->o.attrs[i].value};
+    ev->u.offer.hostname = h->o.hostname;
+    ev->u.offer.attrs = h->o.n_attrs ? h->attrs : NULL;
+    ev->u.offer.n_attrs = h->o.n_attrs;
+    ev->u.offer.containers = true; /* the agents' containerizers */
 }
 
-static void offer_event(const struct held *h, struct chr_event *ev)
+static void offer_event(struct held *h, struct chr_event *ev)
 {
     *ev = (struct chr_event){.type = CHR_EV_OFFER};
     ev->u.offer.id = h->id;

@@ -34,12 +34,26 @@
  *  6. the core's counts stay bounded (runs, offers, replies, ledger and
  *     history per job);
  *  7. liveness: no head-of-line blocking.  A first attempt that is ready
- *     (queued, due, its job free to start) while some agent could give it
- *     what it needs — the agent's outstanding offer fits it, or, with none
- *     outstanding, its free resources do — for LIVENESS_BOUND_MS without a
- *     break is a failure, however many runs ahead of it fit nothing; and an
- *     acknowledged delete of a job leaves none of its runs waiting.
+ *     (queued, due, its job free to start) while some agent that admits it
+ *     (invariant 8) could give it what it needs — the agent's outstanding
+ *     offer fits it, or, with none outstanding, its free resources do — for
+ *     LIVENESS_BOUND_MS without a break is a failure, however many runs
+ *     ahead of it fit nothing, need an agent that is busy, or have
+ *     constraints no agent meets; and an acknowledged delete of a job
+ *     leaves none of its runs waiting;
+ *  8. every launch is on an offer of an agent that admits its job: every
+ *     constraint holds for the agent's attributes and hostname, and a job
+ *     with a container is on an agent whose manager runs containers.  The
+ *     simulator knows which agents each constraint of its menu admits from
+ *     its own table (cmenu), not from the core.
  * A faults-on phase is followed by a faults-off phase that must converge.
+ *
+ * Agents carry attributes (rack, cores, zones, ports: TEXT, SCALAR, SET and
+ * RANGES as the Mesos adapter renders them) and a hostname; the third one's
+ * manager runs no containers.  The local manager's host has no attributes
+ * and runs no containers.  One job in eight gets one or two constraints from
+ * a menu (some no agent meets, more only one agent meets), one in twenty a
+ * container.
  *
  * Resource managers, by seed: three agents of different sizes offering
  * Mesos-style (a decline filters the agent for refuse_ms; REVIVE clears
@@ -78,6 +92,40 @@
  * 0-2 s, delivery 0-0.5 s), with room to spare; the longest wait seen is
  * printed per seed. */
 #define LIVENESS_BOUND_MS (30 * 1000)
+
+/* ---- Agents' attributes and the constraints jobs choose from ------------------ */
+
+static const char *const agent_hosts[N_AGENTS] = {"agent-0.sim", "agent-1.sim", "agent-2.sim"};
+#define N_AGENT_ATTRS 4
+static const struct chr_offer_attr agent_attrs[N_AGENTS][N_AGENT_ATTRS] = {
+    {{"rack", "r1"}, {"cores", "8"}, {"zones", "{a,b}"}, {"ports", "[31000-32000]"}},
+    {{"rack", "r2"}, {"cores", "4"}, {"zones", "{b}"}, {"ports", "[31000-32000]"}},
+    {{"rack", "r2"}, {"cores", "2"}, {"zones", "{c}"}, {"ports", "[31000-32000]"}},
+};
+/* Mesos seeds: whose manager runs containers (bit a: agent a). */
+#define MESOS_CONTAINERS 3u
+#define LOCAL_HOST "localhost"
+
+/* The menu of constraints, with the agents each admits (bit a: agent a)
+ * among Mesos agents and on the local host (agent 0): worked out by hand
+ * from the tables above and Chronos's rules (constraint.h). */
+static const struct {
+    const char *attr;
+    enum chr_constraint_op op;
+    const char *value;
+    unsigned mesos, local;
+} cmenu[] = {
+    {"rack", CHR_CONSTRAINT_EQUALS, "r1", 1, 0},
+    {"rack", CHR_CONSTRAINT_LIKE, "r[12]", 7, 0},
+    {"rack", CHR_CONSTRAINT_UNLIKE, "r1", 6, 0},     /* absent on the local host: false */
+    {"zones", CHR_CONSTRAINT_LIKE, "b", 3, 0},       /* a SET: any item */
+    {"cores", CHR_CONSTRAINT_LIKE, "[48]\\.0", 3, 0}, /* a SCALAR as Java prints it */
+    {"hostname", CHR_CONSTRAINT_EQUALS, "agent-1.sim", 2, 0},
+    {"hostname", CHR_CONSTRAINT_LIKE, "local.*", 0, 1},
+    {"rack", CHR_CONSTRAINT_EQUALS, "nowhere", 0, 0},
+    {"ports", CHR_CONSTRAINT_LIKE, ".*", 0, 0},      /* RANGES: never */
+};
+#define N_CMENU (sizeof cmenu / sizeof cmenu[0])
 
 /* ---- Random numbers (splitmix64: deterministic per seed) -------------------- */
 
@@ -276,6 +324,7 @@ struct sim {
     uint64_t n_enomem;
     uint64_t n_early;            /* launches before the task's start (the lead at work) */
     uint64_t n_resizes, n_waiting_deletes, n_refused_big;
+    uint64_t n_constrained, n_containers; /* launches of jobs with constraints, a container */
 };
 
 static const char *const zones[] = {NULL, "UTC", "America/New_York", "Europe/London",
@@ -909,6 +958,11 @@ static void rm_offer(struct sim *s, int a)
     e.ev.u.offer.id = o.id;
     snprintf(e.ev.u.offer.agent, sizeof e.ev.u.offer.agent, "agent-%d", a);
     e.ev.u.offer.cpus = o.cpus, e.ev.u.offer.mem_mb = o.mem, e.ev.u.offer.disk_mb = o.disk;
+    /* Static tables: valid whenever the message is delivered. */
+    e.ev.u.offer.hostname = s->local_rm ? LOCAL_HOST : agent_hosts[a];
+    e.ev.u.offer.attrs = s->local_rm ? NULL : agent_attrs[a];
+    e.ev.u.offer.n_attrs = s->local_rm ? 0 : N_AGENT_ATTRS;
+    e.ev.u.offer.containers = !s->local_rm && (MESOS_CONTAINERS >> a & 1u) != 0;
     pq_push(s, e);
     if (s->faults && chance(&s->rng, 0.05)) {
         struct sev r = {.type = SEV_MSG, .inc = s->inc, .at = e.at + rnd_in(&s->rng, 1, 60000)};
@@ -922,6 +976,25 @@ static void rm_offer(struct sim *s, int a)
 static double need_of(double v, double dflt)
 {
     return v > 0 ? v : dflt;
+}
+
+/* The agents that admit def (invariant 8), by the simulator's own tables. */
+static unsigned admitted(struct sim *s, const struct chr_job *def)
+{
+    unsigned mask = def->container_json == NULL ? 7u : s->local_rm ? 0u : MESOS_CONTAINERS;
+    for (uint32_t i = 0; i < def->n_constraints; i++) {
+        const struct chr_constraint *k = &def->constraints[i];
+        size_t m = 0;
+        while (m < N_CMENU && (strcmp(cmenu[m].attr, k->attribute) != 0 || cmenu[m].op != k->op ||
+                               strcmp(cmenu[m].value, k->value) != 0))
+            m++;
+        if (m == N_CMENU) {
+            fail(s, "(8) job %s has a constraint not from the menu", def->name);
+            return 0;
+        }
+        mask &= s->local_rm ? cmenu[m].local : cmenu[m].mesos;
+    }
+    return mask;
 }
 
 /* How a launched task goes: its duration and outcome. */
@@ -1017,6 +1090,13 @@ static void rm_launch(struct sim *s, const struct chr_run *r, const struct chr_j
         send_status_offer(s, r->id, NULL, CHR_RUN_QUEUED, 0, "offer no longer valid", offer_id);
         return;
     }
+    if ((admitted(s, def) >> o->agent & 1u) == 0) {
+        fail(s, "(8) run '%s' launched on agent %d, which its constraints or container refuse",
+             r->id, o->agent);
+        return;
+    }
+    s->n_constrained += def->n_constraints > 0;
+    s->n_containers += def->container_json != NULL;
     double cpus = need_of(def->cpus, 0.1), mem = need_of(def->mem_mb, 128);
     double disk = need_of(def->disk_mb, 256);
     if (o->cpus + 1e-6 < cpus || o->mem + 1e-6 < mem || o->disk + 1e-6 < disk) {
@@ -1260,6 +1340,34 @@ static void exec_reply(struct sim *s, const struct chr_action *a)
     infl_remove(s, f);
 }
 
+/* A waiting run's reason: its needs, or the container runtime (only for a
+ * job with a container) or a constraint of its job that no held offer
+ * meets. */
+static bool waiting_reason_ok(struct sim *s, const struct chr_run *r)
+{
+    static const char pre[] = "waiting for resources: ";
+    const char *why = r->reason + sizeof pre - 1;
+    if (strncmp(r->reason, pre, sizeof pre - 1) != 0)
+        return false;
+    if (strncmp(why, "needs cpus ", 11) == 0 ||
+        strncmp(why, "no offer matches all its constraints at once", 44) == 0)
+        return true;
+    const struct chr_job *def = chr_core_job(s->core, r->job, NULL);
+    if (def == NULL)
+        return false;
+    if (strncmp(why, "needs a container runtime", 25) == 0)
+        return def->container_json != NULL;
+    for (uint32_t i = 0; i < def->n_constraints; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "no offer matches constraint %s %s %s (",
+                 def->constraints[i].attribute, chr_constraint_op_name(def->constraints[i].op),
+                 def->constraints[i].value);
+        if (strncmp(why, want, strlen(want)) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void exec_action(struct sim *s, const struct chr_action *a)
 {
     if (s->verbose && (a->type == CHR_ACT_SUPPRESS || a->type == CHR_ACT_REVIVE ||
@@ -1304,8 +1412,7 @@ static void exec_action(struct sim *s, const struct chr_action *a)
             printf("  note: %s\n", a->u.note.text);
         break;
     case CHR_ACT_WAITING:
-        if (a->u.run.run->state != CHR_RUN_QUEUED ||
-            strncmp(a->u.run.run->reason, "waiting for resources: needs ", 29) != 0)
+        if (a->u.run.run->state != CHR_RUN_QUEUED || !waiting_reason_ok(s, a->u.run.run))
             fail(s, "(7) WAITING for run '%s' in state %d says '%s'", a->u.run.run->id,
                  (int)a->u.run.run->state, a->u.run.run->reason);
         if (s->verbose)
@@ -1356,12 +1463,15 @@ static void check_counts(struct sim *s)
              c.batches_pending, s->n_pending);
 }
 
-/* Whether some agent could give the core cpus/mem/disk now: its outstanding
- * offer fits, or with none outstanding its free resources do. */
-static bool room_for(const struct sim *s, double cpus, double mem, double disk)
+/* Whether some agent of `agents` (bit a) could give the core cpus/mem/disk
+ * now: its outstanding offer fits, or with none outstanding its free
+ * resources do. */
+static bool room_for(const struct sim *s, unsigned agents, double cpus, double mem, double disk)
 {
     for (int a = 0; a < N_AGENTS; a++) {
         const struct agent *ag = &s->agents[a];
+        if ((agents >> a & 1u) == 0)
+            continue;
         double c = ag->cpus, m = ag->mem, d = ag->disk;
         for (size_t i = 0; i < s->n_offers; i++) {
             const struct offer_rec *o = &s->offers[i];
@@ -1420,8 +1530,8 @@ static void check_liveness(struct sim *s)
         size_t n = def != NULL ? chr_core_job_runs(s->core, name, runs, 64) : 0;
         for (size_t k = 0; k < n; k++) {
             if (!ready_first_attempt(s, i, runs[k], runs, n) ||
-                !room_for(s, need_of(def->cpus, 0.1), need_of(def->mem_mb, 128),
-                          need_of(def->disk_mb, 256)))
+                !room_for(s, admitted(s, def), need_of(def->cpus, 0.1),
+                          need_of(def->mem_mb, 128), need_of(def->disk_mb, 256)))
                 continue;
             int64_t since = waiter_since(s, old, n_old, runs[k]->id);
             if (s->now - since > s->max_wait_ms)
@@ -1580,6 +1690,22 @@ static void gen_job(struct sim *s, int ji, struct chr_job *j)
               : size < 95 ? (double)rnd_in(&s->rng, 5, 14) / 2     /* the biggest only */
                           : (double)rnd_in(&s->rng, 12, 16);       /* nothing */
     j->mem_mb = chance(&s->rng, 0.5) ? 0 : (double)rnd_in(&s->rng, 64, 1024);
+    if (chance(&s->rng, 0.12)) {
+        uint32_t n = (uint32_t)rnd_in(&s->rng, 1, 2);
+        j->constraints = xcalloc(n, sizeof *j->constraints);
+        j->n_constraints = n;
+        for (uint32_t i = 0; i < n; i++) {
+            /* One that no agent meets keeps offers cycling for as long as
+             * its job lives (so do the sixteen-cpu jobs): fewer of those. */
+            size_t m = rnd(&s->rng) % N_CMENU;
+            if ((s->local_rm ? cmenu[m].local : cmenu[m].mesos) == 0 && chance(&s->rng, 0.9))
+                m = rnd(&s->rng) % N_CMENU;
+            j->constraints[i] = (struct chr_constraint){xdup(cmenu[m].attr), cmenu[m].op,
+                                                        xdup(cmenu[m].value)};
+        }
+    }
+    if (chance(&s->rng, 0.05))
+        j->container_json = xdup("{\"type\":\"DOCKER\",\"image\":\"busybox\"}");
 }
 
 /* A replacement of the job as the store has it, or a new definition. */
@@ -1684,8 +1810,14 @@ static bool def_equal(const struct chr_job *a, const struct chr_job *b)
         a->retry_delay_ms != b->retry_delay_ms || a->disabled != b->disabled ||
         a->concurrent != b->concurrent || a->high_priority != b->high_priority ||
         a->soft_error != b->soft_error || a->cpus != b->cpus || a->mem_mb != b->mem_mb ||
-        a->starting_deadline_ms != b->starting_deadline_ms)
+        a->starting_deadline_ms != b->starting_deadline_ms || a->n_constraints != b->n_constraints ||
+        !str_eq(a->container_json, b->container_json))
         return false;
+    for (uint32_t i = 0; i < a->n_constraints; i++)
+        if (a->constraints[i].op != b->constraints[i].op ||
+            !str_eq(a->constraints[i].attribute, b->constraints[i].attribute) ||
+            !str_eq(a->constraints[i].value, b->constraints[i].value))
+            return false;
     for (uint32_t i = 0; i < a->n_parents; i++)
         if (strcmp(a->parents[i], b->parents[i]) != 0)
             return false;
@@ -1936,11 +2068,12 @@ static void drain(struct sim *s)
     }
 }
 
-static bool fits_any_agent(const struct sim *s, const struct chr_job *def)
+static bool fits_any_agent(struct sim *s, const struct chr_job *def)
 {
+    unsigned agents = admitted(s, def);
     for (int a = 0; a < N_AGENTS; a++) {
         const struct agent *ag = &s->agents[a];
-        if (ag->cap_cpus + 1e-9 >= need_of(def->cpus, 0.1) &&
+        if ((agents >> a & 1u) != 0 && ag->cap_cpus + 1e-9 >= need_of(def->cpus, 0.1) &&
             ag->cap_mem + 1e-9 >= need_of(def->mem_mb, 128) &&
             ag->cap_disk + 1e-9 >= need_of(def->disk_mb, 256))
             return true;
@@ -2080,7 +2213,8 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
         printf("  ok: %s, lead %lld ms, %llu steps, %llu requests, %llu launches, %llu scheduled "
                "runs, %llu instants ledgered, %llu crashes (%llu store failures), %llu ENOMEM, "
                "%llu launched early, %llu resizes, %llu deletes of waiting jobs, %llu too big "
-               "refused, longest wait with room %lld ms\n",
+               "refused, %llu launches with constraints, %llu with a container, longest wait "
+               "with room %lld ms\n",
                s->local_rm ? "local" : "mesos", (long long)s->lead, (unsigned long long)s->n_steps,
                (unsigned long long)s->n_requests, (unsigned long long)s->n_launch,
                (unsigned long long)s->n_sched_runs, (unsigned long long)s->n_ledgered,
@@ -2088,6 +2222,7 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
                (unsigned long long)s->n_store_fail, (unsigned long long)s->n_enomem,
                (unsigned long long)s->n_early, (unsigned long long)s->n_resizes,
                (unsigned long long)s->n_waiting_deletes, (unsigned long long)s->n_refused_big,
+               (unsigned long long)s->n_constrained, (unsigned long long)s->n_containers,
                (long long)s->max_wait_ms);
     else
         printf("FAIL seed %llu at %s (step %llu): %s\n  reproduce: build/test/sim/sim_core "

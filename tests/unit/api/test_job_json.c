@@ -128,7 +128,10 @@ static void test_chronos_example_fields(void **state)
     assert_string_equal(j.env[0].name, "JVMOPTS");
     assert_string_equal(j.env[0].value, "-Xmx1000m");
     assert_string_equal(j.run_as_user, "root");
-    assert_string_equal(j.constraints_json, "[[\"rack\",\"EQUALS\",\"rack-1\"]]");
+    assert_int_equal(j.n_constraints, 1);
+    assert_string_equal(j.constraints[0].attribute, "rack");
+    assert_int_equal(j.constraints[0].op, CHR_CONSTRAINT_EQUALS);
+    assert_string_equal(j.constraints[0].value, "rack-1");
     assert_string_equal(j.fetch_json, "[{\"uri\":\"https://x/f\",\"executable\":false,"
                                       "\"cache\":false,\"extract\":true}]");
     assert_null(j.uris_json); /* uris was fetch[].uri: one definition */
@@ -285,7 +288,8 @@ static void test_defaults_filled(void **state)
     assert_null(j.env);
     assert_null(j.fetch_json);
     assert_null(j.uris_json);
-    assert_null(j.constraints_json);
+    assert_null(j.constraints);
+    assert_int_equal(j.n_constraints, 0);
     chr_job_free(&j);
 
     /* The server's flags, and 0 or "" meaning "the default". */
@@ -602,6 +606,16 @@ static const struct malformed {
     {J("\"constraints\":[[\"a\",\"LIKE\",\"b\"],[\"a\",\"EQUALS\",1]]"), "constraints[1]",
      "three strings"},
     {J("\"constraints\":[\"a\"]"), "constraints[0]", "got \"a\""},
+    {J("\"constraints\":[[\"a\",\"EQUALS\",\"b\",\"c\"]]"), "constraints[0]",
+     "expected [attribute, operator, value]"},
+    {J("\"constraints\":[[\"\",\"EQUALS\",\"b\"]]"), "constraints[0][0]",
+     "the attribute name is empty"},
+    {J("\"constraints\":[[\"rack\",\"LIKE\",\"rack-[1-\"]]"), "constraints[0][2]",
+     "unclosed '['"},
+    {J("\"constraints\":[[\"rack\",\"UNLIKE\",\"(?i)rack\"]]"), "constraints[0][2]",
+     "'(?' constructs"},
+    {J("\"constraints\":[[\"a\",\"LIKE\",\"x\\u0000y\"]]"), "constraints[0][2]",
+     "NUL"},
     {J("\"fetch\":{}"), "fetch", "expected an array"},
     {J("\"fetch\":[{}]"), "fetch[0].uri", "required"},
     {J("\"fetch\":[{\"uri\":\"u\",\"extract\":\"no\"}]"), "fetch[0].extract",

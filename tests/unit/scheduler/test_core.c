@@ -184,6 +184,35 @@ static void offer(struct h *h, uint64_t id, double cpus, double mem)
     step(h, &ev);
 }
 
+/* An offer from an agent with attributes (name, value pairs) whose
+ * manager runs containers or not. */
+static void offer_at(struct h *h, uint64_t id, const char *host, const char *const *kv, size_t n,
+                     bool containers)
+{
+    struct chr_offer_attr a[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (struct chr_offer_attr){kv[2 * i], kv[2 * i + 1]};
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = id;
+    ev.u.offer.cpus = 4;
+    ev.u.offer.mem_mb = 4096;
+    ev.u.offer.disk_mb = 1000;
+    ev.u.offer.hostname = host;
+    ev.u.offer.attrs = a;
+    ev.u.offer.n_attrs = n;
+    ev.u.offer.containers = containers;
+    step(h, &ev);
+}
+
+static void add_constraint(struct chr_job *j, const char *attr, enum chr_constraint_op op,
+                           const char *value)
+{
+    j->constraints = chr_realloc(j->constraints, (j->n_constraints + 1) * sizeof *j->constraints);
+    assert_non_null(j->constraints);
+    j->constraints[j->n_constraints++] = (struct chr_constraint){dup(attr), op, dup(value)};
+}
+
 static void status(struct h *h, const char *run_id, enum chr_run_state s, int32_t code)
 {
     struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
@@ -1092,6 +1121,219 @@ static void test_allocation_failures(void **state)
     assert_int_equal(state_of(h, "x")->next_ms, h->now - h->now % 60000 + 60000);
 }
 
+
+/* ---- Constraints and containers ------------------------------------------------ */
+
+/* First fit takes the first offer whose agent satisfies the job's
+ * constraints; the runs of other jobs on the same offer are not held up. */
+static void test_constraints_first_fit(void **state)
+{
+    struct h *h = *state;
+    struct chr_job r2 = mkjob("on-r2", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&r2, "rack", CHR_CONSTRAINT_EQUALS, "r2");
+    r2.high_priority = true; /* first in order */
+    put_ok(h, r2);
+    struct chr_job any = mkjob("any-rack", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&any, "rack", CHR_CONSTRAINT_LIKE, "r[0-9]");
+    add_constraint(&any, "hostname", CHR_CONSTRAINT_UNLIKE, "b\\..*");
+    put_ok(h, any);
+    put_ok(h, mkjob("free", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    static const char *const rack1[] = {"rack", "r1"};
+    offer_at(h, 1, "a.example", rack1, 1, true);
+    /* on-r2 fits no held offer: the two behind it launch on offer 1. */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 2);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "any-rack");
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 1)->u.launch.run->job, "free");
+    assert_int_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.offer_id, 1);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    const struct chr_run *w = nth(h, CHR_ACT_WAITING, 0)->u.run.run;
+    assert_string_equal(w->job, "on-r2");
+    assert_string_equal(w->reason, "waiting for resources: no offer matches constraint rack "
+                                   "EQUALS r2 (held: 1 offer)");
+    char id[CHR_RUN_ID_MAX];
+    snprintf(id, sizeof id, "%s", w->id);
+    /* An agent without the attribute, another in the wrong rack: declined. */
+    offer_at(h, 2, "b.example", NULL, 0, true);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    h->now += 2000; /* the reason is refreshed at most once a second */
+    offer_at(h, 3, "c.example", rack1, 1, true);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "on-r2", runs, 4), 1);
+    assert_string_equal(runs[0]->reason, "waiting for resources: no offer matches constraint "
+                                         "rack EQUALS r2 (held: 1 offer)");
+    /* The agent in rack r2 takes it: the same run, it kept its place. */
+    static const char *const rack2[] = {"os", "linux", "rack", "r2"};
+    offer_at(h, 4, "d.example", rack2, 2, true);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id);
+    assert_int_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.offer_id, 4);
+}
+
+/* A constraint no agent satisfies keeps its run waiting, in its place,
+ * saying why; the runs behind it, and later ones, launch; a replace that
+ * drops the constraint lets the same run go. */
+static void test_unsatisfiable_constraint_does_not_block(void **state)
+{
+    struct h *h = *state;
+    struct chr_job pinned = mkjob("pinned", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&pinned, "rack", CHR_CONSTRAINT_LIKE, "r.*");
+    add_constraint(&pinned, "gpu", CHR_CONSTRAINT_EQUALS, "yes");
+    pinned.high_priority = true;
+    put_ok(h, pinned);
+    put_ok(h, mkjob("tick", "R/2024-01-01T00:00:00Z/PT1H"));
+    static const char *const rack1[] = {"rack", "r1"};
+    char id[CHR_RUN_ID_MAX] = "";
+    for (int k = 1; k <= 3; k++) {
+        advance(h, T("2024-01-01T00:00:00Z") + k * CHR_MS_PER_HOUR);
+        durable(h);
+        offer_at(h, (uint64_t)k, "a.example", rack1, 1, true);
+        assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+        assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "tick");
+        const struct chr_run *runs[4];
+        assert_int_equal(chr_core_job_runs(h->core, "pinned", runs, 4), 1);
+        assert_string_equal(runs[0]->reason, "waiting for resources: no offer matches "
+                                             "constraint gpu EQUALS yes (held: 1 offer)");
+        if (k == 1)
+            snprintf(id, sizeof id, "%s", runs[0]->id);
+        assert_string_equal(runs[0]->id, id); /* one run keeps its place */
+        assert_int_equal(chr_core_job_runs(h->core, "tick", runs, 4), 1);
+        status(h, runs[0]->id, CHR_RUN_FINISHED, 0);
+        durable(h);
+    }
+    /* Its later instants were ledgered as waiting, not run. */
+    const struct chr_job_state *st = state_of(h, "pinned");
+    assert_int_equal(st->ledger_len, 1);
+    assert_int_equal(st->ledger[0].reason, CHR_LEDGER_COALESCED_WAITING);
+    assert_int_equal(st->ledger[0].count, 2);
+    /* Each constraint alone is met by some offer, both never by one. */
+    struct chr_job both = mkjob("pinned", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&both, "rack", CHR_CONSTRAINT_EQUALS, "r1");
+    add_constraint(&both, "hostname", CHR_CONSTRAINT_EQUALS, "b.example");
+    both.high_priority = true;
+    put_ok(h, both);
+    h->now += 2000;
+    offer_at(h, 10, "a.example", rack1, 1, true);
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "pinned", runs, 4), 1);
+    assert_string_equal(runs[0]->reason, "waiting for resources: no offer matches constraint "
+                                         "hostname EQUALS b.example (held: 1 offer)");
+    /* Replaced without the impossible constraint: the same run launches. */
+    struct chr_job fixed = mkjob("pinned", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&fixed, "hostname", CHR_CONSTRAINT_EQUALS, "a.example");
+    fixed.high_priority = true;
+    put_ok(h, fixed);
+    offer_at(h, 11, "a.example", NULL, 0, true);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id);
+}
+
+/* A job with a container waits on offers of a manager without a container
+ * runtime, saying so, and runs on one with it; others run meanwhile. */
+static void test_container_job_needs_runtime(void **state)
+{
+    struct h *h = *state;
+    struct chr_job boxed = mkjob("boxed", "R/2024-01-01T00:00:00Z/PT1H");
+    boxed.container_json = dup("{\"type\":\"DOCKER\",\"image\":\"busybox\"}");
+    boxed.high_priority = true;
+    put_ok(h, boxed);
+    put_ok(h, mkjob("plain", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer_at(h, 1, "local", NULL, 0, false);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "plain");
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    assert_string_equal(nth(h, CHR_ACT_WAITING, 0)->u.run.run->reason,
+                        "waiting for resources: needs a container runtime: start with --master "
+                        "or --local_containerizer");
+    offer_at(h, 2, "agent", NULL, 0, true);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->job, "boxed");
+    assert_int_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.offer_id, 2);
+}
+
+/* Resources still decide among the offers that admit a job: its reason
+ * names the closest admitting offer, not a bigger one it may not use. */
+static void test_constraint_then_resources(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("big-r1", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&j, "rack", CHR_CONSTRAINT_EQUALS, "r1");
+    j.cpus = 8;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    static const char *const rack1[] = {"rack", "r1"};
+    offer_at(h, 1, "a", rack1, 1, true); /* 4 cpus */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    assert_non_null(strstr(nth(h, CHR_ACT_WAITING, 0)->u.run.run->reason,
+                           "needs cpus 8, mem 128 MB, disk 256 MB; largest free offer cpus 4"));
+}
+
+/* An offer with more attributes than the bound is declined with a note. */
+static void test_offer_too_many_attributes(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("x", "R/2024-01-01T00:00:00Z/PT1H"));
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    struct chr_offer_attr many[CHR_OFFER_ATTRS_MAX + 1];
+    for (size_t i = 0; i < CHR_OFFER_ATTRS_MAX + 1; i++)
+        many[i] = (struct chr_offer_attr){"a", "b"};
+    struct chr_event ev = {.type = CHR_EV_OFFER};
+    ev.u.offer.id = 9;
+    ev.u.offer.cpus = 4, ev.u.offer.mem_mb = 4096, ev.u.offer.disk_mb = 1000;
+    ev.u.offer.attrs = many;
+    ev.u.offer.n_attrs = CHR_OFFER_ATTRS_MAX + 1;
+    step(h, &ev);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_int_equal(count(h, CHR_ACT_DECLINE), 1);
+    assert_int_equal(nth(h, CHR_ACT_DECLINE, 0)->u.decline.offer_id, 9);
+    assert_non_null(strstr(nth(h, CHR_ACT_NOTE, 0)->u.note.text, "more than 64"));
+    offer(h, 10, 4, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+}
+
+/* A PUT with a bad constraint is refused with a message naming it; a stored
+ * one that does not compile here waits, saying so. */
+static void test_bad_constraints(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("bad", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&j, "rack", CHR_CONSTRAINT_LIKE, "(?i)r1");
+    uint64_t req = put(h, j);
+    const struct chr_action *r = reply_for(h, req);
+    assert_non_null(r);
+    assert_int_equal(r->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(r->u.reply.message, "constraints[0][2]: "));
+    assert_null(chr_core_job(h->core, "bad", NULL));
+
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("stored", "R/2024-01-01T00:00:00Z/PT1H");
+    add_constraint(&ev.u.job.job, "rack", CHR_CONSTRAINT_LIKE, "(a*)*");
+    chr_job_state_init(&ev.u.job.state);
+    ev.u.job.stateless = true;
+    step(h, &ev);
+    assert_int_equal(h->rc, CHR_OK);
+    assert_non_null(strstr(nth(h, CHR_ACT_NOTE, 0)->u.note.text, "'stored' will wait"));
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer(h, 1, 4, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 0);
+    assert_non_null(strstr(nth(h, CHR_ACT_WAITING, 0)->u.run.run->reason,
+                           "constraints do not compile"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1129,6 +1371,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_stateless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_constraints_first_fit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsatisfiable_constraint_does_not_block, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_container_job_needs_runtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_constraint_then_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offer_too_many_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_constraints, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

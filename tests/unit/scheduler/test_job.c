@@ -70,6 +70,17 @@ static void many_env(struct chr_job *j, size_t n)
     }
 }
 
+/* Frees the job's constraints but leaves their count: a broken job. */
+static void lose_constraints(struct chr_job *j)
+{
+    for (uint32_t i = 0; i < j->n_constraints; i++) {
+        chr_free(j->constraints[i].attribute);
+        chr_free(j->constraints[i].value);
+    }
+    chr_free(j->constraints);
+    j->constraints = NULL;
+}
+
 /* A scheduled job with every field set, as the codec would produce it. */
 static struct chr_job full_job(void)
 {
@@ -103,7 +114,13 @@ static struct chr_job full_job(void)
     j.env[1].name = dup_s("EMPTY");
     j.env[1].value = dup_s("");
     j.container_json = dup_s("{\"type\":\"docker\",\"image\":\"busybox\"}");
-    j.constraints_json = dup_s("[[\"rack\",\"EQUALS\",\"rack-1\"]]");
+    j.constraints = chr_calloc(2, sizeof *j.constraints);
+    assert_non_null(j.constraints);
+    j.n_constraints = 2;
+    j.constraints[0] = (struct chr_constraint){dup_s("rack"), CHR_CONSTRAINT_EQUALS,
+                                               dup_s("rack-1")};
+    j.constraints[1] = (struct chr_constraint){dup_s("dc"), CHR_CONSTRAINT_LIKE,
+                                               dup_s("north|south")};
     j.fetch_json = dup_s("[{\"uri\":\"https://x/f\"}]");
     return j;
 }
@@ -334,6 +351,13 @@ static void test_validate_rejects_texts_and_lists(void **state)
             "environmentVariables[0].name", "longer than 256 bytes");
     INVALID(full_job, many_env(&j, CHR_JOB_ENV_MAX + 1), "environmentVariables",
             "more than 256 variables");
+    /* Constraints are compiled to check them (scheduler/constraint.c). */
+    INVALID(full_job, set_s(&j.constraints[1].value, "north|(?i)south"), "constraints[1][2]",
+            "'(?' constructs");
+    INVALID(full_job, set_s(&j.constraints[0].attribute, ""), "constraints[0][0]", "empty");
+    INVALID(full_job, j.constraints[1].op = (enum chr_constraint_op)7, "constraints[1][1]",
+            "not an operator");
+    INVALID(full_job, lose_constraints(&j), "constraints", "missing");
 }
 
 /* ---- free and copy ---------------------------------------------------------- */
@@ -366,11 +390,11 @@ static void assert_job_copied(const struct chr_job *a, const struct chr_job *b)
     const char *const sa[] = {a->name, a->command, a->schedule, a->schedule_tz, a->owner,
                               a->owner_name, a->description, a->run_as_user, a->executor,
                               a->executor_flags, a->task_info_data, a->epsilon, a->container_json,
-                              a->constraints_json, a->fetch_json, a->uris_json};
+                              a->fetch_json, a->uris_json};
     const char *const sb[] = {b->name, b->command, b->schedule, b->schedule_tz, b->owner,
                               b->owner_name, b->description, b->run_as_user, b->executor,
                               b->executor_flags, b->task_info_data, b->epsilon, b->container_json,
-                              b->constraints_json, b->fetch_json, b->uris_json};
+                              b->fetch_json, b->uris_json};
     for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++)
         assert_str_copied(sa[i], sb[i]);
     assert_int_equal(a->n_arguments, b->n_arguments);
@@ -379,6 +403,12 @@ static void assert_job_copied(const struct chr_job *a, const struct chr_job *b)
     assert_int_equal(a->n_parents, b->n_parents);
     for (uint32_t i = 0; i < a->n_parents; i++)
         assert_str_copied(a->parents[i], b->parents[i]);
+    assert_int_equal(a->n_constraints, b->n_constraints);
+    for (uint32_t i = 0; i < a->n_constraints; i++) {
+        assert_int_equal(a->constraints[i].op, b->constraints[i].op);
+        assert_str_copied(a->constraints[i].attribute, b->constraints[i].attribute);
+        assert_str_copied(a->constraints[i].value, b->constraints[i].value);
+    }
     assert_int_equal(a->n_env, b->n_env);
     for (uint32_t i = 0; i < a->n_env; i++) {
         assert_str_copied(a->env[i].name, b->env[i].name);
@@ -438,8 +468,9 @@ static void test_copy_allocation_failures(void **state)
         assert_memory_equal(&b, &zero, sizeof b);
         assert_true(n < 1000);
     }
-    /* 16 strings less the NULL ones (uris), 2 arguments + vector, 2 env x 2 + vector. */
-    assert_int_equal(n, 15 + 3 + 5 + 1);
+    /* 15 strings less the NULL ones (uris), 2 arguments + vector, 2 env x 2 + vector,
+     * 2 constraints x 2 + vector. */
+    assert_int_equal(n, 14 + 3 + 5 + 5 + 1);
     assert_job_copied(&a, &b);
     chr_job_free(&a);
     chr_job_free(&b);
