@@ -6,7 +6,7 @@
 #                 the time oracle, a short fuzz run; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
 #   make faults   fault trials on a 3-server cluster and ZooKeeper, then on one
-#                 server whose disk fills (TRIALS=20 each)
+#                 server whose disk fills, then on Mesos (the master double) (TRIALS=20 each)
 #   make bench    benchmarks under bench/ (print figures, never pass/fail)
 #   make lint     banned functions and raw allocation outside their owners
 #
@@ -158,6 +158,7 @@ TRIALS ?= 20
 faults: deps $(B)/test/chronos
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/run.sh
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/local.sh
+	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/mesos.sh
 
 # The cluster story on this machine: ZooKeeper, a Mesos master (the test
 # double) with two agents, and chronos running the README's example on them.

@@ -127,6 +127,8 @@ add_main() {
   add main 300 "tests/mesos/test_double.sh" "bash tests/mesos/test_double.sh"
   add main 600 "tests/faults/local.sh (trials)" \
     "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/local.sh"
+  add main 600 "tests/faults/mesos.sh (trials)" \
+    "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/mesos.sh"
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
   # time engine's targets get SMOKE_FUZZ_SECONDS each, the decoders of what
   # comes from disk and ZooKeeper SMOKE_FUZZ_DECODER_SECONDS.

@@ -176,4 +176,6 @@ unacked=$(dq acks 'len(v["unacked"])')
   bad "unacknowledged" "$(dget acks | head -c 400)"
 viol=$(dget violations)
 [ "$viol" = "[]" ] && ok "no protocol violation" || bad "violations" "$(echo "$viol" | head -c 800)"
+stop_server
+kill "$DOUBLE" 2>/dev/null; wait "$DOUBLE" 2>/dev/null; DOUBLE=""
 finish
