@@ -122,8 +122,9 @@ static bool fake_healthy(struct chr_sched *s, char *why, size_t cap)
     return true;
 }
 
-static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy};
+static const struct chr_sched_ops fake_ops = {.request = fake_request, .view = fake_view,
+                                              .metrics = fake_metrics, .tzdb = fake_tzdb,
+                                              .healthy = fake_healthy};
 
 /* No run keeps output here. */
 static int no_output(void *ctx, const char *job, const char *run_id, const char *stream,
