@@ -1,10 +1,13 @@
 #!/bin/bash
-# mesos.sh - fault trials of chronos on Mesos: one `chronos serve --master`
-# against the strict Mesos master double (tests/mesos/double.py, two agents
-# that run tasks as local processes).  Each trial creates jobs due every
+# mesos.sh - fault trials of chronos on Mesos: one `chronos serve --master
+# zk://.../mesos` against the strict Mesos master double (tests/mesos/double.py,
+# two agents that run tasks as local processes) registered in a real
+# ZooKeeper.  Each trial creates jobs due every
 # second, applies a random schedule of faults - chronos killed (kill -9) or
 # restarted, the SUBSCRIBE stream dropped, the master restarted (it forgets
-# the stream, keeps the tasks, answers 503 while it recovers), heartbeats
+# the stream, keeps the tasks, answers 503 while it recovers), the master
+# failing over through ZooKeeper (its group member leaves and comes back:
+# chronos follows the leader's node and subscribes again), heartbeats
 # frozen, calls answered 503, status updates duplicated or delayed - lets
 # everything settle and counts, from the tasks' own output files and the
 # jobs' ledgers: instants launched twice (duplicate), instants neither
@@ -28,10 +31,11 @@ lib_init faults-mesos
 mkdir -p "$tmp/out" "$tmp/ledger"
 echo "mesos fault trials: $TRIALS, seed $SEED, binary $CHRONOS"
 DOUBLE=""
-trap 'kill $DOUBLE 2>/dev/null; sleep 0.3; kill -9 $DOUBLE 2>/dev/null; lib_cleanup' EXIT
+trap 'kill $DOUBLE 2>/dev/null; sleep 0.3; kill -9 $DOUBLE 2>/dev/null; "$REPO/tests/zk/zk.sh" stop "$tmp/zk" >/dev/null 2>&1; lib_cleanup' EXIT
 
+ZKH=$("$REPO/tests/zk/zk.sh" start "$tmp/zk" 1) || { echo "ZooKeeper did not start"; echo "0 passed, 1 failed"; exit 1; }
 $PY "$REPO/tests/mesos/double.py" --work-dir "$tmp/double" --agents 2 --heartbeat 1 \
-  --alloc-interval 0.3 --update-retry 2 >"$tmp/double.out" 2>"$tmp/double.log" &
+  --alloc-interval 0.3 --update-retry 2 --zk "$ZKH/mesos" >"$tmp/double.out" 2>"$tmp/double.log" &
 DOUBLE=$!
 wait_for 20 test -s "$tmp/double.out" || { echo "the double did not start"; echo "0 passed, 1 failed"; exit 1; }
 DPORT=$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["port"])' "$tmp/double.out")
@@ -40,13 +44,13 @@ dq() { curl -s -m 5 "http://127.0.0.1:$DPORT/double/$1" | $PY -c "import json,sy
 
 DATA=$tmp/data
 SERVER_LOG=$tmp/server.log
-serve() { start_server "$DATA" --master "127.0.0.1:$DPORT"; }
+serve() { start_server "$DATA" --master "zk://$ZKH/mesos"; }
 healthy() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")" = 200 ]; }
 subscribed() { [ "$(dq state 'v["subscribed"]')" = True ]; }
 tick() { # tick NAME START_MS: a job due every second; its task writes its instant
   echo "{\"name\":\"$1\",\"command\":\"echo \$CHRONOS_JOB_RUN_TIME >> $tmp/out/$1\",\"schedule\":\"R/$(iso "$2")/PT1S\",\"retries\":0,\"cpus\":0.1,\"mem\":16,\"disk\":0}"
 }
-KINDS=(kill9 restart drop-stream master-restart freeze fail503 dup-updates delay-updates)
+KINDS=(kill9 restart drop-stream master-restart master-failover freeze fail503 dup-updates delay-updates)
 if [ -n "${FAULTS:-}" ]; then IFS=, read -r -a KINDS <<<"$FAULTS"; fi
 
 fault() {
@@ -56,6 +60,7 @@ fault() {
     restart) stop_server; serve >/dev/null ;;
     drop-stream) ctl drop_stream ;;
     master-restart) ctl restart "{\"recovery_seconds\": 0.$(( 2 + RANDOM % 8 ))}" ;;
+    master-failover) ctl zk/resign; sleep "0.$(( 2 + RANDOM % 8 ))"; ctl zk/join ;;
     freeze) ctl freeze '{"on": true}'; sleep "$(( 2 + RANDOM % 5 ))"; ctl freeze '{"on": false}' ;;
     fail503) ctl fail_next "{\"count\": $(( 1 + RANDOM % 5 )), \"status\": 503}" ;;
     dup-updates) ctl duplicate_updates "{\"count\": $(( 1 + RANDOM % 6 ))}" ;;
