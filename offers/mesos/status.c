@@ -129,6 +129,20 @@ static int32_t failed_code(const struct chr_mesos_update *u, bool *from_message)
     return 1;
 }
 
+/* A text cut at n bytes may end inside a UTF-8 character: that part goes. */
+static void utf8_trim(char *out, size_t n)
+{
+    size_t k = n;
+    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k == 0 || (unsigned char)out[k - 1] < 0xC0)
+        return; /* ASCII, or nothing but continuation bytes: left as is */
+    unsigned char lead = (unsigned char)out[k - 1];
+    size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (k - 1 + len > n)
+        out[k - 1] = '\0';
+}
+
 /* "<phrase>[: <message>]", the phrase from Mesos's reason or the state. */
 static void describe(const struct chr_mesos_update *u, const char *phrase, bool with_message,
                      char out[CHR_RUN_REASON_MAX])
@@ -148,6 +162,7 @@ static void describe(const struct chr_mesos_update *u, const char *phrase, bool 
         }
     }
     out[n] = '\0';
+    utf8_trim(out, n);
 }
 
 static void failed(const struct chr_mesos_update *u, struct chr_mesos_outcome *out)
