@@ -993,7 +993,7 @@ static void test_metrics_prom(void **state)
     metrics_jobs(&i, &q, &r, &d);
     struct tjob *all[] = {&i, &q, &r, &d};
     struct chr_metrics_sample m = metrics_sample();
-    char *t = chr_render_metrics_prom(snap_of(&ts, all, 4), &m, NOW_MS, &len);
+    char *t = chr_render_metrics_prom(snap_of(&ts, all, 4), &m, NULL, NOW_MS, &len);
     assert_non_null(t);
     assert_int_equal(len, strlen(t));
     check_exposition(t);
@@ -1043,7 +1043,7 @@ static void test_metrics_prom(void **state)
     /* Empty: zeros, the families still there; a start in the future: 0. */
     memset(&m, 0, sizeof m);
     m.gauges.started_ms = NOW_MS + 5;
-    t = chr_render_metrics_prom(snap_of(&ts, NULL, 0), &m, NOW_MS, &len);
+    t = chr_render_metrics_prom(snap_of(&ts, NULL, 0), &m, NULL, NOW_MS, &len);
     assert_non_null(t);
     check_exposition(t);
     assert_line(t, "chronos_jobs{state=\"idle\"} 0");
@@ -1073,7 +1073,7 @@ static void test_metrics_json(void **state)
     metrics_jobs(&i, &q, &r, &d);
     struct tjob *all[] = {&i, &q, &r, &d};
     struct chr_metrics_sample m = metrics_sample();
-    json_t *v = load_body(chr_render_metrics_json(snap_of(&ts, all, 4), &m, NOW_MS, &len), &len);
+    json_t *v = load_body(chr_render_metrics_json(snap_of(&ts, all, 4), &m, NULL, NOW_MS, &len), &len);
     assert_string_equal(json_string_value(json_object_get(v, "version")), "3.0.0");
     assert_int_equal(jint(v, "gauges", "TaskManager.queueSize", "value"), 1); /* runs waiting */
     assert_int_equal(jint(v, "gauges", "TaskManager.highQueueSize", "value"), 0);
@@ -1196,13 +1196,13 @@ static char *fx_next_iso(const void *c, size_t *len, struct chr_error *err)
 static char *fx_prom(const void *c, size_t *len, struct chr_error *err)
 {
     chr_error_clear(err);
-    return chr_render_metrics_prom(((const struct fx *)c)->s, &((const struct fx *)c)->m, NOW_MS,
+    return chr_render_metrics_prom(((const struct fx *)c)->s, &((const struct fx *)c)->m, NULL, NOW_MS,
                                    len);
 }
 static char *fx_mjson(const void *c, size_t *len, struct chr_error *err)
 {
     chr_error_clear(err);
-    return chr_render_metrics_json(((const struct fx *)c)->s, &((const struct fx *)c)->m, NOW_MS,
+    return chr_render_metrics_json(((const struct fx *)c)->s, &((const struct fx *)c)->m, NULL, NOW_MS,
                                    len);
 }
 
