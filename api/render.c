@@ -1078,6 +1078,16 @@ static void prom_res_agents(struct chr_sb *b, const json_t *res)
     }
 }
 
+int64_t chr_render_task_time_ms(const struct chr_view_snap *s)
+{
+    int64_t t = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int64_t d = s->jobs[i]->stats.task_time_ms > 0 ? s->jobs[i]->stats.task_time_ms : 0;
+        t = t > INT64_MAX - d ? INT64_MAX : t + d;
+    }
+    return t;
+}
+
 static void prom_task_time(struct chr_sb *b, const struct chr_view_snap *s)
 {
     prom_head(b, "chronos_job_task_seconds_total", "counter",
@@ -1092,7 +1102,7 @@ static void prom_task_time(struct chr_sb *b, const struct chr_view_snap *s)
     prom_head(b, "chronos_task_seconds_total", "counter",
               "Summed task time of every job's runs that started and ended.");
     chr_sb_str(b, "chronos_task_seconds_total ");
-    sb_prom_double(b, (double)chr_view_task_time_ms(s) / 1000.0);
+    sb_prom_double(b, (double)chr_render_task_time_ms(s) / 1000.0);
     chr_sb_ch(b, '\n');
 }
 
@@ -1201,7 +1211,7 @@ char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_me
     if (res != NULL)
         json_res(&b, res);
     chr_sb_str(&b, "},\"counters\":{\"reviveOffersCount\":{\"count\":0}");
-    json_counter(&b, "", "taskTime.ms", chr_view_task_time_ms(s));
+    json_counter(&b, "", "taskTime.ms", chr_render_task_time_ms(s));
     for (size_t i = 0; i < N_COUNTERS; i++)
         json_counter(&b, "", counters[i].json, (int64_t)m->counter[counters[i].c]);
     for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {

@@ -84,6 +84,10 @@ const char *chr_render_run_state(enum chr_run_state s);
 char *chr_render_next(const struct chr_job *def, struct chr_tzdb *tzdb, int64_t from_ms,
                       size_t count, size_t *len, struct chr_error *err);
 
+/* The summed task time of every job of the snapshot, in ms (saturates at
+ * INT64_MAX): /v1/status's taskTimeSeconds and /metrics' total. */
+int64_t chr_render_task_time_ms(const struct chr_view_snap *s);
+
 /* GET /metrics: Prometheus text exposition format 0.0.4.  `res`: the
  * resource manager's figures (sched.h's resources, /v1/status's shape), or
  * NULL for none. */

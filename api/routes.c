@@ -401,7 +401,7 @@ static void status_figures(struct req *r, json_t *o)
     const struct chr_view_snap *s = snapshot(r);
     if (s != NULL)
         json_object_set_new(o, "taskTimeSeconds",
-                            json_real((double)chr_view_task_time_ms(s) / 1000.0));
+                            json_real((double)chr_render_task_time_ms(s) / 1000.0));
     chr_view_snap_release(s);
 }
 

@@ -551,16 +551,6 @@ const struct chr_view_job *chr_view_job(struct chr_view *v, const char *name)
     return j ? &j->pub : NULL;
 }
 
-int64_t chr_view_task_time_ms(const struct chr_view_snap *s)
-{
-    int64_t t = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        int64_t d = s->jobs[i]->stats.task_time_ms;
-        t = d > 0 && t > INT64_MAX - d ? INT64_MAX : t + (d > 0 ? d : 0);
-    }
-    return t;
-}
-
 size_t chr_view_count(struct chr_view *v)
 {
     pthread_mutex_lock(&v->mu);

@@ -98,9 +98,6 @@ void chr_view_rebuild(struct chr_view *v, const struct chr_core *core);
 
 /* The current snapshot (held: release it), or NULL when out of memory. */
 const struct chr_view_snap *chr_view_snapshot(struct chr_view *v);
-/* The summed task time of every job of the snapshot (saturates at
- * INT64_MAX). */
-int64_t chr_view_task_time_ms(const struct chr_view_snap *s);
 void chr_view_snap_release(const struct chr_view_snap *s);
 
 /*
