@@ -123,7 +123,7 @@ static bool fake_healthy(struct chr_sched *s, char *why, size_t cap)
 }
 
 static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy};
+                                              fake_healthy, NULL, NULL};
 
 /* No run keeps output here. */
 static int no_output(void *ctx, const char *job, const char *run_id, const char *stream,
