@@ -1039,11 +1039,13 @@ static bool put_tail(json_t *o, const struct chr_job *job)
     return ok;
 }
 
-/* 2.x fields when set, our extensions, and the read-only view. */
-static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_job_view *view)
+/* 2.x fields when set, our extensions (the task time first: a counter), and
+ * the read-only view. */
+static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_job_stats *st,
+                       const struct chr_job_view *view)
 {
-    bool ok = true;
-    if (job->epsilon != NULL)
+    bool ok = put(o, "taskTimeSeconds", json_real((double)st->task_time_ms / 1000.0));
+    if (ok && job->epsilon != NULL)
         ok = put(o, "epsilon", str(job->epsilon));
     if (ok && job->async)
         ok = put(o, "async", json_true());
@@ -1073,7 +1075,7 @@ char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *sta
     }
     json_t *o = json_object();
     char *text = NULL;
-    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job, view))
+    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job, stats, view))
         text = dump_text(o, len);
     json_decref(o);
     return text;

@@ -1010,8 +1010,104 @@ static void prom_gauges(struct chr_sb *b, const struct chr_metrics_sample *m, in
     chr_sb_ch(b, '\n');
 }
 
+/* ---- The resource figures and task time in /metrics ---------------------------------- */
+
+static const char *const res_names[3] = {"cpus", "mem", "disk"};
+
+/* A figure of a {"cpus","mem","disk"} member of `o`; 0 when absent. */
+static double fig(const json_t *o, const char *member, int k)
+{
+    return json_number_value(json_object_get(json_object_get(o, member), res_names[k]));
+}
+
+/* A Prometheus label value: '\', '"' and a newline escaped. */
+static void sb_prom_label(struct chr_sb *b, const char *v)
+{
+    for (; *v != '\0'; v++) {
+        if (*v == '\\' || *v == '"')
+            chr_sb_ch(b, '\\');
+        if (*v == '\n')
+            chr_sb_str(b, "\\n");
+        else
+            chr_sb_ch(b, *v);
+    }
+}
+
+static void prom_res_sums(struct chr_sb *b, const json_t *res)
+{
+    static const char *const what[][2] = {
+        {"offered", "What the agents offered (their last offers, or what is free on this "
+                    "host); mem and disk in MB."},
+        {"used", "What chronos's running tasks use; mem and disk in MB."},
+        {"held", "What the offers chronos holds now hold; mem and disk in MB."},
+        {"total", "What the agents have in all, when known (this host); mem and disk in MB."},
+    };
+    for (size_t w = 0; w < 4; w++) {
+        if (!json_is_object(json_object_get(res, what[w][0])))
+            continue; /* total: unknown on Mesos */
+        char name[64];
+        snprintf(name, sizeof name, "chronos_resources_%s", what[w][0]);
+        prom_head(b, name, "gauge", what[w][1]);
+        for (int k = 0; k < 3; k++) {
+            chr_sb_fmt(b, "%s{resource=\"%s\"} ", name, res_names[k]);
+            sb_prom_double(b, fig(res, what[w][0], k));
+            chr_sb_ch(b, '\n');
+        }
+    }
+}
+
+static void prom_res_agents(struct chr_sb *b, const json_t *res)
+{
+    const json_t *agents = json_object_get(res, "agents");
+    static const char *const what[2] = {"offered", "used"};
+    for (size_t w = 0; w < 2; w++) {
+        char name[64];
+        snprintf(name, sizeof name, "chronos_agent_resources_%s", what[w]);
+        prom_head(b, name, "gauge", w == 0 ? "What each agent offered last; mem and disk in MB."
+                                           : "What chronos's running tasks use on each agent.");
+        for (size_t i = 0; i < json_array_size(agents); i++) {
+            const json_t *a = json_array_get(agents, i);
+            for (int k = 0; k < 3; k++) {
+                chr_sb_fmt(b, "%s{agent=\"", name);
+                sb_prom_label(b, json_string_value(json_object_get(a, "id")));
+                chr_sb_fmt(b, "\",resource=\"%s\"} ", res_names[k]);
+                sb_prom_double(b, fig(a, what[w], k));
+                chr_sb_ch(b, '\n');
+            }
+        }
+    }
+}
+
+int64_t chr_render_task_time_ms(const struct chr_view_snap *s)
+{
+    int64_t t = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int64_t d = s->jobs[i]->stats.task_time_ms > 0 ? s->jobs[i]->stats.task_time_ms : 0;
+        t = t > INT64_MAX - d ? INT64_MAX : t + d;
+    }
+    return t;
+}
+
+static void prom_task_time(struct chr_sb *b, const struct chr_view_snap *s)
+{
+    prom_head(b, "chronos_job_task_seconds_total", "counter",
+              "Summed task time of the job's runs that started and ended.");
+    for (size_t i = 0; i < s->n; i++) {
+        chr_sb_str(b, "chronos_job_task_seconds_total{job=\"");
+        sb_prom_label(b, s->jobs[i]->def->name);
+        chr_sb_str(b, "\"} ");
+        sb_prom_double(b, (double)s->jobs[i]->stats.task_time_ms / 1000.0);
+        chr_sb_ch(b, '\n');
+    }
+    prom_head(b, "chronos_task_seconds_total", "counter",
+              "Summed task time of every job's runs that started and ended.");
+    chr_sb_str(b, "chronos_task_seconds_total ");
+    sb_prom_double(b, (double)chr_render_task_time_ms(s) / 1000.0);
+    chr_sb_ch(b, '\n');
+}
+
 char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
-                              int64_t now_ms, size_t *len)
+                              const json_t *res, int64_t now_ms, size_t *len)
 {
     struct chr_sb b = {0};
     uint64_t js[JS_N];
@@ -1027,6 +1123,11 @@ char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_me
     prom_hist(&b, "chronos_store_write_seconds", "Store batch submitted to durable.",
               &m->store_write);
     prom_gauges(&b, m, now_ms);
+    prom_task_time(&b, s);
+    if (res != NULL) {
+        prom_res_sums(&b, res);
+        prom_res_agents(&b, res);
+    }
     return chr_sb_finish(&b, len);
 }
 
@@ -1046,8 +1147,42 @@ static void json_counter(struct chr_sb *b, const char *prefix, const char *name,
     chr_sb_fmt(b, "\":{\"count\":%" PRId64 "}", v);
 }
 
+/* ,"<prefix><name>.<suffix>":{"value":v} */
+static void json_gauge_d(struct chr_sb *b, const char *prefix, const char *name,
+                         const char *suffix, double v)
+{
+    chr_sb_str(b, ",\"");
+    chr_sb_json_body(b, prefix);
+    chr_sb_json_body(b, name);
+    chr_sb_ch(b, '.');
+    chr_sb_json_body(b, suffix);
+    chr_sb_str(b, "\":{\"value\":");
+    sb_json_double(b, v);
+    chr_sb_ch(b, '}');
+}
+
+/* resources.offered.cpus, ..., agents.<id>.offered.cpus, ... */
+static void json_res(struct chr_sb *b, const json_t *res)
+{
+    static const char *const sums[] = {"offered", "used", "held", "total"};
+    for (size_t w = 0; w < 4; w++)
+        for (int k = 0; k < 3 && json_is_object(json_object_get(res, sums[w])); k++)
+            json_gauge_d(b, "resources.", sums[w], res_names[k], fig(res, sums[w], k));
+    const json_t *agents = json_object_get(res, "agents");
+    for (size_t i = 0; i < json_array_size(agents) && !chr_sb_failed(b); i++) {
+        const json_t *a = json_array_get(agents, i);
+        const char *id = json_string_value(json_object_get(a, "id"));
+        for (size_t w = 0; w < 2; w++)
+            for (int k = 0; k < 3; k++) {
+                char suffix[32];
+                snprintf(suffix, sizeof suffix, "%s.%s", sums[w], res_names[k]);
+                json_gauge_d(b, "agents.", id != NULL ? id : "", suffix, fig(a, sums[w], k));
+            }
+    }
+}
+
 char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
-                              int64_t now_ms, size_t *len)
+                              const json_t *res, int64_t now_ms, size_t *len)
 {
     struct chr_sb b = {0};
     uint64_t js[JS_N];
@@ -1072,13 +1207,18 @@ char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_me
     json_gauge(&b, "store_healthy", g->store_healthy);
     chr_sb_str(&b, ",\"uptime.seconds\":{\"value\":");
     sb_json_double(&b, uptime_s(m, now_ms));
-    chr_sb_str(&b, "}},\"counters\":{\"reviveOffersCount\":{\"count\":0}");
+    chr_sb_ch(&b, '}');
+    if (res != NULL)
+        json_res(&b, res);
+    chr_sb_str(&b, "},\"counters\":{\"reviveOffersCount\":{\"count\":0}");
+    json_counter(&b, "", "taskTime.ms", chr_render_task_time_ms(s));
     for (size_t i = 0; i < N_COUNTERS; i++)
         json_counter(&b, "", counters[i].json, (int64_t)m->counter[counters[i].c]);
     for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         const struct chr_view_job *j = s->jobs[i];
         json_counter(&b, "jobs.run.success.", j->def->name, j->stats.success_count);
         json_counter(&b, "jobs.run.failure.", j->def->name, j->stats.error_count);
+        json_counter(&b, "jobs.taskTime.ms.", j->def->name, j->stats.task_time_ms);
     }
     chr_sb_str(&b, "},\"histograms\":{},\"meters\":{},\"timers\":{}}");
     return chr_sb_finish(&b, len);

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "iso8601/iso8601.h"
 #include "api/metrics.h"
@@ -82,12 +84,18 @@ const char *chr_render_run_state(enum chr_run_state s);
 char *chr_render_next(const struct chr_job *def, struct chr_tzdb *tzdb, int64_t from_ms,
                       size_t count, size_t *len, struct chr_error *err);
 
-/* GET /metrics: Prometheus text exposition format 0.0.4. */
+/* The summed task time of every job of the snapshot, in ms (saturates at
+ * INT64_MAX): /v1/status's taskTimeSeconds and /metrics' total. */
+int64_t chr_render_task_time_ms(const struct chr_view_snap *s);
+
+/* GET /metrics: Prometheus text exposition format 0.0.4.  `res`: the
+ * resource manager's figures (sched.h's resources, /v1/status's shape), or
+ * NULL for none. */
 char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
-                              int64_t now_ms, size_t *len);
+                              const json_t *res, int64_t now_ms, size_t *len);
 /* GET /metrics?format=json: Dropwizard/Chronos shape {"version","gauges",
  * "counters","histograms","meters","timers"}. */
 char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
-                              int64_t now_ms, size_t *len);
+                              const json_t *res, int64_t now_ms, size_t *len);
 
 #endif

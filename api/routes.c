@@ -390,6 +390,21 @@ static enum MHD_Result health(struct req *r)
     return send_json_status(r, o, ok ? 200 : 503);
 }
 
+/* The leader's figures: the resource manager's, and the task time summed
+ * over the jobs. */
+static void status_figures(struct req *r, json_t *o)
+{
+    if (r->sched->ops->resources != NULL) {
+        json_t *res = r->sched->ops->resources(r->sched);
+        json_object_set_new(o, "resources", res != NULL ? res : json_null());
+    }
+    const struct chr_view_snap *s = snapshot(r);
+    if (s != NULL)
+        json_object_set_new(o, "taskTimeSeconds",
+                            json_real((double)chr_render_task_time_ms(s) / 1000.0));
+    chr_view_snap_release(s);
+}
+
 /* What this server is and does: answered by every server, leader or not. */
 static enum MHD_Result status(struct req *r)
 {
@@ -413,6 +428,7 @@ static enum MHD_Result status(struct req *r)
         json_object_set_new(o, "runsActive", json_integer((json_int_t)m.gauges.runs_active));
         json_object_set_new(o, "runsWaiting", json_integer((json_int_t)m.gauges.runs_waiting));
         json_object_set_new(o, "queueDepth", json_integer((json_int_t)m.gauges.queue_depth));
+        status_figures(r, o);
     }
     return send_json(r, o);
 }
@@ -429,11 +445,13 @@ static enum MHD_Result metrics(struct req *r)
         return chr_http_send(r);
     }
     const struct chr_view_snap *s = snapshot(r);
+    json_t *res = r->sched->ops->resources != NULL ? r->sched->ops->resources(r->sched) : NULL;
     size_t len = 0;
     char *body = NULL;
     if (s != NULL)
-        body = json ? chr_render_metrics_json(s, &m, chr_clock_wall_ms(), &len)
-                    : chr_render_metrics_prom(s, &m, chr_clock_wall_ms(), &len);
+        body = json ? chr_render_metrics_json(s, &m, res, chr_clock_wall_ms(), &len)
+                    : chr_render_metrics_prom(s, &m, res, chr_clock_wall_ms(), &len);
+    json_decref(res);
     chr_view_snap_release(s);
     chr_http_body(r, body, len, json ? "application/json" : "text/plain; version=0.0.4");
     return chr_http_send(r);

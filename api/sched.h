@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "scheduler/core.h"
 
@@ -38,6 +40,11 @@ struct chr_sched_ops {
     /* Can a job with a `container` run here (a container runtime, or Mesos)?
      * NULL: yes.  No: such a job is accepted with a warning, its runs wait. */
     bool (*containers)(struct chr_sched *s);
+    /* The resource manager's figures now: what its agents offered, what
+     * chronos's tasks use, what it holds (the shape of /v1/status's
+     * "resources", server/rm_json.h).  A new reference, or NULL (out of
+     * memory).  Any thread.  NULL op: none to show. */
+    json_t *(*resources)(struct chr_sched *s);
 };
 
 /* An implementation embeds this and hands out its address. */

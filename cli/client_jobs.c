@@ -29,7 +29,7 @@ bool chr_job_is_computed(const char *key)
 {
     static const char *const computed[] = {
         "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
-        "nextRunAt", "remainingRepeats", "lastRunState",
+        "nextRunAt", "remainingRepeats", "lastRunState", "taskTimeSeconds",
     };
     for (size_t i = 0; i < sizeof computed / sizeof computed[0]; i++)
         if (strcmp(computed[i], key) == 0)

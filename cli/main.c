@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"apply", chr_cli_apply},   {"run", chr_cli_run},       {"kill", chr_cli_kill},
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
     {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
+    {"status", chr_cli_status},
 };
 
 static void usage(FILE *out)
@@ -41,6 +42,8 @@ static void usage(FILE *out)
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
+          "  status   the leader, its health, and the cluster's figures: what the\n"
+          "           agents offered, what chronos uses and holds, the task time\n"
           "  store    check or recover the local store (check|recover|compact --data_dir DIR)\n"
           "  help     show this help, or `chronos help <command>`\n"
           "  version  print the version\n"

@@ -396,6 +396,9 @@ bool core_job_may_start(const struct core_job *j);
 /* Success counters. */
 void core_stats_success(struct chr_core *c, struct core_job *j);
 void core_stats_failure(struct chr_core *c, struct core_job *j);
+/* Adds an ended run's task time (ended - started) to its job's; nothing
+ * for a run that never started. */
+void core_stats_task_time(struct core_job *j, const struct chr_run *r);
 /* Dependents of p after a success: allocate their runs into core.prep and
  * count the room they need (fire_prepare), then apply in the open batch
  * (fire_commit) or give the runs back (fire_cancel).  `extra_runs` is the

@@ -313,6 +313,14 @@ void core_stats_failure(struct chr_core *c, struct core_job *j)
     j->st.stats.last_error_ms = c->now_ms;
 }
 
+void core_stats_task_time(struct core_job *j, const struct chr_run *r)
+{
+    if (r->started_ms < 0 || r->ended_ms <= r->started_ms) /* INT64_MIN: never */
+        return;
+    int64_t d = r->ended_ms - r->started_ms, *t = &j->st.stats.task_time_ms;
+    *t = *t > INT64_MAX - d ? INT64_MAX : *t + d;
+}
+
 /* ---- Dependents ------------------------------------------------------------------- */
 
 /* Would child fire if parent number idx succeeded now? */

@@ -165,6 +165,7 @@ static void terminal_commit(struct chr_core *c, struct core_run *r, struct core_
     snprintf(r->r.reason, sizeof r->r.reason, "%s",
              ev->u.status.reason != NULL ? ev->u.status.reason : "");
     launch_account(c, j, &r->r);
+    core_stats_task_time(j, &r->r);
     core_batch_begin(c);
     core_history_add(c, j, &r->r);
     core_batch_run_done(c, r);

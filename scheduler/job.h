@@ -99,6 +99,10 @@ struct chr_job {
 struct chr_job_stats {
     int64_t success_count, error_count, errors_since_last_success;
     int64_t last_success_ms, last_error_ms; /* INT64_MIN when never */
+    /* The summed task time of the job's runs: ended - started of every run
+     * that started and ended (finished, failed, killed, lost); saturates at
+     * INT64_MAX.  A run that never started adds nothing. */
+    int64_t task_time_ms;
 };
 
 /* Sets every counter to 0 and both instants to "never" (INT64_MIN). */

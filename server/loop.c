@@ -28,6 +28,7 @@
 #include "zkstore/packs.h"
 #include "server/loop_int.h"
 #include "server/persist.h"
+#include "server/rm_json.h"
 #include "server/rm_local.h"
 #include "api/run_cmd.h"
 #include "api/view.h"
@@ -1274,6 +1275,18 @@ static bool sched_containers(struct chr_sched *s)
     return l->cfg.mesos != NULL || l->cfg.runtime != CHR_LOCAL_RUNTIME_NONE;
 }
 
+/* An HTTP thread: the resource manager takes its own lock (rm.h), and it
+ * lives as long as the loop the API was handed. */
+static json_t *sched_resources(struct chr_sched *s)
+{
+    struct chr_loop *l = (struct chr_loop *)s;
+    struct chr_rm_resources r;
+    l->rm->ops->resources(l->rm, &r);
+    json_t *o = chr_rm_resources_json(&r);
+    chr_free(r.agents);
+    return o;
+}
+
 static const struct chr_sched_ops sched_ops = {
     .request = sched_request,
     .view = sched_view,
@@ -1281,6 +1294,7 @@ static const struct chr_sched_ops sched_ops = {
     .tzdb = sched_tzdb,
     .healthy = sched_healthy,
     .containers = sched_containers,
+    .resources = sched_resources,
 };
 
 struct chr_sched *chr_loop_sched(struct chr_loop *l)

@@ -70,6 +70,7 @@ char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
     for (size_t i = 0; i < sizeof droppable / sizeof droppable[0]; i++)
         if (empty_value(json_object_get(o, droppable[i])))
             json_object_del(o, droppable[i]);
+    json_object_del(o, "taskTimeSeconds"); /* progress, not definition (the state node's) */
     return dump(o, len);
 }
 
@@ -107,6 +108,7 @@ static bool state_bounded(const struct chr_job_state *st)
 {
     const struct chr_job_stats *s = &st->stats;
     return s->success_count >= 0 && s->error_count >= 0 && s->errors_since_last_success >= 0 &&
+           s->task_time_ms >= 0 &&
            st->instants_handled >= 0 && st->schedule_epoch >= 0 && st->launch_failures >= 0 &&
            st->n_parent_successes <= CHR_JOB_PARENTS_MAX && st->ledger_len <= CHR_LEDGER_MAX &&
            st->history_len <= STATE_HISTORY_MAX;
@@ -134,6 +136,10 @@ char *chr_state_to_json(const struct chr_job_state *st, size_t *len)
                           "launchFailures", (json_int_t)st->launch_failures,
                           "ledger", ledger_json(st),
                           "history", history_json(st));
+    if (v != NULL && json_object_set_new(v, "taskTimeMs", json_integer(s->task_time_ms)) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
     return dump(v, len);
 }
 
@@ -171,6 +177,10 @@ static enum chr_err state_stats(json_t *o, struct chr_job_state *st, struct chr_
         (e = get_int(o, "epoch", 0, INT64_MAX, 0, &st->schedule_epoch, err)) ||
         (e = get_int(o, "lastRunDue", I64_ANY, INT64_MIN, &st->last_run_due_ms, err)) ||
         (e = get_int(o, "launchFailures", 0, INT64_MAX, 0, &st->launch_failures, err)))
+        return e;
+    s->task_time_ms = 0; /* absent in nodes written before it existed */
+    if (json_object_get(o, "taskTimeMs") != NULL &&
+        (e = get_int(o, "taskTimeMs", 0, INT64_MAX, 0, &s->task_time_ms, err)) != CHR_OK)
         return e;
     json_t *f = json_object_get(o, "flagged");
     if (!json_is_boolean(f))

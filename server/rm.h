@@ -8,7 +8,8 @@
  * update) into the core's events through loop_int.h.
  *
  * Every function here runs on the scheduler thread and must not block on
- * I/O: a launch or a call to Mesos is handed to another thread.
+ * I/O: a launch or a call to Mesos is handed to another thread; the one
+ * exception is `resources`, which any thread may call.
  */
 #ifndef CHR_SERVER_RM_H
 #define CHR_SERVER_RM_H
@@ -21,6 +22,38 @@
 #include "scheduler/core.h"
 
 struct chr_rm;
+
+/* Agents listed in a resources answer, at most; more are counted, not
+ * listed (a cluster of thousands: /v1/status stays small). */
+#define CHR_RM_AGENTS_MAX 1024
+#define CHR_RM_AGENT_ID_MAX 256
+#define CHR_RM_HOST_MAX 256
+
+struct chr_rm_res {
+    double cpus, mem_mb, disk_mb;
+};
+
+struct chr_rm_agent {
+    char id[CHR_RM_AGENT_ID_MAX];
+    char hostname[CHR_RM_HOST_MAX];
+    struct chr_rm_res offered; /* its last offer (Mesos), or what is free now (this host) */
+    struct chr_rm_res used;    /* by chronos's tasks running there */
+    struct chr_rm_res total;   /* valid when has_total (this host) */
+    bool has_total;
+};
+
+/* The figures of the resource manager at one moment.  agents is
+ * chr_malloc'd by the resource manager (NULL when there are none, or out of
+ * memory: then n_unlisted counts them all); the caller frees it. */
+struct chr_rm_resources {
+    struct chr_rm_agent *agents;
+    size_t n_agents;   /* listed */
+    size_t n_unlisted; /* known but beyond CHR_RM_AGENTS_MAX */
+    struct chr_rm_res offered, used; /* summed over every agent, listed or not */
+    struct chr_rm_res held;          /* in the offers chronos holds now */
+    struct chr_rm_res total;         /* valid when has_total */
+    bool has_total;
+};
 
 /* One launch, checked by the loop (the user policy, the lease) and with the
  * command made (manual arguments are argv). */
@@ -63,6 +96,9 @@ struct chr_rm_ops {
     void (*forget_job)(struct chr_rm *rm, const char *job);
     /* The most one offer can ever hold (0: unknown; see chr_core_config). */
     void (*max_offer)(struct chr_rm *rm, double *cpus, double *mem_mb, double *disk_mb);
+    /* Fills `out` (zeroed first by the callee).  Any thread: the resource
+     * manager takes its own lock; callable until destroy. */
+    void (*resources)(struct chr_rm *rm, struct chr_rm_resources *out);
     /* Starts talking to the resource manager (after the load). */
     enum chr_err (*start)(struct chr_rm *rm, struct chr_error *err);
     /* Stops its threads; no event is pushed after it returns. */

@@ -9,10 +9,13 @@
  * held one, after a run ended (resources came back) and after a REVIVE.
  * The local manager's monitor thread reports task states; they become the
  * core's status events.  Never blocks: a launch starts a detached
- * supervisor and returns.
+ * supervisor and returns.  `resources` is the one entry any thread calls:
+ * `mu` guards what it reads (the local manager, gone after stop, and the
+ * held offer).
  */
 #include "server/rm_local.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +33,17 @@ struct rm_local {
     bool suppressed;
     bool want_offer; /* make a fresh offer at the end of this step */
     bool offer_used; /* a launch of this step took the held offer */
+    pthread_mutex_t mu;   /* local (its pointer) and held, for `resources` */
+    struct chr_rm_res held; /* what the outstanding offer holds */
 };
+
+/* The held offer changed (scheduler thread). */
+static void set_held(struct rm_local *r, const struct chr_rm_res *held)
+{
+    pthread_mutex_lock(&r->mu);
+    r->held = held != NULL ? *held : (struct chr_rm_res){0, 0, 0};
+    pthread_mutex_unlock(&r->mu);
+}
 
 static struct rm_local *rl(struct chr_rm *rm)
 {
@@ -63,6 +76,7 @@ static void offer_now(struct rm_local *r)
         struct chr_event re = {.type = CHR_EV_OFFER_RESCINDED};
         re.u.offer.id = r->offer_outstanding;
         r->offer_outstanding = 0;
+        set_held(r, NULL);
         chr_loop_rm_step(r->loop, &re);
     }
     struct chr_local_offer o;
@@ -79,6 +93,7 @@ static void offer_now(struct rm_local *r)
     ev.u.offer.hostname = o.host;
     ev.u.offer.containers = r->containers;
     r->offer_outstanding = ev.u.offer.id;
+    set_held(r, &(struct chr_rm_res){o.free.cpus, o.free.mem_mb, o.free.disk_mb});
     chr_loop_rm_step(r->loop, &ev);
 }
 
@@ -117,8 +132,10 @@ static void local_decline(struct chr_rm *rm, uint64_t offer_id, int64_t refuse_m
 {
     (void)refuse_ms; /* offered again when something changes, not on a timer */
     struct rm_local *r = rl(rm);
-    if (offer_id == r->offer_outstanding)
+    if (offer_id == r->offer_outstanding) {
         r->offer_outstanding = 0;
+        set_held(r, NULL);
+    }
 }
 
 static void local_suppress(struct chr_rm *rm)
@@ -141,6 +158,7 @@ static void local_actions_done(struct chr_rm *rm)
         return;
     r->offer_used = false;
     r->offer_outstanding = 0;
+    set_held(r, NULL);
     if (!r->suppressed)
         r->want_offer = true;
 }
@@ -183,6 +201,39 @@ static void local_max_offer(struct chr_rm *rm, double *cpus, double *mem_mb, dou
     *cpus = total.cpus, *mem_mb = total.mem_mb, *disk_mb = total.disk_mb;
 }
 
+/* This host as the one agent: free now offered, total - free used. */
+static void local_resources(struct chr_rm *rm, struct chr_rm_resources *out)
+{
+    struct rm_local *r = rl(rm);
+    *out = (struct chr_rm_resources){0};
+    pthread_mutex_lock(&r->mu);
+    out->held = r->held;
+    if (r->local == NULL) { /* stopped */
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    struct chr_local_offer o;
+    struct chr_local_resources t;
+    chr_local_offer(r->local, &o);
+    chr_local_total(r->local, &t);
+    pthread_mutex_unlock(&r->mu);
+    struct chr_rm_res total = {t.cpus, t.mem_mb, t.disk_mb};
+    struct chr_rm_res free_ = {o.free.cpus, o.free.mem_mb, o.free.disk_mb};
+    struct chr_rm_res used = {total.cpus - free_.cpus, total.mem_mb - free_.mem_mb,
+                              total.disk_mb - free_.disk_mb};
+    out->offered = free_, out->used = used, out->total = total, out->has_total = true;
+    out->agents = chr_calloc(1, sizeof *out->agents);
+    if (out->agents == NULL) {
+        out->n_unlisted = 1;
+        return;
+    }
+    struct chr_rm_agent *a = &out->agents[0];
+    out->n_agents = 1;
+    *a = (struct chr_rm_agent){.offered = free_, .used = used, .total = total, .has_total = true};
+    snprintf(a->id, sizeof a->id, "%s", o.host);
+    snprintf(a->hostname, sizeof a->hostname, "%s", o.host);
+}
+
 static enum chr_err local_start(struct chr_rm *rm, struct chr_error *err)
 {
     (void)rm, (void)err; /* running since create: the re-attach needs it */
@@ -192,8 +243,11 @@ static enum chr_err local_start(struct chr_rm *rm, struct chr_error *err)
 static void local_stop(struct chr_rm *rm)
 {
     struct rm_local *r = rl(rm);
-    chr_local_destroy(r->local);
+    pthread_mutex_lock(&r->mu);
+    struct chr_local *l = r->local;
     r->local = NULL;
+    pthread_mutex_unlock(&r->mu);
+    chr_local_destroy(l);
 }
 
 static void local_destroy(struct chr_rm *rm)
@@ -202,13 +256,15 @@ static void local_destroy(struct chr_rm *rm)
         return;
     struct rm_local *r = rl(rm);
     chr_local_destroy(r->local);
+    pthread_mutex_destroy(&r->mu);
     chr_free(r);
 }
 
 static const struct chr_rm_ops local_ops = {
     local_launch, local_kill,         local_reconcile, local_decline,    local_suppress,
     local_revive, local_actions_done, local_settle,    local_stored,     local_collect,
-    local_forget_job, local_max_offer, local_start,    local_stop,       local_destroy,
+    local_forget_job, local_max_offer, local_resources, local_start,  local_stop,
+    local_destroy,
 };
 
 enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct chr_loop *loop,
@@ -220,6 +276,7 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
     *r = (struct rm_local){.rm = {&local_ops}, .loop = loop, .no_cgroup = cfg->cgroups_off,
                            .containers = cfg->runtime != CHR_LOCAL_RUNTIME_NONE,
                            .suppressed = true};
+    pthread_mutex_init(&r->mu, NULL);
     struct chr_local_config lc = {
         .runs_dir = cfg->runs_dir, .runtime = cfg->runtime, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
         .total = cfg->resources, .kill_grace_ms = 0, .keep_done_per_job = -1,

@@ -29,6 +29,22 @@
 #define HELD_TASKS_MAX 64
 /* A launched task with no update for this long is reconciled. */
 #define LAUNCH_QUIET_MS 3000
+/* Agents whose figures are kept (their last offer), at most: a bound on
+ * what a master can make us keep; beyond it an agent is not shown. */
+#define AGENTS_KEPT_MAX 16384
+
+/* An agent as its offers showed it. */
+struct agent_fig {
+    char *id, *host;
+    struct chr_rm_res offered; /* its last offer */
+};
+
+/* A task chronos launched and that has not ended: where, and with what. */
+struct live_task {
+    char *task;
+    size_t agent; /* into figs */
+    struct chr_rm_res res;
+};
 
 struct held {
     uint64_t id;       /* the core's offer id */
@@ -87,6 +103,13 @@ struct rm_mesos {
     struct ack *acks;
     size_t n_acks, cap_acks;
     uint64_t next_token, durable_batch;
+    /* The figures (resources): agent id -> index + 1 into figs; task id ->
+     * index + 1 into live. */
+    struct chr_strmap fig_ix, live_ix;
+    struct agent_fig *figs;
+    size_t n_figs, cap_figs;
+    struct live_task *live;
+    size_t n_live, cap_live;
 };
 
 static struct rm_mesos *rmm(struct chr_rm *rm)
@@ -128,6 +151,97 @@ static void note_agent(struct rm_mesos *r, const char *task, const char *agent)
         r->agents[r->n_agents++] = copy;
     }
     (void)chr_strmap_put(&r->task_agent, task, i + 1);
+}
+
+/* ---- The figures (under mu) ------------------------------------------------------ */
+
+static void offer_sums(const struct chr_mesos_offer *o, struct chr_rm_res *out)
+{
+    *out = (struct chr_rm_res){0, 0, 0};
+    for (size_t i = 0; i < o->n_res; i++) {
+        const struct chr_mesos_resource *res = &o->res[i];
+        if (strcmp(res->name, "cpus") == 0)
+            out->cpus += res->value;
+        else if (strcmp(res->name, "mem") == 0)
+            out->mem_mb += res->value;
+        else if (strcmp(res->name, "disk") == 0)
+            out->disk_mb += res->value;
+    }
+}
+
+/* The agent's index in figs, added when new; SIZE_MAX when it cannot be
+ * kept (out of memory, AGENTS_KEPT_MAX). */
+static size_t fig_of(struct rm_mesos *r, const char *agent, const char *host)
+{
+    uint64_t ix = 0;
+    if (chr_strmap_get(&r->fig_ix, agent, &ix))
+        return (size_t)ix - 1;
+    if (r->n_figs == AGENTS_KEPT_MAX)
+        return SIZE_MAX;
+    if (r->n_figs == r->cap_figs) {
+        size_t cap = r->cap_figs ? 2 * r->cap_figs : 16;
+        struct agent_fig *grown = chr_realloc(r->figs, cap * sizeof *grown);
+        if (grown == NULL)
+            return SIZE_MAX;
+        r->figs = grown, r->cap_figs = cap;
+    }
+    struct agent_fig f = {chr_strndup(agent, strlen(agent)), chr_strndup(host, strlen(host)),
+                          {0, 0, 0}};
+    if (f.id == NULL || f.host == NULL ||
+        chr_strmap_put(&r->fig_ix, agent, r->n_figs + 1) != CHR_OK) {
+        chr_free(f.id);
+        chr_free(f.host);
+        return SIZE_MAX;
+    }
+    r->figs[r->n_figs] = f;
+    return r->n_figs++;
+}
+
+static void note_offered(struct rm_mesos *r, const struct chr_mesos_offer *o)
+{
+    size_t ix = fig_of(r, o->agent_id, o->hostname);
+    if (ix != SIZE_MAX)
+        offer_sums(o, &r->figs[ix].offered);
+}
+
+/* A task launched on the agent of `o` with `res`: used there until it ends. */
+static void live_add(struct rm_mesos *r, const char *task, const struct chr_mesos_offer *o,
+                     const struct chr_rm_res *res)
+{
+    size_t agent = fig_of(r, o->agent_id, o->hostname);
+    if (agent == SIZE_MAX || chr_strmap_get(&r->live_ix, task, NULL))
+        return; /* not shown; or launched again with the same id: counted once */
+    if (r->n_live == r->cap_live) {
+        size_t cap = r->cap_live ? 2 * r->cap_live : 64;
+        struct live_task *grown = chr_realloc(r->live, cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        r->live = grown, r->cap_live = cap;
+    }
+    char *copy = chr_strndup(task, strlen(task));
+    if (copy == NULL || chr_strmap_put(&r->live_ix, task, r->n_live + 1) != CHR_OK) {
+        chr_free(copy);
+        return;
+    }
+    r->live[r->n_live++] = (struct live_task){copy, agent, *res};
+}
+
+static void live_del(struct rm_mesos *r, const char *task)
+{
+    uint64_t ix = 0;
+    if (!chr_strmap_get(&r->live_ix, task, &ix))
+        return;
+    size_t i = (size_t)ix - 1;
+    chr_strmap_del(&r->live_ix, task);
+    chr_free(r->live[i].task);
+    r->live[i] = r->live[--r->n_live];
+    if (i < r->n_live)
+        (void)chr_strmap_put(&r->live_ix, r->live[i].task, i + 1); /* a replace: no allocation */
+}
+
+static void res_add(struct chr_rm_res *to, const struct chr_rm_res *r)
+{
+    to->cpus += r->cpus, to->mem_mb += r->mem_mb, to->disk_mb += r->disk_mb;
 }
 
 /* ---- Held offers (under mu) ---------------------------------------------------- */
@@ -363,15 +477,9 @@ static void offer_event(struct held *h, struct chr_event *ev)
     ev->u.offer.id = h->id;
     if (snprintf(ev->u.offer.agent, sizeof ev->u.offer.agent, "%s", h->o.hostname) < 0)
         ev->u.offer.agent[0] = '\0'; /* a long host name is cut: it is only shown */
-    for (size_t i = 0; i < h->o.n_res; i++) {
-        const struct chr_mesos_resource *res = &h->o.res[i];
-        if (strcmp(res->name, "cpus") == 0)
-            ev->u.offer.cpus += res->value;
-        else if (strcmp(res->name, "mem") == 0)
-            ev->u.offer.mem_mb += res->value;
-        else if (strcmp(res->name, "disk") == 0)
-            ev->u.offer.disk_mb += res->value;
-    }
+    struct chr_rm_res sum;
+    offer_sums(&h->o, &sum);
+    ev->u.offer.cpus = sum.cpus, ev->u.offer.mem_mb = sum.mem_mb, ev->u.offer.disk_mb = sum.disk_mb;
     offer_extra(h, ev);
 }
 
@@ -379,6 +487,7 @@ static void on_offer(struct rm_mesos *r, const struct chr_mesos_offer *o)
 {
     pthread_mutex_lock(&r->mu);
     r->last_offer_ms = chr_clock_mono_ms();
+    note_offered(r, o);
     check_ready(r);
     struct held *h = NULL;
     if (r->ready && (r->n_held < r->cap_held || grow_held(r)))
@@ -422,8 +531,10 @@ static void on_update(struct rm_mesos *r, const struct chr_mesos_update *u)
     chr_strmap_del(&r->launching, u->task_id);
     track_deadline(r, u->task_id, &out);
     chr_strmap_del(&r->reconciling, u->task_id);
-    if (out.state >= CHR_RUN_FINISHED || out.state == CHR_RUN_QUEUED)
+    if (out.state >= CHR_RUN_FINISHED || out.state == CHR_RUN_QUEUED) {
         chr_strmap_del(&r->task_agent, u->task_id); /* no longer live */
+        live_del(r, u->task_id);
+    }
     check_ready(r);
     uint64_t token = 0;
     if (u->has_uuid && out.state != 0)
@@ -491,6 +602,7 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
         h->runs[h->n_tasks] = l->run;
         h->tasks[h->n_tasks++] = task;
         note_agent(r, l->run->id, h->o.agent_id);
+        live_add(r, l->run->id, &h->o, &(struct chr_rm_res){l->cpus, l->mem_mb, l->disk_mb});
         (void)chr_strmap_put(&r->launching, l->run->id, (uint64_t)chr_clock_mono_ms());
         if (l->job->max_completion_ms > 0)
             (void)chr_strmap_put(&r->max_ms, l->run->id, (uint64_t)l->job->max_completion_ms);
@@ -527,6 +639,7 @@ static void mesos_actions_done(struct chr_rm *rm)
             ev.u.status.exit_code = -1;
             chr_strmap_del(&r->task_agent, h->runs[k]->id);
             chr_strmap_del(&r->launching, h->runs[k]->id);
+            live_del(r, h->runs[k]->id);
             chr_loop_rm_push(r->loop, &ev, h->runs[k]->id, "the offer was gone at launch", 0);
         }
         if (h->gone) { /* the core hears of it from the rescind event */
@@ -652,6 +765,46 @@ static void mesos_max_offer(struct chr_rm *rm, double *cpus, double *mem_mb, dou
     *cpus = *mem_mb = *disk_mb = 0;
 }
 
+/* Any thread.  Agents in the order their first offer came; used from the
+ * tasks launched here that have not ended (a previous leader's tasks are
+ * not known with their resources: not counted). */
+static void mesos_resources(struct chr_rm *rm, struct chr_rm_resources *out)
+{
+    struct rm_mesos *r = rmm(rm);
+    *out = (struct chr_rm_resources){0};
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n_figs, listed = n < CHR_RM_AGENTS_MAX ? n : CHR_RM_AGENTS_MAX;
+    struct chr_rm_res *used = n ? chr_calloc(n, sizeof *used) : NULL;
+    out->agents = listed ? chr_calloc(listed, sizeof *out->agents) : NULL;
+    if (out->agents == NULL)
+        listed = 0;
+    out->n_agents = listed, out->n_unlisted = n - listed;
+    for (size_t i = 0; i < r->n_live; i++) {
+        res_add(&out->used, &r->live[i].res);
+        if (used != NULL)
+            res_add(&used[r->live[i].agent], &r->live[i].res);
+    }
+    for (size_t i = 0; i < n; i++) {
+        res_add(&out->offered, &r->figs[i].offered);
+        if (i >= listed)
+            continue;
+        struct chr_rm_agent *a = &out->agents[i];
+        snprintf(a->id, sizeof a->id, "%s", r->figs[i].id);
+        snprintf(a->hostname, sizeof a->hostname, "%s", r->figs[i].host);
+        a->offered = r->figs[i].offered;
+        if (used != NULL)
+            a->used = used[i];
+    }
+    for (size_t i = 0; i < r->n_held; i++) {
+        struct chr_rm_res h;
+        offer_sums(&r->held[i]->o, &h);
+        if (!r->held[i]->gone)
+            res_add(&out->held, &h);
+    }
+    pthread_mutex_unlock(&r->mu);
+    chr_free(used);
+}
+
 /* ---- Housekeeping ------------------------------------------------------------------ */
 
 static void *house_main(void *arg)
@@ -741,6 +894,16 @@ static void mesos_destroy(struct chr_rm *rm)
     chr_strmap_free(&r->deadline);
     chr_strmap_free(&r->overdue);
     chr_strmap_free(&r->launching);
+    for (size_t i = 0; i < r->n_figs; i++) {
+        chr_free(r->figs[i].id);
+        chr_free(r->figs[i].host);
+    }
+    chr_free(r->figs);
+    for (size_t i = 0; i < r->n_live; i++)
+        chr_free(r->live[i].task);
+    chr_free(r->live);
+    chr_strmap_free(&r->fig_ix);
+    chr_strmap_free(&r->live_ix);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     chr_free(r);
@@ -749,7 +912,8 @@ static void mesos_destroy(struct chr_rm *rm)
 static const struct chr_rm_ops mesos_ops = {
     mesos_launch, mesos_kill,         mesos_reconcile, mesos_decline,    mesos_suppress,
     mesos_revive, mesos_actions_done, mesos_settle,    mesos_stored,     mesos_collect,
-    mesos_forget_job, mesos_max_offer, mesos_start,    mesos_stop,       mesos_destroy,
+    mesos_forget_job, mesos_max_offer, mesos_resources, mesos_start, mesos_stop,
+    mesos_destroy,
 };
 
 static void read_framework_id(struct rm_mesos *r)

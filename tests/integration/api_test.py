@@ -425,7 +425,7 @@ def wait_marker(name, text, timeout=15):
 # ---- part 1: the malformed-request table --------------------------------------------
 
 VOLATILE = {"nextRunAt", "lastRunState", "remainingRepeats", "successCount", "errorCount",
-            "lastSuccess", "lastError", "errorsSinceLastSuccess"}
+            "lastSuccess", "lastError", "errorsSinceLastSuccess", "taskTimeSeconds"}
 
 STATUS_TEXT = {400: ("Bad Request",), 401: ("Unauthorized",), 404: ("Not Found",),
                405: ("Method Not Allowed",),

@@ -113,6 +113,31 @@ wait_for 30 succeeded onr2 && t=$(tasks_of onr2 | head -1) &&
   ok "rack EQUALS r2 ran on agent-r2" || bad "constraint" "$(dget tasks | head -c 300)"
 api DELETE /v1/scheduler/job/huge >/dev/null
 
+# ---- 3a. The figures: both agents with what they offered; a running task's
+# resources used on its agent, and no longer once it ended ----------------------
+stq() { curl -s "http://127.0.0.1:$PORT/v1/status" | $PY -c "import json,sys; s=json.load(sys.stdin); r=s['resources']; print($1)"; }
+wait_for 20 eval '[ "$(stq "sorted(a[\"id\"] for a in r[\"agents\"] if 0 < a[\"offered\"][\"cpus\"] <= 2 and 0 < a[\"offered\"][\"mem\"] <= 2048)")" = "['"'"'agent-r1'"'"', '"'"'agent-r2'"'"']" ]' &&
+  ok "status lists both agents with what they offered (at most 2 cpus, 2048 MB each)" ||
+  bad "agents in status" "$(curl -s "http://127.0.0.1:$PORT/v1/status" | head -c 600)"
+[ "$(stq "r['total'] is None and all(a['total'] is None for a in r['agents'])")" = True ] &&
+  ok "status: no total on Mesos (an agent may join)" || bad "total on Mesos" "$(stq r)"
+api POST /v1/scheduler/iso8601 '{"name":"figs","command":"sleep 4","schedule":"R1//PT1H",
+  "cpus":0.5,"mem":96,"disk":10,"constraints":[["rack","EQUALS","r1"]]}' >/dev/null
+if wait_for 30 eval '[ "$(dq tasks "[t[\"state\"] for t in v if t[\"task_id\"].endswith(\":figs\")]")" = "['"'"'TASK_RUNNING'"'"']" ]'; then
+  wait_for 5 eval '[ "$(stq "[a[\"used\"] for a in r[\"agents\"] if a[\"id\"] == \"agent-r1\"][0][\"cpus\"]")" = 0.5 ]'
+  [ "$(stq "[(a['id'], a['used']) for a in r['agents']] == [('agent-r1', {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0}), ('agent-r2', {'cpus': 0.0, 'mem': 0.0, 'disk': 0.0})] or [(a['id'], a['used']) for a in r['agents']] == [('agent-r2', {'cpus': 0.0, 'mem': 0.0, 'disk': 0.0}), ('agent-r1', {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0})]")" = True ] &&
+    [ "$(stq "r['used'] == {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0}")" = True ] &&
+    ok "the running task's resources are used on agent-r1 (and in the sum)" ||
+    bad "used while running" "$(stq r)"
+  wait_for 30 succeeded figs
+  wait_for 5 eval '[ "$(stq "r[\"used\"][\"cpus\"]")" = 0.0 ]' &&
+    ok "nothing used once it ended" || bad "used after the end" "$(stq r)"
+  [ "$(curl -s "http://127.0.0.1:$PORT/v1/status" | $PY -c "import json,sys; print(json.load(sys.stdin)['taskTimeSeconds'] >= 3.5)")" = True ] &&
+    ok "taskTimeSeconds counts the 4 s task" || bad "task time on Mesos" "$(curl -s "http://127.0.0.1:$PORT/v1/status")"
+else
+  bad "figs never ran" "$(dget tasks | head -c 300)"
+fi
+
 # ---- 3b. Suppress when nothing waits, revive when a run is ready ----------------
 last_sr() { dq calls "([c['type'] for c in v if c['type'] in ('SUPPRESS', 'REVIVE')] or ['-'])[-1]"; }
 wait_for 20 eval '[ "$(last_sr)" = SUPPRESS ]' &&

@@ -190,9 +190,15 @@ static void test_counters_from_stats(void **state)
     assert_json_member(out, "lastError", "\"2014-03-01T00:10:15.957Z\"");
     json_decref(out);
 
+    st.task_time_ms = 2500; /* ours: seconds, never taken from the request */
+    out = reprint(J("\"taskTimeSeconds\":99"), &st, NULL);
+    assert_json_member(out, "taskTimeSeconds", "2.5");
+    json_decref(out);
+
     chr_job_stats_init(&st); /* never run */
     out = reprint(J("\"successCount\":5"), &st, NULL);
     assert_json_member(out, "successCount", "0");
+    assert_json_member(out, "taskTimeSeconds", "0.0");
     assert_json_member(out, "lastSuccess", "\"\"");
     json_decref(out);
 }
@@ -207,7 +213,7 @@ static void test_output_order_and_shape(void **state)
         "lastError", "cpus", "disk", "mem", "disabled", "softError", "dataProcessingJobType",
         "errorsSinceLastSuccess", "fetch", "uris", "environmentVariables", "arguments",
         "highPriority", "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule",
-        "scheduleTimeZone", "container", "retryDelaySeconds", "retryBackoff",
+        "scheduleTimeZone", "container", "taskTimeSeconds", "retryDelaySeconds", "retryBackoff",
         "startingDeadlineSeconds", "nextRunAt", "remainingRepeats", "lastRunState"};
     struct chr_job j;
     parse_ok(J("\"schedule\":\"@hourly\",\"startingDeadlineSeconds\":30,"

@@ -993,7 +993,7 @@ static void test_metrics_prom(void **state)
     metrics_jobs(&i, &q, &r, &d);
     struct tjob *all[] = {&i, &q, &r, &d};
     struct chr_metrics_sample m = metrics_sample();
-    char *t = chr_render_metrics_prom(snap_of(&ts, all, 4), &m, NOW_MS, &len);
+    char *t = chr_render_metrics_prom(snap_of(&ts, all, 4), &m, NULL, NOW_MS, &len);
     assert_non_null(t);
     assert_int_equal(len, strlen(t));
     check_exposition(t);
@@ -1038,12 +1038,12 @@ static void test_metrics_prom(void **state)
     assert_line(t, "chronos_leader 1");
     assert_line(t, "chronos_store_healthy 1");
     assert_line(t, "chronos_uptime_seconds 90.5");
-    assert_null(strstr(t, "run\"ning")); /* no per-job labels */
+    assert_line(t, "chronos_job_task_seconds_total{job=\"run\\\"ning\"} 0"); /* escaped */
     chr_free(t);
     /* Empty: zeros, the families still there; a start in the future: 0. */
     memset(&m, 0, sizeof m);
     m.gauges.started_ms = NOW_MS + 5;
-    t = chr_render_metrics_prom(snap_of(&ts, NULL, 0), &m, NOW_MS, &len);
+    t = chr_render_metrics_prom(snap_of(&ts, NULL, 0), &m, NULL, NOW_MS, &len);
     assert_non_null(t);
     check_exposition(t);
     assert_line(t, "chronos_jobs{state=\"idle\"} 0");
@@ -1054,6 +1054,58 @@ static void test_metrics_prom(void **state)
     assert_line(t, "chronos_store_healthy 0");
     assert_line(t, "chronos_uptime_seconds 0");
     chr_free(t);
+}
+
+/* The figures (sched.h's resources) and the task time: sums, per agent with
+ * its id escaped as a label, per job and in total, in both formats. */
+static void test_metrics_figures(void **state)
+{
+    (void)state;
+    static struct tjob a, b;
+    struct tsnap ts;
+    size_t len = 0;
+    tjob_init(&a, "a", "x", "@daily");
+    a.v.stats.task_time_ms = 1500;
+    tjob_init(&b, "b", "x", "@daily");
+    b.v.stats.task_time_ms = 250;
+    struct tjob *all[] = {&a, &b};
+    struct chr_metrics_sample m = metrics_sample();
+    json_t *res = json_loads(
+        "{\"agents\":[{\"id\":\"ag\\\"1\\\\\",\"hostname\":\"h\",\"offered\":{\"cpus\":2.0,"
+        "\"mem\":1024.0,\"disk\":10.0},\"used\":{\"cpus\":0.5,\"mem\":64.0,\"disk\":0.0},"
+        "\"total\":null}],\"agentsUnlisted\":0,\"offered\":{\"cpus\":2.0,\"mem\":1024.0,"
+        "\"disk\":10.0},\"used\":{\"cpus\":0.5,\"mem\":64.0,\"disk\":0.0},\"held\":{\"cpus\":1.5,"
+        "\"mem\":960.0,\"disk\":10.0},\"total\":null}",
+        0, NULL);
+    assert_non_null(res);
+    char *t = chr_render_metrics_prom(snap_of(&ts, all, 2), &m, res, NOW_MS, &len);
+    assert_non_null(t);
+    check_exposition(t);
+    assert_line(t, "# TYPE chronos_resources_offered gauge");
+    assert_line(t, "chronos_resources_offered{resource=\"cpus\"} 2");
+    assert_line(t, "chronos_resources_used{resource=\"mem\"} 64");
+    assert_line(t, "chronos_resources_held{resource=\"cpus\"} 1.5");
+    assert_null(strstr(t, "chronos_resources_total")); /* unknown: absent */
+    assert_line(t, "chronos_agent_resources_offered{agent=\"ag\\\"1\\\\\",resource=\"mem\"} 1024");
+    assert_line(t, "chronos_agent_resources_used{agent=\"ag\\\"1\\\\\",resource=\"cpus\"} 0.5");
+    assert_line(t, "# TYPE chronos_job_task_seconds_total counter");
+    assert_line(t, "chronos_job_task_seconds_total{job=\"a\"} 1.5");
+    assert_line(t, "chronos_job_task_seconds_total{job=\"b\"} 0.25");
+    assert_line(t, "chronos_task_seconds_total 1.75");
+    chr_free(t);
+    json_t *v = load_body(chr_render_metrics_json(snap_of(&ts, all, 2), &m, res, NOW_MS, &len), &len);
+    json_t *g = json_object_get(v, "gauges"), *c = json_object_get(v, "counters");
+    assert_true(json_number_value(json_object_get(json_object_get(g, "resources.held.cpus"),
+                                                  "value")) == 1.5);
+    assert_true(json_number_value(json_object_get(json_object_get(g, "agents.ag\"1\\.used.mem"),
+                                                  "value")) == 64.0);
+    assert_null(json_object_get(g, "resources.total.cpus"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "jobs.taskTime.ms.a"),
+                                                        "count")), 1500);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "taskTime.ms"),
+                                                        "count")), 1750);
+    json_decref(v);
+    json_decref(res);
 }
 
 static json_int_t jint(json_t *root, const char *group, const char *name, const char *field)
@@ -1073,7 +1125,7 @@ static void test_metrics_json(void **state)
     metrics_jobs(&i, &q, &r, &d);
     struct tjob *all[] = {&i, &q, &r, &d};
     struct chr_metrics_sample m = metrics_sample();
-    json_t *v = load_body(chr_render_metrics_json(snap_of(&ts, all, 4), &m, NOW_MS, &len), &len);
+    json_t *v = load_body(chr_render_metrics_json(snap_of(&ts, all, 4), &m, NULL, NOW_MS, &len), &len);
     assert_string_equal(json_string_value(json_object_get(v, "version")), "3.0.0");
     assert_int_equal(jint(v, "gauges", "TaskManager.queueSize", "value"), 1); /* runs waiting */
     assert_int_equal(jint(v, "gauges", "TaskManager.highQueueSize", "value"), 0);
@@ -1090,7 +1142,8 @@ static void test_metrics_json(void **state)
     assert_int_equal(jint(v, "counters", "jobs.run.failure.idle", "count"), 2);
     assert_int_equal(jint(v, "counters", "jobs.run.success.run\"ning", "count"), 1);
     assert_int_equal(jint(v, "counters", "jobs.run.failure.disabled", "count"), 0);
-    assert_int_equal(json_object_size(json_object_get(v, "counters")), 1 + 10 + 8);
+    /* revive, the 10 counters, the total task time; per job success, failure, task time */
+    assert_int_equal(json_object_size(json_object_get(v, "counters")), 1 + 10 + 1 + 4 * 3);
     const char *empty[] = {"histograms", "meters", "timers"};
     for (size_t k = 0; k < 3; k++) {
         assert_true(json_is_object(json_object_get(v, empty[k])));
@@ -1196,13 +1249,13 @@ static char *fx_next_iso(const void *c, size_t *len, struct chr_error *err)
 static char *fx_prom(const void *c, size_t *len, struct chr_error *err)
 {
     chr_error_clear(err);
-    return chr_render_metrics_prom(((const struct fx *)c)->s, &((const struct fx *)c)->m, NOW_MS,
+    return chr_render_metrics_prom(((const struct fx *)c)->s, &((const struct fx *)c)->m, NULL, NOW_MS,
                                    len);
 }
 static char *fx_mjson(const void *c, size_t *len, struct chr_error *err)
 {
     chr_error_clear(err);
-    return chr_render_metrics_json(((const struct fx *)c)->s, &((const struct fx *)c)->m, NOW_MS,
+    return chr_render_metrics_json(((const struct fx *)c)->s, &((const struct fx *)c)->m, NULL, NOW_MS,
                                    len);
 }
 
@@ -1247,6 +1300,7 @@ int main(void)
         cmocka_unit_test(test_next_errors),
         cmocka_unit_test(test_metrics_prom),
         cmocka_unit_test(test_metrics_json),
+        cmocka_unit_test(test_metrics_figures),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, setup_tzdb, teardown_tzdb);

@@ -125,7 +125,7 @@ static bool fake_containers(struct chr_sched *s)
 }
 
 static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy, fake_containers};
+                                              fake_healthy, fake_containers, NULL};
 
 /* ---- The fixture: the fake, an API without a daemon, a core to publish jobs --------- */
 

@@ -603,6 +603,47 @@ static void test_retry_then_final_failure(void **state)
     assert_int_equal(st->stats.success_count, 0);
 }
 
+/* A run adds ended - started to its job's task time once: a repeated
+ * RUNNING does not restart it, a repeated end does not add it again, and a
+ * run that never started adds nothing. */
+static void test_task_time(void **state)
+{
+    struct h *h = *state;
+    struct chr_job j = mkjob("t", "R/2024-01-01T00:00:00Z/PT1H");
+    j.retries = 1;
+    j.retry_delay_ms = 1000;
+    put_ok(h, j);
+    advance(h, T("2024-01-01T01:00:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    const char *id0 = "ct:1704070800000:0:t", *id1 = "ct:1704070800000:1:t";
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id0);
+    h->now = T("2024-01-01T01:00:01Z");
+    status(h, id0, CHR_RUN_RUNNING, 0);
+    durable(h);
+    h->now = T("2024-01-01T01:00:03Z");
+    status(h, id0, CHR_RUN_RUNNING, 0); /* repeated: still started at :01 */
+    durable(h);
+    assert_int_equal(state_of(h, "t")->stats.task_time_ms, 0); /* running: not yet */
+    h->now = T("2024-01-01T01:00:06.250Z");
+    status(h, id0, CHR_RUN_FAILED, 1);
+    durable(h);
+    assert_int_equal(state_of(h, "t")->stats.task_time_ms, 5250);
+    h->now = T("2024-01-01T01:00:07Z");
+    status(h, id0, CHR_RUN_FAILED, 1); /* repeated end: ignored */
+    durable(h);
+    assert_int_equal(state_of(h, "t")->stats.task_time_ms, 5250);
+    advance(h, T("2024-01-01T01:00:08Z"));
+    offer(h, 2, 1, 1024);
+    assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->id, id1);
+    h->now = T("2024-01-01T01:00:20Z");
+    status(h, id1, CHR_RUN_LOST, -1); /* never reported running */
+    durable(h);
+    const struct chr_job_state *st = state_of(h, "t");
+    assert_int_equal(st->stats.error_count, 1);
+    assert_int_equal(st->stats.task_time_ms, 5250);
+}
+
 static const char *launch_of(struct h *h, const char *job)
 {
     for (size_t k = 0; nth(h, CHR_ACT_LAUNCH, k) != NULL; k++)
@@ -1350,6 +1391,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_limits, setup_limits, teardown),
         cmocka_unit_test_setup_teardown(test_min_period_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dependents_fire_once_all_parents_succeeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_manual_runs_unique_ids_and_kill, setup, teardown),

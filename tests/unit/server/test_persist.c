@@ -75,6 +75,7 @@ static void test_state_roundtrip(void **state)
     st.stats.last_error_ms = 1700000000123;
     st.next_ms = 1800000000000;
     st.instants_handled = 42;
+    st.stats.task_time_ms = 90061500;
     uint32_t counts[2] = {1, 0};
     st.parent_successes = counts;
     st.n_parent_successes = 2;
@@ -92,6 +93,7 @@ static void test_state_roundtrip(void **state)
     assert_true(back.stats.last_success_ms == INT64_MIN); /* never: null in the store */
     assert_int_equal(back.next_ms, 1800000000000);
     assert_int_equal(back.instants_handled, 42);
+    assert_int_equal(back.stats.task_time_ms, 90061500);
     assert_int_equal(back.n_parent_successes, 2);
     assert_int_equal(back.parent_successes[0], 1);
     assert_int_equal(back.ledger_len, 1);
@@ -130,6 +132,30 @@ static void test_run_roundtrip(void **state)
     chr_free(text);
 }
 
+/* A state node every reader takes (as written before taskTimeMs existed),
+ * with members added or changed after it. */
+#define STATE_OK_BUT(extra)                                                                     \
+    "{\"successCount\":0,\"errorCount\":0,\"errorsSinceLastSuccess\":0,\"lastSuccess\":null,"     \
+    "\"lastError\":null,\"next\":null,\"handled\":0,\"epoch\":0,\"lastRunDue\":null,"              \
+    "\"launchFailures\":0,\"flagged\":false,\"parentSuccesses\":[],\"ledger\":[],\"history\":[]," \
+    extra "}"
+
+/* A node written before the task time existed reads as 0 of it. */
+static void test_state_without_task_time(void **state)
+{
+    (void)state;
+    const char *old = STATE_OK_BUT("\"x\":0");
+    struct chr_job_state st;
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_state_from_json(old, strlen(old), &st, &err), CHR_OK);
+    assert_int_equal(st.stats.task_time_ms, 0);
+    chr_job_state_free(&st);
+    const char *big = STATE_OK_BUT("\"taskTimeMs\":9223372036854775807");
+    assert_int_equal(chr_state_from_json(big, strlen(big), &st, &err), CHR_OK);
+    assert_true(st.stats.task_time_ms == INT64_MAX);
+    chr_job_state_free(&st);
+}
+
 static void test_malformed_store_data(void **state)
 {
     (void)state;
@@ -138,6 +164,8 @@ static void test_malformed_store_data(void **state)
         "{\"successCount\":0,\"errorCount\":0,\"errorsSinceLastSuccess\":0,\"lastSuccess\":null,"
         "\"lastError\":null,\"next\":null,\"handled\":0,\"epoch\":0,\"lastRunDue\":null,"
         "\"launchFailures\":0,\"flagged\":\"no\",\"parentSuccesses\":[],\"ledger\":[]}",
+        STATE_OK_BUT("\"taskTimeMs\":-1"), STATE_OK_BUT("\"taskTimeMs\":1.5"),
+        STATE_OK_BUT("\"taskTimeMs\":\"long\""),
     };
     for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++) {
         struct chr_job_state st;
@@ -158,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_compaction_roundtrips),
         cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_state_without_task_time),
         cmocka_unit_test(test_run_roundtrip),
         cmocka_unit_test(test_malformed_store_data),
     };
