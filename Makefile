@@ -180,6 +180,7 @@ bench: deps $(B)/chronos
 	@bench/store/run.sh
 	@bench/api/run.sh
 	@bench/zk/run.sh
+	@bench/mesos/run.sh
 
 clean:
 	rm -rf $(B)
