@@ -562,10 +562,11 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                         .default_retry_delay_ms = c->retry_ms,
                                         .offer_refuse_ms = 5000,
                                         .history_max = (uint32_t)c->run_history,
-                                        /* Mesos starts a task when the ACCEPT
-                                         * arrives, not at an instant of ours:
-                                         * no lead there. */
-                                        .launch_lead_ms = c->mesos_master ? 0 : 200,
+                                        /* Mesos: a second ahead, so that the
+                                         * REVIVE's offers are there at the
+                                         * instant; the ACCEPT is held until
+                                         * then (rm_mesos.c). */
+                                        .launch_lead_ms = c->mesos_master ? 1000 : 200,
                                         .min_period_ms = c->min_period_ms};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;

@@ -53,7 +53,8 @@ struct held {
     struct chr_mesos_offer o;
     struct chr_offer_attr attrs[CHR_MESOS_ATTRS_MAX]; /* into o, for the core */
     json_t *tasks[HELD_TASKS_MAX];
-    const struct chr_run *runs[HELD_TASKS_MAX];
+    char run_ids[HELD_TASKS_MAX][CHR_RUN_ID_MAX]; /* the tasks' runs (= task ids) */
+    int64_t not_before_ms;  /* wall: the ACCEPT waits for the latest task's instant */
     size_t n_tasks;
 };
 
@@ -599,11 +600,12 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
             chr_mesos_offer_take(&h->o, l->cpus, l->mem_mb, l->disk_mb);
     }
     if (e == CHR_OK) {
-        h->runs[h->n_tasks] = l->run;
+        snprintf(h->run_ids[h->n_tasks], sizeof h->run_ids[0], "%s", l->run->id);
         h->tasks[h->n_tasks++] = task;
+        if (l->not_before_ms > h->not_before_ms)
+            h->not_before_ms = l->not_before_ms;
         note_agent(r, l->run->id, h->o.agent_id);
         live_add(r, l->run->id, &h->o, &(struct chr_rm_res){l->cpus, l->mem_mb, l->disk_mb});
-        (void)chr_strmap_put(&r->launching, l->run->id, (uint64_t)chr_clock_mono_ms());
         if (l->job->max_completion_ms > 0)
             (void)chr_strmap_put(&r->max_ms, l->run->id, (uint64_t)l->job->max_completion_ms);
     }
@@ -611,12 +613,50 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
     return e;
 }
 
-/* The launches of this step, one ACCEPT per offer.  An ACCEPT that cannot
- * be queued (the stream is down) launched nothing: its runs never started. */
-static void mesos_actions_done(struct chr_rm *rm)
+/* Tells the core that held task k of h never started (under mu). */
+static void never_started(struct rm_mesos *r, struct held *h, size_t k, const char *why)
 {
-    struct rm_mesos *r = rmm(rm);
-    pthread_mutex_lock(&r->mu);
+    struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+    ev.u.status.state = CHR_RUN_QUEUED;
+    ev.u.status.offer_id = h->id;
+    ev.u.status.exit_code = -1;
+    chr_strmap_del(&r->task_agent, h->run_ids[k]);
+    chr_strmap_del(&r->launching, h->run_ids[k]);
+    live_del(r, h->run_ids[k]);
+    chr_loop_rm_push(r->loop, &ev, h->run_ids[k], why, 0);
+}
+
+/* The launches held on offer i go out in one ACCEPT (under mu); one that
+ * cannot be queued (the stream is down, the offer is gone) launched
+ * nothing: its runs never started.  A gone offer stays until the core
+ * heard of its rescind (settle); a used one is freed (what it did not use
+ * comes back in a new offer).  Returns whether offer i was freed. */
+static bool accept_held(struct rm_mesos *r, size_t i)
+{
+    struct held *h = r->held[i];
+    enum chr_err e = h->gone ? CHR_EUNAVAIL
+                             : chr_mesos_accept(r->client, h->o.id, h->tasks, h->n_tasks, 0, NULL);
+    for (size_t k = 0; k < h->n_tasks; k++) {
+        if (e != CHR_OK)
+            never_started(r, h, k, "the offer was gone at launch");
+        else
+            (void)chr_strmap_put(&r->launching, h->run_ids[k], (uint64_t)chr_clock_mono_ms());
+    }
+    if (!h->gone) {
+        held_free_at(r, i);
+        return true;
+    }
+    for (size_t k = 0; k < h->n_tasks; k++)
+        json_decref(h->tasks[k]);
+    h->n_tasks = 0;
+    return false;
+}
+
+/* Every held launch whose instant came (under mu); the next instant one
+ * waits for (INT64_MAX: none). */
+static int64_t accept_due(struct rm_mesos *r)
+{
+    int64_t now = chr_clock_wall_ms(), next = INT64_MAX;
     for (size_t i = 0; i < r->n_held;) {
         struct held *h = r->held[i];
         if (h->n_tasks == 0 && h->used && !h->gone) {
@@ -626,39 +666,60 @@ static void mesos_actions_done(struct chr_rm *rm)
             held_free_at(r, i);
             continue;
         }
-        if (h->n_tasks == 0) {
+        if (h->n_tasks > 0 && !h->gone && h->not_before_ms > now) {
+            next = h->not_before_ms < next ? h->not_before_ms : next;
             i++;
             continue;
         }
-        enum chr_err e = h->gone ? CHR_EUNAVAIL
-                                 : chr_mesos_accept(r->client, h->o.id, h->tasks, h->n_tasks, 0, NULL);
-        for (size_t k = 0; e != CHR_OK && k < h->n_tasks; k++) {
-            struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
-            ev.u.status.state = CHR_RUN_QUEUED;
-            ev.u.status.offer_id = h->id;
-            ev.u.status.exit_code = -1;
-            chr_strmap_del(&r->task_agent, h->runs[k]->id);
-            chr_strmap_del(&r->launching, h->runs[k]->id);
-            live_del(r, h->runs[k]->id);
-            chr_loop_rm_push(r->loop, &ev, h->runs[k]->id, "the offer was gone at launch", 0);
-        }
-        if (h->gone) { /* the core hears of it from the rescind event */
-            for (size_t k = 0; k < h->n_tasks; k++)
-                json_decref(h->tasks[k]);
-            h->n_tasks = 0;
+        if (h->n_tasks == 0 || !accept_held(r, i))
             i++;
-            continue;
-        }
-        held_free_at(r, i); /* used: what is left comes back in a new offer */
     }
+    return next;
+}
+
+/* The launches of this step, one ACCEPT per offer, at their instant: with
+ * a launch lead the core launches early (the offer is there when the
+ * instant comes), and an agent starts a task as soon as it gets it, so the
+ * ACCEPT is held until the instant (the housekeeping thread sends it). */
+static void mesos_actions_done(struct chr_rm *rm)
+{
+    struct rm_mesos *r = rmm(rm);
+    pthread_mutex_lock(&r->mu);
+    if (accept_due(r) != INT64_MAX)
+        pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
+}
+
+/* A run killed while its launch is held: it is taken out and never
+ * launched (under mu); true when it was held. */
+static bool unhold(struct rm_mesos *r, const char *run_id)
+{
+    for (size_t i = 0; i < r->n_held; i++) {
+        struct held *h = r->held[i];
+        for (size_t k = 0; k < h->n_tasks; k++) {
+            if (strcmp(h->run_ids[k], run_id) != 0)
+                continue;
+            json_decref(h->tasks[k]);
+            h->n_tasks--;
+            h->tasks[k] = h->tasks[h->n_tasks];
+            memcpy(h->run_ids[k], h->run_ids[h->n_tasks], sizeof h->run_ids[0]);
+            chr_strmap_del(&r->task_agent, run_id);
+            live_del(r, run_id);
+            struct chr_event ev = {.type = CHR_EV_TASK_STATUS};
+            ev.u.status.state = CHR_RUN_KILLED;
+            ev.u.status.exit_code = -1;
+            chr_loop_rm_push(r->loop, &ev, run_id, "killed before its launch", 0);
+            return true;
+        }
+    }
+    return false;
 }
 
 static void mesos_kill(struct chr_rm *rm, const struct chr_run *run)
 {
     struct rm_mesos *r = rmm(rm);
     pthread_mutex_lock(&r->mu);
-    if (r->client != NULL) /* kept by the client until it is subscribed */
+    if (!unhold(r, run->id) && r->client != NULL) /* kept by the client until subscribed */
         (void)chr_mesos_kill(r->client, run->id, agent_of(r, run->id), -1, NULL);
     pthread_mutex_unlock(&r->mu);
 }
@@ -728,6 +789,8 @@ static void mesos_settle(struct chr_rm *rm, const struct chr_event *ev, uint64_t
     pthread_mutex_lock(&r->mu);
     if (ev->type == CHR_EV_OFFER_RESCINDED) {
         struct held *h = held_find(r, ev->u.offer.id);
+        for (size_t k = 0; h != NULL && h->gone && k < h->n_tasks; k++)
+            never_started(r, h, k, "the offer was rescinded before its launch");
         if (h != NULL && h->gone)
             held_drop(r, h->id);
     }
@@ -831,6 +894,9 @@ static void *house_main(void *arg)
             (void)chr_mesos_revive(r->client);
         }
         if (r->client != NULL) {
+            int64_t next = accept_due(r), in = next - chr_clock_wall_ms();
+            if (next != INT64_MAX && in < wake - now)
+                wake = now + (in > 0 ? in : 0);
             chr_strmap_filter(&r->deadline, kill_if_overdue, r);
             chr_strmap_filter(&r->launching, ask_if_quiet, r);
         }
