@@ -562,11 +562,12 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                         .default_retry_delay_ms = c->retry_ms,
                                         .offer_refuse_ms = 5000,
                                         .history_max = (uint32_t)c->run_history,
-                                        /* Mesos: a second ahead, so that the
+                                        /* Mesos: two seconds ahead (a REVIVE
+                                         * interval and an allocation round), so that the
                                          * REVIVE's offers are there at the
                                          * instant; the ACCEPT is held until
                                          * then (rm_mesos.c). */
-                                        .launch_lead_ms = c->mesos_master ? 1000 : 200,
+                                        .launch_lead_ms = c->mesos_master ? 2000 : 200,
                                         .min_period_ms = c->min_period_ms};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;
