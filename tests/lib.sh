@@ -76,7 +76,8 @@ start_server() {
   env "${envs[@]}" "$CHRONOS" serve --http_port "$PORT" --data_dir "$data" "$@" \
     >>"${SERVER_LOG:-$data.log}" 2>&1 &
   SERVER=$!
-  wait_for 15 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
+  # Generous: an ASan server on a loaded 2-core machine starts slowly.
+  wait_for 30 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
 }
 stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
 kill9_server() { kill -9 "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }

@@ -53,7 +53,8 @@ else
     code=$(api GET /v1/scheduler/job/kept)
     [ "$code" = 200 ] && ok "reads go on while the store fails" || bad "read while failed" "$code"
     curl -s "http://127.0.0.1:$PORT/health" >"$tmp/health"
-    health_is 503 && grep -q '"reason":"store unavailable: cannot write' "$tmp/health" &&
+    # "still cannot write <probe>" once a probe of the disk failed again.
+    health_is 503 && grep -Eq '"reason":"store unavailable: (still )?cannot write' "$tmp/health" &&
       ok "/health: 503 with the reason" || bad "/health while failed" "$(cat "$tmp/health")"
     curl -s "http://127.0.0.1:$PORT/v1/status" >"$tmp/status"
     py "import json; s=json.load(open('$tmp/status')); assert s['healthy'] is False and not s['isLeader'] and 'No space left' in s['unhealthyReason']" &&

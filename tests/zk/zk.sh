@@ -101,6 +101,9 @@ start)
       echo "maxClientCnxns=0"
       echo "minSessionTimeout=1000"
       echo "maxSessionTimeout=60000"
+      # No fsync of the transaction log: the tests kill processes, never
+      # the machine, and the page cache survives a killed server.
+      echo "forceSync=no"
     } >"$d/zoo.cfg"
     if [ "$n" -gt 1 ]; then
       for k in $(seq 1 "$n"); do

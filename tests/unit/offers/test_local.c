@@ -620,7 +620,9 @@ static void test_not_before_holds_exec(void **state)
 {
     struct fixture *f = *state;
     struct chr_local_task t = shell_task("nb", "date +%s%N");
-    t.not_before_ms = chr_clock_wall_ms() + 300;
+    /* Far enough ahead that even a loaded machine records the pid before
+     * the instant (a supervisor started late records when it started). */
+    t.not_before_ms = chr_clock_wall_ms() + 1500;
     launch_ok(f, &t);
     struct chr_local_pidrec p;
     wait_pid_record(f, "nb", &p);
