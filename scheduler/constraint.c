@@ -48,6 +48,7 @@
 #include "common/alloc.h"
 #include "common/assert.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 
 /* ---- Java regex to POSIX ERE ------------------------------------------- */
 
@@ -486,33 +487,6 @@ const char *chr_constraints_describe(const struct chr_constraints *cs, uint32_t 
     return buf;
 }
 
-/* Well-formed UTF-8 (every text of a job ends up in JSON). */
-static bool utf8_ok(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != 0) {
-        unsigned c = *p++, need, min, cp;
-        if (c < 0x80)
-            continue;
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, min = 0x10000, cp = c & 0x07;
-        else
-            return false;
-        for (unsigned i = 0; i < need; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-    }
-    return true;
-}
-
 /* One constraint's texts: present, bounded, UTF-8; the attribute not empty. */
 static enum chr_err check_texts(const struct chr_constraint *c, uint32_t i,
                                 struct chr_error *err)
@@ -524,7 +498,7 @@ static enum chr_err check_texts(const struct chr_constraint *c, uint32_t i,
     if (strnlen(c->attribute, CHR_CONSTRAINT_ATTR_MAX + 1) > CHR_CONSTRAINT_ATTR_MAX)
         return chr_error_set(err, CHR_EINVAL, f, "longer than %d bytes (no agent attribute is)",
                              CHR_CONSTRAINT_ATTR_MAX);
-    if (!utf8_ok(c->attribute))
+    if (!chr_utf8_valid(c->attribute))
         return chr_error_set(err, CHR_EINVAL, f, "is not valid UTF-8");
     chr_error_fieldf(f, "constraints[%u][1]", (unsigned)i);
     if (c->op < CHR_CONSTRAINT_EQUALS || c->op > CHR_CONSTRAINT_UNLIKE)
@@ -535,7 +509,7 @@ static enum chr_err check_texts(const struct chr_constraint *c, uint32_t i,
     if (strnlen(c->value, CHR_CONSTRAINT_VALUE_MAX + 1) > CHR_CONSTRAINT_VALUE_MAX)
         return chr_error_set(err, CHR_EINVAL, f, "longer than %d bytes",
                              CHR_CONSTRAINT_VALUE_MAX);
-    if (!utf8_ok(c->value))
+    if (!chr_utf8_valid(c->value))
         return chr_error_set(err, CHR_EINVAL, f, "is not valid UTF-8");
     return CHR_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 #include "iso8601/iso8601.h"
 #include "scheduler/constraint.h"
 
@@ -264,34 +265,6 @@ static enum chr_err bad_name(struct chr_error *err, const char *field, const cha
                          quote(name, q));
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
- * every text of a job ends up in JSON, which admits nothing else. */
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != 0) {
-        unsigned c = *p++, need = 0, min = 0, cp;
-        if (c < 0x80)
-            continue;
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, min = 0x10000, cp = c & 0x07;
-        else
-            return false;
-        for (unsigned i = 0; i < need; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-    }
-    return true;
-}
-
 static enum chr_err check_texts(const struct chr_job *job, struct chr_error *err)
 {
     if (job->name == NULL || job->name[0] == '\0')
@@ -303,7 +276,7 @@ static enum chr_err check_texts(const struct chr_job *job, struct chr_error *err
         if (s != NULL && strnlen(s, text_fields[i].max + 1) > text_fields[i].max)
             return chr_error_set(err, CHR_EINVAL, text_fields[i].key, "longer than %zu bytes",
                                  text_fields[i].max);
-        if (s != NULL && !utf8_valid(s))
+        if (s != NULL && !chr_utf8_valid(s))
             return chr_error_set(err, CHR_EINVAL, text_fields[i].key, "is not valid UTF-8");
     }
     return CHR_OK;
@@ -403,7 +376,7 @@ static enum chr_err check_arguments(const struct chr_job *job, struct chr_error 
         if (strnlen(job->arguments[i], CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
             return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes",
                                  CHR_JOB_TEXT_MAX);
-        if (!utf8_valid(job->arguments[i]))
+        if (!chr_utf8_valid(job->arguments[i]))
             return chr_error_set(err, CHR_EINVAL, field, "is not valid UTF-8");
     }
     return CHR_OK;
@@ -419,7 +392,7 @@ static enum chr_err check_env_var(const struct chr_env_var *v, uint32_t i, struc
     if (strnlen(v->name, CHR_JOB_ENV_NAME_MAX + 1) > CHR_JOB_ENV_NAME_MAX)
         return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes",
                              CHR_JOB_ENV_NAME_MAX);
-    if (v->name[0] == '\0' || strchr(v->name, '=') != NULL || !utf8_valid(v->name))
+    if (v->name[0] == '\0' || strchr(v->name, '=') != NULL || !chr_utf8_valid(v->name))
         return chr_error_set(err, CHR_EINVAL, field,
                              "'%s' is not a valid variable name (non-empty, no '=')",
                              quote(v->name, q));
@@ -428,7 +401,7 @@ static enum chr_err check_env_var(const struct chr_env_var *v, uint32_t i, struc
         return chr_error_set(err, CHR_EINVAL, field, "required");
     if (strnlen(v->value, CHR_JOB_TEXT_MAX + 1) > CHR_JOB_TEXT_MAX)
         return chr_error_set(err, CHR_EINVAL, field, "longer than %d bytes", CHR_JOB_TEXT_MAX);
-    if (!utf8_valid(v->value))
+    if (!chr_utf8_valid(v->value))
         return chr_error_set(err, CHR_EINVAL, field, "is not valid UTF-8");
     return CHR_OK;
 }
