@@ -855,10 +855,19 @@ static void call_done(struct chr_mesos_client *c, CURLcode rc)
         chr_log("mesos: %s call failed: %s", in->call->type, curl_easy_strerror(rc));
     else if (!ok)
         chr_log("mesos: %s call got HTTP %ld: %s", in->call->type, status, in->resp);
+    /* An offer an ACCEPT or DECLINE did not reach stays outstanding at the
+     * master, which offers its resources to no one until the framework
+     * goes away: a new subscription makes the master take back every offer
+     * it holds for us (a launch the master did get is found by the
+     * reconciliation that follows). */
+    bool offers = !ok && (strcmp(in->call->type, "ACCEPT") == 0 ||
+                          strcmp(in->call->type, "DECLINE") == 0);
     free_call(in->call);
     in->call = NULL;
     if (rc == CURLE_OK && status == 403)
         drop_stream(c, "a call was refused with 403: the subscription is lost", false);
+    else if (offers)
+        drop_stream(c, "an ACCEPT or DECLINE failed: subscribing again frees its offer", false);
 }
 
 /* ---- The thread ------------------------------------------------------------------------ */

@@ -30,15 +30,18 @@ trial_result() {
 }
 
 # settle URL JOB...: waits (up to 40 s) until no run of these jobs waits to be
-# launched: a run that could not start during a fault (a full disk: it is
-# tried again after a pause of up to 10 s) is late, not missed, and the
-# accounting must not count it before it had its chance.
+# launched or is being launched: a run that could not start during a fault (a
+# full disk: it is tried again after a pause of up to 10 s; a lost ACCEPT on
+# Mesos: found by reconciliation) is late, not missed, and the accounting
+# must not count it before it had its chance.
 settle() {
   local url=$1; shift
   waiting() {
-    local n=0 j
+    local n=0 j s
     for j in "$@"; do
-      curl -s -m 5 "$url/v1/runs?job=$j&state=queued" | grep -q '"id"' && n=$((n + 1))
+      for s in queued launching; do
+        curl -s -m 5 "$url/v1/runs?job=$j&state=$s" | grep -q '"id"' && n=$((n + 1))
+      done
     done
     [ "$n" = 0 ]
   }
