@@ -62,35 +62,8 @@ fault() {
 }
 
 serve || { echo "the server did not start: $(tail -5 "$DATA.log")"; echo "0 passed, 1 failed"; exit 1; }
-for trial in $(seq 1 "$TRIALS"); do
-  server_alive || serve >/dev/null
-  wait_for 60 healthy
-  start=$(( ($(now_ms) / 1000 + 2) * 1000 ))
-  specs="" acked=""
-  for j in 1 2; do
-    name="tr$trial-j$j"
-    code=$(api POST /v1/scheduler/iso8601 "$(tick "$name" "$start")")
-    if [ "$code" = 204 ]; then specs="$specs $name:$start:1000"; acked="$acked $name"; fi
-  done
-  while [ "$(now_ms)" -lt $(( start + 1000 )) ]; do sleep 0.05; done
-  faults=""
-  for k in $(seq 1 $(( 1 + RANDOM % 2 ))); do
-    fault
-    faults="$faults $FAULT"
-  done
-  server_alive || serve >/dev/null
-  wait_for 60 healthy
-  sleep 3
-  settle "http://127.0.0.1:$PORT" $acked
-  end=$(( $(now_ms) - 2000 ))
-  lost=0
-  for name in $acked; do [ "$(api GET "/v1/scheduler/job/$name")" = 200 ] || lost=$((lost + 1)); done
-  for name in $acked; do
-    curl -s -m 5 "http://127.0.0.1:$PORT/v1/scheduler/job/$name/ledger" >"$tmp/ledger/$name.json"
-  done
-  out=$(/usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
-  trial_result "$trial" "$faults" "$out" "$lost" || tail -15 "$SERVER_LOG" | sed 's/^/     | /'
-  for name in $acked churn; do api DELETE "/v1/scheduler/job/$name" >/dev/null; done
-done
+ready() { wait_for 60 healthy; }
+EXTRA_JOBS=churn
+one_server_trials
 trial_totals
 echo "$passed passed, $failed failed"

@@ -56,3 +56,44 @@ trial_totals() {
   echo "totals: trials $TRIALS, instants $tot_inst, launched $tot_launched, ledgered $tot_ledgered"
   echo "        duplicate $tot_dup, missed $tot_missed, lost jobs $tot_lost"
 }
+
+# one_server_trials: the trials of local.sh and mesos.sh, one server at
+# $PORT: each trial makes two jobs due every second from the next whole
+# second (tick NAME START_MS gives a job's JSON), applies one or two faults
+# (fault sets FAULT to its name), waits for `ready` (the server healthy, and
+# whatever else the script needs), lets runs settle, and accounts for every
+# instant from START to SETTLED - MARGIN_MS (tests/ha/check.py) and for
+# every acknowledged job; then deletes the jobs (and $EXTRA_JOBS).
+one_server_trials() {
+  local trial start specs acked name code faults k end lost out
+  for trial in $(seq 1 "$TRIALS"); do
+    server_alive || serve >/dev/null
+    ready
+    start=$(( ($(now_ms) / 1000 + 2) * 1000 ))
+    specs="" acked=""
+    for j in 1 2; do
+      name="tr$trial-j$j"
+      code=$(api POST /v1/scheduler/iso8601 "$(tick "$name" "$start")")
+      if [ "$code" = 204 ]; then specs="$specs $name:$start:1000"; acked="$acked $name"; fi
+    done
+    while [ "$(now_ms)" -lt $(( start + 1000 )) ]; do sleep 0.05; done
+    faults=""
+    for k in $(seq 1 $(( 1 + RANDOM % 2 ))); do
+      fault
+      faults="$faults $FAULT"
+    done
+    server_alive || serve >/dev/null
+    ready
+    sleep 3
+    settle "http://127.0.0.1:$PORT" $acked
+    end=$(( $(now_ms) - ${MARGIN_MS:-2000} ))
+    lost=0
+    for name in $acked; do [ "$(api GET "/v1/scheduler/job/$name")" = 200 ] || lost=$((lost + 1)); done
+    for name in $acked; do
+      curl -s -m 5 "http://127.0.0.1:$PORT/v1/scheduler/job/$name/ledger" >"$tmp/ledger/$name.json"
+    done
+    out=$(/usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
+    trial_result "$trial" "$faults" "$out" "$lost" || tail -15 "$SERVER_LOG" | sed 's/^/     | /'
+    for name in $acked ${EXTRA_JOBS:-}; do api DELETE "/v1/scheduler/job/$name" >/dev/null; done
+  done
+}
