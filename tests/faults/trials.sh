@@ -29,7 +29,7 @@ trial_result() {
   [ "$verdict" = ok ]
 }
 
-# settle URL JOB...: waits (up to 40 s) until no run of these jobs waits to be
+# settle URL JOB...: waits (up to SETTLE_S, 40 s) until no run of these jobs waits to be
 # launched or is being launched: a run that could not start during a fault (a
 # full disk: it is tried again after a pause of up to 10 s; a lost ACCEPT on
 # Mesos: found by reconciliation) is late, not missed, and the accounting
@@ -49,7 +49,7 @@ settle() {
     done
     [ "$n" = 0 ]
   }
-  wait_for 40 waiting "$@"
+  wait_for "${SETTLE_S:-40}" waiting "$@"
 }
 
 trial_totals() {
