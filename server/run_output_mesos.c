@@ -35,6 +35,7 @@
 #define READ_CHUNK (1024 * 1024)
 #define STATE_MAX (64 * 1024 * 1024) /* a master's /state of a large cluster */
 #define HTTP_TIMEOUT_MS 5000
+#define ENDED_CHECK_MS 1000 /* a followed task's state is asked at most this often */
 
 struct cached {
     char run_id[CHR_RUN_ID_MAX];
@@ -45,6 +46,7 @@ struct cached {
     int64_t offset;      /* bytes read so far */
     bool ended;          /* the task is terminal and everything was read */
     int64_t used_ms;
+    int64_t checked_ms;  /* when the master was last asked whether the task ended */
 };
 
 struct chr_run_output_mesos {
@@ -299,6 +301,16 @@ static bool mesos_ended(void *ctx, const char *job, const char *run_id)
         struct cached *c = &o->cache[i];
         if (c->fd < 0 || strcmp(c->run_id, run_id) != 0 || c->ended)
             continue;
+        /* New bytes: the task is still writing, no need to ask.  Else the
+         * master and the agent are asked (two /state reads) at most every
+         * ENDED_CHECK_MS per stream, however often a follower polls. */
+        int64_t had = c->offset, now_ms = chr_clock_mono_ms();
+        bool read_ok = fetch_more(c);
+        if (!read_ok || c->offset > had || now_ms - c->checked_ms < ENDED_CHECK_MS) {
+            ended = false;
+            continue;
+        }
+        c->checked_ms = now_ms;
         struct cached now = *c;
         bool was_running = locate(o, run_id, &now) == 0 && !now.ended;
         c->ended = !was_running; /* ended before this read: what it reads is all */
