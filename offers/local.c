@@ -356,8 +356,11 @@ static bool spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, i
 /* Starts `chronos run-task --notify-fd 3 <dir>`: its own session, stdio on
  * /dev/null, our descriptors closed, the signals it reads through a
  * signalfd already blocked.  Fills the run's pidfd and notify pipe. */
-static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *r)
+static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *r,
+                                     const struct chr_local_task *t)
 {
+    if (t->may_start != NULL && !t->may_start(t->may_start_ctx))
+        return CHR_EUNAVAIL;
     char dir[PATH_MAX];
     int n = snprintf(dir, sizeof dir, "%s/%s", l->runs_dir, r->id);
     int p[2];
@@ -423,20 +426,20 @@ static void watch_alive(struct chr_local *l, struct chr_local_run *r,
 /* The run's directory exists: a launch before a restart.  Watch it, start it
  * (never started), or report its end; never run it twice. */
 static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r,
-                                    const char *spec, size_t len)
+                                    const struct chr_local_task *t, const char *spec, size_t len)
 {
     struct chr_local_assess a;
     chr_local_assess(l, r->id, false, &a);
     switch (a.kind) {
     case CHR_LOCAL_D_NONE:
-        return make_run_dir(l, r->id, spec, len) == CHR_OK ? spawn_supervisor(l, r) : CHR_EIO;
+        return make_run_dir(l, r->id, spec, len) == CHR_OK ? spawn_supervisor(l, r, t) : CHR_EIO;
     case CHR_LOCAL_D_UNCLAIMED: /* a supervisor may be on its way: the claim decides */
-        return spawn_supervisor(l, r);
+        return spawn_supervisor(l, r, t);
     case CHR_LOCAL_D_ABANDONED:
         if (chr_local_dir_remove(l->runs_fd, r->id) != CHR_OK ||
             make_run_dir(l, r->id, spec, len) != CHR_OK)
             return CHR_EIO;
-        return spawn_supervisor(l, r);
+        return spawn_supervisor(l, r, t);
     case CHR_LOCAL_D_ALIVE:
         pthread_mutex_lock(&l->mu);
         watch_alive(l, r, &a);
@@ -454,7 +457,7 @@ static enum chr_err launch_existing(struct chr_local *l, struct chr_local_run *r
             if (chr_local_dir_remove(l->runs_fd, r->id) != CHR_OK ||
                 make_run_dir(l, r->id, spec, len) != CHR_OK)
                 return CHR_EIO;
-            return spawn_supervisor(l, r);
+            return spawn_supervisor(l, r, t);
         }
         /* FALLTHROUGH */
     default: { /* DONE or DEAD: report it, hold nothing */
@@ -499,14 +502,17 @@ enum chr_err chr_local_launch(struct chr_local *l, const struct chr_local_task *
     e = make_run_dir(l, r->id, spec, len);
     if (e == CHR_OK) {
         made = true;
-        e = spawn_supervisor(l, r);
+        e = spawn_supervisor(l, r, task);
     } else if (e == CHR_ECONFLICT)
-        e = launch_existing(l, r, spec, len);
+        e = launch_existing(l, r, task, spec, len);
     chr_free(spec);
     if (e != CHR_OK) {
         if (made)
             chr_local_dir_remove(l->runs_fd, task->run_id);
         release(l, r);
+        if (e == CHR_EUNAVAIL)
+            return chr_error_set(err, e, "", "run %s not started: its launcher may launch no more",
+                                 task->run_id);
         return chr_error_set(err, e, "", "cannot start the supervisor of run %s (%s)",
                              task->run_id, l->bin);
     }

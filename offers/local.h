@@ -123,6 +123,13 @@ struct chr_local_task {
      * runtime (see "Containers" below), never on the host: without a
      * runtime, chr_local_launch refuses it. */
     const char *container_json;
+    /* Asked last, right before the supervisor is started (the step that
+     * cannot be taken back); false: nothing starts, CHR_EUNAVAIL.  A leader
+     * passes its lease here, so that one paused after deciding to launch
+     * (a stop, a long stall writing the run's directory) starts nothing
+     * once another may lead.  NULL: always. */
+    bool (*may_start)(void *ctx);
+    void *may_start_ctx;
 };
 
 enum chr_local_state {

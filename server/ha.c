@@ -78,10 +78,18 @@ static void on_election(void *ctx, enum chr_election_event ev)
     }
 }
 
+/* A no ends the term, whoever asked (the loop before a launch, a resource
+ * manager before the step that cannot be taken back): a leader whose lease
+ * lapsed never launches again, even if its session lives on. */
 static bool may_launch(void *ctx)
 {
     struct term *t = ctx;
-    return !atomic_load(&t->over) && chr_election_leading(t->election);
+    if (atomic_load(&t->over))
+        return false;
+    if (chr_election_leading(t->election))
+        return true;
+    end_term(t, "the leader's lease lapsed: launches stop before another leader can start");
+    return false;
 }
 
 static void on_fenced(void *ctx, const char *why)

@@ -531,10 +531,13 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
         .cpus = job->cpus > 0 ? job->cpus : cc->default_cpus,
         .mem_mb = job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
         .disk_mb = job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb,
+        .may_start = l->cfg.may_launch, .may_start_ctx = l->cfg.fence_ctx,
     };
     e = l->rm->ops->launch(l->rm, &t, &err);
     chr_run_cmd_free(&cmd);
-    if (e != CHR_OK)
+    if (e != CHR_OK && l->cfg.may_launch != NULL && !l->cfg.may_launch(l->cfg.fence_ctx))
+        fence(l, "the leader's lease lapsed while launching: the run is left as recorded");
+    else if (e != CHR_OK)
         launch_failed(l, run, offer_id, e, err.message[0] ? err.message : chr_err_message(e));
     else
         logf_(l, "launched %s", run->id);

@@ -113,6 +113,7 @@ static enum chr_err local_launch(struct chr_rm *rm, const struct chr_rm_launch *
         .container_json = job->container_json, /* never on the host: refused without a runtime */
         .not_before_ms = l->not_before_ms, /* with a launch lead: exec at the instant */
         .no_cgroup = r->no_cgroup,
+        .may_start = l->may_start, .may_start_ctx = l->may_start_ctx,
     };
     r->offer_used |= l->offer_id == r->offer_outstanding;
     return chr_local_launch(r->local, &t, err);

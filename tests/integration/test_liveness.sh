@@ -129,6 +129,9 @@ if start_server "$data"; then
   pgrep -f "$nap" >/dev/null && bad "the deleted job's task survived" || ok "and its task is gone"
   # A run directory left by a deleted job (a crash before it was collected):
   # the next start removes it instead of saying "unknown run" forever.
+  # quick's run is the template; under load it may not be archived yet.
+  wait_for 15 bash -c "ls '$data/runs/.done/quick' 2>/dev/null | grep -q ." ||
+    bad "quick's run was never archived" "$(ls -a "$data/runs" "$data/runs/.done" 2>&1 | tr '\n' ' ')"
   stop_server
   id=$(ls "$data/runs/.done/quick" 2>/dev/null | head -1)
   if [ -n "$id" ]; then

@@ -1003,6 +1003,52 @@ static void test_spec_without_claim(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
+/* A leader's lease, asked at the last step: counts the asks, answers `yes`. */
+struct gate {
+    int asked;
+    bool yes;
+};
+
+static bool gate_ask(void *ctx)
+{
+    struct gate *g = ctx;
+    g->asked++;
+    return g->yes;
+}
+
+/* A launch whose lease lapsed meanwhile (a leader stopped or stalled after
+ * it decided) starts nothing and leaves nothing: no task, no run directory,
+ * no resources held; the same run launched with the lease runs once. */
+static void test_may_start_refused(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], count[128], dir[256];
+    snprintf(count, sizeof count, "%s/count", f->dir);
+    snprintf(cmd, sizeof cmd, "echo x >> %s", count);
+    struct chr_local_task t = shell_task("gated", cmd);
+    struct gate g = {0, false};
+    t.may_start = gate_ask;
+    t.may_start_ctx = &g;
+    struct chr_error err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(chr_local_launch(f->l, &t, &err), CHR_EUNAVAIL);
+    assert_int_equal(g.asked, 1);
+    assert_non_null(strstr(err.message, "gated"));
+    snprintf(dir, sizeof dir, "%s/gated", f->runs);
+    assert_false(exists(dir));
+    struct chr_local_offer o;
+    chr_local_offer(f->l, &o);
+    assert_true(o.free.cpus == 4 && o.free.mem_mb == 4096 && o.free.disk_mb == 4096);
+    usleep(200 * 1000);
+    assert_false(exists(count));
+    assert_int_equal(count_events(f, "gated"), 0);
+    g.yes = true;
+    launch_ok(f, &t);
+    assert_int_equal(g.asked, 2);
+    assert_int_equal(wait_event(f, "gated", CHR_LOCAL_FINISHED).state, CHR_LOCAL_FINISHED);
+    assert_int_equal(count_lines(count), 1);
+}
+
 /* The disk the host offers is its file system's size, not the free space
  * of the moment: a disk full when the manager starts must not offer no disk
  * (and refuse every job) for the manager's whole life. */
@@ -1368,6 +1414,7 @@ int main(int argc, char **argv)
         TC(test_reattach_finished_and_collect),
         TC(test_collect_keeps_newest),
         TC(test_spec_without_claim),
+        TC(test_may_start_refused),
         TC(test_supervisor_exits_before_claim),
         TC(test_disk_is_the_file_systems_size),
         TC(test_pid_record_failure),
