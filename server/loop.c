@@ -931,7 +931,12 @@ static enum chr_err load_shard(struct chr_loop *l, const char *kind, const char 
                                const struct chr_store_names *names, load_fn *one)
 {
     bool jobs = strcmp(kind, CHR_KIND_JOBS) == 0;
-    char(*paths)[CHR_STORE_PATH_MAX] = chr_malloc(2 * LOAD_CHUNK * sizeof *paths);
+    if (names->n == 0)
+        return CHR_OK;
+    /* As many paths as one round reads (up to 2 MB): sized to the shard, as
+     * a start reads up to 3 x 256 of them, most small or empty. */
+    size_t per_round = (names->n < LOAD_CHUNK ? names->n : LOAD_CHUNK) * (jobs ? 2 : 1);
+    char(*paths)[CHR_STORE_PATH_MAX] = chr_malloc(per_round * sizeof *paths);
     const char *ptrs[2 * LOAD_CHUNK];
     struct chr_store_got got[2 * LOAD_CHUNK];
     enum chr_err e = paths != NULL ? CHR_OK : CHR_ENOMEM;
