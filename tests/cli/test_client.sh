@@ -12,8 +12,9 @@
 # Last line: "N passed, N failed"; exits non-zero if any failed.
 set -u
 PY=/usr/bin/python3
-passed=0
-failed=0
+# The shared helpers (wait_for, now_ms, free_port); ok, bad and check are
+# this file's own (below), which say the exit code.
+. "$(dirname "$0")/../lib.sh"
 
 if [ -z "${CHRONOS:-}" ] || [ ! -x "$CHRONOS" ]; then
   echo "CHRONOS='${CHRONOS:-}' is not an executable (CHRONOS=build/chronos bash $0)"
@@ -57,17 +58,6 @@ is_json() { $PY -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev
 # py EXPR: evaluates EXPR with `d` = the JSON in $OUT.
 py() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$OUT" 2>/dev/null; }
 
-free_port() {
-  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-# wait_for SECONDS CMD...: polls CMD every 100 ms until it succeeds.
-wait_for() {
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.1
-  done
-}
 logs_has() { "$CHRONOS" logs "$1" 2>/dev/null | grep -q -- "$2"; }
 runs_has() { "$CHRONOS" runs "$1" --json 2>/dev/null | $PY -c "import json,sys; sys.exit(0 if any($2 for r in json.load(sys.stdin)) else 1)"; }
 # job JOB: GET /v1/scheduler/job/JOB into $OUT (the server's own answer, not the CLI's).

@@ -58,7 +58,6 @@ wait_for 30 has_leader || { echo "no leader"; echo "0 passed, 1 failed"; exit 1;
 
 : >"$tmp/failover"
 
-sleep_until() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.05; done; }
 ensure_all() { for i in 1 2 3; do srv_alive "$i" || srv_start "$i" >/dev/null 2>&1; done; }
 
 # The first "launched" line in server I's log at or after T_MS (ms), or "".

@@ -76,7 +76,7 @@ one_server_trials() {
       code=$(api POST /v1/scheduler/iso8601 "$(tick "$name" "$start")")
       if [ "$code" = 204 ]; then specs="$specs $name:$start:1000"; acked="$acked $name"; fi
     done
-    while [ "$(now_ms)" -lt $(( start + 1000 )) ]; do sleep 0.05; done
+    sleep_until $(( start + 1000 ))
     faults=""
     for k in $(seq 1 $(( 1 + RANDOM % 2 ))); do
       fault

@@ -61,7 +61,6 @@ for j in t1 t2 t3; do
   [ "$code" = 204 ] || bad "create $j" "status $code"
 done
 SPECS="t1:$START:1000 t2:$START:1000 t3:$START:1000"
-sleep_until() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.05; done; }
 sleep_until $(( START + 3000 ))
 launched_once() { [ "$(sort -u "$tmp/out/t1" 2>/dev/null | wc -l)" -ge "$1" ]; }
 check "the jobs run every second" launched_once 2
@@ -160,8 +159,7 @@ for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
 h ^= h >> 16; h ^= h >> 8
 print("%02x" % (h & 0xff))' "$1"; }
-zkcli() { java -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar \
-  org.apache.zookeeper.ZooKeeperMain -server "$ZKH" "$@" >/dev/null 2>&1; }
+zkcli() { /usr/bin/python3 "$REPO/tests/zk/zkcli.py" "$ZKH" "$@" >/dev/null 2>&1; }
 zkcli create "/chronos/jobs/$(shard cyc-a)/cyc-a" '{"name":"cyc-a","command":"true","parents":["cyc-b"]}'
 zkcli create "/chronos/jobs/$(shard cyc-b)/cyc-b" '{"name":"cyc-b","command":"true","parents":["cyc-a"]}'
 srv_kill9 "$L"   # the next leader loads the tree with the cycle

@@ -11,7 +11,6 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CHRONOS=$(realpath "${CHRONOS:-$REPO/build/chronos}")
 . "$REPO/tests/ha/lib.sh"
-sleep_until() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.05; done; }
 lines() { cat "$tmp"/out/* 2>/dev/null | wc -l; }
 
 ha_init

@@ -35,11 +35,10 @@ ST=4000
 ha_init
 T0=$(now_ms)
 
-# zk: runs the ZooKeeper CLI commands read on stdin in one session (one JVM
-# start for all of them); its output on stdout.
+# zk: runs the ZooKeeper CLI commands read on stdin in one session
+# (tests/zk/zkcli.py); its output on stdout.
 zk() {
-  { cat; echo quit; } | java -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar \
-    org.apache.zookeeper.ZooKeeperMain -server "$ZKH" 2>&1
+  { cat; echo quit; } | /usr/bin/python3 "$REPO/tests/zk/zkcli.py" "$ZKH" 2>&1
 }
 # zk_ok: the same, failing (with the output shown) when a command was refused.
 zk_ok() {
