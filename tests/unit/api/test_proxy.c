@@ -408,7 +408,7 @@ static void perform(struct call *c)
         h = curl_slist_append(h, *p);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 60000L); /* a loaded machine, under ASan */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cl_head);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &c->r);
@@ -952,15 +952,15 @@ static void test_stop_in_flight(void **state)
     pthread_create(&t[N], NULL, perform_thread, &calls[N]);
     wait_held(N);
     test_nap_ms(300); /* the stream is under way */
-    int64_t t0 = test_mono_ms();
     chr_proxy_stop(proxy); /* answers them all, before the daemon stops */
     for (int i = 0; i <= N; i++)
         pthread_join(t[i], NULL);
     stop_front();
-    /* The held forwards would wait for the forward timeout (30 s) and the
-     * stream forever: well under that means stop did not wait for them.  (A
-     * tighter bound failed under the sanitizers on a loaded machine.) */
-    assert_true(test_mono_ms() - t0 < 15000);
+    /* Had stop waited, the held forwards would have ended by the forward
+     * timeout (30 s, a 504) and the stream by the client's own (60 s):
+     * what each got says so, whatever the machine's load (no clock bound). */
+    for (int i = 0; i <= N; i++)
+        assert_int_not_equal(calls[i].r.rc, CURLE_OPERATION_TIMEDOUT);
     for (int i = 0; i < N; i++) {
         assert_error(&calls[i].r, 503, "the server is stopping", true);
         reply_free(&calls[i].r);
