@@ -50,6 +50,8 @@ struct chr_http_args {
      * max of them into out; returns how many. */
     size_t (*all)(void *ctx, const char *key, const char **out, size_t max);
     void *ctx;
+    /* The request header `name`, or NULL when absent (NULL function: none). */
+    const char *(*header)(void *ctx, const char *name);
 };
 
 /*
@@ -85,6 +87,10 @@ struct req {
     char name[CHR_JOB_NAME_MAX + 1];
     struct MHD_Response *stream; /* REQ_STREAM: queued when the handler is called */
     struct MHD_Response *proxied;/* the leader's answer, relayed when resumed */
+    /* An embedded file's answer (chr_http_send_asset), kept here too with no
+     * connection (tests). */
+    const char *etag, *cache_control;
+    bool gzip;
 };
 
 /* Sets an error answer: Chronos's {"message","status"}. */
@@ -97,6 +103,13 @@ void chr_http_body(struct req *r, char *body, size_t len, const char *type);
  * no longer needed (also on failure). */
 enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
                                    void (*release)(void *), void *cls);
+/* Answers an embedded file of the dashboard (api/assets.h): its status,
+ * bytes (static, not copied), ETag, Cache-Control and Content-Encoding, with
+ * the headers that keep the page to itself (CSP, no framing, no sniffing). */
+struct chr_asset_answer;
+enum MHD_Result chr_http_send_asset(struct req *r, const struct chr_asset_answer *a);
+/* The request header `name` (NULL: absent). */
+const char *chr_http_header(const struct req *r, const char *name);
 /* Queues the answer set on r (with no connection: keeps it in r, REQ_DONE;
  * a stream is then answered 200 with no body). */
 enum MHD_Result chr_http_send(struct req *r);
