@@ -148,6 +148,7 @@ export function jobPage(main, { params, go, announce }) {
         get(jobPath(name)), get(`/v1/runs?job=${enc(name)}&limit=100`), get(`${jobPath(name)}/ledger`)]);
       if (kids === null) kids = await children(name); // once: it reads every job
       if (stopped) return;
+      msg.hidden = true;
       const key = JSON.stringify([job, runs, ledger]);
       timer = setTimeout(load, POLL_MS);
       if (key === lastKey) return; // nothing new: keep the page (and the focus) as it is
@@ -166,6 +167,8 @@ export function jobPage(main, { params, go, announce }) {
       if (stopped) return;
       if (!head.firstChild) head.append(h('h1', {}, name));
       fail(e);
+      // Again in a while: a job just saved may not be readable yet, the server may be back.
+      timer = setTimeout(load, POLL_MS);
     }
   }
 
