@@ -113,7 +113,7 @@ size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, 
 
 const char *chr_http_header(const struct req *r, const char *name)
 {
-    return r->args.header != NULL ? r->args.header(r->args.ctx, name) : NULL;
+    return r->header != NULL ? r->header(r->header_ctx, name) : NULL;
 }
 
 /* ---- Query arguments from the connection ------------------------------------ */
@@ -606,7 +606,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     r->h = cls;
     r->conn = conn;
-    r->args = (struct chr_http_args){conn_arg, conn_args, conn, conn_header};
+    r->args = (struct chr_http_args){conn_arg, conn_args, conn};
+    r->header = conn_header;
+    r->header_ctx = conn;
     r->raw = uri;
     r->raw_len = uri ? strnlen(uri, 1024 * 1024) : 0;
     r->raw_ok = uri == NULL || chr_http_target_ok(uri, r->raw_len);

@@ -50,8 +50,6 @@ struct chr_http_args {
      * max of them into out; returns how many. */
     size_t (*all)(void *ctx, const char *key, const char **out, size_t max);
     void *ctx;
-    /* The request header `name`, or NULL when absent (NULL function: none). */
-    const char *(*header)(void *ctx, const char *name);
 };
 
 /*
@@ -67,6 +65,10 @@ struct req {
     struct chr_sched *sched;      /* h->sched during this handler call; NULL: standby */
     struct MHD_Connection *conn;  /* NULL: no socket (tests) */
     struct chr_http_args args;    /* the query arguments */
+    /* The request header `name` (NULL: absent), from header_ctx; NULL
+     * function (tests): no headers. */
+    const char *(*header)(void *header_ctx, const char *name);
+    void *header_ctx;
     enum req_state state;
     char *body;
     size_t len;

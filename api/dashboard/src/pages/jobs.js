@@ -28,8 +28,8 @@ function row(j) {
     h('td', {}, badge(st, st === 'running' ? j.state : st)),
     h('td', { class: 'wide' }, h('code', {}, scheduleText(j))),
     h('td', { class: 'wide' }, j.owner || '-'),
-    h('td', {}, j.lastRunState ? badge(j.lastRunState === 'success' ? 'success' : 'failing', j.lastRunState) : '-',
-      ' ', h('span', { class: 'muted' }, fmtAgo(j.lastSuccess > j.lastError || !j.lastError ? j.lastSuccess : j.lastError))),
+    h('td', {}, j.lastRunState ? badge(j.lastRunState === 'success' ? 'success' : 'failing', j.lastRunState) : null,
+      j.lastRunState ? ' ' : null, h('span', { class: 'muted' }, fmtAgo(j.lastSuccess > j.lastError || !j.lastError ? j.lastSuccess : j.lastError))),
     h('td', { class: 'wide' }, j.nextRunAt ? fmtAgo(j.nextRunAt) : '-'));
 }
 
