@@ -191,6 +191,7 @@ bench: deps $(B)/chronos
 	@bench/api/run.sh
 	@bench/zk/run.sh
 	@bench/mesos/run.sh
+	@bench/dashboard/run.sh
 
 clean:
 	rm -rf $(B)
