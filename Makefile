@@ -29,6 +29,11 @@ ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
 B := build
 PARTS    := common iso8601 scheduler zkstore offers offers/mesos api server
 LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
+# The web dashboard as a C table (api/assets.h), generated from the committed
+# bundle api/dashboard/dist/ (rebuilt first with npm when its sources
+# changed and npm can; see scripts/dashboard.sh): the C build needs no npm.
+DASH_GEN := $(B)/gen/api/dashboard_assets.c
+LIB_SRC  += $(DASH_GEN)
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c))
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
@@ -37,13 +42,18 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster
+.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster FORCE
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos
 
 deps:
 	@scripts/deps.sh
+
+FORCE:
+# Run every time; rewrites the table only when the dashboard changed.
+$(DASH_GEN): FORCE | deps
+	@scripts/dashboard.sh $@
 
 # Each object (and test binary) depends on the headers it includes, as the
 # compiler lists them (-MMD -MP): editing a header rebuilds its users only.
@@ -184,6 +194,7 @@ bench: deps $(B)/chronos
 	@bench/api/run.sh
 	@bench/zk/run.sh
 	@bench/mesos/run.sh
+	@bench/dashboard/run.sh
 
 clean:
 	rm -rf $(B)

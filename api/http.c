@@ -27,6 +27,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "api/assets.h"
 #include "api/render.h"
 
 /* How often a followed stream looks for new output. */
@@ -110,11 +111,21 @@ size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, 
     return r->args.all != NULL ? r->args.all(r->args.ctx, key, out, max) : 0;
 }
 
+const char *chr_http_header(const struct req *r, const char *name)
+{
+    return r->header != NULL ? r->header(r->header_ctx, name) : NULL;
+}
+
 /* ---- Query arguments from the connection ------------------------------------ */
 
 static const char *conn_arg(void *ctx, const char *key)
 {
     return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static const char *conn_header(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
 struct arg_values {
@@ -237,6 +248,54 @@ enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, 
     MHD_add_response_header(resp, "Content-Type", type);
     count(r->h, 200);
     enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* The page runs commands on a click: it may be framed by no other page, and
+ * it loads nothing but its own files (no inline script, no other origin). */
+#define PAGE_CSP                                                                             \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "      \
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+enum MHD_Result chr_http_send_asset(struct req *r, const struct chr_asset_answer *a)
+{
+    if (a->status == 404) {
+        chr_http_error(r, 404, "no such file of the dashboard (an old page? reload it)");
+        return chr_http_send(r);
+    }
+    r->etag = a->etag;
+    r->cache_control = a->cache_control;
+    r->gzip = a->gzip;
+    if (r->conn == NULL) { /* tests: the answer stays in r */
+        chr_free(r->out);
+        r->out = NULL;
+        r->out_len = 0;
+        r->status = a->status;
+        r->type = a->type;
+        if (a->status == 200 && (r->out = chr_strndup((const char *)a->body, a->len)) == NULL)
+            chr_http_error(r, 500, "out of memory");
+        r->out_len = r->out ? a->len : 0;
+        return chr_http_send(r);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        a->status == 200 ? a->len : 0, (void *)(a->status == 200 ? a->body : NULL),
+        MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    if (a->type != NULL)
+        MHD_add_response_header(resp, "Content-Type", a->type);
+    MHD_add_response_header(resp, "ETag", a->etag);
+    MHD_add_response_header(resp, "Cache-Control", a->cache_control);
+    MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    if (a->gzip)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    count(r->h, a->status);
+    enum MHD_Result ret = MHD_queue_response(r->conn, a->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -548,6 +607,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->h = cls;
     r->conn = conn;
     r->args = (struct chr_http_args){conn_arg, conn_args, conn};
+    r->header = conn_header;
+    r->header_ctx = conn;
     r->raw = uri;
     r->raw_len = uri ? strnlen(uri, 1024 * 1024) : 0;
     r->raw_ok = uri == NULL || chr_http_target_ok(uri, r->raw_len);
@@ -689,12 +750,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     return ret;
 }
 
-/* Paths a standby answers itself. */
+/* Paths a standby answers itself (the dashboard's files too: its page then
+ * calls the API, which the standby forwards). */
 static bool local_path(const char *url)
 {
     return strcmp(url, "/ping") == 0 || strcmp(url, "/health") == 0 || strcmp(url, "/leader") == 0 ||
            strcmp(url, "/v1/scheduler/leader") == 0 || strcmp(url, "/scheduler/leader") == 0 ||
-           strcmp(url, "/v1/status") == 0;
+           strcmp(url, "/v1/status") == 0 || chr_assets_is_path(url);
 }
 
 /* Called by the proxy (its thread) with the leader's answer. */

@@ -65,6 +65,10 @@ struct req {
     struct chr_sched *sched;      /* h->sched during this handler call; NULL: standby */
     struct MHD_Connection *conn;  /* NULL: no socket (tests) */
     struct chr_http_args args;    /* the query arguments */
+    /* The request header `name` (NULL: absent), from header_ctx; NULL
+     * function (tests): no headers. */
+    const char *(*header)(void *header_ctx, const char *name);
+    void *header_ctx;
     enum req_state state;
     char *body;
     size_t len;
@@ -85,6 +89,10 @@ struct req {
     char name[CHR_JOB_NAME_MAX + 1];
     struct MHD_Response *stream; /* REQ_STREAM: queued when the handler is called */
     struct MHD_Response *proxied;/* the leader's answer, relayed when resumed */
+    /* An embedded file's answer (chr_http_send_asset), kept here too with no
+     * connection (tests). */
+    const char *etag, *cache_control;
+    bool gzip;
 };
 
 /* Sets an error answer: Chronos's {"message","status"}. */
@@ -97,6 +105,13 @@ void chr_http_body(struct req *r, char *body, size_t len, const char *type);
  * no longer needed (also on failure). */
 enum MHD_Result chr_http_send_held(struct req *r, const char *text, size_t len, const char *type,
                                    void (*release)(void *), void *cls);
+/* Answers an embedded file of the dashboard (api/assets.h): its status,
+ * bytes (static, not copied), ETag, Cache-Control and Content-Encoding, with
+ * the headers that keep the page to itself (CSP, no framing, no sniffing). */
+struct chr_asset_answer;
+enum MHD_Result chr_http_send_asset(struct req *r, const struct chr_asset_answer *a);
+/* The request header `name` (NULL: absent). */
+const char *chr_http_header(const struct req *r, const char *name);
 /* Queues the answer set on r (with no connection: keeps it in r, REQ_DONE;
  * a stream is then answered 200 with no body). */
 enum MHD_Result chr_http_send(struct req *r);

@@ -15,6 +15,8 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "api/assets.h"
+#include "api/dash.h"
 #include "api/http_int.h"
 #include "api/render.h"
 #include "api/run_cmd.h"
@@ -623,6 +625,55 @@ static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v
     return stats(r, p + 7);
 }
 
+/* ---- The dashboard ------------------------------------------------------------------------- */
+
+static const char *query_get(void *ctx, const char *key)
+{
+    return chr_http_arg(ctx, key);
+}
+
+/* GET /v1/dashboard/jobs: a page of the job list (api/dash.h). */
+static enum MHD_Result dash_jobs(struct req *r)
+{
+    struct chr_dash_query q;
+    struct chr_error err = {{0}, {0}};
+    if (chr_dash_query_parse(query_get, r, &q, &err) != CHR_OK) {
+        chr_http_error(r, 400, "%s", err.message);
+        return chr_http_send(r);
+    }
+    struct chr_view *v = r->sched->ops->view(r->sched);
+    const struct chr_view_snap *s = chr_view_snapshot(v);
+    size_t len = 0;
+    char *body = s ? chr_dash_render_list(s, chr_view_epoch(v), &q, &len) : NULL;
+    chr_view_snap_release(s);
+    return answer(r, body, len, NULL, "application/json");
+}
+
+/* GET /v1/dashboard/changes?since=CURSOR: what changed since (api/dash.h). */
+static enum MHD_Result dash_changes(struct req *r)
+{
+    const char *since = chr_http_arg(r, "since");
+    if (since == NULL) {
+        chr_http_error(r, 400, "since: missing (the \"cursor\" of a list or of a poll)");
+        return chr_http_send(r);
+    }
+    struct chr_error err = {{0}, {0}};
+    size_t len = 0;
+    char *body = chr_dash_render_changes(r->sched->ops->view(r->sched), since, &len, &err);
+    return answer(r, body, len, err.field[0] ? &err : NULL, "application/json");
+}
+
+/* The dashboard's page and files (GET and HEAD only). */
+static enum MHD_Result dash_file(struct req *r, const char *url, unsigned v, const char *method)
+{
+    if (v != V_GET)
+        return not_allowed(r, method, url, "GET");
+    struct chr_asset_answer a;
+    chr_assets_answer(url, chr_http_header(r, "Accept-Encoding"),
+                      chr_http_header(r, "If-None-Match"), &a);
+    return chr_http_send_asset(r, &a);
+}
+
 enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method)
 {
     unsigned v = verb_of(method);
@@ -647,5 +698,12 @@ enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *
     }
     if (strncmp(url, "/v1/runs/", 9) == 0)
         return run(r, url + 9, v == V_GET);
+    if (is(url, "/v1/dashboard/jobs") || is(url, "/v1/dashboard/changes")) {
+        if (v != V_GET)
+            return not_allowed(r, method, url, "GET");
+        return is(url, "/v1/dashboard/jobs") ? dash_jobs(r) : dash_changes(r);
+    }
+    if (chr_assets_is_path(url))
+        return dash_file(r, url, v, method);
     return no_endpoint(r, url);
 }

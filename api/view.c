@@ -18,6 +18,7 @@
 #include "api/job_json.h"
 #include "common/alloc.h"
 #include "common/assert.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "common/strmap.h"
 
@@ -50,14 +51,28 @@ struct nameset {
     size_t cap, len;
 };
 
+/* One change the dashboard's polls may ask about: the job `name` was
+ * published or removed at generation gen. */
+struct change {
+    uint64_t gen;
+    char *name; /* chr_malloc'd; NULL: an empty slot */
+};
+
 struct chr_view {
     pthread_mutex_t mu;
+    int64_t epoch_ms;      /* set at creation, never changed */
     /* Guarded by mu: */
     struct vjob **order;   /* registration order; NULL = removed */
     size_t n_order, cap_order, live;
     struct chr_strmap index; /* name -> its place in order (live jobs only) */
     uint64_t gen;
     struct snap *cur;
+    /* The last CHR_VIEW_CHANGES_MAX changes, a ring (next: where the next
+     * one goes); every change after generation `floor` is in it. */
+    struct change *ring;
+    size_t next;
+    uint64_t floor;
+    struct chr_view_counts counts;
     /* The scheduler thread only: */
     struct nameset touched;
     bool all;              /* rebuild everything at the next flush */
@@ -115,6 +130,20 @@ const char *chr_view_job_state(const struct chr_view_job *j, char buf[32])
         return buf;
     }
     return j->n_queued > 0 ? "queued" : "idle";
+}
+
+unsigned chr_view_job_flags(const struct chr_view_job *j)
+{
+    unsigned f = 0;
+    if (strcmp(chr_view_job_status(j), "failure") == 0)
+        f |= CHR_VIEW_FAILING;
+    if (j->n_running > 0)
+        f |= CHR_VIEW_RUNNING;
+    if (j->n_queued > 0)
+        f |= CHR_VIEW_WAITING;
+    if (j->def->disabled)
+        f |= CHR_VIEW_DISABLED;
+    return f;
 }
 
 static const char *last_run_state(const struct chr_view_job *j)
@@ -337,6 +366,40 @@ static bool order_reserve(struct chr_view *v)
     return true;
 }
 
+/* Adds (or, with sign -1, takes away) job j to the counts (under mu). */
+static void counts_add(struct chr_view_counts *c, const struct vjob *j, int sign)
+{
+    if (j == NULL)
+        return;
+    unsigned f = chr_view_job_flags(&j->pub);
+    uint64_t d = (uint64_t)(int64_t)sign; /* wraps: -1 takes one away */
+    c->total += d;
+    c->failing += (f & CHR_VIEW_FAILING) ? d : 0;
+    c->running += (f & CHR_VIEW_RUNNING) ? d : 0;
+    c->waiting += (f & CHR_VIEW_WAITING) ? d : 0;
+    c->disabled += (f & CHR_VIEW_DISABLED) ? d : 0;
+}
+
+/* Remembers that `name` changed at generation v->gen (under mu).  The
+ * oldest change makes room; when the copy fails, every earlier cursor is
+ * forgotten (its poll reloads) rather than missing a change. */
+static void ring_add(struct chr_view *v, const char *name)
+{
+    if (v->ring == NULL) {
+        v->floor = v->gen;
+        return;
+    }
+    struct change *c = &v->ring[v->next];
+    if (c->name != NULL)
+        v->floor = c->gen; /* changes after it are still all here */
+    chr_free(c->name);
+    c->name = chr_strndup(name, strlen(name));
+    c->gen = v->gen;
+    if (c->name == NULL)
+        v->floor = v->gen;
+    v->next = (v->next + 1) % CHR_VIEW_CHANGES_MAX;
+}
+
 /* Puts `nj` (NULL: removes) as the view of `name`; the old view is
  * released.  Returns false (nothing changed) when out of memory. */
 static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
@@ -360,8 +423,12 @@ static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
         v->order[v->n_order++] = nj;
         v->live++;
     }
-    if (found || nj != NULL)
+    if (found || nj != NULL) {
         v->gen++;
+        ring_add(v, name);
+        counts_add(&v->counts, old, -1);
+        counts_add(&v->counts, nj, 1);
+    }
     if (v->n_order > 64 && v->live < v->n_order / 2)
         table_compact(v);
     pthread_mutex_unlock(&v->mu);
@@ -551,6 +618,70 @@ const struct chr_view_job *chr_view_job(struct chr_view *v, const char *name)
     return j ? &j->pub : NULL;
 }
 
+int64_t chr_view_epoch(const struct chr_view *v)
+{
+    return v->epoch_ms;
+}
+
+void chr_view_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names != NULL && i < n; i++)
+        chr_free(names[i]);
+    chr_free(names);
+}
+
+/* The names changed after `since`, newest first, each once (under mu). */
+static enum chr_err collect_changes(struct chr_view *v, uint64_t since, char **out, size_t *n)
+{
+    struct chr_strmap seen = {0};
+    enum chr_err e = CHR_OK;
+    *n = 0;
+    for (size_t k = 0; k < CHR_VIEW_CHANGES_MAX && e == CHR_OK; k++) {
+        const struct change *c =
+            &v->ring[(v->next + CHR_VIEW_CHANGES_MAX - 1 - k) % CHR_VIEW_CHANGES_MAX];
+        if (c->name == NULL || c->gen <= since)
+            break;
+        if (chr_strmap_get(&seen, c->name, NULL))
+            continue;
+        if ((e = chr_strmap_put(&seen, c->name, 0)) != CHR_OK)
+            break;
+        if ((out[*n] = chr_strndup(c->name, strlen(c->name))) == NULL)
+            e = CHR_ENOMEM;
+        else
+            (*n)++;
+    }
+    chr_strmap_free(&seen);
+    return e;
+}
+
+enum chr_err chr_view_changes(struct chr_view *v, uint64_t since, char ***names, size_t *n,
+                              uint64_t *gen, struct chr_view_counts *counts)
+{
+    *names = NULL;
+    *n = 0;
+    pthread_mutex_lock(&v->mu);
+    *gen = v->gen;
+    *counts = v->counts;
+    if (since < v->floor || since > v->gen || v->ring == NULL) {
+        pthread_mutex_unlock(&v->mu);
+        return CHR_ERANGE;
+    }
+    size_t max = v->gen - since < CHR_VIEW_CHANGES_MAX ? (size_t)(v->gen - since)
+                                                       : CHR_VIEW_CHANGES_MAX;
+    char **out = max > 0 ? chr_calloc(max, sizeof *out) : NULL;
+    enum chr_err e = max > 0 && out == NULL ? CHR_ENOMEM : CHR_OK;
+    if (e == CHR_OK && max > 0)
+        e = collect_changes(v, since, out, n);
+    pthread_mutex_unlock(&v->mu);
+    if (e != CHR_OK) {
+        chr_view_names_free(out, *n);
+        *n = 0;
+        return e;
+    }
+    *names = out;
+    return CHR_OK;
+}
+
 size_t chr_view_count(struct chr_view *v)
 {
     pthread_mutex_lock(&v->mu);
@@ -566,6 +697,9 @@ enum chr_err chr_view_create(struct chr_view **out)
     struct chr_view *v = chr_calloc(1, sizeof *v);
     if (v == NULL)
         return CHR_ENOMEM;
+    /* Without its ring the view works; every poll then reloads. */
+    v->ring = chr_calloc(CHR_VIEW_CHANGES_MAX, sizeof *v->ring);
+    v->epoch_ms = chr_clock_wall_ms();
     pthread_mutex_init(&v->mu, NULL);
     *out = v;
     return CHR_OK;
@@ -580,6 +714,9 @@ void chr_view_destroy(struct chr_view *v)
     snap_release(v->cur);
     set_clear(&v->touched);
     chr_free(v->touched.slot);
+    for (size_t i = 0; v->ring != NULL && i < CHR_VIEW_CHANGES_MAX; i++)
+        chr_free(v->ring[i].name);
+    chr_free(v->ring);
     chr_free(v->order);
     chr_strmap_free(&v->index);
     pthread_mutex_destroy(&v->mu);

@@ -122,4 +122,43 @@ size_t chr_view_count(struct chr_view *v);
  * run_id), or NULL when it has no such shape. */
 const char *chr_view_run_job(const char *run_id);
 
+/* ---- Changes, for the dashboard's polls (any thread) ----------------------- */
+
+/* The dashboard's states of a job (bits; a job may be in several):
+ * failing (its last outcome was a failure: Chronos's status "failure"),
+ * running (a task runs), waiting (a run is recorded, queued or launching:
+ * due, waiting for resources or starting), disabled. */
+enum {
+    CHR_VIEW_FAILING = 1,
+    CHR_VIEW_RUNNING = 2,
+    CHR_VIEW_WAITING = 4,
+    CHR_VIEW_DISABLED = 8,
+};
+unsigned chr_view_job_flags(const struct chr_view_job *j);
+
+/* Jobs in each of those states, kept up to date as jobs are published and
+ * removed, so reading them costs nothing however many jobs there are. */
+struct chr_view_counts {
+    uint64_t total, failing, running, waiting, disabled;
+};
+
+/* Identifies this view for the life of the process (its creation instant,
+ * ms): a cursor made by another view (a restart, another leader) is told
+ * apart from one of this view. */
+int64_t chr_view_epoch(const struct chr_view *v);
+
+/*
+ * The jobs that changed (published anew or removed) after generation
+ * `since`: each name once, newest first, in *names (a chr_malloc'd array of
+ * chr_malloc'd names: free with chr_view_names_free), their number in *n;
+ * the generation now in *gen and the counts now in *counts.  The view
+ * remembers its last CHR_VIEW_CHANGES_MAX changes: CHR_ERANGE (nothing
+ * filled but *gen and *counts) when `since` is older than those or newer
+ * than now - the caller reloads instead.  The cost is that of the changes,
+ * not of the jobs.  CHR_ENOMEM.
+ */
+enum chr_err chr_view_changes(struct chr_view *v, uint64_t since, char ***names, size_t *n,
+                              uint64_t *gen, struct chr_view_counts *counts);
+void chr_view_names_free(char **names, size_t n);
+
 #endif

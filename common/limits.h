@@ -286,4 +286,17 @@
 /* Bytes of a streamed answer held between the leader and the client. */
 #define CHR_PROXY_STREAM_WINDOW (256 * 1024)
 
+/* ---- The dashboard (api/dash.c, api/assets.c) --------------------------- */
+
+/* Job changes the read model remembers for the dashboard's polls (a cursor
+ * older than these gets "reset" and reloads its page): a minute of a busy
+ * server's changes between two polls, ~1 MB of names at most. */
+#define CHR_VIEW_CHANGES_MAX 4096
+/* Rows one page of the dashboard's job list may ask for. */
+#define CHR_DASH_PAGE_MAX 1000
+/* Longest search text and owner filter of the job list. */
+#define CHR_DASH_QUERY_MAX 256
+/* The embedded dashboard, all files (a build script refuses more). */
+#define CHR_DASH_ASSETS_BYTES_MAX (4 * 1024 * 1024)
+
 #endif

@@ -3,16 +3,30 @@
 # missing; silent when all are present.  Idempotent.  Run as root (or with
 # sudo available) on Debian 12.  podman, runc and busybox-static: the
 # container runs of tests/integration/test_container.sh (runc where crun
-# cannot run in a sandbox).
+# cannot run in a sandbox).  chromium, nodejs and npm: the dashboard's
+# browser tests (tests/browser/), whose npm packages (playwright-core,
+# axe-core, esbuild) come from api/dashboard/package-lock.json by `npm ci`;
+# when npm cannot reach its registry that step only warns: the binary
+# builds without npm (the dashboard's bundle is committed).
 set -eu
-PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo"
+PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo chromium nodejs"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+# npm: Debian's package, unless a node that ships its own is installed.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+npm_ci() { # the dashboard's npm packages, when the lockfile changed since the last npm ci
+  local d; d="$(dirname "$0")/../api/dashboard"
+  [ -f "$d/node_modules/.package-lock.json" ] && [ "$d/node_modules/.package-lock.json" -nt "$d/package-lock.json" ] && return 0
+  command -v npm >/dev/null 2>&1 || return 0
+  echo "deps: npm ci in api/dashboard"
+  (cd "$d" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "deps: npm ci failed: the browser tests cannot run; the build uses the committed dashboard bundle" >&2
+}
+if [ -z "$missing" ]; then npm_ci; exit 0; fi
 echo "deps: installing$missing"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -22,3 +36,4 @@ if ! $SUDO apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; 
   $SUDO apt-get update -qq
   $SUDO apt-get install -y --no-install-recommends $missing
 fi
+npm_ci

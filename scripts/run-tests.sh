@@ -134,6 +134,8 @@ add_main() {
     add main 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
   done
   add main 300 "tests/mesos/test_double.sh" "bash tests/mesos/test_double.sh"
+  # The web dashboard in headless chromium (one browser, one server: ~1 min).
+  add main 300 "tests/browser/test_dashboard.sh" "CHRONOS=$B/chronos bash tests/browser/test_dashboard.sh"
   add main 600 "tests/faults/local.sh (trials)" \
     "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/local.sh"
   add main 600 "tests/faults/mesos.sh (trials)" \
