@@ -77,6 +77,19 @@ tick_job() {
   echo "{\"name\":\"$1\",\"command\":\"echo \$CHRONOS_JOB_RUN_TIME >> $tmp/out/$1\",\"schedule\":\"R/$(iso "$2")/PT1S\",\"retries\":0,\"cpus\":0.01,\"mem\":1,\"disk\":1}"
 }
 
+# settled FROM_MS TO_MS JOB:START:PERIOD...: account, asked again every
+# second for up to ACCOUNT_SETTLE_S (20) while it fails: a run launched late (a
+# loaded machine, an ASan supervisor) writes its line late, and late is not
+# missed; a duplicate never heals, so it still fails, that much later.
+settled() {
+  local end=$(( $(now_ms) + ${ACCOUNT_SETTLE_S:-20} * 1000 )) out
+  until out=$(account "$@"); do
+    [ "$(now_ms)" -ge "$end" ] && { printf '%s\n' "$out"; return 1; }
+    sleep 1
+  done
+  printf '%s\n' "$out"
+}
+
 # account FROM_MS TO_MS JOB:START:PERIOD...: every instant launched once or
 # ledgered (tests/ha/check.py), with the ledgers read from the leader.
 account() {

@@ -74,7 +74,7 @@ echo "     failover (kill -9 -> a new leader): $(( $(now_ms) - t0 )) ms"
 srv_start "$L" || bad "the killed server restarts"
 L=$NL
 sleep 3
-check "kill -9: no duplicate or missed launch" account "$START" $(( $(now_ms) - 2000 )) $SPECS
+check "kill -9: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
 # 2. Session expiry of the leader (forced: test builds only).
 if $test_build; then
@@ -85,7 +85,7 @@ if $test_build; then
   check "and a leader leads again" wait_for $(( ST / 1000 + 15 )) has_leader
   L=$(leader)
   sleep 3
-  check "expiry: no duplicate or missed launch" account "$START" $(( $(now_ms) - 2000 )) $SPECS
+  check "expiry: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 else
   echo "skip session expiry: it needs a test build (build/asan/chronos)"
 fi
@@ -111,7 +111,7 @@ woke_launches() {
 check "the thawed leader launched nothing due after it stopped" woke_launches
 check "at most one server leads" test "$(leaders)" -le 1
 sleep 2
-check "freeze: no duplicate or missed launch" account "$START" $(( $(now_ms) - 2000 )) $SPECS
+check "freeze: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
 # 4. Writes through a standby while the leader dies: none acknowledged is lost.
 S=$(( L % 3 + 1 ))
@@ -149,7 +149,7 @@ sleep 1
 check "after a ZooKeeper restart a leader leads" wait_for $(( ST / 1000 + 20 )) has_leader
 L=$(leader)
 sleep 3
-check "ZooKeeper restart: no duplicate or missed launch" account "$START" $(( $(now_ms) - 2000 )) $SPECS
+check "ZooKeeper restart: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
 # 6. A cycle written straight into ZooKeeper: refused on load, the rest runs.
 shard() { /usr/bin/python3 -c '
@@ -171,6 +171,6 @@ code=$(api "$L" GET /v1/scheduler/job/cyc-a)
 check "the refused job is not scheduled (400 not found)" test "$code" = 400
 sleep 3
 check "with the cycle refused, the other jobs run on, once each" \
-  account "$START" $(( $(now_ms) - 2000 )) $SPECS
+  settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
 finish

@@ -32,7 +32,7 @@ sleep_until $(( START + 3000 ))
 sleep 4
 check "with one ZooKeeper server down a leader still leads" wait_for $(( ST / 1000 + 15 )) has_leader
 check "one ZooKeeper server down: every instant once" \
-  account "$START" $(( $(now_ms) - 2000 )) $SPECS
+  settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
 # A second one down: no quorum, the chronos servers are partitioned from it.
 "$REPO/tests/zk/zk.sh" kill "$tmp/zk" 2
@@ -51,5 +51,5 @@ check "with the quorum back a server leads again" wait_for 40 has_leader
 check "exactly one" test "$(leaders)" = 1
 sleep 4
 check "after the partition: every instant launched once or ledgered" \
-  account "$START" $(( $(now_ms) - 2000 )) $SPECS
+  settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 finish
