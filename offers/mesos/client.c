@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "common/clock.h"
@@ -1018,6 +1019,23 @@ static enum chr_err start_master(struct chr_mesos_client *c, const char *url,
     return chr_mesos_master_start(&mc, &c->master, err);
 }
 
+#ifdef CHR_TESTING
+/* Test builds: CHRONOS_TEST_CLIENT_START_DELAY_MS holds the return of
+ * chr_mesos_client_start, so that the stream's first events come before
+ * it (the order a fast master gives). */
+static void test_start_delay(void)
+{
+    const char *ms = getenv("CHRONOS_TEST_CLIENT_START_DELAY_MS");
+    long v = ms != NULL ? strtol(ms, NULL, 10) : 0;
+    if (v > 0 && v <= 10000)
+        nanosleep(&(struct timespec){v / 1000, (v % 1000) * 1000000L}, NULL);
+}
+#else
+static void test_start_delay(void)
+{
+}
+#endif
+
 enum chr_err chr_mesos_client_start(const struct chr_mesos_client_config *cfg,
                                     struct chr_mesos_client **out, struct chr_error *err)
 {
@@ -1043,10 +1061,16 @@ enum chr_err chr_mesos_client_start(const struct chr_mesos_client_config *cfg,
         e = chr_error_set(err, CHR_EIO, "mesos", "cannot initialise libcurl");
     if (e == CHR_OK)
         e = start_master(c, cfg->master, err);
-    if (e == CHR_OK && pthread_create(&c->thread, NULL, run, c) != 0)
-        e = chr_error_set(err, CHR_EIO, "mesos", "cannot start a thread");
-    if (e == CHR_OK) {
+    /* The handle first: the stream thread's first event may be SUBSCRIBED,
+     * whose handler calls back in (suppress, reconcile) through it. */
+    if (e == CHR_OK)
         *out = c;
+    if (e == CHR_OK && pthread_create(&c->thread, NULL, run, c) != 0) {
+        *out = NULL;
+        e = chr_error_set(err, CHR_EIO, "mesos", "cannot start a thread");
+    }
+    if (e == CHR_OK) {
+        test_start_delay();
         return CHR_OK;
     }
     chr_mesos_master_stop(c->master);

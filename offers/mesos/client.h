@@ -99,7 +99,10 @@ struct chr_mesos_client;
  * Checks the configuration (master URL, framework settings as SUBSCRIBE
  * needs them) and starts the client's thread, which subscribes at once.
  * CHR_OK with *out set; CHR_EINVAL with err naming the setting; CHR_ENOMEM;
- * CHR_EIO (libcurl or a thread could not start).  On failure nothing runs.
+ * CHR_EIO (libcurl or a thread could not start).  On failure nothing runs
+ * and *out is untouched (NULL after a failed thread start).  *out is set
+ * before the thread starts, so on_event may use it from the first event
+ * on (the thread may subscribe before this returns).
  */
 enum chr_err chr_mesos_client_start(const struct chr_mesos_client_config *cfg,
                                     struct chr_mesos_client **out, struct chr_error *err);

@@ -322,6 +322,10 @@ struct seen {
     int n;
     bool stopped, after_stop;
     struct chr_mesos_update last_update;
+    /* Set: on SUBSCRIBED, suppress through the handle the start filled (as
+     * the resource manager does); handle_null counts handles not yet set. */
+    struct chr_mesos_client *const *handle;
+    int handle_null;
 };
 
 static void on_event(void *ctx, const struct chr_mesos_event *ev)
@@ -332,6 +336,13 @@ static void on_event(void *ctx, const struct chr_mesos_event *ev)
     case CHR_MESOS_EV_SUBSCRIBED:
         snprintf(line, sizeof line, "SUBSCRIBED %s %s", ev->u.subscribed.framework_id,
                  ev->u.subscribed.master);
+        if (s->handle != NULL) {
+            struct chr_mesos_client *c = *s->handle;
+            if (c == NULL)
+                __atomic_add_fetch(&s->handle_null, 1, __ATOMIC_SEQ_CST);
+            else
+                (void)chr_mesos_suppress(c);
+        }
         break;
     case CHR_MESOS_EV_DISCONNECTED:
         snprintf(line, sizeof line, "DISCONNECTED %.200s", ev->u.reason);
@@ -540,6 +551,39 @@ static void test_subscribe_events_calls(void **state)
 
 /* A 307 with a protocol-relative Location is followed to the leader, which
  * then gets the calls. */
+/* The handle is set before the stream's thread starts: a master that
+ * answers at once (the start's return held 300 ms here) gets SUBSCRIBED
+ * delivered before chr_mesos_client_start returns, and the handler's call
+ * through the handle (a SUPPRESS, as the resource manager sends) works. */
+static void test_handle_set_before_first_event(void **state)
+{
+    (void)state;
+    struct fx *fx = fx_start();
+    struct seen *s = seen_new();
+    char url[80];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", fx->port);
+    struct chr_mesos_client *c = NULL;
+    s->handle = &c;
+    struct chr_mesos_client_config cfg = {
+        .master = url, .fw = {.user = "root", .name = "chronos", .failover_timeout_s = 604800},
+        .backoff_max_ms = 1000, .jitter_seed = 42, .on_event = on_event, .ctx = s,
+    };
+    struct chr_error err;
+    setenv("CHRONOS_TEST_CLIENT_START_DELAY_MS", "300", 1);
+    enum chr_err e = chr_mesos_client_start(&cfg, &c, &err);
+    unsetenv("CHRONOS_TEST_CLIENT_START_DELAY_MS");
+    if (e != CHR_OK)
+        fail_msg("start: %s", err.message);
+    assert_true(wait_count(s, "SUBSCRIBED", 1, 5000));
+    assert_int_equal(__atomic_load_n(&s->handle_null, __ATOMIC_SEQ_CST), 0);
+    for (int64_t end = test_mono_ms() + 5000; fx_n_calls(fx) < 1 && test_mono_ms() < end;)
+        test_nap_ms(10);
+    assert_int_equal(fx_n_calls(fx), 1); /* the SUPPRESS, on the stream */
+    stop(c, s);
+    seen_free(s);
+    fx_stop(fx);
+}
+
 static void test_redirect(void **state)
 {
     (void)state;
@@ -803,6 +847,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_events_calls),
+        cmocka_unit_test(test_handle_set_before_first_event),
         cmocka_unit_test(test_redirect),
         cmocka_unit_test(test_503_backoff),
         cmocka_unit_test(test_resubscribe_after_drop),
