@@ -944,6 +944,16 @@ void chr_http_set_leader(struct chr_http *h, const char *id)
     pthread_rwlock_unlock(&h->role_lock);
 }
 
+void chr_http_set_members(struct chr_http *h, const char *const *ids, size_t n)
+{
+    pthread_rwlock_wrlock(&h->role_lock);
+    h->n_members = 0;
+    for (size_t i = 0; i < n && h->n_members < CHR_HTTP_MEMBERS_MAX; i++)
+        if (ids[i] != NULL && ids[i][0] != '\0')
+            snprintf(h->members[h->n_members++], sizeof h->members[0], "%s", ids[i]);
+    pthread_rwlock_unlock(&h->role_lock);
+}
+
 void chr_http_set_unhealthy(struct chr_http *h, const char *why)
 {
     pthread_rwlock_wrlock(&h->role_lock);

@@ -67,6 +67,11 @@ uint16_t chr_http_port(const struct chr_http *h);
  */
 void chr_http_set_sched(struct chr_http *h, struct chr_sched *sched);
 void chr_http_set_leader(struct chr_http *h, const char *id);
+/* The servers of the cluster ("host:port"), in the election's order (the
+ * first leads), shown by /v1/status as members and standbys; at most
+ * CHR_HTTP_MEMBERS_MAX are kept, longer ids are cut. */
+#define CHR_HTTP_MEMBERS_MAX 16
+void chr_http_set_members(struct chr_http *h, const char *const *ids, size_t n);
 /* Why this server cannot serve while it has no loop and no leader (NULL:
  * the default, "no leader"), for /health and /v1/status. */
 void chr_http_set_unhealthy(struct chr_http *h, const char *why);

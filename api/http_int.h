@@ -32,6 +32,8 @@ struct chr_http {
     struct chr_sched *sched;      /* leading: the scheduler; NULL: standing by */
     char leader[256];           /* the leader's "host:port"; "" when unknown */
     char mesos_master[256];     /* the Mesos master detected; "" none */
+    char members[CHR_HTTP_MEMBERS_MAX][256]; /* the cluster's servers, leader first */
+    size_t n_members;           /* 0: not known (a single server: itself) */
     char unhealthy[256];        /* with no loop: why this server cannot serve; "" unknown */
     struct chr_proxy *proxy;    /* a standby forwards to the leader through it */
     struct chr_http_list hosts; /* names the Host header may carry */

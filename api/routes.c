@@ -407,6 +407,31 @@ static void status_figures(struct req *r, json_t *o)
     chr_view_snap_release(s);
 }
 
+/* The cluster's servers (leader first) and the standbys among them; a
+ * single server (no election) is its only member. */
+static void status_members(struct req *r, json_t *o)
+{
+    const char *self = r->h->cfg.leader ? r->h->cfg.leader : "";
+    json_t *members = json_array(), *standbys = json_array();
+    if (members == NULL || standbys == NULL) {
+        json_decref(members);
+        json_decref(standbys);
+        return;
+    }
+    if (r->h->n_members == 0 && self[0] != '\0')
+        json_array_append_new(members, json_pack("{s:s,s:b}", "id", self, "leader",
+                                                 r->sched != NULL));
+    for (size_t i = 0; i < r->h->n_members; i++) {
+        const char *id = r->h->members[i];
+        bool leads = strcmp(id, r->h->leader) == 0;
+        json_array_append_new(members, json_pack("{s:s,s:b}", "id", id, "leader", leads));
+        if (!leads)
+            json_array_append_new(standbys, json_string(id));
+    }
+    json_object_set_new(o, "members", members);
+    json_object_set_new(o, "standbys", standbys);
+}
+
 /* What this server is and does: answered by every server, leader or not. */
 static enum MHD_Result status(struct req *r)
 {
@@ -432,6 +457,8 @@ static enum MHD_Result status(struct req *r)
         json_object_set_new(o, "queueDepth", json_integer((json_int_t)m.gauges.queue_depth));
         status_figures(r, o);
     }
+    if (o != NULL)
+        status_members(r, o);
     return send_json(r, o);
 }
 

@@ -25,6 +25,8 @@
 #define HA_TICK_MS 20
 /* Pause between failed attempts to reach ZooKeeper. */
 #define HA_RETRY_MS 1000
+/* How often the cluster's members are listed again (also on a new leader). */
+#define HA_MEMBERS_MS 5000
 
 struct term {
     const struct chr_ha_config *cfg;
@@ -35,6 +37,7 @@ struct term {
     atomic_bool over;      /* the session or the leadership is gone */
     atomic_bool leading;   /* the election says we lead */
     atomic_bool leader_changed;
+    int64_t members_at_ms; /* mono: when the members were last listed */
     char why[160];         /* why the term ended (set with `over`, first writer wins) */
     atomic_flag why_set;
 };
@@ -125,6 +128,19 @@ static void show_leader(struct term *t)
     }
 }
 
+/* The election's candidates, for /v1/status (leader first, then standbys). */
+static void show_members(struct term *t)
+{
+    char ids[CHR_ELECTION_MEMBERS_MAX][CHR_ZK_ID_MAX + 1];
+    const char *ptrs[CHR_ELECTION_MEMBERS_MAX];
+    size_t n = chr_election_members(t->election, ids, CHR_ELECTION_MEMBERS_MAX);
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = ids[i];
+    if (n > 0)
+        chr_http_set_members(t->cfg->http, ptrs, n);
+    t->members_at_ms = chr_clock_mono_ms();
+}
+
 /* Starts leading: the store on this session, the scheduler loaded from it. */
 static bool lead(struct term *t)
 {
@@ -203,8 +219,12 @@ static bool term_run(struct term *t, const sigset_t *stop)
 #endif
         if (sig != 0 && sig != SIGUSR2)
             return true;
-        if (atomic_exchange(&t->leader_changed, false) && t->loop == NULL)
+        bool changed = atomic_exchange(&t->leader_changed, false);
+        if (changed && t->loop == NULL)
             show_leader(t);
+        if (changed || t->members_at_ms == 0 ||
+            chr_clock_mono_ms() - t->members_at_ms >= HA_MEMBERS_MS)
+            show_members(t);
         if (atomic_load(&t->leading) && t->loop == NULL && !atomic_load(&t->over))
             lead(t);
     }

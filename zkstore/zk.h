@@ -139,6 +139,12 @@ void chr_election_leave(struct chr_election *e);
 bool chr_election_leading(struct chr_election *e);
 /* The current leader's id ("host:port") into buf; false when none is known. */
 bool chr_election_leader(struct chr_election *e, char *buf, size_t cap);
+/* The candidates' ids ("host:port"), in the election's order (the first
+ * leads), at most max of them, into ids; their number (0 when the listing
+ * failed or the session is not connected).  Synchronous reads: never on
+ * a completion thread. */
+#define CHR_ELECTION_MEMBERS_MAX 16
+size_t chr_election_members(struct chr_election *e, char (*ids)[CHR_ZK_ID_MAX + 1], size_t max);
 /* The path of this candidate's node (for a CHECK op in every batch: a
  * deposed leader's batch then fails whole). */
 const char *chr_election_node(const struct chr_election *e);

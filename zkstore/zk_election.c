@@ -647,6 +647,46 @@ bool chr_election_leader(struct chr_election *e, char *buf, size_t cap)
     return known;
 }
 
+struct member {
+    long long seq;
+    const char *name;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+    const struct member *x = a, *y = b;
+    return before(x->seq, x->name, y->seq, y->name) ? -1 : before(y->seq, y->name, x->seq, x->name);
+}
+
+size_t chr_election_members(struct chr_election *e, char (*ids)[CHR_ZK_ID_MAX + 1], size_t max)
+{
+    /* Not while disconnected: a synchronous call would wait for the link. */
+    if (e == NULL || ids == NULL || max == 0 || chr_zk_on_completion_thread(e->zk) ||
+        !chr_zk_connected(e->zk))
+        return 0;
+    struct String_vector sv = {0, NULL};
+    if (zoo_get_children(e->zk->zh, e->dir, 0, &sv) != ZOK)
+        return 0;
+    struct member m[CHR_ELECTION_MEMBERS_MAX];
+    size_t n = 0;
+    for (int32_t i = 0; i < sv.count && n < CHR_ELECTION_MEMBERS_MAX; i++)
+        if (candidate_seq(sv.data[i], &m[n].seq))
+            m[n].name = sv.data[i], n++;
+    qsort(m, n, sizeof *m, member_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        char path[CHR_STORE_PATH_MAX];
+        set_path(path, e->dir, m[i].name);
+        int len = CHR_ZK_ID_MAX;
+        if (zoo_get(e->zk->zh, path, 0, ids[k], &len, NULL) != ZOK || len <= 0)
+            continue; /* gone meanwhile, or no id */
+        ids[k][len] = '\0';
+        k++;
+    }
+    deallocate_String_vector(&sv);
+    return k;
+}
+
 const char *chr_election_node(const struct chr_election *e)
 {
     return e != NULL ? e->node : NULL;

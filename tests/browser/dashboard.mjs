@@ -50,7 +50,9 @@ async function post(job) {
 // Fixtures, through the API.
 await post({ name: 'hello', command: 'echo hello; echo oops >&2', schedule: 'R/2030-01-01T00:00:00Z/PT10S', owner: 'ops@example.com' });
 await post({ name: 'after', command: 'echo after', parents: ['hello'] });
-await post({ name: 'paris', command: 'true', schedule: '30 2 * * *', scheduleTimeZone: 'Europe/Paris' });
+// Daily at 02:30 in Paris from a few days before the spring change of 2027
+// (28 March): the next instants cross it whatever today's date.
+await post({ name: 'paris', command: 'true', schedule: 'R/2027-03-24T02:30:00/P1D', scheduleTimeZone: 'Europe/Paris' });
 await post({ name: 'sleeper', command: 'sleep 60', schedule: 'R/2030-01-01T00:00:00Z/PT1H' });
 const RT = {
   name: 'roundtrip', command: '/srv/job.sh', shell: false, arguments: ['-v', 'two words'], retries: 3, owner: 'a@example.com',
@@ -112,6 +114,13 @@ const PAGES = [
   ['cluster', '/cluster', 'dl.facts'],
 ];
 
+await test('the cluster page names the leader and says a single server has no standby', async () => {
+  await open('/cluster', 'dl.facts');
+  const facts = await page.$$eval('dl.facts dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  assert(facts['Standbys'] === 'none (a single server)', `standbys: ${facts['Standbys']}`);
+  assert((facts['This server'] || '').includes('(leader)'), `this server: ${facts['This server']}`);
+});
+
 await test('every page loads with no console error and no failed request; axe-core finds no serious violation, light or dark', async () => {
   for (const [name, path, ready] of PAGES) {
     problems = [];
@@ -138,10 +147,13 @@ await test('the job page flags the daylight-saving change of a zoned cron job an
   const rows = await page.$$eval('table.next tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
   assert(rows.length === 10, `${rows.length} instants`);
   const offs = rows.map((r) => r[1].slice(-6));
+  let changes = 0;
   for (let i = 1; i < rows.length; i++) {
     const flagged = rows[i][3].includes('DST');
+    changes += offs[i] !== offs[i - 1];
     assert(flagged === (offs[i] !== offs[i - 1]), `row ${i + 1}: offset ${offs[i - 1]} -> ${offs[i]}, flagged ${flagged}`);
   }
+  assert(changes === 1 && offs[0] === '+01:00' && offs[9] === '+02:00', `one change, +01:00 to +02:00: ${offs.join(' ')}`);
 });
 
 await test('a job created through the form runs, and its run page shows its stdout and stderr', async () => {

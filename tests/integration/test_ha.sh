@@ -33,6 +33,24 @@ same_leader() {
   done
 }
 check "every server names the leader at /v1/scheduler/leader" wait_for 10 same_leader
+# /v1/status on every server: the three members, the leader first and marked,
+# the two others as standbys.
+members_right() {
+  local i
+  for i in 1 2 3; do
+    [ "$(api "$i" GET /v1/status)" = 200 ] || return 1
+    /usr/bin/python3 -c '
+import json, sys
+st, lead, ports = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3].split()
+ids = [m["id"] for m in st.get("members", [])]
+ok = (sorted(ids) == sorted("127.0.0.1:" + p for p in ports) and ids[0] == lead
+      and [m["leader"] for m in st["members"]] == [True, False, False]
+      and sorted(st.get("standbys", [])) == sorted(i for i in ids if i != lead))
+sys.exit(0 if ok else 1)' "$tmp/body" "127.0.0.1:${PORT[$L]}" "${PORT[1]} ${PORT[2]} ${PORT[3]}" || return 1
+  done
+}
+check "every server's /v1/status lists the three members, the leader first, two standbys" \
+  wait_for 15 members_right
 S=$(( L % 3 + 1 ))   # a standby
 
 # Writes through a standby are forwarded to the leader.

@@ -60,7 +60,9 @@ export function clusterPage(main) {
       if (st.queueDepth != null) add('Scheduler queue', String(st.queueDepth));
       if (st.taskTimeSeconds != null) add('Task time (all jobs)', `${st.taskTimeSeconds.toFixed(1)} s`);
       add('Version', st.version);
-      add('Standbys', 'a standby answers /v1/status itself; open its address to see it');
+      const standbys = st.standbys || [];
+      add('Standbys', standbys.length ? h('ul', { class: 'plain' }, ...standbys.map((id) => h('li', {}, id)))
+        : (st.members && st.members.length > 1 ? 'none' : 'none (a single server)'));
       clear(body).append(h('section', { 'aria-labelledby': 'h-servers' }, h('h2', { id: 'h-servers' }, 'Servers'), dl));
       if (st.resources) {
         body.append(h('section', { 'aria-labelledby': 'h-res' }, h('h2', { id: 'h-res' }, 'Resources'),
