@@ -323,8 +323,8 @@ static void on_done(void *ctx, enum chr_err result, const char *message)
     } else if (result == CHR_OK) {
         r->status = 204;
     } else {
-        chr_http_error(r, chr_http_status_of(result), "%s",
-                       message && message[0] ? message : chr_err_message(result));
+        unsigned status = result == CHR_ENOENT && r->enoent_404 ? 404 : chr_http_status_of(result);
+        chr_http_error(r, status, "%s", message && message[0] ? message : chr_err_message(result));
     }
     r->state = REQ_DONE;
     if (r->conn != NULL)

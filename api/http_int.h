@@ -80,6 +80,7 @@ struct req {
     size_t raw_len;     /* its length up to its first NUL */
     bool raw_ok;        /* no control byte in it */
     bool success_text;  /* job/success: 200 with Chronos's sentence */
+    bool enoent_404;    /* ours (/v1/runs): not found is 404, not Chronos's 400 */
     /* A Warning header's value for a success (a static string), or NULL:
      * Chronos answers 204 with no body, so a warning goes in a header. */
     const char *warning;

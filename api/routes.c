@@ -58,6 +58,9 @@ static bool arg_count(struct req *r, const char *key, long long def, long long l
 
 /* The job name at `rest` (percent-decoded already) into r->name; false with
  * a 400 set when it is not a valid name. */
+/* The methods a route takes (GET includes HEAD). */
+enum verb { V_GET = 1, V_POST = 2, V_PUT = 4, V_DELETE = 8 };
+
 static bool take_name(struct req *r, const char *rest)
 {
     if (!chr_job_name_valid(rest)) {
@@ -280,9 +283,27 @@ static enum MHD_Result runs(struct req *r)
     return answer(r, body, len, &err, "application/json");
 }
 
-/* "/<id>" or "/<id>/stdout" | "/<id>/stderr" after /v1/runs. */
-static enum MHD_Result run(struct req *r, const char *rest, bool get)
+/* DELETE /v1/runs/<id>: kills that one run (the job's other runs go on). */
+static enum MHD_Result kill_run(struct req *r, const char *id)
 {
+    char b[80];
+    const char *jobname = chr_view_run_job(id);
+    if (jobname == NULL || !chr_job_name_valid(jobname)) {
+        chr_http_error(r, 404, "run '%s' not found", shown(id, b));
+        return chr_http_send(r);
+    }
+    snprintf(r->name, sizeof r->name, "%s", jobname);
+    struct chr_event ev = {.type = CHR_EV_KILL_JOB};
+    ev.u.named.name = r->name;
+    ev.u.named.run_id = id;
+    r->enoent_404 = true; /* the job gone meanwhile, or the run not active */
+    return chr_http_submit(r, &ev);
+}
+
+/* "/<id>" or "/<id>/stdout" | "/<id>/stderr" after /v1/runs. */
+static enum MHD_Result run(struct req *r, const char *rest, unsigned v)
+{
+    bool get = v == V_GET;
     char id[CHR_RUN_ID_MAX], b[80];
     const char *slash = strchr(rest, '/');
     size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -298,8 +319,10 @@ static enum MHD_Result run(struct req *r, const char *rest, bool get)
                        shown(stream, b));
         return chr_http_send(r);
     }
+    if (v == V_DELETE && stream == NULL)
+        return kill_run(r, id);
     if (!get) {
-        chr_http_error(r, 405, "method not allowed on /v1/runs/{id} (use GET)");
+        chr_http_error(r, 405, "method not allowed on /v1/runs/{id} (use GET, or DELETE to kill it)");
         return chr_http_send(r);
     }
     const char *jobname = chr_view_run_job(id);
@@ -531,7 +554,6 @@ static enum MHD_Result named(struct req *r, enum chr_event_type type)
 
 /* ---- Routing -------------------------------------------------------------------------------- */
 
-enum verb { V_GET = 1, V_POST = 2, V_PUT = 4, V_DELETE = 8 };
 
 static unsigned verb_of(const char *method)
 {
@@ -724,7 +746,7 @@ enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *
         return is(url, "/v1/status") ? status(r) : runs(r);
     }
     if (strncmp(url, "/v1/runs/", 9) == 0)
-        return run(r, url + 9, v == V_GET);
+        return run(r, url + 9, v);
     if (is(url, "/v1/dashboard/jobs") || is(url, "/v1/dashboard/changes")) {
         if (v != V_GET)
             return not_allowed(r, method, url, "GET");

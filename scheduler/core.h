@@ -279,6 +279,8 @@ struct chr_event {
         struct { /* DELETE_JOB, RUN_JOB, KILL_JOB, MARK_SUCCESS */
             const char *name;
             const char *arguments; /* RUN_JOB: NULL = the job's own; copied */
+            const char *run_id;    /* KILL_JOB: the one run to kill; NULL = every
+                                    * active run of the job */
         } named;
         /* STORE_DONE.  Batches complete in the order they were emitted:
          * STORE_DONE(b, CHR_OK) means b and every earlier batch is durable. */

@@ -529,12 +529,16 @@ enum chr_err core_run_job(struct chr_core *c, const struct chr_event *ev)
     return CHR_OK;
 }
 
-static void kill_commit(struct chr_core *c, struct core_job *j, size_t *killed, size_t *signalled)
+/* Kills the job's active runs (only: that one run, when not NULL). */
+static void kill_commit(struct chr_core *c, struct core_job *j, const char *only, size_t *killed,
+                        size_t *signalled)
 {
     core_batch_begin(c);
     struct core_run *next;
     for (struct core_run *r = j->runs; r != NULL; r = next) {
         next = r->job_next;
+        if (only != NULL && strcmp(r->r.id, only) != 0)
+            continue;
         if (r->counted == CORE_COUNT_STARTED) {
             core_emit_run(c, CHR_ACT_KILL, &r->r);
             (*signalled)++;
@@ -566,9 +570,13 @@ enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev)
         core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
         return CHR_ENOMEM;
     size_t killed = 0, signalled = 0;
-    kill_commit(c, j, &killed, &signalled);
-    core_reply(c, ev->request_id, CHR_OK, "job '%s': %zu waiting runs killed, %zu signalled",
-               name, killed, signalled);
+    const char *only = ev->u.named.run_id;
+    kill_commit(c, j, only, &killed, &signalled);
+    if (only != NULL && killed + signalled == 0)
+        core_reply(c, ev->request_id, CHR_ENOENT, "run '%s' is not active", only);
+    else
+        core_reply(c, ev->request_id, CHR_OK, "job '%s': %zu waiting runs killed, %zu signalled",
+                   name, killed, signalled);
     return CHR_OK;
 }
 

@@ -161,14 +161,18 @@ enum chr_err chr_loop_request(struct chr_loop *l, struct chr_event *ev, chr_loop
     it->ev = *ev;
     it->done = done;
     it->ctx = ctx;
+    /* The second string: RUN_JOB's arguments, KILL_JOB's run id. */
+    bool kill = ev->type == CHR_EV_KILL_JOB;
     if (ev->type != CHR_EV_PUT_JOB &&
-        (!dup_opt(ev->u.named.name, &it->s1) || !dup_opt(ev->u.named.arguments, &it->s2))) {
+        (!dup_opt(ev->u.named.name, &it->s1) ||
+         !dup_opt(kill ? ev->u.named.run_id : ev->u.named.arguments, &it->s2))) {
         item_free(it);
         return CHR_ENOMEM;
     }
     if (ev->type != CHR_EV_PUT_JOB) {
         it->ev.u.named.name = it->s1;
-        it->ev.u.named.arguments = it->s2;
+        it->ev.u.named.arguments = kill ? NULL : it->s2;
+        it->ev.u.named.run_id = kill ? it->s2 : NULL;
     }
     enum chr_err e = push(l, it);
     if (e != CHR_OK)

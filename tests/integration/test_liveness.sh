@@ -153,6 +153,36 @@ else
   bad "server did not start" "$(tail -5 "$data.log")"
 fi
 
+# ---- 6. DELETE /v1/runs/{id} kills that run, not the job's others -------------
+data=$tmp/d5
+if start_server "$data"; then
+  nap="sleep 301.$$"
+  for j in k1 k2; do
+    api POST /v1/scheduler/iso8601 "{\"name\":\"$j\",\"command\":\"$nap\",\"cpus\":0.1,\"mem\":16}" >/dev/null
+  done
+  running_of() { curl -s "http://127.0.0.1:$PORT/v1/runs?job=$1&state=running" |
+    /usr/bin/python3 -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))'; }
+  wait_for 15 eval '[ -n "$(running_of k1)" ] && [ -n "$(running_of k2)" ]' || bad "k1 and k2 never ran"
+  id1=$(running_of k1)
+  code=$(api DELETE "/v1/runs/$id1")
+  run_state() { curl -s "http://127.0.0.1:$PORT/v1/runs/$1" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+  [ "$code" = 204 ] && wait_for 15 eval '[ "$(run_state "$id1")" = killed ]' &&
+    ok "DELETE /v1/runs/{id} kills that run" || bad "kill one run" "$code $(run_state "$id1")"
+  [ -n "$(running_of k2)" ] && ok "and another job's run goes on" || bad "k2's run was killed too"
+  code=$(api DELETE "/v1/runs/$id1")
+  [ "$code" = 404 ] && grep -q "is not active" "$tmp/body" &&
+    ok "a run that ended: 404, not active" || bad "kill an ended run" "$code $(cat "$tmp/body")"
+  code=$(api DELETE "/v1/runs/ct:1:0:nosuchjob")
+  [ "$code" = 404 ] && ok "a run of a job that does not exist: 404" || bad "unknown run" "$code"
+  code=$(api DELETE "/v1/runs/$id1/stdout")
+  [ "$code" = 405 ] && ok "DELETE on a run's stdout: 405" || bad "DELETE stdout" "$code"
+  api DELETE /v1/scheduler/job/k2 >/dev/null
+  stop_server
+else
+  bad "server did not start" "$(tail -5 "$data.log")"
+fi
+
 out=$("$CHRONOS" serve --data_dir "$tmp/d3" --min_period soon 2>&1); rc=$?
 [ "$rc" != 0 ] && echo "$out" | grep -q "min_period: 'soon'" && ok "a bad --min_period is refused at start" ||
   bad "bad min_period" "rc $rc: $out"

@@ -701,6 +701,38 @@ static void test_manual_runs_unique_ids_and_kill(void **state)
     assert_int_equal(state_of(h, "m")->history_len, 2);
 }
 
+/* KILL_JOB with a run id kills that run only; a run that is not active
+ * (ended, unknown) is ENOENT and changes nothing. */
+static void test_kill_one_run(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("m", "R/2030-01-01T00:00:00Z/P1D"));
+    char id1[CHR_ERROR_MESSAGE_MAX], id2[CHR_ERROR_MESSAGE_MAX];
+    snprintf(id1, sizeof id1, "%s", named(h, CHR_EV_RUN_JOB, "m")->u.reply.message);
+    snprintf(id2, sizeof id2, "%s", named(h, CHR_EV_RUN_JOB, "m")->u.reply.message);
+    struct chr_event ev = {.type = CHR_EV_KILL_JOB, .request_id = ++h->next_req};
+    ev.u.named.name = "m";
+    ev.u.named.run_id = id2;
+    step(h, &ev);
+    durable(h);
+    assert_int_equal(reply_for(h, ev.request_id)->u.reply.result, CHR_OK);
+    const struct chr_run *runs[4];
+    assert_int_equal(chr_core_job_runs(h->core, "m", runs, 4), 1);
+    assert_string_equal(runs[0]->id, id1);
+    assert_int_equal(state_of(h, "m")->history_len, 1);
+    ev.request_id = ++h->next_req; /* again: it is not active any more */
+    step(h, &ev);
+    durable(h);
+    assert_int_equal(reply_for(h, ev.request_id)->u.reply.result, CHR_ENOENT);
+    assert_int_equal(chr_core_job_runs(h->core, "m", runs, 4), 1);
+    ev.request_id = ++h->next_req;
+    ev.u.named.run_id = "ct:1:0:m";
+    step(h, &ev);
+    durable(h);
+    assert_int_equal(reply_for(h, ev.request_id)->u.reply.result, CHR_ENOENT);
+    assert_int_equal(chr_core_job_runs(h->core, "m", runs, 4), 1);
+}
+
 static void test_replace_keeps_or_restarts_progress(void **state)
 {
     struct h *h = *state;
@@ -1395,6 +1427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dependents_fire_once_all_parents_succeeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_manual_runs_unique_ids_and_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_one_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_or_restarts_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_instants_ledgered_on_enable, setup,
                                         teardown),

@@ -43,6 +43,13 @@ export async function kill(name) {
   return true;
 }
 
+export async function killRun(id) {
+  const body = h('p', {}, `Kill run ${id}? The job's other runs go on.`);
+  if (await ask('Kill run', body, [['kill', 'Kill', 'danger'], ['', 'Cancel']]) !== 'kill') return false;
+  await call('DELETE', `/v1/runs/${enc(id)}`);
+  return true;
+}
+
 export async function markSuccess(name) {
   await call('PUT', `/v1/scheduler/job/success/${enc(name)}`);
 }

@@ -1,9 +1,9 @@
 // run.js - one run: its state, times, exit code and reason, its stdout and
 // stderr (followed live while it runs: the server streams ?follow=1 until
-// the run ends), and a kill button for the job's active runs.
+// the run ends), and a kill button for this run (DELETE /v1/runs/{id}).
 import { h, clear, badge, fmtInstant, fmtDuration } from '../dom.js';
 import { call, get, enc } from '../api.js';
-import { kill } from './actions.js';
+import { killRun } from './actions.js';
 
 const POLL_MS = 1500;
 const SHOW_MAX = 1 << 20; // characters of a stream kept on the page
@@ -35,7 +35,7 @@ export function runPage(main, { params, announce }) {
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: `/jobs/${enc(r.job)}` }, `Job ${r.job}`),
         ACTIVE.includes(r.state) ? h('button', { type: 'button', class: 'danger', onclick: async () => {
-          try { if (await kill(r.job)) { announce('Kill sent'); refresh(); } } catch (e) { msg.textContent = e.message; msg.hidden = false; }
+          try { if (await killRun(r.id)) { announce('Kill sent'); refresh(); } } catch (e) { msg.textContent = e.message; msg.hidden = false; }
         } }, 'Kill') : null));
     clear(facts);
     const add = (k, v) => facts.append(h('dt', {}, k), h('dd', {}, v));
