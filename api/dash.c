@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/render.h"
 #include "common/alloc.h"
 #include "common/limits.h"
 #include "common/sb.h"
@@ -28,19 +29,6 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Is `needle` in `hay`, ASCII case folded? */
-static bool contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (hay = hay ? hay : ""; *hay != '\0' || n == 0; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] != '\0' && lower(hay[i]) == lower(needle[i]))
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
-}
 
 static bool same_folded(const char *a, const char *b)
 {
@@ -196,8 +184,8 @@ static bool matches(const struct chr_view_job *j, const struct chr_dash_query *q
         return false;
     if (q->parent != NULL && !has_parent(d, q->parent))
         return false;
-    return q->q == NULL || contains(d->name, q->q) || contains(d->command, q->q) ||
-           contains(d->owner, q->q);
+    return q->q == NULL || chr_render_contains(d->name, q->q) ||
+           chr_render_contains(d->command, q->q) || chr_render_contains(d->owner, q->q);
 }
 
 struct row {
@@ -292,18 +280,6 @@ static const char *kind_name(enum chr_dash_kind k)
     return k == CHR_DASH_ISO8601 ? "iso8601" : k == CHR_DASH_CRON ? "cron" : "dependent";
 }
 
-static const char *last_outcome(const struct chr_view_job *j)
-{
-    if (j->n_finished == 0)
-        return NULL;
-    switch (j->runs[j->n_finished - 1].state) {
-    case CHR_RUN_FINISHED: return "success";
-    case CHR_RUN_FAILED: return "failure";
-    case CHR_RUN_KILLED: return "killed";
-    case CHR_RUN_LOST: return "lost";
-    default: return NULL;
-    }
-}
 
 static void put_row(struct chr_sb *b, const struct chr_view_job *j)
 {
@@ -334,7 +310,7 @@ static void put_row(struct chr_sb *b, const struct chr_view_job *j)
     put_instant(b, "lastSuccess", j->stats.last_success_ms);
     put_instant(b, "lastError", j->stats.last_error_ms);
     put_instant(b, "nextRunAt", j->next_ms);
-    const char *lr = last_outcome(j);
+    const char *lr = chr_view_last_run_state(j);
     chr_sb_str(b, ",\"lastRunState\":");
     if (lr != NULL)
         chr_sb_fmt(b, "\"%s\"", lr);

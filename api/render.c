@@ -102,7 +102,7 @@ static char lower(char c)
 
 /* Is `needle` a substring of `hay`, ASCII case folded (as Java's
  * toLowerCase folds the names and commands Chronos compares)? */
-static bool contains(const char *hay, const char *needle)
+bool chr_render_contains(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     hay = hay ? hay : "";
@@ -299,11 +299,12 @@ char *chr_render_summary(const struct chr_view_snap *s, size_t *len)
  * is case-insensitive, the command's and any's included. */
 static bool search_matches(const struct chr_job *d, const struct chr_search *q)
 {
-    bool by_name = !given(q->name) || contains(d->name, q->name);
-    bool by_command = !given(q->command) || contains(d->command, q->command);
+    bool by_name = !given(q->name) || chr_render_contains(d->name, q->name);
+    bool by_command = !given(q->command) || chr_render_contains(d->command, q->command);
     if (by_name && by_command)
         return true;
-    return given(q->any) && (contains(d->name, q->any) || contains(d->command, q->any));
+    return given(q->any) &&
+           (chr_render_contains(d->name, q->any) || chr_render_contains(d->command, q->any));
 }
 
 char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *q, size_t *len)

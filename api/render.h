@@ -98,4 +98,8 @@ char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_me
 char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_metrics_sample *m,
                               const json_t *res, int64_t now_ms, size_t *len);
 
+/* Is `needle` a substring of `hay` (NULL: ""), ASCII case folded, as
+ * Java's toLowerCase folds the names and commands Chronos compares? */
+bool chr_render_contains(const char *hay, const char *needle);
+
 #endif

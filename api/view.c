@@ -146,7 +146,7 @@ unsigned chr_view_job_flags(const struct chr_view_job *j)
     return f;
 }
 
-static const char *last_run_state(const struct chr_view_job *j)
+const char *chr_view_last_run_state(const struct chr_view_job *j)
 {
     if (j->n_finished == 0)
         return NULL;
@@ -194,7 +194,7 @@ static const char *memo(_Atomic(struct jtext *) *slot, char *(*render)(const voi
 static char *render_job(const void *arg, size_t *len)
 {
     const struct chr_view_job *j = arg;
-    struct chr_job_view jv = {j->next_ms, j->remaining_repeats, last_run_state(j)};
+    struct chr_job_view jv = {j->next_ms, j->remaining_repeats, chr_view_last_run_state(j)};
     return chr_job_to_json(j->def, &j->stats, &jv, len);
 }
 

@@ -121,6 +121,9 @@ size_t chr_view_count(struct chr_view *v);
 /* The job name inside a run id "ct:<due>:<attempt>:<job>" (a pointer into
  * run_id), or NULL when it has no such shape. */
 const char *chr_view_run_job(const char *run_id);
+/* The outcome of the job's newest ended run (`success`, `failure`,
+ * `killed`, `lost`), or NULL when none ended. */
+const char *chr_view_last_run_state(const struct chr_view_job *j);
 
 /* ---- Changes, for the dashboard's polls (any thread) ----------------------- */
 
