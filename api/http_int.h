@@ -134,6 +134,10 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
  * cannot run it (routes.c). */
 extern const char chr_routes_no_runtime_warning[];
 
+/* Whether an Accept header asks /metrics for Prometheus's text rather than
+ * Chronos's JSON (routes.c): it names text/plain or OpenMetrics. */
+bool chr_routes_wants_prometheus(const char *accept);
+
 /* Routes a complete request (routes.c). */
 enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -435,12 +436,28 @@ static enum MHD_Result status(struct req *r)
     return send_json(r, o);
 }
 
+/* Whether an Accept header asks for Prometheus's text: Prometheus names
+ * text/plain;version=0.0.4 and OpenMetrics in every scrape, Chronos's
+ * clients (chronos-python, old dashboards) name neither and read JSON. */
+bool chr_routes_wants_prometheus(const char *accept)
+{
+    if (accept == NULL)
+        return false;
+    for (const char *p = accept; *p != '\0'; p++)
+        if (strncasecmp(p, "text/plain", 10) == 0 ||
+            strncasecmp(p, "application/openmetrics-text", 28) == 0)
+            return true;
+    return false;
+}
+
+/* GET /metrics: ?format= wins; else the Accept header chooses (above). */
 static enum MHD_Result metrics(struct req *r)
 {
     struct chr_metrics_sample m;
     chr_metrics_read(r->sched->ops->metrics(r->sched), &m);
     const char *format = chr_http_arg(r, "format");
-    bool json = format != NULL && strcmp(format, "json") == 0;
+    bool json = format != NULL ? strcmp(format, "json") == 0
+                               : !chr_routes_wants_prometheus(chr_http_header(r, "Accept"));
     if (format != NULL && !json && strcmp(format, "prometheus") != 0) {
         char b[80];
         chr_http_error(r, 400, "format: '%s' is not 'prometheus' or 'json'", shown(format, b));

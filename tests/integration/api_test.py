@@ -632,8 +632,13 @@ def metric_sum(text, family):
     return total if seen else None
 
 
+# What Prometheus sends with each scrape: /metrics answers its text to this.
+PROM_ACCEPT = {"Accept": "application/openmetrics-text;version=1.0.0;q=0.75,"
+                         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"}
+
+
 def read_metric(srv, family):
-    r = srv.get("/metrics")
+    r = srv.get("/metrics", headers=PROM_ACCEPT)
     if r.status != 200:
         return None
     return metric_sum(r.text, family)
@@ -1192,8 +1197,8 @@ def part2_delete(srv):
 
 
 def part2_metrics(srv):
-    with case("metrics: /metrics is Prometheus text with a # TYPE for each family"):
-        r = srv.get("/metrics")
+    with case("metrics: /metrics is Prometheus text to Prometheus's Accept, a # TYPE per family"):
+        r = srv.get("/metrics", headers=PROM_ACCEPT)
         expect(r.status == 200, "got %r" % r)
         ct = r.header("Content-Type") or ""
         expect(ct.startswith("text/plain") and "0.0.4" in ct, "Content-Type %r" % ct)
@@ -1214,6 +1219,19 @@ def part2_metrics(srv):
         r = srv.get("/metrics?format=json")
         expect(r.status == 200, "got %r" % r)
         expect(isinstance(r.json(), dict), "not a JSON object")
+    with case("metrics: /metrics with no Accept is Chronos's Dropwizard JSON (chronos-python)"):
+        r = srv.get("/metrics")
+        expect(r.status == 200, "got %r" % r)
+        expect((r.header("Content-Type") or "").startswith("application/json"),
+               "Content-Type %r" % r.header("Content-Type"))
+        v = r.json()
+        expect(all(k in v for k in ("gauges", "counters", "histograms", "meters", "timers")),
+               "keys %r" % sorted(v))
+    with case("metrics: per-job series in the Prometheus text"):
+        t = srv.get("/metrics", headers=PROM_ACCEPT).text
+        for fam in ("chronos_job_successes_total", "chronos_job_failures_total",
+                    "chronos_job_last_duration_seconds", "chronos_metrics_jobs_omitted"):
+            expect("# TYPE " + fam + " " in t, "no family " + fam)
 
 
 def part2_cors(srv):

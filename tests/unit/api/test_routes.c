@@ -146,6 +146,7 @@ struct t {
     char url[512];
     struct kv args[ARGS_MAX];
     size_t n_args;
+    const char *accept; /* the next request's Accept header, or NULL */
 };
 
 static const char *tab_get(void *ctx, const char *key)
@@ -165,6 +166,12 @@ static size_t tab_all(void *ctx, const char *key, const char **out, size_t max)
         if (strcmp(t->args[i].key, key) == 0)
             out[n++] = t->args[i].value;
     return n;
+}
+
+static const char *hdr_get(void *ctx, const char *name)
+{
+    struct t *t = ctx;
+    return strcasecmp(name, "Accept") == 0 ? t->accept : NULL;
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -220,6 +227,8 @@ static struct req *call(struct t *t, const char *method, const char *target, con
     t->r.h = &t->h;
     t->r.sched = t->h.sched;
     t->r.args = (struct chr_http_args){tab_get, tab_all, t};
+    t->r.header = hdr_get;
+    t->r.header_ctx = t;
     if (body != NULL) {
         t->r.body = dup_n(body, strlen(body));
         t->r.len = strlen(body);
@@ -882,7 +891,11 @@ static void test_metrics_counts_requests(void **state)
     call(t, "GET", "/ping", NULL);
     call(t, "GET", "/v1/scheduler/job/nope", NULL); /* 400 */
     call(t, "GET", "/nope", NULL);                  /* 404 */
+    /* As Prometheus asks (its scrape's Accept). */
+    t->accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     struct req *r = call(t, "GET", "/metrics", NULL);
+    t->accept = NULL;
     assert_answer(r, 200, "text/plain; version=0.0.4");
     assert_contains(body_of(r), "\nchronos_http_requests_total 3\n");
     assert_contains(body_of(r), "\nchronos_http_errors_total 2\n");
@@ -890,6 +903,16 @@ static void test_metrics_counts_requests(void **state)
     r = call(t, "GET", "/metrics?format=json", NULL);
     assert_answer(r, 200, "application/json");
     json_decref(body_json(r));
+    /* No Accept, or any type (curl, chronos-python): Chronos's Dropwizard JSON. */
+    r = call(t, "GET", "/metrics", NULL);
+    assert_answer(r, 200, "application/json");
+    json_t *v = body_json(r);
+    assert_non_null(json_object_get(v, "counters"));
+    json_decref(v);
+    t->accept = "*/*";
+    r = call(t, "GET", "/metrics?format=prometheus", NULL);
+    t->accept = NULL;
+    assert_answer(r, 200, "text/plain; version=0.0.4");
     r = call(t, "GET", "/metrics?format=xml", NULL);
     assert_answer(r, 400, "application/json");
     assert_string_equal(error_message(r, "Bad Request"),
