@@ -603,12 +603,34 @@ static bool is(const char *p, const char *path)
     return strcmp(p, path) == 0;
 }
 
+/* PUT /scheduler/task/{taskId} {"statusCode":n}: Chronos 2.x's completion
+ * callback for async jobs.  Our runs end when their task ends, so the call
+ * changes nothing; it answers 204 for any id, as 2.x did for unknown ones,
+ * after checking the body's shape so a broken client hears of it. */
+static enum MHD_Result task_callback(struct req *r)
+{
+    json_error_t je;
+    json_t *b = r->body != NULL && r->len > 0 ? json_loadb(r->body, r->len, 0, &je) : NULL;
+    const json_t *code = json_object_get(b, "statusCode");
+    bool ok = code != NULL && json_is_integer(code);
+    json_decref(b);
+    if (!ok) {
+        chr_http_error(r, 400, "statusCode: expected {\"statusCode\": <integer>}");
+        return chr_http_send(r);
+    }
+    r->status = 204;
+    return chr_http_send(r);
+}
+
 static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v,
                                         const char *method, const char *url)
 {
+    bool v2 = strncmp(url, "/scheduler/", 11) == 0;
     if (is(p, "/iso8601") || is(p, "/dependency") || is(p, "/preview")) {
-        if (v != V_POST)
-            return not_allowed(r, method, url, "POST");
+        /* 2.x took PUT as well (chronos-python updates with it). */
+        bool put_ok = v2 && !is(p, "/preview") && v == V_PUT;
+        if (v != V_POST && !put_ok)
+            return not_allowed(r, method, url, v2 && !is(p, "/preview") ? "POST or PUT" : "POST");
         if (is(p, "/preview"))
             return preview(r);
         return post_job(r, is(p, "/iso8601") ? CHR_JOB_HINT_SCHEDULED : CHR_JOB_HINT_DEPENDENT);
@@ -619,6 +641,11 @@ static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v
         if (v != V_DELETE)
             return not_allowed(r, method, url, "DELETE");
         return take_name(r, p + 11) ? named(r, CHR_EV_KILL_JOB) : chr_http_send(r);
+    }
+    if (v2 && strncmp(p, "/task/", 6) == 0 && p[6] != '\0' && strchr(p + 6, '/') == NULL) {
+        if (v != V_PUT)
+            return not_allowed(r, method, url, "PUT");
+        return task_callback(r);
     }
     bool known = is(p, "/jobs") || is(p, "/jobs/summary") || is(p, "/jobs/search") ||
                  is(p, "/graph/dot") || is(p, "/graph/csv") || is(p, "/leader") ||

@@ -452,6 +452,43 @@ static void test_post_iso8601_on_the_2x_prefix(void **state)
     assert_string_equal(t->f.ev[0].job.name, "alpha");
 }
 
+/* 2.x took PUT on iso8601 and dependency as an update (chronos-python's
+ * update() with the 2.x API); 3.x's prefix keeps POST only. */
+static void test_put_iso8601_and_dependency_on_the_2x_prefix(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "PUT", "/scheduler/iso8601", JOB_ALPHA);
+    assert_answer(r, 204, NULL);
+    assert_int_equal(t->f.n_events, 1);
+    assert_string_equal(t->f.ev[0].job.name, "alpha");
+    r = call(t, "PUT", "/scheduler/dependency",
+             "{\"name\":\"kid\",\"command\":\"true\",\"parents\":[\"alpha\"]}");
+    assert_answer(r, 204, NULL);
+    assert_int_equal(t->f.n_events, 2);
+    r = call(t, "PUT", "/v1/scheduler/iso8601", JOB_ALPHA);
+    assert_answer(r, 405, "application/json");
+    assert_int_equal(t->f.n_events, 2);
+}
+
+/* PUT /scheduler/task/{id} {"statusCode":n}: 2.x's async callback answers
+ * 204 for any id and hands the scheduler nothing; a body without an
+ * integer statusCode is a 400 naming it. */
+static void test_2x_task_callback(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"statusCode\":0}");
+    assert_answer(r, 204, NULL);
+    r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"statusCode\":1}");
+    assert_answer(r, 204, NULL);
+    r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"status\":0}");
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"),
+                        "statusCode: expected {\"statusCode\": <integer>}");
+    r = call(t, "PUT", "/v1/scheduler/task/ct:1:0:ghost", "{\"statusCode\":0}");
+    assert_answer(r, 404, "application/json");
+    assert_int_equal(t->f.n_events, 0);
+}
+
 /* Every refusal is a 400 {"message","status":"Bad Request"} whose message
  * starts with the field, and the scheduler is handed nothing. */
 static void test_post_iso8601_refusals_name_the_field(void **state)
@@ -992,6 +1029,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_post_iso8601_hands_over_one_decoded_job, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_put_iso8601_and_dependency_on_the_2x_prefix, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_2x_task_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_iso8601_on_the_2x_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_container_job_without_runtime_warns, setup,
                                         teardown),
