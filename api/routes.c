@@ -19,6 +19,7 @@
 #include "api/assets.h"
 #include "api/dash.h"
 #include "api/http_int.h"
+#include "api/job_json.h"
 #include "api/render.h"
 #include "api/run_cmd.h"
 
@@ -484,11 +485,109 @@ const char chr_routes_no_runtime_warning[] =
     "299 - \"container: this server has no container runtime, so the job's runs wait and "
     "never run on the host: start chronos with --master or --local_containerizer\"";
 
+/* Whether the body asked for "start now": a schedule "R<n>//<period>", or
+ * neither a schedule nor parents (Chronos's run-once-now). */
+static bool body_starts_now(const struct req *r)
+{
+    json_t *b = json_loadb(r->body, r->len, 0, NULL);
+    const json_t *s = json_object_get(b, "schedule"), *p = json_object_get(b, "parents");
+    bool now = false;
+    if (json_array_size(p) == 0 && s == NULL) {
+        now = b != NULL;
+    } else if (json_array_size(p) == 0 && json_is_string(s)) {
+        const char *t = json_string_value(s);
+        size_t i = t[0] == 'R' ? 1 : 0;
+        while (i > 0 && t[i] >= '0' && t[i] <= '9')
+            i++;
+        now = i > 0 && t[i] == '/' && t[i + 1] == '/';
+    }
+    json_decref(b);
+    return now;
+}
+
+/* "R<n>/<start>/<period>" split at its two slashes; false when not so. */
+static bool split3(const char *s, size_t *rep_len, const char **period)
+{
+    const char *a = s != NULL ? strchr(s, '/') : NULL;
+    const char *b = a != NULL ? strchr(a + 1, '/') : NULL;
+    if (b == NULL || strchr(b + 1, '/') != NULL)
+        return false;
+    *rep_len = (size_t)(a - s);
+    *period = b + 1;
+    return true;
+}
+
+/* A "start now" schedule posted again for a job whose stored schedule has
+ * the same repetitions, period and zone keeps the start the server chose
+ * the first time: re-applying the same file changes nothing and does not
+ * run the job again (docs/api.md "R//"). */
+static enum chr_err keep_chosen_start(struct req *r, struct chr_job *job)
+{
+    if (job->schedule == NULL || !body_starts_now(r))
+        return CHR_OK;
+    const struct chr_view_job *old = view_job(r, job->name);
+    const struct chr_job *d = old != NULL ? old->def : NULL;
+    size_t ra = 0, rb = 0;
+    const char *pa = NULL, *pb = NULL;
+    enum chr_err e = CHR_OK;
+    const char *za = chr_job_zone(job), *zb = d != NULL ? chr_job_zone(d) : NULL;
+    if (d != NULL && d->n_parents == 0 && split3(job->schedule, &ra, &pa) &&
+        split3(d->schedule, &rb, &pb) && ra == rb && strncmp(job->schedule, d->schedule, ra) == 0 &&
+        strcmp(pa, pb) == 0 && (za == zb || (za != NULL && zb != NULL && strcmp(za, zb) == 0))) {
+        char *kept = chr_strndup(d->schedule, strlen(d->schedule));
+        if (kept == NULL) {
+            e = CHR_ENOMEM;
+        } else {
+            chr_free(job->schedule);
+            job->schedule = kept;
+        }
+    }
+    chr_view_job_release(old);
+    return e;
+}
+
+/* Whether `job` is the stored job's definition exactly (as GET would show
+ * it, without counters and progress): then posting it changes nothing. */
+static bool same_as_stored(struct req *r, const struct chr_job *job)
+{
+    const struct chr_view_job *old = view_job(r, job->name);
+    if (old == NULL)
+        return false;
+    size_t la = 0, lb = 0;
+    char *a = chr_job_to_json(job, NULL, NULL, &la);
+    char *b = chr_job_to_json(old->def, NULL, NULL, &lb);
+    bool same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
+    chr_free(a);
+    chr_free(b);
+    chr_view_job_release(old);
+    return same;
+}
+
 static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
 {
     struct chr_event ev = {.type = CHR_EV_PUT_JOB};
     if (!body_job(r, hint, &ev.u.job.job))
         return chr_http_send(r);
+    if (keep_chosen_start(r, &ev.u.job.job) != CHR_OK) {
+        chr_job_free(&ev.u.job.job);
+        chr_http_error(r, 500, "out of memory");
+        return chr_http_send(r);
+    }
+    const char *dry = chr_http_arg(r, "dryRun");
+    if (dry != NULL && strcmp(dry, "false") != 0 && strcmp(dry, "0") != 0) {
+        /* Checked as a post would be, nothing handed to the scheduler
+         * (`chronos apply` checks every job before it sends one). */
+        chr_job_free(&ev.u.job.job);
+        r->status = 204;
+        return chr_http_send(r);
+    }
+    if (same_as_stored(r, &ev.u.job.job)) {
+        /* Nothing to change: no write, no new schedule, no run (sync tools
+         * that post every job on each pass converge). */
+        chr_job_free(&ev.u.job.job);
+        r->status = 204;
+        return chr_http_send(r);
+    }
     if (ev.u.job.job.container_json != NULL && r->sched->ops->containers != NULL &&
         !r->sched->ops->containers(r->sched))
         r->warning = chr_routes_no_runtime_warning;

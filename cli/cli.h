@@ -42,6 +42,8 @@ int chr_cli_apply(int argc, char **argv);
 int chr_cli_run(int argc, char **argv);
 int chr_cli_kill(int argc, char **argv);
 int chr_cli_delete(int argc, char **argv);
+int chr_cli_suspend(int argc, char **argv);
+int chr_cli_resume(int argc, char **argv);
 int chr_cli_runs(int argc, char **argv);
 int chr_cli_logs(int argc, char **argv);
 int chr_cli_graph(int argc, char **argv);

@@ -20,7 +20,7 @@ static const struct command commands[] = {
     {"apply", chr_cli_apply},   {"run", chr_cli_run},       {"kill", chr_cli_kill},
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
     {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
-    {"status", chr_cli_status},
+    {"status", chr_cli_status}, {"suspend", chr_cli_suspend}, {"resume", chr_cli_resume},
 };
 
 static void usage(FILE *out)
@@ -31,14 +31,16 @@ static void usage(FILE *out)
           "  serve    run the scheduler and its REST API (127.0.0.1:4400)\n"
           "  next     print the next instants of a schedule (ISO 8601 or cron),\n"
           "           or of a stored job (--job NAME)\n"
-          "  create   create or replace a job from options (run once now by default)\n"
+          "  create   create a job from options (run once now by default; --replace)\n"
           "  list     the jobs: schedule, status, state, next and last run\n"
           "  show     one job, as key: value lines\n"
           "  edit     edit a job's JSON in $EDITOR\n"
           "  apply    create or update jobs from Chronos job files (-f FILE|DIR)\n"
           "  run      run a job now\n"
           "  kill     kill a job's active runs\n"
-          "  delete   delete a job\n"
+          "  delete   delete jobs (children before their parents)\n"
+          "  suspend  stop a job's runs, keeping it (its \"disabled\" flag)\n"
+          "  resume   let a suspended job run again\n"
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
