@@ -81,6 +81,7 @@ struct req {
     /* A Warning header's value for a success (a static string), or NULL:
      * Chronos answers 204 with no body, so a warning goes in a header. */
     const char *warning;
+    char warning_buf[512]; /* where a warning made for this request is written */
     /* The answer, filled by a route, the loop, or at once. */
     unsigned status;
     char *out;          /* chr_malloc'd response body or NULL */

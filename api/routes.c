@@ -563,11 +563,115 @@ static bool same_as_stored(struct req *r, const struct chr_job *job)
     return same;
 }
 
+/* Every top-level member a job body may hold: what the codec reads, what
+ * a GET shows (so a GET posted back is accepted), and Chronos's fields we
+ * accept and ignore.  Anything else is a typo or a field of another tool
+ * (Kubernetes's `suspend`): named in a Warning, or refused with ?strict. */
+static const char *const job_fields[] = {
+    /* read (api/job_json.c) */
+    "name", "command", "shell", "executor", "executorFlags", "taskInfoData", "retries", "owner",
+    "ownerName", "description", "cpus", "disk", "mem", "disabled", "softError",
+    "dataProcessingJobType", "fetch", "uris", "environmentVariables", "arguments", "highPriority",
+    "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule", "scheduleTimeZone",
+    "parents", "container", "epsilon", "async", "retryDelaySeconds", "retryBackoff",
+    "startingDeadlineSeconds",
+    /* shown by GET and ignored when posted: the server's counters and progress */
+    "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
+    "taskTimeSeconds", "nextRunAt", "remainingRepeats", "lastRunState",
+};
+
+/* Edit distance of a and b, at most 3 (enough to suggest a near name). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63)
+        return 3;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t sub = diag + (a[i - 1] != b[j - 1]);
+            size_t best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            diag = up;
+        }
+    }
+    return row[lb] < 3 ? row[lb] : 3;
+}
+
+/* The known field nearest `key` (within 2 edits), or NULL. */
+static const char *nearest_field(const char *key)
+{
+    const char *best = NULL;
+    size_t d = 3;
+    for (size_t i = 0; i < sizeof job_fields / sizeof job_fields[0]; i++) {
+        size_t k = distance(key, job_fields[i]);
+        if (k < d) {
+            d = k;
+            best = job_fields[i];
+        }
+    }
+    return best;
+}
+
+/* The body's first member no one knows, with its near name; false when
+ * every member is known. */
+static bool unknown_field(const struct req *r, char key[80], const char **near)
+{
+    json_t *b = json_loadb(r->body, r->len, 0, NULL);
+    const char *k;
+    json_t *v;
+    bool found = false;
+    json_object_foreach(b, k, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof job_fields / sizeof job_fields[0] && !known; i++)
+            known = strcmp(k, job_fields[i]) == 0;
+        if (!known) {
+            shown(k, key);
+            *near = nearest_field(k);
+            found = true;
+            break;
+        }
+    }
+    json_decref(b);
+    return found;
+}
+
+/* ?strict=true: an unknown field is a 400 (the CLI's default); else it is
+ * left out and named in a Warning header (Kubernetes's convention).  False
+ * with the answer set when refused. */
+static bool check_fields(struct req *r)
+{
+    char key[80];
+    const char *near = NULL;
+    if (!unknown_field(r, key, &near))
+        return true;
+    char hint[96] = "";
+    if (near != NULL)
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+    const char *strict = chr_http_arg(r, "strict");
+    if (strict != NULL && strcmp(strict, "false") != 0 && strcmp(strict, "0") != 0) {
+        chr_http_error(r, 400, "%s: unknown field%s; nothing changed", key, hint);
+        return false;
+    }
+    snprintf(r->warning_buf, sizeof r->warning_buf, "299 - \"unknown field '%s'%s, ignored\"",
+             key, hint);
+    r->warning = r->warning_buf;
+    return true;
+}
+
 static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
 {
     struct chr_event ev = {.type = CHR_EV_PUT_JOB};
     if (!body_job(r, hint, &ev.u.job.job))
         return chr_http_send(r);
+    if (!check_fields(r)) {
+        chr_job_free(&ev.u.job.job);
+        return chr_http_send(r);
+    }
     if (keep_chosen_start(r, &ev.u.job.job) != CHR_OK) {
         chr_job_free(&ev.u.job.job);
         chr_http_error(r, 500, "out of memory");
@@ -589,8 +693,15 @@ static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
         return chr_http_send(r);
     }
     if (ev.u.job.job.container_json != NULL && r->sched->ops->containers != NULL &&
-        !r->sched->ops->containers(r->sched))
-        r->warning = chr_routes_no_runtime_warning;
+        !r->sched->ops->containers(r->sched)) {
+        if (r->warning == r->warning_buf) { /* both: a list, as RFC 7234 allows */
+            size_t n = strlen(r->warning_buf);
+            snprintf(r->warning_buf + n, sizeof r->warning_buf - n, ", %s",
+                     chr_routes_no_runtime_warning);
+        } else {
+            r->warning = chr_routes_no_runtime_warning;
+        }
+    }
     return chr_http_submit(r, &ev);
 }
 

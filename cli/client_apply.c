@@ -371,7 +371,7 @@ static int post(const struct chr_client *c, const json_t *job, bool dry)
     char path[64];
     snprintf(path, sizeof path, "%s%s",
              chr_job_is_dependent(job) ? "/v1/scheduler/dependency" : "/v1/scheduler/iso8601",
-             dry ? "?dryRun=true" : "");
+             dry ? "?strict=true&dryRun=true" : "?strict=true");
     int st = chr_client_call(c, "POST", path, body, &r);
     free(body); /* lint: allow (jansson's allocation) */
     if (st == CHR_EXIT_OK)

@@ -295,6 +295,16 @@ check "apply of a job the server refuses: exit 1 naming the job" eval 'rc_is 1 &
 echo '{"name": "x", "command":' >"$tmp/broken.json"
 run apply -f broken.json;  check "apply of a file that is not JSON: exit 1" eval 'rc_is 1 && err_has "broken.json"'
 run apply -f missing.json; check "apply of a missing file: exit 1" rc_is 1
+# -- unknown fields: the CLI is strict, the API warns
+echo '{"name":"typo","command":"true","schedulee":"R/2030-01-01T00:00:00Z/PT1H"}' >"$tmp/typo.json"
+run apply -f typo.json
+check "apply of a typo (schedulee): exit 1 naming it and the near field, nothing sent" eval \
+  'rc_is 1 && err_has "typo: schedulee: unknown field (did you mean .schedule.?)" && ! "$CHRONOS" show typo >/dev/null 2>&1'
+hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d @"$tmp/typo.json" "$URL/v1/scheduler/iso8601" | tr -d '\r')
+check "the API accepts it with a Warning naming the field" eval \
+  'echo "$hdr" | grep -q "^HTTP/1.1 204" && echo "$hdr" | grep -q "^Warning: 299 - \"unknown field .schedulee."'
+run delete typo
+
 # -- apply: all or nothing, --dry-run with a diff, -f -, R// re-applied
 printf '[{"name":"ok-one","command":"true","schedule":"R/2030-01-01T00:00:00Z/PT1H"},{"name":"bad-two","command":"x","retries":500}]' >"$tmp/half.json"
 run apply -f half.json

@@ -470,6 +470,47 @@ static void test_put_iso8601_and_dependency_on_the_2x_prefix(void **state)
     assert_int_equal(t->f.n_events, 2);
 }
 
+/* An unknown field ("schedulee") is left out and named in a Warning, with
+ * the near known name; ?strict=true refuses it (400, nothing handed over);
+ * a job as GET shows it (its counters and progress) is accepted silently. */
+static void test_unknown_fields_warn_or_refuse(void **state)
+{
+    struct t *t = *state;
+    const char *typo = "{\"name\":\"alpha\",\"command\":\"true\",\"schedulee\":\"R/2030-01-01T00:00:00Z/PT1H\"}";
+    struct req *r = call(t, "POST", "/v1/scheduler/iso8601", typo);
+    assert_answer(r, 204, NULL);
+    assert_non_null(r->warning);
+    assert_string_equal(r->warning,
+                        "299 - \"unknown field 'schedulee' (did you mean 'schedule'?), ignored\"");
+    assert_int_equal(t->f.n_events, 1);
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true", typo);
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"),
+                        "schedulee: unknown field (did you mean 'schedule'?); nothing changed");
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"suspend\":true}");
+    assert_answer(r, 400, "application/json");
+    assert_int_equal(t->f.n_events, 1);
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"successCount\":3,"
+             "\"nextRunAt\":null,\"lastRunState\":\"success\",\"async\":false}");
+    assert_answer(r, 204, NULL);
+    assert_null(r->warning);
+    assert_int_equal(t->f.n_events, 2);
+}
+
+/* ?dryRun=true checks the job as a post would and hands nothing over. */
+static void test_dry_run_checks_and_keeps_nothing(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "POST", "/v1/scheduler/iso8601?dryRun=true", JOB_ALPHA);
+    assert_answer(r, 204, NULL);
+    r = call(t, "POST", "/v1/scheduler/iso8601?dryRun=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"retries\":500}");
+    assert_answer(r, 400, "application/json");
+    assert_int_equal(t->f.n_events, 0);
+}
+
 /* PUT /scheduler/task/{id} {"statusCode":n}: 2.x's async callback answers
  * 204 for any id and hands the scheduler nothing; a body without an
  * integer statusCode is a 400 naming it. */
@@ -1032,6 +1073,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_iso8601_and_dependency_on_the_2x_prefix, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_2x_task_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_fields_warn_or_refuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_checks_and_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_iso8601_on_the_2x_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_container_job_without_runtime_warns, setup,
                                         teardown),
