@@ -16,6 +16,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "common/near.h"
 #include "api/assets.h"
 #include "api/dash.h"
 #include "api/http_int.h"
@@ -580,43 +581,6 @@ static const char *const job_fields[] = {
     "taskTimeSeconds", "nextRunAt", "remainingRepeats", "lastRunState",
 };
 
-/* Edit distance of a and b, at most 3 (enough to suggest a near name). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63)
-        return 3;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t sub = diag + (a[i - 1] != b[j - 1]);
-            size_t best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
-            row[j] = sub < best ? sub : best;
-            diag = up;
-        }
-    }
-    return row[lb] < 3 ? row[lb] : 3;
-}
-
-/* The known field nearest `key` (within 2 edits), or NULL. */
-static const char *nearest_field(const char *key)
-{
-    const char *best = NULL;
-    size_t d = 3;
-    for (size_t i = 0; i < sizeof job_fields / sizeof job_fields[0]; i++) {
-        size_t k = distance(key, job_fields[i]);
-        if (k < d) {
-            d = k;
-            best = job_fields[i];
-        }
-    }
-    return best;
-}
-
 /* The body's first member no one knows, with its near name; false when
  * every member is known. */
 static bool unknown_field(const struct req *r, char key[80], const char **near)
@@ -631,7 +595,7 @@ static bool unknown_field(const struct req *r, char key[80], const char **near)
             known = strcmp(k, job_fields[i]) == 0;
         if (!known) {
             shown(k, key);
-            *near = nearest_field(k);
+            *near = chr_near_word(k, job_fields, sizeof job_fields / sizeof job_fields[0]);
             found = true;
             break;
         }

@@ -76,6 +76,24 @@ check "chronos help apply is apply's help" eval 'rc_is 0 && out_has "^usage: chr
 run next --job x --help
 check "next --job --help is the server form's help" eval 'rc_is 0 && out_has "next --job NAME"'
 
+# -- one version, completion, man page, config keys
+run --version
+check "--version prints the Makefile's version" eval "rc_is 0 && out_is \"chronos \$(sed -n 's/^VERSION := //p' '$(dirname "$0")/../../Makefile')\""
+run completion bash
+check "completion bash: a script completing the commands, suspend included" eval \
+  'rc_is 0 && out_has "complete -F _chronos chronos" && out_has "suspend" && bash -n "$OUT"'
+run completion zsh;  check "completion zsh: a #compdef script" eval 'rc_is 0 && out_has "^#compdef chronos"'
+run completion fish; check "completion fish: exit 2" rc_is 2
+if [ -x "$(dirname "$0")/../../scripts/manpage.sh" ]; then
+  "$(dirname "$0")/../../scripts/manpage.sh" "$CHRONOS" "$(sed -n 's/^VERSION := //p' "$(dirname "$0")/../../Makefile")" >"$OUT" 2>"$ERR"; RC=$?
+  check "the man page is made from the help texts and docs/chronos.1 is current (make man)" eval \
+    'rc_is 0 && out_has "^.SH \"CHRONOS SUSPEND\"" && cmp -s "$OUT" "$(dirname "$0")/../../docs/chronos.1"'
+fi
+printf 'http_prot = 4401\n' >"$tmp/bad.conf"
+run serve --config "$tmp/bad.conf"
+check "a misspelled config key is refused, named, with the nearest key" eval \
+  '[ "$RC" != 0 ] && err_has "unknown key .http_prot. (did you mean .http_port.?)"'
+
 dead=$(free_port)
 run list --server "http://127.0.0.1:$dead"
 check "unreachable server: exit 3, one line naming the URL" eval \
@@ -162,6 +180,9 @@ check "a refused create changed nothing" py "d['retries']==2 and 'Hello' in d['c
 "$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 --replace >"$OUT" 2>"$ERR"
 RC=$?
 check "create --replace of an existing job prints 'updated example'" eval 'rc_is 0 && out_is "updated example"'
+v=$("$CHRONOS" --version | awk '{print $2}')
+curl -s "$URL/v1/status" >"$OUT"
+check "/v1/status shows the version --version prints" py "d['version']=='$v'"
 run list --server "127.0.0.1:$PORT" --json
 check "--server host:port without http:// is accepted" eval 'rc_is 0 && is_json'
 
