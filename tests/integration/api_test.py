@@ -1196,6 +1196,43 @@ def part2_delete(srv):
         expect_204(srv.request("DELETE", S + "/task/kill/p2_basic"), "DELETE task/kill")
 
 
+def part2_clients(srv):
+    """What chronos-python, the node mesos client and sync tools do (issue 16)."""
+    job = {"name": "p2_conv", "command": "true", "schedule": "R/2031-01-01T00:00:00Z/PT1H",
+           "retries": 1}
+    with case("2.x: PUT /scheduler/iso8601 creates and updates (chronos-python's update)"):
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(job).encode()), "PUT")
+        job["retries"] = 3
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(job).encode()), "PUT")
+        expect(srv.job("p2_conv")["retries"] == 3, "not updated")
+    with case("2.x: PUT /scheduler/dependency updates a dependent job"):
+        kid = {"name": "p2_conv_kid", "command": "true", "parents": ["p2_conv"]}
+        expect_204(srv.request("PUT", "/scheduler/dependency", body=json.dumps(kid).encode()), "PUT")
+        expect(srv.job("p2_conv_kid")["parents"] == ["p2_conv"], "no parents")
+    with case("2.x: PUT /scheduler/task/{id} {statusCode} answers 204, unknown ids too"):
+        expect_204(srv.request("PUT", "/scheduler/task/ct:1:0:ghost",
+                               body=b'{"statusCode":0}'), "task callback")
+    with case("convergence: posting the stored definition again changes nothing"):
+        before = srv.job("p2_conv")
+        expect_204(srv.post(S + "/iso8601", job), "POST")
+        after = srv.job("p2_conv")
+        expect(before == after, "changed: %r -> %r" % (before, after))
+    with case("convergence: a GET posted back with its counters is accepted, no Warning"):
+        r = srv.post(S + "/iso8601?strict=true", srv.job("p2_conv"))
+        expect_204(r, "POST")
+        expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+    with case("unknown field: 204 with a Warning naming it; ?strict=true: 400"):
+        bad = dict(job, schedulee="R/2031-01-01T00:00:00Z/PT2H")
+        r = srv.post(S + "/iso8601", bad)
+        expect_204(r, "POST")
+        expect("unknown field 'schedulee'" in (r.header("Warning") or ""), "Warning %r" %
+               r.header("Warning"))
+        r = srv.post(S + "/iso8601?strict=true", bad)
+        expect(r.status == 400 and "schedulee" in r.text, "got %r" % r)
+    srv.request("DELETE", S + "/job/p2_conv_kid")
+    srv.request("DELETE", S + "/job/p2_conv")
+
+
 def part2_metrics(srv):
     with case("metrics: /metrics is Prometheus text to Prometheus's Accept, a # TYPE per family"):
         r = srv.get("/metrics", headers=PROM_ACCEPT)
@@ -1258,6 +1295,7 @@ def part2(srv):
     part2_graph(srv)
     part2_next(srv)
     part2_delete(srv)
+    part2_clients(srv)
     part2_metrics(srv)
     part2_cors(srv)
 
