@@ -27,6 +27,13 @@ SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 ASAN_CFLAGS := $(TEST_CFLAGS) $(SAN)
 
 B := build
+# The one version: `chronos --version`, `chronos version` and /v1/status all
+# show it (the CLI's objects get it as CHR_VERSION).
+VERSION := 0.2.0
+# make install: the binary, the man page, shell completions, the example
+# config and the systemd unit, under DESTDIR/PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
 PARTS    := common iso8601 scheduler zkstore offers offers/mesos api server
 LIB_SRC  := $(sort $(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 # The web dashboard as a C table (api/assets.h), generated from the committed
@@ -42,10 +49,28 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster FORCE
+.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
-all: deps $(B)/chronos
+all: deps $(B)/chronos $(B)/chronos.1
+
+# The man page, written from the binary's own help texts (so they cannot
+# disagree); docs/chronos.1 is the committed copy (`man ./docs/chronos.1`).
+$(B)/chronos.1: $(B)/chronos scripts/manpage.sh
+	@scripts/manpage.sh $(B)/chronos $(VERSION) >$@
+man: $(B)/chronos.1
+	@cp $(B)/chronos.1 docs/chronos.1
+
+install: all
+	install -D -m 0755 $(B)/chronos $(DESTDIR)$(PREFIX)/bin/chronos
+	install -D -m 0644 $(B)/chronos.1 $(DESTDIR)$(PREFIX)/share/man/man1/chronos.1
+	$(B)/chronos completion bash >$(B)/chronos.bash
+	$(B)/chronos completion zsh >$(B)/_chronos
+	install -D -m 0644 $(B)/chronos.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/chronos
+	install -D -m 0644 $(B)/_chronos $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_chronos
+	install -D -m 0644 examples/chronos.conf $(DESTDIR)$(PREFIX)/share/doc/chronos/chronos.conf.example
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' examples/chronos.service >$(B)/chronos.service
+	install -D -m 0644 $(B)/chronos.service $(DESTDIR)$(PREFIX)/lib/systemd/system/chronos.service
 
 deps:
 	@scripts/deps.sh
@@ -59,15 +84,16 @@ $(DASH_GEN): FORCE | deps
 # compiler lists them (-MMD -MP): editing a header rebuilds its users only.
 # Everything waits for deps (order-only: it installs, it makes nothing).
 DEP = -MMD -MP -MF $@.d
+$(B)/rel/cli/%.o $(B)/test/cli/%.o $(B)/asan/cli/%.o: CLI_DEFS := -DCHR_VERSION='"$(VERSION)"'
 $(B)/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(DEP) -c $< -o $@
+	$(CC) $(REL_CFLAGS) $(CLI_DEFS) $(DEP) -c $< -o $@
 $(B)/test/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(DEP) -c $< -o $@
+	$(CC) $(TEST_CFLAGS) $(CLI_DEFS) $(DEP) -c $< -o $@
 $(B)/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) $(DEP) -c $< -o $@
+	$(CC) $(ASAN_CFLAGS) $(CLI_DEFS) $(DEP) -c $< -o $@
 
 $(B)/rel/libchr.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^

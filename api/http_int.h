@@ -84,6 +84,7 @@ struct req {
     /* A Warning header's value for a success (a static string), or NULL:
      * Chronos answers 204 with no body, so a warning goes in a header. */
     const char *warning;
+    char warning_buf[512]; /* where a warning made for this request is written */
     /* The answer, filled by a route, the loop, or at once. */
     unsigned status;
     char *out;          /* chr_malloc'd response body or NULL */
@@ -136,6 +137,10 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
 /* The Warning header of a job with a container accepted by a server that
  * cannot run it (routes.c). */
 extern const char chr_routes_no_runtime_warning[];
+
+/* Whether an Accept header asks /metrics for Prometheus's text rather than
+ * Chronos's JSON (routes.c): it names text/plain or OpenMetrics. */
+bool chr_routes_wants_prometheus(const char *accept);
 
 /* Routes a complete request (routes.c). */
 enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *method);

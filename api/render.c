@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/limits.h"
 #include "common/sb.h"
 
 /* ---- Values as text ------------------------------------------------------ */
@@ -1089,17 +1090,68 @@ int64_t chr_render_task_time_ms(const struct chr_view_snap *s)
     return t;
 }
 
+/* The last finished run that started: its duration and lateness. */
+static const struct chr_view_run *last_started(const struct chr_view_job *j)
+{
+    for (uint32_t i = j->n_finished; i > 0; i--)
+        if (j->runs[i - 1].started_ms != INT64_MIN && j->runs[i - 1].ended_ms != INT64_MIN)
+            return &j->runs[i - 1];
+    return NULL;
+}
+
+enum job_series { JOB_TASK, JOB_OK, JOB_FAIL, JOB_DURATION, JOB_LATENESS, JOB_SERIES_N };
+
+static const struct {
+    const char *name, *type, *help;
+} job_series[JOB_SERIES_N] = {
+    {"chronos_job_task_seconds_total", "counter",
+     "Summed task time of the job's runs that started and ended."},
+    {"chronos_job_successes_total", "counter", "The job's successful runs (successCount)."},
+    {"chronos_job_failures_total", "counter", "The job's failed runs (errorCount)."},
+    {"chronos_job_last_duration_seconds", "gauge", "Ended minus started, the last run."},
+    {"chronos_job_last_lateness_seconds", "gauge", "Started minus due, the last run."},
+};
+
+/* One job's figure for a series; false when it has none (no run yet). */
+static bool job_figure(const struct chr_view_job *j, enum job_series k, double *v)
+{
+    const struct chr_view_run *r = k >= JOB_DURATION ? last_started(j) : NULL;
+    switch (k) {
+    case JOB_TASK: *v = (double)j->stats.task_time_ms / 1000.0; return true;
+    case JOB_OK: *v = (double)j->stats.success_count; return true;
+    case JOB_FAIL: *v = (double)j->stats.error_count; return true;
+    case JOB_DURATION:
+        if (r != NULL)
+            *v = (double)(r->ended_ms - r->started_ms) / 1000.0;
+        return r != NULL;
+    default:
+        if (r != NULL && r->due_ms != INT64_MIN)
+            *v = (double)(r->started_ms - r->due_ms) / 1000.0;
+        return r != NULL && r->due_ms != INT64_MIN;
+    }
+}
+
+/* Per-job series, for the first CHR_METRICS_JOBS_MAX jobs in registration
+ * order (a bound on the scrape's cardinality); the others are counted. */
 static void prom_task_time(struct chr_sb *b, const struct chr_view_snap *s)
 {
-    prom_head(b, "chronos_job_task_seconds_total", "counter",
-              "Summed task time of the job's runs that started and ended.");
-    for (size_t i = 0; i < s->n; i++) {
-        chr_sb_str(b, "chronos_job_task_seconds_total{job=\"");
-        sb_prom_label(b, s->jobs[i]->def->name);
-        chr_sb_str(b, "\"} ");
-        sb_prom_double(b, (double)s->jobs[i]->stats.task_time_ms / 1000.0);
-        chr_sb_ch(b, '\n');
+    size_t n = s->n < CHR_METRICS_JOBS_MAX ? s->n : CHR_METRICS_JOBS_MAX;
+    for (int k = 0; k < JOB_SERIES_N; k++) {
+        prom_head(b, job_series[k].name, job_series[k].type, job_series[k].help);
+        for (size_t i = 0; i < n; i++) {
+            double v = 0;
+            if (!job_figure(s->jobs[i], (enum job_series)k, &v))
+                continue;
+            chr_sb_fmt(b, "%s{job=\"", job_series[k].name);
+            sb_prom_label(b, s->jobs[i]->def->name);
+            chr_sb_str(b, "\"} ");
+            sb_prom_double(b, v);
+            chr_sb_ch(b, '\n');
+        }
     }
+    prom_u64(b, "chronos_metrics_jobs_omitted", "gauge",
+             "Jobs past the bound on per-job series (CHR_METRICS_JOBS_MAX).",
+             (uint64_t)(s->n - n));
     prom_head(b, "chronos_task_seconds_total", "counter",
               "Summed task time of every job's runs that started and ended.");
     chr_sb_str(b, "chronos_task_seconds_total ");

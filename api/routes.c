@@ -10,14 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "common/near.h"
 #include "api/assets.h"
 #include "api/dash.h"
 #include "api/http_int.h"
+#include "api/job_json.h"
 #include "api/render.h"
 #include "api/run_cmd.h"
 
@@ -485,12 +488,28 @@ static enum MHD_Result status(struct req *r)
     return send_json(r, o);
 }
 
+/* Whether an Accept header asks for Prometheus's text: Prometheus names
+ * text/plain;version=0.0.4 and OpenMetrics in every scrape, Chronos's
+ * clients (chronos-python, old dashboards) name neither and read JSON. */
+bool chr_routes_wants_prometheus(const char *accept)
+{
+    if (accept == NULL)
+        return false;
+    for (const char *p = accept; *p != '\0'; p++)
+        if (strncasecmp(p, "text/plain", 10) == 0 ||
+            strncasecmp(p, "application/openmetrics-text", 28) == 0)
+            return true;
+    return false;
+}
+
+/* GET /metrics: ?format= wins; else the Accept header chooses (above). */
 static enum MHD_Result metrics(struct req *r)
 {
     struct chr_metrics_sample m;
     chr_metrics_read(r->sched->ops->metrics(r->sched), &m);
     const char *format = chr_http_arg(r, "format");
-    bool json = format != NULL && strcmp(format, "json") == 0;
+    bool json = format != NULL ? strcmp(format, "json") == 0
+                               : !chr_routes_wants_prometheus(chr_http_header(r, "Accept"));
     if (format != NULL && !json && strcmp(format, "prometheus") != 0) {
         char b[80];
         chr_http_error(r, 400, "format: '%s' is not 'prometheus' or 'json'", shown(format, b));
@@ -517,14 +536,186 @@ const char chr_routes_no_runtime_warning[] =
     "299 - \"container: this server has no container runtime, so the job's runs wait and "
     "never run on the host: start chronos with --master or --local_containerizer\"";
 
+/* Whether the body asked for "start now": a schedule "R<n>//<period>", or
+ * neither a schedule nor parents (Chronos's run-once-now). */
+static bool body_starts_now(const struct req *r)
+{
+    json_t *b = json_loadb(r->body, r->len, 0, NULL);
+    const json_t *s = json_object_get(b, "schedule"), *p = json_object_get(b, "parents");
+    bool now = false;
+    if (json_array_size(p) == 0 && s == NULL) {
+        now = b != NULL;
+    } else if (json_array_size(p) == 0 && json_is_string(s)) {
+        const char *t = json_string_value(s);
+        size_t i = t[0] == 'R' ? 1 : 0;
+        while (i > 0 && t[i] >= '0' && t[i] <= '9')
+            i++;
+        now = i > 0 && t[i] == '/' && t[i + 1] == '/';
+    }
+    json_decref(b);
+    return now;
+}
+
+/* "R<n>/<start>/<period>" split at its two slashes; false when not so. */
+static bool split3(const char *s, size_t *rep_len, const char **period)
+{
+    const char *a = s != NULL ? strchr(s, '/') : NULL;
+    const char *b = a != NULL ? strchr(a + 1, '/') : NULL;
+    if (b == NULL || strchr(b + 1, '/') != NULL)
+        return false;
+    *rep_len = (size_t)(a - s);
+    *period = b + 1;
+    return true;
+}
+
+/* A "start now" schedule posted again for a job whose stored schedule has
+ * the same repetitions, period and zone keeps the start the server chose
+ * the first time: re-applying the same file changes nothing and does not
+ * run the job again (docs/api.md "R//"). */
+static enum chr_err keep_chosen_start(struct req *r, struct chr_job *job)
+{
+    if (job->schedule == NULL || !body_starts_now(r))
+        return CHR_OK;
+    const struct chr_view_job *old = view_job(r, job->name);
+    const struct chr_job *d = old != NULL ? old->def : NULL;
+    size_t ra = 0, rb = 0;
+    const char *pa = NULL, *pb = NULL;
+    enum chr_err e = CHR_OK;
+    const char *za = chr_job_zone(job), *zb = d != NULL ? chr_job_zone(d) : NULL;
+    if (d != NULL && d->n_parents == 0 && split3(job->schedule, &ra, &pa) &&
+        split3(d->schedule, &rb, &pb) && ra == rb && strncmp(job->schedule, d->schedule, ra) == 0 &&
+        strcmp(pa, pb) == 0 && (za == zb || (za != NULL && zb != NULL && strcmp(za, zb) == 0))) {
+        char *kept = chr_strndup(d->schedule, strlen(d->schedule));
+        if (kept == NULL) {
+            e = CHR_ENOMEM;
+        } else {
+            chr_free(job->schedule);
+            job->schedule = kept;
+        }
+    }
+    chr_view_job_release(old);
+    return e;
+}
+
+/* Whether `job` is the stored job's definition exactly (as GET would show
+ * it, without counters and progress): then posting it changes nothing. */
+static bool same_as_stored(struct req *r, const struct chr_job *job)
+{
+    const struct chr_view_job *old = view_job(r, job->name);
+    if (old == NULL)
+        return false;
+    size_t la = 0, lb = 0;
+    char *a = chr_job_to_json(job, NULL, NULL, &la);
+    char *b = chr_job_to_json(old->def, NULL, NULL, &lb);
+    bool same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
+    chr_free(a);
+    chr_free(b);
+    chr_view_job_release(old);
+    return same;
+}
+
+/* Every top-level member a job body may hold: what the codec reads, what
+ * a GET shows (so a GET posted back is accepted), and Chronos's fields we
+ * accept and ignore.  Anything else is a typo or a field of another tool
+ * (Kubernetes's `suspend`): named in a Warning, or refused with ?strict. */
+static const char *const job_fields[] = {
+    /* read (api/job_json.c) */
+    "name", "command", "shell", "executor", "executorFlags", "taskInfoData", "retries", "owner",
+    "ownerName", "description", "cpus", "disk", "mem", "disabled", "softError",
+    "dataProcessingJobType", "fetch", "uris", "environmentVariables", "arguments", "highPriority",
+    "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule", "scheduleTimeZone",
+    "parents", "container", "epsilon", "async", "retryDelaySeconds", "retryBackoff",
+    "startingDeadlineSeconds",
+    /* shown by GET and ignored when posted: the server's counters and progress */
+    "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
+    "taskTimeSeconds", "nextRunAt", "remainingRepeats", "lastRunState",
+};
+
+/* The body's first member no one knows, with its near name; false when
+ * every member is known. */
+static bool unknown_field(const struct req *r, char key[80], const char **near)
+{
+    json_t *b = json_loadb(r->body, r->len, 0, NULL);
+    const char *k;
+    json_t *v;
+    bool found = false;
+    json_object_foreach(b, k, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof job_fields / sizeof job_fields[0] && !known; i++)
+            known = strcmp(k, job_fields[i]) == 0;
+        if (!known) {
+            shown(k, key);
+            *near = chr_near_word(k, job_fields, sizeof job_fields / sizeof job_fields[0]);
+            found = true;
+            break;
+        }
+    }
+    json_decref(b);
+    return found;
+}
+
+/* ?strict=true: an unknown field is a 400 (the CLI's default); else it is
+ * left out and named in a Warning header (Kubernetes's convention).  False
+ * with the answer set when refused. */
+static bool check_fields(struct req *r)
+{
+    char key[80];
+    const char *near = NULL;
+    if (!unknown_field(r, key, &near))
+        return true;
+    char hint[96] = "";
+    if (near != NULL)
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+    const char *strict = chr_http_arg(r, "strict");
+    if (strict != NULL && strcmp(strict, "false") != 0 && strcmp(strict, "0") != 0) {
+        chr_http_error(r, 400, "%s: unknown field%s; nothing changed", key, hint);
+        return false;
+    }
+    snprintf(r->warning_buf, sizeof r->warning_buf, "299 - \"unknown field '%s'%s, ignored\"",
+             key, hint);
+    r->warning = r->warning_buf;
+    return true;
+}
+
 static enum MHD_Result post_job(struct req *r, enum chr_job_kind_hint hint)
 {
     struct chr_event ev = {.type = CHR_EV_PUT_JOB};
     if (!body_job(r, hint, &ev.u.job.job))
         return chr_http_send(r);
+    if (!check_fields(r)) {
+        chr_job_free(&ev.u.job.job);
+        return chr_http_send(r);
+    }
+    if (keep_chosen_start(r, &ev.u.job.job) != CHR_OK) {
+        chr_job_free(&ev.u.job.job);
+        chr_http_error(r, 500, "out of memory");
+        return chr_http_send(r);
+    }
+    const char *dry = chr_http_arg(r, "dryRun");
+    if (dry != NULL && strcmp(dry, "false") != 0 && strcmp(dry, "0") != 0) {
+        /* Checked as a post would be, nothing handed to the scheduler
+         * (`chronos apply` checks every job before it sends one). */
+        chr_job_free(&ev.u.job.job);
+        r->status = 204;
+        return chr_http_send(r);
+    }
+    if (same_as_stored(r, &ev.u.job.job)) {
+        /* Nothing to change: no write, no new schedule, no run (sync tools
+         * that post every job on each pass converge). */
+        chr_job_free(&ev.u.job.job);
+        r->status = 204;
+        return chr_http_send(r);
+    }
     if (ev.u.job.job.container_json != NULL && r->sched->ops->containers != NULL &&
-        !r->sched->ops->containers(r->sched))
-        r->warning = chr_routes_no_runtime_warning;
+        !r->sched->ops->containers(r->sched)) {
+        if (r->warning == r->warning_buf) { /* both: a list, as RFC 7234 allows */
+            size_t n = strlen(r->warning_buf);
+            snprintf(r->warning_buf + n, sizeof r->warning_buf - n, ", %s",
+                     chr_routes_no_runtime_warning);
+        } else {
+            r->warning = chr_routes_no_runtime_warning;
+        }
+    }
     return chr_http_submit(r, &ev);
 }
 
@@ -635,12 +826,34 @@ static bool is(const char *p, const char *path)
     return strcmp(p, path) == 0;
 }
 
+/* PUT /scheduler/task/{taskId} {"statusCode":n}: Chronos 2.x's completion
+ * callback for async jobs.  Our runs end when their task ends, so the call
+ * changes nothing; it answers 204 for any id, as 2.x did for unknown ones,
+ * after checking the body's shape so a broken client hears of it. */
+static enum MHD_Result task_callback(struct req *r)
+{
+    json_error_t je;
+    json_t *b = r->body != NULL && r->len > 0 ? json_loadb(r->body, r->len, 0, &je) : NULL;
+    const json_t *code = json_object_get(b, "statusCode");
+    bool ok = code != NULL && json_is_integer(code);
+    json_decref(b);
+    if (!ok) {
+        chr_http_error(r, 400, "statusCode: expected {\"statusCode\": <integer>}");
+        return chr_http_send(r);
+    }
+    r->status = 204;
+    return chr_http_send(r);
+}
+
 static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v,
                                         const char *method, const char *url)
 {
+    bool v2 = strncmp(url, "/scheduler/", 11) == 0;
     if (is(p, "/iso8601") || is(p, "/dependency") || is(p, "/preview")) {
-        if (v != V_POST)
-            return not_allowed(r, method, url, "POST");
+        /* 2.x took PUT as well (chronos-python updates with it). */
+        bool put_ok = v2 && !is(p, "/preview") && v == V_PUT;
+        if (v != V_POST && !put_ok)
+            return not_allowed(r, method, url, v2 && !is(p, "/preview") ? "POST or PUT" : "POST");
         if (is(p, "/preview"))
             return preview(r);
         return post_job(r, is(p, "/iso8601") ? CHR_JOB_HINT_SCHEDULED : CHR_JOB_HINT_DEPENDENT);
@@ -651,6 +864,11 @@ static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v
         if (v != V_DELETE)
             return not_allowed(r, method, url, "DELETE");
         return take_name(r, p + 11) ? named(r, CHR_EV_KILL_JOB) : chr_http_send(r);
+    }
+    if (v2 && strncmp(p, "/task/", 6) == 0 && p[6] != '\0' && strchr(p + 6, '/') == NULL) {
+        if (v != V_PUT)
+            return not_allowed(r, method, url, "PUT");
+        return task_callback(r);
     }
     bool known = is(p, "/jobs") || is(p, "/jobs/summary") || is(p, "/jobs/search") ||
                  is(p, "/graph/dot") || is(p, "/graph/csv") || is(p, "/leader") ||

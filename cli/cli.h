@@ -14,7 +14,10 @@
 #define CHR_EXIT_USAGE 2
 
 /* The version `chronos version` prints and the server reports. */
-#define CHR_VERSION "0.2.0"
+/* CHR_VERSION comes from the Makefile's VERSION (one place for it). */
+#ifndef CHR_VERSION
+#error "CHR_VERSION is set by the Makefile (VERSION)"
+#endif
 #define CHR_EXIT_REFUSED 1     /* the server answered 4xx, or a lookup failed */
 #define CHR_EXIT_UNREACHABLE 3 /* no answer from the server */
 #define CHR_EXIT_SERVER 4      /* the server answered 5xx */
@@ -42,6 +45,8 @@ int chr_cli_apply(int argc, char **argv);
 int chr_cli_run(int argc, char **argv);
 int chr_cli_kill(int argc, char **argv);
 int chr_cli_delete(int argc, char **argv);
+int chr_cli_suspend(int argc, char **argv);
+int chr_cli_resume(int argc, char **argv);
 int chr_cli_runs(int argc, char **argv);
 int chr_cli_logs(int argc, char **argv);
 int chr_cli_graph(int argc, char **argv);

@@ -40,8 +40,8 @@
 /* Words of one repeatable option (--env, command arguments, -f files):
  * the job's own bounds (CHR_JOB_ENV_MAX, CHR_JOB_ARGUMENTS_MAX). */
 #define CHR_CLIENT_WORDS_MAX 256
-/* Positional arguments any command takes. */
-#define CHR_CLIENT_POS_MAX 4
+/* Positional arguments any command takes (`delete a b c` takes several). */
+#define CHR_CLIENT_POS_MAX 64
 /* libcurl timeouts: connecting, and a whole exchange (not for `logs -f`). */
 #define CHR_CLIENT_CONNECT_TIMEOUT_MS 5000
 #define CHR_CLIENT_TIMEOUT_MS 30000
@@ -84,7 +84,8 @@ struct chr_cmd {
 
 /* The --server and --user lines every command's help ends with. */
 #define CHR_CLIENT_SERVER_HELP \
-    "  --server URL  the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n" \
+    "  --server URL  the server, http(s)://host:port or host:port (default\n" \
+    "                $CHRONOS_URL, else http://127.0.0.1:4400)\n" \
     "  --user USER[:PASSWORD]  HTTP Basic credentials (default $CHRONOS_USER and\n" \
     "                $CHRONOS_PASSWORD, else ~/.netrc); without a password, it is\n" \
     "                $CHRONOS_PASSWORD, else asked for on the terminal\n"

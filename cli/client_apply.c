@@ -27,7 +27,7 @@
 #define APPLY_JOBS_MAX 100000
 
 static const char apply_help[] =
-    "usage: chronos apply -f FILE|DIR [-f ...] [--server URL]\n"
+    "usage: chronos apply -f FILE|DIR|- [-f ...] [--dry-run] [--server URL]\n"
     "\n"
     "Creates or replaces jobs from Chronos job files: each *.json file (in DIR:\n"
     "those directly inside it, in name order) holds one job object or an array\n"
@@ -36,10 +36,17 @@ static const char apply_help[] =
     "changes nothing.  Jobs with \"parents\" go to /v1/scheduler/dependency,\n"
     "after their parents; the others to /v1/scheduler/iso8601.\n"
     "\n"
-    "Fields a file leaves out are taken as the server's defaults.  Every file is\n"
-    "checked before anything is sent; the first job the server refuses stops it.\n"
+    "Fields a file leaves out are taken as the server's defaults.  A schedule\n"
+    "\"R<n>//<period>\" (start now) matches the server's same schedule with the\n"
+    "start it chose, so it is not sent again.  All or nothing: every file is\n"
+    "read, and every job to send checked by the server (?dryRun=true), before\n"
+    "anything is sent; a refusal names the job and changes nothing.\n"
     "\n"
-    "  -f, --file PATH  a job file or a directory of them (repeatable)\n"
+    "  -f, --file PATH  a job file or a directory of them (repeatable; - reads\n"
+    "                   one file from standard input)\n"
+    "  --dry-run        send nothing: print `would create NAME` or `would update\n"
+    "                   NAME` and, for an update, each field that would change\n"
+    "                   (`  retries: 2 -> 4`)\n"
     "  --server URL     the server (default $CHRONOS_URL, else http://127.0.0.1:4400)\n";
 
 /* Compared only when the file gives them: their defaults are the server's
@@ -123,13 +130,34 @@ static bool like(const json_t *mine, const json_t *theirs)
     return json_equal((json_t *)mine, (json_t *)theirs);
 }
 
+/* "R<n>//<period>" (start now) against the server's "R<n>/<start>/<period>":
+ * the server keeps the start it chose, so these are the same schedule. */
+static bool like_schedule(const json_t *mine, const json_t *theirs)
+{
+    const char *a = json_string_value(mine), *b = json_string_value(theirs);
+    if (a == NULL || b == NULL)
+        return like(mine, theirs);
+    const char *a2 = strstr(a, "//"), *b1 = strchr(b, '/');
+    const char *b2 = b1 != NULL ? strchr(b1 + 1, '/') : NULL;
+    if (a2 == NULL || b2 == NULL || a[0] != 'R')
+        return strcmp(a, b) == 0;
+    return a2 - a == b1 - b && strncmp(a, b, (size_t)(a2 - a)) == 0 && strcmp(a2 + 2, b2 + 1) == 0;
+}
+
+/* Is the file's field `key` what the server shows? */
+static bool like_field(const char *key, const json_t *v, const json_t *theirs)
+{
+    const json_t *t = json_object_get(theirs, key);
+    return strcmp(key, "schedule") == 0 ? like_schedule(v, t) : like(v, t);
+}
+
 /* True when applying `mine` would change nothing on the server. */
 static bool same_job(const json_t *mine, const json_t *theirs)
 {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)mine, key, v) {
-        if (!chr_job_is_computed(key) && !json_is_null(v) && !like(v, json_object_get(theirs, key)))
+        if (!chr_job_is_computed(key) && !json_is_null(v) && !like_field(key, v, theirs))
             return false;
     }
     bool has_fetch = json_object_get(mine, "fetch") || json_object_get(mine, "uris");
@@ -198,6 +226,8 @@ static int add_dir(struct plan *p, const char *dir)
 static int add_target(struct plan *p, const char *target)
 {
     struct stat sb;
+    if (strcmp(target, "-") == 0)
+        return add_path(p, NULL, "-");
     if (stat(target, &sb) != 0)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "apply: cannot read %s: %s", target,
                                strerror(errno));
@@ -230,7 +260,9 @@ static int load_file(struct plan *p, const char *path)
     if (stat(path, &sb) == 0 && sb.st_size > CHR_CLIENT_BODY_MAX)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "apply: %s: larger than %d MiB", path,
                                CHR_CLIENT_BODY_MAX / (1024 * 1024));
-    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    bool in = strcmp(path, "-") == 0;
+    json_t *v = in ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+                   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (v == NULL)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "apply: %s:%d: %s", path, jerr.line,
                                jerr.text);
@@ -292,7 +324,65 @@ static int sort_jobs(const struct plan *p, size_t *order)
     return CHR_EXIT_OK;
 }
 
-static int apply_one(const struct chr_client *client, const json_t *job)
+/* What a job of the plan needs: nothing, a create or an update. */
+enum need { NEED_NONE, NEED_CREATE, NEED_UPDATE };
+
+/* A value for a diff line: compact JSON, "(none)" when absent. */
+static void print_value(const json_t *v)
+{
+    char *t = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    fputs(t != NULL ? t : "(none)", stdout);
+    free(t); /* lint: allow (jansson's allocation) */
+}
+
+/* `  key: theirs -> mine` for each field the update would change. */
+static void print_diff(const json_t *mine, const json_t *theirs)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)mine, key, v) {
+        if (chr_job_is_computed(key) || json_is_null(v) || like_field(key, v, theirs))
+            continue;
+        printf("  %s: ", key);
+        print_value(json_object_get(theirs, key));
+        fputs(" -> ", stdout);
+        print_value(v);
+        fputc('\n', stdout);
+    }
+    json_object_foreach((json_t *)theirs, key, v) {
+        if (json_object_get(mine, key) == NULL && !chr_job_is_computed(key) &&
+            !is_server_default(key) && strcmp(key, "fetch") != 0 && strcmp(key, "uris") != 0 &&
+            !is_empty(v)) {
+            printf("  %s: ", key);
+            print_value(v);
+            fputs(" -> (default)\n", stdout);
+        }
+    }
+}
+
+/* POSTs the job as chr_client_post_job does, with ?dryRun=true when
+ * `dry`: the server checks it and keeps nothing. */
+static int post(const struct chr_client *c, const json_t *job, bool dry)
+{
+    char *body = json_dumps(job, JSON_COMPACT);
+    if (body == NULL)
+        return chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
+    struct chr_resp r;
+    char path[64];
+    snprintf(path, sizeof path, "%s%s",
+             chr_job_is_dependent(job) ? "/v1/scheduler/dependency" : "/v1/scheduler/iso8601",
+             dry ? "?strict=true&dryRun=true" : "?strict=true");
+    int st = chr_client_call(c, "POST", path, body, &r);
+    free(body); /* lint: allow (jansson's allocation) */
+    if (st == CHR_EXIT_OK)
+        chr_resp_free(&r);
+    return st;
+}
+
+/* Works out what the job needs and has the server check a change (nothing
+ * is kept); with `show`, prints it as --dry-run does. */
+static int check_one(const struct chr_client *client, const json_t *job, bool show,
+                     enum need *need)
 {
     const char *name = json_string_value(json_object_get(job, "name"));
     struct chr_client named = *client;
@@ -302,17 +392,40 @@ static int apply_one(const struct chr_client *client, const json_t *job)
     int st = chr_client_get_job(c, name, true, &theirs);
     if (st != CHR_EXIT_OK)
         return st;
-    if (theirs != NULL && same_job(job, theirs)) {
-        printf("unchanged %s\n", name);
-    } else if ((st = chr_client_post_job(c, job)) == CHR_EXIT_OK) {
-        printf("%s %s\n", theirs ? "updated" : "created", name);
+    *need = theirs == NULL ? NEED_CREATE : same_job(job, theirs) ? NEED_NONE : NEED_UPDATE;
+    if (*need != NEED_NONE)
+        st = post(c, job, true);
+    if (st == CHR_EXIT_OK && show) {
+        printf("%s %s\n", *need == NEED_NONE ? "unchanged" : *need == NEED_CREATE
+                                                            ? "would create" : "would update",
+               name);
+        if (*need == NEED_UPDATE)
+            print_diff(job, theirs);
     }
-    fflush(stdout);
     json_decref(theirs);
     return st;
 }
 
-static int run_plan(const struct chr_client *c, struct plan *p, const struct chr_words *targets)
+static int send_one(const struct chr_client *client, const json_t *job, enum need need)
+{
+    const char *name = json_string_value(json_object_get(job, "name"));
+    struct chr_client named = *client;
+    named.context = name;
+    int st = need == NEED_NONE ? CHR_EXIT_OK : post(&named, job, false);
+    if (st == CHR_EXIT_OK)
+        printf("%s %s\n", need == NEED_NONE ? "unchanged" : need == NEED_CREATE ? "created"
+                                                                             : "updated", name);
+    fflush(stdout);
+    return st;
+}
+
+/* Reads and orders every job, has the server check every change, then
+ * (unless `dry`) sends them: a refusal before the sending changes nothing.
+ * The server's dry run checks the job itself (fields, schedule, zone);
+ * cycles among the files are refused by the ordering, and a parent that
+ * is neither in the files nor on the server is refused when sent. */
+static int run_plan(const struct chr_client *c, struct plan *p, const struct chr_words *targets,
+                    bool dry)
 {
     int st = CHR_EXIT_OK;
     for (size_t i = 0; i < targets->n && st == CHR_EXIT_OK; i++)
@@ -321,21 +434,27 @@ static int run_plan(const struct chr_client *c, struct plan *p, const struct chr
         st = load_file(p, p->paths[i]);
     size_t n = json_array_size(p->jobs);
     size_t *order = st == CHR_EXIT_OK ? chr_calloc(n ? n : 1, sizeof *order) : NULL;
-    if (st == CHR_EXIT_OK && order == NULL)
+    enum need *need = st == CHR_EXIT_OK ? chr_calloc(n ? n : 1, sizeof *need) : NULL;
+    if (st == CHR_EXIT_OK && (order == NULL || need == NULL))
         st = chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
     if (st == CHR_EXIT_OK)
         st = sort_jobs(p, order);
     for (size_t i = 0; i < n && st == CHR_EXIT_OK; i++)
-        st = apply_one(c, json_array_get(p->jobs, order[i]));
+        st = check_one(c, json_array_get(p->jobs, order[i]), dry, &need[i]);
+    for (size_t i = 0; i < n && st == CHR_EXIT_OK && !dry; i++)
+        st = send_one(c, json_array_get(p->jobs, order[i]), need[i]);
     chr_free(order);
+    chr_free(need);
     return st;
 }
 
 int chr_cli_apply(int argc, char **argv)
 {
     struct chr_words targets = {{0}, 0};
-    const struct chr_opt opts[] = {{"--file", "-f", CHR_OPT_LIST, &targets}};
-    const struct chr_cmd cmd = {"apply", apply_help, opts, 1, 0, 0, NULL, false};
+    bool dry = false;
+    const struct chr_opt opts[] = {{"--file", "-f", CHR_OPT_LIST, &targets},
+                                   {"--dry-run", NULL, CHR_OPT_FLAG, &dry}};
+    const struct chr_cmd cmd = {"apply", apply_help, opts, 2, 0, 0, NULL, false};
     struct chr_client c;
     int st = chr_client_args(&cmd, argc, argv, &c);
     if (st >= 0)
@@ -346,7 +465,7 @@ int chr_cli_apply(int argc, char **argv)
     if (p == NULL || (p->jobs = json_array()) == NULL || (p->byname = json_object()) == NULL)
         st = chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
     else
-        st = run_plan(&c, p, &targets);
+        st = run_plan(&c, p, &targets, dry);
     if (p != NULL) {
         for (size_t i = 0; i < p->npaths; i++)
             chr_free(p->paths[i]);

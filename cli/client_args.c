@@ -87,6 +87,15 @@ static int set_url(struct chr_client *c, const char *url)
         url = getenv("CHRONOS_URL");
     if (url == NULL || url[0] == '\0')
         url = CHR_CLIENT_DEFAULT_URL;
+    /* host:port alone (as `serve` prints it) means http://host:port. */
+    char bare[sizeof c->url + 8];
+    if (strstr(url, "://") == NULL && strchr(url, '@') == NULL) {
+        int k = snprintf(bare, sizeof bare, "http://%s", url);
+        if (k < 0 || (size_t)k >= sizeof bare)
+            return chr_client_usage(c, "server: the URL is longer than %zu bytes",
+                                    sizeof c->url - 1);
+        url = bare;
+    }
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;

@@ -22,8 +22,10 @@
 static const char create_help[] =
     "usage: chronos create NAME --command=CMD [ARG...] [options]\n"
     "\n"
-    "Creates a job, or replaces the job of that name, and prints `created NAME`\n"
-    "or `updated NAME`.  Without --schedule or --parents the job runs once, now.\n"
+    "Creates a job and prints `created NAME`.  A job of that name already there\n"
+    "is a refusal (exit 1, nothing changed) unless --replace is given: then it is\n"
+    "replaced and `updated NAME` printed.  Without --schedule or --parents the job\n"
+    "runs once, now.\n"
     "\n"
     "  --command=CMD [ARG...]   the command; the words after it up to the next\n"
     "                           --option are its arguments\n"
@@ -40,6 +42,8 @@ static const char create_help[] =
     "  --description=TEXT       what the job is for\n"
     "  --env K=V                an environment variable (repeatable)\n"
     "  --disabled               store the job but do not run it\n"
+    "  --replace                replace a job of that name (its schedule,\n"
+    "                           retries and the rest become these options')\n"
     "  --mesos-resources=cpus=N,mem=MB[,disk=MB]   the job's resources\n"
     "  --mesos-executor=X       a Mesos custom executor (Chronos's `executor` field)\n"
     "  --server URL             the server (default $CHRONOS_URL, else\n"
@@ -52,7 +56,7 @@ struct create_opts {
     struct chr_words env;
     const char *executor, *mesos_executor, *resources, *schedule, *tz, *parents;
     const char *retries, *owner, *description;
-    bool disabled;
+    bool disabled, replace;
 };
 
 /* A word the shell reads as itself. */
@@ -261,6 +265,7 @@ int chr_cli_create(int argc, char **argv)
         {"--description", NULL, CHR_OPT_VALUE, &o.description},
         {"--env", NULL, CHR_OPT_LIST, &o.env},
         {"--disabled", NULL, CHR_OPT_FLAG, &o.disabled},
+        {"--replace", NULL, CHR_OPT_FLAG, &o.replace},
     };
     const struct chr_cmd cmd = {"create", create_help, opts, sizeof opts / sizeof opts[0],
                                 1, 1, "NAME", false};
@@ -272,6 +277,14 @@ int chr_cli_create(int argc, char **argv)
     if (job == NULL)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
     st = build(&c, c.pos[0], &o, job);
+    json_t *old = NULL;
+    if (st < 0 && !o.replace && (st = chr_client_get_job(&c, c.pos[0], true, &old)) == CHR_EXIT_OK)
+        st = -1;
+    if (st < 0 && old != NULL)
+        st = chr_client_fail(CHR_EXIT_REFUSED,
+                             "job '%s' exists: nothing changed (--replace replaces it; "
+                             "`chronos apply` updates it from a file)", c.pos[0]);
+    json_decref(old);
     if (st < 0)
         st = chr_client_put_job(&c, job);
     json_decref(job);

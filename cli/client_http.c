@@ -8,6 +8,7 @@
  */
 #include <curl/curl.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/client.h"
 #include "common/alloc.h"
@@ -155,6 +156,21 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
     return sink_append(s, p, n) ? n : 0;
 }
 
+/* A Warning header (the server accepted the request but has something to
+ * say: an ignored field, a job that cannot run here) goes to stderr. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+    size_t n = size * nmemb;
+    (void)arg;
+    if (n > 8 && strncasecmp(p, "Warning:", 8) == 0) {
+        size_t k = n;
+        while (k > 8 && (p[k - 1] == '\r' || p[k - 1] == '\n'))
+            k--;
+        fprintf(stderr, "chronos: warning:%.*s\n", (int)(k - 8), p + 8);
+    }
+    return n;
+}
+
 /* The options of one exchange; `hdrs` receives the list to free. */
 static void setup(CURL *h, const char *url, const char *method, const char *body, bool follow,
                   struct sink *s, char *errbuf, struct curl_slist **hdrs)
@@ -167,6 +183,7 @@ static void setup(CURL *h, const char *url, const char *method, const char *body
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, follow ? 0L : (long)CHR_CLIENT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     if (strcmp(method, "GET") != 0)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body != NULL) {

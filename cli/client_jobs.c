@@ -65,7 +65,8 @@ int chr_client_post_job(const struct chr_client *c, const json_t *job)
         return chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
     struct chr_resp r;
     const char *path =
-        chr_job_is_dependent(job) ? "/v1/scheduler/dependency" : "/v1/scheduler/iso8601";
+        chr_job_is_dependent(job) ? "/v1/scheduler/dependency?strict=true"
+                                  : "/v1/scheduler/iso8601?strict=true";
     int st = chr_client_call(c, "POST", path, body, &r);
     free(body); /* lint: allow (jansson's allocation) */
     if (st == CHR_EXIT_OK)

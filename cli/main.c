@@ -20,8 +20,52 @@ static const struct command commands[] = {
     {"apply", chr_cli_apply},   {"run", chr_cli_run},       {"kill", chr_cli_kill},
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
     {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
-    {"status", chr_cli_status},
+    {"status", chr_cli_status}, {"suspend", chr_cli_suspend}, {"resume", chr_cli_resume},
 };
+
+/* The commands that take job names (completed from `chronos list`). */
+static const char job_commands[] = "show|edit|run|kill|delete|suspend|resume|logs|runs";
+
+/* `chronos completion bash|zsh`: a completion script made from the command
+ * table and, for options, each command's own --help at completion time, so
+ * that it cannot disagree with the binary. */
+static int completion(const char *shell)
+{
+    if (shell == NULL || (strcmp(shell, "bash") != 0 && strcmp(shell, "zsh") != 0)) {
+        fputs("usage: chronos completion bash|zsh\n"
+              "  bash: chronos completion bash > /etc/bash_completion.d/chronos\n"
+              "  zsh:  chronos completion zsh > \"${fpath[1]}/_chronos\"\n",
+              shell == NULL ? stdout : stderr);
+        return shell == NULL ? CHR_EXIT_OK : CHR_EXIT_USAGE;
+    }
+    if (strcmp(shell, "zsh") == 0)
+        fputs("#compdef chronos\nautoload -U +X bashcompinit && bashcompinit\n", stdout);
+    fputs("_chronos() {\n"
+          "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+          "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+          "    COMPREPLY=($(compgen -W \"",
+          stdout);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, "run-task") != 0)
+            printf("%s ", commands[i].name);
+    printf("help version completion\" -- \"$cur\"))\n"
+           "    return\n"
+           "  fi\n"
+           "  case \"$cur\" in\n"
+           "  -*) COMPREPLY=($(compgen -W \"$(chronos \"$cmd\" --help 2>/dev/null |"
+           " grep -o -- '--[a-z_-]*' | sort -u)\" -- \"$cur\")) ;;\n"
+           "  *) case \"$cmd\" in\n"
+           "     %s) COMPREPLY=($(compgen -W \"$(chronos list 2>/dev/null |"
+           " awk 'NR > 1 {print $1}')\" -- \"$cur\")) ;;\n"
+           "     completion) COMPREPLY=($(compgen -W \"bash zsh\" -- \"$cur\")) ;;\n"
+           "     *) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+           "     esac ;;\n"
+           "  esac\n"
+           "}\n"
+           "complete -F _chronos chronos\n",
+           job_commands);
+    return CHR_EXIT_OK;
+}
 
 static void usage(FILE *out)
 {
@@ -31,20 +75,23 @@ static void usage(FILE *out)
           "  serve    run the scheduler and its REST API (127.0.0.1:4400)\n"
           "  next     print the next instants of a schedule (ISO 8601 or cron),\n"
           "           or of a stored job (--job NAME)\n"
-          "  create   create or replace a job from options (run once now by default)\n"
+          "  create   create a job from options (run once now by default; --replace)\n"
           "  list     the jobs: schedule, status, state, next and last run\n"
           "  show     one job, as key: value lines\n"
           "  edit     edit a job's JSON in $EDITOR\n"
           "  apply    create or update jobs from Chronos job files (-f FILE|DIR)\n"
           "  run      run a job now\n"
           "  kill     kill a job's active runs\n"
-          "  delete   delete a job\n"
+          "  delete   delete jobs (children before their parents)\n"
+          "  suspend  stop a job's runs, keeping it (its \"disabled\" flag)\n"
+          "  resume   let a suspended job run again\n"
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
           "  status   the leader, its health, and the cluster's figures: what the\n"
           "           agents offered, what chronos uses and holds, the task time\n"
           "  store    check or recover the local store (check|recover|compact --data_dir DIR)\n"
+          "  completion  a shell completion script (bash|zsh)\n"
           "  help     show this help, or `chronos help <command>`\n"
           "  version  print the version\n"
           "\n"
@@ -92,6 +139,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return CHR_EXIT_OK;
     }
+    if (strcmp(cmd, "completion") == 0)
+        return completion(argc > 2 ? argv[2] : NULL);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("chronos %s\n", CHR_VERSION);
         return CHR_EXIT_OK;

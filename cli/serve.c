@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/near.h"
 #include "cli/secret.h"
 #include "common/alloc.h"
 #include "server/ha.h"
@@ -201,7 +202,14 @@ static bool read_config(struct settings *s, const char *path)
         char *v = eq ? eq + 1 : end;
         while (isspace((unsigned char)*v))
             v++;
-        if (eq == NULL || k == K_COUNT || k == K_CONFIG || !put(s, k, v, strlen(v))) {
+        if (eq != NULL && k == K_COUNT) {
+            /* Name the key, and the one probably meant. */
+            *kend = '\0';
+            const char *near = chr_near_word(p, key_names, K_COUNT);
+            fprintf(stderr, "chronos serve: config %s:%d: unknown key '%.64s'%s%s%s\n", path, no,
+                    p, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+            ok = false;
+        } else if (eq == NULL || k == K_COUNT || k == K_CONFIG || !put(s, k, v, strlen(v))) {
             fprintf(stderr, "chronos serve: config %s:%d: expected `key = value` with a known key\n",
                     path, no);
             ok = false;

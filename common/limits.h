@@ -100,6 +100,10 @@
 #define CHR_LEDGER_MAX 32
 /* Jobs in one registry: a million fits ZooKeeper's sharded tree and memory. */
 #define CHR_JOBS_MAX 1000000
+/* Jobs with series of their own in /metrics (Prometheus text): each adds 5
+ * series, and a scrape of a million jobs would be 5 million; the rest are
+ * counted in chronos_metrics_jobs_omitted. */
+#define CHR_METRICS_JOBS_MAX 1000
 /* Active runs (recorded, queued, launching, running) across all jobs. */
 #define CHR_RUNS_ACTIVE_MAX 100000
 /* Actions one step may emit before it defers work to the next step. */

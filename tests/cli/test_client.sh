@@ -76,6 +76,24 @@ check "chronos help apply is apply's help" eval 'rc_is 0 && out_has "^usage: chr
 run next --job x --help
 check "next --job --help is the server form's help" eval 'rc_is 0 && out_has "next --job NAME"'
 
+# -- one version, completion, man page, config keys
+run --version
+check "--version prints the Makefile's version" eval "rc_is 0 && out_is \"chronos \$(sed -n 's/^VERSION := //p' '$(dirname "$0")/../../Makefile')\""
+run completion bash
+check "completion bash: a script completing the commands, suspend included" eval \
+  'rc_is 0 && out_has "complete -F _chronos chronos" && out_has "suspend" && bash -n "$OUT"'
+run completion zsh;  check "completion zsh: a #compdef script" eval 'rc_is 0 && out_has "^#compdef chronos"'
+run completion fish; check "completion fish: exit 2" rc_is 2
+if [ -x "$(dirname "$0")/../../scripts/manpage.sh" ]; then
+  "$(dirname "$0")/../../scripts/manpage.sh" "$CHRONOS" "$(sed -n 's/^VERSION := //p' "$(dirname "$0")/../../Makefile")" >"$OUT" 2>"$ERR"; RC=$?
+  check "the man page is made from the help texts and docs/chronos.1 is current (make man)" eval \
+    'rc_is 0 && out_has "^.SH \"CHRONOS SUSPEND\"" && cmp -s "$OUT" "$(dirname "$0")/../../docs/chronos.1"'
+fi
+printf 'http_prot = 4401\n' >"$tmp/bad.conf"
+run serve --config "$tmp/bad.conf"
+check "a misspelled config key is refused, named, with the nearest key" eval \
+  '[ "$RC" != 0 ] && err_has "unknown key .http_prot. (did you mean .http_port.?)"'
+
 dead=$(free_port)
 run list --server "http://127.0.0.1:$dead"
 check "unreachable server: exit 3, one line naming the URL" eval \
@@ -154,9 +172,19 @@ fi
 job example
 check "the job has cpus 1, mem 128, shell true and the quoted command" \
   py "d['cpus']==1 and d['mem']==128 and d['shell'] is True and d['command']==\"/bin/echo 'Hello, World!'\""
-"$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 >"$OUT" 2>"$ERR"
+run create example --command=/bin/echo "Bye" --retries 7
+check "create of an existing name: exit 1, one line naming --replace" eval \
+  'rc_is 1 && one_err_line && err_has "job .example. exists: nothing changed" && err_has -- --replace'
+job example
+check "a refused create changed nothing" py "d['retries']==2 and 'Hello' in d['command']"
+"$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 --replace >"$OUT" 2>"$ERR"
 RC=$?
-check "create of an existing job prints 'updated example'" eval 'rc_is 0 && out_is "updated example"'
+check "create --replace of an existing job prints 'updated example'" eval 'rc_is 0 && out_is "updated example"'
+v=$("$CHRONOS" --version | awk '{print $2}')
+curl -s "$URL/v1/status" >"$OUT"
+check "/v1/status shows the version --version prints" py "d['version']=='$v'"
+run list --server "127.0.0.1:$PORT" --json
+check "--server host:port without http:// is accepted" eval 'rc_is 0 && is_json'
 
 run create argv --command=/bin/echo "a  b" "it's" --executor=command
 job argv
@@ -288,6 +316,45 @@ check "apply of a job the server refuses: exit 1 naming the job" eval 'rc_is 1 &
 echo '{"name": "x", "command":' >"$tmp/broken.json"
 run apply -f broken.json;  check "apply of a file that is not JSON: exit 1" eval 'rc_is 1 && err_has "broken.json"'
 run apply -f missing.json; check "apply of a missing file: exit 1" rc_is 1
+# -- unknown fields: the CLI is strict, the API warns
+echo '{"name":"typo","command":"true","schedulee":"R/2030-01-01T00:00:00Z/PT1H"}' >"$tmp/typo.json"
+run apply -f typo.json
+check "apply of a typo (schedulee): exit 1 naming it and the near field, nothing sent" eval \
+  'rc_is 1 && err_has "typo: schedulee: unknown field (did you mean .schedule.?)" && ! "$CHRONOS" show typo >/dev/null 2>&1'
+hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d @"$tmp/typo.json" "$URL/v1/scheduler/iso8601" | tr -d '\r')
+check "the API accepts it with a Warning naming the field" eval \
+  'echo "$hdr" | grep -q "^HTTP/1.1 204" && echo "$hdr" | grep -q "^Warning: 299 - \"unknown field .schedulee."'
+run delete typo
+
+# -- apply: all or nothing, --dry-run with a diff, -f -, R// re-applied
+printf '[{"name":"ok-one","command":"true","schedule":"R/2030-01-01T00:00:00Z/PT1H"},{"name":"bad-two","command":"x","retries":500}]' >"$tmp/half.json"
+run apply -f half.json
+check "apply is all or nothing: a refused job names itself and nothing is sent" eval \
+  'rc_is 1 && err_has "bad-two: retries" && ! "$CHRONOS" show ok-one >/dev/null 2>&1'
+sed -i 's/"ownerName": "Ops", //; s/"retries": 0}/"retries": 3}/' "$tmp/jobs/b_report.json"
+run apply -f jobs --dry-run
+check "apply --dry-run prints what would change and the field's diff" eval \
+  'rc_is 0 && out_has "^would update etl-report$" && out_has "^  retries: 0 -> 3$" && out_has "^unchanged etl-load$"'
+job etl-report
+check "apply --dry-run sends nothing" py "d['retries']==0"
+echo '{"name":"hourly","command":"echo hour","schedule":"R//PT1H"}' >"$tmp/hourly.json"
+"$CHRONOS" apply -f - <"$tmp/hourly.json" >"$OUT" 2>"$ERR"; RC=$?
+check "apply -f - reads the jobs from stdin" eval 'rc_is 0 && out_is "created hourly"'
+wait_for 20 runs_has hourly "r['state']=='finished'" || true
+job hourly
+sched=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["schedule"])' "$OUT")
+check "R//PT1H is stored with the start the server chose" eval '[[ "$sched" == R/20*/PT1H ]]'
+"$CHRONOS" apply -f - <"$tmp/hourly.json" >"$OUT" 2>"$ERR"; RC=$?
+check "re-applying an R// file: unchanged" eval 'rc_is 0 && out_is "unchanged hourly"'
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d @"$tmp/hourly.json" "$URL/v1/scheduler/iso8601"
+job hourly
+check "re-POSTing the same R// job keeps the chosen start" py "d['schedule']=='$sched'"
+nruns() { "$CHRONOS" runs hourly --json | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+if wait_for 3 eval '[ "$(nruns)" -gt 1 ]'; then
+  bad "re-applying or re-POSTing an unchanged R// job ran it again" "$(nruns) runs"
+else
+  ok "re-applying or re-POSTing an unchanged R// job does not run it again"
+fi
 printf '[{"name":"c1","command":"x","parents":["c2"]},{"name":"c2","command":"x","parents":["c1"]}]' >"$tmp/cycle.json"
 run apply -f cycle.json
 check "apply of a cycle: exit 1, nothing sent" eval 'rc_is 1 && err_has cycle && ! "$CHRONOS" show c1 >/dev/null 2>&1'
@@ -321,6 +388,18 @@ run delete child
 check "delete prints 'deleted NAME'" eval 'rc_is 0 && out_is "deleted child"'
 run show child;   check "a deleted job is gone" rc_is 1
 run delete child; check "delete of an unknown job: exit 1" rc_is 1
+
+# -- suspend, resume, delete of several names
+run suspend etl-report etl-load
+check "suspend NAME... prints suspended per job" eval 'rc_is 0 && out_is "$(printf "suspended etl-report\nsuspended etl-load")"'
+job etl-report
+check "suspend sets disabled and keeps the rest" py "d['disabled'] is True and d['parents']==['etl-load','example']"
+run suspend etl-report; check "suspend of a suspended job: unchanged" eval 'rc_is 0 && out_is "unchanged etl-report"'
+run resume etl-report;  check "resume clears disabled" eval 'rc_is 0 && out_is "resumed etl-report"'
+job etl-report;         check "resumed job is enabled" py "d['disabled'] is False"
+run suspend nope;       check "suspend of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+run delete etl-report etl-load
+check "delete a b: children first, one line each" eval 'rc_is 0 && out_is "$(printf "deleted etl-report\ndeleted etl-load")"'
 
 # -- --server wins over CHRONOS_URL
 CHRONOS_URL="http://127.0.0.1:$dead" run list --server "$URL" --json

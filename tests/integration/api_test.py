@@ -632,8 +632,13 @@ def metric_sum(text, family):
     return total if seen else None
 
 
+# What Prometheus sends with each scrape: /metrics answers its text to this.
+PROM_ACCEPT = {"Accept": "application/openmetrics-text;version=1.0.0;q=0.75,"
+                         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"}
+
+
 def read_metric(srv, family):
-    r = srv.get("/metrics")
+    r = srv.get("/metrics", headers=PROM_ACCEPT)
     if r.status != 200:
         return None
     return metric_sum(r.text, family)
@@ -1191,9 +1196,46 @@ def part2_delete(srv):
         expect_204(srv.request("DELETE", S + "/task/kill/p2_basic"), "DELETE task/kill")
 
 
+def part2_clients(srv):
+    """What chronos-python, the node mesos client and sync tools do (issue 16)."""
+    job = {"name": "p2_conv", "command": "true", "schedule": "R/2031-01-01T00:00:00Z/PT1H",
+           "retries": 1}
+    with case("2.x: PUT /scheduler/iso8601 creates and updates (chronos-python's update)"):
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(job).encode()), "PUT")
+        job["retries"] = 3
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(job).encode()), "PUT")
+        expect(srv.job("p2_conv")["retries"] == 3, "not updated")
+    with case("2.x: PUT /scheduler/dependency updates a dependent job"):
+        kid = {"name": "p2_conv_kid", "command": "true", "parents": ["p2_conv"]}
+        expect_204(srv.request("PUT", "/scheduler/dependency", body=json.dumps(kid).encode()), "PUT")
+        expect(srv.job("p2_conv_kid")["parents"] == ["p2_conv"], "no parents")
+    with case("2.x: PUT /scheduler/task/{id} {statusCode} answers 204, unknown ids too"):
+        expect_204(srv.request("PUT", "/scheduler/task/ct:1:0:ghost",
+                               body=b'{"statusCode":0}'), "task callback")
+    with case("convergence: posting the stored definition again changes nothing"):
+        before = srv.job("p2_conv")
+        expect_204(srv.post(S + "/iso8601", job), "POST")
+        after = srv.job("p2_conv")
+        expect(before == after, "changed: %r -> %r" % (before, after))
+    with case("convergence: a GET posted back with its counters is accepted, no Warning"):
+        r = srv.post(S + "/iso8601?strict=true", srv.job("p2_conv"))
+        expect_204(r, "POST")
+        expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+    with case("unknown field: 204 with a Warning naming it; ?strict=true: 400"):
+        bad = dict(job, schedulee="R/2031-01-01T00:00:00Z/PT2H")
+        r = srv.post(S + "/iso8601", bad)
+        expect_204(r, "POST")
+        expect("unknown field 'schedulee'" in (r.header("Warning") or ""), "Warning %r" %
+               r.header("Warning"))
+        r = srv.post(S + "/iso8601?strict=true", bad)
+        expect(r.status == 400 and "schedulee" in r.text, "got %r" % r)
+    srv.request("DELETE", S + "/job/p2_conv_kid")
+    srv.request("DELETE", S + "/job/p2_conv")
+
+
 def part2_metrics(srv):
-    with case("metrics: /metrics is Prometheus text with a # TYPE for each family"):
-        r = srv.get("/metrics")
+    with case("metrics: /metrics is Prometheus text to Prometheus's Accept, a # TYPE per family"):
+        r = srv.get("/metrics", headers=PROM_ACCEPT)
         expect(r.status == 200, "got %r" % r)
         ct = r.header("Content-Type") or ""
         expect(ct.startswith("text/plain") and "0.0.4" in ct, "Content-Type %r" % ct)
@@ -1214,6 +1256,19 @@ def part2_metrics(srv):
         r = srv.get("/metrics?format=json")
         expect(r.status == 200, "got %r" % r)
         expect(isinstance(r.json(), dict), "not a JSON object")
+    with case("metrics: /metrics with no Accept is Chronos's Dropwizard JSON (chronos-python)"):
+        r = srv.get("/metrics")
+        expect(r.status == 200, "got %r" % r)
+        expect((r.header("Content-Type") or "").startswith("application/json"),
+               "Content-Type %r" % r.header("Content-Type"))
+        v = r.json()
+        expect(all(k in v for k in ("gauges", "counters", "histograms", "meters", "timers")),
+               "keys %r" % sorted(v))
+    with case("metrics: per-job series in the Prometheus text"):
+        t = srv.get("/metrics", headers=PROM_ACCEPT).text
+        for fam in ("chronos_job_successes_total", "chronos_job_failures_total",
+                    "chronos_job_last_duration_seconds", "chronos_metrics_jobs_omitted"):
+            expect("# TYPE " + fam + " " in t, "no family " + fam)
 
 
 def part2_cors(srv):
@@ -1240,6 +1295,7 @@ def part2(srv):
     part2_graph(srv)
     part2_next(srv)
     part2_delete(srv)
+    part2_clients(srv)
     part2_metrics(srv)
     part2_cors(srv)
 

@@ -41,7 +41,7 @@ if wait_for 10 has_lines "$started" 1; then
     st_true "s['resources']['used'] == {'cpus': 1.5, 'mem': 512.0, 'disk': 100.0} and s['resources']['agents'][0]['used'] == s['resources']['used']"
   check "status: the agent offers what is left (total - used)" \
     st_true "s['resources']['agents'][0]['offered'] == {'cpus': 2.5, 'mem': 7680.0, 'disk': 9900.0}"
-  prom=$(curl -s "http://127.0.0.1:$PORT/metrics")
+  prom=$(curl -s -H "Accept: text/plain;version=0.0.4" "http://127.0.0.1:$PORT/metrics")
   check "metrics: chronos_resources_used{resource=\"cpus\"} 1.5 while it runs" \
     grep -qx 'chronos_resources_used{resource="cpus"} 1.5' <<<"$prom"
   check "metrics: the agent's used cpus" \
@@ -59,7 +59,7 @@ if wait_for 10 has_lines "$started" 1; then
     st_true "3.0 <= s['taskTimeSeconds'] <= $(( (ended - $(head -1 "$started")) / 1000 + 2 ))"
   check "job: taskTimeSeconds equals the total (one job)" \
     st_true "s['taskTimeSeconds'] == $(field busy taskTimeSeconds)"
-  prom=$(curl -s "http://127.0.0.1:$PORT/metrics")
+  prom=$(curl -s -H "Accept: text/plain;version=0.0.4" "http://127.0.0.1:$PORT/metrics")
   check "metrics: chronos_job_task_seconds_total{job=\"busy\"} and the total" \
     bash -c 'grep -qE "^chronos_job_task_seconds_total\{job=\"busy\"\} [3-9]" <<<"$1" &&
              grep -qE "^chronos_task_seconds_total [3-9]" <<<"$1"' _ "$prom"

@@ -18,7 +18,7 @@ lib_init storefault
 MNT=$tmp/mnt
 py() { /usr/bin/python3 -c "$@"; }
 health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")" = "$1" ]; }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+metric() { curl -s "http://127.0.0.1:$PORT/metrics?format=prometheus" | awk -v m="$1" '$1 == m {print $2}'; }
 post() { api POST /v1/scheduler/iso8601 "{\"name\":\"$1\",\"command\":\"true\",\"disk\":1,\
 \"description\":\"$2\",\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\"}"; }
 

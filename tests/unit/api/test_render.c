@@ -1039,6 +1039,13 @@ static void test_metrics_prom(void **state)
     assert_line(t, "chronos_store_healthy 1");
     assert_line(t, "chronos_uptime_seconds 90.5");
     assert_line(t, "chronos_job_task_seconds_total{job=\"run\\\"ning\"} 0"); /* escaped */
+    /* Per-job runs and failures; no duration or lateness before a run ended. */
+    assert_line(t, "# TYPE chronos_job_successes_total counter");
+    assert_line(t, "chronos_job_successes_total{job=\"idle\"} 7");
+    assert_line(t, "chronos_job_failures_total{job=\"idle\"} 2");
+    assert_line(t, "# TYPE chronos_job_last_duration_seconds gauge");
+    assert_null(strstr(t, "chronos_job_last_duration_seconds{"));
+    assert_line(t, "chronos_metrics_jobs_omitted 0");
     chr_free(t);
     /* Empty: zeros, the families still there; a start in the future: 0. */
     memset(&m, 0, sizeof m);

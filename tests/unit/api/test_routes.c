@@ -146,6 +146,7 @@ struct t {
     char url[512];
     struct kv args[ARGS_MAX];
     size_t n_args;
+    const char *accept; /* the next request's Accept header, or NULL */
 };
 
 static const char *tab_get(void *ctx, const char *key)
@@ -165,6 +166,12 @@ static size_t tab_all(void *ctx, const char *key, const char **out, size_t max)
         if (strcmp(t->args[i].key, key) == 0)
             out[n++] = t->args[i].value;
     return n;
+}
+
+static const char *hdr_get(void *ctx, const char *name)
+{
+    struct t *t = ctx;
+    return strcasecmp(name, "Accept") == 0 ? t->accept : NULL;
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -220,6 +227,8 @@ static struct req *call(struct t *t, const char *method, const char *target, con
     t->r.h = &t->h;
     t->r.sched = t->h.sched;
     t->r.args = (struct chr_http_args){tab_get, tab_all, t};
+    t->r.header = hdr_get;
+    t->r.header_ctx = t;
     if (body != NULL) {
         t->r.body = dup_n(body, strlen(body));
         t->r.len = strlen(body);
@@ -441,6 +450,84 @@ static void test_post_iso8601_on_the_2x_prefix(void **state)
     assert_answer(r, 204, NULL);
     assert_int_equal(t->f.n_events, 1);
     assert_string_equal(t->f.ev[0].job.name, "alpha");
+}
+
+/* 2.x took PUT on iso8601 and dependency as an update (chronos-python's
+ * update() with the 2.x API); 3.x's prefix keeps POST only. */
+static void test_put_iso8601_and_dependency_on_the_2x_prefix(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "PUT", "/scheduler/iso8601", JOB_ALPHA);
+    assert_answer(r, 204, NULL);
+    assert_int_equal(t->f.n_events, 1);
+    assert_string_equal(t->f.ev[0].job.name, "alpha");
+    r = call(t, "PUT", "/scheduler/dependency",
+             "{\"name\":\"kid\",\"command\":\"true\",\"parents\":[\"alpha\"]}");
+    assert_answer(r, 204, NULL);
+    assert_int_equal(t->f.n_events, 2);
+    r = call(t, "PUT", "/v1/scheduler/iso8601", JOB_ALPHA);
+    assert_answer(r, 405, "application/json");
+    assert_int_equal(t->f.n_events, 2);
+}
+
+/* An unknown field ("schedulee") is left out and named in a Warning, with
+ * the near known name; ?strict=true refuses it (400, nothing handed over);
+ * a job as GET shows it (its counters and progress) is accepted silently. */
+static void test_unknown_fields_warn_or_refuse(void **state)
+{
+    struct t *t = *state;
+    const char *typo = "{\"name\":\"alpha\",\"command\":\"true\",\"schedulee\":\"R/2030-01-01T00:00:00Z/PT1H\"}";
+    struct req *r = call(t, "POST", "/v1/scheduler/iso8601", typo);
+    assert_answer(r, 204, NULL);
+    assert_non_null(r->warning);
+    assert_string_equal(r->warning,
+                        "299 - \"unknown field 'schedulee' (did you mean 'schedule'?), ignored\"");
+    assert_int_equal(t->f.n_events, 1);
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true", typo);
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"),
+                        "schedulee: unknown field (did you mean 'schedule'?); nothing changed");
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"suspend\":true}");
+    assert_answer(r, 400, "application/json");
+    assert_int_equal(t->f.n_events, 1);
+    r = call(t, "POST", "/v1/scheduler/iso8601?strict=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"successCount\":3,"
+             "\"nextRunAt\":null,\"lastRunState\":\"success\",\"async\":false}");
+    assert_answer(r, 204, NULL);
+    assert_null(r->warning);
+    assert_int_equal(t->f.n_events, 2);
+}
+
+/* ?dryRun=true checks the job as a post would and hands nothing over. */
+static void test_dry_run_checks_and_keeps_nothing(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "POST", "/v1/scheduler/iso8601?dryRun=true", JOB_ALPHA);
+    assert_answer(r, 204, NULL);
+    r = call(t, "POST", "/v1/scheduler/iso8601?dryRun=true",
+             "{\"name\":\"alpha\",\"command\":\"true\",\"retries\":500}");
+    assert_answer(r, 400, "application/json");
+    assert_int_equal(t->f.n_events, 0);
+}
+
+/* PUT /scheduler/task/{id} {"statusCode":n}: 2.x's async callback answers
+ * 204 for any id and hands the scheduler nothing; a body without an
+ * integer statusCode is a 400 naming it. */
+static void test_2x_task_callback(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"statusCode\":0}");
+    assert_answer(r, 204, NULL);
+    r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"statusCode\":1}");
+    assert_answer(r, 204, NULL);
+    r = call(t, "PUT", "/scheduler/task/ct:1:0:ghost", "{\"status\":0}");
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"),
+                        "statusCode: expected {\"statusCode\": <integer>}");
+    r = call(t, "PUT", "/v1/scheduler/task/ct:1:0:ghost", "{\"statusCode\":0}");
+    assert_answer(r, 404, "application/json");
+    assert_int_equal(t->f.n_events, 0);
 }
 
 /* Every refusal is a 400 {"message","status":"Bad Request"} whose message
@@ -882,7 +969,11 @@ static void test_metrics_counts_requests(void **state)
     call(t, "GET", "/ping", NULL);
     call(t, "GET", "/v1/scheduler/job/nope", NULL); /* 400 */
     call(t, "GET", "/nope", NULL);                  /* 404 */
+    /* As Prometheus asks (its scrape's Accept). */
+    t->accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     struct req *r = call(t, "GET", "/metrics", NULL);
+    t->accept = NULL;
     assert_answer(r, 200, "text/plain; version=0.0.4");
     assert_contains(body_of(r), "\nchronos_http_requests_total 3\n");
     assert_contains(body_of(r), "\nchronos_http_errors_total 2\n");
@@ -890,6 +981,16 @@ static void test_metrics_counts_requests(void **state)
     r = call(t, "GET", "/metrics?format=json", NULL);
     assert_answer(r, 200, "application/json");
     json_decref(body_json(r));
+    /* No Accept, or any type (curl, chronos-python): Chronos's Dropwizard JSON. */
+    r = call(t, "GET", "/metrics", NULL);
+    assert_answer(r, 200, "application/json");
+    json_t *v = body_json(r);
+    assert_non_null(json_object_get(v, "counters"));
+    json_decref(v);
+    t->accept = "*/*";
+    r = call(t, "GET", "/metrics?format=prometheus", NULL);
+    t->accept = NULL;
+    assert_answer(r, 200, "text/plain; version=0.0.4");
     r = call(t, "GET", "/metrics?format=xml", NULL);
     assert_answer(r, 400, "application/json");
     assert_string_equal(error_message(r, "Bad Request"),
@@ -969,6 +1070,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_post_iso8601_hands_over_one_decoded_job, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_put_iso8601_and_dependency_on_the_2x_prefix, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_2x_task_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_fields_warn_or_refuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_checks_and_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_iso8601_on_the_2x_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_container_job_without_runtime_warns, setup,
                                         teardown),
