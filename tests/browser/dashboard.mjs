@@ -275,6 +275,27 @@ await test('the run page kills that run only: two runs of one job, one killed, t
   await api('DELETE', '/v1/scheduler/task/kill/sleeper');
 });
 
+await test("a graph of 500 jobs draws every node and edge, and focus keeps one job's ancestors and descendants", async () => {
+  // A binary tree: t-1 the root, t-i's parent t-(i/2); posted parents first.
+  await post({ name: 't-1', command: 'true', schedule: 'R/2035-01-01T00:00:00Z/P1D' });
+  for (let i = 2; i <= 500; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, 501 - i) }, (_, k) => i + k)
+      .map((n) => post({ name: `t-${n}`, command: 'true', parents: [`t-${Math.floor(n / 2)}`] })));
+  }
+  await open('/graph', '[data-edge="t-1->t-2"]');
+  const nodes = await page.$$eval('[data-node^="t-"]', (ns) => ns.length);
+  const edges = await page.$$eval('[data-edge^="t-"]', (es) => es.length);
+  assert(nodes === 500 && edges === 499, `${nodes} nodes, ${edges} edges`);
+  await shot('graph-500');
+  // t-5: ancestors t-2, t-1; descendants t-10, t-11, t-20..t-23, ... (5 * 2^k + j).
+  await open('/graph?focus=t-5', '[data-node="t-5"]');
+  const shown = new Set(await page.$$eval('[data-node^="t-"]', (ns) => ns.map((n) => n.dataset.node)));
+  const want = new Set(['t-1', 't-2']);
+  for (let lo = 5, w = 1; lo <= 500; lo *= 2, w *= 2) for (let n = lo; n < lo + w && n <= 500; n++) want.add(`t-${n}`);
+  const missing = [...want].filter((n) => !shown.has(n)), extra = [...shown].filter((n) => !want.has(n));
+  assert(!missing.length && !extra.length, `focus t-5: missing ${missing.slice(0, 5)}, extra ${extra.slice(0, 5)}`);
+});
+
 await test('disable and enable from the job page', async () => {
   await open('/jobs/paris', '.actions');
   await page.click('.actions >> text=Disable');
