@@ -530,10 +530,7 @@ static void *sink_main(void *arg)
             if (wake == INT64_MAX) {
                 pthread_cond_wait(&n->cond, &n->mu);
             } else {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                int64_t ns = (int64_t)ts.tv_nsec + (wake - mono_ms()) * 1000000;
-                ts.tv_sec += ns / 1000000000, ts.tv_nsec = ns % 1000000000;
+                struct timespec ts = chr_clock_mono_ts(wake);
                 pthread_cond_timedwait(&n->cond, &n->mu, &ts);
             }
             continue;

@@ -124,7 +124,7 @@ static bool field_instant(struct chr_notify_rec *r, const char *name, int64_t ms
     return field_add(r, name, buf);
 }
 
-/* Chronos's members of the HTTP notification (../shared/chronos/api.md). */
+/* Chronos's members of the HTTP notification (docs/operations.md "Notifications"). */
 static bool job_fields(struct chr_notify_rec *r, const struct chr_job *j,
                        const struct chr_job_stats *s)
 {
