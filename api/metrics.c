@@ -99,6 +99,16 @@ void chr_metrics_set_gauges(struct chr_metrics *m, const struct chr_metrics_gaug
     pthread_mutex_unlock(&m->mu);
 }
 
+const char *const chr_metrics_sink_names[CHR_METRICS_SINKS] = {"mail", "webhook", "slack",
+                                                              "mattermost"};
+
+void chr_metrics_set_notify(struct chr_metrics *m, const struct chr_metrics_notify *n)
+{
+    pthread_mutex_lock(&m->mu);
+    m->s.notify = *n;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void chr_metrics_read(struct chr_metrics *m, struct chr_metrics_sample *out)
 {
     pthread_mutex_lock(&m->mu);

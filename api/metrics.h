@@ -48,11 +48,25 @@ struct chr_metrics_gauges {
     bool store_healthy;       /* the store takes writes */
 };
 
+/* The notification sender's counters (server/notify.h), per sink in the
+ * order mail, webhook, slack, mattermost. */
+#define CHR_METRICS_SINKS 4
+extern const char *const chr_metrics_sink_names[CHR_METRICS_SINKS];
+struct chr_metrics_notify {
+    uint64_t sent[CHR_METRICS_SINKS];    /* deliveries answered 2xx / accepted */
+    uint64_t failed[CHR_METRICS_SINKS];  /* attempts that failed (each retried) */
+    uint64_t pending[CHR_METRICS_SINKS]; /* notifications still to deliver */
+    bool configured[CHR_METRICS_SINKS];
+    uint64_t dropped;                    /* dropped from a full outbox */
+    uint64_t outbox;                     /* notifications in the outbox */
+};
+
 struct chr_metrics_sample {
     uint64_t counter[CHR_M_COUNTERS];
     struct chr_histogram lateness;    /* task start - scheduled instant, scheduled runs */
     struct chr_histogram store_write; /* batch submitted -> durable */
     struct chr_metrics_gauges gauges;
+    struct chr_metrics_notify notify;
 };
 
 struct chr_metrics;
@@ -64,6 +78,7 @@ void chr_metrics_inc(struct chr_metrics *m, enum chr_metric_counter c);
 void chr_metrics_observe_lateness(struct chr_metrics *m, double ms); /* negative: 0 */
 void chr_metrics_observe_store(struct chr_metrics *m, double ms);
 void chr_metrics_set_gauges(struct chr_metrics *m, const struct chr_metrics_gauges *g);
+void chr_metrics_set_notify(struct chr_metrics *m, const struct chr_metrics_notify *n);
 /* A consistent copy of everything. */
 void chr_metrics_read(struct chr_metrics *m, struct chr_metrics_sample *out);
 

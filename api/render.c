@@ -1012,6 +1012,28 @@ static void prom_gauges(struct chr_sb *b, const struct chr_metrics_sample *m, in
     chr_sb_ch(b, '\n');
 }
 
+/* The notification sender's counters, per configured sink. */
+static void prom_notify(struct chr_sb *b, const struct chr_metrics_notify *n)
+{
+    static const char *const what[3][2] = {
+        {"chronos_notifications_sent_total", "Notifications delivered, per sink."},
+        {"chronos_notifications_failed_total", "Delivery attempts that failed (retried), per sink."},
+        {"chronos_notifications_pending", "Notifications still to deliver, per sink."}};
+    for (int w = 0; w < 3; w++) {
+        prom_head(b, what[w][0], w < 2 ? "counter" : "gauge", what[w][1]);
+        for (int s = 0; s < CHR_METRICS_SINKS; s++) {
+            const uint64_t *v = w == 0 ? n->sent : w == 1 ? n->failed : n->pending;
+            if (n->configured[s])
+                chr_sb_fmt(b, "%s{sink=\"%s\"} %" PRIu64 "\n", what[w][0],
+                           chr_metrics_sink_names[s], v[s]);
+        }
+    }
+    prom_u64(b, "chronos_notifications_dropped_total", "counter",
+             "Notifications dropped from a full outbox.", n->dropped);
+    prom_u64(b, "chronos_notifications_outbox", "gauge", "Notifications in the outbox.",
+             n->outbox);
+}
+
 /* ---- The resource figures and task time in /metrics ---------------------------------- */
 
 static const char *const res_names[3] = {"cpus", "mem", "disk"};
@@ -1176,6 +1198,7 @@ char *chr_render_metrics_prom(const struct chr_view_snap *s, const struct chr_me
     prom_hist(&b, "chronos_store_write_seconds", "Store batch submitted to durable.",
               &m->store_write);
     prom_gauges(&b, m, now_ms);
+    prom_notify(&b, &m->notify);
     prom_task_time(&b, s);
     if (res != NULL) {
         prom_res_sums(&b, res);
@@ -1267,6 +1290,16 @@ char *chr_render_metrics_json(const struct chr_view_snap *s, const struct chr_me
     json_counter(&b, "", "taskTime.ms", chr_render_task_time_ms(s));
     for (size_t i = 0; i < N_COUNTERS; i++)
         json_counter(&b, "", counters[i].json, (int64_t)m->counter[counters[i].c]);
+    for (int k = 0; k < CHR_METRICS_SINKS; k++) {
+        if (!m->notify.configured[k])
+            continue;
+        json_counter(&b, "notifications.sent.", chr_metrics_sink_names[k],
+                     (int64_t)m->notify.sent[k]);
+        json_counter(&b, "notifications.failed.", chr_metrics_sink_names[k],
+                     (int64_t)m->notify.failed[k]);
+        json_counter(&b, "notifications.pending.", chr_metrics_sink_names[k],
+                     (int64_t)m->notify.pending[k]);
+    }
     for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         const struct chr_view_job *j = s->jobs[i];
         json_counter(&b, "jobs.run.success.", j->def->name, j->stats.success_count);

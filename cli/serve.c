@@ -26,6 +26,7 @@
 #include "api/http.h"
 #include "server/loop.h"
 #include "server/solo.h"
+#include "server/notify.h"
 #include "server/run_output.h"
 #include "api/users.h"
 
@@ -39,6 +40,10 @@ enum key {
     K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_MESOS_ROLE,
     K_MESOS_FRAMEWORK_NAME, K_MESOS_PRINCIPAL, K_MESOS_SECRET, K_MESOS_SECRET_FILE, K_MIN_REVIVE,
     K_RECONCILE_INTERVAL, K_FAILOVER_TIMEOUT, K_WEBUI_URL, K_LOCAL_CONTAINERIZER,
+    K_CLUSTER_NAME, K_MAIL_SERVER, K_MAIL_FROM, K_MAIL_USER, K_MAIL_PASSWORD, K_MAIL_PASSWORD_FILE,
+    K_MAIL_SSL, K_SLACK_URL, K_MATTERMOST_URL, K_HTTP_NOTIFY_URL, K_HTTP_NOTIFY_CREDS,
+    K_HTTP_NOTIFY_CREDS_FILE, K_NOTIFY_HMAC, K_NOTIFY_HMAC_FILE, K_DISABLE_AFTER, K_NOTIFY_EVENTS,
+    K_NOTIFY_TIMEOUT, K_NOTIFY_BACKOFF, K_NOTIFY_BACKOFF_MAX, K_NOTIFY_OUTBOX_MAX, K_RAVEN_DSN,
     K_COUNT
 };
 
@@ -52,6 +57,12 @@ static const char *const key_names[K_COUNT] = {
     "mesos_framework_name", "mesos_authentication_principal", "mesos_authentication_secret",
     "mesos_authentication_secret_file", "min_revive_offers_interval", "reconciliation_interval",
     "failover_timeout", "webui_url", "local_containerizer",
+    "cluster_name", "mail_server", "mail_from", "mail_user", "mail_password", "mail_password_file",
+    "mail_ssl", "slack_url", "mattermost_url", "http_notification_url",
+    "http_notification_credentials", "http_notification_credentials_file",
+    "notification_hmac_key", "notification_hmac_key_file", "disable_after_failures",
+    "notify_events", "notify_timeout_ms", "notify_backoff_ms", "notify_backoff_max_ms",
+    "notify_outbox_max", "raven_dsn",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -64,6 +75,12 @@ static const char *const key_defaults[K_COUNT] = {
     "chronos", NULL, NULL,
     NULL, "1000", "600",
     "604800", NULL, NULL,
+    "", NULL, NULL, NULL, NULL, NULL,
+    "false", NULL, NULL, NULL,
+    NULL, NULL,
+    NULL, NULL, "0",
+    "failed,disabled,exhausted,deleted,lost,timeout", "10000", "1000", "600000",
+    "10000", NULL,
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -71,7 +88,10 @@ static const struct {
     enum key key, file;
 } secret_keys[] = {{K_HTTP_CREDENTIALS, K_HTTP_CREDENTIALS_FILE},
                    {K_ZK_AUTH, K_ZK_AUTH_FILE},
-                   {K_MESOS_SECRET, K_MESOS_SECRET_FILE}};
+                   {K_MESOS_SECRET, K_MESOS_SECRET_FILE},
+                   {K_MAIL_PASSWORD, K_MAIL_PASSWORD_FILE},
+                   {K_HTTP_NOTIFY_CREDS, K_HTTP_NOTIFY_CREDS_FILE},
+                   {K_NOTIFY_HMAC, K_NOTIFY_HMAC_FILE}};
 
 static bool is_secret(enum key k)
 {
@@ -153,7 +173,23 @@ static const char serve_help2[] =
 
     "  --min_period SECONDS   the shortest time between two instants of a schedule\n"
     "                         (default 1; shorter schedules are refused; 0: no minimum)\n"
-    "  --verbose true|false   one log line per event (default true)\n";
+    "  --verbose true|false   one log line per event (default true)\n"
+    "\n"
+    "Notifications (docs/operations.md \"Notifications\"):\n"
+    "  --cluster_name NAME    prefixes subjects with [NAME]\n"
+    "  --mail_server HOST:PORT  mail each job's owners; --mail_from ADDR, --mail_user U,\n"
+    "                         --mail_password_file FILE (or CHRONOS_MAIL_PASSWORD),\n"
+    "                         --mail_ssl true (SMTPS; else STARTTLS when offered)\n"
+    "  --http_notification_url URL  POST Chronos's JSON body; basic auth from\n"
+    "                         --http_notification_credentials_file FILE (USER:PASSWORD)\n"
+    "  --notification_hmac_key_file FILE  sign webhook bodies (X-Chronos-Signature)\n"
+    "  --slack_url URL, --mattermost_url URL  incoming webhooks\n"
+    "  --disable_after_failures N  disable a job after N failures in a row (0: never)\n"
+    "  --notify_events LIST   failed,disabled,exhausted,deleted,lost,timeout,skipped,\n"
+    "                         recovered; all; none (default: the first six)\n"
+    "  --notify_timeout_ms MS, --notify_backoff_ms MS, --notify_backoff_max_ms MS,\n"
+    "  --notify_outbox_max N  one attempt's bound (10000), the retry backoff (1000\n"
+    "                         doubling to 600000, jittered), the outbox's size (10000)\n";
 
 static enum key key_of(const char *name, size_t len)
 {
@@ -244,6 +280,17 @@ static void read_env(struct settings *s)
     }
 }
 
+/* CHRONOS_<KEY> of a key (a static buffer: main thread, messages only). */
+static const char *env_name(enum key k)
+{
+    static char name[64];
+    size_t i = 0;
+    for (; key_names[k][i] && i < sizeof name - 1; i++)
+        name[i] = (char)toupper((unsigned char)key_names[k][i]);
+    name[i] = '\0';
+    return name;
+}
+
 /* A secret on the command line: every local user could read it in
  * /proc/PID/cmdline until now.  Say so, and hide it from here on. */
 static void hide_flag_secret(enum key k, char *value)
@@ -252,7 +299,7 @@ static void hide_flag_secret(enum key k, char *value)
             "chronos serve: warning: --%s was given on the command line, where every local "
             "user could read it (ps, /proc/PID/cmdline); it is hidden there now, but use "
             "--%s_file FILE (mode 0600) or CHRONOS_%s instead\n",
-            key_names[k], key_names[k], k == K_ZK_AUTH ? "ZK_AUTH" : "HTTP_CREDENTIALS");
+            key_names[k], key_names[k], env_name(k));
     chr_secret_wipe(value);
 }
 
@@ -356,6 +403,9 @@ static int gather(struct settings *s, int argc, char **argv)
 }
 
 struct serve_cfg {
+    struct chr_notify_config notify;
+    char link_base[SETTING_MAX + 32];
+    int64_t disable_after;
     long port;
     double cpus, mem, disk;
     double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
@@ -468,6 +518,58 @@ static bool zk_settings(const struct settings *s, struct serve_cfg *c)
     return true;
 }
 
+static const char *opt(const struct settings *s, enum key k)
+{
+    return s->set[k] && s->value[k][0] != '\0' ? s->value[k] : NULL;
+}
+
+/* The notification flags (server/notify.h); after the hostname is known. */
+static bool notify_settings(const struct settings *s, struct serve_cfg *c)
+{
+    struct chr_notify_config *n = &c->notify;
+    long timeout, backoff, backoff_max, outbox, disable;
+    struct chr_error err = {{0}, {0}};
+    if (!parse_long("notify_timeout_ms", s->value[K_NOTIFY_TIMEOUT], 100, 600000, &timeout) ||
+        !parse_long("notify_backoff_ms", s->value[K_NOTIFY_BACKOFF], 1, 3600000L, &backoff) ||
+        !parse_long("notify_backoff_max_ms", s->value[K_NOTIFY_BACKOFF_MAX], 1, 86400000L,
+                    &backoff_max) ||
+        !parse_long("notify_outbox_max", s->value[K_NOTIFY_OUTBOX_MAX], 1, 50000, &outbox) ||
+        !parse_long("disable_after_failures", s->value[K_DISABLE_AFTER], 0, 1000000, &disable))
+        return false;
+    if (!chr_notify_events_parse(s->value[K_NOTIFY_EVENTS], "notify_events", &n->events, &err)) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return false;
+    }
+    if (opt(s, K_HTTP_NOTIFY_CREDS) &&
+        !check_credentials("http_notification_credentials", s->value[K_HTTP_NOTIFY_CREDS]))
+        return false;
+    const char *ms = opt(s, K_MAIL_SERVER);
+    if (ms != NULL && (strchr(ms, ':') == NULL || strchr(ms, '/') != NULL)) {
+        fprintf(stderr, "chronos serve: mail_server: '%s' is not HOST:PORT\n", ms);
+        return false;
+    }
+    if (opt(s, K_RAVEN_DSN))
+        fputs("chronos serve: warning: raven_dsn: Sentry is not supported; use "
+              "--http_notification_url (docs/operations.md)\n", stderr);
+    snprintf(c->link_base, sizeof c->link_base, "%s", opt(s, K_WEBUI_URL) ? s->value[K_WEBUI_URL]
+                                                                           : "");
+    if (c->link_base[0] == '\0')
+        snprintf(c->link_base, sizeof c->link_base, "http%s://%s:%ld", s->set[K_SSL_CERT] ? "s" : "",
+                 c->hostname, c->port);
+    *n = (struct chr_notify_config){
+        .cluster = s->value[K_CLUSTER_NAME], .link_base = c->link_base, .mail_server = ms,
+        .mail_from = opt(s, K_MAIL_FROM), .mail_user = opt(s, K_MAIL_USER),
+        .mail_password = opt(s, K_MAIL_PASSWORD),
+        .mail_ssl = strcmp(s->value[K_MAIL_SSL], "true") == 0,
+        .http_url = opt(s, K_HTTP_NOTIFY_URL), .http_credentials = opt(s, K_HTTP_NOTIFY_CREDS),
+        .hmac_key = opt(s, K_NOTIFY_HMAC), .slack_url = opt(s, K_SLACK_URL),
+        .mattermost_url = opt(s, K_MATTERMOST_URL), .events = n->events, .timeout_ms = timeout,
+        .backoff_ms = backoff, .backoff_max_ms = backoff_max, .outbox_max = (size_t)outbox,
+        .verbose = strcmp(s->value[K_VERBOSE], "false") != 0};
+    c->disable_after = disable;
+    return true;
+}
+
 static bool interpret(struct settings *s, struct serve_cfg *c)
 {
     if (!parse_long("http_port", s->value[K_HTTP_PORT], 0, 65535, &c->port) ||
@@ -534,7 +636,7 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         snprintf(c->hostname, sizeof c->hostname, "%s", addr);
     else if (gethostname(c->hostname, sizeof c->hostname - 1) != 0)
         snprintf(c->hostname, sizeof c->hostname, "localhost");
-    if (!make_users(s, c))
+    if (!make_users(s, c) || !notify_settings(s, c))
         return false;
     const char *dd = s->value[K_DATA_DIR];
     /* Tasks run as other users must not read the store: jobs hold their
@@ -576,7 +678,8 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                          * instant; the ACCEPT is held until
                                          * then (rm_mesos.c). */
                                         .launch_lead_ms = c->mesos_master ? 2000 : 200,
-                                        .min_period_ms = c->min_period_ms};
+                                        .min_period_ms = c->min_period_ms,
+                                        .disable_after_failures = c->disable_after};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;
     lc->resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};
@@ -757,6 +860,8 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
         .cors_origins = s->set[K_CORS_ORIGINS] ? s->value[K_CORS_ORIGINS] : NULL,
         .tls_priorities = s->set[K_TLS_PRIORITIES] ? s->value[K_TLS_PRIORITIES] : NULL};
     struct chr_run_output_mesos *mo = NULL;
+    struct chr_notify_config nc = c->notify;
+    lc.notify = &nc;
     if (c->mesos_master != NULL) {
         if (chr_run_output_mesos_create(&mo) != CHR_OK) {
             fputs("chronos serve: out of memory\n", stderr);
@@ -780,6 +885,7 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     else
         fprintf(stderr, "chronos: no container runtime (--local_containerizer): jobs with a "
                         "container are accepted but never run on this host\n");
+    nc.output = hc.output; /* a run's stderr for its notification */
     int status = c->zk ? run_cluster(s, c, &lc, &hc, stop) : run_local(c, &lc, &hc, stop);
     chr_run_output_mesos_destroy(mo);
     return status;

@@ -315,6 +315,40 @@ enum chr_persist_op {
     CHR_PERSIST_RUN,       /* put an open run */
     CHR_PERSIST_RUN_DONE,  /* delete an open run (its outcome is in the state) */
     CHR_PERSIST_DELETE_JOB,/* delete the job, its state and ledger */
+    CHR_PERSIST_NOTICE,    /* a notification to deliver (item.notice): the server
+                            * puts it in its outbox in the same batch */
+};
+
+/* What a notification is about (docs/operations.md "Notifications").  The
+ * core says what happened; the server decides whom it tells (its flags, the
+ * job's own switch) and delivers from a durable outbox. */
+enum chr_notice_kind {
+    CHR_NOTICE_FAILED = 1,  /* a failure after the last retry: Chronos's "job failed!" */
+    CHR_NOTICE_DISABLED,    /* disabled by config.disable_after_failures */
+    CHR_NOTICE_EXHAUSTED,   /* a run finished and the schedule has no instant left */
+    CHR_NOTICE_DELETED,
+    CHR_NOTICE_LOST,        /* the resource manager lost a run */
+    CHR_NOTICE_TIMEOUT,     /* a run killed by its maxCompletionTime */
+    CHR_NOTICE_SKIPPED,     /* instants coalesced or skipped (the ledger) */
+    CHR_NOTICE_RECOVERED,   /* a success after failures */
+    CHR_NOTICE_TEST,        /* never from the core: `chronos notify test` */
+};
+#define CHR_NOTICE_KIND_LAST CHR_NOTICE_TEST
+
+/* The reason a run ends with when its maxCompletionTime killed it (the
+ * resource managers write it; the core tells TIMEOUT by it). */
+#define CHR_REASON_MAX_COMPLETION "exceeded maxCompletionTime"
+
+/* One notification, as the core saw it (a snapshot, like other items). */
+struct chr_notice {
+    enum chr_notice_kind kind;
+    const struct chr_job *job;  /* the definition then (DISABLED: the disabled one) */
+    struct chr_job_stats stats; /* the job's counters after the change */
+    char run_id[CHR_RUN_ID_MAX];/* "" when no run is concerned */
+    int32_t attempt, exit_code;
+    int64_t started_ms, ended_ms; /* INT64_MIN: never */
+    char reason[CHR_RUN_REASON_MAX];
+    int64_t count, first_ms, last_ms; /* SKIPPED: the instants, the first and last */
 };
 
 struct chr_persist_item {
@@ -323,6 +357,7 @@ struct chr_persist_item {
     const struct chr_job *job;         /* JOB */
     const struct chr_job_state *state; /* JOB, STATE */
     const struct chr_run *run;         /* RUN, RUN_DONE */
+    const struct chr_notice *notice;   /* NOTICE */
 };
 
 enum chr_action_type {
@@ -414,6 +449,10 @@ struct chr_core_config {
      * refuses shorter with a 400 naming "schedule"); 0: no minimum.  Jobs
      * already stored are loaded whatever their period. */
     int64_t min_period_ms;
+    /* Chronos's --disable_after_failures: a job whose errorsSinceLastSuccess
+     * reaches it after a final failure is disabled (a NOTICE DISABLED goes
+     * in the same batch); 0: never. */
+    int64_t disable_after_failures;
 };
 
 /* A lead is there to hide launch latency (milliseconds); a longer one would

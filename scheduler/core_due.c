@@ -23,6 +23,8 @@
  */
 #include "scheduler/core_int.h"
 
+#include <stdio.h>
+
 /* Ledger groups in time order: instants while disabled come first (they are
  * before the enable), then those missed while down, then the merely late. */
 enum { G_DISABLED, G_DOWN, G_BUSY, G_N };
@@ -129,6 +131,45 @@ static bool scan_ledgers(const struct due_scan *s)
     return false;
 }
 
+static const char *ledger_reason_name(enum chr_ledger_reason r)
+{
+    switch (r) {
+    case CHR_LEDGER_COALESCED_DOWN: return "coalesced-down";
+    case CHR_LEDGER_COALESCED_BUSY: return "coalesced-busy";
+    case CHR_LEDGER_SKIPPED_DEADLINE: return "skipped-deadline";
+    case CHR_LEDGER_SKIPPED_DISABLED: return "skipped-disabled";
+    case CHR_LEDGER_COALESCED_WAITING: return "coalesced-waiting-for-resources";
+    }
+    return "?";
+}
+
+/* One SKIPPED notice for what this pass ledgered: how many instants, the
+ * first and last, and the reason of the first group (cand: the candidate's,
+ * 0 when it ran). */
+static void ledger_notice(struct chr_core *c, struct core_job *j, const struct due_scan *s,
+                          enum chr_ledger_reason cand)
+{
+    struct chr_notice *n = core_batch_notice(c, j, CHR_NOTICE_SKIPPED, NULL);
+    enum chr_ledger_reason first = cand;
+    n->first_ms = INT64_MAX;
+    for (int g = 0; g < G_N; g++) {
+        if (s->g[g].count == 0)
+            continue;
+        n->count += s->g[g].count;
+        if (s->g[g].first_ms < n->first_ms) {
+            n->first_ms = s->g[g].first_ms;
+            first = group_reason[g];
+        }
+        n->last_ms = s->g[g].last_ms > n->last_ms ? s->g[g].last_ms : n->last_ms;
+    }
+    if (cand != 0) {
+        n->count++;
+        n->first_ms = s->cand_ms < n->first_ms ? s->cand_ms : n->first_ms;
+        n->last_ms = s->cand_ms > n->last_ms ? s->cand_ms : n->last_ms;
+    }
+    snprintf(n->reason, sizeof n->reason, "%s", ledger_reason_name(first));
+}
+
 static enum chr_err handle_due(struct chr_core *c, struct core_job *j)
 {
     struct due_scan s;
@@ -145,8 +186,9 @@ static enum chr_err handle_due(struct chr_core *c, struct core_job *j)
         if (r == NULL)
             return CHR_ENOMEM;
     }
-    size_t bytes = core_state_snap_bound(c, &j->st) + (r != NULL ? core_run_snap_size(&r->r) : 0);
-    if ((r != NULL && core_run_reserve(c, 1) != CHR_OK) || core_reserve(c, 2, 2, bytes) != CHR_OK) {
+    size_t bytes = core_state_snap_bound(c, &j->st) + (r != NULL ? core_run_snap_size(&r->r) : 0) +
+                   core_notice_bytes();
+    if ((r != NULL && core_run_reserve(c, 1) != CHR_OK) || core_reserve(c, 2, 3, bytes) != CHR_OK) {
         core_run_free(r);
         return CHR_ENOMEM;
     }
@@ -165,6 +207,8 @@ static enum chr_err handle_due(struct chr_core *c, struct core_job *j)
         core_run_record(c, r);
     }
     core_batch_state(c, j);
+    if (ledger)
+        ledger_notice(c, j, &s, has_cand && !run ? cand_reason : (enum chr_ledger_reason)0);
     core_batch_end(c);
     core_due_requeue(c, j);
     return CHR_OK;

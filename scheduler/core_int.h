@@ -325,6 +325,13 @@ void core_batch_state(struct chr_core *c, struct core_job *j);
 void core_batch_run(struct chr_core *c, struct core_run *r);
 void core_batch_run_done(struct chr_core *c, struct core_run *r);
 void core_batch_delete_job(struct chr_core *c, struct core_job *j);
+/* The arena bytes of one notice item. */
+size_t core_notice_bytes(void);
+/* A NOTICE item about j (and run r, may be NULL) in the open batch; needs
+ * room for one item and core_notice_bytes().  Returns it for the caller to
+ * fill in the rest. */
+struct chr_notice *core_batch_notice(struct chr_core *c, struct core_job *j,
+                                     enum chr_notice_kind kind, const struct chr_run *r);
 void core_batch_end(struct chr_core *c); /* emits it, or nothing if empty */
 void core_emit_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id,
                       int64_t not_before_ms);

@@ -247,6 +247,34 @@ void core_batch_delete_job(struct chr_core *c, struct core_job *j)
     item_new(&c->out, CHR_PERSIST_DELETE_JOB, j->def->name);
 }
 
+size_t core_notice_bytes(void)
+{
+    return ALIGN_UP(sizeof(struct chr_notice));
+}
+
+struct chr_notice *core_batch_notice(struct chr_core *c, struct core_job *j,
+                                     enum chr_notice_kind kind, const struct chr_run *r)
+{
+    struct chr_persist_item *it = item_new(&c->out, CHR_PERSIST_NOTICE, j->def->name);
+    struct chr_notice *n = arena_take(&c->out, sizeof *n);
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->job = j->def;
+    n->stats = j->st.stats;
+    n->started_ms = n->ended_ms = INT64_MIN;
+    n->first_ms = n->last_ms = INT64_MIN;
+    if (r != NULL) {
+        snprintf(n->run_id, sizeof n->run_id, "%s", r->id);
+        n->attempt = r->attempt;
+        n->exit_code = r->exit_code;
+        n->started_ms = r->started_ms;
+        n->ended_ms = r->ended_ms;
+        snprintf(n->reason, sizeof n->reason, "%s", r->reason);
+    }
+    it->notice = n;
+    return n;
+}
+
 void core_batch_end(struct chr_core *c)
 {
     struct core_out *o = &c->out;

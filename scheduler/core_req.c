@@ -442,6 +442,7 @@ static void delete_commit(struct chr_core *c, struct core_job *j)
         core_run_unlink(c, r);
     }
     core_batch_delete_job(c, j);
+    core_batch_notice(c, j, CHR_NOTICE_DELETED, NULL);
     core_batch_end(c);
     core_edges_remove(c, j);
     checks_remove(c, j);
@@ -491,8 +492,8 @@ enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
         core_reply(c, ev->request_id, CHR_ECONFLICT, "%s", msg);
         return CHR_OK;
     }
-    size_t n = 0, bytes = runs_snap_bytes(j, &n);
-    if (core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
+    size_t n = 0, bytes = runs_snap_bytes(j, &n) + core_notice_bytes();
+    if (core_reserve(c, n + 2, n + 2, bytes) != CHR_OK)
         return CHR_ENOMEM;
     delete_commit(c, j);
     core_reply(c, ev->request_id, CHR_OK, "deleted job '%s'", name);

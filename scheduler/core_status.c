@@ -153,8 +153,39 @@ static void launch_account(struct chr_core *c, struct core_job *j, const struct 
     }
 }
 
+/* The notices of a run's end, in its batch: the outcome for the job
+ * (failed or disabled, recovered, recurrences exhausted) and what the run
+ * itself tells (lost, timed out).  `disabled`: the job's new definition,
+ * when this failure disables it (NULL otherwise). */
+static void terminal_notices(struct chr_core *c, struct core_run *r, bool retry, bool recovered,
+                             bool disabled)
+{
+    struct core_job *j = r->job;
+    enum chr_run_state st = r->r.state;
+    bool fail = st == CHR_RUN_FAILED || st == CHR_RUN_LOST;
+    if (fail && !retry)
+        core_batch_notice(c, j, disabled ? CHR_NOTICE_DISABLED : CHR_NOTICE_FAILED, &r->r);
+    else if (st == CHR_RUN_FINISHED && j->scheduled && j->st.next_ms == INT64_MAX &&
+             j->runs == NULL)
+        core_batch_notice(c, j, CHR_NOTICE_EXHAUSTED, &r->r);
+    else if (st == CHR_RUN_FINISHED && recovered)
+        core_batch_notice(c, j, CHR_NOTICE_RECOVERED, &r->r);
+    if (st == CHR_RUN_LOST)
+        core_batch_notice(c, j, CHR_NOTICE_LOST, &r->r);
+    else if (st == CHR_RUN_FAILED && strncmp(r->r.reason, CHR_REASON_MAX_COMPLETION,
+                                             strlen(CHR_REASON_MAX_COMPLETION)) == 0)
+        core_batch_notice(c, j, CHR_NOTICE_TIMEOUT, &r->r);
+}
+
+/* Would a final failure now disable the job (--disable_after_failures)? */
+static bool disables(const struct chr_core *c, const struct core_job *j)
+{
+    int64_t n = c->cfg.disable_after_failures;
+    return n > 0 && !j->def->disabled && j->st.stats.errors_since_last_success + 1 >= n;
+}
+
 static void terminal_commit(struct chr_core *c, struct core_run *r, struct core_run *retry,
-                            const struct chr_event *ev, bool fire)
+                            const struct chr_event *ev, bool fire, struct chr_job *disabled)
 {
     struct core_job *j = r->job;
     enum chr_run_state st = ev->u.status.state;
@@ -166,6 +197,7 @@ static void terminal_commit(struct chr_core *c, struct core_run *r, struct core_
              ev->u.status.reason != NULL ? ev->u.status.reason : "");
     launch_account(c, j, &r->r);
     core_stats_task_time(j, &r->r);
+    bool recovered = j->st.stats.errors_since_last_success > 0;
     core_batch_begin(c);
     core_history_add(c, j, &r->r);
     core_batch_run_done(c, r);
@@ -180,8 +212,30 @@ static void terminal_commit(struct chr_core *c, struct core_run *r, struct core_
     }
     if (fire)
         core_fire_commit(c, j);
-    core_batch_state(c, j);
+    if (disabled != NULL) { /* the definition is immutable: a disabled copy replaces it */
+        core_grave_def(c, j->def);
+        j->def = disabled;
+        core_due_requeue(c, j);
+        core_note(c, "job '%s' disabled after %lld failures in a row (disable_after_failures)",
+                  j->def->name, (long long)j->st.stats.errors_since_last_success);
+        core_batch_job(c, j);
+    } else {
+        core_batch_state(c, j);
+    }
+    terminal_notices(c, r, retry != NULL, recovered, disabled != NULL);
     core_batch_end(c);
+}
+
+/* A disabled copy of j's definition, boxed; NULL on ENOMEM. */
+static struct chr_job *disabled_copy(struct chr_core *c, const struct core_job *j)
+{
+    struct chr_job *box = chr_job_box_new();
+    if (box == NULL || core_grave_def_reserve(c) != CHR_OK || chr_job_copy(box, j->def) != CHR_OK) {
+        chr_job_unbox(box);
+        return NULL;
+    }
+    box->disabled = true;
+    return box;
 }
 
 static enum chr_err status_terminal(struct chr_core *c, struct core_run *r,
@@ -192,8 +246,13 @@ static enum chr_err status_terminal(struct chr_core *c, struct core_run *r,
     bool fail = st == CHR_RUN_FAILED || st == CHR_RUN_LOST;
     bool retry = fail && r->r.attempt < j->def->retries && c->runs.n < CHR_RUNS_ACTIVE_MAX;
     bool fire = st == CHR_RUN_FINISHED || (fail && !retry && j->def->soft_error);
-    size_t items = 3, bytes = core_state_snap_bound(c, &j->st) + 2 * core_run_snap_size(&r->r);
+    /* 3 items, and up to 2 notices */
+    size_t items = 5, bytes = core_state_snap_bound(c, &j->st) + 2 * core_run_snap_size(&r->r) +
+                              2 * core_notice_bytes();
     if (core_state_arrays(c, &j->st, false, true) != CHR_OK)
+        return CHR_ENOMEM;
+    struct chr_job *disabled = NULL;
+    if (fail && !retry && disables(c, j) && (disabled = disabled_copy(c, j)) == NULL)
         return CHR_ENOMEM;
     struct core_run *rr = NULL;
     if (retry) {
@@ -208,9 +267,10 @@ static enum chr_err status_terminal(struct chr_core *c, struct core_run *r,
         core_fire_cancel(c, j);
     if (e != CHR_OK) {
         core_run_free(rr);
+        chr_job_unbox(disabled);
         return e;
     }
-    terminal_commit(c, r, rr, ev, fire);
+    terminal_commit(c, r, rr, ev, fire, disabled);
     return CHR_OK;
 }
 

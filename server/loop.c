@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "zkstore/packs.h"
 #include "server/loop_int.h"
+#include "server/notify.h"
 #include "server/persist.h"
 #include "server/rm_json.h"
 #include "server/rm_local.h"
@@ -84,6 +85,7 @@ struct chr_loop {
     struct chr_view *view;       /* the read model the API serves */
     struct chr_packs *packs;     /* ZooKeeper mode: packs of jobs (packs.h); else NULL */
     struct chr_metrics *metrics;
+    struct chr_notify *notify;   /* the notification sender; NULL: none */
     /* Scheduler thread only: */
     struct pending *pending;
     uint64_t next_request_id;
@@ -240,7 +242,23 @@ struct batch_ctx {
     size_t n_forget;
     char **forget;  /* deleted jobs whose kept run directories can go */
     struct chr_packs_batch *pb; /* what it wrote to jobs/ and state/, for the packs */
+    size_t n_recs;
+    struct chr_notify_rec *recs; /* notifications it put in the outbox: sent once durable */
 };
+
+static void batch_ctx_free(struct batch_ctx *b)
+{
+    for (size_t i = 0; i < b->n_collect; i++)
+        chr_free(b->collect[i]);
+    for (size_t i = 0; i < b->n_forget; i++)
+        chr_free(b->forget[i]);
+    for (size_t i = 0; i < b->n_recs; i++)
+        chr_notify_rec_free(&b->recs[i]);
+    chr_free(b->collect);
+    chr_free(b->forget);
+    chr_free(b->recs);
+    chr_free(b);
+}
 
 static void on_store_done(void *ctx, enum chr_err result, const struct chr_store_result *res,
                           size_t n)
@@ -256,20 +274,17 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
     chr_metrics_inc(b->loop->metrics, result == CHR_OK ? CHR_M_STORE_BATCHES : CHR_M_STORE_ERRORS);
     ev.u.store.batch_id = b->batch_id;
     ev.u.store.result = result;
-    for (size_t i = 0; i < b->n_collect; i++) {
-        if (result == CHR_OK)
-            b->loop->rm->ops->collect(b->loop->rm, b->collect[i]);
-        chr_free(b->collect[i]);
-    }
-    for (size_t i = 0; i < b->n_forget; i++) {
-        if (result == CHR_OK)
-            b->loop->rm->ops->forget_job(b->loop->rm, b->forget[i]);
-        chr_free(b->forget[i]);
-    }
+    for (size_t i = 0; i < b->n_collect && result == CHR_OK; i++)
+        b->loop->rm->ops->collect(b->loop->rm, b->collect[i]);
+    for (size_t i = 0; i < b->n_forget && result == CHR_OK; i++)
+        b->loop->rm->ops->forget_job(b->loop->rm, b->forget[i]);
+    /* The notifications and the change that caused them are durable
+     * together: now they may go out (a failed batch made neither). */
+    for (size_t i = 0; i < b->n_recs && result == CHR_OK; i++)
+        chr_notify_add(b->loop->notify, &b->recs[i]);
+    b->n_collect = b->n_forget = 0;
     push_internal(b->loop, &ev, NULL, NULL);
-    chr_free(b->collect);
-    chr_free(b->forget);
-    chr_free(b);
+    batch_ctx_free(b);
 }
 
 /* Ops being built for one batch; texts are freed after submit (the store
@@ -330,6 +345,37 @@ static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct batch_ctx
     return e == CHR_OK ? note_pack(l, o, b, strcmp(kind, CHR_KIND_JOBS) == 0 ? 0 : 1, name) : e;
 }
 
+/* A notification the server tells (its flags) goes into the outbox in
+ * this batch, so it exists exactly when the change that caused it does. */
+static enum chr_err add_notice(struct chr_loop *l, struct ops *o, const struct chr_notice *nt,
+                               struct batch_ctx *b)
+{
+    uint32_t sinks = chr_notify_sinks(l->notify, nt->kind, nt->job ? nt->job->owner : NULL);
+    if (sinks == 0)
+        return CHR_OK;
+    if (o->n >= CHR_STORE_BATCH_OPS_MAX)
+        return CHR_ERANGE;
+    int64_t now = chr_clock_wall_ms();
+    char id[CHR_NOTIFY_ID_MAX];
+    chr_notify_new_id(l->notify, now, id);
+    struct chr_notify_rec *rec = &b->recs[b->n_recs];
+    if (chr_notify_rec_make(nt, id, now, sinks, rec) != CHR_OK)
+        return CHR_ENOMEM;
+    size_t len = 0;
+    char *text = chr_notify_rec_encode(rec, &len);
+    if (text == NULL) {
+        chr_notify_rec_free(rec);
+        return CHR_ENOMEM;
+    }
+    b->n_recs++;
+    snprintf(o->path[o->n], CHR_STORE_PATH_MAX, "%s/%s/%s", l->cfg.root, CHR_KIND_OUTBOX, id);
+    o->op[o->n] = (struct chr_store_op){CHR_STORE_CREATE, o->path[o->n], text, len, -1};
+    o->text[o->n++] = text;
+    logf_(l, "notification %s (%s of job '%s') into the outbox", id,
+          chr_notify_event_name(nt->kind), rec->job);
+    return CHR_OK;
+}
+
 static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr_persist_item *it,
                              struct batch_ctx *b)
 {
@@ -363,6 +409,8 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
             return CHR_ENOMEM;
         b->n_collect++;
         return add_op(o, CHR_STORE_DELETE, l->cfg.root, CHR_KIND_RUNS, it->run->id, NULL, 0);
+    case CHR_PERSIST_NOTICE:
+        return add_notice(l, o, it->notice, b);
     case CHR_PERSIST_DELETE_JOB:
         if (!chr_strmap_get(&l->jobs, it->name, NULL))
             return CHR_OK;
@@ -418,7 +466,8 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
     struct batch_ctx *b = chr_calloc(1, sizeof *b);
     enum chr_err e = CHR_ENOMEM;
     if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL &&
-        (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL) {
+        (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL &&
+        (b->recs = chr_calloc(a->u.persist.n + 1, sizeof *b->recs)) != NULL) {
         b->loop = l;
         b->batch_id = a->u.persist.batch_id;
         b->submitted_ns = chr_clock_mono_ns();
@@ -445,15 +494,9 @@ static void do_persist(struct chr_loop *l, const struct chr_action *a)
         chr_free(o->text[i]);
     if (e != CHR_OK) {
         if (b != NULL) {
-            for (size_t i = 0; i < b->n_collect; i++)
-                chr_free(b->collect[i]);
-            for (size_t i = 0; i < b->n_forget; i++)
-                chr_free(b->forget[i]);
-            chr_free(b->collect);
-            chr_free(b->forget);
             chr_packs_batch_free(b->pb);
+            batch_ctx_free(b);
         }
-        chr_free(b);
         persist_failed(l, a->u.persist.batch_id, e);
     }
 }
@@ -1150,6 +1193,8 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     }
     if (e == CHR_OK)
         e = make_dirs(l, err);
+    if (e == CHR_OK && cfg->notify != NULL && chr_notify_configured(cfg->notify))
+        e = chr_notify_start(cfg->notify, cfg->store, cfg->root, l->metrics, &l->notify, err);
     if (e == CHR_OK && cfg->packs) {
         struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose};
         if ((e = chr_packs_create(&pc, &l->packs)) != CHR_OK)
@@ -1207,6 +1252,7 @@ void chr_loop_stop(struct chr_loop *l)
      * Then the resource manager (what its thread pushes now is dropped with
      * the queue), then whatever is left in the queue. */
     chr_store_flush(l->cfg.store);
+    chr_notify_stop(l->notify); /* what it has not delivered stays in the outbox */
     if (l->rm != NULL)
         l->rm->ops->stop(l->rm);
     /* Every completion has come: pack what is held, unless deposed. */

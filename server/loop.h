@@ -52,6 +52,8 @@ struct chr_loop_config {
     /* Keep packs of the jobs (packs.h) so a new leader loads them fast:
      * ZooKeeper mode. */
     bool packs;
+    /* Notifications (server/notify.h): NULL or no sink configured: none. */
+    const struct chr_notify_config *notify;
     bool (*may_launch)(void *ctx);
     void (*on_fenced)(void *ctx, const char *why);
     void *fence_ctx;

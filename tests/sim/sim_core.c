@@ -754,6 +754,8 @@ static void apply_item(struct sim *s, struct pitem *it, struct oevs *ev)
     case CHR_PERSIST_DELETE_JOB:
         apply_delete_item(s, ji);
         break;
+    case CHR_PERSIST_NOTICE: /* the server's outbox: nothing of the job's */
+        break;
     }
 }
 

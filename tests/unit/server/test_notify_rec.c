@@ -1,0 +1,229 @@
+/*
+ * test_notify_rec.c - the outbox record (server/notify_rec.h): made from a
+ * core notice and read back equal; the decoder refuses what is out of shape
+ * (unknown event, a bad id, a too long text, a wrong type, too many fields,
+ * oversized input) and names the field; Chronos's subjects with and
+ * without a cluster name; the webhook body is JSON of strings only, with
+ * Chronos's members and ours; the backoff doubles, caps, and stays in its
+ * jitter range.
+ */
+#include "../unit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "server/notify_rec.h"
+
+static struct chr_job job;
+static struct chr_notice notice;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&job, 0, sizeof job);
+    job.name = "nightly";
+    job.command = "echo \"hi\"\n; exit 3";
+    job.owner = "a@x.org, b@y.org";
+    job.executor = "";
+    job.executor_flags = "";
+    job.uris_json = "";
+    job.cpus = 0.5;
+    job.mem_mb = 64;
+    job.retries = 2;
+    memset(&notice, 0, sizeof notice);
+    notice.kind = CHR_NOTICE_FAILED;
+    notice.job = &job;
+    notice.stats.error_count = 4;
+    notice.stats.errors_since_last_success = 2;
+    notice.stats.last_success_ms = INT64_MIN;
+    notice.stats.last_error_ms = 1700000000000;
+    snprintf(notice.run_id, sizeof notice.run_id, "ct:1700000000000:2:nightly");
+    notice.attempt = 2;
+    notice.exit_code = 3;
+    notice.started_ms = 1700000000100;
+    notice.ended_ms = 1700000001600;
+    snprintf(notice.reason, sizeof notice.reason, "exit 3");
+    notice.first_ms = notice.last_ms = INT64_MIN;
+    return 0;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r, back;
+    assert_int_equal(chr_notify_rec_make(&notice, "1700000001600-00ab", 1700000001600, 3, &r),
+                     CHR_OK);
+    size_t len = 0;
+    char *text = chr_notify_rec_encode(&r, &len);
+    assert_non_null(text);
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_notify_rec_decode(text, len, &back, &err), CHR_OK);
+    assert_string_equal(back.id, "1700000001600-00ab");
+    assert_int_equal(back.kind, CHR_NOTICE_FAILED);
+    assert_string_equal(back.job, "nightly");
+    assert_string_equal(back.owner, "a@x.org, b@y.org");
+    assert_string_equal(back.run_id, notice.run_id);
+    assert_int_equal(back.exit_code, 3);
+    assert_int_equal(back.started_ms, notice.started_ms);
+    assert_int_equal(back.first_ms, INT64_MIN);
+    assert_int_equal(back.sinks, 3);
+    assert_int_equal(back.n_fields, r.n_fields);
+    /* Encoding what was decoded gives the same bytes. */
+    size_t len2 = 0;
+    char *again = chr_notify_rec_encode(&back, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, text, len);
+    chr_free(again);
+    chr_free(text);
+    chr_notify_rec_free(&r);
+    chr_notify_rec_free(&back);
+}
+
+static void refuse(const char *text, const char *field)
+{
+    struct chr_notify_rec r;
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_notify_rec_decode(text, strlen(text), &r, &err), CHR_EINVAL);
+    assert_string_equal(err.field, field);
+    assert_null(r.owner);
+}
+
+#define GOOD_HEAD "{\"v\":1,\"id\":\"1-a\",\"event\":\"failed\",\"at\":1,\"job\":\"j\",\"owner\":\"\","
+#define GOOD_TAIL "\"run\":\"\",\"attempt\":0,\"exitCode\":0,\"started\":null,\"ended\":null," \
+                  "\"reason\":\"\",\"count\":0,\"first\":null,\"last\":null,\"sinks\":1,\"fields\":{}}"
+
+static void test_decode_refuses(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r;
+    struct chr_error err = {{0}, {0}};
+    const char *good = GOOD_HEAD GOOD_TAIL;
+    assert_int_equal(chr_notify_rec_decode(good, strlen(good), &r, &err), CHR_OK);
+    chr_notify_rec_free(&r);
+    refuse("[]", "outbox");
+    refuse("{\"v\":2}", "v");
+    refuse("{\"v\":1,\"id\":\"1-a\",\"event\":\"exploded\",\"at\":1,\"job\":\"j\",\"owner\":\"\","
+           GOOD_TAIL, "event");
+    refuse("{\"v\":1,\"id\":\"../x\",\"event\":\"failed\",\"at\":1,\"job\":\"j\",\"owner\":\"\","
+           GOOD_TAIL, "id");
+    refuse(GOOD_HEAD "\"run\":\"\",\"attempt\":0,\"exitCode\":999,\"started\":null,\"ended\":null,"
+           "\"reason\":\"\",\"count\":0,\"first\":null,\"last\":null,\"sinks\":1,\"fields\":{}}",
+           "exitCode");
+    refuse(GOOD_HEAD "\"run\":\"\",\"attempt\":0,\"exitCode\":0,\"started\":null,\"ended\":null,"
+           "\"reason\":\"\",\"count\":0,\"first\":null,\"last\":null,\"sinks\":99,\"fields\":{}}",
+           "sinks");
+    refuse(GOOD_HEAD "\"run\":\"\",\"attempt\":0,\"exitCode\":0,\"started\":null,\"ended\":null,"
+           "\"reason\":\"\",\"count\":0,\"first\":null,\"last\":null,\"sinks\":1,"
+           "\"fields\":{\"a\":1}}", "fields");
+    /* A text longer than its bound. */
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char *t = chr_malloc(2048);
+    snprintf(t, 2048, GOOD_HEAD "\"run\":\"%s\",\"attempt\":0,\"exitCode\":0,\"started\":null,"
+             "\"ended\":null,\"reason\":\"\",\"count\":0,\"first\":null,\"last\":null,"
+             "\"sinks\":1,\"fields\":{}}", big);
+    refuse(t, "run");
+    chr_free(t);
+    /* Larger than a record may be, whatever it holds. */
+    size_t n = CHR_NOTIFY_REC_MAX + 1;
+    char *huge = chr_malloc(n);
+    memset(huge, ' ', n);
+    assert_int_equal(chr_notify_rec_decode(huge, n, &r, &err), CHR_EINVAL);
+    chr_free(huge);
+}
+
+static void test_subjects(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r;
+    assert_int_equal(chr_notify_rec_make(&notice, "1-a", 1, 1, &r), CHR_OK);
+    char s[256];
+    chr_notify_subject(&r, "", s, sizeof s);
+    assert_string_equal(s, "[Chronos] job 'nightly' failed!");
+    chr_notify_subject(&r, "prod", s, sizeof s);
+    assert_string_equal(s, "[prod] [Chronos] job 'nightly' failed!");
+    r.kind = CHR_NOTICE_DELETED;
+    chr_notify_subject(&r, NULL, s, sizeof s);
+    assert_string_equal(s, "[Chronos] Your job 'nightly' was deleted!");
+    r.kind = CHR_NOTICE_DISABLED;
+    chr_notify_subject(&r, NULL, s, sizeof s);
+    assert_string_equal(s, "[Chronos] job 'nightly' disabled");
+    chr_notify_rec_free(&r);
+}
+
+static void test_webhook_body(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r;
+    assert_int_equal(chr_notify_rec_make(&notice, "1-a", 1, 1, &r), CHR_OK);
+    struct chr_notify_render how = {"c1", "http://h:1", "line1\nlast \"line\"\n"};
+    size_t len = 0;
+    char *body = chr_notify_webhook_body(&r, &how, &len);
+    assert_non_null(body);
+    json_error_t jerr;
+    json_t *o = json_loadb(body, len, 0, &jerr);
+    assert_non_null(o);
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) assert_true(json_is_string(v)); /* Chronos: strings only */
+    const char *want[][2] = {{"subject", "[c1] [Chronos] job 'nightly' failed!"},
+                             {"to", "a@x.org, b@y.org"}, {"job", "nightly"},
+                             {"command", job.command}, {"errorCount", "4"},
+                             {"errorsSinceLastSuccess", "2"}, {"retries", "2"},
+                             {"lastSuccess", ""}, {"cpus", "0.5"}, {"softError", "false"},
+                             {"event", "failed"}, {"runId", notice.run_id}, {"exitCode", "3"},
+                             {"durationMs", "1500"}, {"stderr", how.stderr_tail},
+                             {"link", "http://h:1/runs/ct:1700000000000:2:nightly"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_string_equal(json_string_value(json_object_get(o, want[i][0])), want[i][1]);
+    json_decref(o);
+    chr_free(body);
+    char *chat = chr_notify_chat_body(&r, &how, &len);
+    o = json_loadb(chat, len, 0, &jerr);
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), "exit code: 3\n"));
+    json_decref(o);
+    chr_free(chat);
+    chr_notify_rec_free(&r);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    for (uint64_t rnd = 0; rnd < 2000; rnd += 7) {
+        int64_t d1 = chr_notify_backoff_ms(1000, 60000, 1, rnd * 2654435761u);
+        int64_t d3 = chr_notify_backoff_ms(1000, 60000, 3, rnd * 2654435761u);
+        int64_t d30 = chr_notify_backoff_ms(1000, 60000, 30, rnd * 2654435761u);
+        assert_true(d1 >= 500 && d1 <= 1000);
+        assert_true(d3 >= 2000 && d3 <= 4000);
+        assert_true(d30 >= 30000 && d30 <= 60000); /* capped, never overflows */
+    }
+    assert_true(chr_notify_backoff_ms(0, 0, UINT32_MAX, UINT64_MAX) >= 0);
+}
+
+static void test_events_parse(void **state)
+{
+    (void)state;
+    uint32_t m;
+    struct chr_error err = {{0}, {0}};
+    assert_true(chr_notify_events_parse("failed, deleted", "e", &m, &err));
+    assert_int_equal(m, (1u << CHR_NOTICE_FAILED) | (1u << CHR_NOTICE_DELETED));
+    assert_false(chr_notify_events_parse("failed,boom", "e", &m, &err));
+    assert_string_equal(err.field, "e");
+    assert_true(chr_notify_events_parse("none", "e", &m, &err));
+    assert_int_equal(m, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_round_trip, setup),
+        cmocka_unit_test_setup(test_decode_refuses, setup),
+        cmocka_unit_test_setup(test_subjects, setup),
+        cmocka_unit_test_setup(test_webhook_body, setup),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_events_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
