@@ -282,9 +282,8 @@ static void on_store_done(void *ctx, enum chr_err result, const struct chr_store
      * together: now they may go out (a failed batch made neither). */
     for (size_t i = 0; i < b->n_recs && result == CHR_OK; i++)
         chr_notify_add(b->loop->notify, &b->recs[i]);
-    b->n_collect = b->n_forget = 0;
     push_internal(b->loop, &ev, NULL, NULL);
-    batch_ctx_free(b);
+    batch_ctx_free(b); /* the run ids and job names too */
 }
 
 /* Ops being built for one batch; texts are freed after submit (the store

@@ -58,8 +58,8 @@ print(n)" 2>/dev/null || echo 0
 hooks_are() { [ "$(hooks "$1" "$2")" = "$3" ]; }
 hooks_ge() { [ "$(hooks "$1" "$2")" -ge "$3" ]; }
 pending_zero() {
-  curl -s "http://127.0.0.1:$PORT/metrics" |
-    awk '/^chronos_notifications_pending\{/ {s += $2} END {exit !(NR > 0 && s == 0)}'
+  curl -s -H "Accept: text/plain" "http://127.0.0.1:$PORT/metrics" |
+    awk '/^chronos_notifications_pending\{/ {k++; s += $2} END {exit !(k > 0 && s == 0)}'
 }
 # job NAME RETRIES OWNER COMMAND: a job that runs once, a second from now.
 job() {
@@ -162,8 +162,8 @@ else
   bad "flaky: never delivered"
 fi
 check "/metrics counts the webhook's sent and failed" bash -c \
-  "curl -s http://127.0.0.1:$PORT/metrics | grep -q '^chronos_notifications_failed_total{sink=\"webhook\"} [1-9]' &&
-   curl -s http://127.0.0.1:$PORT/metrics | grep -q '^chronos_notifications_sent_total{sink=\"mail\"} [1-9]'"
+  "curl -s -H 'Accept: text/plain' http://127.0.0.1:$PORT/metrics | grep -q '^chronos_notifications_failed_total{sink=\"webhook\"} [1-9]' &&
+   curl -s -H 'Accept: text/plain' http://127.0.0.1:$PORT/metrics | grep -q '^chronos_notifications_sent_total{sink=\"mail\"} [1-9]'"
 
 # ---- 5. A receiver that hangs does not delay a job due meanwhile ------------------
 echo hang >"$rcv/http_mode"
