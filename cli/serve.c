@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/log.h"
 #include "common/near.h"
 #include "cli/secret.h"
 #include "common/alloc.h"
@@ -39,7 +40,7 @@ enum key {
     K_TLS_PRIORITIES, K_HTTP_CREDENTIALS_FILE, K_ZK_AUTH_FILE, K_CGROUPS, K_MESOS_ROLE,
     K_MESOS_FRAMEWORK_NAME, K_MESOS_PRINCIPAL, K_MESOS_SECRET, K_MESOS_SECRET_FILE, K_MIN_REVIVE,
     K_RECONCILE_INTERVAL, K_FAILOVER_TIMEOUT, K_WEBUI_URL, K_LOCAL_CONTAINERIZER,
-    K_COUNT
+    K_LOG_FORMAT, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -51,7 +52,7 @@ static const char *const key_names[K_COUNT] = {
     "tls_priorities", "http_credentials_file", "zk_auth_file", "cgroups", "mesos_role",
     "mesos_framework_name", "mesos_authentication_principal", "mesos_authentication_secret",
     "mesos_authentication_secret_file", "min_revive_offers_interval", "reconciliation_interval",
-    "failover_timeout", "webui_url", "local_containerizer",
+    "failover_timeout", "webui_url", "local_containerizer", "log_format",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -64,6 +65,7 @@ static const char *const key_defaults[K_COUNT] = {
     "chronos", NULL, NULL,
     NULL, "1000", "600",
     "604800", NULL, NULL,
+    "text",
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -153,7 +155,9 @@ static const char serve_help2[] =
 
     "  --min_period SECONDS   the shortest time between two instants of a schedule\n"
     "                         (default 1; shorter schedules are refused; 0: no minimum)\n"
-    "  --verbose true|false   one log line per event (default true)\n";
+    "  --verbose true|false   one log line per event (default true)\n"
+    "  --log_format text|json the log's lines: `INSTANT TEXT` (default) or one JSON\n"
+    "                         object per line (ts, level, msg, job, run)\n";
 
 static enum key key_of(const char *name, size_t len)
 {
@@ -491,6 +495,13 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         return false;
     }
     c->cgroups = strcmp(cg, "auto") == 0;
+    enum chr_log_format lf;
+    if (!chr_log_format_parse(s->value[K_LOG_FORMAT], &lf)) {
+        fprintf(stderr, "chronos serve: log_format: '%s' is not text or json\n",
+                s->value[K_LOG_FORMAT]);
+        return false;
+    }
+    chr_log_set_format(lf);
     const char *rt = s->set[K_LOCAL_CONTAINERIZER] ? s->value[K_LOCAL_CONTAINERIZER] : "";
     if (rt[0] && chr_local_runtime_parse(rt, &c->runtime) != CHR_OK) {
         fprintf(stderr, "chronos serve: local_containerizer: '%s' is not podman or docker\n", rt);
