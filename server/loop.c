@@ -25,6 +25,7 @@
 #include "common/limits.h"
 #include "common/strmap.h"
 #include "common/log.h"
+#include "iso8601/iso8601.h"
 #include "zkstore/packs.h"
 #include "server/loop_int.h"
 #include "server/persist.h"
@@ -887,7 +888,8 @@ static void log_run_end(struct chr_loop *l, const struct chr_event *ev, const st
                           id, job, took, why);
         else
             chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s failed: exit %d after %lld ms%s%s",
-                          id, job, code, took, why[0] ? ": " : "", why);
+                          id, job, code, took, why[0] && strncmp(why, "exit ", 5) ? ": " : "",
+                          strncmp(why, "exit ", 5) ? why : ""); /* "exit N" says it twice */
         break;
     case CHR_RUN_KILLED:
         chr_log_event(CHR_LOG_INFO, job, id, "run %s of job %s killed%s%s", id, job,
@@ -907,9 +909,12 @@ static void log_run_end(struct chr_loop *l, const struct chr_event *ev, const st
     char retry[CHR_RUN_ID_MAX];
     snprintf(retry, sizeof retry, "%.*s:%d:%s", (int)(end - id), id, (int)b->attempt + 1, job);
     const struct chr_run *r = find_run(l, retry);
-    if (r != NULL && r->cause == CHR_CAUSE_RETRY)
-        chr_log_event(CHR_LOG_INFO, job, retry, "run %s of job %s retries %s (attempt %d) at %lld",
-                      retry, job, id, (int)r->attempt, (long long)r->due_ms);
+    char at[CHR_INSTANT_TEXT_MAX];
+    if (r == NULL || r->cause != CHR_CAUSE_RETRY)
+        return;
+    chr_instant_format(chr_core_run_ready_ms(r), at);
+    chr_log_event(CHR_LOG_INFO, job, retry, "run %s of job %s retries %s (attempt %d) at %s", retry,
+                  job, id, (int)r->attempt, at);
 }
 
 static void log_after(struct chr_loop *l, const struct chr_event *ev, const struct log_before *b,
