@@ -259,6 +259,34 @@ char *chr_render_jobs(const struct chr_view_snap *s, size_t *len)
     return chr_sb_finish(&b, len);
 }
 
+/* Ours, beside Chronos's status and state (which a killed run or a retry
+ * leave unchanged): the last run's outcome and end, and when a retry is due. */
+static void put_summary_runs(struct chr_sb *b, const struct chr_view_job *j)
+{
+    const char *last = chr_view_last_run_state(j);
+    sb_key(b, "lastRunState", false);
+    if (last != NULL)
+        chr_sb_json_str(b, last);
+    else
+        chr_sb_str(b, "null");
+    sb_key(b, "lastRunAt", false);
+    int64_t ended = j->n_finished > 0 ? j->runs[j->n_finished - 1].ended_ms : INT64_MIN;
+    if (ended != INT64_MIN)
+        sb_json_instant(b, ended);
+    else
+        chr_sb_str(b, "null");
+    sb_key(b, "retryAt", false);
+    int64_t retry = INT64_MAX;
+    for (uint32_t i = j->n_finished; i < j->n_runs; i++)
+        if (j->runs[i].cause == CHR_CAUSE_RETRY && j->runs[i].state < CHR_RUN_RUNNING &&
+            j->runs[i].ready_ms < retry)
+            retry = j->runs[i].ready_ms;
+    if (retry != INT64_MAX)
+        sb_json_instant(b, retry);
+    else
+        chr_sb_str(b, "null");
+}
+
 static void put_summary(struct chr_sb *b, const struct chr_view_job *j)
 {
     const struct chr_job *d = j->def;
@@ -281,6 +309,7 @@ static void put_summary(struct chr_sb *b, const struct chr_view_job *j)
     chr_sb_ch(b, ']');
     sb_key(b, "disabled", false);
     chr_sb_str(b, d->disabled ? "true" : "false");
+    put_summary_runs(b, j);
 }
 
 char *chr_render_summary(const struct chr_view_snap *s, size_t *len)
@@ -704,6 +733,10 @@ static void put_run(struct chr_sb *b, const struct chr_view_job *j, const struct
         chr_sb_str(b, "null");
     sb_key(b, "reason", false);
     chr_sb_json_str(b, r->reason);
+    if (!ended && r->ready_ms > r->due_ms && r->started_ms == INT64_MIN) {
+        sb_key(b, "notBefore", false); /* a retry waiting for its delay */
+        sb_json_instant(b, r->ready_ms);
+    }
 }
 
 char *chr_render_run(const struct chr_view_job *j, const struct chr_view_run *r, size_t *len)

@@ -259,7 +259,7 @@ static void run_from_summary(struct chr_view_run *out, const char *job,
                              const struct chr_run_summary *h)
 {
     *out = (struct chr_view_run){.state = h->state, .cause = h->cause, .due_ms = h->due_ms,
-                                 .started_ms = h->started_ms, .ended_ms = h->ended_ms,
+                                 .ready_ms = INT64_MIN, .started_ms = h->started_ms, .ended_ms = h->ended_ms,
                                  .attempt = h->attempt, .exit_code = h->exit_code};
     snprintf(out->id, sizeof out->id, "ct:%lld:%d:%s", (long long)h->due_ms, (int)h->attempt, job);
     snprintf(out->reason, sizeof out->reason, "%s", h->reason);
@@ -268,7 +268,7 @@ static void run_from_summary(struct chr_view_run *out, const char *job,
 static void run_from_active(struct chr_view_run *out, const struct chr_run *r)
 {
     *out = (struct chr_view_run){.state = r->state, .cause = r->cause, .due_ms = r->due_ms,
-                                 .started_ms = r->started_ms, .ended_ms = r->ended_ms,
+                                 .ready_ms = chr_core_run_ready_ms(r), .started_ms = r->started_ms, .ended_ms = r->ended_ms,
                                  .attempt = r->attempt, .exit_code = r->exit_code};
     snprintf(out->id, sizeof out->id, "%s", r->id);
     snprintf(out->reason, sizeof out->reason, "%s", r->reason);

@@ -28,6 +28,8 @@ struct chr_view_run {
     enum chr_run_state state;
     enum chr_run_cause cause;
     int64_t due_ms;
+    int64_t ready_ms;             /* active: not started before (due, or a retry's
+                                   * delay's end); finished: INT64_MIN */
     int64_t started_ms, ended_ms; /* INT64_MIN: not (yet) */
     int32_t attempt;
     int32_t exit_code;            /* valid when ended; -1: none (signal, never ran) */

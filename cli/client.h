@@ -45,6 +45,10 @@
 /* libcurl timeouts: connecting, and a whole exchange (not for `logs -f`). */
 #define CHR_CLIENT_CONNECT_TIMEOUT_MS 5000
 #define CHR_CLIENT_TIMEOUT_MS 30000
+/* How long `logs` (without -f) waits for a run to start: a run just created
+ * starts within a second or two; a pending retry may take longer, and
+ * `logs -f` waits for it without end. */
+#define CHR_CLIENT_LOGS_WAIT_MS 30000
 
 #define CHR_CLIENT_DEFAULT_URL "http://127.0.0.1:4400"
 

@@ -93,13 +93,15 @@ int chr_client_put_job(const struct chr_client *c, const json_t *job)
 static const char list_help[] =
     "usage: chronos list [--json] [--server URL]\n"
     "\n"
-    "Lists the jobs, one a line:\n"
+    "Lists the jobs by name, one a line:\n"
     "  NAME              the job's name\n"
     "  SCHEDULE/PARENTS  its schedule as written, or `after a,b` for a dependent job\n"
-    "  STATUS            its last run: success, failure, or fresh (never ran)\n"
-    "  STATE             idle, queued, N running, or disabled\n"
-    "  NEXT              when it runs next (`in 3m`), `-` when nothing is due\n"
-    "  LAST-RUN          when it last ended (`5s ago`), or `never`\n"
+    "  TZ                the schedule's zone (scheduleTimeZone, else UTC); `-` when\n"
+    "                    dependent\n"
+    "  STATUS            its last run: succeeded, failed, killed, lost, or `-` (none)\n"
+    "  STATE             idle, starting, N running, retrying in 5s, or disabled\n"
+    "  NEXT              when it runs next (`in 3m`), `disabled`, `-` when nothing is due\n"
+    "  LAST-RUN          when its last run ended (`5s ago`), or `never`\n"
     "\n"
     "  --json        print the server's answer (GET /v1/scheduler/jobs, a JSON array)\n"
     CHR_CLIENT_SERVER_HELP;
@@ -126,69 +128,138 @@ static int summary_by_name(const struct chr_client *c, json_t **out)
     return CHR_EXIT_OK;
 }
 
-/* The later of lastSuccess and lastError, relative; "never" without one. */
-static void last_run(const json_t *job, int64_t now, char *buf, size_t cap)
+/* The latest of lastSuccess, lastError and the summary's lastRunAt (a
+ * killed or lost run ends too), relative; "never" without one. */
+static void last_run(const json_t *job, const json_t *sum, int64_t now, char *buf, size_t cap)
 {
-    int64_t a = INT64_MIN, b = INT64_MIN, t;
-    bool ok_a = chr_json_instant(json_object_get(job, "lastSuccess"), &a);
-    bool ok_b = chr_json_instant(json_object_get(job, "lastError"), &b);
-    t = a > b ? a : b;
-    if (ok_a || ok_b)
+    const json_t *ends[] = {json_object_get(job, "lastSuccess"), json_object_get(job, "lastError"),
+                            json_object_get(sum, "lastRunAt")};
+    int64_t t = INT64_MIN, at;
+    bool any = false;
+    for (size_t i = 0; i < 3; i++) {
+        if (!chr_json_instant(ends[i], &at))
+            continue;
+        t = !any || at > t ? at : t;
+        any = true;
+    }
+    if (any)
         chr_rel_time(t, now, buf, cap);
     else
         snprintf(buf, cap, "never");
 }
 
+/* The last run's outcome in a user's words; Chronos's "fresh" (no success
+ * or error counted) is "-" unless a run was killed or lost. */
+static const char *status_word(const json_t *job, const json_t *sum)
+{
+    const char *s = json_string_value(json_object_get(sum, "lastRunState"));
+    if (s == NULL)
+        s = json_string_value(json_object_get(sum, "status"));
+    if (s == NULL)
+        s = json_string_value(json_object_get(job, "lastRunState"));
+    if (s == NULL || !strcmp(s, "fresh"))
+        return "-";
+    if (!strcmp(s, "success"))
+        return "succeeded";
+    if (!strcmp(s, "failure"))
+        return "failed";
+    return s;
+}
+
+/* What the job does now: runs, a retry waiting for its delay, a run
+ * starting, disabled, or idle. */
+static const char *state_word(const json_t *job, const json_t *sum, int64_t now, char *buf,
+                              size_t cap)
+{
+    const char *state = json_string_value(json_object_get(sum, "state"));
+    int64_t at;
+    char rel[32];
+    if (state != NULL && strstr(state, "running") != NULL)
+        return state;
+    if (chr_json_instant(json_object_get(sum, "retryAt"), &at)) {
+        chr_rel_time(at, now, rel, sizeof rel);
+        snprintf(buf, cap, "retrying %s", at > now ? rel : "now");
+        return buf;
+    }
+    if (state != NULL && !strcmp(state, "queued"))
+        return "starting";
+    if (json_is_true(json_object_get(job, "disabled")))
+        return "disabled";
+    return state != NULL ? state : "-";
+}
+
+/* "after a,b" for a dependent job, else its schedule; chr_malloc'd. */
+static char *schedule_text(const json_t *job)
+{
+    if (!chr_job_is_dependent(job))
+        return chr_json_text(json_object_get(job, "schedule"));
+    char *p = chr_json_text(json_object_get(job, "parents"));
+    size_t n = p ? strlen(p) + 7 : 0;
+    char *sched = p ? chr_malloc(n) : NULL;
+    if (sched != NULL)
+        snprintf(sched, n, "after %s", p);
+    chr_free(p);
+    return sched;
+}
+
 static bool list_row(struct chr_table *t, const json_t *job, const json_t *sum, int64_t now)
 {
-    char next[32] = "-", last[32], *sched;
-    const char *state = json_string_value(json_object_get(sum, "state"));
-    const char *status = json_string_value(json_object_get(sum, "status"));
-    if (status == NULL)
-        status = json_string_value(json_object_get(job, "lastRunState"));
-    if (json_is_true(json_object_get(job, "disabled")) && (!state || !strcmp(state, "idle")))
-        state = "disabled";
+    char next[32] = "-", last[32], state_buf[48];
+    const char *tz = json_string_value(json_object_get(job, "scheduleTimeZone"));
+    if (chr_job_is_dependent(job))
+        tz = "-";
+    else if (tz == NULL || tz[0] == '\0')
+        tz = "UTC";
     int64_t at;
-    if (chr_json_instant(json_object_get(job, "nextRunAt"), &at))
+    if (json_is_true(json_object_get(job, "disabled")))
+        snprintf(next, sizeof next, "disabled");
+    else if (chr_json_instant(json_object_get(job, "nextRunAt"), &at))
         chr_rel_time(at, now, next, sizeof next);
-    last_run(job, now, last, sizeof last);
-    if (chr_job_is_dependent(job)) {
-        char *p = chr_json_text(json_object_get(job, "parents"));
-        size_t n = p ? strlen(p) + 7 : 0;
-        sched = p ? chr_malloc(n) : NULL;
-        if (sched != NULL)
-            snprintf(sched, n, "after %s", p);
-        chr_free(p);
-    } else {
-        sched = chr_json_text(json_object_get(job, "schedule"));
-    }
-    const char *cells[] = {json_string_value(json_object_get(job, "name")), sched, status, state,
-                           next, last};
+    last_run(job, sum, now, last, sizeof last);
+    char *sched = schedule_text(job);
+    const char *cells[] = {json_string_value(json_object_get(job, "name")), sched, tz,
+                           status_word(job, sum),
+                           state_word(job, sum, now, state_buf, sizeof state_buf), next, last};
     bool ok = sched != NULL && chr_table_add(t, cells);
     chr_free(sched);
     return ok;
 }
 
-/* Renders GET /v1/scheduler/jobs, with each job's state from the summary. */
+static int by_name(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "name"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "name"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Renders GET /v1/scheduler/jobs by name (the server's order is the order
+ * jobs were loaded, which a restart changes), with each job's state from
+ * the summary. */
 static int list_table(const struct chr_client *c, const json_t *jobs)
 {
-    static const char *const head[] = {"NAME", "SCHEDULE/PARENTS", "STATUS", "STATE", "NEXT",
-                                       "LAST-RUN"};
-    json_t *sum = NULL, *job;
+    static const char *const head[] = {"NAME", "SCHEDULE/PARENTS", "TZ", "STATUS", "STATE",
+                                       "NEXT", "LAST-RUN"};
+    json_t *sum = NULL;
     int st = summary_by_name(c, &sum);
     if (st != CHR_EXIT_OK)
         return st;
-    struct chr_table *t = chr_table_new(head, 6);
+    size_t n = json_array_size(jobs), bytes;
+    json_t **v = chr_mul_overflows(n, sizeof *v, &bytes) ? NULL : chr_malloc(bytes ? bytes : 1);
+    struct chr_table *t = v != NULL ? chr_table_new(head, 7) : NULL;
     int64_t now = chr_clock_wall_ms();
-    size_t i;
     bool ok = t != NULL;
-    json_array_foreach(jobs, i, job) {
-        const char *name = json_string_value(json_object_get(job, "name"));
-        ok = ok && list_row(t, job, json_object_get(sum, name ? name : ""), now);
+    for (size_t i = 0; ok && i < n; i++)
+        v[i] = json_array_get(jobs, i);
+    if (ok && n > 1)
+        qsort(v, n, sizeof *v, by_name);
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *name = json_string_value(json_object_get(v[i], "name"));
+        ok = list_row(t, v[i], json_object_get(sum, name ? name : ""), now);
     }
     if (ok)
         chr_table_print(t, stdout);
     chr_table_free(t);
+    chr_free(v);
     json_decref(sum);
     return ok ? CHR_EXIT_OK : chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
 }

@@ -21,10 +21,11 @@ static const struct command commands[] = {
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
     {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
     {"status", chr_cli_status}, {"suspend", chr_cli_suspend}, {"resume", chr_cli_resume},
+    {"ledger", chr_cli_ledger},
 };
 
 /* The commands that take job names (completed from `chronos list`). */
-static const char job_commands[] = "show|edit|run|kill|delete|suspend|resume|logs|runs";
+static const char job_commands[] = "show|edit|run|kill|delete|suspend|resume|logs|runs|ledger";
 
 /* `chronos completion bash|zsh`: a completion script made from the command
  * table and, for options, each command's own --help at completion time, so
@@ -87,6 +88,7 @@ static void usage(FILE *out)
           "  resume   let a suspended job run again\n"
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
+          "  ledger   the instants of a job that did not run, and why\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
           "  status   the leader, its health, and the cluster's figures: what the\n"
           "           agents offered, what chronos uses and holds, the task time\n"

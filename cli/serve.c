@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/log.h"
 #include "common/near.h"
 #include "cli/secret.h"
 #include "common/alloc.h"
@@ -44,7 +45,7 @@ enum key {
     K_MAIL_SSL, K_SLACK_URL, K_MATTERMOST_URL, K_HTTP_NOTIFY_URL, K_HTTP_NOTIFY_CREDS,
     K_HTTP_NOTIFY_CREDS_FILE, K_NOTIFY_HMAC, K_NOTIFY_HMAC_FILE, K_DISABLE_AFTER, K_NOTIFY_EVENTS,
     K_NOTIFY_TIMEOUT, K_NOTIFY_BACKOFF, K_NOTIFY_BACKOFF_MAX, K_NOTIFY_OUTBOX_MAX, K_RAVEN_DSN,
-    K_COUNT
+    K_LOG_FORMAT, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -63,6 +64,7 @@ static const char *const key_names[K_COUNT] = {
     "notification_hmac_key", "notification_hmac_key_file", "disable_after_failures",
     "notify_events", "notify_timeout_ms", "notify_backoff_ms", "notify_backoff_max_ms",
     "notify_outbox_max", "raven_dsn",
+    "log_format",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -81,6 +83,7 @@ static const char *const key_defaults[K_COUNT] = {
     NULL, NULL, "0",
     "failed,disabled,exhausted,deleted,lost,timeout", "10000", "1000", "600000",
     "10000", NULL,
+    "text",
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -174,6 +177,8 @@ static const char serve_help2[] =
     "  --min_period SECONDS   the shortest time between two instants of a schedule\n"
     "                         (default 1; shorter schedules are refused; 0: no minimum)\n"
     "  --verbose true|false   one log line per event (default true)\n"
+    "  --log_format text|json the log's lines: `INSTANT TEXT` (default) or one JSON\n"
+    "                         object per line (ts, level, msg, job, run)\n"
     "\n"
     "Notifications (docs/operations.md \"Notifications\"):\n"
     "  --cluster_name NAME    prefixes subjects with [NAME]\n"
@@ -593,6 +598,13 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         return false;
     }
     c->cgroups = strcmp(cg, "auto") == 0;
+    enum chr_log_format lf;
+    if (!chr_log_format_parse(s->value[K_LOG_FORMAT], &lf)) {
+        fprintf(stderr, "chronos serve: log_format: '%s' is not text or json\n",
+                s->value[K_LOG_FORMAT]);
+        return false;
+    }
+    chr_log_set_format(lf);
     const char *rt = s->set[K_LOCAL_CONTAINERIZER] ? s->value[K_LOCAL_CONTAINERIZER] : "";
     if (rt[0] && chr_local_runtime_parse(rt, &c->runtime) != CHR_OK) {
         fprintf(stderr, "chronos serve: local_containerizer: '%s' is not podman or docker\n", rt);

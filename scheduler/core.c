@@ -12,6 +12,7 @@
  */
 #include "scheduler/core_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 uint64_t core_seq(struct chr_core *c)
@@ -450,6 +451,14 @@ size_t chr_core_job_runs(const struct chr_core *c, const char *name, const struc
     for (struct core_run *r = j != NULL ? j->runs : NULL; r != NULL && n < max; r = r->job_next)
         out[n++] = &r->r;
     return n;
+}
+
+int64_t chr_core_run_ready_ms(const struct chr_run *run)
+{
+    /* Every run the core hands out is the `r` of one of its core_runs. */
+    const struct core_run *r =
+        (const struct core_run *)(const void *)((const char *)run - offsetof(struct core_run, r));
+    return r->ready_ms > r->r.due_ms ? r->ready_ms : r->r.due_ms;
 }
 
 void chr_core_counts(const struct chr_core *c, struct chr_core_counts *out)

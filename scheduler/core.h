@@ -501,6 +501,9 @@ void chr_core_each_job(const struct chr_core *core, void (*fn)(void *ctx, const 
 /* The active runs of a job (queued, launching, running) into out[], up to max. */
 size_t chr_core_job_runs(const struct chr_core *core, const char *name, const struct chr_run **out,
                          size_t max);
+/* When an active run (one chr_core_job_runs gave) may start at the earliest:
+ * its due instant, or for a retry the end of its delay. */
+int64_t chr_core_run_ready_ms(const struct chr_run *run);
 
 /* What the core holds, for metrics and for tests of its bounds. */
 struct chr_core_counts {

@@ -25,6 +25,7 @@
 #include "common/limits.h"
 #include "common/strmap.h"
 #include "common/log.h"
+#include "iso8601/iso8601.h"
 #include "zkstore/packs.h"
 #include "server/loop_int.h"
 #include "server/notify.h"
@@ -99,6 +100,9 @@ struct chr_loop {
     uint64_t last_batch; /* the newest persist batch emitted */
     int64_t started_ms; /* when this process's loop began */
     bool fenced;        /* on_fenced fired: nothing more is launched */
+    /* The step is about a run of a deleted job: forget_orphan's one line
+     * says what happened, not the core's "unknown run ... ignored". */
+    bool orphan_step;
     /* Once the core failed: why, for the answers to writes (the store's
      * cause, or the fence's). */
     char fail_why[CHR_ERROR_MESSAGE_MAX + 32];
@@ -718,7 +722,10 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
             break;
         case CHR_ACT_SUPPRESS: rm->ops->suppress(rm); break;
         case CHR_ACT_REVIVE: rm->ops->revive(rm); break;
-        case CHR_ACT_NOTE: logf_(l, "%s", a->u.note.text); break;
+        case CHR_ACT_NOTE:
+            if (!l->orphan_step)
+                logf_(l, "%s", a->u.note.text);
+            break;
         case CHR_ACT_WAITING:
             touch(l, a->u.run.run->job);
             logf_(l, "%s is %s", a->u.run.run->id, a->u.run.run->reason);
@@ -843,9 +850,126 @@ static bool is_orphan(struct chr_loop *l, const struct chr_event *ev)
 static void forget_orphan(struct chr_loop *l, const char *run_id)
 {
     const char *job = chr_view_run_job(run_id);
-    if (l->rm->ops->collect(l->rm, run_id) == CHR_OK && job != NULL)
+    enum chr_err e = l->rm->ops->collect(l->rm, run_id);
+    if (e == CHR_OK && job != NULL)
         l->rm->ops->forget_job(l->rm, job);
-    logf_(l, "run %s of a deleted job: its directory is removed", run_id);
+    if (e == CHR_OK)
+        logf_(l, "run %s of a deleted job: its directory is removed", run_id);
+    else
+        logf_(l, "run %s of a deleted job: its directory stays (%s)", run_id, chr_err_message(e));
+}
+
+/* ---- Log lines for what happens to jobs and runs ---------------------------------- */
+
+/* What an event's job or run was before the step, for the lines after it. */
+struct log_before {
+    char job[CHR_JOB_NAME_MAX + 1]; /* the job the event is about; "" if none */
+    bool existed, disabled;         /* PUT_JOB: the job before */
+    bool active;                    /* TASK_STATUS: the run was open */
+    int64_t started_ms;             /* TASK_STATUS: INT64_MIN if never seen running */
+    int32_t attempt;
+};
+
+static void log_before(struct chr_loop *l, const struct chr_event *ev, struct log_before *b)
+{
+    *b = (struct log_before){{0}, false, false, false, INT64_MIN, 0};
+    if (!l->cfg.verbose)
+        return;
+    if (ev->type == CHR_EV_PUT_JOB && ev->u.job.job.name != NULL) {
+        snprintf(b->job, sizeof b->job, "%s", ev->u.job.job.name);
+        const struct chr_job *j = chr_core_job(l->core, b->job, NULL);
+        b->existed = j != NULL;
+        b->disabled = j != NULL && j->disabled;
+    } else if (ev->type == CHR_EV_TASK_STATUS) {
+        const struct chr_run *r = find_run(l, ev->u.status.run_id);
+        if (r == NULL || r->state >= CHR_RUN_FINISHED)
+            return;
+        *b = (struct log_before){{0}, false, false, true, r->started_ms, r->attempt};
+        snprintf(b->job, sizeof b->job, "%s", r->job);
+    }
+}
+
+/* The job lines: a PUT that wrote the job, a DELETE that removed it. */
+static void log_job_items(const struct chr_event *ev, const struct log_before *b,
+                          const struct chr_action *a)
+{
+    for (size_t i = 0; i < a->u.persist.n; i++) {
+        const struct chr_persist_item *p = &a->u.persist.items[i];
+        if (p->op == CHR_PERSIST_DELETE_JOB && ev->type == CHR_EV_DELETE_JOB) {
+            chr_log_event(CHR_LOG_INFO, p->name, NULL, "job %s deleted", p->name);
+            continue;
+        }
+        if (p->op != CHR_PERSIST_JOB || ev->type != CHR_EV_PUT_JOB || p->job == NULL ||
+            strcmp(p->name, b->job) != 0)
+            continue;
+        bool disabled = p->job->disabled;
+        chr_log_event(CHR_LOG_INFO, p->name, NULL, "job %s %s%s", p->name,
+                      b->existed ? "replaced" : "created",
+                      !b->existed && disabled ? " (disabled)" : "");
+        if (b->existed && disabled != b->disabled)
+            chr_log_event(CHR_LOG_INFO, p->name, NULL, "job %s %s", p->name,
+                          disabled ? "disabled" : "enabled");
+    }
+}
+
+/* The run lines: how an open run ended, and the retry that follows it. */
+static void log_run_end(struct chr_loop *l, const struct chr_event *ev, const struct log_before *b)
+{
+    const char *id = ev->u.status.run_id, *job = b->job;
+    const char *why = ev->u.status.reason != NULL ? ev->u.status.reason : "";
+    int64_t now = chr_clock_wall_ms();
+    long long took = b->started_ms != INT64_MIN ? (long long)(now - b->started_ms) : -1;
+    int code = ev->u.status.exit_code;
+    switch (ev->u.status.state) {
+    case CHR_RUN_FINISHED:
+        chr_log_event(CHR_LOG_INFO, job, id, "run %s of job %s finished in %lld ms", id, job, took);
+        return;
+    case CHR_RUN_FAILED:
+        if (strstr(why, "maxCompletionTime") != NULL)
+            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s timed out after %lld ms: %s",
+                          id, job, took, why);
+        else
+            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s failed: exit %d after %lld ms%s%s",
+                          id, job, code, took, why[0] && strncmp(why, "exit ", 5) ? ": " : "",
+                          strncmp(why, "exit ", 5) ? why : ""); /* "exit N" says it twice */
+        break;
+    case CHR_RUN_KILLED:
+        chr_log_event(CHR_LOG_INFO, job, id, "run %s of job %s killed%s%s", id, job,
+                      why[0] ? ": " : "", why);
+        break;
+    case CHR_RUN_LOST:
+        chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s lost%s%s", id, job,
+                      why[0] ? ": " : "", why);
+        break;
+    default: return;
+    }
+    /* A retry is the same instant's next attempt: "ct:<due>:<attempt+1>:<job>". */
+    const char *due = strchr(id, ':');
+    const char *end = due != NULL ? strchr(due + 1, ':') : NULL;
+    if (end == NULL)
+        return;
+    char retry[CHR_RUN_ID_MAX];
+    snprintf(retry, sizeof retry, "%.*s:%d:%s", (int)(end - id), id, (int)b->attempt + 1, job);
+    const struct chr_run *r = find_run(l, retry);
+    char at[CHR_INSTANT_TEXT_MAX];
+    if (r == NULL || r->cause != CHR_CAUSE_RETRY)
+        return;
+    chr_instant_format(chr_core_run_ready_ms(r), at);
+    chr_log_event(CHR_LOG_INFO, job, retry, "run %s of job %s retries %s (attempt %d) at %s", retry,
+                  job, id, (int)r->attempt, at);
+}
+
+static void log_after(struct chr_loop *l, const struct chr_event *ev, const struct log_before *b,
+                      const struct chr_actions *acts)
+{
+    if (!l->cfg.verbose)
+        return;
+    if (ev->type == CHR_EV_PUT_JOB || ev->type == CHR_EV_DELETE_JOB)
+        for (size_t i = 0; i < acts->n; i++)
+            if (acts->v[i].type == CHR_ACT_PERSIST)
+                log_job_items(ev, b, &acts->v[i]);
+    if (ev->type == CHR_EV_TASK_STATUS && b->active)
+        log_run_end(l, ev, b);
 }
 
 /* The core failed (a batch failed): why, in words for the log and for the
@@ -879,11 +1003,14 @@ static void step(struct chr_loop *l, struct qitem *it)
     bool orphan = is_orphan(l, &it->ev);
     struct run_before before;
     observe_before(l, &it->ev, &before);
+    struct log_before lb;
+    log_before(l, &it->ev, &lb);
     struct chr_actions acts = {NULL, 0};
     enum chr_err e = chr_core_step(l->core, chr_clock_wall_ms(), &it->ev, &acts);
     if (e == CHR_EUNAVAIL && l->fail_why[0] == '\0')
         note_failure(l);
     observe_after(l, &it->ev, &before);
+    log_after(l, &it->ev, &lb, &acts);
     if (orphan)
         forget_orphan(l, it->ev.u.status.run_id);
     if (it->ev.type == CHR_EV_PUT_JOB || it->ev.type == CHR_EV_LOAD_JOB)
@@ -892,7 +1019,9 @@ static void step(struct chr_loop *l, struct qitem *it)
         reply(l, it->ev.request_id, e, chr_err_message(e));
     if (it->ev.type == CHR_EV_STORE_DONE && it->ev.u.store.result == CHR_OK)
         release_items(l, it->ev.u.store.batch_id); /* before the replies it allows */
+    l->orphan_step = orphan;
     execute(l, &acts);
+    l->orphan_step = false;
     /* A status the core wrote is shown once its batch is durable (the job
      * is held by then); one it did not write is shown now. */
     if (it->ev.type == CHR_EV_TASK_STATUS)

@@ -67,7 +67,7 @@ job() { curl -s "$URL/v1/scheduler/job/$1" >"$OUT"; }
 run help
 check "chronos help exits 0 and documents exit codes 3 and 4" \
   eval 'rc_is 0 && out_has "cannot reach the server" && out_has "^  4 " && out_has "create"'
-for c in create list show edit apply run kill delete runs logs graph next serve; do
+for c in create list show edit apply run kill delete runs logs ledger graph next serve; do
   run "$c" --help
   check "$c --help exits 0 with usage on stdout" eval "rc_is 0 && out_has '^usage: chronos $c' && [ ! -s '$ERR' ]"
 done
@@ -164,6 +164,9 @@ cd "$tmp"
 "$CHRONOS" create example --command=/bin/echo "Hello, World!" --executor=shell --mesos-resources=cpus=1,mem=128 >"$OUT" 2>"$ERR"
 RC=$?
 check "create example (the issue's line) prints 'created example'" eval 'rc_is 0 && out_is "created example"'
+run create quick --command 'echo quick'
+run logs quick
+check "logs right after create waits for the run to start, then prints it" eval 'rc_is 0 && out_is quick'
 if wait_for 20 logs_has example "Hello, World!"; then
   ok "chronos logs example prints Hello, World!"
 else
@@ -212,7 +215,12 @@ check "a job the server refuses: exit 1, its message on one line" eval \
 
 # -- list and show
 run list
-check "list prints the table header" out_has "^NAME  *SCHEDULE/PARENTS  *STATUS  *STATE  *NEXT  *LAST-RUN$"
+check "list prints the table header" out_has "^NAME  *SCHEDULE/PARENTS  *TZ  *STATUS  *STATE  *NEXT  *LAST-RUN$"
+check "list is ordered by name" eval '[ "$(awk "NR > 1 {print \$1}" "$OUT")" = "$(awk "NR > 1 {print \$1}" "$OUT" | LC_ALL=C sort)" ]'
+check "list: TZ is the job's zone, UTC without one, - for a dependent job" eval \
+  'grep -q "^nightly .* Europe/Paris " "$OUT" && grep -q "^example .* UTC  *succeeded " "$OUT" && grep -q "^child  *after nightly,example  *- " "$OUT"'
+check "list: a disabled job's NEXT is disabled" eval 'grep -q "^child .* disabled  *disabled  *never$" "$OUT"'
+check "list: no internal or Chronos-only words (fresh, recording)" eval '! grep -qE "fresh|recording" "$OUT"'
 check "list: a job that ran shows 'ago', a future one 'in', a dependent 'after'" eval \
   'grep -q "^example .* ago$" "$OUT" && grep -q "^nightly .*R/2030-01-01T00:00:00Z/PT1H .* in [0-9]*d  *never$" "$OUT" && grep -q "^child  *after nightly,example .*disabled" "$OUT"'
 run list --json
@@ -236,6 +244,8 @@ check "runs prints the run table" eval 'rc_is 0 && out_has "^ID  *STATE  *EXIT  
 run runs example --json --limit 1
 check "runs --json --limit 1: one run of the job" eval 'rc_is 0 && py "len(d)==1 and d[0][\"job\"]==\"example\""'
 id=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$OUT" 2>/dev/null)
+run runs --help; check "runs --help says starting, not recording" eval 'out_has starting && ! out_has recording'
+run runs --state starting; check "runs --state starting is accepted" rc_is 0
 run runs --state bogus; check "runs --state bogus: exit 1 (refused)" eval 'rc_is 1 && one_err_line'
 run runs nope;          check "runs of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
 run logs "$id"
@@ -258,14 +268,49 @@ if wait_for 20 runs_has sleeper "r['state']=='running'"; then
   check "kill prints 'killed NAME'" eval 'rc_is 0 && out_is "killed sleeper"'
   wait_for 20 runs_has sleeper "r['state']=='killed'" && ok "the killed run ends as killed" \
     || bad "killed run state" "$("$CHRONOS" runs sleeper 2>&1 | tail -2)"
+  run list
+  check "list: a killed run shows killed and when, not fresh/never" eval \
+    'grep -q "^sleeper .* killed  *idle  .* ago$" "$OUT"'
 else
   bad "the sleeper never ran"
 fi
 run kill nope; check "kill of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
 
+# -- a job in retry (the server's default retry delay is 60 s)
+run create flaky --command 'exit 3' --retries 1
+if wait_for 20 runs_has flaky "r['cause']=='retry' and r.get('notBefore')"; then
+  run list
+  check "list: a job waiting for its retry shows failed, retrying in" eval \
+    'grep -q "^flaky .* failed  *retrying in [0-9]*s " "$OUT"'
+  timeout 3 "$CHRONOS" logs -f flaky >"$OUT" 2>"$ERR"
+  check "logs -f on a pending retry says what it waits for" eval \
+    'err_has "is a retry, pending until 20[0-9-]*T" && err_has "waiting for it to start"'
+else
+  bad "flaky never got a retry"
+fi
+run delete flaky
+
+# -- ledger
+run ledger nightly
+check "ledger of a job that missed nothing says so" eval 'rc_is 0 && out_has "no instants missed"'
+run create busy --command 'sleep 5' --schedule "R/$(date -u +%Y-%m-%dT%H:%M:%SZ)/PT1S"
+ledger_has() { "$CHRONOS" ledger busy 2>/dev/null | grep -q "coalesced-busy"; }
+if wait_for 20 ledger_has; then
+  run ledger busy
+  check "ledger prints the table of instants not run" eval \
+    'rc_is 0 && out_has "^FROM  *TO  *COUNT  *REASON$" && grep -qE "^20[0-9:.TZ-]+  +20[0-9:.TZ-]+  +[0-9]+  +coalesced-busy$" "$OUT"'
+else
+  bad "ledger busy never showed coalesced-busy" "$("$CHRONOS" ledger busy 2>&1 | head -3)"
+fi
+run ledger busy --json; check "ledger --json is the server's array" eval 'rc_is 0 && py "d[0][\"reason\"]==\"coalesced-busy\""'
+run ledger nope; check "ledger of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
+run delete busy
+
 # -- next --job
 run next --job nightly --count 3
-check "next --job prints the server's instants" out_is $'2029-12-31T23:00:00.000Z\n2030-01-01T00:00:00.000Z\n2030-01-01T01:00:00.000Z'
+check "next --job prints the instants in UTC and in the job's zone" out_is \
+  "$(printf '%s\n' 'UTC                       Europe/Paris' '2029-12-31T23:00:00.000Z  2030-01-01T00:00:00.000+01:00' \
+     '2030-01-01T00:00:00.000Z  2030-01-01T01:00:00.000+01:00' '2030-01-01T01:00:00.000Z  2030-01-01T02:00:00.000+01:00')"
 run next --job nightly --count 2 --json
 check "next --job --json is the server's JSON" eval 'rc_is 0 && py "len(d[\"next\"])==2"'
 run next --job nope;  check "next --job of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'

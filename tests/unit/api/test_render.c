@@ -59,6 +59,19 @@ const char *chr_view_job_state(const struct chr_view_job *j, char buf[32])
     return j->n_queued > 0 ? "queued" : "idle";
 }
 
+const char *chr_view_last_run_state(const struct chr_view_job *j)
+{
+    if (j->n_finished == 0)
+        return NULL;
+    switch (j->runs[j->n_finished - 1].state) {
+    case CHR_RUN_FINISHED: return "success";
+    case CHR_RUN_FAILED: return "failure";
+    case CHR_RUN_KILLED: return "killed";
+    case CHR_RUN_LOST: return "lost";
+    default: return NULL;
+    }
+}
+
 const char *chr_view_job_json(const struct chr_view_job *j, size_t *len)
 {
     const struct tjob *t = (const struct tjob *)j;
@@ -242,18 +255,27 @@ static void test_summary(void **state)
     b.v.stats.last_error_ms = 1000; /* never succeeded: failure */
     b.v.n_queued = 1;
     b.def.disabled = true;
-    tjob_init(&c, "c", "x", "0 * * * *"); /* never ran: fresh */
+    tjob_init(&c, "c", "x", "0 * * * *"); /* no success or error: fresh, though killed */
+    tjob_run(&c, CHR_RUN_KILLED, JAN1, JAN1, JAN1 + 5, -1);
+    /* b's failed run, and its retry waiting for its delay */
+    tjob_run(&b, CHR_RUN_FAILED, JAN1, JAN1, JAN1 + 5, 3);
+    struct chr_view_run *retry = tjob_run(&b, CHR_RUN_QUEUED, JAN1, INT64_MIN, INT64_MIN, 0);
+    retry->cause = CHR_CAUSE_RETRY;
+    retry->ready_ms = JAN1 + 60005;
     expect_text(chr_render_summary(snap_of(&ts, NULL, 0), &len), &len, "{\"jobs\":[]}");
     struct tjob *all[] = {&a, &b, &c};
     expect_text(chr_render_summary(snap_of(&ts, all, 3), &len), &len,
                 "{\"jobs\":["
                 "{\"name\":\"a\",\"status\":\"success\",\"state\":\"2 running\","
-                "\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\",\"parents\":[],\"disabled\":false},"
+                "\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\",\"parents\":[],\"disabled\":false,"
+                "\"lastRunState\":null,\"lastRunAt\":null,\"retryAt\":null},"
                 "{\"name\":\"b\",\"status\":\"failure\",\"state\":\"queued\",\"schedule\":\"\","
-                "\"parents\":[\"a\",\"c\"],\"disabled\":true},"
+                "\"parents\":[\"a\",\"c\"],\"disabled\":true,\"lastRunState\":\"failure\","
+                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":\"2030-01-01T00:01:00.005Z\"},"
                 "{\"name\":\"c\",\"status\":\"fresh\",\"state\":\"idle\","
                 "\"schedule\":\"0 * * * *\","
-                "\"parents\":[],\"disabled\":false}]}");
+                "\"parents\":[],\"disabled\":false,\"lastRunState\":\"killed\","
+                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":null}]}");
 }
 
 /* Names and reasons with every kind of byte come out as valid JSON: quote,
