@@ -73,6 +73,8 @@ static bool write_json(const char *at, enum chr_log_level level, const char *job
 }
 
 static void log_line(enum chr_log_level level, const char *job, const char *run,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void log_line(enum chr_log_level level, const char *job, const char *run,
                      const char *fmt, va_list ap)
 {
     char at[LOG_AT_MAX];
