@@ -276,10 +276,11 @@ await test('the run page kills that run only: two runs of one job, one killed, t
 });
 
 await test("a graph of 500 jobs draws every node and edge, and focus keeps one job's ancestors and descendants", async () => {
-  // A binary tree: t-1 the root, t-i's parent t-(i/2); posted parents first.
+  // A binary tree: t-1 the root, t-i's parent t-(i/2); a level at a time
+  // (t-2^k .. t-2^(k+1)-1), so every parent exists before its children.
   await post({ name: 't-1', command: 'true', schedule: 'R/2035-01-01T00:00:00Z/P1D' });
-  for (let i = 2; i <= 500; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, 501 - i) }, (_, k) => i + k)
+  for (let lo = 2; lo <= 500; lo *= 2) {
+    await Promise.all(Array.from({ length: Math.min(lo, 501 - lo) }, (_, k) => lo + k)
       .map((n) => post({ name: `t-${n}`, command: 'true', parents: [`t-${Math.floor(n / 2)}`] })));
   }
   await open('/graph', '[data-edge="t-1->t-2"]');
