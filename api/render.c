@@ -429,18 +429,6 @@ static void put_stat_run(struct chr_sb *b, const struct chr_view_job *j, const s
     chr_sb_json_str(b, stat_status(r->state));
 }
 
-static const char *ledger_reason(enum chr_ledger_reason r)
-{
-    switch (r) {
-    case CHR_LEDGER_COALESCED_DOWN: return "coalesced-down";
-    case CHR_LEDGER_COALESCED_BUSY: return "coalesced-busy";
-    case CHR_LEDGER_SKIPPED_DEADLINE: return "skipped-deadline";
-    case CHR_LEDGER_SKIPPED_DISABLED: return "skipped-disabled";
-    case CHR_LEDGER_COALESCED_WAITING: return "coalesced-waiting-for-resources";
-    }
-    return "unknown";
-}
-
 char *chr_render_ledger(const struct chr_view_job *j, size_t *len)
 {
     struct chr_sb b = {0};
@@ -461,7 +449,7 @@ char *chr_render_ledger(const struct chr_view_job *j, size_t *len)
         sb_key(&b, "count", false);
         chr_sb_fmt(&b, "%lld", (long long)e->count);
         sb_key(&b, "reason", false);
-        chr_sb_json_str(&b, ledger_reason(e->reason));
+        chr_sb_json_str(&b, chr_ledger_reason_name(e->reason));
         chr_sb_ch(&b, '}');
     }
     chr_sb_ch(&b, ']');

@@ -151,6 +151,9 @@ enum chr_ledger_reason {
                                     * resources no offer had */
 };
 #define CHR_LEDGER_REASON_LAST CHR_LEDGER_COALESCED_WAITING
+/* The reason's name as the API shows it ("coalesced-busy"); "unknown" for
+ * a value outside the enum. */
+const char *chr_ledger_reason_name(enum chr_ledger_reason r);
 
 /* A run of consecutive instants with one outcome (bounded per job). */
 struct chr_ledger_entry {

@@ -131,7 +131,7 @@ static bool scan_ledgers(const struct due_scan *s)
     return false;
 }
 
-static const char *ledger_reason_name(enum chr_ledger_reason r)
+const char *chr_ledger_reason_name(enum chr_ledger_reason r)
 {
     switch (r) {
     case CHR_LEDGER_COALESCED_DOWN: return "coalesced-down";
@@ -140,7 +140,7 @@ static const char *ledger_reason_name(enum chr_ledger_reason r)
     case CHR_LEDGER_SKIPPED_DISABLED: return "skipped-disabled";
     case CHR_LEDGER_COALESCED_WAITING: return "coalesced-waiting-for-resources";
     }
-    return "?";
+    return "unknown";
 }
 
 /* One SKIPPED notice for what this pass ledgered: how many instants, the
@@ -167,7 +167,7 @@ static void ledger_notice(struct chr_core *c, struct core_job *j, const struct d
         n->first_ms = s->cand_ms < n->first_ms ? s->cand_ms : n->first_ms;
         n->last_ms = s->cand_ms > n->last_ms ? s->cand_ms : n->last_ms;
     }
-    snprintf(n->reason, sizeof n->reason, "%s", ledger_reason_name(first));
+    snprintf(n->reason, sizeof n->reason, "%s", chr_ledger_reason_name(first));
 }
 
 static enum chr_err handle_due(struct chr_core *c, struct core_job *j)
