@@ -222,11 +222,12 @@ static bool term_run(struct term *t, const sigset_t *stop)
         bool changed = atomic_exchange(&t->leader_changed, false);
         if (changed && t->loop == NULL)
             show_leader(t);
+        if (atomic_load(&t->leading) && t->loop == NULL && !atomic_load(&t->over))
+            lead(t);
+        /* Last: its synchronous reads (a slow ZooKeeper) must not delay taking the lead. */
         if (changed || t->members_at_ms == 0 ||
             chr_clock_mono_ms() - t->members_at_ms >= HA_MEMBERS_MS)
             show_members(t);
-        if (atomic_load(&t->leading) && t->loop == NULL && !atomic_load(&t->over))
-            lead(t);
     }
     return false;
 }

@@ -581,7 +581,6 @@ static void do_launch(struct chr_loop *l, const struct chr_run *run, const struc
         .cpus = job->cpus > 0 ? job->cpus : cc->default_cpus,
         .mem_mb = job->mem_mb > 0 ? job->mem_mb : cc->default_mem_mb,
         .disk_mb = job->disk_mb > 0 ? job->disk_mb : cc->default_disk_mb,
-        .may_start = l->cfg.may_launch, .may_start_ctx = l->cfg.fence_ctx,
     };
     e = l->rm->ops->launch(l->rm, &t, &err);
     chr_run_cmd_free(&cmd);
@@ -1285,10 +1284,12 @@ static enum chr_err start_rm(struct chr_loop *l, struct chr_error *err)
     if (l->cfg.mesos != NULL) {
         struct chr_rm_mesos_config mc = *l->cfg.mesos;
         mc.store = l->cfg.store, mc.root = l->cfg.root, mc.verbose = l->cfg.verbose;
+        mc.may_start = (struct chr_rm_gate){l->cfg.may_launch, l->cfg.fence_ctx};
         return chr_rm_mesos_create(&mc, l, &l->rm, err);
     }
     struct chr_rm_local_config lc = {l->cfg.runs_dir, l->cfg.chronos_bin, l->cfg.resources,
-                                     l->cfg.cgroups_off, l->cfg.runtime};
+                                     l->cfg.cgroups_off, l->cfg.runtime,
+                                     {l->cfg.may_launch, l->cfg.fence_ctx}};
     return chr_rm_local_create(&lc, l, &l->rm, err);
 }
 

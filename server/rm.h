@@ -65,12 +65,15 @@ struct chr_rm_launch {
     const char *user;            /* who the task runs as; NULL: the server's user */
     const struct chr_run_cmd *cmd;
     double cpus, mem_mb, disk_mb; /* the job's, defaults applied */
-    /* The leader's lease, asked again at the step that cannot be taken
-     * back (a supervisor started, an ACCEPT sent), which may come later
-     * than the launch; false: that step is not taken and the run is left
-     * as recorded, for whoever leads next.  NULL: always. */
-    bool (*may_start)(void *ctx);
-    void *may_start_ctx;
+};
+
+/* The leader's lease, as a resource manager asks it again at the step that
+ * cannot be taken back (a supervisor started, an ACCEPT sent), which may
+ * come later than the launch; false: that step is not taken and the run is
+ * left as recorded, for whoever leads next.  fn NULL: always. */
+struct chr_rm_gate {
+    bool (*fn)(void *ctx);
+    void *ctx;
 };
 
 struct chr_rm_ops {

@@ -29,6 +29,7 @@ struct rm_local {
     struct chr_local *local;
     bool no_cgroup;
     bool containers; /* a container runtime is configured */
+    struct chr_rm_gate may_start;
     uint64_t offer_seq, offer_outstanding;
     bool suppressed;
     bool want_offer; /* make a fresh offer at the end of this step */
@@ -113,7 +114,7 @@ static enum chr_err local_launch(struct chr_rm *rm, const struct chr_rm_launch *
         .container_json = job->container_json, /* never on the host: refused without a runtime */
         .not_before_ms = l->not_before_ms, /* with a launch lead: exec at the instant */
         .no_cgroup = r->no_cgroup,
-        .may_start = l->may_start, .may_start_ctx = l->may_start_ctx,
+        .may_start = r->may_start.fn, .may_start_ctx = r->may_start.ctx,
     };
     r->offer_used |= l->offer_id == r->offer_outstanding;
     return chr_local_launch(r->local, &t, err);
@@ -275,6 +276,7 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
     if (r == NULL)
         return chr_error_set(err, CHR_ENOMEM, "", "out of memory");
     *r = (struct rm_local){.rm = {&local_ops}, .loop = loop, .no_cgroup = cfg->cgroups_off,
+                           .may_start = cfg->may_start,
                            .containers = cfg->runtime != CHR_LOCAL_RUNTIME_NONE,
                            .suppressed = true};
     pthread_mutex_init(&r->mu, NULL);

@@ -18,6 +18,7 @@ struct chr_rm_local_config {
     struct chr_local_resources resources; /* 0s: from the machine */
     bool cgroups_off;        /* no cgroup per run */
     enum chr_local_runtime runtime; /* container jobs run in it; NONE: refused */
+    struct chr_rm_gate may_start;    /* asked right before a supervisor starts */
 };
 
 /* Starts the local manager (its monitor thread) and re-attaches to the runs

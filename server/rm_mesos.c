@@ -85,8 +85,6 @@ struct rm_mesos {
     bool revive_pending;
     bool want_suppressed; /* the core's last word: SUPPRESS (true) or REVIVE */
     int64_t last_offer_ms; /* mono: the last offer that came */
-    bool (*may_start)(void *ctx); /* the leader's lease (rm.h), asked before an ACCEPT */
-    void *may_start_ctx;
     uint64_t offer_seq;
     struct held **held;
     size_t n_held, cap_held;
@@ -602,7 +600,6 @@ static enum chr_err mesos_launch(struct chr_rm *rm, const struct chr_rm_launch *
             chr_mesos_offer_take(&h->o, l->cpus, l->mem_mb, l->disk_mb);
     }
     if (e == CHR_OK) {
-        r->may_start = l->may_start, r->may_start_ctx = l->may_start_ctx;
         snprintf(h->run_ids[h->n_tasks], sizeof h->run_ids[0], "%s", l->run->id);
         h->tasks[h->n_tasks++] = task;
         if (l->not_before_ms > h->not_before_ms)
@@ -637,7 +634,8 @@ static void never_started(struct rm_mesos *r, struct held *h, size_t k, const ch
 static bool accept_held(struct rm_mesos *r, size_t i)
 {
     struct held *h = r->held[i];
-    if (!h->gone && r->may_start != NULL && !r->may_start(r->may_start_ctx)) {
+    const struct chr_rm_gate *g = &r->cfg.may_start;
+    if (!h->gone && g->fn != NULL && !g->fn(g->ctx)) {
         /* Held past the lease: send nothing and tell the core nothing (it
          * is stepping down); the runs stay as recorded for the next leader. */
         held_free_at(r, i);

@@ -41,6 +41,7 @@ struct chr_rm_mesos_config {
     int64_t reconcile_grace_ms;       /* 0: 30000 */
     double decline_refuse_s;          /* offers declined while reconciling: 0: 2 */
     bool verbose;
+    struct chr_rm_gate may_start;     /* asked right before a held ACCEPT is sent */
 };
 
 /* Reads the stored framework id; the client starts with start(). */

@@ -57,7 +57,8 @@ class Reader:
 
 class Session:
     def __init__(self, hostport):
-        host, port = hostport.rsplit(",", 1)[0].rsplit(":", 1)
+        # The first server of a connect string ("h1:p1,h2:p2/chroot" too).
+        host, port = hostport.split("/", 1)[0].split(",")[0].rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=10)
         body = struct.pack(">iqiqi", 0, 0, 10000, 0, 16) + b"\0" * 16 + b"\0"
         self.send(body)
