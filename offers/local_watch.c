@@ -410,16 +410,17 @@ static void take_queue(struct chr_local *l)
     }
 }
 
+static void drain_wake(struct chr_local *l)
+{
+    uint64_t v;
+    ssize_t r = read(l->wake_fd, &v, sizeof v);
+    (void)r; /* EAGAIN: read already */
+}
+
 static void on_ready(struct chr_local *l, struct chr_local_watch *w, struct chr_local_run **dead)
 {
-    if (w->kind == CHR_LOCAL_W_WAKE) {
-        uint64_t v;
-        ssize_t r = read(l->wake_fd, &v, sizeof v);
-        (void)r;
-        return;
-    }
-    if (w->run->dead)
-        return;
+    if (w->kind == CHR_LOCAL_W_WAKE || w->run->dead)
+        return; /* the wake-up was read before the pending work was taken */
     if (w->kind == CHR_LOCAL_W_NOTIFY && w->run->notify_fd >= 0)
         on_notify(l, w->run);
     else if (w->kind == CHR_LOCAL_W_SUP && w->run->sup_fd >= 0)
@@ -439,6 +440,12 @@ void *chr_local_monitor_main(void *arg)
             break;
         int n = epoll_wait(l->epfd, evs, 64, timeout);
         struct chr_local_run *dead = NULL;
+        /* The wake-up first, the work it announces after: a wake-up written
+         * while we take the work (an event handler that launches, say) stays
+         * for the next epoll_wait instead of being read unseen. */
+        for (int i = 0; i < n; i++)
+            if (((struct chr_local_watch *)evs[i].data.ptr)->kind == CHR_LOCAL_W_WAKE)
+                drain_wake(l);
         take_pending(l);
         take_queue(l);
         for (int i = 0; i < n; i++)

@@ -62,6 +62,10 @@ struct fixture {
     pthread_cond_t cv;
     struct rec recs[RECS_MAX];
     size_t n;
+    /* When set: the event handler launches this task on the DROPPED event
+     * of run `chain_after` (as a scheduler that reacts at once would). */
+    const char *chain_after;
+    struct chr_local_task chain;
 };
 
 static void on_event(void *ctx, const struct chr_local_event *ev)
@@ -82,8 +86,16 @@ static void on_event(void *ctx, const struct chr_local_event *ev)
         r->reattached = ev->reattached;
         snprintf(r->reason, sizeof r->reason, "%s", ev->reason);
     }
+    bool chain = f->chain_after != NULL && ev->state == CHR_LOCAL_DROPPED &&
+                 strcmp(ev->run_id, f->chain_after) == 0;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
+    if (chain) {
+        struct chr_error err;
+        memset(&err, 0, sizeof err);
+        if (chr_local_launch(f->l, &f->chain, &err) != CHR_OK)
+            fprintf(stderr, "chained launch %s: %s\n", f->chain.run_id, err.message);
+    }
 }
 
 static const struct rec *find_rec(struct fixture *f, const char *id, enum chr_local_state st)
@@ -1201,6 +1213,21 @@ static void test_reconcile(void **state)
     assert_int_equal(wait_event(f, "rec", 0).state, CHR_LOCAL_FINISHED);
 }
 
+/* A launch made while the monitor reports (from the event handler itself,
+ * between the monitor's wake-up and its reading of that wake-up) is still
+ * watched: its RUNNING and its end arrive.  The monitor once read the
+ * wake-up after taking the pending work, so this launch waited forever. */
+static void test_launch_from_event_handler(void **state)
+{
+    struct fixture *f = *state;
+    f->chain = shell_task("chained", "echo chained");
+    f->chain_after = "trigger";
+    assert_int_equal(chr_local_reconcile(f->l, "trigger"), CHR_OK);
+    assert_int_equal(wait_event(f, "trigger", 0).state, CHR_LOCAL_DROPPED);
+    assert_int_equal(wait_event(f, "chained", CHR_LOCAL_RUNNING).state, CHR_LOCAL_RUNNING);
+    assert_int_equal(wait_event(f, "chained", 0).state, CHR_LOCAL_FINISHED);
+}
+
 static void test_supervisor_killed_is_lost(void **state)
 {
     struct fixture *f = *state;
@@ -1420,6 +1447,7 @@ int main(int argc, char **argv)
         TC(test_pid_record_failure),
         TC(test_reboot_is_lost),
         TC(test_reconcile),
+        TC(test_launch_from_event_handler),
         TC(test_supervisor_killed_is_lost),
         TC(test_run_as_user),
         TC(test_resources_and_bad_tasks),
