@@ -233,6 +233,7 @@ bench: deps $(B)/chronos
 	@bench/zk/run.sh
 	@bench/mesos/run.sh
 	@bench/dashboard/run.sh
+	@bench/supervisor/run.sh
 
 clean:
 	rm -rf $(B)
