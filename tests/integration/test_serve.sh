@@ -37,13 +37,15 @@ if start_server "$data"; then
 
   # ---- 2. A -> B -> C run in order -------------------------------------------
   chain=$tmp/chain.out
-  due=$(( $(now_ms) + 1500 ))
+  # A is due once B and C exist (C posted after B has run would never run):
+  # 4 s leaves three POSTs time on a loaded machine.
+  due=$(( $(now_ms) + 4000 ))
   api POST /v1/scheduler/iso8601 \
     "{\"name\":\"A\",\"command\":\"echo A >> $chain\",\"schedule\":\"R1/$(iso $due)/PT1H\"}" >/dev/null
   api POST /v1/scheduler/dependency "{\"name\":\"B\",\"command\":\"echo B >> $chain\",\"parents\":[\"A\"]}" >/dev/null
   code=$(api POST /v1/scheduler/dependency "{\"name\":\"C\",\"command\":\"echo C >> $chain\",\"parents\":[\"B\"]}")
   [ "$code" = 204 ] || bad "POST dependency" "$code $(cat "$tmp/body")"
-  if wait_for 15 has_lines "$chain" 3; then
+  if wait_for 25 has_lines "$chain" 3; then
     [ "$(tr -d '\n' < "$chain")" = ABC ] && ok "dependent chain A -> B -> C ran in order" \
       || bad "chain order" "$(tr '\n' ' ' < "$chain")"
   else
