@@ -233,6 +233,14 @@ static void node_seeds(void)
     text = chr_run_to_json(&run, &len);
     seed("fuzz_persist", "run", 1, text, len);
     chr_free(text);
+    /* A queued run told it waited for resources (waitNotified). */
+    run.state = CHR_RUN_QUEUED;
+    run.launched_ms = run.started_ms = INT64_MIN;
+    run.wait_notified = true;
+    snprintf(run.reason, sizeof run.reason, "waiting for resources: needs cpus 64");
+    text = chr_run_to_json(&run, &len);
+    seed("fuzz_persist", "run_told", 1, text, len);
+    chr_free(text);
 }
 
 /* ---- run-directory records ------------------------------------------------------------ */
