@@ -34,7 +34,9 @@
 #define STREAM_POLL_MS 200
 /* Followed streams at once; more are refused (each holds a connection). */
 #define STREAMS_MAX 256
-/* How long stop waits for mutations the loop is still answering. */
+/* How long stop waits for mutations the loop is still answering, and for
+ * deferred answers (a notification test bounds each sink below this:
+ * server/notify.h CHR_NOTIFY_TEST_TIMEOUT_MAX_MS). */
 #define STOP_WAIT_MS 10000
 
 static const char *status_text(unsigned status)

@@ -16,7 +16,7 @@ static const char notify_help[] =
     "\n"
     "Sends a test notification through every sink the server has configured\n"
     "(mail, webhook, Slack, Mattermost, Sentry), all at once, each bounded by\n"
-    "the server's --notify_timeout_ms (at most 20 s), and prints one line per\n"
+    "the server's --notify_timeout_ms (at most 8 s), and prints one line per\n"
     "sink: `SINK sent|failed|skipped ANSWER` (the HTTP status and the start of\n"
     "the body, the SMTP reply, or the error).  It does not go through the\n"
     "outbox: nothing is retried.  Without --job, mail has no recipient and is\n"
