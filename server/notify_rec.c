@@ -391,7 +391,9 @@ static void message(struct chr_sb *b, const struct chr_notify_rec *r,
     if (r->run_id[0] != '\0') {
         chr_sb_str(b, "run: ");
         chr_sb_str(b, r->run_id);
-        chr_sb_fmt(b, "\nattempt: %d\nexit code: %d\n", r->attempt, r->exit_code);
+        chr_sb_fmt(b, "\nattempt: %d\n", r->attempt);
+        if (r->ended_ms != INT64_MIN) /* a run still waiting has none */
+            chr_sb_fmt(b, "exit code: %d\n", r->exit_code);
         if (r->reason[0] != '\0' && r->kind != CHR_NOTICE_SKIPPED) {
             chr_sb_str(b, "reason: ");
             chr_sb_str(b, r->reason);
@@ -468,7 +470,7 @@ char *chr_notify_webhook_body(const struct chr_notify_rec *r, const struct chr_n
     member(&b, "event", chr_notify_event_name(r->kind));
     member(&b, "runId", r->run_id);
     snprintf(num, sizeof num, "%d", r->exit_code);
-    member(&b, "exitCode", r->run_id[0] ? num : "");
+    member(&b, "exitCode", r->run_id[0] && r->ended_ms != INT64_MIN ? num : "");
     member(&b, "reason", r->reason);
     num[0] = '\0';
     if (r->started_ms != INT64_MIN && r->ended_ms >= r->started_ms)
@@ -585,7 +587,7 @@ static json_t *sentry_extra(const struct chr_notify_rec *r, const struct chr_not
     json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "runId", r->run_id, "reason", r->reason, "owner",
                           r->owner ? r->owner : "", "stderr",
                           how->stderr_tail ? how->stderr_tail : "");
-    if (x != NULL && r->run_id[0] != '\0')
+    if (x != NULL && r->run_id[0] != '\0' && r->ended_ms != INT64_MIN)
         json_object_set_new(x, "exitCode", json_integer(r->exit_code));
     if (x != NULL && how->link_base != NULL && how->link_base[0] != '\0' && r->job[0] != '\0') {
         struct chr_sb l = {0};

@@ -305,6 +305,7 @@ static void test_waiting_message(void **state)
     (void)state;
     struct chr_notify_rec r;
     notice.kind = CHR_NOTICE_WAITING;
+    notice.started_ms = notice.ended_ms = INT64_MIN; /* queued: never ran */
     notice.first_ms = 1700000000000;
     notice.last_ms = 1700000600000;
     snprintf(notice.reason, sizeof notice.reason, "waiting for resources: needs cpus 64");
@@ -317,7 +318,13 @@ static void test_waiting_message(void **state)
     assert_non_null(strstr(text, "A run of job 'nightly' has waited for resources for 600.0 s"));
     assert_non_null(strstr(text, "waiting since: 2023-11-14T22:13:20"));
     assert_non_null(strstr(text, "reason: waiting for resources: needs cpus 64"));
+    assert_null(strstr(text, "exit code")); /* it has not run */
     chr_free(text);
+    size_t blen = 0;
+    char *body = chr_notify_webhook_body(&r, &how, &blen);
+    assert_non_null(strstr(body, "\"exitCode\":\"\""));
+    assert_non_null(strstr(body, "\"event\":\"waiting\""));
+    chr_free(body);
     size_t len = 0;
     char *enc = chr_notify_rec_encode(&r, &len);
     struct chr_notify_rec back;
