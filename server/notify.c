@@ -242,7 +242,14 @@ struct xfer {
     size_t len, at;
     char answer[256];   /* the response's start (HTTP) */
     size_t answer_len;
+    char error[CURL_ERROR_SIZE]; /* libcurl's words for a failure ("Failed to connect to ...") */
 };
+
+/* What went wrong with a transfer: libcurl's detailed words, else its code's. */
+static const char *why(const struct xfer *x, CURLcode rc)
+{
+    return x->error[0] != '\0' ? x->error : curl_easy_strerror(rc);
+}
 
 static size_t read_body(char *buf, size_t size, size_t nitems, void *ctx)
 {
@@ -285,6 +292,8 @@ static void common_opts(CURL *h, struct xfer *x)
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_answer);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    x->error[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->error);
 }
 
 /* One HTTP POST of a sink. */
@@ -337,7 +346,7 @@ static bool http_post(struct chr_notify *n, const struct post *p, const struct c
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK)
-        snprintf(answer, cap, "%s", curl_easy_strerror(rc));
+        snprintf(answer, cap, "%.240s", why(&x, rc));
     else
         snprintf(answer, cap, "HTTP %ld %.120s", status, x.answer);
     curl_slist_free_all(hdr);
@@ -430,7 +439,7 @@ static bool smtp_send(struct chr_notify *n, const struct chr_notify_rec *rec,
         if (ok)
             snprintf(answer, cap, "SMTP %ld (accepted for %s)", code, rec->owner);
         else
-            snprintf(answer, cap, "%s (SMTP %ld)", curl_easy_strerror(rc), code);
+            snprintf(answer, cap, "%.200s (SMTP %ld)", why(&x, rc), code);
     }
     curl_slist_free_all(rcpt);
     if (h != NULL)
