@@ -181,9 +181,10 @@ static const char *const jobs[] = {
     "{\"name\":\"nightly\",\"command\":\"backup.sh\",\"schedule\":\"30 2 * * *\","
     "\"scheduleTimeZone\":\"Europe/Paris\",\"retries\":5,\"retryBackoff\":true,\"cpus\":0.5,"
     "\"mem\":512,\"owner\":\"ops@example.com\",\"environmentVariables\":[{\"name\":\"A\","
-    "\"value\":\"1\"}],\"constraints\":[[\"rack\",\"EQUALS\",\"r1\"]],\"disabled\":true}",
+    "\"value\":\"1\"}],\"constraints\":[[\"rack\",\"EQUALS\",\"r1\"]],\"disabled\":true,"
+    "\"notifyEvents\":[\"failed\",\"waiting\"]}",
     "{\"name\":\"child\",\"command\":\"true\",\"parents\":[\"hello\",\"nightly\"],"
-    "\"shell\":false,\"arguments\":[\"-v\",\"x y\"],\"concurrent\":true}",
+    "\"shell\":false,\"arguments\":[\"-v\",\"x y\"],\"concurrent\":true,\"notifyEvents\":[]}",
 };
 
 static void node_seeds(void)
