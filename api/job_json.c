@@ -998,8 +998,8 @@ static json_t *notify_list(uint32_t mask)
 {
     json_t *a = json_array();
     for (int k = CHR_NOTICE_FAILED; a != NULL && k <= CHR_NOTICE_KIND_LAST; k++) {
-        if (((mask >> k) & 1u) &&
-            json_array_append_new(a, json_string(chr_notice_kind_name((enum chr_notice_kind)k))) != 0) {
+        const char *name = chr_notice_kind_name((enum chr_notice_kind)k);
+        if (((mask >> k) & 1u) && json_array_append_new(a, json_string(name)) != 0) {
             json_decref(a);
             return NULL;
         }

@@ -762,7 +762,8 @@ static bool notify_body(struct req *r, char name[CHR_JOB_NAME_MAX + 1])
         chr_http_error(r, 400, "body: expected {} or {\"job\": NAME}");
     json_object_foreach(ok ? o : NULL, key, v) {
         if (strcmp(key, "job") != 0) {
-            chr_http_error(r, 400, "%s: unknown field (the body is {\"job\": NAME})", shown(key, b));
+            chr_http_error(r, 400, "%s: unknown field (the body is {\"job\": NAME})",
+                           shown(key, b));
             ok = false;
             break;
         }

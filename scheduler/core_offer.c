@@ -270,8 +270,10 @@ static void note_waiting(struct chr_core *c, struct core_run *r, const struct ne
     if (r->res_wait && c->now_ms - r->wait_text_ms < CORE_WAIT_TEXT_MS)
         return;
     int64_t due = r->res_wait ? INT64_MAX : wait_deadline_ms(c, r);
-    if (!r->res_wait && (c->out.n_acts >= CHR_STEP_ACTIONS_MAX || core_reserve(c, 1, 0, 0) != CHR_OK ||
-                         (due != INT64_MAX && core_heap_reserve(&c->waits, 1) != CHR_OK)))
+    bool room = r->res_wait ||
+                (c->out.n_acts < CHR_STEP_ACTIONS_MAX && core_reserve(c, 1, 0, 0) == CHR_OK &&
+                 (due == INT64_MAX || core_heap_reserve(&c->waits, 1) == CHR_OK));
+    if (!room)
         return;
     wait_reason(c, r->job, n, r->r.reason, sizeof r->r.reason);
     r->wait_text_ms = c->now_ms;

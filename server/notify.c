@@ -209,6 +209,12 @@ void chr_notify_add(struct chr_notify *n, struct chr_notify_rec *rec)
     pthread_mutex_unlock(&n->mu);
 }
 
+/* Whether an owner list names anyone to mail. */
+static bool has_recipient(const char *owner)
+{
+    return owner != NULL && owner[strspn(owner, ", \t")] != '\0';
+}
+
 uint32_t chr_notify_sinks(const struct chr_notify *n, enum chr_notice_kind kind,
                           const struct chr_job *job)
 {
@@ -217,9 +223,8 @@ uint32_t chr_notify_sinks(const struct chr_notify *n, enum chr_notice_kind kind,
     uint32_t events = job != NULL && job->notify_events_set ? job->notify_events : n->cfg.events;
     if (!((events >> kind) & 1))
         return 0;
-    const char *owner = job != NULL ? job->owner : NULL;
     uint32_t s = n->configured;
-    if (owner == NULL || owner[strspn(owner, ", \t")] == '\0')
+    if (!has_recipient(job != NULL ? job->owner : NULL))
         s &= ~(1u << CHR_SINK_MAIL);
     return s;
 }
@@ -634,7 +639,7 @@ static void *test_sink_main(void *arg)
     struct test *t = ts->t;
     enum chr_notify_sink s = ts->s;
     char *answer = t->res.answers[s];
-    if (s == CHR_SINK_MAIL && (t->rec.owner == NULL || t->rec.owner[strspn(t->rec.owner, ", \t")] == '\0')) {
+    if (s == CHR_SINK_MAIL && !has_recipient(t->rec.owner)) {
         snprintf(answer, sizeof t->res.answers[s], "not sent: no recipient (give --job NAME of a "
                  "job with an owner)");
         ts->skipped = true;
@@ -736,10 +741,10 @@ json_t *chr_notify_test_json(const char *id, const char *job,
             continue;
         bool sent = (r->sent >> s) & 1, skipped = (r->skipped >> s) & 1;
         ok = ok && (sent || skipped);
+        const char *result = sent ? "sent" : skipped ? "skipped" : "failed";
         json_array_append_new(sinks, json_pack("{s:s,s:s,s:s}", "sink",
                                                chr_notify_sink_name((enum chr_notify_sink)s),
-                                               "result", sent ? "sent" : skipped ? "skipped" : "failed",
-                                               "answer", r->answers[s]));
+                                               "result", result, "answer", r->answers[s]));
     }
     ok = ok && r->sent != 0;
     json_t *o = json_pack("{s:b,s:s?,s:s?,s:o}", "ok", ok, "id", id, "job",

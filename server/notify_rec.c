@@ -550,7 +550,8 @@ enum chr_err chr_notify_sentry_dsn(const char *dsn, const char *field, struct ch
     const char *user = se + 3, *colon = memchr(user, ':', (size_t)(at - user));
     size_t kl = colon ? (size_t)(colon - user) : (size_t)(at - user);
     size_t xl = colon ? (size_t)(at - colon - 1) : 0;
-    if (!word_ok(user, kl, sizeof out->key) || (colon && !word_ok(colon + 1, xl, sizeof out->secret)))
+    if (!word_ok(user, kl, sizeof out->key) ||
+        (colon != NULL && !word_ok(colon + 1, xl, sizeof out->secret)))
         return chr_error_set(err, CHR_EINVAL, field, "the key (and secret) before '@' must be "
                              "letters, digits, '-' or '_'");
     if (slash == at + 1 || memchr(at + 1, '@', (size_t)(slash - at - 1)) != NULL)

@@ -282,7 +282,8 @@ static void test_sentry_body(void **state)
     assert_string_equal(json_string_value(json_object_get(tags, "job")), "nightly");
     assert_string_equal(json_string_value(json_object_get(tags, "cluster")), "prod");
     assert_string_equal(json_string_value(json_object_get(tags, "event")), "failed");
-    const char *msg = json_string_value(json_object_get(json_object_get(o, "message"), "formatted"));
+    const json_t *message = json_object_get(o, "message");
+    const char *msg = json_string_value(json_object_get(message, "formatted"));
     assert_non_null(msg);
     assert_true(strncmp(msg, "[prod] [Chronos] job 'nightly' failed!\n", 39) == 0);
     json_t *extra = json_object_get(o, "extra");
@@ -311,7 +312,8 @@ static void test_waiting_message(void **state)
     notice.first_ms = 1700000000000;
     notice.last_ms = 1700000600000;
     snprintf(notice.reason, sizeof notice.reason, "waiting for resources: needs cpus 64");
-    assert_int_equal(chr_notify_rec_make(&notice, "1700000600000-01", 1700000600000, 1, &r), CHR_OK);
+    assert_int_equal(chr_notify_rec_make(&notice, "1700000600000-01", 1700000600000, 1, &r),
+                     CHR_OK);
     char subject[256];
     chr_notify_subject(&r, "c1", subject, sizeof subject);
     assert_string_equal(subject, "[c1] [Chronos] job 'nightly': run waiting for resources");
