@@ -1,7 +1,7 @@
 /*
  * routes.c - what each endpoint of the REST API does (http.h): Chronos's at
- * /v1/scheduler/... (and /scheduler/...), ours at /v1/runs, /v1/status and
- * the previews, plus /ping, /leader and /metrics.  Reads are rendered here,
+ * /v1/scheduler/... (and /scheduler/...), ours at /v1/runs, /v1/status,
+ * /v1/notify/test and the previews, plus /ping, /leader and /metrics.  Reads are rendered here,
  * on the HTTP thread, from the loop's read model; mutations go to the loop.
  * Every refusal names what is wrong.
  */
@@ -625,7 +625,7 @@ static const char *const job_fields[] = {
     "dataProcessingJobType", "fetch", "uris", "environmentVariables", "arguments", "highPriority",
     "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule", "scheduleTimeZone",
     "parents", "container", "epsilon", "async", "retryDelaySeconds", "retryBackoff",
-    "startingDeadlineSeconds",
+    "startingDeadlineSeconds", "notifyEvents",
     /* shown by GET and ignored when posted: the server's counters and progress */
     "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
     "taskTimeSeconds", "nextRunAt", "remainingRepeats", "lastRunState",
@@ -740,6 +740,92 @@ static enum MHD_Result named(struct req *r, enum chr_event_type type)
     r->success_text = type == CHR_EV_MARK_SUCCESS;
     enum MHD_Result ret = chr_http_submit(r, &ev); /* the loop copies the arguments */
     chr_free(args);
+    return ret;
+}
+
+/* ---- POST /v1/notify/test ------------------------------------------------------------------ */
+
+/* The body: none, {} or {"job": NAME}; the name into `name` ("" none).
+ * False with the answer set. */
+static bool notify_body(struct req *r, char name[CHR_JOB_NAME_MAX + 1])
+{
+    char b[80];
+    name[0] = '\0';
+    if (r->body == NULL || r->len == 0)
+        return true;
+    json_error_t je;
+    json_t *o = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+    const char *key, *bad = NULL;
+    json_t *v;
+    bool ok = json_is_object(o);
+    if (!ok)
+        chr_http_error(r, 400, "body: expected {} or {\"job\": NAME}");
+    json_object_foreach(ok ? o : NULL, key, v) {
+        if (strcmp(key, "job") != 0) {
+            chr_http_error(r, 400, "%s: unknown field (the body is {\"job\": NAME})",
+                           shown(key, b));
+            ok = false;
+            break;
+        }
+        if (json_is_null(v))
+            continue;
+        if (!json_is_string(v) || !chr_job_name_valid(json_string_value(v))) {
+            bad = json_is_string(v) ? json_string_value(v) : "(not a string)";
+            chr_http_error(r, 400, "job: '%s' is not a valid job name", shown(bad, b));
+            ok = false;
+            break;
+        }
+        snprintf(name, CHR_JOB_NAME_MAX + 1, "%s", json_string_value(v));
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* Called once, from the test's thread: its answer. */
+static void notify_answered(void *ctx, json_t *answer)
+{
+    struct req *r = ctx;
+    char *text = answer != NULL ? json_dumps(answer, JSON_COMPACT) : NULL;
+    json_decref(answer);
+    chr_http_body(r, text ? chr_strndup(text, strlen(text)) : NULL, text ? strlen(text) : 0,
+                  "application/json");
+    free(text); /* lint: allow (jansson's allocation) */
+    chr_http_deferred_done(r);
+}
+
+struct notify_args {
+    const struct chr_job *def;
+    const struct chr_job_stats *stats;
+};
+
+static enum chr_err notify_start(struct req *r, void *arg)
+{
+    const struct notify_args *a = arg;
+    enum chr_err e = r->sched->ops->notify_test(r->sched, a->def, a->stats, notify_answered, r);
+    if (e == CHR_ERANGE)
+        chr_http_error(r, 503, "too many notification tests at once: retry in a moment");
+    return e;
+}
+
+/* A test notification through every configured sink, answered with what
+ * each said (server/notify.h); the leader's (a standby forwards it). */
+static enum MHD_Result notify_test(struct req *r)
+{
+    char name[CHR_JOB_NAME_MAX + 1];
+    if (!notify_body(r, name))
+        return chr_http_send(r);
+    if (r->sched->ops->notify_test == NULL) {
+        chr_http_error(r, 503, "this server sends no notifications");
+        return chr_http_send(r);
+    }
+    const struct chr_view_job *j = name[0] != '\0' ? view_job(r, name) : NULL;
+    if (name[0] != '\0' && j == NULL) {
+        chr_http_error(r, 404, "job '%s' not found", name);
+        return chr_http_send(r);
+    }
+    struct notify_args a = {j != NULL ? j->def : NULL, j != NULL ? &j->stats : NULL};
+    enum MHD_Result ret = chr_http_defer(r, notify_start, &a);
+    chr_view_job_release(j);
     return ret;
 }
 
@@ -965,6 +1051,11 @@ enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *
     }
     if (strncmp(url, "/v1/runs/", 9) == 0)
         return run(r, url + 9, v);
+    if (is(url, "/v1/notify/test")) {
+        if (v != V_POST)
+            return not_allowed(r, method, url, "POST");
+        return notify_test(r);
+    }
     if (is(url, "/v1/dashboard/jobs") || is(url, "/v1/dashboard/changes")) {
         if (v != V_GET)
             return not_allowed(r, method, url, "GET");

@@ -52,6 +52,9 @@
 #define CHR_JOB_PARENTS_MAX 100
 #define CHR_JOB_ARGUMENTS_MAX 256
 #define CHR_JOB_ENV_MAX 256
+/* Entries of a job's notifyEvents: there are nine events; a list may name
+ * one twice, but a longer one is a mistake. */
+#define CHR_JOB_NOTIFY_EVENTS_MAX 32
 /* Retries after a failure: beyond 100 a job is broken, not flaky. */
 #define CHR_JOB_RETRIES_MAX 100
 /* The earliest start of a job's ISO schedule: Chronos refuses starts before

@@ -161,6 +161,8 @@ struct core_run {
     bool res_wait;             /* the last matching pass found no offer it fits
                                 * (r.reason says why) */
     int64_t wait_text_ms;      /* when r.reason was last written */
+    int64_t wait_since_ms;     /* when res_wait began (the WAITING notice's clock) */
+    int32_t wait_idx;          /* in core.waits, -1 when not there */
     uint8_t not_started;       /* launches in a row that never started (backoff) */
     uint8_t counted;           /* enum core_run_count */
     uint32_t hash;
@@ -257,6 +259,10 @@ struct chr_core {
     struct core_heap due;       /* jobs by next_ms (handled from next_ms - lead) */
     struct core_heap delayed;   /* queued runs by max(ready_ms, due_ms) (ditto) */
     struct core_heap ready;     /* queued runs by (!high, due_ms) */
+    /* Runs waiting for resources no offer had, by the instant their WAITING
+     * notice is due (wait_since_ms + cfg.notify_waiting_ms): in
+     * chr_core_next_wakeup.  Empty when the notice is off. */
+    struct core_heap waits;
     struct core_run *rec_head, *rec_tail;
     struct core_run *loading;   /* LOAD_RUN before LOAD_DONE */
 
@@ -425,6 +431,12 @@ void core_dispatch(struct chr_core *c);
 /* Forgets every held offer (no action: the caller declines or is done). */
 void core_offers_clear(struct chr_core *c);
 void core_offers_policy(struct chr_core *c);
+/* A run that was waiting for resources stops waiting (launched, killed,
+ * deleted): out of core.waits. */
+void core_wait_out(struct chr_core *c, struct core_run *r);
+/* The WAITING notices that are due: one batch per run, recording the run
+ * with wait_notified and the notice together. */
+void core_waits_process(struct chr_core *c);
 
 /* core_req.c */
 enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev);

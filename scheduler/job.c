@@ -20,6 +20,7 @@
 #include "common/utf8.h"
 #include "iso8601/iso8601.h"
 #include "scheduler/constraint.h"
+#include "scheduler/core.h"
 
 /* The job's char * fields, so that free, copy and length checks walk one
  * table instead of repeating themselves per field.  `max` is the longest
@@ -421,6 +422,18 @@ static enum chr_err check_env(const struct chr_job *job, struct chr_error *err)
     return CHR_OK;
 }
 
+/* notifyEvents: kinds a job may switch (not TEST, nothing outside the enum). */
+static enum chr_err check_notify(const struct chr_job *job, struct chr_error *err)
+{
+    uint32_t bad = job->notify_events & ~(uint32_t)CHR_NOTICE_SWITCHABLE;
+    if (bad != 0)
+        return chr_error_set(err, CHR_EINVAL, "notifyEvents", "event bits 0x%x are not events "
+                             "a job can choose", (unsigned)bad);
+    if (!job->notify_events_set && job->notify_events != 0)
+        return chr_error_set(err, CHR_EINVAL, "notifyEvents", "events chosen but not set");
+    return CHR_OK;
+}
+
 enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constraints **cons,
                                    struct chr_error *err)
 {
@@ -429,7 +442,7 @@ enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constra
         *cons = NULL;
     if ((e = check_texts(job, err)) != CHR_OK || (e = check_kind(job, err)) != CHR_OK ||
         (e = check_numbers(job, err)) != CHR_OK || (e = check_arguments(job, err)) != CHR_OK ||
-        (e = check_env(job, err)) != CHR_OK)
+        (e = check_env(job, err)) != CHR_OK || (e = check_notify(job, err)) != CHR_OK)
         return e;
     e = cons != NULL ? chr_constraints_compile(job->constraints, job->n_constraints, cons, err)
                      : chr_constraints_check(job->constraints, job->n_constraints, err);

@@ -93,6 +93,13 @@ struct chr_job {
      * when absent).  A container job (container_json set) runs only on an
      * offer whose manager can run containers (chr_offer.containers). */
     char *container_json, *fetch_json, *uris_json;
+
+    /* Ours: notifyEvents, the notifications this job gives, as bits
+     * (1 << enum chr_notice_kind, scheduler/core.h; never TEST).  Given, it
+     * replaces the server's --notify_events for this job (empty: none);
+     * notify_events_set false: absent, the server's list applies. */
+    uint32_t notify_events;
+    bool notify_events_set;
 };
 
 /* Server-maintained progress of a job (persisted under /state). */

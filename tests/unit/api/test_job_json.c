@@ -15,6 +15,7 @@
 #include "api/job_json.h"
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "scheduler/core.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -253,6 +254,33 @@ static void test_output_order_and_shape(void **state)
     assert_json_member(out, "lastRunState", "null");
     json_decref(out);
     chr_free(s);
+    chr_job_free(&j);
+}
+
+/* notifyEvents (ours): absent shows nothing (the server's list applies);
+ * given, it is the set, in the kinds' order, [] when none; null is absent. */
+static void test_notify_events(void **state)
+{
+    (void)state;
+    struct chr_job j;
+    parse_ok(J("\"schedule\":\"@hourly\""), &j);
+    assert_false(j.notify_events_set);
+    chr_job_free(&j);
+    parse_ok(J("\"schedule\":\"@hourly\",\"notifyEvents\":null"), &j);
+    assert_false(j.notify_events_set);
+    chr_job_free(&j);
+    json_t *out = reprint(J("\"notifyEvents\":[\"waiting\",\"failed\",\"waiting\"]"), NULL, NULL);
+    assert_json_member(out, "notifyEvents", "[\"failed\",\"waiting\"]");
+    json_decref(out);
+    out = reprint(J("\"notifyEvents\":[]"), NULL, NULL);
+    assert_json_member(out, "notifyEvents", "[]");
+    json_decref(out);
+    out = reprint(J("\"schedule\":\"@hourly\""), NULL, NULL);
+    assert_null(json_object_get(out, "notifyEvents"));
+    json_decref(out);
+    parse_ok(J("\"notifyEvents\":[\"lost\",\"recovered\"]"), &j);
+    assert_true(j.notify_events_set);
+    assert_int_equal(j.notify_events, (1u << CHR_NOTICE_LOST) | (1u << CHR_NOTICE_RECOVERED));
     chr_job_free(&j);
 }
 
@@ -628,6 +656,17 @@ static const struct malformed {
      "expected true or false"},
     {J("\"fetch\":[\"u\"]"), "fetch[0]", "expected an object"},
     {J("\"fetch\":[{\"uri\":\"u\",\"output_file\":5}]"), "fetch[0].output_file", "got 5"},
+    {J("\"notifyEvents\":\"failed\""), "notifyEvents", "expected an array of event names"},
+    {J("\"notifyEvents\":[\"failed\",\"fialed\"]"), "notifyEvents[1]",
+     "unknown event \"fialed\" (failed, disabled, exhausted, deleted, lost, timeout, skipped, "
+     "recovered, waiting)"},
+    {J("\"notifyEvents\":[\"test\"]"), "notifyEvents[0]", "unknown event \"test\""},
+    {J("\"notifyEvents\":[1]"), "notifyEvents[0]", "expected an event name, got 1"},
+    {J("\"notifyEvents\":[\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\"]"),
+     "notifyEvents", "more than 32 entries"},
     {J("\"uris\":\"u\""), "uris", "expected an array of strings"},
     {J("\"uris\":[1]"), "uris[0]", "expected a non-empty string, got 1"},
     {J("\"fetch\":[{\"uri\":\"a\"}],\"uris\":[\"b\"]"), "uris", "not both"},
@@ -807,6 +846,8 @@ static const char *const round_trip_bodies[] = {
     J("\"uris\":[\"http://a\"],\"container\":{\"type\":\"docker\",\"image\":\"busybox\"},"
       "\"retryDelaySeconds\":5,\"retryBackoff\":true,\"startingDeadlineSeconds\":0,"
       "\"maxCompletionTime\":\"3600\",\"epsilon\":\"PT1M\",\"async\":true"),
+    J("\"notifyEvents\":[\"waiting\",\"failed\",\"failed\"]"),
+    J("\"notifyEvents\":[]"),
     J("\"command\":\"echo \\\"h\\u00e9\\\" \\\\ \\n\\t\",\"description\":\"\\ud83d\\ude00\","
       "\"environmentVariables\":[{\"name\":\"A\",\"value\":\"\"}],\"arguments\":[\"\"]"),
 };
@@ -891,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_counters_from_stats),
         cmocka_unit_test(test_output_order_and_shape),
         cmocka_unit_test(test_dependent_job_shape),
+        cmocka_unit_test(test_notify_events),
         cmocka_unit_test(test_defaults_filled),
         cmocka_unit_test(test_run_once_now),
         cmocka_unit_test(test_parents_win_over_schedule),

@@ -64,6 +64,9 @@ struct fake {
     const char *why;
     /* containers(): false when this server has no container runtime */
     bool no_runtime;
+    /* notify_test(): how many, the job it was about ("" none) */
+    int n_tests;
+    char test_job[CHR_JOB_NAME_MAX + 1];
 };
 
 static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
@@ -124,8 +127,26 @@ static bool fake_containers(struct chr_sched *s)
     return !((struct fake *)s)->no_runtime;
 }
 
-static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy, fake_containers, NULL};
+/* As the loop: answers with the outcome (here at once, as it does when no
+ * sink is configured), or refuses as `mode` says. */
+static enum chr_err fake_notify_test(struct chr_sched *s, const struct chr_job *job,
+                                     const struct chr_job_stats *stats,
+                                     chr_sched_answer_fn *done, void *ctx)
+{
+    struct fake *f = (struct fake *)s;
+    (void)stats;
+    if (f->mode == ANSWER_REFUSE)
+        return f->refuse;
+    f->n_tests++;
+    snprintf(f->test_job, sizeof f->test_job, "%s", job != NULL ? job->name : "");
+    done(ctx, json_pack("{s:b,s:s,s:[{s:s,s:s,s:s}]}", "ok", 1, "job", f->test_job, "sinks",
+                        "sink", "webhook", "result", "sent", "answer", "HTTP 200 ok"));
+    return CHR_OK;
+}
+
+static const struct chr_sched_ops fake_ops = {fake_request,    fake_view,       fake_metrics,
+                                              fake_tzdb,       fake_healthy,    fake_containers,
+                                              NULL,            fake_notify_test};
 
 /* ---- The fixture: the fake, an API without a daemon, a core to publish jobs --------- */
 
@@ -790,6 +811,46 @@ static void test_task_kill(void **state)
     assert_int_equal(t->f.n_events, 1);
 }
 
+/* POST /v1/notify/test: the scheduler's answer as it is; {"job": NAME}
+ * about a job the read model has (404 if not); a bad body or name is a 400
+ * naming the field, another method a 405; a refusal (too many tests at
+ * once) a 503; nothing is a mutation of the scheduler. */
+static void test_notify_test(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "POST", "/v1/notify/test", NULL);
+    assert_answer(r, 200, "application/json");
+    assert_contains(body_of(r), "\"result\":\"sent\"");
+    assert_int_equal(t->f.n_tests, 1);
+    assert_string_equal(t->f.test_job, "");
+    publish(t, JOB_ALPHA);
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"alpha\"}");
+    assert_answer(r, 200, "application/json");
+    assert_string_equal(t->f.test_job, "alpha");
+    assert_contains(body_of(r), "\"job\":\"alpha\"");
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"nosuchjob\"}");
+    assert_answer(r, 404, "application/json");
+    assert_string_equal(error_message(r, "Not Found"), "job 'nosuchjob' not found");
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"no such job\"}");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "job: 'no such job' is not a valid");
+    r = call(t, "POST", "/v1/notify/test", "{\"jbo\":\"alpha\"}");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "jbo: unknown field");
+    r = call(t, "POST", "/v1/notify/test", "[1]");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "body: expected {}");
+    r = call(t, "GET", "/v1/notify/test", NULL);
+    assert_answer(r, 405, "application/json");
+    assert_int_equal(t->f.n_tests, 2);
+    t->f.mode = ANSWER_REFUSE;
+    t->f.refuse = CHR_ERANGE;
+    r = call(t, "POST", "/v1/notify/test", "{}");
+    assert_answer(r, 503, "application/json");
+    assert_starts_with(error_message(r, "Service Unavailable"), "too many notification tests");
+    assert_int_equal(t->f.n_events, 0);
+}
+
 /* PUT job/success/{name}: 200 with Chronos's sentence, once the scheduler
  * said yes. */
 static void test_mark_success_answers_chronos_sentence(void **state)
@@ -1091,6 +1152,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manual_run_with_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_run_too_many_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_success_answers_chronos_sentence, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mutation_waits_for_the_scheduler, setup, teardown),

@@ -54,7 +54,7 @@ static void step(struct h *h, struct chr_event *ev)
     h->rc = chr_core_step(h->core, h->now, ev != NULL ? ev : &time, &h->a);
 }
 
-static int setup_cfg(void **state, int64_t lead_ms, bool limits)
+static int setup_cfg(void **state, int64_t lead_ms, bool limits, int64_t waiting_ms)
 {
     struct h *h = chr_calloc(1, sizeof *h);
     assert_non_null(h);
@@ -62,7 +62,7 @@ static int setup_cfg(void **state, int64_t lead_ms, bool limits)
     struct chr_core_config cfg = {
         .tzdb = h->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = 5,
-        .launch_lead_ms = lead_ms,
+        .launch_lead_ms = lead_ms, .notify_waiting_ms = waiting_ms,
     };
     if (limits) { /* a host of 2 cpus, 4 GB, 10 GB of disk; a period of at least 1 s */
         cfg.max_cpus = 2, cfg.max_mem_mb = 4096, cfg.max_disk_mb = 10000;
@@ -79,19 +79,25 @@ static int setup_cfg(void **state, int64_t lead_ms, bool limits)
 
 static int setup(void **state)
 {
-    return setup_cfg(state, 0, false);
+    return setup_cfg(state, 0, false, 0);
 }
 
 /* The server's launch lead (core.h). */
 static int setup_lead(void **state)
 {
-    return setup_cfg(state, 200, false);
+    return setup_cfg(state, 200, false, 0);
 }
 
 /* A host that offers at most so much, and a minimum period. */
 static int setup_limits(void **state)
 {
-    return setup_cfg(state, 0, true);
+    return setup_cfg(state, 0, true, 0);
+}
+
+/* Runs that wait for resources 10 s tell it (--notify_waiting_ms). */
+static int setup_waiting(void **state)
+{
+    return setup_cfg(state, 0, false, 10000);
 }
 
 static int teardown(void **state)
@@ -503,6 +509,122 @@ static void test_waiting_ledgered(void **state)
     offer(h, 2, 8, 4096);
     assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
     assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->reason, "");
+}
+
+/* The NOTICE items of kind k in the last step's batches (at most 4), each
+ * with the batch's RUN item of the same run, or NULL. */
+static size_t notices(const struct h *h, enum chr_notice_kind k, const struct chr_notice **out,
+                      const struct chr_run **runs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->a.n; i++) {
+        const struct chr_action *a = &h->a.v[i];
+        if (a->type != CHR_ACT_PERSIST)
+            continue;
+        for (size_t j = 0; j < a->u.persist.n; j++) {
+            const struct chr_persist_item *it = &a->u.persist.items[j];
+            if (it->op != CHR_PERSIST_NOTICE || it->notice->kind != k || n >= 4)
+                continue;
+            out[n] = it->notice;
+            runs[n] = NULL;
+            for (size_t m = 0; m < a->u.persist.n; m++)
+                if (a->u.persist.items[m].op == CHR_PERSIST_RUN &&
+                    strcmp(a->u.persist.items[m].run->id, it->notice->run_id) == 0)
+                    runs[n] = a->u.persist.items[m].run;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A run that no offer fits for notify_waiting_ms gets one WAITING notice,
+ * at the instant chr_core_next_wakeup gave, in a batch that records the run
+ * as told; never again, and never for a run that fits. */
+static void test_waiting_notice_once(void **state)
+{
+    struct h *h = *state;
+    const struct chr_notice *nt[4];
+    const struct chr_run *rr[4];
+    struct chr_job fat = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    fat.cpus = 4;
+    put_ok(h, fat);
+    put_ok(h, mkjob("thin", "R1/2024-01-01T00:01:00Z/PT1H"));
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024); /* thin launches; fat waits from now */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    int64_t since = h->now;
+    assert_int_equal(chr_core_next_wakeup(h->core), since + 10000);
+    advance(h, since + 9999);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    advance(h, since + 10000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 1);
+    assert_string_equal(nt[0]->job->name, "fat");
+    assert_int_equal(nt[0]->first_ms, since);
+    assert_int_equal(nt[0]->last_ms, since + 10000);
+    assert_non_null(strstr(nt[0]->reason, "waiting for resources: needs cpus 4"));
+    assert_non_null(rr[0]); /* the run, told, in the same batch */
+    assert_true(rr[0]->wait_notified);
+    assert_int_equal(rr[0]->state, CHR_RUN_QUEUED);
+    durable(h);
+    assert_true(chr_core_next_wakeup(h->core) > since + 10000);
+    offer(h, 2, 1, 1024); /* still nothing fits it: no second notice */
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    advance(h, since + 3600000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    /* thin, which fitted, never told: the notice went to fat alone. */
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "thin", runs, 2), 1);
+    assert_false(runs[0]->wait_notified);
+}
+
+/* A run that waited and then fits before the bound tells nothing; one
+ * loaded as told (after a restart) does not tell again. */
+static void test_waiting_notice_not_when_launched_or_told(void **state)
+{
+    struct h *h = *state;
+    const struct chr_notice *nt[4];
+    const struct chr_run *rr[4];
+    struct chr_job fat = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    fat.cpus = 4;
+    put_ok(h, fat);
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    advance(h, h->now + 5000);
+    offer(h, 2, 8, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX);
+    advance(h, h->now + 60000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5, .notify_waiting_ms = 10000};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    ev.u.job.job.cpus = 4;
+    chr_job_state_init(&ev.u.job.state);
+    step(h, &ev);
+    struct chr_event lr = {.type = CHR_EV_LOAD_RUN};
+    snprintf(lr.u.run.id, sizeof lr.u.run.id, "ct:1704067260000:0:fat");
+    snprintf(lr.u.run.job, sizeof lr.u.run.job, "fat");
+    lr.u.run.state = CHR_RUN_QUEUED;
+    lr.u.run.cause = CHR_CAUSE_SCHEDULED;
+    lr.u.run.due_ms = T("2024-01-01T00:01:00Z");
+    lr.u.run.wait_notified = true;
+    step(h, &lr);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    durable(h);
+    status(h, "ct:1704067260000:0:fat", CHR_RUN_QUEUED, 0); /* never started */
+    offer(h, 3, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX); /* no deadline: told */
+    advance(h, h->now + 3600000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
 }
 
 /* What can never fit this host, and schedules that storm, are refused. */
@@ -1420,6 +1542,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_fit_no_head_of_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_demand_revives_after_decline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waiting_ledgered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_notice_once, setup_waiting, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_notice_not_when_launched_or_told,
+                                        setup_waiting, teardown),
         cmocka_unit_test_setup_teardown(test_put_limits, setup_limits, teardown),
         cmocka_unit_test_setup_teardown(test_min_period_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),
