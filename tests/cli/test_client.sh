@@ -226,9 +226,9 @@ check "list: a job that ran shows 'ago', a future one 'in', a dependent 'after'"
 run list --json
 check "list --json is the server's JSON array" eval 'rc_is 0 && py "\"example\" in [j[\"name\"] for j in d]"'
 run show nightly
-check "show prints key: value lines" eval 'rc_is 0 && out_has "^schedule: *R/2030-01-01T00:00:00Z/PT1H$" && out_has "^retries: *4$" && out_has "^nextRunAt: *2029-12-31T23:00:00.000Z (in "'
+check "show prints key: value lines, then the job's status" eval 'rc_is 0 && out_has "^schedule: *R/2030-01-01T00:00:00Z/PT1H$" && out_has "^retries: *4$" && out_has "^nextRunAt: *2029-12-31T23:00:00.000Z (in " && out_has "^remainingRepeats: *-$" && out_has "^state: *idle$"'
 run show nightly --json
-check "show --json is the job's JSON" eval 'rc_is 0 && py "d[\"name\"]==\"nightly\""'
+check "show --json is the job's JSON (Chronos's shape: no progress)" eval 'rc_is 0 && py "d[\"name\"]==\"nightly\" and \"nextRunAt\" not in d and \"lastRunState\" not in d"'
 run show nope
 check "show of an unknown job: exit 1 with the server's message" eval \
   'rc_is 1 && one_err_line && [ "$(cat "$ERR")" = "chronos: job '"'"'nope'"'"' not found" ]'
