@@ -59,6 +59,19 @@ static bool arg_count(struct req *r, const char *key, long long def, long long l
     return true;
 }
 
+/* Query argument `key` as a boolean: absent, "false" or "0" false, "true"
+ * or "1" true; anything else is a 400 naming it (false, the answer set). */
+static bool arg_bool(struct req *r, const char *key, bool *out)
+{
+    const char *v = chr_http_arg(r, key);
+    *out = v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+    if (v == NULL || *out || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        return true;
+    char b[80];
+    chr_http_error(r, 400, "%s: '%s' is not true or false", key, shown(v, b));
+    return false;
+}
+
 /* The job name at `rest` (percent-decoded already) into r->name; false with
  * a 400 set when it is not a valid name. */
 /* The methods a route takes (GET includes HEAD). */
@@ -760,6 +773,8 @@ static enum MHD_Result named(struct req *r, enum chr_event_type type)
         }
     }
     ev.u.named.arguments = args;
+    if (type == CHR_EV_DELETE_JOB && !arg_bool(r, "force", &ev.u.named.force))
+        return chr_http_send(r);
     r->success_text = type == CHR_EV_MARK_SUCCESS;
     enum MHD_Result ret = chr_http_submit(r, &ev); /* the loop copies the arguments */
     chr_free(args);

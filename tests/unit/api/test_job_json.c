@@ -821,6 +821,43 @@ static void test_round_trip_idempotent(void **state)
     }
 }
 
+/* The core's bound of a job's text (scheduler/job.h, used to keep a forced
+ * delete's batch within the store's) holds for what the codec writes, with
+ * the counters at their longest, for escapes, and for 64 one-letter uris
+ * whose fetch entries add their defaults. */
+static void test_text_bound_holds(void **state)
+{
+    (void)state;
+    struct chr_job_stats st;
+    chr_job_stats_init(&st);
+    st.success_count = st.error_count = st.errors_since_last_success = INT64_MAX;
+    st.last_success_ms = st.last_error_ms = T("2030-01-01T00:00:00Z");
+    char uris[64 * 5 + 16];
+    size_t u = (size_t)snprintf(uris, sizeof uris, "\"uris\":[");
+    for (int i = 0; i < 64; i++)
+        u += (size_t)snprintf(uris + u, sizeof uris - u, "%s\"a\"", i ? "," : "");
+    snprintf(uris + u, sizeof uris - u, "]");
+    char body[1024];
+    snprintf(body, sizeof body, "{\"name\":\"b\",\"command\":\"x\",%s,\"cpus\":0.123456789012345,"
+             "\"description\":\"\\u0001\\u0002\\\"\\\\\"}", uris);
+    const char *bodies[sizeof round_trip_bodies / sizeof round_trip_bodies[0] + 1];
+    size_t n = 0;
+    for (; n < sizeof round_trip_bodies / sizeof round_trip_bodies[0]; n++)
+        bodies[n] = round_trip_bodies[n];
+    bodies[n++] = body;
+    for (size_t i = 0; i < n; i++) {
+        struct chr_job j;
+        parse_ok(bodies[i], &j);
+        size_t len = 0;
+        char *t = chr_job_to_json(&j, &st, &len);
+        assert_non_null(t);
+        if (chr_job_text_bound(&j) < len)
+            fail_msg("bound %zu < %zu for %s", chr_job_text_bound(&j), len, t);
+        chr_free(t);
+        chr_job_free(&j);
+    }
+}
+
 /* ---- allocation failures ---------------------------------------------------- */
 
 /* Every allocation of a full parse fails in turn: CHR_ENOMEM with *out
@@ -895,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_list_limits),
         cmocka_unit_test(test_round_trip_idempotent),
+        cmocka_unit_test(test_text_bound_holds),
         cmocka_unit_test(test_parse_allocation_failures),
         cmocka_unit_test(test_print_allocation_failures),
     };

@@ -37,6 +37,7 @@ struct got_event {
     char name[CHR_JOB_NAME_MAX + 1];
     char *arguments;     /* RUN_JOB: copied; NULL when none */
     bool had_arguments;
+    bool force;          /* DELETE_JOB */
 };
 
 enum answer_mode {
@@ -84,6 +85,7 @@ static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
     } else {
         snprintf(g->name, sizeof g->name, "%s", ev->u.named.name ? ev->u.named.name : "");
         g->had_arguments = ev->u.named.arguments != NULL;
+        g->force = ev->u.named.force;
         if (g->had_arguments)
             g->arguments = chr_strndup(ev->u.named.arguments, strlen(ev->u.named.arguments));
     }
@@ -787,6 +789,26 @@ static void test_delete_job_is_one_event(void **state)
     assert_int_equal(t->f.ev[0].type, CHR_EV_DELETE_JOB);
     assert_string_equal(t->f.ev[0].name, "alpha");
     assert_false(t->f.ev[0].had_arguments);
+    assert_false(t->f.ev[0].force);
+    /* ?force=true|1 forces it (re-links or reschedules the dependents);
+     * false|0 does not; anything else is a 400 naming it, sending nothing. */
+    static const char *const forced[] = {"true", "1"}, *const not_forced[] = {"false", "0"};
+    char path[64];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/v1/scheduler/job/alpha?force=%s", forced[i]);
+        r = call(t, "DELETE", path, NULL);
+        assert_answer(r, 204, NULL);
+        assert_true(t->f.ev[t->f.n_events - 1].force);
+        snprintf(path, sizeof path, "/scheduler/job/alpha?force=%s", not_forced[i]);
+        r = call(t, "DELETE", path, NULL);
+        assert_answer(r, 204, NULL);
+        assert_false(t->f.ev[t->f.n_events - 1].force);
+    }
+    size_t n = t->f.n_events;
+    r = call(t, "DELETE", "/v1/scheduler/job/alpha?force=yes", NULL);
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"), "force: 'yes' is not true or false");
+    assert_int_equal(t->f.n_events, n);
 }
 
 /* PUT job/{name}: a manual run; repeated ?arguments= travel in order as a
