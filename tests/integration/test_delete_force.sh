@@ -95,4 +95,5 @@ wait_for 20 has_lines "$tmp/c1.out" 1 && ok "a run of g fires c1, its new child"
 code=$(api DELETE "/v1/scheduler/job/k?force=1")
 [ "$code" = 204 ] && ! exists k && ok "?force=1 on a job without dependents deletes it" \
   || bad "force on a leaf" "$code $(cat "$tmp/body")"
+stop_server
 finish
