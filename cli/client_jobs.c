@@ -312,7 +312,10 @@ static bool show_line(const char *key, const json_t *v, int w, int64_t now)
         chr_rel_time(at, now, when, sizeof when);
         snprintf(rel, sizeof rel, " (%s)", when);
     }
-    printf("%s:%*s%s%s%s\n", key, w - (int)strlen(key), "", text[0] ? " " : "", text, rel);
+    if (text[0] == '\0') /* no padding after an empty value: no trailing blanks */
+        printf("%s:\n", key);
+    else
+        printf("%s:%*s %s%s\n", key, w - (int)strlen(key), "", text, rel);
     chr_free(text);
     return true;
 }
