@@ -1248,6 +1248,21 @@ def part2_clients(srv):
         r = srv.post(S + "/iso8601?strict=true", srv.job("p2_conv"))
         expect_204(r, "POST")
         expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+    with case("convergence: a job that ran, GET and posted back (v1 POST, 2.x PUT): a no-op"):
+        expect_204(srv.post(S + "/iso8601", {"name": "p2_ran", "command": "true"}), "POST")
+        expect(poll(lambda: any(x.get("state") == "finished"
+                                for x in get_runs(srv, "job=p2_ran")), 15), "it never ran")
+        before, runs = srv.job("p2_ran"), get_runs(srv, "job=p2_ran")
+        expect(before["successCount"] == 1 and not PROGRESS & set(before), "GET %r" % before)
+        r = srv.post(S + "/iso8601?strict=true", before)
+        expect_204(r, "POST")
+        expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+        v2 = srv.get("/scheduler/job/p2_ran").json()
+        expect(v2.get("async") is False, "2.x GET without async: %r" % v2)
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(v2).encode()), "PUT")
+        expect(srv.job("p2_ran") == before, "changed: %r -> %r" % (before, srv.job("p2_ran")))
+        expect(get_runs(srv, "job=p2_ran") == runs, "a run was launched")
+        srv.request("DELETE", S + "/job/p2_ran")
     with case("unknown field: 204 with a Warning naming it; ?strict=true: 400"):
         bad = dict(job, schedulee="R/2031-01-01T00:00:00Z/PT2H")
         r = srv.post(S + "/iso8601", bad)
