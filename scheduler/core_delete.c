@@ -277,7 +277,10 @@ static enum chr_err force_reserve(struct chr_core *c, const struct core_job *p, 
             core_remap_counts(cj->def, cj->pre, cj->st.n_parent_successes, &f->def, false,
                               &f->counters[1]) != CHR_OK)
             return CHR_ENOMEM;
-        bytes += core_state_snap_bound(c, &cj->st) + f->def.n_parents * sizeof(uint32_t);
+        /* Its state snapshot with the new parents' counts (and their
+         * alignment: one max_align_t more). */
+        bytes += core_state_snap_bound(c, &cj->st) + f->def.n_parents * sizeof(uint32_t) +
+                 sizeof(max_align_t);
     }
     return core_reserve(c, runs + 2, runs + 2 + n, bytes);
 }
