@@ -1084,13 +1084,11 @@ static bool put_tail(json_t *o, const struct chr_job *job)
     return ok;
 }
 
-/* 2.x fields when set, our extensions (the task time first: a counter), and
- * the read-only view. */
-static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_job_stats *st,
-                       const struct chr_job_view *view)
+/* 2.x fields when set, then our definition fields. */
+static bool put_extras(json_t *o, const struct chr_job *job)
 {
-    bool ok = put(o, "taskTimeSeconds", json_real((double)st->task_time_ms / 1000.0));
-    if (ok && job->epsilon != NULL)
+    bool ok = true;
+    if (job->epsilon != NULL)
         ok = put(o, "epsilon", str(job->epsilon));
     if (ok && job->async)
         ok = put(o, "async", json_true());
@@ -1100,18 +1098,10 @@ static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_jo
         ok = put(o, "startingDeadlineSeconds", json_integer(job->starting_deadline_ms / 1000));
     if (ok && job->notify_events_set)
         ok = put(o, "notifyEvents", notify_list(job->notify_events));
-    if (ok && view != NULL)
-        ok = put(o, "nextRunAt", instant_or(view->next_run_ms, json_null())) &&
-             put(o, "remainingRepeats", view->remaining_repeats < 0
-                                            ? json_null()
-                                            : json_integer(view->remaining_repeats)) &&
-             put(o, "lastRunState",
-                 view->last_run_state != NULL ? json_string(view->last_run_state) : json_null());
     return ok;
 }
 
-char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats,
-                      const struct chr_job_view *view, size_t *len)
+char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats, size_t *len)
 {
     struct chr_job_stats none;
     /* A job written has a name: every reader keys it by its name. */
@@ -1122,7 +1112,7 @@ char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *sta
     }
     json_t *o = json_object();
     char *text = NULL;
-    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job, stats, view))
+    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job))
         text = dump_text(o, len);
     json_decref(o);
     return text;

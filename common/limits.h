@@ -111,6 +111,14 @@
 #define CHR_RUNS_ACTIVE_MAX 100000
 /* Actions one step may emit before it defers work to the next step. */
 #define CHR_STEP_ACTIONS_MAX 4096
+/* A forced delete (?force=true) rewrites the parent's children and deletes
+ * the parent in one atomic store batch, so they must fit one: at most this
+ * many children (2 ops each, of CHR_STORE_BATCH_OPS_MAX), and their job and
+ * state nodes at most CHR_DELETE_FORCE_BYTES_MAX by the core's bound of
+ * their text (the rest of a batch is the parent's deletion: its nodes, runs
+ * and notification).  More is refused with a 400 that says so. */
+#define CHR_DELETE_FORCE_CHILDREN_MAX 256
+#define CHR_DELETE_FORCE_BYTES_MAX (CHR_STORE_BATCH_BYTES_MAX - 192 * 1024)
 
 
 /* ---- Store (zkstore/store.h) -------------------------------------------- */

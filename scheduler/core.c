@@ -217,9 +217,16 @@ void core_edges_remove(struct chr_core *c, struct core_job *j)
 
 enum chr_err core_grave_def_reserve(struct chr_core *c)
 {
-    if (c->n_grave_defs < c->cap_grave_defs)
+    return core_grave_defs_reserve(c, 1);
+}
+
+enum chr_err core_grave_defs_reserve(struct chr_core *c, size_t n)
+{
+    if (c->n_grave_defs + n <= c->cap_grave_defs)
         return CHR_OK;
     size_t cap = c->cap_grave_defs < 8 ? 8 : c->cap_grave_defs * 2;
+    while (cap < c->n_grave_defs + n)
+        cap *= 2;
     const struct chr_job **v = chr_realloc(c->grave_defs, cap * sizeof *v);
     if (v == NULL)
         return CHR_ENOMEM;

@@ -287,6 +287,10 @@ struct chr_event {
             const char *arguments; /* RUN_JOB: NULL = the job's own; copied */
             const char *run_id;    /* KILL_JOB: the one run to kill; NULL = every
                                     * active run of the job */
+            /* DELETE_JOB of a job others depend on: false refuses it (naming
+             * them); true deletes it and rewrites each child in the same batch
+             * (core_req.c "Forced delete"). */
+            bool force;
         } named;
         /* STORE_DONE.  Batches complete in the order they were emitted:
          * STORE_DONE(b, CHR_OK) means b and every earlier batch is durable. */

@@ -224,6 +224,48 @@ enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
     return CHR_OK;
 }
 
+/* ---- Size bound -------------------------------------------------------- */
+
+size_t chr_json_text_bound(const char *s)
+{
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p != '\0'; p++)
+        n += *p < 0x20 ? 6 : (*p == '"' || *p == '\\') ? 2 : 1;
+    return n;
+}
+
+/* Every key, number, boolean and punctuation of a job: ~45 members of at
+ * most 24 bytes of key and 24 of value (a double's %.17g with its sign and
+ * exponent fits), with room to spare. */
+#define JOB_FIXED_TEXT_MAX 4096
+/* A member of a list (arguments, parents, env, constraints) beyond its
+ * texts: its comma, braces or brackets, and keys ("name", "value"). */
+#define JOB_ITEM_TEXT_MAX 32
+/* `{"uri":,"executable":false,"cache":false,"extract":true}` around a uri. */
+#define JOB_FETCH_DEFAULTS_TEXT_MAX 64
+
+size_t chr_job_text_bound(const struct chr_job *job)
+{
+    size_t n = JOB_FIXED_TEXT_MAX;
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        n += chr_json_text_bound(text_get(job, i));
+    /* fetch and uris are each shown filled from the other: counted twice,
+     * and a fetch entry made from a uri adds its defaults to it. */
+    n += chr_json_text_bound(job->fetch_json) + chr_json_text_bound(job->uris_json) +
+         (size_t)CHR_JOB_FETCH_MAX * JOB_FETCH_DEFAULTS_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_arguments; i++)
+        n += chr_json_text_bound(job->arguments[i]) + JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_parents; i++)
+        n += chr_json_text_bound(job->parents[i]) + JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_env; i++)
+        n += chr_json_text_bound(job->env[i].name) + chr_json_text_bound(job->env[i].value) +
+             JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_constraints; i++)
+        n += chr_json_text_bound(job->constraints[i].attribute) +
+             chr_json_text_bound(job->constraints[i].value) + JOB_ITEM_TEXT_MAX;
+    return n;
+}
+
 /* ---- Validation --------------------------------------------------------- */
 
 bool chr_job_name_valid(const char *name)

@@ -889,6 +889,23 @@ static void log_before(struct chr_loop *l, const struct chr_event *ev, struct lo
     }
 }
 
+/* A dependent rewritten by a forced delete of its parent: what it runs
+ * after now, or the schedule it took. */
+static void log_rewritten(const struct chr_job *job, const char *parent)
+{
+    char now[256] = "";
+    size_t n = 0;
+    for (uint32_t i = 0; i < job->n_parents && n < sizeof now; i++)
+        n += (size_t)snprintf(now + n, sizeof now - n, "%s%s", i > 0 ? "," : "",
+                              job->parents[i]);
+    chr_log_event(CHR_LOG_INFO, job->name, NULL, "job %s now %s %s%s%s (its parent %s was deleted "
+                  "with force)", job->name, job->n_parents > 0 ? "runs after" : "runs on",
+                  job->n_parents > 0 ? now : job->schedule ? job->schedule : "",
+                  job->n_parents == 0 && job->schedule_tz ? " in " : "",
+                  job->n_parents == 0 && job->schedule_tz ? job->schedule_tz : "",
+                  parent ? parent : "");
+}
+
 /* The job lines: a PUT that wrote the job, a DELETE that removed it. */
 static void log_job_items(const struct chr_event *ev, const struct log_before *b,
                           const struct chr_action *a)
@@ -897,6 +914,10 @@ static void log_job_items(const struct chr_event *ev, const struct log_before *b
         const struct chr_persist_item *p = &a->u.persist.items[i];
         if (p->op == CHR_PERSIST_DELETE_JOB && ev->type == CHR_EV_DELETE_JOB) {
             chr_log_event(CHR_LOG_INFO, p->name, NULL, "job %s deleted", p->name);
+            continue;
+        }
+        if (p->op == CHR_PERSIST_JOB && ev->type == CHR_EV_DELETE_JOB && p->job != NULL) {
+            log_rewritten(p->job, ev->u.named.name);
             continue;
         }
         if (p->op != CHR_PERSIST_JOB || ev->type != CHR_EV_PUT_JOB || p->job == NULL ||

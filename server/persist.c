@@ -59,7 +59,7 @@ static bool empty_value(json_t *v)
 char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
 {
     size_t n = 0;
-    char *full = chr_job_to_json(job, NULL, NULL, &n);
+    char *full = chr_job_to_json(job, NULL, &n);
     if (full == NULL)
         return NULL;
     json_error_t jerr;
@@ -70,7 +70,6 @@ char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
     for (size_t i = 0; i < sizeof droppable / sizeof droppable[0]; i++)
         if (empty_value(json_object_get(o, droppable[i])))
             json_object_del(o, droppable[i]);
-    json_object_del(o, "taskTimeSeconds"); /* progress, not definition (the state node's) */
     return dump(o, len);
 }
 

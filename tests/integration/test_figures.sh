@@ -62,7 +62,7 @@ if wait_for 10 has_lines "$started" 1; then
   check "status: taskTimeSeconds grew by about the run's 3 s" \
     st_true "3.0 <= s['taskTimeSeconds'] <= $(( (ended - $(head -1 "$started")) / 1000 + 2 ))"
   check "job: taskTimeSeconds equals the total (one job)" \
-    st_true "s['taskTimeSeconds'] == $(field busy taskTimeSeconds)"
+    st_true "s['taskTimeSeconds'] == $(status_field busy taskTimeSeconds)"
   prom=$(curl -s -H "Accept: text/plain;version=0.0.4" "http://127.0.0.1:$PORT/metrics")
   check "metrics: chronos_job_task_seconds_total{job=\"busy\"} and the total" \
     bash -c 'grep -qE "^chronos_job_task_seconds_total\{job=\"busy\"\} [3-9]" <<<"$1" &&

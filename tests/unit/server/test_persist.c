@@ -23,7 +23,7 @@ static struct chr_job parse_job(const char *text)
 static char *api_text(const struct chr_job *job)
 {
     size_t len;
-    char *t = chr_job_to_json(job, NULL, NULL, &len);
+    char *t = chr_job_to_json(job, NULL, &len);
     assert_non_null(t);
     return t;
 }
