@@ -260,13 +260,13 @@ static void test_notify_events(void **state)
     parse_ok(J("\"schedule\":\"@hourly\",\"notifyEvents\":null"), &j);
     assert_false(j.notify_events_set);
     chr_job_free(&j);
-    json_t *out = reprint(J("\"notifyEvents\":[\"waiting\",\"failed\",\"waiting\"]"), NULL, NULL);
+    json_t *out = reprint(J("\"notifyEvents\":[\"waiting\",\"failed\",\"waiting\"]"), NULL);
     assert_json_member(out, "notifyEvents", "[\"failed\",\"waiting\"]");
     json_decref(out);
-    out = reprint(J("\"notifyEvents\":[]"), NULL, NULL);
+    out = reprint(J("\"notifyEvents\":[]"), NULL);
     assert_json_member(out, "notifyEvents", "[]");
     json_decref(out);
-    out = reprint(J("\"schedule\":\"@hourly\""), NULL, NULL);
+    out = reprint(J("\"schedule\":\"@hourly\""), NULL);
     assert_null(json_object_get(out, "notifyEvents"));
     json_decref(out);
     parse_ok(J("\"notifyEvents\":[\"lost\",\"recovered\"]"), &j);
