@@ -12,6 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/assert.h"
+#include "common/json.h"
 #include "common/sb.h"
 #include "common/sha256.h"
 #include "iso8601/iso8601.h"
@@ -179,17 +180,10 @@ char *chr_notify_rec_encode(const struct chr_notify_rec *r, size_t *len)
                           ms_json(r->ended_ms), "reason", r->reason, "count",
                           (json_int_t)r->count, "first", ms_json(r->first_ms), "last",
                           ms_json(r->last_ms), "sinks", (int)r->sinks, "fields", fields);
-    if (o == NULL)
-        return NULL;
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (text == NULL)
-        return NULL;
-    size_t n = strlen(text);
-    char *copy = chr_strndup(text, n);
-    free(text); /* lint: allow (jansson's allocation) */
+    size_t n = 0;
+    char *copy = chr_json_dump(o, &n);
     CHR_ASSERT(copy == NULL || n <= CHR_NOTIFY_REC_MAX);
-    if (len != NULL)
+    if (copy != NULL && len != NULL)
         *len = n;
     return copy;
 }
@@ -630,18 +624,7 @@ char *chr_notify_sentry_body(const struct chr_notify_rec *r, const struct chr_no
                     tag(chr_notify_event_name(r->kind)), "notification_id", tag(r->id), "extra",
                     extra);
     chr_free(msg);
-    if (o == NULL)
-        return NULL;
-    char *out = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (out == NULL)
-        return NULL;
-    size_t n = strlen(out);
-    char *copy = chr_strndup(out, n);
-    free(out); /* lint: allow (jansson's allocation) */
-    if (copy != NULL && len != NULL)
-        *len = n;
-    return copy;
+    return chr_json_dump(o, len);
 }
 
 /* ---- Backoff -------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/json.h"
 #include "api/job_json.h"
 #include "common/assert.h"
 #include "common/limits.h"
@@ -23,22 +24,6 @@ static json_t *ms_or_null(int64_t ms)
     return ms == INT64_MIN || ms == INT64_MAX ? json_null() : json_integer(ms);
 }
 
-/* Dumps `v` (consumed) into a chr_malloc'd string. */
-static char *dump(json_t *v, size_t *len)
-{
-    if (v == NULL)
-        return NULL;
-    char *text = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (text == NULL)
-        return NULL;
-    size_t n = strlen(text);
-    char *out = chr_strndup(text, n);
-    free(text); /* lint: allow (jansson's allocation) */
-    if (out != NULL && len != NULL)
-        *len = n;
-    return out;
-}
 
 /* Members dropped from a stored job when empty, false or zero. */
 static const char *const droppable[] = {
@@ -70,7 +55,7 @@ char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
     for (size_t i = 0; i < sizeof droppable / sizeof droppable[0]; i++)
         if (empty_value(json_object_get(o, droppable[i])))
             json_object_del(o, droppable[i]);
-    return dump(o, len);
+    return chr_json_dump(o, len);
 }
 
 static json_t *ledger_json(const struct chr_job_state *st)
@@ -139,7 +124,7 @@ char *chr_state_to_json(const struct chr_job_state *st, size_t *len)
         json_decref(v);
         v = NULL;
     }
-    return dump(v, len);
+    return chr_json_dump(v, len);
 }
 
 /* An integer member in [lo, hi]; `null_as` is used for null when not 0
@@ -319,7 +304,7 @@ char *chr_run_to_json(const struct chr_run *r, size_t *len)
         json_decref(v);
         return NULL;
     }
-    return dump(v, len);
+    return chr_json_dump(v, len);
 }
 
 static enum chr_err copy_text(json_t *o, const char *key, char *dst, size_t cap,
