@@ -9,11 +9,12 @@ after exec and appends "<ns> <tag>" to a file) with at most 20 at once:
            --local_cpus 20 and jobs of cpus 1 (so 20 run at once), mem 1,
            disk 1, shell false (the task runs without a shell)
   cron     Debian's cron daemon, private to the bench: `cron -f` in its own
-           mount namespace where /etc/cron.d holds only the bench's file
-           (chronos-bench-<hex>), /etc/crontab and the crontabs spool are
-           empty and /run is private (so a system cron, running or not, is
-           neither seen nor disturbed); cron runs every command with /bin/sh
-           and has no concurrency limit
+           mount namespace where /etc/cron.d holds only the bench's files
+           (chronos-bench-<hex>-<k>, one per workload, written a few seconds
+           before its minute and removed after), /etc/crontab and the
+           crontabs spool are empty and /run is private (so a system cron,
+           running or not, is neither seen nor disturbed); cron runs every
+           command with /bin/sh and has no concurrency limit
   BullMQ   bench/peers/bullmq/peer.js (job schedulers, a Worker of
            concurrency 20 spawning the task without a shell) on a private
            redis-server (127.0.0.1, a free port, no persistence)
@@ -32,8 +33,11 @@ Workloads:
            over the minute (chronos R/<start + i*60s/N>/PT1M, BullMQ every
            60000 from the same startDate), over STEADY_WINDOW_S (30) s;
            lateness due -> exec.  cron cannot place jobs inside a minute: n/a
-A workload bound to a minute boundary gets one boundary to itself (QUICK=1:
-all share one); the others run in the time between boundaries.
+A workload bound to a minute boundary gets a boundary to itself, the first
+its preparation can make once the one before has finished (QUICK=1: all
+share one); the others run between boundaries when their estimate (from the
+launch rates seen so far) fits.  HERD_WAIT_S and BURST_WAIT_S (120 s) cap the
+wait for a workload's runs; one that did not finish shows "only X of N".
 
 Environment: CHRONOS, STAMP, LIMITS, TMPD, PIDFILE (pids run.sh kills on
 exit), CLEANUP (files run.sh removes on exit), OUT (logs), JSON_OUT,
@@ -85,6 +89,8 @@ STEADY_WINDOW_S = env_int("STEADY_WINDOW_S", 30, 8)
 LIMIT_SPAWNS = env_int("LIMIT_SPAWNS", 2000, 300)
 LIMIT_SLEEPS = env_int("LIMIT_SLEEPS", 1000, 200)
 PERIOD_MS = 60000
+HERD_WAIT_S = env_int("HERD_WAIT_S", 120, 60)  # the longest wait for a herd's runs
+BURST_WAIT_S = env_int("BURST_WAIT_S", 120, 60)  # and for a burst's
 
 RESULTS = {"workloads": {}, "notes": []}
 T_START = time.monotonic()
@@ -441,18 +447,20 @@ def steady_figures(stamps, first, start, window_s, m0, m1, err):
 
 
 class Cron:
-    """Debian's cron daemon for the bench only.  Every minute-boundary cron
-    workload is one line per job in one /etc/cron.d file written before the
-    daemon starts (cron reads it then); each line names its minute (minute,
-    hour, day, month), so each job runs once."""
+    """Debian's cron daemon for the bench only.  Each minute-boundary
+    workload is one file in /etc/cron.d (chronos-bench-<hex>-<k>), a line per
+    job naming its minute (minute, hour, day, month: each job runs once),
+    written a few seconds before that minute (cron re-reads /etc/cron.d when
+    it wakes up for a minute, before it runs that minute's jobs) and removed
+    after."""
 
     def __init__(self):
         self.proc = None
         self.mode = None
-        self.entries = []  # (boundary ms, Stamps, n)
-        self.fname = "chronos-bench-" + secrets.token_hex(4)
-        self.host_file = None
         self.reason = None
+        self.prefix = "chronos-bench-" + secrets.token_hex(4)
+        self.files = 0
+        self.dir = None
 
     @staticmethod
     def others():
@@ -469,21 +477,6 @@ class Cron:
                 pass
         return pids
 
-    def add(self, boundary, stamps, n):
-        self.entries.append((boundary, stamps, n))
-
-    def text(self):
-        user = pwd.getpwuid(os.geteuid()).pw_name
-        lines = ["# chronos bench/peers: removed when the bench ends", "SHELL=/bin/sh",
-                 "MAILTO=\"\""]
-        for boundary, stamps, n in self.entries:
-            t = time.localtime(boundary / 1000)  # cron reads the local time
-            for i in range(n):
-                lines.append("%d %d %d %d * %s %s %s %s-%d" % (
-                    t.tm_min, t.tm_hour, t.tm_mday, t.tm_mon, user, STAMP, stamps.path,
-                    stamps.tag, i))
-        return "\n".join(lines) + "\n"
-
     def start(self):
         if os.geteuid() != 0:
             self.reason = "cron's daemon needs root (run the bench as root)"
@@ -492,18 +485,10 @@ class Cron:
             self.reason = "cron is not installed (make deps installs it)"
             return False
         others = self.others()
-        if others:
-            say("  cron: a cron daemon is already running (pid %s): the bench's runs in its "
-                "own mount namespace, so neither sees the other's files" %
-                ",".join(map(str, others)))
         root = os.path.join(TMPD, "cron")
         for d in ("cron.d", "crontabs", "run"):
             os.makedirs(os.path.join(root, d), mode=0o755, exist_ok=True)
         open(os.path.join(root, "crontab"), "w").close()
-        path = os.path.join(root, "cron.d", self.fname)
-        with open(path, "w") as f:
-            f.write(self.text())
-        os.chmod(path, 0o644)
         log = open(os.path.join(OUT, "cron.log"), "wb")
         script = ("mount --bind %s/cron.d /etc/cron.d && mount --bind %s/crontab /etc/crontab && "
                   "mount --bind %s/crontabs /var/spool/cron/crontabs && mount --bind %s/run /run "
@@ -511,22 +496,26 @@ class Cron:
         ok_ns = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
                                capture_output=True).returncode == 0
         if ok_ns:
-            self.mode = "private mount namespace"
+            if others:
+                say("  cron: a cron daemon is already running (pid %s); the bench's runs in a "
+                    "mount namespace of its own: neither sees the other's files" %
+                    ",".join(map(str, others)))
+            self.mode = "own daemon in a private mount namespace"
+            self.dir = os.path.join(root, "cron.d")
+            # unshare and sh exec: the pid is cron's.
             self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
                                           "sh", "-c", script], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
         else:
-            # No namespaces here: the host's /etc/cron.d, removed at the end.
-            self.host_file = "/etc/cron.d/" + self.fname
-            with open(CLEANUP, "a") as f:
-                f.write(self.host_file + "\n")
-            shutil.copyfile(path, self.host_file)
-            os.chmod(self.host_file, 0o644)
+            # No namespaces here: the host's /etc/cron.d (each file is listed
+            # for run.sh to remove, and removed here after its minute).
+            self.dir = "/etc/cron.d"
             if others:
-                self.mode = "the system's cron daemon (pid %s; it reads /etc/cron.d at its next " \
-                            "minute)" % ",".join(map(str, others))
+                self.mode = "the system's cron daemon (pid %s), no namespace here" % \
+                            ",".join(map(str, others))
+                say("  cron: %s" % self.mode)
                 return True
-            self.mode = "host /etc/cron.d"
+            self.mode = "own daemon on the host's /etc/cron.d"
             self.proc = subprocess.Popen(["cron", "-f"], stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=log)
         remember_pid(self.proc.pid)
@@ -540,9 +529,30 @@ class Cron:
                 comm = f.read().strip()
         except OSError:
             comm = "?"
-        say("  cron: pid %d (%s), %s, file /etc/cron.d/%s with %d lines" %
-            (self.proc.pid, comm, self.mode, self.fname, sum(e[2] for e in self.entries)))
+        say("  cron: pid %d (%s), %s; files /etc/cron.d/%s-<k>" %
+            (self.proc.pid, comm, self.mode, self.prefix))
         return True
+
+    def install(self, boundary, stamps, n):
+        """Writes the file of one workload: n lines due at `boundary`."""
+        self.files += 1
+        path = os.path.join(self.dir, "%s-%d" % (self.prefix, self.files))
+        if self.dir == "/etc/cron.d":
+            with open(CLEANUP, "a") as f:
+                f.write(path + "\n")
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        t = time.localtime(boundary / 1000)  # cron reads the local time
+        lines = ["# chronos bench/peers: removed when its minute is over", "SHELL=/bin/sh",
+                 "MAILTO=\"\""]
+        lines += ["%d %d %d %d * %s %s %s %s-%d" % (t.tm_min, t.tm_hour, t.tm_mday, t.tm_mon, user,
+                                                   STAMP, stamps.path, stamps.tag, i)
+                  for i in range(n)]
+        tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)  # cron never reads a half-written file
+        return path
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -552,27 +562,25 @@ class Cron:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.host_file:
-            try:
-                os.unlink(self.host_file)
-            except OSError:
-                pass
 
 
 class CronHerd:
-    """N crontab lines for one minute (installed by Cron before it starts)."""
-    peer, lead_s = "cron", 0
+    """N crontab lines for one minute."""
+    peer, lead_s = "cron", 6
 
     def __init__(self, cron, n, workload):
-        self.cron, self.n, self.stamps = cron, n, Stamps("cron", workload)
+        self.cron, self.n, self.stamps, self.path = cron, n, Stamps("cron", workload), None
 
     def prepare(self, boundary):
-        pass
+        if not self.cron.reason:
+            self.path = self.cron.install(boundary, self.stamps, self.n)
 
     def finish(self, boundary, deadline):
         if self.cron.reason:
             return {"expected": self.n, "stamped": 0, "error": self.cron.reason}
         self.stamps.wait(self.n, deadline)
+        if self.path:
+            os.unlink(self.path)
         return summarize(self.stamps, self.n, lambda i, e: boundary, instant=boundary)
 
 
@@ -620,14 +628,15 @@ class Redis:
 
 
 class BullRun:
-    """One call of peer.js: started, its "ready" line read, then awaited."""
+    """One call of peer.js: started, its "ready" line read (the schedulers
+    exist then), later awaited."""
     _seq = 0
 
-    def __init__(self, redis, stamps, n, mode, until, expect, **extra):
+    def __init__(self, redis, stamps, n, mode, expect, **extra):
         BullRun._seq += 1
         cfg = {"port": redis.port, "queue": "bench-%d-%s" % (BullRun._seq, stamps.tag),
                "stamp": STAMP, "out": stamps.path, "concurrency": CONCURRENCY, "n": n,
-               "mode": mode, "until": until, "expect": expect, "tag": stamps.tag}
+               "mode": mode, "expect": expect, "tag": stamps.tag}
         cfg.update(extra)
         self.log_path = os.path.join(OUT, "bullmq-%s.log" % stamps.tag)
         self.err_log = open(self.log_path, "wb")
@@ -658,6 +667,8 @@ class BullRun:
 def bull_check(r, ready, want_due):
     if ready is None:
         r["error"] = "peer.js printed no ready line"
+    elif ready.get("late_ms", 0) > 0:
+        r["error"] = "the schedulers were made %d ms after their first instant" % ready["late_ms"]
     elif want_due is not None and (ready["first_due_min"] != want_due or
                                    ready["first_due_max"] != want_due):
         r["error"] = "first jobs due %s..%s, not at %s" % (ready["first_due_min"],
@@ -665,18 +676,19 @@ def bull_check(r, ready, want_due):
 
 
 class BullHerd:
-    peer, lead_s = "BullMQ", 8
+    peer, lead_s = "BullMQ", 10
 
     def __init__(self, redis, n, workload="herd"):
         self.redis, self.n, self.stamps, self.run = redis, n, Stamps("bullmq", workload), None
 
     def prepare(self, boundary):
-        self.run = BullRun(self.redis, self.stamps, self.n, "herd", boundary + 50000, self.n)
+        self.run = BullRun(self.redis, self.stamps, self.n, "herd", self.n,
+                           until=boundary + HERD_WAIT_S * 1000)
 
     def finish(self, boundary, deadline):
         self.stamps.wait(self.n, deadline)
         res = self.run.wait(max(5, (deadline - now_ms()) / 1000 + 60))
-        r = summarize(self.stamps, self.n, lambda i, e: boundary)
+        r = summarize(self.stamps, self.n, lambda i, e: boundary, instant=boundary)
         bull_check(r, self.run.ready, boundary)
         if res.get("error"):
             r["error"] = res["error"]
@@ -685,10 +697,13 @@ class BullHerd:
 
 
 def bull_burst(redis, n, wait_s):
+    """n schedulers due at one instant, which peer.js picks once its Worker
+    is up: lead_ms ahead, room for the upserts."""
     stamps = Stamps("bullmq", "burst%d" % n)
-    at = now_ms() + 3000 + n
-    run = BullRun(redis, stamps, n, "burst", at + wait_s * 1000, n, at=at)
-    late = now_ms() - at
+    run = BullRun(redis, stamps, n, "burst", n, lead_ms=2000 + n, wait_ms=wait_s * 1000)
+    if run.ready is None:
+        return {"expected": n, "stamped": 0, "error": run.wait(10).get("error", "no ready line")}
+    at = run.ready["at"]
     sleep_until_ms(at)
     m0 = machine_cpu()
     stamps.wait(n, at + wait_s * 1000)
@@ -700,48 +715,61 @@ def bull_burst(redis, n, wait_s):
     bull_check(r, run.ready, at)
     if res.get("error"):
         r["error"] = res["error"]
-    if late > 0:
-        r["error"] = "the schedulers were made %d ms after the instant" % late
     return r
 
 
 def bull_steady(redis, per_min, window_s):
     stamps = Stamps("bullmq", "steady")
-    start = now_ms() + 3000 + per_min
+    run = BullRun(redis, stamps, per_min, "steady", 0, lead_ms=2000 + per_min, period=PERIOD_MS,
+                  wait_ms=window_s * 1000 + 1000)
+    if run.ready is None:
+        return {"expected": per_min, "stamped": 0,
+                "error": run.wait(10).get("error", "no ready line")}
+    start = run.ready["start"]
     first = [start + i * PERIOD_MS // per_min for i in range(per_min)]
-    run = BullRun(redis, stamps, per_min, "steady", start + window_s * 1000 + 1000, 0,
-                  start=start, period=PERIOD_MS)
-    late = now_ms() - start
     sleep_until_ms(start)
     m0 = machine_cpu()
     sleep_until_ms(start + window_s * 1000)
     m1 = machine_cpu()
     res = run.wait(60)
-    r = steady_figures(stamps, first, start, window_s, m0, m1, res.get("error") or (
-        "the schedulers were made %d ms after the window opened" % late if late > 0 else None))
+    r = steady_figures(stamps, first, start, window_s, m0, m1, res.get("error"))
     bull_check(r, run.ready, None)
-    if run.ready and run.ready.get("first_due_min") != first[0]:
+    if run.ready.get("first_due_min") != first[0]:
         r["error"] = "first job due %s, not %s" % (run.ready.get("first_due_min"), first[0])
     return r
 
 
 # ---- the plan --------------------------------------------------------------------
 
+# Launches/s each peer showed so far (None: none yet), for the estimates of
+# what is left; the defaults are slower than a quiet 2-core machine.
+SEEN_RATE = {"chronos": 150.0, "BullMQ": 200.0}
 
-class Gap:
-    """A workload not bound to a minute boundary: run between boundaries when
-    its estimate fits."""
 
-    def __init__(self, name, est_s, fn):
-        self.name, self.est_s, self.fn = name, est_s, fn
+def learn(peer, r):
+    if r.get("launches_per_s"):
+        SEEN_RATE[peer] = r["launches_per_s"]
+
+
+def est_burst(peer, n):
+    return 4 + n / 500 + 1.2 * n / SEEN_RATE[peer]
+
+
+class Free:
+    """A workload not bound to a minute boundary: run between the boundary
+    workloads when its estimate fits."""
+
+    def __init__(self, name, est, fn):
+        self.name, self.est, self.fn = name, est, fn
 
 
 def record(workload, peer, r):
     RESULTS["workloads"].setdefault(workload, {})[peer] = r
+    learn(peer, r)
 
 
-def run_gap(g):
-    say("-- %s (%s, estimate %.0f s)" % (g.name, elapsed(), g.est_s))
+def run_free(g):
+    say("-- %s (%s, estimate %.0f s)" % (g.name, elapsed(), g.est()))
     try:
         g.fn()
     except (RuntimeError, OSError, ValueError) as e:
@@ -749,42 +777,44 @@ def run_gap(g):
         RESULTS["notes"].append("%s failed: %s" % (g.name, e))
 
 
-def run_gaps(gaps, until_ms):
-    """Runs queued gap workloads while one fits before until_ms (the first
+def run_free_until(free, until_ms):
+    """Runs queued free workloads while one fits before until_ms (the first
     that fits, in queue order)."""
     while True:
-        fit = [g for g in gaps if now_ms() + g.est_s * 1000 < until_ms]
+        fit = [g for g in free if now_ms() + g.est() * 1000 < until_ms]
         if not fit:
             return
-        gaps.remove(fit[0])
-        run_gap(fit[0])
+        free.remove(fit[0])
+        run_free(fit[0])
 
 
-def run_plan(boundaries, gaps):
-    """boundaries: [(boundary ms, [tasks])]; each task has prepare(b),
-    finish(b, deadline) -> figures, peer, lead_s, n, stamps."""
-    for k, (b, tasks) in enumerate(boundaries):
-        lead = max([t.lead_s for t in tasks] + [0])
-        run_gaps(gaps, b - (lead + 3) * 1000)
+def run_plan(bound, free):
+    """bound: [[tasks sharing a minute boundary]], each task with prepare(b),
+    finish(b, deadline) -> figures, peer, lead_s, n, stamps.  Each group gets
+    the first boundary its preparation can make once the one before has
+    finished; the free workloads that fit run before it."""
+    while bound:
+        tasks = bound.pop(0)
+        lead = max(t.lead_s for t in tasks)
+        b = (now_ms() + (lead + 2) * 1000) // 60000 * 60000 + 60000
+        run_free_until(free, b - (lead + 2) * 1000)
+        if now_ms() > b - lead * 1000:  # a free workload ran over: the next minute
+            b += 60000
         say("-- minute boundary %s: %s (%s)" % (
             iso(b), ", ".join("%s %d" % (t.peer, t.n) for t in tasks), elapsed()))
         sleep_until_ms(b - lead * 1000)
         for t in tasks:
-            if t.lead_s:
-                t.prepare(b)
+            t.prepare(b)
         sleep_until_ms(b)
         m0 = machine_cpu()
-        nxt = boundaries[k + 1][0] if k + 1 < len(boundaries) else b + 60000
-        nlead = max([t.lead_s for t in boundaries[k + 1][1]] + [0]) if k + 1 < len(
-            boundaries) else 0
-        deadline = min(b + 45000, nxt - (nlead + 3) * 1000)
         for t in tasks:
-            r = t.finish(b, deadline)
+            r = t.finish(b, b + HERD_WAIT_S * 1000)
             r["busy_pct"] = busy_pct(m0, machine_cpu())
-            record(t.stamps.tag.split("-", 1)[1], t.peer, r)
-            show(t.peer, t.stamps.tag.split("-", 1)[1], r)
-    while gaps:
-        run_gap(gaps.pop(0))
+            workload = t.stamps.tag.split("-", 1)[1]
+            record(workload, t.peer, r)
+            show(t.peer, workload, r)
+    while free:
+        run_free(free.pop(0))
 
 
 # ---- the table ------------------------------------------------------------------
@@ -876,14 +906,24 @@ def table():
     say("machine limit: herd/burst rows = N launches back to back at the spawn rate with 2 in "
         "flight measured above (%s/s); steady rows = timer lateness + one sequential spawn "
         "(p50 or p99)." % fmt(rate2))
+    busy = sorted(set(round(r.get("busy_pct", 0)) for v in W.values() for r in v.values()
+                      if isinstance(r, dict) and r.get("busy_pct") is not None))
+    if busy:
+        say("machine busy during the workloads: %d%%-%d%% of %d cpus (each workload's share is "
+            "in the JSON; a peer's own work counts too)" % (busy[0], busy[-1], os.cpu_count()))
+
+
+def show_rec(workload, peer, r):
+    record(workload, peer, r)
+    show(peer, workload, r)
 
 
 def main():
     os.makedirs(os.path.join(TMPD, "stamps"), exist_ok=True)
     host = {"nproc": os.cpu_count(), "kernel": os.uname().release}
     try:
-        host["cpu"] = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        host["cpu"] = [x.split(":", 1)[1].strip() for x in host["cpu"].splitlines()
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        host["cpu"] = [x.split(":", 1)[1].strip() for x in lscpu.splitlines()
                        if x.startswith("Model name")][0]
     except (OSError, IndexError):
         host["cpu"] = "?"
@@ -909,54 +949,44 @@ def main():
     except (RuntimeError, OSError) as e:
         note("BullMQ skipped: %s" % e)
         redis = None
-
     cron = Cron()
-    # The boundaries: the first far enough ahead to start everything.
-    first_b = (now_ms() // 60000 + 1) * 60000
-    if first_b - now_ms() < 15000:
-        first_b += 60000
-    boundaries = []
+
     if QUICK:  # one boundary for all: a smoke run
-        tasks = [ChronosHerd(HERD_N), CronHerd(cron, HERD_N, "herd")]
-        tasks += [CronHerd(cron, bn, "burst%d" % bn) for bn in BURST_NS]
+        group = [ChronosHerd(HERD_N), CronHerd(cron, HERD_N, "herd")]
+        group += [CronHerd(cron, bn, "burst%d" % bn) for bn in BURST_NS]
         if redis:
-            tasks.append(BullHerd(redis, HERD_N))
-        boundaries.append((first_b, tasks))
+            group.append(BullHerd(redis, HERD_N))
+        bound = [group]
         note("QUICK: every minute-boundary workload shares one boundary, and the sizes are "
              "small: a smoke run whose figures mean little")
     else:
-        plan = [[ChronosHerd(HERD_N)], [CronHerd(cron, HERD_N, "herd")]]
+        bound = [[ChronosHerd(HERD_N)], [CronHerd(cron, HERD_N, "herd")]]
         if redis:
-            plan.append([BullHerd(redis, HERD_N)])
-        plan += [[CronHerd(cron, bn, "burst%d" % bn)] for bn in BURST_NS]
-        for k, tasks in enumerate(plan):
-            boundaries.append((first_b + k * 60000, tasks))
-    for b, tasks in boundaries:
-        for t in tasks:
-            if isinstance(t, CronHerd):
-                cron.add(b, t.stamps, t.n)
-    gaps = [Gap("machine limits", 5 + LIMIT_SPAWNS / 100, measure_limits)]
-    wait_s = 30 if QUICK else 60
+            bound.append([BullHerd(redis, HERD_N)])
+        bound += [[CronHerd(cron, bn, "burst%d" % bn)] for bn in BURST_NS]
+    free = [Free("machine limits", lambda: 3 + 3 * LIMIT_SPAWNS / 400 + LIMIT_SLEEPS * 0.006,
+                 measure_limits)]
     for bn in BURST_NS:
-        gaps.append(Gap("chronos burst %d" % bn, 6 + bn / 100,
-                        lambda bn=bn: show_rec("burst%d" % bn, "chronos", chronos_burst(bn, wait_s))))
+        free.append(Free("chronos burst %d" % bn, lambda bn=bn: est_burst("chronos", bn),
+                         lambda bn=bn: show_rec("burst%d" % bn, "chronos",
+                                                chronos_burst(bn, BURST_WAIT_S))))
     if redis:
         for bn in BURST_NS:
-            gaps.append(Gap("BullMQ burst %d" % bn, 6 + bn / 150,
-                            lambda bn=bn: show_rec("burst%d" % bn, "BullMQ",
-                                                   bull_burst(redis, bn, wait_s))))
-    gaps.append(Gap("chronos steady", STEADY_WINDOW_S + 6 + STEADY_PER_MIN / 500,
-                    lambda: show_rec("steady", "chronos",
-                                     chronos_steady(STEADY_PER_MIN, STEADY_WINDOW_S))))
+            free.append(Free("BullMQ burst %d" % bn, lambda bn=bn: est_burst("BullMQ", bn),
+                             lambda bn=bn: show_rec("burst%d" % bn, "BullMQ",
+                                                    bull_burst(redis, bn, BURST_WAIT_S))))
+    free.append(Free("chronos steady", lambda: STEADY_WINDOW_S + 5 + STEADY_PER_MIN / 400,
+                     lambda: show_rec("steady", "chronos",
+                                      chronos_steady(STEADY_PER_MIN, STEADY_WINDOW_S))))
     if redis:
-        gaps.append(Gap("BullMQ steady", STEADY_WINDOW_S + 6 + STEADY_PER_MIN / 1000,
-                        lambda: show_rec("steady", "BullMQ",
-                                         bull_steady(redis, STEADY_PER_MIN, STEADY_WINDOW_S))))
+        free.append(Free("BullMQ steady", lambda: STEADY_WINDOW_S + 5 + STEADY_PER_MIN / 800,
+                         lambda: show_rec("steady", "BullMQ",
+                                          bull_steady(redis, STEADY_PER_MIN, STEADY_WINDOW_S))))
     try:
         if not cron.start():
             note("cron skipped: %s" % cron.reason)
         RESULTS["cron_mode"] = cron.mode
-        run_plan(boundaries, gaps)
+        run_plan(bound, free)
     finally:
         cron.stop()
         if redis:
@@ -971,11 +1001,6 @@ def main():
         json.dump(RESULTS, f, indent=1, sort_keys=True)
         f.write("\n")
     say("figures written to %s (%s)" % (JSON_OUT, elapsed()))
-
-
-def show_rec(workload, peer, r):
-    record(workload, peer, r)
-    show(peer, workload, r)
 
 
 if __name__ == "__main__":

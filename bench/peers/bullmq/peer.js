@@ -4,16 +4,19 @@
 //   node peer.js '<json>'
 //
 // The JSON names: port (redis, on 127.0.0.1), queue (a fresh name per
-// workload), stamp and out (the task: `stamp OUT TAG`, as for chronos and
-// cron), concurrency (20), n, mode and its times (ms since the epoch):
+// workload), stamp and out (the task: `stamp OUT TAG-<i>`, as for chronos
+// and cron), tag, concurrency (20), n, mode and its times (ms):
 //   herd    n job schedulers, pattern '* * * * *' (a cron pattern, as the
-//           docs' Job Schedulers guide shows): all due at each minute boundary
+//           docs' Job Schedulers guide shows): all due at each minute
+//           boundary; stop at `until` (ms since the epoch)
 //   burst   n job schedulers, every 3600000 with startDate `at`: all due at
-//           one instant (chronos's R/<at>/PT1H)
+//           one instant (chronos's R/<at>/PT1H); at = lead_ms after the
+//           Worker is up; stop at at + wait_ms
 //   steady  n job schedulers, every `period` ms with startDate
-//           start + i*period/n: spread over the period (chronos's
-//           R/<start + phase>/PT1M)
-// and `until`: stop then (or as soon as `expect` jobs have completed).
+//           start + floor(i*period/n): spread over the period (chronos's
+//           R/<start + phase>/PT1M); start = lead_ms after the Worker is up;
+//           stop at start + wait_ms
+// or as soon as `expect` jobs have completed (0: never).
 //
 // A Worker with `concurrency` (the same limit as chronos's and the
 // comparison's: 20 at once) runs each job as the task with
@@ -34,6 +37,7 @@ const { Queue, Worker } = require('bullmq');
 
 const cfg = JSON.parse(process.argv[2]);
 const connection = { host: '127.0.0.1', port: cfg.port };
+let at = 0; // burst: the instant; steady: the start (set once the Worker is up)
 
 function runTask(tag) {
   return new Promise((resolve, reject) => {
@@ -51,9 +55,9 @@ function repeatOf(i) {
     case 'herd':
       return { pattern: '* * * * *' };
     case 'burst':
-      return { every: 3600000, startDate: cfg.at };
+      return { every: 3600000, startDate: at };
     case 'steady':
-      return { every: cfg.period, startDate: cfg.start + Math.floor((i * cfg.period) / cfg.n) };
+      return { every: cfg.period, startDate: at + Math.floor((i * cfg.period) / cfg.n) };
     default:
       throw new Error(`unknown mode ${cfg.mode}`);
   }
@@ -85,6 +89,8 @@ async function main() {
   await worker.waitUntilReady();
 
   const t0 = Date.now();
+  at = t0 + (cfg.lead_ms || 0);
+  const until = cfg.mode === 'herd' ? cfg.until : at + cfg.wait_ms;
   const firsts = await Promise.all(
     Array.from({ length: cfg.n }, (_, i) =>
       queue.upsertJobScheduler(`s${i}`, repeatOf(i), { name: 'task', data: { tag: `${cfg.tag}-${i}` } })));
@@ -93,13 +99,16 @@ async function main() {
   const dues = firsts.map((j) => (j && j.id ? Number(String(j.id).split(':').pop()) : NaN));
   const finite = dues.filter(Number.isFinite);
   console.log('ready ' + JSON.stringify({
+    at: cfg.mode === 'burst' ? at : undefined,
+    start: cfg.mode === 'steady' ? at : undefined,
+    late_ms: cfg.mode === 'herd' ? 0 : Date.now() - at,
     upsert_s: upsertS,
     first_due_min: finite.length ? Math.min(...finite) : null,
     first_due_max: finite.length ? Math.max(...finite) : null,
     first_due_bad: dues.length - finite.length,
   }));
 
-  const wait = Math.max(0, cfg.until - Date.now());
+  const wait = Math.max(0, until - Date.now());
   let timer;
   await Promise.race([allDone, new Promise((r) => { timer = setTimeout(r, wait); })]);
   clearTimeout(timer);
