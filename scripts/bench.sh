@@ -6,6 +6,9 @@
 # BENCH_QUICK pass through to each run.sh.
 set -u
 cd "$(dirname "$0")/.."
+# Each run.sh's own `make` is a make of its own (the Makefile's -j), not a
+# child of make bench's jobserver, which a recipe does not pass down.
+unset MAKEFLAGS MFLAGS
 failed=()
 for name in "$@"; do
   echo "==== bench/$name${BENCH_QUICK:+ (BENCH_QUICK=$BENCH_QUICK)} - $(date -u +%Y-%m-%dT%H:%M:%SZ)"

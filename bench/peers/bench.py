@@ -36,8 +36,10 @@ Workloads:
 A workload bound to a minute boundary gets a boundary to itself, the first
 its preparation can make once the one before has finished (QUICK=1: all
 share one); the others run between boundaries when their estimate (from the
-launch rates seen so far) fits.  HERD_WAIT_S and BURST_WAIT_S (120 s) cap the
-wait for a workload's runs; one that did not finish shows "only X of N".
+launch rates seen so far) fits.  The wait for a workload's runs ends when all
+have run, or none has for STALL_S (20 s), or after WAIT_S (600 s; quick 120):
+one that did not finish shows "only X of N".  The next workload starts only
+then, so no two overlap, however slow the machine.
 
 Environment: CHRONOS, STAMP, LIMITS, TMPD, PIDFILE (pids run.sh kills on
 exit), CLEANUP (files run.sh removes on exit), OUT (logs), JSON_OUT,
@@ -89,8 +91,8 @@ STEADY_WINDOW_S = env_int("STEADY_WINDOW_S", 30, 8)
 LIMIT_SPAWNS = env_int("LIMIT_SPAWNS", 2000, 300)
 LIMIT_SLEEPS = env_int("LIMIT_SLEEPS", 1000, 200)
 PERIOD_MS = 60000
-HERD_WAIT_S = env_int("HERD_WAIT_S", 120, 60)  # the longest wait for a herd's runs
-BURST_WAIT_S = env_int("BURST_WAIT_S", 120, 60)  # and for a burst's
+WAIT_S = env_int("WAIT_S", 600, 120)  # the longest wait for a workload's runs
+STALL_S = env_int("STALL_S", 20, 20)  # or until none has run for this long
 
 RESULTS = {"workloads": {}, "notes": []}
 T_START = time.monotonic()
@@ -182,10 +184,18 @@ class Stamps:
             pass
         return out
 
-    def wait(self, n, deadline_ms, poll_s=0.05):
-        while self.count() < n and now_ms() < deadline_ms:
+    def wait(self, n, start_ms, poll_s=0.05):
+        """Until n runs have stamped, or none has for STALL_S (counted from
+        start_ms at first), or WAIT_S after start_ms."""
+        last, last_change = -1, max(now_ms(), start_ms)
+        while True:
+            c = self.count()
+            t = now_ms()
+            if c != last:
+                last, last_change = c, max(t, start_ms)
+            if c >= n or t >= start_ms + WAIT_S * 1000 or t >= last_change + STALL_S * 1000:
+                return c
             time.sleep(poll_s)
-        return self.count()
 
 
 def summarize(stamps, n_expected, due_of, instant=None):
@@ -263,6 +273,7 @@ def measure_limits():
         out[key]["busy_pct"] = busy_pct(m0, machine_cpu())
         say("  %-9s %s" % (key, p.stdout.strip()))
     RESULTS["limits"] = out
+    learn_limits(out)
     return out
 
 
@@ -281,6 +292,15 @@ class ChronosServer(benchlib.Server):
     def finish(self):
         self.stop()
         kill_leftovers(self.data_dir)
+
+
+# POSTs/s chronos took so far (the first guess is slow for a quiet machine),
+# for how far ahead a burst's instant must be.
+SEEN_POST = {"rate": 500.0}
+
+
+def post_lead_ms(n):
+    return int(3000 + 1500 * n / SEEN_POST["rate"])
 
 
 def chronos_post(srv, bodies, threads=8):
@@ -327,7 +347,10 @@ def chronos_post(srv, bodies, threads=8):
         th.start()
     for th in ts:
         th.join()
-    return time.monotonic() - t, st["errors"][:3], st["err"]
+    secs = time.monotonic() - t
+    if len(bodies) >= 100 and secs > 0:
+        SEEN_POST["rate"] = len(bodies) / secs
+    return secs, st["errors"][:3], st["err"]
 
 
 def chronos_bodies(stamps, n, schedule_of):
@@ -364,27 +387,27 @@ class ChronosHerd:
         except RuntimeError as e:
             self.err = str(e)
 
-    def finish(self, boundary, deadline):
+    def finish(self, boundary):
         if self.srv is not None:
-            self.stamps.wait(self.n, deadline)
+            self.stamps.wait(self.n, boundary)
             self.srv.finish()
-        r = summarize(self.stamps, self.n, lambda i, e: boundary)
+        r = summarize(self.stamps, self.n, lambda i, e: boundary, instant=boundary)
         if self.err:
             r["error"] = self.err
         return r
 
 
-def chronos_burst(n, wait_s):
+def chronos_burst(n):
     stamps = Stamps("chronos", "burst%d" % n)
     srv = chronos_start(stamps.tag)
     try:
-        at = now_ms() + 3000 + n * 2  # room for the POSTs (~1,000/s or better)
+        at = now_ms() + post_lead_ms(n)  # room for the POSTs
         secs, errs, nerr = chronos_post(srv, chronos_bodies(stamps, n,
                                                             lambda i: "R/%s/PT1H" % iso(at)))
         late_post = now_ms() - at
         sleep_until_ms(at)
         m0 = machine_cpu()
-        stamps.wait(n, at + wait_s * 1000)
+        stamps.wait(n, at)
         m1 = machine_cpu()
     finally:
         srv.finish()
@@ -402,7 +425,7 @@ def chronos_steady(per_min, window_s):
     stamps = Stamps("chronos", "steady")
     srv = chronos_start(stamps.tag)
     try:
-        start = now_ms() + 3000 + per_min * 2
+        start = now_ms() + post_lead_ms(per_min)
         first = [start + i * PERIOD_MS // per_min for i in range(per_min)]
         secs, errs, nerr = chronos_post(srv, chronos_bodies(
             stamps, per_min, lambda i: "R/%s/PT1M" % iso(first[i])))
@@ -575,10 +598,10 @@ class CronHerd:
         if not self.cron.reason:
             self.path = self.cron.install(boundary, self.stamps, self.n)
 
-    def finish(self, boundary, deadline):
+    def finish(self, boundary):
         if self.cron.reason:
             return {"expected": self.n, "stamped": 0, "error": self.cron.reason}
-        self.stamps.wait(self.n, deadline)
+        self.stamps.wait(self.n, boundary)
         if self.path:
             os.unlink(self.path)
         return summarize(self.stamps, self.n, lambda i, e: boundary, instant=boundary)
@@ -650,6 +673,10 @@ class BullRun:
             self.ready = json.loads(line[6:])
 
     def wait(self, limit_s):
+        """Its last line; SIGTERM first (it then stops its Worker and prints
+        it) when it still runs: its runs are over or given up."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
         try:
             out, _ = self.proc.communicate(timeout=limit_s)
         except subprocess.TimeoutExpired:
@@ -683,11 +710,11 @@ class BullHerd:
 
     def prepare(self, boundary):
         self.run = BullRun(self.redis, self.stamps, self.n, "herd", self.n,
-                           until=boundary + HERD_WAIT_S * 1000)
+                           until=boundary + WAIT_S * 1000)
 
-    def finish(self, boundary, deadline):
-        self.stamps.wait(self.n, deadline)
-        res = self.run.wait(max(5, (deadline - now_ms()) / 1000 + 60))
+    def finish(self, boundary):
+        self.stamps.wait(self.n, boundary)
+        res = self.run.wait(60)
         r = summarize(self.stamps, self.n, lambda i, e: boundary, instant=boundary)
         bull_check(r, self.run.ready, boundary)
         if res.get("error"):
@@ -696,17 +723,17 @@ class BullHerd:
         return r
 
 
-def bull_burst(redis, n, wait_s):
+def bull_burst(redis, n):
     """n schedulers due at one instant, which peer.js picks once its Worker
     is up: lead_ms ahead, room for the upserts."""
     stamps = Stamps("bullmq", "burst%d" % n)
-    run = BullRun(redis, stamps, n, "burst", n, lead_ms=2000 + n, wait_ms=wait_s * 1000)
+    run = BullRun(redis, stamps, n, "burst", n, lead_ms=2000 + n, wait_ms=WAIT_S * 1000)
     if run.ready is None:
         return {"expected": n, "stamped": 0, "error": run.wait(10).get("error", "no ready line")}
     at = run.ready["at"]
     sleep_until_ms(at)
     m0 = machine_cpu()
-    stamps.wait(n, at + wait_s * 1000)
+    stamps.wait(n, at)
     m1 = machine_cpu()
     res = run.wait(60)
     r = summarize(stamps, n, lambda i, e: at, instant=at)
@@ -731,6 +758,7 @@ def bull_steady(redis, per_min, window_s):
     m0 = machine_cpu()
     sleep_until_ms(start + window_s * 1000)
     m1 = machine_cpu()
+    time.sleep(1.5)  # the window's last runs (peer.js stops 1 s after the window)
     res = run.wait(60)
     r = steady_figures(stamps, first, start, window_s, m0, m1, res.get("error"))
     bull_check(r, run.ready, None)
@@ -741,18 +769,30 @@ def bull_steady(redis, per_min, window_s):
 
 # ---- the plan --------------------------------------------------------------------
 
-# Launches/s each peer showed so far (None: none yet), for the estimates of
-# what is left; the defaults are slower than a quiet 2-core machine.
+# Launches/s each peer showed so far, for the estimates of what is left;
+# until then slower than a quiet 2-core machine, and a quarter of the spawn
+# rate measured when that is less (a loaded machine).
 SEEN_RATE = {"chronos": 150.0, "BullMQ": 200.0}
+SEEN = set()
 
 
 def learn(peer, r):
-    if r.get("launches_per_s"):
+    if peer in SEEN_RATE and r.get("launches_per_s"):
         SEEN_RATE[peer] = r["launches_per_s"]
+        SEEN.add(peer)
+
+
+def learn_limits(limits):
+    rate = limits.get("spawn_2", {}).get("rate")
+    if rate:
+        for peer in SEEN_RATE:
+            if peer not in SEEN:
+                SEEN_RATE[peer] = min(SEEN_RATE[peer], rate / 4)
 
 
 def est_burst(peer, n):
-    return 4 + n / 500 + 1.2 * n / SEEN_RATE[peer]
+    setup = post_lead_ms(n) / 1000 if peer == "chronos" else 2 + n / 1000
+    return 2 + setup + 1.2 * n / SEEN_RATE[peer]
 
 
 class Free:
@@ -790,7 +830,7 @@ def run_free_until(free, until_ms):
 
 def run_plan(bound, free):
     """bound: [[tasks sharing a minute boundary]], each task with prepare(b),
-    finish(b, deadline) -> figures, peer, lead_s, n, stamps.  Each group gets
+    finish(b) -> figures, peer, lead_s, n, stamps.  Each group gets
     the first boundary its preparation can make once the one before has
     finished; the free workloads that fit run before it."""
     while bound:
@@ -808,7 +848,7 @@ def run_plan(bound, free):
         sleep_until_ms(b)
         m0 = machine_cpu()
         for t in tasks:
-            r = t.finish(b, b + HERD_WAIT_S * 1000)
+            r = t.finish(b)
             r["busy_pct"] = busy_pct(m0, machine_cpu())
             workload = t.stamps.tag.split("-", 1)[1]
             record(workload, t.peer, r)
@@ -969,12 +1009,12 @@ def main():
     for bn in BURST_NS:
         free.append(Free("chronos burst %d" % bn, lambda bn=bn: est_burst("chronos", bn),
                          lambda bn=bn: show_rec("burst%d" % bn, "chronos",
-                                                chronos_burst(bn, BURST_WAIT_S))))
+                                                chronos_burst(bn))))
     if redis:
         for bn in BURST_NS:
             free.append(Free("BullMQ burst %d" % bn, lambda bn=bn: est_burst("BullMQ", bn),
                              lambda bn=bn: show_rec("burst%d" % bn, "BullMQ",
-                                                    bull_burst(redis, bn, BURST_WAIT_S))))
+                                                    bull_burst(redis, bn))))
     free.append(Free("chronos steady", lambda: STEADY_WINDOW_S + 5 + STEADY_PER_MIN / 400,
                      lambda: show_rec("steady", "chronos",
                                       chronos_steady(STEADY_PER_MIN, STEADY_WINDOW_S))))

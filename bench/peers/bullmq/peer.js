@@ -29,8 +29,9 @@
 // default), which the docs require.
 //
 // Prints one line "ready <json>" once the schedulers exist (with the due
-// instants of their first jobs), then one line of JSON at the end: counts,
-// failures, how long the upserts took.  Exits 1 on an error.
+// instants of their first jobs), then one line of JSON at the end (also on
+// SIGTERM, which ends the wait): counts, failures, how long the upserts
+// took.  Exits 1 on an error.
 'use strict';
 const { spawn } = require('node:child_process');
 const { Queue, Worker } = require('bullmq');
@@ -70,6 +71,8 @@ async function main() {
   const reasons = new Set();
   let done;
   const allDone = new Promise((resolve) => { done = resolve; });
+  // bench.py's SIGTERM: the runs are over or given up; stop as at the end.
+  process.on('SIGTERM', () => done());
   const worker = new Worker(cfg.queue, (job) => runTask(job.data.tag), {
     connection,
     concurrency: cfg.concurrency,
