@@ -27,8 +27,9 @@
 # anything still running under the temp dir, and the temp dir removed.
 # Logs in $B/bench/peers/.  Prints figures, never fails on them; exits
 # non-zero only when it cannot run.  Sizes: HERD_N, BURST_NS (1000,2000),
-# STEADY_PER_MIN, STEADY_WINDOW_S, LIMIT_SPAWNS, LIMIT_SLEEPS; REDIS_AOF=1
-# gives redis the persistence BullMQ's production guide recommends.
+# STEADY_PER_MIN, STEADY_WINDOW_S, LIMIT_SPAWNS, LIMIT_SLEEPS; WAIT_S and
+# STALL_S (bench.py); REDIS_AOF=1 gives redis the persistence BullMQ's
+# production guide recommends.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build}
