@@ -981,6 +981,9 @@ def main():
 
     redis = None
     try:
+        if not shutil.which("node") or not os.path.isdir(
+                os.path.join(BULLMQ_DIR, "node_modules", "bullmq")):
+            raise RuntimeError("node or bench/peers/bullmq/node_modules (npm ci) is missing")
         redis = Redis()
         say("  redis-server %s on 127.0.0.1:%d (pid %d; %s)" % (
             redis.version, redis.port, redis.proc.pid,
