@@ -54,7 +54,7 @@ ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 .PHONY: all deps run test unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
-all: deps $(B)/chronos $(B)/chronos.1
+all: deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
 
 # The man page, written from the binary's own help texts (so they cannot
 # disagree); docs/chronos.1 is the committed copy (`man ./docs/chronos.1`).
@@ -65,6 +65,7 @@ man: $(B)/chronos.1
 
 install: all
 	install -D -m 0755 $(B)/chronos $(DESTDIR)$(PREFIX)/bin/chronos
+	install -D -m 0755 $(B)/chronos-run-task $(DESTDIR)$(PREFIX)/bin/chronos-run-task
 	install -D -m 0644 $(B)/chronos.1 $(DESTDIR)$(PREFIX)/share/man/man1/chronos.1
 	$(B)/chronos completion bash >$(B)/chronos.bash
 	$(B)/chronos completion zsh >$(B)/_chronos
@@ -106,6 +107,17 @@ $(B)/asan/libchr.a: $(ASAN_OBJ)
 
 $(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_SRC)) $(B)/rel/libchr.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+# The supervisor of local runs alone (cli/task/main.c): the C library only,
+# so that each launch loads no TLS, HTTP or ZooKeeper library.  The server
+# runs the one beside its own binary (else itself, `chronos run-task`).
+TASK_SRC := cli/task/main.c cli/run_task.c
+TASK_BINS := $(B)/chronos-run-task $(B)/test/chronos-run-task $(B)/asan/chronos-run-task
+$(B)/chronos-run-task: $(patsubst %.c,$(B)/rel/%.o,$(TASK_SRC)) $(B)/rel/libchr.a
+	$(CC) $(REL_CFLAGS) -Wl,--as-needed -o $@ $^ -ljansson -lpthread
+$(B)/test/chronos-run-task: $(patsubst %.c,$(B)/test/%.o,$(TASK_SRC)) $(B)/test/libchr.a
+	$(CC) $(TEST_CFLAGS) -Wl,--as-needed -o $@ $^ -ljansson -lpthread
+$(B)/asan/chronos-run-task: $(patsubst %.c,$(B)/asan/%.o,$(TASK_SRC)) $(B)/asan/libchr.a
+	$(CC) $(ASAN_CFLAGS) -Wl,--as-needed -o $@ $^ -ljansson -lpthread
 # The test build of the binary (fault hooks such as SIGUSR2 session expiry),
 # without the sanitizers' cost: the fault trials run it.
 $(B)/test/chronos: $(patsubst %.c,$(B)/test/%.o,$(CLI_SRC)) $(B)/test/libchr.a
@@ -183,7 +195,7 @@ SMOKE_FUZZ_DECODER_SECONDS ?= 2
 run: all
 	@$(B)/chronos serve --data_dir data
 
-test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
+test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS) $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 	@B=$(B) UNITS="$(UNIT_NAMES)" SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
 	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
 
@@ -219,7 +231,7 @@ fuzz: deps $(FUZZ_BINS)
 # Every benchmark, each bench/<name>/run.sh in turn; one that cannot run
 # does not stop the others (the list of those that failed ends the output,
 # and make fails then).  bench-quick: the same with BENCH_QUICK=1.
-BENCHES := next store core api scheduler zk mesos dashboard peers
+BENCHES := next store core api scheduler zk mesos dashboard supervisor peers
 bench: deps $(B)/chronos
 	@B=$(B) scripts/bench.sh $(BENCHES)
 bench-quick: deps $(B)/chronos

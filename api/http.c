@@ -34,7 +34,9 @@
 #define STREAM_POLL_MS 200
 /* Followed streams at once; more are refused (each holds a connection). */
 #define STREAMS_MAX 256
-/* How long stop waits for mutations the loop is still answering. */
+/* How long stop waits for mutations the loop is still answering, and for
+ * deferred answers (a notification test bounds each sink below this:
+ * server/notify.h CHR_NOTIFY_TEST_TIMEOUT_MAX_MS). */
 #define STOP_WAIT_MS 10000
 
 static const char *status_text(unsigned status)
@@ -361,6 +363,42 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
         else
             chr_http_send(r);
         pending_done(h);
+    }
+    return MHD_YES;
+}
+
+void chr_http_deferred_done(struct req *r)
+{
+    struct chr_http *h = r->h;
+    r->state = REQ_DONE;
+    if (r->conn != NULL)
+        MHD_resume_connection(r->conn); /* the handler sends it */
+    else
+        chr_http_send(r);
+    pending_done(h);
+}
+
+enum MHD_Result chr_http_defer(struct req *r, chr_http_defer_fn *start, void *arg)
+{
+    struct chr_http *h = r->h;
+    pthread_mutex_lock(&h->mu);
+    bool stopping = h->stopping;
+    if (!stopping)
+        h->n_busy++; /* stop waits for the answer, as for a mutation */
+    pthread_mutex_unlock(&h->mu);
+    if (stopping) {
+        chr_http_error(r, 503, "the server is stopping");
+        return chr_http_send(r);
+    }
+    r->state = REQ_WAITING;
+    if (r->conn != NULL)
+        MHD_suspend_connection(r->conn);
+    enum chr_err e = start(r, arg);
+    if (e != CHR_OK) { /* chr_http_deferred_done never comes: answer now */
+        if (r->out == NULL)
+            chr_http_error(r, chr_http_status_of(e), "%s",
+                           e == CHR_EUNAVAIL ? "the server is stopping" : chr_err_message(e));
+        chr_http_deferred_done(r);
     }
     return MHD_YES;
 }

@@ -134,6 +134,16 @@ size_t chr_http_arg_all(const struct req *r, const char *key, const char **out, 
  * (REQ_DONE) when `done` fires, which may be before this returns. */
 enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev);
 
+/* Answers later, with what another thread builds (`chronos notify test`):
+ * suspends the connection (counted as busy: stopping waits for it), then
+ * calls start(r, arg), which must see to it that the answer is set on r and
+ * chr_http_deferred_done(r) called once, from any thread (perhaps before
+ * start returns).  When start returns an error, it is not called: r is
+ * answered with that error (or with the error start set on r) at once. */
+typedef enum chr_err chr_http_defer_fn(struct req *r, void *arg);
+enum MHD_Result chr_http_defer(struct req *r, chr_http_defer_fn *start, void *arg);
+void chr_http_deferred_done(struct req *r);
+
 /* The Warning header of a job with a container accepted by a server that
  * cannot run it (routes.c). */
 extern const char chr_routes_no_runtime_warning[];

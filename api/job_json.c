@@ -23,6 +23,7 @@
 #include "common/assert.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
+#include "scheduler/core.h"
 
 /* One line, and reals printed as few digits as round-trip a 15-digit
  * decimal (0.1 stays 0.1; 1 is printed 1.0). */
@@ -354,6 +355,34 @@ static enum chr_err parse_strv(const json_t *v, const char *field, size_t max_co
         if (e != CHR_OK)
             return e;
     }
+    return CHR_OK;
+}
+
+/* notifyEvents (ours): the events this job notifies, by name (the core's
+ * kinds but "test"); [] turns its notifications off.  A kind named twice
+ * counts once. */
+static enum chr_err parse_notify(const json_t *v, struct chr_job *job, struct chr_error *err)
+{
+    char f[CHR_ERROR_FIELD_MAX], d[DESCRIBE_MAX];
+    if (!json_is_array(v))
+        return bad_type(err, "notifyEvents", "an array of event names", v);
+    if (json_array_size(v) > CHR_JOB_NOTIFY_EVENTS_MAX)
+        return chr_error_set(err, CHR_EINVAL, "notifyEvents", "more than %d entries",
+                             CHR_JOB_NOTIFY_EVENTS_MAX);
+    uint32_t mask = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_string(e))
+            return bad_type(err, path(f, "notifyEvents", i, NULL), "an event name", e);
+        enum chr_notice_kind k = chr_notice_kind_of(json_string_value(e), json_string_length(e));
+        if (k == 0 || !((CHR_NOTICE_SWITCHABLE >> k) & 1u))
+            return chr_error_set(err, CHR_EINVAL, path(f, "notifyEvents", i, NULL),
+                                 "unknown event %s (" CHR_NOTICE_SWITCHABLE_NAMES ")",
+                                 describe(e, d));
+        mask |= 1u << k;
+    }
+    job->notify_events = mask;
+    job->notify_events_set = true;
     return CHR_OK;
 }
 
@@ -796,6 +825,8 @@ static enum chr_err parse_root(const json_t *root, const struct chr_job_defaults
     if ((v = member(root, "environmentVariables")) != NULL &&
         (e = parse_env(v, job, err)) != CHR_OK)
         return e;
+    if ((v = member(root, "notifyEvents")) != NULL && (e = parse_notify(v, job, err)) != CHR_OK)
+        return e;
     if ((e = parse_blobs(root, job, err)) != CHR_OK || (e = fill_texts(job, d)) != CHR_OK)
         return e;
     return chr_job_validate(job, err);
@@ -962,6 +993,20 @@ static json_t *constraint_list(const struct chr_job *job)
     return a;
 }
 
+/* notifyEvents' names, in the kinds' order. */
+static json_t *notify_list(uint32_t mask)
+{
+    json_t *a = json_array();
+    for (int k = CHR_NOTICE_FAILED; a != NULL && k <= CHR_NOTICE_KIND_LAST; k++) {
+        const char *name = chr_notice_kind_name((enum chr_notice_kind)k);
+        if (((mask >> k) & 1u) && json_array_append_new(a, json_string(name)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 /* A stored blob back as JSON; `empty` (an empty array) when not set. */
 static json_t *blob(const char *text)
 {
@@ -1039,13 +1084,11 @@ static bool put_tail(json_t *o, const struct chr_job *job)
     return ok;
 }
 
-/* 2.x fields when set, our extensions (the task time first: a counter), and
- * the read-only view. */
-static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_job_stats *st,
-                       const struct chr_job_view *view)
+/* 2.x fields when set, then our definition fields. */
+static bool put_extras(json_t *o, const struct chr_job *job)
 {
-    bool ok = put(o, "taskTimeSeconds", json_real((double)st->task_time_ms / 1000.0));
-    if (ok && job->epsilon != NULL)
+    bool ok = true;
+    if (job->epsilon != NULL)
         ok = put(o, "epsilon", str(job->epsilon));
     if (ok && job->async)
         ok = put(o, "async", json_true());
@@ -1053,18 +1096,12 @@ static bool put_extras(json_t *o, const struct chr_job *job, const struct chr_jo
          put(o, "retryBackoff", json_boolean(job->retry_backoff));
     if (ok && job->starting_deadline_ms >= 0)
         ok = put(o, "startingDeadlineSeconds", json_integer(job->starting_deadline_ms / 1000));
-    if (ok && view != NULL)
-        ok = put(o, "nextRunAt", instant_or(view->next_run_ms, json_null())) &&
-             put(o, "remainingRepeats", view->remaining_repeats < 0
-                                            ? json_null()
-                                            : json_integer(view->remaining_repeats)) &&
-             put(o, "lastRunState",
-                 view->last_run_state != NULL ? json_string(view->last_run_state) : json_null());
+    if (ok && job->notify_events_set)
+        ok = put(o, "notifyEvents", notify_list(job->notify_events));
     return ok;
 }
 
-char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats,
-                      const struct chr_job_view *view, size_t *len)
+char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats, size_t *len)
 {
     struct chr_job_stats none;
     /* A job written has a name: every reader keys it by its name. */
@@ -1075,7 +1112,7 @@ char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *sta
     }
     json_t *o = json_object();
     char *text = NULL;
-    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job, stats, view))
+    if (o != NULL && put_head(o, job, stats) && put_tail(o, job) && put_extras(o, job))
         text = dump_text(o, len);
     json_decref(o);
     return text;

@@ -45,29 +45,23 @@ enum chr_err chr_job_from_json(const char *text, size_t len,
                                enum chr_job_kind_hint hint, int64_t now_ms, struct chr_job *out,
                                struct chr_error *err);
 
-/* Read-only progress shown with a job (GET answers only; ignored on input). */
-struct chr_job_view {
-    int64_t next_run_ms;        /* "nextRunAt": INT64_MIN = null (none due) */
-    int64_t remaining_repeats;  /* "remainingRepeats": < 0 = null (unbounded or n/a) */
-    const char *last_run_state; /* "lastRunState" ("success", "failure", "fresh"...);
-                                   NULL = null.  Borrowed. */
-};
-
 /*
- * The job as Chronos 3's GET shows it: one line of compact JSON, fields in
- * Chronos's serializer order, then container (when set), the 2.x epsilon and
- * async (when set), our extensions (retryDelaySeconds, retryBackoff,
- * startingDeadlineSeconds when set), then
- * nextRunAt/remainingRepeats/lastRunState when `view` is given.  Counters
- * come from `stats` (NULL: zero, never run).  `schedule` is shown exactly as
- * stored; fetch and uris are each filled from the other.
+ * The job as Chronos 3's GET shows it, and only that: one line of compact
+ * JSON, fields in Chronos's serializer order, then container (when set), the
+ * 2.x epsilon and async (when set), and our definition fields
+ * (retryDelaySeconds, retryBackoff, startingDeadlineSeconds when set).
+ * Chronos's own counters (successCount, errorCount, errorsSinceLastSuccess,
+ * lastSuccess, lastError) come from `stats` (NULL: zero, never run); our
+ * progress (next instant, repeats left, the last run's outcome, task time)
+ * is not part of it: GET job/{name}/status and jobs/summary show that
+ * (api/render.h).  `schedule` is shown exactly as stored; fetch and uris are
+ * each filled from the other.
  *
  * Returns a NUL-terminated string the caller frees with chr_free, its length
  * in *len (len may be NULL); NULL when memory ran out (or when `job` would
  * not pass chr_job_validate: text that is not UTF-8, a blob that is not JSON;
  * every job from chr_job_from_json passes).
  */
-char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats,
-                      const struct chr_job_view *view, size_t *len);
+char *chr_job_to_json(const struct chr_job *job, const struct chr_job_stats *stats, size_t *len);
 
 #endif

@@ -100,7 +100,7 @@ void chr_metrics_set_gauges(struct chr_metrics *m, const struct chr_metrics_gaug
 }
 
 const char *const chr_metrics_sink_names[CHR_METRICS_SINKS] = {"mail", "webhook", "slack",
-                                                              "mattermost"};
+                                                              "mattermost", "sentry"};
 
 void chr_metrics_set_notify(struct chr_metrics *m, const struct chr_metrics_notify *n)
 {

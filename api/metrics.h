@@ -49,8 +49,8 @@ struct chr_metrics_gauges {
 };
 
 /* The notification sender's counters (server/notify.h), per sink in the
- * order mail, webhook, slack, mattermost. */
-#define CHR_METRICS_SINKS 4
+ * order mail, webhook, slack, mattermost, sentry. */
+#define CHR_METRICS_SINKS 5
 extern const char *const chr_metrics_sink_names[CHR_METRICS_SINKS];
 struct chr_metrics_notify {
     uint64_t sent[CHR_METRICS_SINKS];    /* deliveries answered 2xx / accepted */

@@ -233,35 +233,67 @@ static double *times_scratch(const struct chr_view_job *const *jobs, size_t n_jo
 
 /* ---- jobs, summary, search ------------------------------------------------ */
 
-/* Appends j's job JSON (from the view); false when out of memory. */
-static bool put_job_json(struct chr_sb *b, const struct chr_view_job *j)
+/* Appends j's job JSON (from the view); false when out of memory.  `v2`:
+ * as Chronos 2.x's serializer wrote it, with `async` always (ours shows it
+ * only when true, as Chronos 3 has no such field). */
+static bool put_job_json(struct chr_sb *b, const struct chr_view_job *j, bool v2)
 {
     size_t n = 0;
     const char *t = chr_view_job_json(j, &n);
-    if (t == NULL) {
+    if (t == NULL || n < 2) {
         chr_sb_fail(b);
         return false;
     }
-    chr_sb_put(b, t, n);
+    if (v2 && !j->def->async) {
+        chr_sb_put(b, t, n - 1); /* the object without its closing brace */
+        chr_sb_str(b, ",\"async\":false}");
+    } else {
+        chr_sb_put(b, t, n);
+    }
     return !chr_sb_failed(b);
 }
 
-char *chr_render_jobs(const struct chr_view_snap *s, size_t *len)
+static char *render_jobs(const struct chr_view_snap *s, bool v2, size_t *len)
 {
     struct chr_sb b = {0};
     chr_sb_ch(&b, '[');
     for (size_t i = 0; i < s->n && !chr_sb_failed(&b); i++) {
         if (i > 0)
             chr_sb_ch(&b, ',');
-        put_job_json(&b, s->jobs[i]);
+        put_job_json(&b, s->jobs[i], v2);
     }
     chr_sb_ch(&b, ']');
     return chr_sb_finish(&b, len);
 }
 
+char *chr_render_jobs(const struct chr_view_snap *s, size_t *len)
+{
+    return render_jobs(s, false, len);
+}
+
+char *chr_render_jobs_v2(const struct chr_view_snap *s, size_t *len)
+{
+    return render_jobs(s, true, len);
+}
+
+char *chr_render_job(const struct chr_view_job *j, bool v2, size_t *len)
+{
+    struct chr_sb b = {0};
+    put_job_json(&b, j, v2);
+    return chr_sb_finish(&b, len);
+}
+
+/* An instant, or null when INT64_MIN (never) or INT64_MAX (none). */
+static void put_instant_or_null(struct chr_sb *b, const char *key, int64_t at_ms)
+{
+    sb_key(b, key, false);
+    sb_json_instant(b, at_ms);
+}
+
 /* Ours, beside Chronos's status and state (which a killed run or a retry
- * leave unchanged): the last run's outcome and end, and when a retry is due. */
-static void put_summary_runs(struct chr_sb *b, const struct chr_view_job *j)
+ * leave unchanged): the last run's outcome and end, when a retry is due,
+ * the next instant, the repeats left and the summed task time. */
+static void put_status_fields(struct chr_sb *b, const struct chr_view_job *j)
 {
     const char *last = chr_view_last_run_state(j);
     sb_key(b, "lastRunState", false);
@@ -269,22 +301,22 @@ static void put_summary_runs(struct chr_sb *b, const struct chr_view_job *j)
         chr_sb_json_str(b, last);
     else
         chr_sb_str(b, "null");
-    sb_key(b, "lastRunAt", false);
-    int64_t ended = j->n_finished > 0 ? j->runs[j->n_finished - 1].ended_ms : INT64_MIN;
-    if (ended != INT64_MIN)
-        sb_json_instant(b, ended);
-    else
-        chr_sb_str(b, "null");
-    sb_key(b, "retryAt", false);
+    put_instant_or_null(b, "lastRunAt",
+                        j->n_finished > 0 ? j->runs[j->n_finished - 1].ended_ms : INT64_MIN);
     int64_t retry = INT64_MAX;
     for (uint32_t i = j->n_finished; i < j->n_runs; i++)
         if (j->runs[i].cause == CHR_CAUSE_RETRY && j->runs[i].state < CHR_RUN_RUNNING &&
             j->runs[i].ready_ms < retry)
             retry = j->runs[i].ready_ms;
-    if (retry != INT64_MAX)
-        sb_json_instant(b, retry);
+    put_instant_or_null(b, "retryAt", retry);
+    put_instant_or_null(b, "nextRunAt", j->next_ms);
+    sb_key(b, "remainingRepeats", false);
+    if (j->remaining_repeats >= 0)
+        chr_sb_fmt(b, "%" PRId64, j->remaining_repeats);
     else
         chr_sb_str(b, "null");
+    sb_key(b, "taskTimeSeconds", false);
+    sb_json_double(b, (double)j->stats.task_time_ms / 1000.0);
 }
 
 static void put_summary(struct chr_sb *b, const struct chr_view_job *j)
@@ -309,7 +341,7 @@ static void put_summary(struct chr_sb *b, const struct chr_view_job *j)
     chr_sb_ch(b, ']');
     sb_key(b, "disabled", false);
     chr_sb_str(b, d->disabled ? "true" : "false");
-    put_summary_runs(b, j);
+    put_status_fields(b, j);
 }
 
 char *chr_render_summary(const struct chr_view_snap *s, size_t *len)
@@ -322,6 +354,15 @@ char *chr_render_summary(const struct chr_view_snap *s, size_t *len)
         chr_sb_ch(&b, '}');
     }
     chr_sb_str(&b, "]}");
+    return chr_sb_finish(&b, len);
+}
+
+char *chr_render_job_status(const struct chr_view_job *j, size_t *len)
+{
+    struct chr_sb b = {0};
+    chr_sb_ch(&b, '{');
+    put_summary(&b, j);
+    chr_sb_ch(&b, '}');
     return chr_sb_finish(&b, len);
 }
 
@@ -349,7 +390,7 @@ char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *
             continue;
         if (shown++ > 0)
             chr_sb_ch(&b, ',');
-        put_job_json(&b, s->jobs[i]);
+        put_job_json(&b, s->jobs[i], q->v2);
     }
     chr_sb_ch(&b, ']');
     return chr_sb_finish(&b, len);

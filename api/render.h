@@ -22,11 +22,21 @@
 #include "api/metrics.h"
 #include "api/view.h"
 
-/* GET /v1/scheduler/jobs: a JSON array of every job, one line. */
+/* GET /v1/scheduler/jobs: a JSON array of every job, one line, each in
+ * Chronos 3's shape (api/job_json.h).  _v2: the 2.x prefix /scheduler/jobs,
+ * each job with `async` always (Chronos 2.x wrote it on every job). */
 char *chr_render_jobs(const struct chr_view_snap *s, size_t *len);
+char *chr_render_jobs_v2(const struct chr_view_snap *s, size_t *len);
+/* GET job/{name}: the one job, as above. */
+char *chr_render_job(const struct chr_view_job *j, bool v2, size_t *len);
 
-/* GET jobs/summary: {"jobs":[{"name","status","state","schedule","parents","disabled"}]} */
+/* GET jobs/summary: {"jobs":[{"name","status","state","schedule","parents",
+ * "disabled", then ours: "lastRunState","lastRunAt","retryAt","nextRunAt",
+ * "remainingRepeats","taskTimeSeconds"}]}: Chronos's summary entry and the
+ * job's progress, which the job JSON leaves out. */
 char *chr_render_summary(const struct chr_view_snap *s, size_t *len);
+/* GET job/{name}/status: that job's summary entry, as one object. */
+char *chr_render_job_status(const struct chr_view_job *j, size_t *len);
 
 /* GET jobs/search.  Chronos's rule, all case-insensitive: a job matches when
  * (name is NULL or a substring of its name) and (command is NULL or a
@@ -35,6 +45,7 @@ char *chr_render_summary(const struct chr_view_snap *s, size_t *len);
 struct chr_search {
     const char *name, *command, *any; /* NULL or "": not given */
     size_t limit, offset;
+    bool v2; /* the 2.x prefix: jobs as chr_render_jobs_v2 shows them */
 };
 char *chr_render_search(const struct chr_view_snap *s, const struct chr_search *q, size_t *len);
 

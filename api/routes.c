@@ -1,7 +1,7 @@
 /*
  * routes.c - what each endpoint of the REST API does (http.h): Chronos's at
- * /v1/scheduler/... (and /scheduler/...), ours at /v1/runs, /v1/status and
- * the previews, plus /ping, /leader and /metrics.  Reads are rendered here,
+ * /v1/scheduler/... (and /scheduler/...), ours at /v1/runs, /v1/status,
+ * /v1/notify/test and the previews, plus /ping, /leader and /metrics.  Reads are rendered here,
  * on the HTTP thread, from the loop's read model; mutations go to the loop.
  * Every refusal names what is wrong.
  */
@@ -57,6 +57,19 @@ static bool arg_count(struct req *r, const char *key, long long def, long long l
     }
     *out = n;
     return true;
+}
+
+/* Query argument `key` as a boolean: absent, "false" or "0" false, "true"
+ * or "1" true; anything else is a 400 naming it (false, the answer set). */
+static bool arg_bool(struct req *r, const char *key, bool *out)
+{
+    const char *v = chr_http_arg(r, key);
+    *out = v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+    if (v == NULL || *out || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        return true;
+    char b[80];
+    chr_http_error(r, 400, "%s: '%s' is not true or false", key, shown(v, b));
+    return false;
 }
 
 /* The job name at `rest` (percent-decoded already) into r->name; false with
@@ -142,26 +155,47 @@ static enum MHD_Result read_snap(struct req *r, snap_render_fn *fn, const char *
     return answer(r, body, len, NULL, type);
 }
 
-static enum MHD_Result get_job(struct req *r)
+/* Whether the request came to Chronos 2.x's prefix /scheduler/... */
+static bool is_v2(const char *url)
+{
+    return strncmp(url, "/scheduler/", 11) == 0;
+}
+
+static enum MHD_Result get_job(struct req *r, bool v2)
 {
     const struct chr_view_job *j = view_job(r, r->name);
     if (j == NULL)
         return not_found_job(r);
     size_t len = 0;
-    const char *json = chr_view_job_json(j, &len);
-    chr_http_body(r, json ? chr_strndup(json, len) : NULL, len, "application/json");
+    char *body = chr_render_job(j, v2, &len);
     chr_view_job_release(j);
-    return chr_http_send(r);
+    return answer(r, body, len, NULL, "application/json");
 }
 
-static enum MHD_Result search(struct req *r)
+/* GET job/{name}/status: the job's progress, which its JSON leaves out.
+ * Ours, so an unknown job is a 404 (Chronos's endpoints answer 400, and
+ * ours beside them that predate this one keep doing so). */
+static enum MHD_Result job_status(struct req *r)
+{
+    const struct chr_view_job *j = view_job(r, r->name);
+    if (j == NULL) {
+        chr_http_error(r, 404, "job '%s' not found", r->name);
+        return chr_http_send(r);
+    }
+    size_t len = 0;
+    char *body = chr_render_job_status(j, &len);
+    chr_view_job_release(j);
+    return answer(r, body, len, NULL, "application/json");
+}
+
+static enum MHD_Result search(struct req *r, bool v2)
 {
     long long limit, offset;
     if (!arg_count(r, "limit", 10, 0, CHR_JOBS_MAX, &limit) ||
         !arg_count(r, "offset", 0, 0, CHR_JOBS_MAX, &offset))
         return chr_http_send(r);
     struct chr_search q = {chr_http_arg(r, "name"), chr_http_arg(r, "command"),
-                           chr_http_arg(r, "any"), (size_t)limit, (size_t)offset};
+                           chr_http_arg(r, "any"), (size_t)limit, (size_t)offset, v2};
     const struct chr_view_snap *s = snapshot(r);
     size_t len = 0;
     char *body = s ? chr_render_search(s, &q, &len) : NULL;
@@ -605,8 +639,8 @@ static bool same_as_stored(struct req *r, const struct chr_job *job)
     if (old == NULL)
         return false;
     size_t la = 0, lb = 0;
-    char *a = chr_job_to_json(job, NULL, NULL, &la);
-    char *b = chr_job_to_json(old->def, NULL, NULL, &lb);
+    char *a = chr_job_to_json(job, NULL, &la);
+    char *b = chr_job_to_json(old->def, NULL, &lb);
     bool same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
     chr_free(a);
     chr_free(b);
@@ -625,9 +659,11 @@ static const char *const job_fields[] = {
     "dataProcessingJobType", "fetch", "uris", "environmentVariables", "arguments", "highPriority",
     "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule", "scheduleTimeZone",
     "parents", "container", "epsilon", "async", "retryDelaySeconds", "retryBackoff",
-    "startingDeadlineSeconds",
-    /* shown by GET and ignored when posted: the server's counters and progress */
+    "startingDeadlineSeconds", "notifyEvents",
+    /* shown by GET and ignored when posted: Chronos's counters */
     "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
+    /* the progress our GET showed in the job before it moved to job/{name}/status:
+     * ignored, so a job saved from an older server posts back without a warning */
     "taskTimeSeconds", "nextRunAt", "remainingRepeats", "lastRunState",
 };
 
@@ -737,9 +773,97 @@ static enum MHD_Result named(struct req *r, enum chr_event_type type)
         }
     }
     ev.u.named.arguments = args;
+    if (type == CHR_EV_DELETE_JOB && !arg_bool(r, "force", &ev.u.named.force))
+        return chr_http_send(r);
     r->success_text = type == CHR_EV_MARK_SUCCESS;
     enum MHD_Result ret = chr_http_submit(r, &ev); /* the loop copies the arguments */
     chr_free(args);
+    return ret;
+}
+
+/* ---- POST /v1/notify/test ------------------------------------------------------------------ */
+
+/* The body: none, {} or {"job": NAME}; the name into `name` ("" none).
+ * False with the answer set. */
+static bool notify_body(struct req *r, char name[CHR_JOB_NAME_MAX + 1])
+{
+    char b[80];
+    name[0] = '\0';
+    if (r->body == NULL || r->len == 0)
+        return true;
+    json_error_t je;
+    json_t *o = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+    const char *key, *bad = NULL;
+    json_t *v;
+    bool ok = json_is_object(o);
+    if (!ok)
+        chr_http_error(r, 400, "body: expected {} or {\"job\": NAME}");
+    json_object_foreach(ok ? o : NULL, key, v) {
+        if (strcmp(key, "job") != 0) {
+            chr_http_error(r, 400, "%s: unknown field (the body is {\"job\": NAME})",
+                           shown(key, b));
+            ok = false;
+            break;
+        }
+        if (json_is_null(v))
+            continue;
+        if (!json_is_string(v) || !chr_job_name_valid(json_string_value(v))) {
+            bad = json_is_string(v) ? json_string_value(v) : "(not a string)";
+            chr_http_error(r, 400, "job: '%s' is not a valid job name", shown(bad, b));
+            ok = false;
+            break;
+        }
+        snprintf(name, CHR_JOB_NAME_MAX + 1, "%s", json_string_value(v));
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* Called once, from the test's thread: its answer. */
+static void notify_answered(void *ctx, json_t *answer)
+{
+    struct req *r = ctx;
+    char *text = answer != NULL ? json_dumps(answer, JSON_COMPACT) : NULL;
+    json_decref(answer);
+    chr_http_body(r, text ? chr_strndup(text, strlen(text)) : NULL, text ? strlen(text) : 0,
+                  "application/json");
+    free(text); /* lint: allow (jansson's allocation) */
+    chr_http_deferred_done(r);
+}
+
+struct notify_args {
+    const struct chr_job *def;
+    const struct chr_job_stats *stats;
+};
+
+static enum chr_err notify_start(struct req *r, void *arg)
+{
+    const struct notify_args *a = arg;
+    enum chr_err e = r->sched->ops->notify_test(r->sched, a->def, a->stats, notify_answered, r);
+    if (e == CHR_ERANGE)
+        chr_http_error(r, 503, "too many notification tests at once: retry in a moment");
+    return e;
+}
+
+/* A test notification through every configured sink, answered with what
+ * each said (server/notify.h); the leader's (a standby forwards it). */
+static enum MHD_Result notify_test(struct req *r)
+{
+    char name[CHR_JOB_NAME_MAX + 1];
+    if (!notify_body(r, name))
+        return chr_http_send(r);
+    if (r->sched->ops->notify_test == NULL) {
+        chr_http_error(r, 503, "this server sends no notifications");
+        return chr_http_send(r);
+    }
+    const struct chr_view_job *j = name[0] != '\0' ? view_job(r, name) : NULL;
+    if (name[0] != '\0' && j == NULL) {
+        chr_http_error(r, 404, "job '%s' not found", name);
+        return chr_http_send(r);
+    }
+    struct notify_args a = {j != NULL ? j->def : NULL, j != NULL ? &j->stats : NULL};
+    enum MHD_Result ret = chr_http_defer(r, notify_start, &a);
+    chr_view_job_release(j);
     return ret;
 }
 
@@ -785,7 +909,8 @@ static const char *api_path(const char *url)
     return NULL;
 }
 
-/* "/job/..." endpoints: success/{name}, stat/{name}, {name}/next, {name}. */
+/* "/job/..." endpoints: success/{name}, stat/{name}, {name}/next,
+ * {name}/ledger, {name}/status, {name}. */
 static enum MHD_Result job_routes(struct req *r, const char *rest, unsigned v, const char *method,
                                   const char *url)
 {
@@ -800,7 +925,8 @@ static enum MHD_Result job_routes(struct req *r, const char *rest, unsigned v, c
         return take_name(r, rest + 5) ? stat(r) : chr_http_send(r);
     }
     const char *sub = strrchr(rest, '/');
-    if (sub != NULL && (strcmp(sub, "/next") == 0 || strcmp(sub, "/ledger") == 0)) {
+    if (sub != NULL && (strcmp(sub, "/next") == 0 || strcmp(sub, "/ledger") == 0 ||
+                        strcmp(sub, "/status") == 0)) {
         char name[CHR_JOB_NAME_MAX + 2];
         size_t k = (size_t)(sub - rest);
         snprintf(name, sizeof name, "%.*s", (int)(k < sizeof name - 1 ? k : sizeof name - 1), rest);
@@ -808,12 +934,14 @@ static enum MHD_Result job_routes(struct req *r, const char *rest, unsigned v, c
             return not_allowed(r, method, url, "GET");
         if (!take_name(r, name))
             return chr_http_send(r);
+        if (strcmp(sub, "/status") == 0)
+            return job_status(r);
         return strcmp(sub, "/next") == 0 ? job_next(r) : ledger(r);
     }
     if (!take_name(r, rest))
         return chr_http_send(r);
     switch (v) {
-    case V_GET: return get_job(r);
+    case V_GET: return get_job(r, is_v2(url));
     case V_PUT: return named(r, CHR_EV_RUN_JOB);
     case V_DELETE: return named(r, CHR_EV_DELETE_JOB);
     default: return not_allowed(r, method, url, "GET, PUT or DELETE");
@@ -848,7 +976,7 @@ static enum MHD_Result task_callback(struct req *r)
 static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v,
                                         const char *method, const char *url)
 {
-    bool v2 = strncmp(url, "/scheduler/", 11) == 0;
+    bool v2 = is_v2(url);
     if (is(p, "/iso8601") || is(p, "/dependency") || is(p, "/preview")) {
         /* 2.x took PUT as well (chronos-python updates with it). */
         bool put_ok = v2 && !is(p, "/preview") && v == V_PUT;
@@ -877,12 +1005,12 @@ static enum MHD_Result scheduler_routes(struct req *r, const char *p, unsigned v
         return no_endpoint(r, url);
     if (v != V_GET)
         return not_allowed(r, method, url, "GET");
-    if (is(p, "/jobs"))
-        return read_snap(r, chr_render_jobs, "application/json"); /* jobs' texts are cached */
+    if (is(p, "/jobs")) /* jobs' texts are cached */
+        return read_snap(r, v2 ? chr_render_jobs_v2 : chr_render_jobs, "application/json");
     if (is(p, "/jobs/summary"))
         return read_memo(r, CHR_VIEW_MEMO_SUMMARY, chr_render_summary);
     if (is(p, "/jobs/search"))
-        return search(r);
+        return search(r, v2);
     if (is(p, "/graph/dot"))
         return read_snap(r, chr_render_graph_dot, "text/plain");
     if (is(p, "/graph/csv"))
@@ -965,6 +1093,11 @@ enum MHD_Result chr_routes_dispatch(struct req *r, const char *url, const char *
     }
     if (strncmp(url, "/v1/runs/", 9) == 0)
         return run(r, url + 9, v);
+    if (is(url, "/v1/notify/test")) {
+        if (v != V_POST)
+            return not_allowed(r, method, url, "POST");
+        return notify_test(r);
+    }
     if (is(url, "/v1/dashboard/jobs") || is(url, "/v1/dashboard/changes")) {
         if (v != V_GET)
             return not_allowed(r, method, url, "GET");

@@ -27,6 +27,10 @@ typedef void chr_sched_done_fn(void *ctx, enum chr_err result, const char *messa
 
 struct chr_sched;
 
+/* An answer built elsewhere: a new reference (NULL: out of memory), called
+ * once, on any thread. */
+typedef void chr_sched_answer_fn(void *ctx, json_t *answer);
+
 struct chr_sched_ops {
     /* Hands a mutation over (the event is copied); CHR_OK: done will be
      * called; else done is never called (CHR_EUNAVAIL: stopping; CHR_ENOMEM). */
@@ -45,6 +49,17 @@ struct chr_sched_ops {
      * "resources", server/rm_json.h).  A new reference, or NULL (out of
      * memory).  Any thread.  NULL op: none to show. */
     json_t *(*resources)(struct chr_sched *s);
+    /* `chronos notify test`: a test notification about `job` (NULL: none;
+     * job and stats borrowed for the call) through every configured sink,
+     * each bounded, on threads of their own, not through the outbox (no
+     * retry).  done gets the answer (server/notify.h's
+     * chr_notify_test_json), also when no sink is configured: it says so.
+     * CHR_OK: done will be called; else never (CHR_ERANGE: too many tests
+     * at once; CHR_EUNAVAIL: stopping; CHR_ENOMEM).  NULL op: none
+     * configured. */
+    enum chr_err (*notify_test)(struct chr_sched *s, const struct chr_job *job,
+                                const struct chr_job_stats *stats, chr_sched_answer_fn *done,
+                                void *ctx);
 };
 
 /* An implementation embeds this and hands out its address. */

@@ -194,8 +194,7 @@ static const char *memo(_Atomic(struct jtext *) *slot, char *(*render)(const voi
 static char *render_job(const void *arg, size_t *len)
 {
     const struct chr_view_job *j = arg;
-    struct chr_job_view jv = {j->next_ms, j->remaining_repeats, chr_view_last_run_state(j)};
-    return chr_job_to_json(j->def, &j->stats, &jv, len);
+    return chr_job_to_json(j->def, &j->stats, len);
 }
 
 const char *chr_view_job_json(const struct chr_view_job *pub, size_t *len)

@@ -61,8 +61,9 @@ const char *chr_view_job_status(const struct chr_view_job *j);
 const char *chr_view_job_state(const struct chr_view_job *j, char buf[32]);
 
 /*
- * The job as the API shows it (api/job_json.h, with its progress): compact
- * JSON, rendered on first use and kept with the view.  *len gets its length.
+ * The job as the API shows it (api/job_json.h: Chronos's shape, without our
+ * progress): compact JSON, rendered on first use and kept with the view.
+ * *len gets its length.
  * NULL when out of memory.  Owned by the view: valid while it is held.
  */
 const char *chr_view_job_json(const struct chr_view_job *j, size_t *len);

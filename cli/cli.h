@@ -52,6 +52,7 @@ int chr_cli_logs(int argc, char **argv);
 int chr_cli_graph(int argc, char **argv);
 int chr_cli_status(int argc, char **argv);
 int chr_cli_ledger(int argc, char **argv);
+int chr_cli_notify(int argc, char **argv);
 
 /* `chronos next --job NAME [--count N]`: the server's next instants of a
  * stored job; chr_cli_next hands over when it sees --job. */

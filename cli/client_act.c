@@ -10,13 +10,19 @@
 #include "cli/client.h"
 
 static const char delete_help[] =
-    "usage: chronos delete NAME... [--server URL]\n"
+    "usage: chronos delete NAME... [--force] [--server URL]\n"
     "\n"
     "Deletes each job in turn (DELETE /v1/scheduler/job/NAME) and prints\n"
     "`deleted NAME`; the first refusal stops it.  The server refuses to delete a\n"
     "job that others depend on, naming them: delete the children first (list\n"
-    "them first: `chronos delete child parent`).\n"
-    "\n" CHR_CLIENT_SERVER_HELP;
+    "them first: `chronos delete child parent`), or use --force.\n"
+    "\n"
+    "  --force       delete a job others depend on, as Chronos did, in one atomic\n"
+    "                change: each child loses it from its parents and takes its\n"
+    "                parents in its place; a child left with no parent takes its\n"
+    "                schedule and zone (a scheduled job from now on).  Every other\n"
+    "                field of the child is kept (?force=true)\n"
+    CHR_CLIENT_SERVER_HELP;
 
 static const char suspend_help[] =
     "usage: chronos suspend NAME... [--server URL]\n"
@@ -62,9 +68,11 @@ static const char graph_help[] =
     "  --csv         one line per job `node,NAME,LAST-STATE,CURRENT-STATE`, then one\n"
     "                per edge `link,PARENT,CHILD`\n" CHR_CLIENT_SERVER_HELP;
 
-/* What a one-job command does: METHOD prefix/NAME, then "<done> NAME". */
+/* What a one-job command does: METHOD prefix/NAME (with ?force=true when
+ * `force` points to true), then "<done> NAME". */
 struct action {
     const char *method, *prefix, *done;
+    const bool *force;
 };
 
 /* Parses the command line, then does `a` to each job it names, in order;
@@ -83,6 +91,7 @@ static int act(const struct chr_cmd *cmd, const struct action *a, const struct c
         st = chr_job_path(&c, &p, a->prefix, c.pos[k], "");
         for (size_t i = 0; args != NULL && i < args->n; i++)
             chr_path_add_query(&p, "arguments", args->v[i]);
+        chr_path_add_query(&p, "force", a->force != NULL && *a->force ? "true" : NULL);
         if (st != CHR_EXIT_OK || (st = chr_path_check(&c, &p)) != CHR_EXIT_OK ||
             (st = chr_client_call(&c, a->method, p.buf, NULL, &r)) != CHR_EXIT_OK)
             return st;
@@ -137,9 +146,11 @@ int chr_cli_resume(int argc, char **argv)
 
 int chr_cli_delete(int argc, char **argv)
 {
-    static const struct chr_cmd cmd = {"delete", delete_help, NULL, 0, 1, CHR_CLIENT_POS_MAX,
-                                       "NAME", false};
-    static const struct action a = {"DELETE", "/v1/scheduler/job/", "deleted"};
+    bool force = false;
+    const struct chr_opt opts[] = {{"--force", NULL, CHR_OPT_FLAG, &force}};
+    const struct chr_cmd cmd = {"delete", delete_help, opts, 1, 1, CHR_CLIENT_POS_MAX, "NAME",
+                                false};
+    const struct action a = {"DELETE", "/v1/scheduler/job/", "deleted", &force};
     return act(&cmd, &a, NULL, argc, argv);
 }
 
@@ -149,14 +160,14 @@ int chr_cli_run(int argc, char **argv)
     args.n = 0;
     const struct chr_opt opts[] = {{"--args", NULL, CHR_OPT_WORDS, &args}};
     const struct chr_cmd cmd = {"run", run_help, opts, 1, 1, 1, "NAME", false};
-    static const struct action a = {"PUT", "/v1/scheduler/job/", "started"};
+    static const struct action a = {"PUT", "/v1/scheduler/job/", "started", NULL};
     return act(&cmd, &a, &args, argc, argv);
 }
 
 int chr_cli_kill(int argc, char **argv)
 {
     static const struct chr_cmd cmd = {"kill", kill_help, NULL, 0, 1, 1, "NAME", false};
-    static const struct action a = {"DELETE", "/v1/scheduler/task/kill/", "killed"};
+    static const struct action a = {"DELETE", "/v1/scheduler/task/kill/", "killed", NULL};
     return act(&cmd, &a, NULL, argc, argv);
 }
 

@@ -29,6 +29,7 @@ bool chr_job_is_computed(const char *key)
 {
     static const char *const computed[] = {
         "successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess",
+        /* shown in the job by servers before job/NAME/status existed */
         "nextRunAt", "remainingRepeats", "lastRunState", "taskTimeSeconds",
     };
     for (size_t i = 0; i < sizeof computed / sizeof computed[0]; i++)
@@ -150,13 +151,11 @@ static void last_run(const json_t *job, const json_t *sum, int64_t now, char *bu
 
 /* The last run's outcome in a user's words; Chronos's "fresh" (no success
  * or error counted) is "-" unless a run was killed or lost. */
-static const char *status_word(const json_t *job, const json_t *sum)
+static const char *status_word(const json_t *sum)
 {
     const char *s = json_string_value(json_object_get(sum, "lastRunState"));
     if (s == NULL)
         s = json_string_value(json_object_get(sum, "status"));
-    if (s == NULL)
-        s = json_string_value(json_object_get(job, "lastRunState"));
     if (s == NULL || !strcmp(s, "fresh"))
         return "-";
     if (!strcmp(s, "success"))
@@ -213,12 +212,12 @@ static bool list_row(struct chr_table *t, const json_t *job, const json_t *sum, 
     int64_t at;
     if (json_is_true(json_object_get(job, "disabled")))
         snprintf(next, sizeof next, "disabled");
-    else if (chr_json_instant(json_object_get(job, "nextRunAt"), &at))
+    else if (chr_json_instant(json_object_get(sum, "nextRunAt"), &at))
         chr_rel_time(at, now, next, sizeof next);
     last_run(job, sum, now, last, sizeof last);
     char *sched = schedule_text(job);
     const char *cells[] = {json_string_value(json_object_get(job, "name")), sched, tz,
-                           status_word(job, sum),
+                           status_word(sum),
                            state_word(job, sum, now, state_buf, sizeof state_buf), next, last};
     bool ok = sched != NULL && chr_table_add(t, cells);
     chr_free(sched);
@@ -233,8 +232,9 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Renders GET /v1/scheduler/jobs by name (the server's order is the order
- * jobs were loaded, which a restart changes), with each job's state from
- * the summary. */
+ * jobs were loaded, which a restart changes), with each job's status, state
+ * and next instant from the summary (the job JSON is Chronos's: it has no
+ * progress). */
 static int list_table(const struct chr_client *c, const json_t *jobs)
 {
     static const char *const head[] = {"NAME", "SCHEDULE/PARENTS", "TZ", "STATUS", "STATE",
@@ -279,41 +279,88 @@ int chr_cli_list(int argc, char **argv)
 static const char show_help[] =
     "usage: chronos show NAME [--json] [--server URL]\n"
     "\n"
-    "Shows one job as `key: value` lines, in the server's order; instants also\n"
-    "relative to now (`2030-01-01T00:00:00.000Z (in 3d)`).\n"
+    "Shows one job as `key: value` lines, in the server's order, then its\n"
+    "status (GET /v1/scheduler/job/NAME/status): status, state, lastRunState,\n"
+    "lastRunAt, retryAt, nextRunAt, remainingRepeats, taskTimeSeconds; instants\n"
+    "also relative to now (`2030-01-01T00:00:00.000Z (in 3d)`).\n"
     "\n"
-    "  --json        print the server's answer (GET /v1/scheduler/job/NAME)\n"
+    "  --json        print the server's answer (GET /v1/scheduler/job/NAME: the\n"
+    "                job as Chronos shows it, without the status)\n"
     CHR_CLIENT_SERVER_HELP;
+
+/* The status members `show` prints after the job's (the others repeat it). */
+static const char *const status_keys[] = {
+    "status",  "state",     "lastRunState",     "lastRunAt",
+    "retryAt", "nextRunAt", "remainingRepeats", "taskTimeSeconds",
+};
+#define N_STATUS_KEYS (sizeof status_keys / sizeof status_keys[0])
 
 static bool is_instant_key(const char *k)
 {
-    return !strcmp(k, "nextRunAt") || !strcmp(k, "lastSuccess") || !strcmp(k, "lastError");
+    return !strcmp(k, "nextRunAt") || !strcmp(k, "lastSuccess") || !strcmp(k, "lastError") ||
+           !strcmp(k, "lastRunAt") || !strcmp(k, "retryAt");
 }
 
-/* Renders one job as aligned `key: value` lines. */
+/* One aligned `key: value` line; false when out of memory. */
+static bool show_line(const char *key, const json_t *v, int w, int64_t now)
+{
+    char *text = chr_json_text(v), when[32], rel[40] = "";
+    int64_t at;
+    if (text == NULL)
+        return false;
+    if (is_instant_key(key) && chr_json_instant(v, &at)) {
+        chr_rel_time(at, now, when, sizeof when);
+        snprintf(rel, sizeof rel, " (%s)", when);
+    }
+    if (text[0] == '\0') /* no padding after an empty value: no trailing blanks */
+        printf("%s:\n", key);
+    else
+        printf("%s:%*s %s%s\n", key, w - (int)strlen(key), "", text, rel);
+    chr_free(text);
+    return true;
+}
+
+/* GET job/NAME/status as JSON; NULL when the server has none (an older
+ * server: its job JSON held the progress) or the job went meanwhile. */
+static json_t *job_status(const struct chr_client *c, const char *name)
+{
+    struct chr_path p;
+    struct chr_resp r;
+    if (chr_job_path(c, &p, "/v1/scheduler/job/", name, "/status") != CHR_EXIT_OK ||
+        chr_client_request(c, "GET", p.buf, NULL, &r) != CHR_EXIT_OK)
+        return NULL;
+    json_t *v = r.status == 200 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+    chr_resp_free(&r);
+    return v;
+}
+
+/* Renders one job as aligned `key: value` lines, then its status. */
 static int show_block(const struct chr_client *c, const json_t *job)
 {
     const char *key;
     json_t *v;
     int w = 0;
-    int64_t now = chr_clock_wall_ms(), at;
-    (void)c; /* a chr_render_fn; this one needs no client */
+    int64_t now = chr_clock_wall_ms();
+    const char *name = json_string_value(json_object_get(job, "name"));
+    json_t *st = name != NULL ? job_status(c, name) : NULL;
     json_object_foreach((json_t *)job, key, v) {
         int n = (int)strlen(key);
         w = n > w ? n : w;
     }
+    for (size_t i = 0; i < N_STATUS_KEYS; i++)
+        if (json_object_get(st, status_keys[i]) != NULL && (int)strlen(status_keys[i]) > w)
+            w = (int)strlen(status_keys[i]);
+    bool ok = true;
     json_object_foreach((json_t *)job, key, v) {
-        char *text = chr_json_text(v), when[32], rel[40] = "";
-        if (text == NULL)
-            return chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
-        if (is_instant_key(key) && chr_json_instant(v, &at)) {
-            chr_rel_time(at, now, when, sizeof when);
-            snprintf(rel, sizeof rel, " (%s)", when);
-        }
-        printf("%s:%*s%s%s%s\n", key, w - (int)strlen(key), "", text[0] ? " " : "", text, rel);
-        chr_free(text);
+        ok = ok && show_line(key, v, w, now);
     }
-    return CHR_EXIT_OK;
+    for (size_t i = 0; ok && i < N_STATUS_KEYS; i++) {
+        const json_t *sv = json_object_get(st, status_keys[i]);
+        if (sv != NULL && json_object_get(job, status_keys[i]) == NULL)
+            ok = show_line(status_keys[i], sv, w, now);
+    }
+    json_decref(st);
+    return ok ? CHR_EXIT_OK : chr_client_fail(CHR_EXIT_BAD_VALUE, "out of memory");
 }
 
 int chr_cli_show(int argc, char **argv)

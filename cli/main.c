@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"delete", chr_cli_delete}, {"runs", chr_cli_runs},     {"logs", chr_cli_logs},
     {"graph", chr_cli_graph},   {"run-task", chr_cli_run_task}, {"store", chr_cli_store},
     {"status", chr_cli_status}, {"suspend", chr_cli_suspend}, {"resume", chr_cli_resume},
-    {"ledger", chr_cli_ledger},
+    {"ledger", chr_cli_ledger}, {"notify", chr_cli_notify},
 };
 
 /* The commands that take job names (completed from `chronos list`). */
@@ -59,6 +59,7 @@ static int completion(const char *shell)
            "     %s) COMPREPLY=($(compgen -W \"$(chronos list 2>/dev/null |"
            " awk 'NR > 1 {print $1}')\" -- \"$cur\")) ;;\n"
            "     completion) COMPREPLY=($(compgen -W \"bash zsh\" -- \"$cur\")) ;;\n"
+           "     notify) COMPREPLY=($(compgen -W \"test\" -- \"$cur\")) ;;\n"
            "     *) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
            "     esac ;;\n"
            "  esac\n"
@@ -89,6 +90,8 @@ static void usage(FILE *out)
           "  runs     the runs of all jobs or one, newest first\n"
           "  logs     a run's output (a job's name: its latest run; -f to follow)\n"
           "  ledger   the instants of a job that did not run, and why\n"
+          "  notify   `notify test [--job NAME]`: a test notification through every\n"
+          "           sink the server has, and what each answered\n"
           "  graph    the dependency graph (Graphviz dot, or --csv)\n"
           "  status   the leader, its health, and the cluster's figures: what the\n"
           "           agents offered, what chronos uses and holds, the task time\n"

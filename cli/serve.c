@@ -45,7 +45,7 @@ enum key {
     K_MAIL_SSL, K_SLACK_URL, K_MATTERMOST_URL, K_HTTP_NOTIFY_URL, K_HTTP_NOTIFY_CREDS,
     K_HTTP_NOTIFY_CREDS_FILE, K_NOTIFY_HMAC, K_NOTIFY_HMAC_FILE, K_DISABLE_AFTER, K_NOTIFY_EVENTS,
     K_NOTIFY_TIMEOUT, K_NOTIFY_BACKOFF, K_NOTIFY_BACKOFF_MAX, K_NOTIFY_OUTBOX_MAX, K_RAVEN_DSN,
-    K_LOG_FORMAT, K_COUNT
+    K_LOG_FORMAT, K_NOTIFY_WAITING, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -64,7 +64,7 @@ static const char *const key_names[K_COUNT] = {
     "notification_hmac_key", "notification_hmac_key_file", "disable_after_failures",
     "notify_events", "notify_timeout_ms", "notify_backoff_ms", "notify_backoff_max_ms",
     "notify_outbox_max", "raven_dsn",
-    "log_format",
+    "log_format", "notify_waiting_ms",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -81,9 +81,9 @@ static const char *const key_defaults[K_COUNT] = {
     "false", NULL, NULL, NULL,
     NULL, NULL,
     NULL, NULL, "0",
-    "failed,disabled,exhausted,deleted,lost,timeout", "10000", "1000", "600000",
+    "failed,disabled,exhausted,deleted,lost,timeout,waiting", "10000", "1000", "600000",
     "10000", NULL,
-    "text",
+    "text", "600000",
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -189,9 +189,13 @@ static const char serve_help2[] =
     "                         --http_notification_credentials_file FILE (USER:PASSWORD)\n"
     "  --notification_hmac_key_file FILE  sign webhook bodies (X-Chronos-Signature)\n"
     "  --slack_url URL, --mattermost_url URL  incoming webhooks\n"
+    "  --raven_dsn DSN        Sentry: https://KEY@HOST/PROJECT_ID (its store API)\n"
     "  --disable_after_failures N  disable a job after N failures in a row (0: never)\n"
     "  --notify_events LIST   failed,disabled,exhausted,deleted,lost,timeout,skipped,\n"
-    "                         recovered; all; none (default: the first six)\n"
+    "                         recovered,waiting; all; none (default: all but skipped\n"
+    "                         and recovered); a job's notifyEvents replace it\n"
+    "  --notify_waiting_ms MS  a run that no offer fits for MS tells `waiting`, once\n"
+    "                         (default 600000; 0: never)\n"
     "  --notify_timeout_ms MS, --notify_backoff_ms MS, --notify_backoff_max_ms MS,\n"
     "  --notify_outbox_max N  one attempt's bound (10000), the retry backoff (1000\n"
     "                         doubling to 600000, jittered), the outbox's size (10000)\n";
@@ -411,6 +415,7 @@ struct serve_cfg {
     struct chr_notify_config notify;
     char link_base[SETTING_MAX + 32];
     int64_t disable_after;
+    int64_t notify_waiting_ms;
     long port;
     double cpus, mem, disk;
     double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
@@ -532,9 +537,11 @@ static const char *opt(const struct settings *s, enum key k)
 static bool notify_settings(const struct settings *s, struct serve_cfg *c)
 {
     struct chr_notify_config *n = &c->notify;
-    long timeout, backoff, backoff_max, outbox, disable;
+    long timeout, backoff, backoff_max, outbox, disable, waiting;
     struct chr_error err = {{0}, {0}};
     if (!parse_long("notify_timeout_ms", s->value[K_NOTIFY_TIMEOUT], 100, 600000, &timeout) ||
+        !parse_long("notify_waiting_ms", s->value[K_NOTIFY_WAITING], 0, 30L * 86400000L,
+                    &waiting) ||
         !parse_long("notify_backoff_ms", s->value[K_NOTIFY_BACKOFF], 1, 3600000L, &backoff) ||
         !parse_long("notify_backoff_max_ms", s->value[K_NOTIFY_BACKOFF_MAX], 1, 86400000L,
                     &backoff_max) ||
@@ -553,9 +560,12 @@ static bool notify_settings(const struct settings *s, struct serve_cfg *c)
         fprintf(stderr, "chronos serve: mail_server: '%s' is not HOST:PORT\n", ms);
         return false;
     }
-    if (opt(s, K_RAVEN_DSN))
-        fputs("chronos serve: warning: raven_dsn: Sentry is not supported; use "
-              "--http_notification_url (docs/operations.md)\n", stderr);
+    struct chr_sentry_dsn dsn;
+    if (opt(s, K_RAVEN_DSN) &&
+        chr_notify_sentry_dsn(s->value[K_RAVEN_DSN], "raven_dsn", &dsn, &err) != CHR_OK) {
+        fprintf(stderr, "chronos serve: %s\n", err.message);
+        return false;
+    }
     snprintf(c->link_base, sizeof c->link_base, "%s", opt(s, K_WEBUI_URL) ? s->value[K_WEBUI_URL]
                                                                            : "");
     if (c->link_base[0] == '\0')
@@ -568,10 +578,12 @@ static bool notify_settings(const struct settings *s, struct serve_cfg *c)
         .mail_ssl = strcmp(s->value[K_MAIL_SSL], "true") == 0,
         .http_url = opt(s, K_HTTP_NOTIFY_URL), .http_credentials = opt(s, K_HTTP_NOTIFY_CREDS),
         .hmac_key = opt(s, K_NOTIFY_HMAC), .slack_url = opt(s, K_SLACK_URL),
-        .mattermost_url = opt(s, K_MATTERMOST_URL), .events = n->events, .timeout_ms = timeout,
+        .mattermost_url = opt(s, K_MATTERMOST_URL), .sentry_dsn = opt(s, K_RAVEN_DSN),
+        .events = n->events, .timeout_ms = timeout,
         .backoff_ms = backoff, .backoff_max_ms = backoff_max, .outbox_max = (size_t)outbox,
         .verbose = strcmp(s->value[K_VERBOSE], "false") != 0};
     c->disable_after = disable;
+    c->notify_waiting_ms = waiting;
     return true;
 }
 
@@ -691,7 +703,8 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                          * then (rm_mesos.c). */
                                         .launch_lead_ms = c->mesos_master ? 2000 : 200,
                                         .min_period_ms = c->min_period_ms,
-                                        .disable_after_failures = c->disable_after};
+                                        .disable_after_failures = c->disable_after,
+                                        .notify_waiting_ms = c->notify_waiting_ms};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;
     lc->resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};

@@ -52,6 +52,9 @@
 #define CHR_JOB_PARENTS_MAX 100
 #define CHR_JOB_ARGUMENTS_MAX 256
 #define CHR_JOB_ENV_MAX 256
+/* Entries of a job's notifyEvents: there are nine events; a list may name
+ * one twice, but a longer one is a mistake. */
+#define CHR_JOB_NOTIFY_EVENTS_MAX 32
 /* Retries after a failure: beyond 100 a job is broken, not flaky. */
 #define CHR_JOB_RETRIES_MAX 100
 /* The earliest start of a job's ISO schedule: Chronos refuses starts before
@@ -108,6 +111,14 @@
 #define CHR_RUNS_ACTIVE_MAX 100000
 /* Actions one step may emit before it defers work to the next step. */
 #define CHR_STEP_ACTIONS_MAX 4096
+/* A forced delete (?force=true) rewrites the parent's children and deletes
+ * the parent in one atomic store batch, so they must fit one: at most this
+ * many children (2 ops each, of CHR_STORE_BATCH_OPS_MAX), and their job and
+ * state nodes at most CHR_DELETE_FORCE_BYTES_MAX by the core's bound of
+ * their text (the rest of a batch is the parent's deletion: its nodes, runs
+ * and notification).  More is refused with a 400 that says so. */
+#define CHR_DELETE_FORCE_CHILDREN_MAX 256
+#define CHR_DELETE_FORCE_BYTES_MAX (CHR_STORE_BATCH_BYTES_MAX - 192 * 1024)
 
 
 /* ---- Store (zkstore/store.h) -------------------------------------------- */

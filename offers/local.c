@@ -121,6 +121,25 @@ static char *dup_or(const char *s, const char *fallback)
     return chr_strndup(v, strlen(v));
 }
 
+/* The supervisor binary when none is configured: `chronos-run-task` beside
+ * our own binary (small: a launch loads no library it does not call), else
+ * our own binary, which answers `run-task` too. */
+static char *default_bin(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0 && (size_t)n < sizeof self - sizeof CHR_LOCAL_TASK_BIN) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            memcpy(slash + 1, CHR_LOCAL_TASK_BIN, sizeof CHR_LOCAL_TASK_BIN);
+            if (access(self, X_OK) == 0)
+                return chr_strndup(self, strlen(self));
+        }
+    }
+    return dup_or(NULL, "/proc/self/exe");
+}
+
 static enum chr_err config_copy(struct chr_local *l, const struct chr_local_config *cfg,
                                 struct chr_error *err)
 {
@@ -128,7 +147,8 @@ static enum chr_err config_copy(struct chr_local *l, const struct chr_local_conf
     if (!cfg->hostname)
         gethostname(host, sizeof host - 1);
     l->runs_dir = dup_or(cfg->runs_dir, "");
-    l->bin = dup_or(cfg->chronos_bin, "/proc/self/exe");
+    l->bin = cfg->chronos_bin && cfg->chronos_bin[0] ? dup_or(cfg->chronos_bin, "")
+                                                     : default_bin();
     l->host = dup_or(cfg->hostname, host);
     if (!l->runs_dir || !l->bin || !l->host)
         return CHR_ENOMEM;

@@ -215,10 +215,14 @@ const char *chr_local_runtime_name(enum chr_local_runtime rt);
 /* "podman" or "docker" into *out; CHR_EINVAL for anything else. */
 enum chr_err chr_local_runtime_parse(const char *name, enum chr_local_runtime *out);
 
+/* The small supervisor binary (cli/task/main.c), looked for beside ours. */
+#define CHR_LOCAL_TASK_BIN "chronos-run-task"
+
 struct chr_local_config {
     const char *runs_dir;     /* created (one level) if missing */
     enum chr_local_runtime runtime; /* runs container tasks; NONE: refuses them */
-    const char *chronos_bin;  /* the binary with `run-task`; NULL: /proc/self/exe */
+    const char *chronos_bin;  /* the binary with `run-task`; NULL: CHR_LOCAL_TASK_BIN
+                               * beside /proc/self/exe if there, else that itself */
     const char *hostname;     /* NULL: gethostname() */
     struct chr_local_resources total; /* each 0: from the machine (CPUs this
                                        * process may use, MemTotal, the size

@@ -689,13 +689,26 @@ static void kill_group(struct sup *s, int sig)
         kill(-s->pid, sig);
 }
 
+/* The sweep of our descendants (local_sweep.c), which walks all of /proc,
+ * only when we have a child: as the subreaper we have a descendant only
+ * then.  Most runs end with none, and a burst of runs would otherwise walk
+ * /proc once per run with every other run's processes in it. */
+static size_t sweep(int sig)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD)
+        return 0;
+    return chr_local_sweep(getpid(), sig);
+}
+
 /* A polite signal to every process of the run: its group, its cgroup, and
  * every descendant of ours (those that left the group or the session). */
 static void signal_all(struct sup *s, int sig)
 {
     kill_group(s, sig);
     chr_local_cg_signal(&s->cg, sig);
-    chr_local_sweep(getpid(), sig);
+    sweep(sig);
 }
 
 /* SIGKILL to every process of the run: the cgroup at once where it can. */
@@ -703,7 +716,7 @@ static void kill_all(struct sup *s)
 {
     kill_group(s, SIGKILL);
     chr_local_cg_kill(&s->cg);
-    chr_local_sweep(getpid(), SIGKILL);
+    sweep(SIGKILL);
 }
 
 static void begin_kill(struct sup *s)
@@ -740,8 +753,13 @@ static void reap(struct sup *s)
         }
         s->leader = si;
         container_ctl(s, CHR_LOCAL_CTR_RM); /* no container may stay either */
-        kill_all(s); /* the task has ended: nothing of it may stay */
+        /* The task has ended: nothing of it may stay.  Its group while the
+         * group id is still ours, then (once it is reaped, so that a run
+         * that left nothing has no child) whatever escaped the group. */
+        kill_group(s, SIGKILL);
+        chr_local_cg_kill(&s->cg);
         waitpid(s->pid, NULL, 0);
+        sweep(SIGKILL);
         s->leader_exited = true;
         s->end_mono = chr_clock_mono_ms();
     }
@@ -799,7 +817,7 @@ static bool finished(struct sup *s, int64_t now)
     if (!s->leader_exited)
         return false;
     bool group_gone = kill(-s->pid, 0) != 0 && errno == ESRCH;
-    if (!group_gone || !chr_local_cg_empty(&s->cg) || chr_local_sweep(getpid(), 0) != 0) {
+    if (!group_gone || !chr_local_cg_empty(&s->cg) || sweep(0) != 0) {
         kill_all(s);
         return false;
     }

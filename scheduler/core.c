@@ -47,6 +47,7 @@ enum chr_err chr_core_create(const struct chr_core_config *cfg, struct chr_core 
     core_heap_init(&c->due, offsetof(struct core_job, heap_idx));
     core_heap_init(&c->delayed, offsetof(struct core_run, heap_idx));
     core_heap_init(&c->ready, offsetof(struct core_run, heap_idx));
+    core_heap_init(&c->waits, offsetof(struct core_run, wait_idx));
     core_out_init(&c->out);
     c->tombs = chr_calloc(CORE_TOMBSTONES_MAX, sizeof *c->tombs);
     if (c->tombs == NULL) {
@@ -113,6 +114,7 @@ void chr_core_destroy(struct chr_core *c)
     core_heap_free(&c->due);
     core_heap_free(&c->delayed);
     core_heap_free(&c->ready);
+    core_heap_free(&c->waits);
     core_out_free(&c->out);
     core_offers_clear(c);
     chr_free(c->offers);
@@ -215,9 +217,16 @@ void core_edges_remove(struct chr_core *c, struct core_job *j)
 
 enum chr_err core_grave_def_reserve(struct chr_core *c)
 {
-    if (c->n_grave_defs < c->cap_grave_defs)
+    return core_grave_defs_reserve(c, 1);
+}
+
+enum chr_err core_grave_defs_reserve(struct chr_core *c, size_t n)
+{
+    if (c->n_grave_defs + n <= c->cap_grave_defs)
         return CHR_OK;
     size_t cap = c->cap_grave_defs < 8 ? 8 : c->cap_grave_defs * 2;
+    while (cap < c->n_grave_defs + n)
+        cap *= 2;
     const struct chr_job **v = chr_realloc(c->grave_defs, cap * sizeof *v);
     if (v == NULL)
         return CHR_ENOMEM;
@@ -396,6 +405,7 @@ enum chr_err chr_core_step(struct chr_core *c, int64_t now_ms, struct chr_event 
         core_due_process(c);
         core_runs_promote(c);
         core_dispatch(c);
+        core_waits_process(c);
         core_offers_policy(c);
     }
     return finish(c, e, out);
@@ -416,7 +426,10 @@ int64_t chr_core_next_wakeup(const struct chr_core *c)
     e = core_heap_top(&c->delayed);
     if (e != NULL && e->k1 < t)
         t = e->k1;
-    return t == INT64_MAX ? t : core_lead_ms(c, t);
+    t = t == INT64_MAX ? t : core_lead_ms(c, t);
+    /* A WAITING notice is due at its instant, no lead. */
+    e = core_heap_top(&c->waits);
+    return e != NULL && e->k1 < t ? e->k1 : t;
 }
 
 /* ---- Queries ------------------------------------------------------------------ */

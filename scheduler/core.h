@@ -139,6 +139,9 @@ struct chr_run {
     char reason[CHR_RUN_REASON_MAX];
     char *arguments;     /* manual ?arguments= override, owned, NULL if none */
     uint64_t offer_id;   /* the offer it was launched on */
+    /* A WAITING notice was emitted for it (persisted with it, so that a
+     * restart or a failover does not tell it twice). */
+    bool wait_notified;
 };
 
 /* Why an instant did not become a launch. */
@@ -284,6 +287,10 @@ struct chr_event {
             const char *arguments; /* RUN_JOB: NULL = the job's own; copied */
             const char *run_id;    /* KILL_JOB: the one run to kill; NULL = every
                                     * active run of the job */
+            /* DELETE_JOB of a job others depend on: false refuses it (naming
+             * them); true deletes it and rewrites each child in the same batch
+             * (core_req.c "Forced delete"). */
+            bool force;
         } named;
         /* STORE_DONE.  Batches complete in the order they were emitted:
          * STORE_DONE(b, CHR_OK) means b and every earlier batch is durable. */
@@ -334,9 +341,24 @@ enum chr_notice_kind {
     CHR_NOTICE_TIMEOUT,     /* a run killed by its maxCompletionTime */
     CHR_NOTICE_SKIPPED,     /* instants coalesced or skipped (the ledger) */
     CHR_NOTICE_RECOVERED,   /* a success after failures */
+    /* A queued run that no offer fitted for config.notify_waiting_ms: once
+     * per run (chr_run.wait_notified, persisted in the same batch). */
+    CHR_NOTICE_WAITING,
     CHR_NOTICE_TEST,        /* never from the core: `chronos notify test` */
 };
 #define CHR_NOTICE_KIND_LAST CHR_NOTICE_TEST
+/* Every kind a server or a job can switch (all but TEST), as a mask of
+ * (1 << kind): what a job's notifyEvents and the server's --notify_events
+ * choose from. */
+#define CHR_NOTICE_SWITCHABLE (((1u << CHR_NOTICE_TEST) - 1u) & ~1u)
+/* Their names, for messages that list them. */
+#define CHR_NOTICE_SWITCHABLE_NAMES \
+    "failed, disabled, exhausted, deleted, lost, timeout, skipped, recovered, waiting"
+/* The kind's name as flags, job fields and payloads spell it ("failed",
+ * "waiting", "test"); NULL for a value outside the enum. */
+const char *chr_notice_kind_name(enum chr_notice_kind k);
+/* The kind named by the `len` bytes at `name` (0 when none). */
+enum chr_notice_kind chr_notice_kind_of(const char *name, size_t len);
 
 /* The reason a run ends with when its maxCompletionTime killed it (the
  * resource managers write it; the core tells TIMEOUT by it). */
@@ -456,6 +478,11 @@ struct chr_core_config {
      * reaches it after a final failure is disabled (a NOTICE DISABLED goes
      * in the same batch); 0: never. */
     int64_t disable_after_failures;
+    /* --notify_waiting_ms: a queued run that no held offer has fitted for
+     * this long (counted from the first matching pass that found none)
+     * gets one NOTICE WAITING, in a batch that also records the run with
+     * wait_notified; the deadline is part of chr_core_next_wakeup.  0: off. */
+    int64_t notify_waiting_ms;
 };
 
 /* A lead is there to hide launch latency (milliseconds); a longer one would

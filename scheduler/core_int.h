@@ -161,6 +161,8 @@ struct core_run {
     bool res_wait;             /* the last matching pass found no offer it fits
                                 * (r.reason says why) */
     int64_t wait_text_ms;      /* when r.reason was last written */
+    int64_t wait_since_ms;     /* when res_wait began (the WAITING notice's clock) */
+    int32_t wait_idx;          /* in core.waits, -1 when not there */
     uint8_t not_started;       /* launches in a row that never started (backoff) */
     uint8_t counted;           /* enum core_run_count */
     uint32_t hash;
@@ -257,6 +259,10 @@ struct chr_core {
     struct core_heap due;       /* jobs by next_ms (handled from next_ms - lead) */
     struct core_heap delayed;   /* queued runs by max(ready_ms, due_ms) (ditto) */
     struct core_heap ready;     /* queued runs by (!high, due_ms) */
+    /* Runs waiting for resources no offer had, by the instant their WAITING
+     * notice is due (wait_since_ms + cfg.notify_waiting_ms): in
+     * chr_core_next_wakeup.  Empty when the notice is off. */
+    struct core_heap waits;
     struct core_run *rec_head, *rec_tail;
     struct core_run *loading;   /* LOAD_RUN before LOAD_DONE */
 
@@ -425,15 +431,45 @@ void core_dispatch(struct chr_core *c);
 /* Forgets every held offer (no action: the caller declines or is done). */
 void core_offers_clear(struct chr_core *c);
 void core_offers_policy(struct chr_core *c);
+/* A run that was waiting for resources stops waiting (launched, killed,
+ * deleted): out of core.waits. */
+void core_wait_out(struct chr_core *c, struct core_run *r);
+/* The WAITING notices that are due: one batch per run, recording the run
+ * with wait_notified and the notice together. */
+void core_waits_process(struct chr_core *c);
 
 /* core_req.c */
 enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev);
-enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev);
 enum chr_err core_run_job(struct chr_core *c, const struct chr_event *ev);
 enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev);
 enum chr_err core_mark_success(struct chr_core *c, const struct chr_event *ev);
 enum chr_err core_parse_schedule(struct chr_core *c, const struct chr_job *def,
                                  struct chr_schedule *out, struct chr_error *err);
+/* Checks def (validated on its own) against the registry: resources, its
+ * schedule parses and is not too dense, parents exist, no cycle.  *sched
+ * and *scheduled for a scheduled job.  err filled on CHR_EINVAL. */
+enum chr_err core_check_def(struct chr_core *c, const struct chr_job *def,
+                            struct chr_schedule *sched, bool *scheduled, struct chr_error *err);
+/* Counts for def's parents, keeping old's (parallel to old_def's parents)
+ * of every parent that stays; *out NULL when def has none, or old is NULL
+ * and `always` is false.  CHR_ENOMEM. */
+enum chr_err core_remap_counts(const struct chr_job *old_def, const uint32_t *old, uint32_t n_old,
+                               const struct chr_job *def, bool always, uint32_t **out);
+/* Swaps def into j (moved into box, def zeroed; j takes counters[0..1] and
+ * cons); the old definition lives until the next step.  A new schedule or
+ * zone starts over from now.  Needs the edges', grave's and heap's room. */
+void core_put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
+                    struct chr_job *box, const struct chr_schedule *sched, bool scheduled,
+                    uint32_t *counters[2], struct chr_constraints *cons);
+/* The job a named request is about, with its reply reserved.  CHR_ENOMEM:
+ * nothing done.  CHR_OK with *j NULL: answered "not found". */
+enum chr_err core_named_job(struct chr_core *c, const struct chr_event *ev, const char **name,
+                            struct core_job **j);
+/* The snapshot bytes of j's active runs; their number into *n. */
+size_t core_runs_snap_bytes(const struct core_job *j, size_t *n);
+
+/* core_delete.c */
+enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev);
 
 /* core_load.c */
 enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev);
@@ -458,5 +494,6 @@ uint64_t core_seq(struct chr_core *c);
 enum chr_err core_prep_reserve(struct chr_core *c, size_t n);
 void core_grave_def(struct chr_core *c, const struct chr_job *def); /* needs room */
 enum chr_err core_grave_def_reserve(struct chr_core *c);
+enum chr_err core_grave_defs_reserve(struct chr_core *c, size_t n); /* room for n */
 
 #endif

@@ -140,6 +140,7 @@ enum chr_err core_load_run(struct chr_core *c, struct chr_event *ev)
     r->r.id[sizeof r->r.id - 1] = '\0';
     r->r.job[sizeof r->r.job - 1] = '\0';
     r->heap_idx = -1;
+    r->wait_idx = -1;
     r->job_next = c->loading; /* reversed at LOAD_DONE */
     c->loading = r;
     return CHR_OK;

@@ -248,23 +248,85 @@ static void wait_reason(const struct chr_core *c, const struct core_job *j, cons
                  fmax(0, best->cpus), fmax(0, best->mem_mb), fmax(0, best->disk_mb));
 }
 
+/* When the WAITING notice of a run that starts to wait now is due;
+ * INT64_MAX: never (the notice is off, or the run was told already). */
+static int64_t wait_deadline_ms(const struct chr_core *c, const struct core_run *r)
+{
+    int64_t bound = c->cfg.notify_waiting_ms;
+    if (bound <= 0 || r->r.wait_notified)
+        return INT64_MAX;
+    return c->now_ms > INT64_MAX - bound ? INT64_MAX - 1 : c->now_ms + bound;
+}
+
 /* r fits no held offer: its reason says why (wait_reason); a WAITING action
  * when it starts to wait (room allowing: else the next pass says it), not
  * at every change of the figures, so that a burst costs no action per pass
- * and run. */
+ * and run.  When it starts to wait, its notice's deadline goes into
+ * core.waits (room allowing, likewise). */
 static void note_waiting(struct chr_core *c, struct core_run *r, const struct need *n)
 {
     /* The text is refreshed at most once a second: formatting it at every
      * pass would cost more than the matching. */
     if (r->res_wait && c->now_ms - r->wait_text_ms < CORE_WAIT_TEXT_MS)
         return;
-    if (!r->res_wait && (c->out.n_acts >= CHR_STEP_ACTIONS_MAX || core_reserve(c, 1, 0, 0) != CHR_OK))
+    int64_t due = r->res_wait ? INT64_MAX : wait_deadline_ms(c, r);
+    bool room = r->res_wait ||
+                (c->out.n_acts < CHR_STEP_ACTIONS_MAX && core_reserve(c, 1, 0, 0) == CHR_OK &&
+                 (due == INT64_MAX || core_heap_reserve(&c->waits, 1) == CHR_OK));
+    if (!room)
         return;
     wait_reason(c, r->job, n, r->r.reason, sizeof r->r.reason);
     r->wait_text_ms = c->now_ms;
     if (!r->res_wait) {
         r->res_wait = true;
+        r->wait_since_ms = c->now_ms;
+        if (due != INT64_MAX)
+            core_heap_push(&c->waits, due, 0, r->seq, r);
         core_emit_run(c, CHR_ACT_WAITING, &r->r);
+    }
+}
+
+void core_wait_out(struct chr_core *c, struct core_run *r)
+{
+    if (r->wait_idx >= 0)
+        core_heap_remove(&c->waits, r->wait_idx);
+    r->wait_idx = -1;
+}
+
+/* One run's WAITING notice, in a batch of its own that also records the
+ * run as told: a restart reads the flag and does not tell it again. */
+static bool tell_waiting(struct chr_core *c, struct core_run *r)
+{
+    size_t bytes = core_run_snap_size(&r->r) + core_notice_bytes();
+    if (c->out.n_acts >= CHR_STEP_ACTIONS_MAX || core_reserve(c, 1, 2, bytes) != CHR_OK)
+        return false;
+    r->r.wait_notified = true;
+    core_batch_begin(c);
+    core_batch_run(c, r);
+    struct chr_notice *n = core_batch_notice(c, r->job, CHR_NOTICE_WAITING, &r->r);
+    n->first_ms = r->wait_since_ms;
+    n->last_ms = c->now_ms;
+    core_batch_end(c);
+    return true;
+}
+
+void core_waits_process(struct chr_core *c)
+{
+    const struct core_heap_ent *top;
+    while ((top = core_heap_top(&c->waits)) != NULL && top->k1 <= c->now_ms) {
+        struct core_run *r = top->owner;
+        bool waiting = r->res_wait && r->where == CORE_IN_READY &&
+                       r->r.state == CHR_RUN_QUEUED && core_job_may_start(r->job);
+        if (waiting && !tell_waiting(c, r)) {
+            c->more_work = true; /* no room in this step: the next one */
+            return;
+        }
+        /* Not waiting for resources any more (its job's other run holds
+         * it back): its clock starts again with the next pass that finds
+         * no offer for it. */
+        if (!waiting)
+            r->res_wait = false;
+        core_wait_out(c, r);
     }
 }
 

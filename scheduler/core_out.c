@@ -247,6 +247,29 @@ void core_batch_delete_job(struct chr_core *c, struct core_job *j)
     item_new(&c->out, CHR_PERSIST_DELETE_JOB, j->def->name);
 }
 
+/* One name table for notice kinds (the core's, public): the server's
+ * flags, a job's notifyEvents and the outbox's records all spell them so. */
+static const char *const notice_names[] = {
+    [CHR_NOTICE_FAILED] = "failed",       [CHR_NOTICE_DISABLED] = "disabled",
+    [CHR_NOTICE_EXHAUSTED] = "exhausted", [CHR_NOTICE_DELETED] = "deleted",
+    [CHR_NOTICE_LOST] = "lost",           [CHR_NOTICE_TIMEOUT] = "timeout",
+    [CHR_NOTICE_SKIPPED] = "skipped",     [CHR_NOTICE_RECOVERED] = "recovered",
+    [CHR_NOTICE_WAITING] = "waiting",     [CHR_NOTICE_TEST] = "test",
+};
+
+const char *chr_notice_kind_name(enum chr_notice_kind k)
+{
+    return k >= CHR_NOTICE_FAILED && k <= CHR_NOTICE_KIND_LAST ? notice_names[k] : NULL;
+}
+
+enum chr_notice_kind chr_notice_kind_of(const char *name, size_t len)
+{
+    for (int k = CHR_NOTICE_FAILED; k <= CHR_NOTICE_KIND_LAST; k++)
+        if (strlen(notice_names[k]) == len && memcmp(notice_names[k], name, len) == 0)
+            return (enum chr_notice_kind)k;
+    return (enum chr_notice_kind)0;
+}
+
 size_t core_notice_bytes(void)
 {
     return ALIGN_UP(sizeof(struct chr_notice));

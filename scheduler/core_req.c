@@ -1,6 +1,6 @@
 /*
- * core_req.c - requests: create or replace a job, delete it, run it now,
- * kill its runs, mark it successful.
+ * core_req.c - requests: create or replace a job, run it now, kill its
+ * runs, mark it successful (deleting one: core_delete.c).
  *
  * Each request is checked against the registry (schedule and zone parse,
  * parents exist, no cycle, no dependents on delete), applied at once so that
@@ -11,8 +11,7 @@
  * Choices: a replace with the same schedule and zone keeps the job's
  * progress; a new schedule starts over from now.  Re-enabling a job ledgers
  * the instants it missed while disabled.  Counters never come from a request.
- * A job others depend on cannot be deleted (Chronos converted its children
- * into scheduled jobs and lost fields).  No I/O, no clock.
+ * No I/O, no clock.
  */
 #include "scheduler/core_int.h"
 
@@ -176,8 +175,8 @@ static enum chr_err check_period(const struct chr_core *c, const struct chr_sche
 }
 
 /* Checks def against the registry (its own validation is done). */
-static enum chr_err check_def(struct chr_core *c, const struct chr_job *def,
-                              struct chr_schedule *sched, bool *scheduled, struct chr_error *err)
+enum chr_err core_check_def(struct chr_core *c, const struct chr_job *def,
+                            struct chr_schedule *sched, bool *scheduled, struct chr_error *err)
 {
     enum chr_err e = check_fits(c, def, err);
     if (e != CHR_OK)
@@ -199,8 +198,8 @@ static enum chr_err check_def(struct chr_core *c, const struct chr_job *def,
 /* Counts for the parents of `def`, keeping the old count (of `old`, parallel
  * to old_def's parents) of every parent that stays.  *out is NULL when def
  * has no parents or old is NULL and `always` is false. */
-static enum chr_err remap_counts(const struct chr_job *old_def, const uint32_t *old, uint32_t n_old,
-                                 const struct chr_job *def, bool always, uint32_t **out)
+enum chr_err core_remap_counts(const struct chr_job *old_def, const uint32_t *old, uint32_t n_old,
+                               const struct chr_job *def, bool always, uint32_t **out)
 {
     *out = NULL;
     if (def->n_parents == 0 || (old == NULL && !always))
@@ -244,7 +243,7 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
     struct core_job *j = chr_calloc(1, sizeof *j);
     struct chr_job *box = chr_job_box_new();
     uint32_t *counters = NULL;
-    if (j == NULL || box == NULL || remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
+    if (j == NULL || box == NULL || core_remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
         core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
         core_edges_reserve(c, def) != CHR_OK || core_reply_reserve(c) != CHR_OK ||
         core_reserve(c, 2, 1, core_state_snap_bound(c, &j->st) + def->n_parents * 4) != CHR_OK) {
@@ -284,10 +283,9 @@ static bool same_schedule(const struct core_job *j, const struct chr_job *def, b
            str_eq(chr_job_zone(j->def), chr_job_zone(def));
 }
 
-/* Swaps the definition in; the old one lives until the next step. */
-static void put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
-                      struct chr_job *box, const struct chr_schedule *sched, bool scheduled,
-                      uint32_t *counters[2], struct chr_constraints *cons)
+void core_put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
+                    struct chr_job *box, const struct chr_schedule *sched, bool scheduled,
+                    uint32_t *counters[2], struct chr_constraints *cons)
 {
     bool same = same_schedule(j, def, scheduled);
     bool enabled = j->def->disabled && !def->disabled;
@@ -336,9 +334,9 @@ static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct c
     uint32_t *counters[2] = {NULL, NULL};
     struct chr_job *box = chr_job_box_new();
     if (box == NULL ||
-        remap_counts(j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
-                     &counters[0]) != CHR_OK ||
-        remap_counts(j->def, j->pre, j->st.n_parent_successes, def, false, &counters[1]) !=
+        core_remap_counts(j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
+                          &counters[0]) != CHR_OK ||
+        core_remap_counts(j->def, j->pre, j->st.n_parent_successes, def, false, &counters[1]) !=
             CHR_OK ||
         core_edges_reserve(c, def) != CHR_OK || core_grave_def_reserve(c) != CHR_OK ||
         core_reply_reserve(c) != CHR_OK ||
@@ -348,7 +346,7 @@ static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct c
         chr_job_unbox(box);
         return CHR_ENOMEM;
     }
-    put_apply(c, j, def, box, sched, scheduled, counters, cons);
+    core_put_apply(c, j, def, box, sched, scheduled, counters, cons);
     core_batch_begin(c);
     core_batch_job(c, j);
     core_batch_end(c);
@@ -371,7 +369,7 @@ enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
     struct chr_constraints *cons = NULL;
     enum chr_err e = chr_job_validate_keep(def, &cons, &err);
     if (e == CHR_OK)
-        e = check_def(c, def, &sched, &scheduled, &err);
+        e = core_check_def(c, def, &sched, &scheduled, &err);
     if (e == CHR_OK && c->jobs.n >= CHR_JOBS_MAX && core_job_find(c, def->name) == NULL)
         e = chr_error_set(&err, CHR_ERANGE, "name", "the registry holds %d jobs already",
                           CHR_JOBS_MAX);
@@ -392,73 +390,13 @@ enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
     return e;
 }
 
-/* ---- Delete ------------------------------------------------------------------------ */
-
-static void dependents_message(const struct core_job *j, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "job '%s' has dependents: ", j->def->name);
-    for (uint32_t i = 0; i < j->n_children && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i > 0 ? ", " : "",
-                              j->children[i].child->def->name);
-}
-
-static void checks_remove(struct chr_core *c, struct core_job *j)
-{
-    for (struct core_job **pp = &c->checks; *pp != NULL; pp = &(*pp)->check_next) {
-        if (*pp == j) {
-            *pp = j->check_next;
-            j->in_checks = false;
-            return;
-        }
-    }
-}
-
-static void tombstone_add(struct chr_core *c, const struct core_job *j)
-{
-    if (j->st.last_run_due_ms == INT64_MIN)
-        return;
-    /* Forget the ones whose grace is over (a new job's ids start after it). */
-    for (size_t i = 0; i < c->n_tombs;) {
-        if (c->tombs[i].last_run_due_ms < c->now_ms - CORE_START_GRACE_MS)
-            c->tombs[i] = c->tombs[--c->n_tombs];
-        else
-            i++;
-    }
-    if (c->n_tombs == CORE_TOMBSTONES_MAX)
-        c->tombs[0] = c->tombs[--c->n_tombs];
-    struct core_tombstone *t = &c->tombs[c->n_tombs++];
-    snprintf(t->name, sizeof t->name, "%s", j->def->name);
-    t->last_run_due_ms = j->st.last_run_due_ms;
-}
-
-static void delete_commit(struct chr_core *c, struct core_job *j)
-{
-    core_batch_begin(c);
-    while (j->runs != NULL) {
-        struct core_run *r = j->runs;
-        if (r->counted == CORE_COUNT_STARTED)
-            core_emit_run(c, CHR_ACT_KILL, &r->r);
-        core_batch_run_done(c, r);
-        core_run_unlink(c, r);
-    }
-    core_batch_delete_job(c, j);
-    core_batch_notice(c, j, CHR_NOTICE_DELETED, NULL);
-    core_batch_end(c);
-    core_edges_remove(c, j);
-    checks_remove(c, j);
-    j->dead = true;
-    core_due_requeue(c, j);
-    core_job_unregister(c, j);
-    tombstone_add(c, j);
-    j->grave_next = c->grave_jobs;
-    c->grave_jobs = j;
-}
+/* ---- Named requests ---------------------------------------------------------------------- */
 
 /* The job a named request (delete, run, kill, mark success) is about, with
  * its reply reserved.  CHR_ENOMEM: nothing done.  CHR_OK with *j NULL: the
  * request was answered "not found". */
-static enum chr_err named_job(struct chr_core *c, const struct chr_event *ev, const char **name,
-                              struct core_job **j)
+enum chr_err core_named_job(struct chr_core *c, const struct chr_event *ev, const char **name,
+                            struct core_job **j)
 {
     *name = ev->u.named.name != NULL ? ev->u.named.name : "";
     *j = core_job_find(c, *name);
@@ -470,7 +408,7 @@ static enum chr_err named_job(struct chr_core *c, const struct chr_event *ev, co
 }
 
 /* The snapshot bytes of a job's active runs; their number into *n. */
-static size_t runs_snap_bytes(const struct core_job *j, size_t *n)
+size_t core_runs_snap_bytes(const struct core_job *j, size_t *n)
 {
     size_t bytes = 0;
     *n = 0;
@@ -479,34 +417,13 @@ static size_t runs_snap_bytes(const struct core_job *j, size_t *n)
     return bytes;
 }
 
-enum chr_err core_delete_job(struct chr_core *c, const struct chr_event *ev)
-{
-    const char *name;
-    struct core_job *j;
-    enum chr_err e = named_job(c, ev, &name, &j);
-    if (e != CHR_OK || j == NULL)
-        return e;
-    if (j->n_children > 0) {
-        char msg[CHR_ERROR_MESSAGE_MAX];
-        dependents_message(j, msg, sizeof msg);
-        core_reply(c, ev->request_id, CHR_ECONFLICT, "%s", msg);
-        return CHR_OK;
-    }
-    size_t n = 0, bytes = runs_snap_bytes(j, &n) + core_notice_bytes();
-    if (core_reserve(c, n + 2, n + 2, bytes) != CHR_OK)
-        return CHR_ENOMEM;
-    delete_commit(c, j);
-    core_reply(c, ev->request_id, CHR_OK, "deleted job '%s'", name);
-    return CHR_OK;
-}
-
 /* ---- Run now, kill, mark success ------------------------------------------------------ */
 
 enum chr_err core_run_job(struct chr_core *c, const struct chr_event *ev)
 {
     const char *name;
     struct core_job *j;
-    enum chr_err e = named_job(c, ev, &name, &j);
+    enum chr_err e = core_named_job(c, ev, &name, &j);
     if (e != CHR_OK || j == NULL)
         return e;
     if (c->runs.n >= CHR_RUNS_ACTIVE_MAX) {
@@ -563,10 +480,10 @@ enum chr_err core_kill_job(struct chr_core *c, const struct chr_event *ev)
 {
     const char *name;
     struct core_job *j;
-    enum chr_err e = named_job(c, ev, &name, &j);
+    enum chr_err e = core_named_job(c, ev, &name, &j);
     if (e != CHR_OK || j == NULL)
         return e;
-    size_t n = 0, bytes = core_state_snap_bound(c, &j->st) + runs_snap_bytes(j, &n);
+    size_t n = 0, bytes = core_state_snap_bound(c, &j->st) + core_runs_snap_bytes(j, &n);
     if (core_state_arrays(c, &j->st, false, true) != CHR_OK ||
         core_reserve(c, n + 2, n + 1, bytes) != CHR_OK)
         return CHR_ENOMEM;
@@ -585,7 +502,7 @@ enum chr_err core_mark_success(struct chr_core *c, const struct chr_event *ev)
 {
     const char *name;
     struct core_job *j;
-    enum chr_err e = named_job(c, ev, &name, &j);
+    enum chr_err e = core_named_job(c, ev, &name, &j);
     if (e != CHR_OK || j == NULL)
         return e;
     size_t items = 1, bytes = core_state_snap_bound(c, &j->st);

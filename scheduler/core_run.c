@@ -65,6 +65,7 @@ struct core_run *core_run_new(struct chr_core *c, struct core_job *j, enum chr_r
     r->seq = core_seq(c);
     r->ready_ms = due_ms;
     r->heap_idx = -1;
+    r->wait_idx = -1;
     return r;
 }
 
@@ -222,6 +223,7 @@ void core_runs_promote(struct chr_core *c)
 void core_run_unlink(struct chr_core *c, struct core_run *r)
 {
     core_run_heap_out(c, r);
+    core_wait_out(c, r);
     if (r->r.state == CHR_RUN_RECORDING)
         rec_remove(c, r);
     core_run_count(c, r, CORE_COUNT_NONE);
@@ -265,6 +267,7 @@ void core_run_launch(struct chr_core *c, struct core_run *r, uint64_t offer_id)
     r->r.launched_ms = c->now_ms;
     r->r.offer_id = offer_id;
     r->res_wait = false;
+    core_wait_out(c, r);
     r->r.reason[0] = '\0';
     core_run_count(c, r, CORE_COUNT_STARTED);
     core_job_reset_counters(j);

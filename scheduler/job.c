@@ -20,6 +20,7 @@
 #include "common/utf8.h"
 #include "iso8601/iso8601.h"
 #include "scheduler/constraint.h"
+#include "scheduler/core.h"
 
 /* The job's char * fields, so that free, copy and length checks walk one
  * table instead of repeating themselves per field.  `max` is the longest
@@ -223,6 +224,48 @@ enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
     return CHR_OK;
 }
 
+/* ---- Size bound -------------------------------------------------------- */
+
+size_t chr_json_text_bound(const char *s)
+{
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p != '\0'; p++)
+        n += *p < 0x20 ? 6 : (*p == '"' || *p == '\\') ? 2 : 1;
+    return n;
+}
+
+/* Every key, number, boolean and punctuation of a job: ~45 members of at
+ * most 24 bytes of key and 24 of value (a double's %.17g with its sign and
+ * exponent fits), with room to spare. */
+#define JOB_FIXED_TEXT_MAX 4096
+/* A member of a list (arguments, parents, env, constraints) beyond its
+ * texts: its comma, braces or brackets, and keys ("name", "value"). */
+#define JOB_ITEM_TEXT_MAX 32
+/* `{"uri":,"executable":false,"cache":false,"extract":true}` around a uri. */
+#define JOB_FETCH_DEFAULTS_TEXT_MAX 64
+
+size_t chr_job_text_bound(const struct chr_job *job)
+{
+    size_t n = JOB_FIXED_TEXT_MAX;
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        n += chr_json_text_bound(text_get(job, i));
+    /* fetch and uris are each shown filled from the other: counted twice,
+     * and a fetch entry made from a uri adds its defaults to it. */
+    n += chr_json_text_bound(job->fetch_json) + chr_json_text_bound(job->uris_json) +
+         (size_t)CHR_JOB_FETCH_MAX * JOB_FETCH_DEFAULTS_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_arguments; i++)
+        n += chr_json_text_bound(job->arguments[i]) + JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_parents; i++)
+        n += chr_json_text_bound(job->parents[i]) + JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_env; i++)
+        n += chr_json_text_bound(job->env[i].name) + chr_json_text_bound(job->env[i].value) +
+             JOB_ITEM_TEXT_MAX;
+    for (uint32_t i = 0; i < job->n_constraints; i++)
+        n += chr_json_text_bound(job->constraints[i].attribute) +
+             chr_json_text_bound(job->constraints[i].value) + JOB_ITEM_TEXT_MAX;
+    return n;
+}
+
 /* ---- Validation --------------------------------------------------------- */
 
 bool chr_job_name_valid(const char *name)
@@ -421,6 +464,18 @@ static enum chr_err check_env(const struct chr_job *job, struct chr_error *err)
     return CHR_OK;
 }
 
+/* notifyEvents: kinds a job may switch (not TEST, nothing outside the enum). */
+static enum chr_err check_notify(const struct chr_job *job, struct chr_error *err)
+{
+    uint32_t bad = job->notify_events & ~(uint32_t)CHR_NOTICE_SWITCHABLE;
+    if (bad != 0)
+        return chr_error_set(err, CHR_EINVAL, "notifyEvents", "event bits 0x%x are not events "
+                             "a job can choose", (unsigned)bad);
+    if (!job->notify_events_set && job->notify_events != 0)
+        return chr_error_set(err, CHR_EINVAL, "notifyEvents", "events chosen but not set");
+    return CHR_OK;
+}
+
 enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constraints **cons,
                                    struct chr_error *err)
 {
@@ -429,7 +484,7 @@ enum chr_err chr_job_validate_keep(const struct chr_job *job, struct chr_constra
         *cons = NULL;
     if ((e = check_texts(job, err)) != CHR_OK || (e = check_kind(job, err)) != CHR_OK ||
         (e = check_numbers(job, err)) != CHR_OK || (e = check_arguments(job, err)) != CHR_OK ||
-        (e = check_env(job, err)) != CHR_OK)
+        (e = check_env(job, err)) != CHR_OK || (e = check_notify(job, err)) != CHR_OK)
         return e;
     e = cons != NULL ? chr_constraints_compile(job->constraints, job->n_constraints, cons, err)
                      : chr_constraints_check(job->constraints, job->n_constraints, err);

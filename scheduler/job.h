@@ -93,6 +93,13 @@ struct chr_job {
      * when absent).  A container job (container_json set) runs only on an
      * offer whose manager can run containers (chr_offer.containers). */
     char *container_json, *fetch_json, *uris_json;
+
+    /* Ours: notifyEvents, the notifications this job gives, as bits
+     * (1 << enum chr_notice_kind, scheduler/core.h; never TEST).  Given, it
+     * replaces the server's --notify_events for this job (empty: none);
+     * notify_events_set false: absent, the server's list applies. */
+    uint32_t notify_events;
+    bool notify_events_set;
 };
 
 /* Server-maintained progress of a job (persisted under /state). */
@@ -159,6 +166,18 @@ void chr_job_unbox(const struct chr_job *boxed);
 
 /* A deep copy of `src` into *dst; CHR_ENOMEM leaves *dst zeroed. */
 enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src);
+
+/*
+ * An upper bound of the bytes of `job` as JSON, in any form a codec writes
+ * it (the API's job JSON, the store's job node): every text as JSON escapes
+ * it at most (chr_json_text_bound), every number and key at their longest.
+ * Lets the core bound a store batch without a JSON library.
+ */
+size_t chr_job_text_bound(const struct chr_job *job);
+/* The bytes of `s` as a quoted JSON string at most: 2 for the quotes, 6 for
+ * a control character (\u00XX), 2 for '"' and '\\', 1 for any other byte.
+ * NULL counts as "". */
+size_t chr_json_text_bound(const char *s);
 
 /* True when `name` is a valid job name (see CHR_JOB_NAME_MAX). */
 bool chr_job_name_valid(const char *name);

@@ -89,7 +89,7 @@ add() { # add CLASS LIMIT NAME COMMAND
 add_zk() {
   [ "$ONLY" = all ] || return 0
   for t in tests/integration/test_ha.sh tests/integration/test_ha_ensemble.sh \
-           tests/integration/test_mesos_ha.sh; do
+           tests/integration/test_mesos_ha.sh tests/integration/test_notify_ha.sh; do
     [ -f "$t" ] || continue
     add zk 600 "$t[rel]" "CHRONOS=$B/chronos bash $t"
     add zk 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
@@ -101,7 +101,7 @@ add_zk() {
 
 is_zk_test() {
   case "$1" in
-    */test_ha.sh|*/test_ha_ensemble.sh|*/test_mesos_ha.sh) return 0 ;;
+    */test_ha.sh|*/test_ha_ensemble.sh|*/test_mesos_ha.sh|*/test_notify_ha.sh) return 0 ;;
   esac
   return 1
 }

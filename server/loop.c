@@ -348,12 +348,13 @@ static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct batch_ctx
     return e == CHR_OK ? note_pack(l, o, b, strcmp(kind, CHR_KIND_JOBS) == 0 ? 0 : 1, name) : e;
 }
 
-/* A notification the server tells (its flags) goes into the outbox in
- * this batch, so it exists exactly when the change that caused it does. */
+/* A notification the server tells (its flags, or the job's notifyEvents)
+ * goes into the outbox in this batch, so it exists exactly when the change
+ * that caused it does; one it does not tell leaves no node at all. */
 static enum chr_err add_notice(struct chr_loop *l, struct ops *o, const struct chr_notice *nt,
                                struct batch_ctx *b)
 {
-    uint32_t sinks = chr_notify_sinks(l->notify, nt->kind, nt->job ? nt->job->owner : NULL);
+    uint32_t sinks = chr_notify_sinks(l->notify, nt->kind, nt->job);
     if (sinks == 0)
         return CHR_OK;
     if (o->n >= CHR_STORE_BATCH_OPS_MAX)
@@ -888,6 +889,23 @@ static void log_before(struct chr_loop *l, const struct chr_event *ev, struct lo
     }
 }
 
+/* A dependent rewritten by a forced delete of its parent: what it runs
+ * after now, or the schedule it took. */
+static void log_rewritten(const struct chr_job *job, const char *parent)
+{
+    char now[256] = "";
+    size_t n = 0;
+    for (uint32_t i = 0; i < job->n_parents && n < sizeof now; i++)
+        n += (size_t)snprintf(now + n, sizeof now - n, "%s%s", i > 0 ? "," : "",
+                              job->parents[i]);
+    chr_log_event(CHR_LOG_INFO, job->name, NULL, "job %s now %s %s%s%s (its parent %s was deleted "
+                  "with force)", job->name, job->n_parents > 0 ? "runs after" : "runs on",
+                  job->n_parents > 0 ? now : job->schedule ? job->schedule : "",
+                  job->n_parents == 0 && job->schedule_tz ? " in " : "",
+                  job->n_parents == 0 && job->schedule_tz ? job->schedule_tz : "",
+                  parent ? parent : "");
+}
+
 /* The job lines: a PUT that wrote the job, a DELETE that removed it. */
 static void log_job_items(const struct chr_event *ev, const struct log_before *b,
                           const struct chr_action *a)
@@ -896,6 +914,10 @@ static void log_job_items(const struct chr_event *ev, const struct log_before *b
         const struct chr_persist_item *p = &a->u.persist.items[i];
         if (p->op == CHR_PERSIST_DELETE_JOB && ev->type == CHR_EV_DELETE_JOB) {
             chr_log_event(CHR_LOG_INFO, p->name, NULL, "job %s deleted", p->name);
+            continue;
+        }
+        if (p->op == CHR_PERSIST_JOB && ev->type == CHR_EV_DELETE_JOB && p->job != NULL) {
+            log_rewritten(p->job, ev->u.named.name);
             continue;
         }
         if (p->op != CHR_PERSIST_JOB || ev->type != CHR_EV_PUT_JOB || p->job == NULL ||
@@ -1474,6 +1496,60 @@ static json_t *sched_resources(struct chr_sched *s)
     return o;
 }
 
+/* ---- `chronos notify test` (any thread) ----------------------------------------- */
+
+struct notify_test_ctx {
+    chr_sched_answer_fn *done;
+    void *ctx;
+    char job[CHR_JOB_NAME_MAX + 1];
+};
+
+static void notify_tested(void *ctx, const char *id, const struct chr_notify_test_result *res)
+{
+    struct notify_test_ctx *t = ctx;
+    t->done(t->ctx, chr_notify_test_json(id, t->job, res));
+    chr_free(t);
+}
+
+static enum chr_err sched_notify_test(struct chr_sched *s, const struct chr_job *job,
+                                      const struct chr_job_stats *stats,
+                                      chr_sched_answer_fn *done, void *ctx)
+{
+    struct chr_loop *l = (struct chr_loop *)s;
+    if (l->notify == NULL) { /* no sink configured: the answer says so */
+        struct chr_notify_test_result none;
+        memset(&none, 0, sizeof none);
+        done(ctx, chr_notify_test_json(NULL, job != NULL ? job->name : NULL, &none));
+        return CHR_OK;
+    }
+    struct chr_notice nt;
+    memset(&nt, 0, sizeof nt);
+    nt.kind = CHR_NOTICE_TEST;
+    nt.job = job;
+    if (stats != NULL)
+        nt.stats = *stats;
+    else
+        chr_job_stats_init(&nt.stats);
+    nt.started_ms = nt.ended_ms = nt.first_ms = nt.last_ms = INT64_MIN;
+    int64_t now = chr_clock_wall_ms();
+    char id[CHR_NOTIFY_ID_MAX];
+    chr_notify_new_id(l->notify, now, id);
+    struct notify_test_ctx *t = chr_calloc(1, sizeof *t);
+    struct chr_notify_rec rec;
+    if (t == NULL || chr_notify_rec_make(&nt, id, now, 0, &rec) != CHR_OK) {
+        chr_free(t);
+        return CHR_ENOMEM;
+    }
+    *t = (struct notify_test_ctx){.done = done, .ctx = ctx};
+    snprintf(t->job, sizeof t->job, "%s", job != NULL ? job->name : "");
+    logf_(l, "notification %s: a test%s%s, through every sink", id, job ? " for job " : "",
+          job ? job->name : "");
+    enum chr_err e = chr_notify_test_start(l->notify, &rec, notify_tested, t);
+    if (e != CHR_OK)
+        chr_free(t);
+    return e;
+}
+
 static const struct chr_sched_ops sched_ops = {
     .request = sched_request,
     .view = sched_view,
@@ -1482,6 +1558,7 @@ static const struct chr_sched_ops sched_ops = {
     .healthy = sched_healthy,
     .containers = sched_containers,
     .resources = sched_resources,
+    .notify_test = sched_notify_test,
 };
 
 struct chr_sched *chr_loop_sched(struct chr_loop *l)

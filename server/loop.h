@@ -27,7 +27,7 @@ struct chr_loop_config {
     struct chr_store *store;     /* borrowed; opened */
     const char *root;            /* the tree's root, e.g. "/chronos" */
     const char *runs_dir;        /* the local resource manager's runs */
-    const char *chronos_bin;     /* for run-task; NULL: /proc/self/exe */
+    const char *chronos_bin;     /* for run-task; NULL: chronos-run-task beside us, else ourselves */
     struct chr_local_resources resources; /* 0s: from the machine */
     struct chr_job_defaults defaults;
     /* Who tasks may run as (users.h), checked again before each launch;

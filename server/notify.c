@@ -37,8 +37,17 @@ struct entry {
     bool dropped;               /* out of the list; freed when nothing is in flight */
 };
 
+/* A `chronos notify test` in flight: its thread, joined by the next test
+ * that takes the slot or by chr_notify_stop. */
+struct test_slot {
+    pthread_t thread;
+    bool used;  /* a thread was started in it */
+    bool done;  /* and it has answered: it may be joined */
+};
+
 struct chr_notify {
     struct chr_notify_config cfg;
+    struct chr_sentry_dsn sentry; /* parsed from cfg.sentry_dsn */
     struct chr_store *store;
     char dir[CHR_STORE_PATH_MAX / 2]; /* <root>/outbox: the root is at most 200 bytes */
     struct chr_metrics *metrics;
@@ -54,7 +63,10 @@ struct chr_notify {
     uint64_t seq;
     pthread_t thread[CHR_SINKS];
     bool started[CHR_SINKS];
+    struct test_slot tests[CHR_NOTIFY_TESTS_MAX];
 };
+
+_Static_assert(CHR_SINKS == CHR_METRICS_SINKS, "one counter per sink");
 
 struct sink_arg {
     struct chr_notify *n;
@@ -64,7 +76,7 @@ struct sink_arg {
 bool chr_notify_configured(const struct chr_notify_config *c)
 {
     return c->mail_server != NULL || c->http_url != NULL || c->slack_url != NULL ||
-           c->mattermost_url != NULL;
+           c->mattermost_url != NULL || c->sentry_dsn != NULL;
 }
 
 static uint64_t next_rnd(struct chr_notify *n)
@@ -197,13 +209,22 @@ void chr_notify_add(struct chr_notify *n, struct chr_notify_rec *rec)
     pthread_mutex_unlock(&n->mu);
 }
 
-uint32_t chr_notify_sinks(const struct chr_notify *n, enum chr_notice_kind kind,
-                          const char *owner)
+/* Whether an owner list names anyone to mail. */
+static bool has_recipient(const char *owner)
 {
-    if (n == NULL || !((n->cfg.events >> kind) & 1))
+    return owner != NULL && owner[strspn(owner, ", \t")] != '\0';
+}
+
+uint32_t chr_notify_sinks(const struct chr_notify *n, enum chr_notice_kind kind,
+                          const struct chr_job *job)
+{
+    if (n == NULL)
+        return 0;
+    uint32_t events = job != NULL && job->notify_events_set ? job->notify_events : n->cfg.events;
+    if (!((events >> kind) & 1))
         return 0;
     uint32_t s = n->configured;
-    if (owner == NULL || owner[strspn(owner, ", \t")] == '\0')
+    if (!has_recipient(job != NULL ? job->owner : NULL))
         s &= ~(1u << CHR_SINK_MAIL);
     return s;
 }
@@ -221,11 +242,19 @@ void chr_notify_new_id(struct chr_notify *n, int64_t at_ms, char id[CHR_NOTIFY_I
 
 struct xfer {
     struct chr_notify *n;
+    int64_t timeout_ms; /* the whole attempt */
     const char *body;
     size_t len, at;
     char answer[256];   /* the response's start (HTTP) */
     size_t answer_len;
+    char error[CURL_ERROR_SIZE]; /* libcurl's words for a failure ("Failed to connect to ...") */
 };
+
+/* What went wrong with a transfer: libcurl's detailed words, else its code's. */
+static const char *why(const struct xfer *x, CURLcode rc)
+{
+    return x->error[0] != '\0' ? x->error : curl_easy_strerror(rc);
+}
 
 static size_t read_body(char *buf, size_t size, size_t nitems, void *ctx)
 {
@@ -261,29 +290,46 @@ static int progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 static void common_opts(CURL *h, struct xfer *x)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)x->n->cfg.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)x->n->cfg.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)x->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)x->timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_answer);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    x->error[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->error);
 }
 
+/* One HTTP POST of a sink. */
+struct post {
+    const char *url;
+    const char *body;
+    size_t len;
+    bool webhook;      /* the generic webhook: basic auth and the HMAC signature */
+    const char *extra; /* one more header ("X-Sentry-Auth: ..."), or NULL */
+    int64_t timeout_ms;
+};
+
 /* POSTs a JSON body; true on a 2xx.  `answer` says what came back. */
-static bool http_post(struct chr_notify *n, const char *url, const char *body, size_t len,
-                      const struct chr_notify_rec *rec, bool webhook, char *answer, size_t cap)
+static bool http_post(struct chr_notify *n, const struct post *p, const struct chr_notify_rec *rec,
+                      char *answer, size_t cap)
 {
     CURL *h = curl_easy_init();
     if (h == NULL) {
         snprintf(answer, cap, "out of memory");
         return false;
     }
-    struct xfer x = {.n = n};
+    const char *body = p->body;
+    size_t len = p->len;
+    bool webhook = p->webhook;
+    struct xfer x = {.n = n, .timeout_ms = p->timeout_ms};
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    char line[256];
+    char line[512];
     snprintf(line, sizeof line, "X-Chronos-Notification-Id: %s", rec->id);
     hdr = curl_slist_append(hdr, line);
+    if (p->extra != NULL)
+        hdr = curl_slist_append(hdr, p->extra);
     if (webhook && n->cfg.hmac_key != NULL) {
         uint8_t mac[CHR_SHA256_LEN];
         char hex[2 * CHR_SHA256_LEN + 1];
@@ -293,7 +339,7 @@ static bool http_post(struct chr_notify *n, const char *url, const char *body, s
         hdr = curl_slist_append(hdr, line);
     }
     common_opts(h, &x);
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_URL, p->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
@@ -305,7 +351,7 @@ static bool http_post(struct chr_notify *n, const char *url, const char *body, s
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK)
-        snprintf(answer, cap, "%s", curl_easy_strerror(rc));
+        snprintf(answer, cap, "%.240s", why(&x, rc));
     else
         snprintf(answer, cap, "HTTP %ld %.120s", status, x.answer);
     curl_slist_free_all(hdr);
@@ -349,7 +395,8 @@ static char *mail_text(struct chr_notify *n, const struct chr_notify_rec *rec,
 }
 
 static bool smtp_send(struct chr_notify *n, const struct chr_notify_rec *rec,
-                      const struct chr_notify_render *how, char *answer, size_t cap)
+                      const struct chr_notify_render *how, int64_t timeout_ms, char *answer,
+                      size_t cap)
 {
     size_t len = 0;
     char *text = mail_text(n, rec, how, &len);
@@ -370,7 +417,7 @@ static bool smtp_send(struct chr_notify *n, const struct chr_notify_rec *rec,
     if (text == NULL || h == NULL || rcpt == NULL) {
         snprintf(answer, cap, rcpt == NULL ? "no recipient" : "out of memory");
     } else {
-        struct xfer x = {.n = n, .body = text, .len = len};
+        struct xfer x = {.n = n, .timeout_ms = timeout_ms, .body = text, .len = len};
         snprintf(url, sizeof url, "%s://%s", n->cfg.mail_ssl ? "smtps" : "smtp",
                  n->cfg.mail_server);
         snprintf(addr, sizeof addr, "<%s>", n->cfg.mail_from ? n->cfg.mail_from : "chronos@localhost");
@@ -397,7 +444,7 @@ static bool smtp_send(struct chr_notify *n, const struct chr_notify_rec *rec,
         if (ok)
             snprintf(answer, cap, "SMTP %ld (accepted for %s)", code, rec->owner);
         else
-            snprintf(answer, cap, "%s (SMTP %ld)", curl_easy_strerror(rc), code);
+            snprintf(answer, cap, "%.200s (SMTP %ld)", why(&x, rc), code);
     }
     curl_slist_free_all(rcpt);
     if (h != NULL)
@@ -435,30 +482,42 @@ static char *stderr_tail(struct chr_notify *n, const struct chr_notify_rec *rec)
     return out;
 }
 
-/* One attempt of one sink; answer says what it answered. */
+/* One attempt of one sink, bounded by timeout_ms; answer says what it
+ * answered. */
 static bool send_one(struct chr_notify *n, enum chr_notify_sink s, const struct chr_notify_rec *rec,
-                     char *answer, size_t cap)
+                     int64_t timeout_ms, char *answer, size_t cap)
 {
     char *tail = stderr_tail(n, rec);
     struct chr_notify_render how = {n->cfg.cluster, n->cfg.link_base, tail};
     bool ok = false;
-    size_t len = 0;
+    struct post p = {.timeout_ms = timeout_ms};
+    char auth[512];
     char *body = NULL;
     switch (s) {
-    case CHR_SINK_MAIL: ok = smtp_send(n, rec, &how, answer, cap); break;
+    case CHR_SINK_MAIL: ok = smtp_send(n, rec, &how, timeout_ms, answer, cap); break;
     case CHR_SINK_WEBHOOK:
-        if ((body = chr_notify_webhook_body(rec, &how, &len)) != NULL)
-            ok = http_post(n, n->cfg.http_url, body, len, rec, true, answer, cap);
+        body = chr_notify_webhook_body(rec, &how, &p.len);
+        p.url = n->cfg.http_url;
+        p.webhook = true;
         break;
     case CHR_SINK_SLACK:
     case CHR_SINK_MATTERMOST:
-        if ((body = chr_notify_chat_body(rec, &how, &len)) != NULL)
-            ok = http_post(n, s == CHR_SINK_SLACK ? n->cfg.slack_url : n->cfg.mattermost_url, body,
-                           len, rec, false, answer, cap);
+        body = chr_notify_chat_body(rec, &how, &p.len);
+        p.url = s == CHR_SINK_SLACK ? n->cfg.slack_url : n->cfg.mattermost_url;
+        break;
+    case CHR_SINK_SENTRY:
+        body = chr_notify_sentry_body(rec, &how, &p.len);
+        p.url = n->sentry.store_url;
+        memcpy(auth, "X-Sentry-Auth: ", 15);
+        chr_notify_sentry_auth(&n->sentry, auth + 15, sizeof auth - 15);
+        p.extra = auth;
         break;
     default: break;
     }
-    if (body == NULL && s != CHR_SINK_MAIL)
+    p.body = body;
+    if (body != NULL)
+        ok = http_post(n, &p, rec, answer, cap);
+    else if (s != CHR_SINK_MAIL)
         snprintf(answer, cap, "out of memory");
     chr_free(body);
     chr_free(tail);
@@ -539,7 +598,7 @@ static void *sink_main(void *arg)
         struct chr_notify_rec copy = e->rec; /* the record's texts stay: e is not freed in flight */
         pthread_mutex_unlock(&n->mu);
         char answer[256];
-        bool ok = send_one(n, s, &copy, answer, sizeof answer);
+        bool ok = send_one(n, s, &copy, n->cfg.timeout_ms, answer, sizeof answer);
         pthread_mutex_lock(&n->mu);
         settle(n, e, s, ok, answer);
         publish(n);
@@ -548,27 +607,154 @@ static void *sink_main(void *arg)
     return NULL;
 }
 
-uint32_t chr_notify_test(struct chr_notify *n, const struct chr_notify_rec *rec,
-                         char answers[CHR_SINKS][256])
+/* ---- `chronos notify test` ---------------------------------------------------------- */
+
+struct test {
+    struct chr_notify *n;
+    size_t slot;
+    struct chr_notify_rec rec;
+    struct chr_notify_test_result res;
+    chr_notify_test_fn *done;
+    void *ctx;
+};
+
+struct test_sink {
+    struct test *t;
+    enum chr_notify_sink s;
+    bool sent, skipped; /* this sink's outcome (its thread's alone) */
+};
+
+/* How long one sink of a test may take: the server's bound, but short
+ * enough that the answer comes before a client or a standby's proxy gives
+ * up (both wait 30 s). */
+static int64_t test_timeout_ms(const struct chr_notify *n)
 {
-    uint32_t tried = 0;
+    return n->cfg.timeout_ms < CHR_NOTIFY_TEST_TIMEOUT_MAX_MS ? n->cfg.timeout_ms
+                                                              : CHR_NOTIFY_TEST_TIMEOUT_MAX_MS;
+}
+
+static void *test_sink_main(void *arg)
+{
+    struct test_sink *ts = arg;
+    struct test *t = ts->t;
+    enum chr_notify_sink s = ts->s;
+    char *answer = t->res.answers[s];
+    if (s == CHR_SINK_MAIL && !has_recipient(t->rec.owner)) {
+        snprintf(answer, sizeof t->res.answers[s], "not sent: no recipient (give --job NAME of a "
+                 "job with an owner)");
+        ts->skipped = true;
+    } else {
+        ts->sent = send_one(t->n, s, &t->rec, test_timeout_ms(t->n), answer,
+                            sizeof t->res.answers[s]);
+    }
+    return NULL;
+}
+
+/* Each sink on a thread of its own, so that the test takes as long as the
+ * slowest sink, not their sum; a thread that cannot start runs inline. */
+static void *test_main(void *arg)
+{
+    struct test *t = arg;
+    struct chr_notify *n = t->n;
+    pthread_t th[CHR_SINKS];
+    bool started[CHR_SINKS] = {false};
+    struct test_sink ts[CHR_SINKS];
     for (int s = 0; s < CHR_SINKS; s++) {
-        answers[s][0] = '\0';
-        if (!((n->configured >> s) & 1))
+        if (!((t->res.tried >> s) & 1))
             continue;
-        tried |= 1u << s;
-        if (s == CHR_SINK_MAIL && (rec->owner == NULL || rec->owner[0] == '\0')) {
-            snprintf(answers[s], 256, "not sent: the job has no owner (give --job with one)");
+        ts[s] = (struct test_sink){t, (enum chr_notify_sink)s, false, false};
+        started[s] = pthread_create(&th[s], NULL, test_sink_main, &ts[s]) == 0;
+        if (!started[s])
+            test_sink_main(&ts[s]);
+    }
+    for (int s = 0; s < CHR_SINKS; s++) {
+        if (!((t->res.tried >> s) & 1))
             continue;
+        if (started[s])
+            pthread_join(th[s], NULL);
+        t->res.sent |= (uint32_t)ts[s].sent << s;
+        t->res.skipped |= (uint32_t)ts[s].skipped << s;
+    }
+    t->done(t->ctx, t->rec.id, &t->res);
+    pthread_mutex_lock(&n->mu);
+    n->tests[t->slot].done = true;
+    pthread_mutex_unlock(&n->mu);
+    chr_notify_rec_free(&t->rec);
+    chr_free(t);
+    return NULL;
+}
+
+/* With the lock held: a free slot (joining a finished test's thread), or
+ * CHR_NOTIFY_TESTS_MAX when all are busy. */
+static size_t test_slot(struct chr_notify *n)
+{
+    for (size_t i = 0; i < CHR_NOTIFY_TESTS_MAX; i++) {
+        if (n->tests[i].used && n->tests[i].done) {
+            pthread_join(n->tests[i].thread, NULL); /* it only frees itself after `done` */
+            n->tests[i].used = false;
         }
-        bool ok = send_one(n, (enum chr_notify_sink)s, rec, answers[s], 256);
-        if (!ok && strncmp(answers[s], "error: ", 7) != 0) {
-            char tmp[256];
-            snprintf(tmp, sizeof tmp, "error: %.240s", answers[s]);
-            memcpy(answers[s], tmp, sizeof tmp);
+        if (!n->tests[i].used)
+            return i;
+    }
+    return CHR_NOTIFY_TESTS_MAX;
+}
+
+enum chr_err chr_notify_test_start(struct chr_notify *n, struct chr_notify_rec *rec,
+                                   chr_notify_test_fn *done, void *ctx)
+{
+    struct test *t = chr_calloc(1, sizeof *t);
+    if (t == NULL) {
+        chr_notify_rec_free(rec);
+        return CHR_ENOMEM;
+    }
+    *t = (struct test){.n = n, .rec = *rec, .done = done, .ctx = ctx};
+    memset(rec, 0, sizeof *rec);
+    t->res.tried = n->configured;
+    pthread_mutex_lock(&n->mu);
+    enum chr_err e = n->stopping ? CHR_EUNAVAIL : CHR_OK;
+    size_t slot = e == CHR_OK ? test_slot(n) : CHR_NOTIFY_TESTS_MAX;
+    if (e == CHR_OK && slot == CHR_NOTIFY_TESTS_MAX)
+        e = CHR_ERANGE;
+    if (e == CHR_OK) {
+        t->slot = slot;
+        n->tests[slot] = (struct test_slot){.used = true};
+        if (pthread_create(&n->tests[slot].thread, NULL, test_main, t) != 0) {
+            n->tests[slot].used = false;
+            e = CHR_ENOMEM;
         }
     }
-    return tried;
+    pthread_mutex_unlock(&n->mu);
+    if (e != CHR_OK) {
+        chr_notify_rec_free(&t->rec);
+        chr_free(t);
+    }
+    return e;
+}
+
+json_t *chr_notify_test_json(const char *id, const char *job,
+                             const struct chr_notify_test_result *r)
+{
+    json_t *sinks = json_array();
+    bool ok = r->tried != 0;
+    for (int s = 0; sinks != NULL && s < CHR_SINKS; s++) {
+        if (!((r->tried >> s) & 1))
+            continue;
+        bool sent = (r->sent >> s) & 1, skipped = (r->skipped >> s) & 1;
+        ok = ok && (sent || skipped);
+        const char *result = sent ? "sent" : skipped ? "skipped" : "failed";
+        json_array_append_new(sinks, json_pack("{s:s,s:s,s:s}", "sink",
+                                               chr_notify_sink_name((enum chr_notify_sink)s),
+                                               "result", result, "answer", r->answers[s]));
+    }
+    ok = ok && r->sent != 0;
+    json_t *o = json_pack("{s:b,s:s?,s:s?,s:o}", "ok", ok, "id", id, "job",
+                          job != NULL && job[0] ? job : NULL, "sinks", sinks);
+    if (o != NULL && r->tried == 0)
+        json_object_set_new(o, "message",
+                            json_string("no notification sink is configured: start the server with "
+                                        "--mail_server, --http_notification_url, --slack_url, "
+                                        "--mattermost_url or --raven_dsn"));
+    return o;
 }
 
 /* ---- Lifecycle ------------------------------------------------------------------------ */
@@ -622,10 +808,15 @@ enum chr_err chr_notify_start(const struct chr_notify_config *cfg, struct chr_st
     n->metrics = metrics;
     snprintf(n->dir, sizeof n->dir, "%s/%s", root, CHR_KIND_OUTBOX);
     const char *dest[CHR_SINKS] = {cfg->mail_server, cfg->http_url, cfg->slack_url,
-                                   cfg->mattermost_url};
+                                   cfg->mattermost_url, cfg->sentry_dsn};
     for (int s = 0; s < CHR_SINKS; s++)
         if (dest[s] != NULL && dest[s][0] != '\0')
             n->configured |= 1u << s;
+    if (cfg->sentry_dsn != NULL &&
+        chr_notify_sentry_dsn(cfg->sentry_dsn, "raven_dsn", &n->sentry, err) != CHR_OK) {
+        chr_free(n);
+        return CHR_EINVAL;
+    }
     n->rnd = (uint64_t)chr_clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
     n->nonce = next_rnd(n) ^ (uint64_t)chr_clock_wall_ms();
     pthread_mutex_init(&n->mu, NULL);
@@ -674,6 +865,10 @@ void chr_notify_stop(struct chr_notify *n)
     for (int s = 0; s < CHR_SINKS; s++)
         if (n->started[s])
             pthread_join(n->thread[s], NULL);
+    /* A test in flight ends soon: its transfers see `stopping` and abort. */
+    for (size_t i = 0; i < CHR_NOTIFY_TESTS_MAX; i++)
+        if (n->tests[i].used)
+            pthread_join(n->tests[i].thread, NULL);
     for (struct entry *e = n->head, *next; e != NULL; e = next) {
         next = e->next;
         entry_free(e);

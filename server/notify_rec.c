@@ -13,34 +13,25 @@
 #include "common/alloc.h"
 #include "common/assert.h"
 #include "common/sb.h"
+#include "common/sha256.h"
 #include "iso8601/iso8601.h"
 
-static const char *const sink_names[CHR_SINKS] = {"mail", "webhook", "slack", "mattermost"};
+static const char *const sink_names[CHR_SINKS] = {"mail", "webhook", "slack", "mattermost",
+                                                  "sentry"};
 
 const char *chr_notify_sink_name(enum chr_notify_sink s)
 {
     return (unsigned)s < CHR_SINKS ? sink_names[s] : "?";
 }
 
-static const char *const event_names[] = {
-    [CHR_NOTICE_FAILED] = "failed",       [CHR_NOTICE_DISABLED] = "disabled",
-    [CHR_NOTICE_EXHAUSTED] = "exhausted", [CHR_NOTICE_DELETED] = "deleted",
-    [CHR_NOTICE_LOST] = "lost",           [CHR_NOTICE_TIMEOUT] = "timeout",
-    [CHR_NOTICE_SKIPPED] = "skipped",     [CHR_NOTICE_RECOVERED] = "recovered",
-    [CHR_NOTICE_TEST] = "test",
-};
-
 const char *chr_notify_event_name(enum chr_notice_kind k)
 {
-    return k >= CHR_NOTICE_FAILED && k <= CHR_NOTICE_KIND_LAST ? event_names[k] : NULL;
+    return chr_notice_kind_name(k);
 }
 
 enum chr_notice_kind chr_notify_event_of(const char *name, size_t len)
 {
-    for (int k = CHR_NOTICE_FAILED; k <= CHR_NOTICE_KIND_LAST; k++)
-        if (strlen(event_names[k]) == len && memcmp(event_names[k], name, len) == 0)
-            return (enum chr_notice_kind)k;
-    return (enum chr_notice_kind)0;
+    return chr_notice_kind_of(name, len);
 }
 
 bool chr_notify_events_parse(const char *list, const char *field, uint32_t *mask,
@@ -50,17 +41,15 @@ bool chr_notify_events_parse(const char *list, const char *field, uint32_t *mask
     if (strcmp(list, "none") == 0 || list[0] == '\0')
         return true;
     if (strcmp(list, "all") == 0) {
-        for (int k = CHR_NOTICE_FAILED; k <= CHR_NOTICE_KIND_LAST; k++)
-            *mask |= 1u << k;
+        *mask = CHR_NOTICE_SWITCHABLE;
         return true;
     }
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ", ");
         enum chr_notice_kind k = chr_notify_event_of(p, n);
-        if (n > 0 && k == 0) {
+        if (n > 0 && (k == 0 || k == CHR_NOTICE_TEST)) {
             chr_error_set(err, CHR_EINVAL, field,
-                          "unknown event '%.*s' (failed, disabled, exhausted, deleted, lost, "
-                          "timeout, skipped, recovered; all; none)",
+                          "unknown event '%.*s' (" CHR_NOTIFY_EVENT_LIST "; all; none)",
                           (int)(n > 40 ? 40 : n), p);
             return false;
         }
@@ -334,6 +323,9 @@ void chr_notify_subject(const struct chr_notify_rec *r, const char *cluster, cha
     case CHR_NOTICE_RECOVERED:
         snprintf(buf, cap, "%s[Chronos] job '%s' recovered", pre, j);
         break;
+    case CHR_NOTICE_WAITING:
+        snprintf(buf, cap, "%s[Chronos] job '%s': run waiting for resources", pre, j);
+        break;
     case CHR_NOTICE_TEST:
         snprintf(buf, cap, "%s[Chronos] test notification%s%s", pre, j[0] ? " for job " : "", j);
         break;
@@ -387,12 +379,21 @@ static void message(struct chr_sb *b, const struct chr_notify_rec *r,
         put_instant(b, "last", r->last_ms);
         break;
     case CHR_NOTICE_RECOVERED: chr_sb_fmt(b, "Job '%.200s' succeeded again.\n", r->job); break;
+    case CHR_NOTICE_WAITING:
+        chr_sb_fmt(b, "A run of job '%.200s' has waited for resources", r->job);
+        if (r->first_ms != INT64_MIN && r->last_ms >= r->first_ms)
+            chr_sb_fmt(b, " for %.1f s", (double)(r->last_ms - r->first_ms) / 1000.0);
+        chr_sb_str(b, ": no offer fits it.\n");
+        put_instant(b, "waiting since", r->first_ms);
+        break;
     case CHR_NOTICE_TEST: chr_sb_str(b, "A test notification from chronos.\n"); break;
     }
     if (r->run_id[0] != '\0') {
         chr_sb_str(b, "run: ");
         chr_sb_str(b, r->run_id);
-        chr_sb_fmt(b, "\nattempt: %d\nexit code: %d\n", r->attempt, r->exit_code);
+        chr_sb_fmt(b, "\nattempt: %d\n", r->attempt);
+        if (r->ended_ms != INT64_MIN) /* a run still waiting has none */
+            chr_sb_fmt(b, "exit code: %d\n", r->exit_code);
         if (r->reason[0] != '\0' && r->kind != CHR_NOTICE_SKIPPED) {
             chr_sb_str(b, "reason: ");
             chr_sb_str(b, r->reason);
@@ -469,7 +470,7 @@ char *chr_notify_webhook_body(const struct chr_notify_rec *r, const struct chr_n
     member(&b, "event", chr_notify_event_name(r->kind));
     member(&b, "runId", r->run_id);
     snprintf(num, sizeof num, "%d", r->exit_code);
-    member(&b, "exitCode", r->run_id[0] ? num : "");
+    member(&b, "exitCode", r->run_id[0] && r->ended_ms != INT64_MIN ? num : "");
     member(&b, "reason", r->reason);
     num[0] = '\0';
     if (r->started_ms != INT64_MIN && r->ended_ms >= r->started_ms)
@@ -505,6 +506,142 @@ char *chr_notify_chat_body(const struct chr_notify_rec *r, const struct chr_noti
         chr_sb_fail(&b);
     chr_free(text);
     return chr_sb_finish(&b, len);
+}
+
+/* ---- Sentry ------------------------------------------------------------------------- */
+
+/* The DSN's parts: "<scheme>://<userinfo>@<hostport><path>". */
+static bool dsn_split(const char *dsn, const char **scheme_end, const char **at, const char **slash)
+{
+    const char *p = strstr(dsn, "://");
+    if (p == NULL)
+        return false;
+    *scheme_end = p;
+    const char *host = p + 3;
+    *at = strchr(host, '@');
+    if (*at == NULL)
+        return false;
+    *slash = strchr(*at, '/');
+    return *slash != NULL;
+}
+
+static bool word_ok(const char *s, size_t n, size_t cap)
+{
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+            return false;
+    return true;
+}
+
+enum chr_err chr_notify_sentry_dsn(const char *dsn, const char *field, struct chr_sentry_dsn *out,
+                                   struct chr_error *err)
+{
+    const char *se, *at, *slash, *want = "<scheme>://<key>@<host>/<project_id>";
+    memset(out, 0, sizeof *out);
+    if (strlen(dsn) >= sizeof out->store_url - 32 || strpbrk(dsn, "?# \t\r\n") != NULL ||
+        !dsn_split(dsn, &se, &at, &slash))
+        return chr_error_set(err, CHR_EINVAL, field, "not a Sentry DSN (%s)", want);
+    size_t sl = (size_t)(se - dsn);
+    if (!((sl == 4 && strncmp(dsn, "http", 4) == 0) || (sl == 5 && strncmp(dsn, "https", 5) == 0)))
+        return chr_error_set(err, CHR_EINVAL, field, "the scheme is not http or https");
+    const char *user = se + 3, *colon = memchr(user, ':', (size_t)(at - user));
+    size_t kl = colon ? (size_t)(colon - user) : (size_t)(at - user);
+    size_t xl = colon ? (size_t)(at - colon - 1) : 0;
+    if (!word_ok(user, kl, sizeof out->key) ||
+        (colon != NULL && !word_ok(colon + 1, xl, sizeof out->secret)))
+        return chr_error_set(err, CHR_EINVAL, field, "the key (and secret) before '@' must be "
+                             "letters, digits, '-' or '_'");
+    if (slash == at + 1 || memchr(at + 1, '@', (size_t)(slash - at - 1)) != NULL)
+        return chr_error_set(err, CHR_EINVAL, field, "no host after '@'");
+    const char *id = strrchr(slash, '/') + 1;
+    if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 20)
+        return chr_error_set(err, CHR_EINVAL, field, "the path must end with the project's "
+                             "number (%s)", want);
+    memcpy(out->key, user, kl);
+    if (colon)
+        memcpy(out->secret, colon + 1, xl);
+    /* <scheme>://<host><path up to the id>api/<id>/store/ */
+    snprintf(out->store_url, sizeof out->store_url, "%.*s://%.*s%.*sapi/%s/store/", (int)sl, dsn,
+             (int)(slash - at - 1), at + 1, (int)(id - slash), slash, id);
+    return CHR_OK;
+}
+
+void chr_notify_sentry_auth(const struct chr_sentry_dsn *dsn, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "Sentry sentry_version=7, sentry_client=chronos, sentry_key=%s%s%s",
+             dsn->key, dsn->secret[0] ? ", sentry_secret=" : "", dsn->secret);
+}
+
+/* A tag's value: Sentry keeps at most 200 characters of one. */
+static json_t *tag(const char *s)
+{
+    size_t n = strlen(s);
+    return json_stringn(s, n > 200 ? 200 : n);
+}
+
+/* The run's figures and the link, as Sentry's "extra". */
+static json_t *sentry_extra(const struct chr_notify_rec *r, const struct chr_notify_render *how)
+{
+    json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "runId", r->run_id, "reason", r->reason, "owner",
+                          r->owner ? r->owner : "", "stderr",
+                          how->stderr_tail ? how->stderr_tail : "");
+    if (x != NULL && r->run_id[0] != '\0' && r->ended_ms != INT64_MIN)
+        json_object_set_new(x, "exitCode", json_integer(r->exit_code));
+    if (x != NULL && how->link_base != NULL && how->link_base[0] != '\0' && r->job[0] != '\0') {
+        struct chr_sb l = {0};
+        chr_sb_str(&l, how->link_base);
+        chr_sb_str(&l, r->run_id[0] ? "/runs/" : "/jobs/");
+        chr_sb_str(&l, r->run_id[0] ? r->run_id : r->job);
+        char *link = chr_sb_finish(&l, NULL);
+        if (link != NULL)
+            json_object_set_new(x, "link", json_string(link));
+        chr_free(link);
+    }
+    return x;
+}
+
+char *chr_notify_sentry_body(const struct chr_notify_rec *r, const struct chr_notify_render *how,
+                             size_t *len)
+{
+    char subject[512], at[CHR_INSTANT_TEXT_MAX], event_id[2 * CHR_SHA256_LEN + 1];
+    uint8_t h[CHR_SHA256_LEN];
+    chr_sha256(r->id, strlen(r->id), h);
+    chr_hex(h, 16, event_id); /* 32 hex digits, as Sentry wants; the same for the same id */
+    chr_notify_subject(r, how->cluster, subject, sizeof subject);
+    chr_instant_format(r->at_ms, at);
+    char *text = chr_notify_text(r, how);
+    struct chr_sb m = {0};
+    chr_sb_str(&m, subject);
+    chr_sb_ch(&m, '\n');
+    chr_sb_str(&m, text != NULL ? text : "");
+    if (text == NULL)
+        chr_sb_fail(&m);
+    chr_free(text);
+    char *msg = chr_sb_finish(&m, NULL);
+    json_t *extra = msg != NULL ? sentry_extra(r, how) : NULL;
+    json_t *o = extra == NULL ? NULL
+        : json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s},s:{s:o,s:o,s:o,s:o},s:o}",
+                    "event_id", event_id, "timestamp", at, "level", "error", "logger", "chronos",
+                    "platform", "other", "message", "formatted", msg, "tags", "job", tag(r->job),
+                    "cluster", tag(how->cluster ? how->cluster : ""), "event",
+                    tag(chr_notify_event_name(r->kind)), "notification_id", tag(r->id), "extra",
+                    extra);
+    chr_free(msg);
+    if (o == NULL)
+        return NULL;
+    char *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (out == NULL)
+        return NULL;
+    size_t n = strlen(out);
+    char *copy = chr_strndup(out, n);
+    free(out); /* lint: allow (jansson's allocation) */
+    if (copy != NULL && len != NULL)
+        *len = n;
+    return copy;
 }
 
 /* ---- Backoff -------------------------------------------------------------------------- */

@@ -24,6 +24,7 @@ enum chr_notify_sink {
     CHR_SINK_WEBHOOK,
     CHR_SINK_SLACK,
     CHR_SINK_MATTERMOST,
+    CHR_SINK_SENTRY,
     CHR_SINKS
 };
 const char *chr_notify_sink_name(enum chr_notify_sink s);
@@ -38,7 +39,11 @@ const char *chr_notify_sink_name(enum chr_notify_sink s);
 /* Chronos's body fields a record carries (13 of them). */
 #define CHR_NOTIFY_FIELDS_MAX 16
 
-/* "failed", "disabled", ...: the kind's name (flags, payloads); NULL if none. */
+/* The events a server or a job may switch, for messages. */
+#define CHR_NOTIFY_EVENT_LIST CHR_NOTICE_SWITCHABLE_NAMES
+
+/* "failed", "disabled", ...: the kind's name (flags, payloads); NULL if
+ * none.  The core's table (chr_notice_kind_name). */
 const char *chr_notify_event_name(enum chr_notice_kind k);
 /* The kind named `name` (0 when none). */
 enum chr_notice_kind chr_notify_event_of(const char *name, size_t len);
@@ -101,6 +106,25 @@ char *chr_notify_webhook_body(const struct chr_notify_rec *r, const struct chr_n
 /* Slack's and Mattermost's incoming-webhook body: {"text": ...}. */
 char *chr_notify_chat_body(const struct chr_notify_rec *r, const struct chr_notify_render *how,
                            size_t *len);
+
+/* A Sentry DSN (--raven_dsn), "<scheme>://<key>[:<secret>]@<host>[:<port>]
+ * [/<path>]/<project_id>", as the sender uses it. */
+struct chr_sentry_dsn {
+    char store_url[1024]; /* <scheme>://<host>[:<port>][/<path>]/api/<project_id>/store/ */
+    char key[128], secret[128]; /* secret "" when none (it is deprecated) */
+};
+/* Parses `dsn` (http or https, a key, a numeric project id; no query or
+ * fragment); CHR_EINVAL naming `field` otherwise. */
+enum chr_err chr_notify_sentry_dsn(const char *dsn, const char *field, struct chr_sentry_dsn *out,
+                                   struct chr_error *err);
+/* Sentry's store API body: an event of level error whose message is the
+ * subject and text, tags job, cluster and event, extras the run's figures;
+ * its event_id is made from the record's id, so that Sentry drops a
+ * redelivery as a duplicate.  chr_malloc'd; NULL on ENOMEM. */
+char *chr_notify_sentry_body(const struct chr_notify_rec *r, const struct chr_notify_render *how,
+                             size_t *len);
+/* The X-Sentry-Auth header's value for dsn into buf (cut to cap). */
+void chr_notify_sentry_auth(const struct chr_sentry_dsn *dsn, char *buf, size_t cap);
 
 /* The wait before attempt `attempt` (1: the first retry): base * 2^(attempt-1)
  * capped at max_ms, then jittered into [d/2, d] by `rnd` (any 64 bits), so

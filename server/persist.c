@@ -59,7 +59,7 @@ static bool empty_value(json_t *v)
 char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
 {
     size_t n = 0;
-    char *full = chr_job_to_json(job, NULL, NULL, &n);
+    char *full = chr_job_to_json(job, NULL, &n);
     if (full == NULL)
         return NULL;
     json_error_t jerr;
@@ -70,7 +70,6 @@ char *chr_job_to_store_json(const struct chr_job *job, size_t *len)
     for (size_t i = 0; i < sizeof droppable / sizeof droppable[0]; i++)
         if (empty_value(json_object_get(o, droppable[i])))
             json_object_del(o, droppable[i]);
-    json_object_del(o, "taskTimeSeconds"); /* progress, not definition (the state node's) */
     return dump(o, len);
 }
 
@@ -315,6 +314,11 @@ char *chr_run_to_json(const struct chr_run *r, size_t *len)
                           "reason", r->reason, "arguments",
                           r->arguments ? json_string(r->arguments) : json_null(), "offer",
                           (json_int_t)r->offer_id);
+    /* Only when set: a record without it (an older one) reads as false. */
+    if (v != NULL && r->wait_notified && json_object_set_new(v, "waitNotified", json_true()) != 0) {
+        json_decref(v);
+        return NULL;
+    }
     return dump(v, len);
 }
 
@@ -359,6 +363,10 @@ static enum chr_err run_fields(json_t *o, struct chr_run *r, struct chr_error *e
     } else if (!json_is_null(args)) {
         return chr_error_set(err, CHR_EINVAL, "arguments", "expected a string or null");
     }
+    json_t *told = json_object_get(o, "waitNotified");
+    if (told != NULL && !json_is_boolean(told))
+        return chr_error_set(err, CHR_EINVAL, "waitNotified", "expected true or false");
+    r->wait_notified = json_is_true(told);
     return CHR_OK;
 }
 

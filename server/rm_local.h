@@ -14,7 +14,7 @@ struct chr_loop;
 
 struct chr_rm_local_config {
     const char *runs_dir;    /* the runs' directories */
-    const char *chronos_bin; /* for run-task; NULL: /proc/self/exe */
+    const char *chronos_bin; /* for run-task; NULL: chronos-run-task beside us, else ourselves */
     struct chr_local_resources resources; /* 0s: from the machine */
     bool cgroups_off;        /* no cgroup per run */
     enum chr_local_runtime runtime; /* container jobs run in it; NONE: refused */

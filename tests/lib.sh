@@ -106,5 +106,12 @@ field() {
     /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
 }
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
+# status_field JOB KEY: a field of GET /job/JOB/status (the job's progress:
+# nextRunAt, remainingRepeats, lastRunState, ..., which the job JSON leaves out).
+status_field() {
+  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1/status" |
+    /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
+}
+status_is() { [ "$(status_field "$1" "$2")" = "$3" ]; }
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }

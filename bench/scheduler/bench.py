@@ -19,7 +19,7 @@ appended to $PIDFILE so that run.sh's trap can kill it.
      jobs due while GET /v1/scheduler/jobs runs back to back
 
 Environment: CHRONOS (binary), STAMP (the stamp task), TMPD, PIDFILE, OUT
-(logs), and the sizes LAT_JOBS, LAT_WINDOW_S, BURST_JOBS, BURST_WAIT_S (how
+(logs), SERVE_ARGS (more server flags, for A/B runs), and the sizes LAT_JOBS, LAT_WINDOW_S, BURST_JOBS, BURST_WAIT_S (how
 long 2a/2b wait for all runs), IDLE_JOBS, POST_THREADS (defaults as in the
 brief; BENCH_QUICK=1 shrinks them).
 """
@@ -93,8 +93,11 @@ class Server(benchlib.Server):
 
     def __init__(self, data_dir, tag, verbose=False):
         self.data_dir = data_dir
+        # SERVE_ARGS: more `chronos serve` flags, for A/B runs (e.g.
+        # "--cgroups off" to see what a run's cgroup costs).
+        extra = os.environ.get("SERVE_ARGS", "").split()
         super().__init__(CHRONOS, ["--data_dir", data_dir,
-                                   "--verbose", "true" if verbose else "false"],
+                                   "--verbose", "true" if verbose else "false"] + extra,
                          OUT, tag, PIDFILE)
 
     def get(self, path, timeout=120):

@@ -22,6 +22,7 @@ if [ -z "${CHRONOS:-}" ] || [ ! -x "$CHRONOS" ]; then
   exit 1
 fi
 CHRONOS=$(realpath "$CHRONOS")
+README=$(realpath "$(dirname "$0")/../../README.md") # the tour it shows is checked below
 tmp=$(mktemp -d /tmp/chronos-cli.XXXXXX)
 SERVER=""
 STUB=""
@@ -226,9 +227,9 @@ check "list: a job that ran shows 'ago', a future one 'in', a dependent 'after'"
 run list --json
 check "list --json is the server's JSON array" eval 'rc_is 0 && py "\"example\" in [j[\"name\"] for j in d]"'
 run show nightly
-check "show prints key: value lines" eval 'rc_is 0 && out_has "^schedule: *R/2030-01-01T00:00:00Z/PT1H$" && out_has "^retries: *4$" && out_has "^nextRunAt: *2029-12-31T23:00:00.000Z (in "'
+check "show prints key: value lines, then the job's status" eval 'rc_is 0 && out_has "^schedule: *R/2030-01-01T00:00:00Z/PT1H$" && out_has "^retries: *4$" && out_has "^nextRunAt: *2029-12-31T23:00:00.000Z (in " && out_has "^remainingRepeats: *-$" && out_has "^state: *idle$"'
 run show nightly --json
-check "show --json is the job's JSON" eval 'rc_is 0 && py "d[\"name\"]==\"nightly\""'
+check "show --json is the job's JSON (Chronos's shape: no progress)" eval 'rc_is 0 && py "d[\"name\"]==\"nightly\" and \"nextRunAt\" not in d and \"lastRunState\" not in d"'
 run show nope
 check "show of an unknown job: exit 1 with the server's message" eval \
   'rc_is 1 && one_err_line && [ "$(cat "$ERR")" = "chronos: job '"'"'nope'"'"' not found" ]'
@@ -315,6 +316,27 @@ run next --job nightly --count 2 --json
 check "next --job --json is the server's JSON" eval 'rc_is 0 && py "len(d[\"next\"])==2"'
 run next --job nope;  check "next --job of an unknown job: exit 1" eval 'rc_is 1 && one_err_line'
 run next --job child; check "next --job of a dependent job: exit 1" eval 'rc_is 1 && one_err_line'
+
+# -- the README's tour shows the CLI as it is (so it cannot rot): each table
+# header it shows is the one the CLI prints now, and each command it runs
+# exists (its --help exits 0)
+# readme_after CMD: the README's line after "    $ chronos CMD", words only.
+readme_after() { awk -v c="    \$ chronos $1" 'found { print; exit } $0 == c || index($0, c " ") == 1 { found = 1 }' "$README" | tr -s ' ' | sed 's/^ //'; }
+words() { head -1 "$OUT" | tr -s ' ' | sed 's/^ //'; }
+run list
+check "README: the header shown after \`chronos list\` is the CLI's" eval \
+  '[ -n "$(readme_after list)" ] && [ "$(readme_after list)" = "$(words)" ]'
+run runs
+check "README: the header shown after \`chronos runs\` is the CLI's" eval \
+  '[ -n "$(readme_after runs)" ] && [ "$(readme_after runs)" = "$(words)" ]'
+run next --job nightly --count 1
+check "README: the header shown after \`chronos next --job\` is the CLI's" eval \
+  '[ "$(readme_after "next --job")" = "$(words)" ]'
+cmds=$(grep -oE '^    \$ chronos [a-z-]+' "$README" | awk '{print $3}' | sort -u)
+missing=""
+for c in $cmds; do "$CHRONOS" "$c" --help >/dev/null 2>&1 || missing="$missing $c"; done
+check "README: every command its tour runs exists ($(echo $cmds | tr '\n' ' '))" eval \
+  '[ -n "$cmds" ] && [ -z "$missing" ]'
 
 # -- graph
 run graph

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     size_t len1 = 0, len2 = 0, api_len = 0;
     char *once = chr_job_to_store_json(&job, &len1);
-    char *api = chr_job_to_json(&job, NULL, NULL, &api_len);
+    char *api = chr_job_to_json(&job, NULL, &api_len);
     FUZZ_CHECK(once != NULL && api != NULL, "job '%s' decoded but does not encode", job.name);
     struct chr_job again;
     rc = decode(once, len1, &again, &err);

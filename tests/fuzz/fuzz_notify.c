@@ -6,8 +6,8 @@
  *
  * Checked: no crash; a refusal is CHR_EINVAL with a message naming the
  * field; a record that decodes encodes, decodes again and encodes to the
- * same bytes; the messages made of it (text, webhook and chat bodies)
- * render without a crash.
+ * same bytes; the messages made of it (text, webhook, chat and Sentry
+ * bodies) render without a crash.
  */
 #include "fuzz_check.h"
 
@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chr_free(chr_notify_text(&r, &how));
     chr_free(chr_notify_webhook_body(&r, &how, &len2));
     chr_free(chr_notify_chat_body(&r, &how, &len2));
+    chr_free(chr_notify_sentry_body(&r, &how, &len2));
     chr_free(once);
     chr_notify_rec_free(&r);
     return 0;

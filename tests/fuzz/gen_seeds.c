@@ -181,9 +181,10 @@ static const char *const jobs[] = {
     "{\"name\":\"nightly\",\"command\":\"backup.sh\",\"schedule\":\"30 2 * * *\","
     "\"scheduleTimeZone\":\"Europe/Paris\",\"retries\":5,\"retryBackoff\":true,\"cpus\":0.5,"
     "\"mem\":512,\"owner\":\"ops@example.com\",\"environmentVariables\":[{\"name\":\"A\","
-    "\"value\":\"1\"}],\"constraints\":[[\"rack\",\"EQUALS\",\"r1\"]],\"disabled\":true}",
+    "\"value\":\"1\"}],\"constraints\":[[\"rack\",\"EQUALS\",\"r1\"]],\"disabled\":true,"
+    "\"notifyEvents\":[\"failed\",\"waiting\"]}",
     "{\"name\":\"child\",\"command\":\"true\",\"parents\":[\"hello\",\"nightly\"],"
-    "\"shell\":false,\"arguments\":[\"-v\",\"x y\"],\"concurrent\":true}",
+    "\"shell\":false,\"arguments\":[\"-v\",\"x y\"],\"concurrent\":true,\"notifyEvents\":[]}",
 };
 
 static void node_seeds(void)
@@ -232,6 +233,14 @@ static void node_seeds(void)
                           .arguments = "--dry-run", .offer_id = 42};
     text = chr_run_to_json(&run, &len);
     seed("fuzz_persist", "run", 1, text, len);
+    chr_free(text);
+    /* A queued run told it waited for resources (waitNotified). */
+    run.state = CHR_RUN_QUEUED;
+    run.launched_ms = run.started_ms = INT64_MIN;
+    run.wait_notified = true;
+    snprintf(run.reason, sizeof run.reason, "waiting for resources: needs cpus 64");
+    text = chr_run_to_json(&run, &len);
+    seed("fuzz_persist", "run_told", 1, text, len);
     chr_free(text);
 }
 

@@ -424,8 +424,10 @@ def wait_marker(name, text, timeout=15):
 
 # ---- part 1: the malformed-request table --------------------------------------------
 
-VOLATILE = {"nextRunAt", "lastRunState", "remainingRepeats", "successCount", "errorCount",
-            "lastSuccess", "lastError", "errorsSinceLastSuccess", "taskTimeSeconds"}
+VOLATILE = {"successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess"}
+# Ours: GET job/{name}/status and jobs/summary have them, never the job JSON.
+PROGRESS = {"nextRunAt", "lastRunState", "remainingRepeats", "lastRunAt", "retryAt",
+            "taskTimeSeconds"}
 
 STATUS_TEXT = {400: ("Bad Request",), 401: ("Unauthorized",), 404: ("Not Found",),
                405: ("Method Not Allowed",),
@@ -560,8 +562,7 @@ SERIALIZER_ORDER = [
     "disk", "mem", "disabled", "softError", "dataProcessingJobType", "errorsSinceLastSuccess",
     "fetch", "uris", "environmentVariables", "arguments", "highPriority", "runAsUser", "concurrent",
     "maxCompletionTime", "constraints", "schedule", "scheduleTimeZone", "parents", "container",
-    "retryDelaySeconds", "retryBackoff", "startingDeadlineSeconds", "nextRunAt",
-    "remainingRepeats", "lastRunState"]
+    "retryDelaySeconds", "retryBackoff", "startingDeadlineSeconds"]
 NUMERIC = {"cpus", "mem", "disk", "retries", "maxCompletionTime", "successCount", "errorCount",
            "errorsSinceLastSuccess", "retryDelaySeconds"}
 ENDED = {"finished", "failed", "killed", "lost"}
@@ -678,14 +679,26 @@ def part2_jobs(srv):
                 "softError": False, "dataProcessingJobType": False, "errorsSinceLastSuccess": 0,
                 "fetch": [], "uris": [], "environmentVariables": [], "arguments": [],
                 "highPriority": False, "concurrent": False, "maxCompletionTime": 0,
-                "constraints": [], "schedule": FUTURE, "scheduleTimeZone": "",
-                "nextRunAt": "2030-01-01T00:00:00.000Z", "remainingRepeats": None,
-                "lastRunState": None}
+                "constraints": [], "schedule": FUTURE, "scheduleTimeZone": ""}
         bad = ["%s=%r (want %r)" % (k, j.get(k, "<absent>"), v) for k, v in want.items()
                if k not in j or j[k] != v or type(j[k]) is not type(v)]
         expect(not bad, "; ".join(bad))
         expect(isinstance(j.get("runAsUser"), str), "runAsUser %r" % j.get("runAsUser"))
         expect("parents" not in j and "container" not in j, "parents/container present: %r" % j)
+        expect(not PROGRESS & set(j), "progress in the job JSON: %r" % sorted(PROGRESS & set(j)))
+    with case("status: GET job/{name}/status has the progress the job JSON leaves out"):
+        st = srv.get(S + "/job/p2_basic/status")
+        expect(st.status == 200, "GET status: %r" % st)
+        st = st.json()
+        want = {"name": "p2_basic", "status": "fresh", "state": "idle",
+                "nextRunAt": "2030-01-01T00:00:00.000Z", "remainingRepeats": None,
+                "lastRunState": None, "lastRunAt": None, "retryAt": None}
+        bad = ["%s=%r (want %r)" % (k, st.get(k, "<absent>"), v) for k, v in want.items()
+               if st.get(k, "<absent>") != v]
+        expect(not bad, "; ".join(bad))
+        expect(is_number(st.get("taskTimeSeconds")), "taskTimeSeconds %r" % st)
+        r = srv.get(S + "/job/p2_nope/status")
+        expect(r.status == 404, "unknown job: %r" % r)
     with case("create: GET job's keys come in Chronos serializer order"):
         keys = list(srv.job("p2_basic").keys())
         known = [k for k in keys if k in SERIALIZER_ORDER]
@@ -704,6 +717,19 @@ def part2_jobs(srv):
         expect(r.status == 200 and r.json()["name"] == "p2_alias", "GET: %r" % r)
         r = srv.get("/scheduler/jobs")
         expect(r.status == 200 and "p2_alias" in [x["name"] for x in r.json()], "jobs: %r" % r)
+    with case("alias: `async` on every job of the 2.x prefix, on /v1 only when true"):
+        create(srv, {"name": "p2_async", "command": "true", "schedule": FUTURE, "async": True},
+               path="/scheduler/iso8601")
+        v2 = {x["name"]: x for x in srv.get("/scheduler/jobs").json()}
+        v1 = {x["name"]: x for x in srv.jobs()}
+        expect(v2["p2_alias"].get("async") is False and v2["p2_async"].get("async") is True,
+               "2.x: %r %r" % (v2["p2_alias"].get("async"), v2["p2_async"].get("async")))
+        expect("async" not in v1["p2_alias"] and v1["p2_async"].get("async") is True,
+               "v1: %r %r" % (v1["p2_alias"].get("async"), v1["p2_async"].get("async")))
+        r = srv.get("/scheduler/job/p2_alias")
+        expect(r.json().get("async") is False, "2.x GET job: %r" % r.json().get("async"))
+        r = srv.get("/scheduler/jobs/search?name=p2_a")
+        expect(all("async" in x for x in r.json()), "2.x search: %r" % r.json())
     with case("dependency: POST dependency makes a dependent job (parents, no schedule)"):
         create(srv, {"name": "p2_dep", "command": "true", "parents": ["p2_basic"]},
                path=S + "/dependency")
@@ -794,7 +820,7 @@ def part2_jobs(srv):
         expect(set(by) == {x["name"] for x in srv.jobs()}, "names differ from GET jobs")
         bad = []
         for n, x in by.items():
-            if not {"name", "status", "state", "schedule", "parents", "disabled"} <= set(x):
+            if not {"name", "status", "state", "schedule", "parents", "disabled"} | PROGRESS <= set(x):
                 bad.append("%s keys %s" % (n, sorted(x)))
             elif x["status"] not in ("success", "failure", "fresh"):
                 bad.append("%s status %r" % (n, x["status"]))
@@ -990,7 +1016,8 @@ def part2_runs(srv):
                     return True
             except (Fail, Missing, ValueError):
                 pass
-            return srv.job("p2_sleeper").get("lastRunState") == "killed"
+            r = srv.get(S + "/job/p2_sleeper/status")
+            return r.status == 200 and r.json().get("lastRunState") == "killed"
 
         expect(poll(killed, 15, 0.1), "the run did not end as killed within 15 s")
         expect(time.monotonic() - t < 15, "took too long")
@@ -1221,6 +1248,21 @@ def part2_clients(srv):
         r = srv.post(S + "/iso8601?strict=true", srv.job("p2_conv"))
         expect_204(r, "POST")
         expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+    with case("convergence: a job that ran, GET and posted back (v1 POST, 2.x PUT): a no-op"):
+        expect_204(srv.post(S + "/iso8601", {"name": "p2_ran", "command": "true"}), "POST")
+        expect(poll(lambda: any(x.get("state") == "finished"
+                                for x in get_runs(srv, "job=p2_ran")), 15), "it never ran")
+        before, runs = srv.job("p2_ran"), get_runs(srv, "job=p2_ran")
+        expect(before["successCount"] == 1 and not PROGRESS & set(before), "GET %r" % before)
+        r = srv.post(S + "/iso8601?strict=true", before)
+        expect_204(r, "POST")
+        expect(r.header("Warning") is None, "Warning %r" % r.header("Warning"))
+        v2 = srv.get("/scheduler/job/p2_ran").json()
+        expect(v2.get("async") is False, "2.x GET without async: %r" % v2)
+        expect_204(srv.request("PUT", "/scheduler/iso8601", body=json.dumps(v2).encode()), "PUT")
+        expect(srv.job("p2_ran") == before, "changed: %r -> %r" % (before, srv.job("p2_ran")))
+        expect(get_runs(srv, "job=p2_ran") == runs, "a run was launched")
+        srv.request("DELETE", S + "/job/p2_ran")
     with case("unknown field: 204 with a Warning naming it; ?strict=true: 400"):
         bad = dict(job, schedulee="R/2031-01-01T00:00:00Z/PT2H")
         r = srv.post(S + "/iso8601", bad)

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""notify_recv.py DIR - the receivers of tests/integration/test_notify.sh on
-loopback ports of their own: a minimal SMTP server (RFC 5321's commands that
-libcurl sends; no STARTTLS, no AUTH) and an HTTP receiver.  Python's stdlib
-only (smtpd left the stdlib in 3.12).
+"""notify_recv.py DIR [HTTP_PORT] - the receivers of the notification tests
+(tests/integration/test_notify.sh, test_notify_ha.sh) on loopback ports of
+their own (HTTP_PORT: the HTTP receiver's, so that a test can stop it and
+start it again where the server sends): a minimal SMTP server (RFC 5321's
+commands that libcurl sends; no STARTTLS, no AUTH) and an HTTP receiver.
+Python's stdlib only (smtpd left the stdlib in 3.12).
 
 Writes DIR/ports ("smtp N" and "http N") once both listen.  Each mail is
 DIR/mail-<n>.eml, its first line "X-Rcpt: <a>,<b>"; each webhook request is
-a line of DIR/hooks.jsonl ({"t": ms, "status": code, "headers": {...},
-"body": "..."}).  How the HTTP receiver answers comes from DIR/http_mode,
+a line of DIR/hooks.jsonl ({"t": ms, "status": code, "path": "/...",
+"headers": {...}, "body": "..."}).  How the HTTP receiver answers comes from DIR/http_mode,
 read per request: "ok" (or absent), "fail N" (500 for the next N requests,
 then ok), "hang" (holds the request 30 s before answering 200).  DIR/smtp_mode
 "fail" answers 451 to MAIL FROM.
@@ -96,6 +98,7 @@ class Hook(BaseHTTPRequestHandler):
         status = 200
         if m[:1] == ["hang"]:
             append("hooks.jsonl", json.dumps({"t": int(time.time() * 1000), "status": -1,
+                                              "path": self.path,
                                               "headers": dict(self.headers),
                                               "body": body.decode("utf-8", "replace")}))
             time.sleep(30)
@@ -104,6 +107,7 @@ class Hook(BaseHTTPRequestHandler):
                 f.write("fail %d\n" % (int(m[1]) - 1))
             status = 500
         append("hooks.jsonl", json.dumps({"t": int(time.time() * 1000), "status": status,
+                                          "path": self.path,
                                           "headers": dict(self.headers),
                                           "body": body.decode("utf-8", "replace")}))
         try:
@@ -121,7 +125,7 @@ class SmtpServer(socketserver.ThreadingTCPServer):
 
 
 smtp = SmtpServer(("127.0.0.1", 0), Smtp)
-http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+http = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), Hook)
 http.daemon_threads = True
 threading.Thread(target=smtp.serve_forever, daemon=True).start()
 with open(os.path.join(DIR, "ports.tmp"), "w") as f:

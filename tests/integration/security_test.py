@@ -455,6 +455,11 @@ def part_browsers():
             S + "/job/success/web", 403, None, {"Origin": "null"})
     refused(srv, "web: a DELETE from another site's page is 403", "DELETE", S + "/job/web", 403,
             None, {"Origin": "https://attacker.example"})
+    refused(srv, "web: a notification test from another site's page is 403", "POST",
+            "/v1/notify/test", 403, "{}",
+            {"Origin": "https://attacker.example", "Content-Type": "application/json"})
+    refused(srv, "web: a text/plain notification test (a cross-site form) is 415", "POST",
+            "/v1/notify/test", 415, "{}", {"Content-Type": "text/plain"})
     with case("web: the server's own page may run a job (same Origin: 204)"):
         r = srv.request("PUT", S + "/job/web",
                         headers={"Origin": "http://127.0.0.1:%d" % srv.port})
@@ -668,6 +673,8 @@ def part_secrets():
                "no warning: %s" % srv.text_log()[-300:])
         expect(srv.request("GET", S + "/jobs").status == 200, "auth with it")
         expect(srv.request("GET", S + "/jobs", auth=False).status == 401, "auth without")
+        expect(srv.request("POST", "/v1/notify/test", "{}", auth=False).status == 401,
+               "a notification test without credentials")
     url = "http://127.0.0.1:%d" % srv.port
     for what, args, env, home in [
             ("--user USER:PASSWORD", ["--user", "admin:" + secret], {}, None),

@@ -121,19 +121,25 @@ wait_for 20 eval '[ "$(stq "sorted(a[\"id\"] for a in r[\"agents\"] if 0 < a[\"o
   bad "agents in status" "$(curl -s "http://127.0.0.1:$PORT/v1/status" | head -c 600)"
 [ "$(stq "r['total'] is None and all(a['total'] is None for a in r['agents'])")" = True ] &&
   ok "status: no total on Mesos (an agent may join)" || bad "total on Mesos" "$(stq r)"
-api POST /v1/scheduler/iso8601 '{"name":"figs","command":"sleep 4","schedule":"R1//PT1H",
-  "cpus":0.5,"mem":96,"disk":10,"constraints":[["rack","EQUALS","r1"]]}' >/dev/null
+# The task runs until the test lets it end (a fixed sleep could end before a
+# slow check on a loaded machine has looked): at least 5 s after it is seen
+# running, so its task time is at least that, less the update's way here.
+api POST /v1/scheduler/iso8601 "{\"name\":\"figs\",\"command\":\"while [ ! -e $tmp/figs.go ]; do sleep 0.1; done\",
+  \"schedule\":\"R1//PT1H\",\"cpus\":0.5,\"mem\":96,\"disk\":10,\"constraints\":[[\"rack\",\"EQUALS\",\"r1\"]]}" >/dev/null
 if wait_for 30 eval '[ "$(dq tasks "[t[\"state\"] for t in v if t[\"task_id\"].endswith(\":figs\")]")" = "['"'"'TASK_RUNNING'"'"']" ]'; then
+  figs_end=$(( $(now_ms) + 5000 ))
   wait_for 5 eval '[ "$(stq "[a[\"used\"] for a in r[\"agents\"] if a[\"id\"] == \"agent-r1\"][0][\"cpus\"]")" = 0.5 ]'
   [ "$(stq "[(a['id'], a['used']) for a in r['agents']] == [('agent-r1', {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0}), ('agent-r2', {'cpus': 0.0, 'mem': 0.0, 'disk': 0.0})] or [(a['id'], a['used']) for a in r['agents']] == [('agent-r2', {'cpus': 0.0, 'mem': 0.0, 'disk': 0.0}), ('agent-r1', {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0})]")" = True ] &&
     [ "$(stq "r['used'] == {'cpus': 0.5, 'mem': 96.0, 'disk': 10.0}")" = True ] &&
     ok "the running task's resources are used on agent-r1 (and in the sum)" ||
     bad "used while running" "$(stq r)"
+  sleep_until "$figs_end"
+  touch "$tmp/figs.go"
   wait_for 30 succeeded figs
   wait_for 5 eval '[ "$(stq "r[\"used\"][\"cpus\"]")" = 0.0 ]' &&
     ok "nothing used once it ended" || bad "used after the end" "$(stq r)"
   [ "$(curl -s "http://127.0.0.1:$PORT/v1/status" | $PY -c "import json,sys; print(json.load(sys.stdin)['taskTimeSeconds'] >= 3.5)")" = True ] &&
-    ok "taskTimeSeconds counts the 4 s task" || bad "task time on Mesos" "$(curl -s "http://127.0.0.1:$PORT/v1/status")"
+    ok "taskTimeSeconds counts the task's 5 s and more" || bad "task time on Mesos" "$(curl -s "http://127.0.0.1:$PORT/v1/status")"
 else
   bad "figs never ran" "$(dget tasks | head -c 300)"
 fi

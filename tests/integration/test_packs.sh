@@ -55,8 +55,7 @@ import json, sys
 # What running changes: compared for jobs that do not run (names "p-*" etc.),
 # not for the ones that run every 2 s (names "r-*").
 VOLATILE = {"successCount", "errorCount", "lastSuccess", "lastError",
-            "errorsSinceLastSuccess", "nextRunAt", "remainingRepeats", "lastRunState",
-            "taskTimeSeconds"}
+            "errorsSinceLastSuccess"}
 
 def load(f):
     return {j["name"]: j for j in json.load(open(f))}

@@ -45,7 +45,11 @@
  *     constraint holds for the agent's attributes and hostname, and a job
  *     with a container is on an agent whose manager runs containers.  The
  *     simulator knows which agents each constraint of its menu admits from
- *     its own table (cmenu), not from the core.
+ *     its own table (cmenu), not from the core;
+ *  9. a WAITING notice (notify_waiting_ms: off, 30 s or 10 min, seed / 2 % 3) is
+ *     durable at most once per run, in the batch that records that run as
+ *     told (wait_notified), after the run waited at least the bound, and
+ *     never for a run the resource manager has started.
  * A faults-on phase is followed by a faults-off phase that must converge.
  *
  * Agents carry attributes (rack, cores, zones, ports: TEXT, SCALAR, SET and
@@ -162,6 +166,10 @@ struct pitem { /* a persist item, deep-copied when emitted */
     struct chr_job_state st;
     struct chr_run run;
     int64_t at_ms; /* when the core made it */
+    /* NOTICE: its kind, run and (WAITING) how long the run waited */
+    enum chr_notice_kind kind;
+    char notice_run[CHR_RUN_ID_MAX];
+    int64_t waited_ms;
 };
 
 struct pbatch {
@@ -296,6 +304,8 @@ struct sim {
     struct djob djobs[N_NAMES];
     struct drun *druns;
     size_t n_druns, cap_druns;
+    char (*told)[CHR_RUN_ID_MAX]; /* runs whose WAITING notice is durable (invariant 9) */
+    size_t n_told, cap_told;
     struct pbatch *pending;
     size_t n_pending, cap_pending;
     int64_t last_done_at;
@@ -721,6 +731,27 @@ static void apply_run_item(struct sim *s, struct pitem *it, int ji, struct oevs 
         oev_add(ev, (struct oev){ji, OEV_RUN, d->run.due_ms, d->run.due_ms, d->run.due_ms, 1, 0});
 }
 
+/* Invariant 9: a durable WAITING notice, once per run, with the run told
+ * in its batch (applied before it), after the bound, for a run never
+ * started. */
+static void check_waiting_notice(struct sim *s, const struct pitem *it)
+{
+    const struct drun *d = drun_find(s, it->notice_run);
+    if (d == NULL || !d->run.wait_notified)
+        fail(s, "(9) WAITING notice for run '%s' without the run recorded as told",
+             it->notice_run);
+    if (s->cfg.notify_waiting_ms <= 0 || it->waited_ms < s->cfg.notify_waiting_ms)
+        fail(s, "(9) WAITING notice for run '%s' after %lld ms (bound %lld)", it->notice_run,
+             (long long)it->waited_ms, (long long)s->cfg.notify_waiting_ms);
+    if (d != NULL && d->run.state != CHR_RUN_QUEUED)
+        fail(s, "(9) WAITING notice for run '%s' in state %d", it->notice_run, (int)d->run.state);
+    for (size_t i = 0; i < s->n_told; i++)
+        if (strcmp(s->told[i], it->notice_run) == 0)
+            fail(s, "(9) a second WAITING notice for run '%s'", it->notice_run);
+    grow((void **)&s->told, &s->cap_told, s->n_told + 1, sizeof *s->told);
+    snprintf(s->told[s->n_told++], CHR_RUN_ID_MAX, "%s", it->notice_run);
+}
+
 static void apply_item(struct sim *s, struct pitem *it, struct oevs *ev)
 {
     int ji = name_index(it->name);
@@ -755,6 +786,8 @@ static void apply_item(struct sim *s, struct pitem *it, struct oevs *ev)
         apply_delete_item(s, ji);
         break;
     case CHR_PERSIST_NOTICE: /* the server's outbox: nothing of the job's */
+        if (it->kind == CHR_NOTICE_WAITING)
+            check_waiting_notice(s, it);
         break;
     }
 }
@@ -1264,6 +1297,11 @@ static void copy_item(struct sim *s, struct pitem *it, const struct chr_persist_
     if (src->run != NULL) {
         run_copy(&it->run, src->run);
         it->has_run = true;
+    }
+    if (src->notice != NULL) {
+        it->kind = src->notice->kind;
+        snprintf(it->notice_run, sizeof it->notice_run, "%s", src->notice->run_id);
+        it->waited_ms = src->notice->last_ms - src->notice->first_ms;
     }
     int ji = name_index(it->name);
     if (ji < 0)
@@ -2130,6 +2168,7 @@ static void sim_free(struct sim *s)
     for (size_t i = 0; i < s->n_druns; i++)
         chr_free(s->druns[i].run.arguments);
     chr_free(s->druns);
+    chr_free(s->told);
     while (s->n_infl > 0)
         infl_remove(s, &s->infl[0]);
     chr_free(s->infl);
@@ -2171,6 +2210,8 @@ static struct sim *sim_new(uint64_t seed, bool verbose)
     static const int64_t leads[] = {0, 50, 200, 1000};
     s->lead = leads[seed % 4];
     s->cfg.launch_lead_ms = s->lead;
+    static const int64_t waits[] = {0, 30000, 600000};
+    s->cfg.notify_waiting_ms = waits[seed / 2 % 3];
     struct chr_error err;
     chr_instant_parse("2025-01-01T00:00:00Z", &s->now, &err);
     s->now += (int64_t)(seed % 365) * CHR_MS_PER_DAY;
@@ -2216,7 +2257,7 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
                "runs, %llu instants ledgered, %llu crashes (%llu store failures), %llu ENOMEM, "
                "%llu launched early, %llu resizes, %llu deletes of waiting jobs, %llu too big "
                "refused, %llu launches with constraints, %llu with a container, longest wait "
-               "with room %lld ms\n",
+               "with room %lld ms, %zu waiting notices (bound %lld ms)\n",
                s->local_rm ? "local" : "mesos", (long long)s->lead, (unsigned long long)s->n_steps,
                (unsigned long long)s->n_requests, (unsigned long long)s->n_launch,
                (unsigned long long)s->n_sched_runs, (unsigned long long)s->n_ledgered,
@@ -2225,7 +2266,7 @@ static bool run_seed(uint64_t seed, int64_t days, bool verbose)
                (unsigned long long)s->n_early, (unsigned long long)s->n_resizes,
                (unsigned long long)s->n_waiting_deletes, (unsigned long long)s->n_refused_big,
                (unsigned long long)s->n_constrained, (unsigned long long)s->n_containers,
-               (long long)s->max_wait_ms);
+               (long long)s->max_wait_ms, s->n_told, (long long)s->cfg.notify_waiting_ms);
     else
         printf("FAIL seed %llu at %s (step %llu): %s\n  reproduce: build/test/sim/sim_core "
                "--seed %llu\n",

@@ -52,7 +52,8 @@ static enum chr_err f_request(struct chr_sched *s, struct chr_event *ev, chr_sch
     fail_msg("the dashboard's reads hand the scheduler nothing");
     return CHR_EINVAL;
 }
-static const struct chr_sched_ops ops = {f_request, f_view, f_metrics, f_tzdb, f_healthy, NULL, NULL};
+static const struct chr_sched_ops ops = {f_request, f_view, f_metrics, f_tzdb, f_healthy,
+                                         NULL,      NULL,   NULL};
 
 /* ---- Publishing, as the loop does ---------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "api/job_json.h"
 #include "common/alloc.h"
 #include "common/limits.h"
+#include "scheduler/core.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -57,11 +58,10 @@ static void parse_ok(const char *body, struct chr_job *job)
 }
 
 /* Prints a job; the text is chr_malloc'd. */
-static char *print(const struct chr_job *job, const struct chr_job_stats *stats,
-                   const struct chr_job_view *view)
+static char *print(const struct chr_job *job, const struct chr_job_stats *stats)
 {
     size_t len = 0;
-    char *s = chr_job_to_json(job, stats, view, &len);
+    char *s = chr_job_to_json(job, stats, &len);
     assert_non_null(s);
     assert_int_equal(len, strlen(s));
     assert_null(strchr(s, '\n'));
@@ -78,12 +78,11 @@ static json_t *load(const char *text)
 }
 
 /* The body parsed and printed again, as a jansson object. */
-static json_t *reprint(const char *body, const struct chr_job_stats *stats,
-                       const struct chr_job_view *view)
+static json_t *reprint(const char *body, const struct chr_job_stats *stats)
 {
     struct chr_job job;
     parse_ok(body, &job);
-    char *s = print(&job, stats, view);
+    char *s = print(&job, stats);
     json_t *v = load(s);
     chr_free(s);
     chr_job_free(&job);
@@ -149,7 +148,7 @@ static void test_chronos_example_fields(void **state)
 static void test_chronos_example_round_trip(void **state)
 {
     (void)state;
-    json_t *in = load(chronos_example), *out = reprint(chronos_example, NULL, NULL);
+    json_t *in = load(chronos_example), *out = reprint(chronos_example, NULL);
     const char *key;
     json_t *value;
     json_object_foreach(in, key, value)
@@ -182,7 +181,7 @@ static void test_counters_from_stats(void **state)
     st.last_error_ms = T("2014-03-01T00:10:15.957Z");
     json_t *out = reprint(J("\"successCount\":5,\"errorCount\":\"lots\",\"lastSuccess\":7,"
                             "\"lastError\":null,\"errorsSinceLastSuccess\":[]"),
-                          &st, NULL);
+                          &st);
     assert_json_member(out, "successCount", "190");
     assert_json_member(out, "errorCount", "3");
     assert_json_member(out, "errorsSinceLastSuccess", "1");
@@ -190,20 +189,22 @@ static void test_counters_from_stats(void **state)
     assert_json_member(out, "lastError", "\"2014-03-01T00:10:15.957Z\"");
     json_decref(out);
 
-    st.task_time_ms = 2500; /* ours: seconds, never taken from the request */
-    out = reprint(J("\"taskTimeSeconds\":99"), &st, NULL);
-    assert_json_member(out, "taskTimeSeconds", "2.5");
+    st.task_time_ms = 2500; /* ours: job/{name}/status shows it, not the job */
+    out = reprint(J("\"taskTimeSeconds\":99"), &st);
+    assert_null(json_object_get(out, "taskTimeSeconds"));
     json_decref(out);
 
     chr_job_stats_init(&st); /* never run */
-    out = reprint(J("\"successCount\":5"), &st, NULL);
+    out = reprint(J("\"successCount\":5"), &st);
     assert_json_member(out, "successCount", "0");
-    assert_json_member(out, "taskTimeSeconds", "0.0");
     assert_json_member(out, "lastSuccess", "\"\"");
     json_decref(out);
 }
 
-/* The serializer order of docs/api.md, "The job JSON", then ours. */
+/* The serializer order of docs/api.md, "The job JSON", then our definition
+ * fields; no progress (nextRunAt, remainingRepeats, lastRunState,
+ * taskTimeSeconds: job/{name}/status shows those), so a job's JSON changes
+ * only when it is changed (Chronos's counters aside). */
 static void test_output_order_and_shape(void **state)
 {
     (void)state;
@@ -213,14 +214,17 @@ static void test_output_order_and_shape(void **state)
         "lastError", "cpus", "disk", "mem", "disabled", "softError", "dataProcessingJobType",
         "errorsSinceLastSuccess", "fetch", "uris", "environmentVariables", "arguments",
         "highPriority", "runAsUser", "concurrent", "maxCompletionTime", "constraints", "schedule",
-        "scheduleTimeZone", "container", "taskTimeSeconds", "retryDelaySeconds", "retryBackoff",
-        "startingDeadlineSeconds", "nextRunAt", "remainingRepeats", "lastRunState"};
+        "scheduleTimeZone", "container", "retryDelaySeconds", "retryBackoff",
+        "startingDeadlineSeconds"};
     struct chr_job j;
     parse_ok(J("\"schedule\":\"@hourly\",\"startingDeadlineSeconds\":30,"
                "\"container\":{\"image\":\"busybox\"},\"unknown\":1"),
              &j);
-    struct chr_job_view view = {T("2024-01-01T01:00:00Z"), 7, "success"};
-    char *s = print(&j, NULL, &view);
+    struct chr_job_stats st;
+    chr_job_stats_init(&st);
+    st.task_time_ms = 90061500;
+    st.success_count = 3;
+    char *s = print(&j, &st);
     json_t *out = load(s);
     size_t i = 0;
     const char *key;
@@ -234,25 +238,40 @@ static void test_output_order_and_shape(void **state)
         i++;
     }
     assert_int_equal(i, sizeof order / sizeof order[0]);
-    /* Reals print as reals, the view as ISO instants. */
+    /* Reals print as reals; Chronos's counters are shown, the task time not. */
     assert_non_null(strstr(s, "\"cpus\":0.1,\"disk\":256.0,\"mem\":128.0,"));
-    assert_json_member(out, "nextRunAt", "\"2024-01-01T01:00:00.000Z\"");
-    assert_json_member(out, "remainingRepeats", "7");
-    assert_json_member(out, "lastRunState", "\"success\"");
+    assert_json_member(out, "successCount", "3");
+    assert_null(json_object_get(out, "taskTimeSeconds"));
     assert_null(json_object_get(out, "unknown"));
     json_decref(out);
     chr_free(s);
+    chr_job_free(&j);
+}
 
-    view.next_run_ms = INT64_MIN;
-    view.remaining_repeats = -1;
-    view.last_run_state = NULL;
-    s = print(&j, NULL, &view);
-    out = load(s);
-    assert_json_member(out, "nextRunAt", "null");
-    assert_json_member(out, "remainingRepeats", "null");
-    assert_json_member(out, "lastRunState", "null");
+/* notifyEvents (ours): absent shows nothing (the server's list applies);
+ * given, it is the set, in the kinds' order, [] when none; null is absent. */
+static void test_notify_events(void **state)
+{
+    (void)state;
+    struct chr_job j;
+    parse_ok(J("\"schedule\":\"@hourly\""), &j);
+    assert_false(j.notify_events_set);
+    chr_job_free(&j);
+    parse_ok(J("\"schedule\":\"@hourly\",\"notifyEvents\":null"), &j);
+    assert_false(j.notify_events_set);
+    chr_job_free(&j);
+    json_t *out = reprint(J("\"notifyEvents\":[\"waiting\",\"failed\",\"waiting\"]"), NULL, NULL);
+    assert_json_member(out, "notifyEvents", "[\"failed\",\"waiting\"]");
     json_decref(out);
-    chr_free(s);
+    out = reprint(J("\"notifyEvents\":[]"), NULL, NULL);
+    assert_json_member(out, "notifyEvents", "[]");
+    json_decref(out);
+    out = reprint(J("\"schedule\":\"@hourly\""), NULL, NULL);
+    assert_null(json_object_get(out, "notifyEvents"));
+    json_decref(out);
+    parse_ok(J("\"notifyEvents\":[\"lost\",\"recovered\"]"), &j);
+    assert_true(j.notify_events_set);
+    assert_int_equal(j.notify_events, (1u << CHR_NOTICE_LOST) | (1u << CHR_NOTICE_RECOVERED));
     chr_job_free(&j);
 }
 
@@ -260,13 +279,13 @@ static void test_dependent_job_shape(void **state)
 {
     (void)state;
     json_t *out = reprint(J("\"parents\":[\"a\",\"b\"],\"scheduleTimeZone\":\"Europe/Paris\""),
-                          NULL, NULL);
+                          NULL);
     assert_json_member(out, "parents", "[\"a\",\"b\"]");
     assert_null(json_object_get(out, "schedule"));
     assert_null(json_object_get(out, "scheduleTimeZone"));
     assert_null(json_object_get(out, "container"));
     assert_null(json_object_get(out, "startingDeadlineSeconds"));
-    assert_null(json_object_get(out, "nextRunAt")); /* no view, no progress */
+    assert_null(json_object_get(out, "nextRunAt")); /* never progress */
     json_decref(out);
 }
 
@@ -378,7 +397,7 @@ static void test_numbers_as_strings(void **state)
     assert_int_equal(j.starting_deadline_ms, 30000);
     assert_false(j.shell);
     assert_true(j.disabled);
-    char *s = print(&j, NULL, NULL);
+    char *s = print(&j, NULL);
     /* Stored and printed as numbers and booleans. */
     assert_non_null(strstr(s, "\"retries\":3,"));
     assert_non_null(strstr(s, "\"cpus\":0.5,\"disk\":1000.0,\"mem\":512.0,\"disabled\":true,"));
@@ -402,7 +421,7 @@ static void test_time_zone_forms(void **state)
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
         parse_ok(none[i], &j);
         assert_null(j.schedule_tz);
-        char *s = print(&j, NULL, NULL);
+        char *s = print(&j, NULL);
         assert_non_null(strstr(s, "\"scheduleTimeZone\":\"\""));
         chr_free(s);
         chr_job_free(&j);
@@ -418,7 +437,7 @@ static void test_schedule_verbatim(void **state)
 {
     (void)state;
     const char *body = J("\"schedule\":\"R5/2024-03-10T02:30:00-05:00/P1M2DT3H\"");
-    json_t *out = reprint(body, NULL, NULL);
+    json_t *out = reprint(body, NULL);
     assert_json_member(out, "schedule", "\"R5/2024-03-10T02:30:00-05:00/P1M2DT3H\"");
     json_decref(out);
 }
@@ -441,7 +460,7 @@ static void test_container_kept_verbatim(void **state)
                         "\"key\":\"a\",\"value\":\"b\"}],\"networkInfos\":[{\"name\":\"cni\","
                         "\"labels\":[]}],\"extra\":{}}");
     chr_job_free(&j);
-    json_t *in = load(body), *out = reprint(body, NULL, NULL);
+    json_t *in = load(body), *out = reprint(body, NULL);
     assert_true(json_equal(json_object_get(in, "container"), json_object_get(out, "container")));
     json_decref(in);
     json_decref(out);
@@ -458,7 +477,7 @@ static void test_unknown_and_legacy_fields(void **state)
     assert_string_equal(j.epsilon, "PT30S");
     assert_true(j.async && j.high_priority && j.soft_error && j.concurrent &&
                 j.data_processing && j.retry_backoff);
-    char *s = print(&j, NULL, NULL);
+    char *s = print(&j, NULL);
     json_t *out = load(s);
     assert_json_member(out, "epsilon", "\"PT30S\"");
     assert_json_member(out, "async", "true");
@@ -474,7 +493,7 @@ static void test_fetch_and_uris(void **state)
 {
     (void)state;
     /* uris alone: fetch built from it with Mesos's defaults. */
-    json_t *out = reprint(J("\"uris\":[\"http://a/x\",\"http://b/y\"]"), NULL, NULL);
+    json_t *out = reprint(J("\"uris\":[\"http://a/x\",\"http://b/y\"]"), NULL);
     assert_json_member(out, "uris", "[\"http://a/x\",\"http://b/y\"]");
     assert_json_member(out, "fetch",
                        "[{\"uri\":\"http://a/x\",\"executable\":false,\"cache\":false,"
@@ -484,13 +503,13 @@ static void test_fetch_and_uris(void **state)
     /* fetch alone: kept as given, uris is fetch[].uri. */
     out = reprint(J("\"fetch\":[{\"uri\":\"s3://b/k\",\"executable\":true,"
                     "\"output_file\":\"k\"}],\"uris\":[]"),
-                  NULL, NULL);
+                  NULL);
     assert_json_member(out, "fetch", "[{\"uri\":\"s3://b/k\",\"executable\":true,"
                                      "\"output_file\":\"k\"}]");
     assert_json_member(out, "uris", "[\"s3://b/k\"]");
     json_decref(out);
     /* Neither: both empty. */
-    out = reprint(J("\"fetch\":null"), NULL, NULL);
+    out = reprint(J("\"fetch\":null"), NULL);
     assert_json_member(out, "fetch", "[]");
     assert_json_member(out, "uris", "[]");
     json_decref(out);
@@ -628,6 +647,17 @@ static const struct malformed {
      "expected true or false"},
     {J("\"fetch\":[\"u\"]"), "fetch[0]", "expected an object"},
     {J("\"fetch\":[{\"uri\":\"u\",\"output_file\":5}]"), "fetch[0].output_file", "got 5"},
+    {J("\"notifyEvents\":\"failed\""), "notifyEvents", "expected an array of event names"},
+    {J("\"notifyEvents\":[\"failed\",\"fialed\"]"), "notifyEvents[1]",
+     "unknown event \"fialed\" (failed, disabled, exhausted, deleted, lost, timeout, skipped, "
+     "recovered, waiting)"},
+    {J("\"notifyEvents\":[\"test\"]"), "notifyEvents[0]", "unknown event \"test\""},
+    {J("\"notifyEvents\":[1]"), "notifyEvents[0]", "expected an event name, got 1"},
+    {J("\"notifyEvents\":[\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\",\"lost\","
+       "\"lost\",\"lost\",\"lost\",\"lost\",\"lost\"]"),
+     "notifyEvents", "more than 32 entries"},
     {J("\"uris\":\"u\""), "uris", "expected an array of strings"},
     {J("\"uris\":[1]"), "uris[0]", "expected a non-empty string, got 1"},
     {J("\"fetch\":[{\"uri\":\"a\"}],\"uris\":[\"b\"]"), "uris", "not both"},
@@ -807,6 +837,8 @@ static const char *const round_trip_bodies[] = {
     J("\"uris\":[\"http://a\"],\"container\":{\"type\":\"docker\",\"image\":\"busybox\"},"
       "\"retryDelaySeconds\":5,\"retryBackoff\":true,\"startingDeadlineSeconds\":0,"
       "\"maxCompletionTime\":\"3600\",\"epsilon\":\"PT1M\",\"async\":true"),
+    J("\"notifyEvents\":[\"waiting\",\"failed\",\"failed\"]"),
+    J("\"notifyEvents\":[]"),
     J("\"command\":\"echo \\\"h\\u00e9\\\" \\\\ \\n\\t\",\"description\":\"\\ud83d\\ude00\","
       "\"environmentVariables\":[{\"name\":\"A\",\"value\":\"\"}],\"arguments\":[\"\"]"),
 };
@@ -817,17 +849,53 @@ static void test_round_trip_idempotent(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof round_trip_bodies / sizeof round_trip_bodies[0]; i++) {
         struct chr_job a, b;
-        struct chr_job_view view = {T("2030-01-01T00:00:00Z"), 3, "fresh"};
         parse_ok(round_trip_bodies[i], &a);
-        char *y = print(&a, NULL, &view);
+        char *y = print(&a, NULL);
         parse_ok(y, &b);
-        char *z = print(&b, NULL, &view);
+        char *z = print(&b, NULL);
         if (strcmp(y, z) != 0)
             fail_msg("not idempotent:\n  %s\n  %s", y, z);
         chr_free(y);
         chr_free(z);
         chr_job_free(&a);
         chr_job_free(&b);
+    }
+}
+
+/* The core's bound of a job's text (scheduler/job.h, used to keep a forced
+ * delete's batch within the store's) holds for what the codec writes, with
+ * the counters at their longest, for escapes, and for 64 one-letter uris
+ * whose fetch entries add their defaults. */
+static void test_text_bound_holds(void **state)
+{
+    (void)state;
+    struct chr_job_stats st;
+    chr_job_stats_init(&st);
+    st.success_count = st.error_count = st.errors_since_last_success = INT64_MAX;
+    st.last_success_ms = st.last_error_ms = T("2030-01-01T00:00:00Z");
+    char uris[64 * 5 + 16];
+    size_t u = (size_t)snprintf(uris, sizeof uris, "\"uris\":[");
+    for (int i = 0; i < 64; i++)
+        u += (size_t)snprintf(uris + u, sizeof uris - u, "%s\"a\"", i ? "," : "");
+    snprintf(uris + u, sizeof uris - u, "]");
+    char body[1024];
+    snprintf(body, sizeof body, "{\"name\":\"b\",\"command\":\"x\",%s,\"cpus\":0.123456789012345,"
+             "\"description\":\"\\u0001\\u0002\\\"\\\\\"}", uris);
+    const char *bodies[sizeof round_trip_bodies / sizeof round_trip_bodies[0] + 1];
+    size_t n = 0;
+    for (; n < sizeof round_trip_bodies / sizeof round_trip_bodies[0]; n++)
+        bodies[n] = round_trip_bodies[n];
+    bodies[n++] = body;
+    for (size_t i = 0; i < n; i++) {
+        struct chr_job j;
+        parse_ok(bodies[i], &j);
+        size_t len = 0;
+        char *t = chr_job_to_json(&j, &st, &len);
+        assert_non_null(t);
+        if (chr_job_text_bound(&j) < len)
+            fail_msg("bound %zu < %zu for %s", chr_job_text_bound(&j), len, t);
+        chr_free(t);
+        chr_job_free(&j);
     }
 }
 
@@ -871,7 +939,7 @@ static void test_print_allocation_failures(void **state)
     long n = 1;
     for (;; n++) {
         chr_alloc_fail_after(n);
-        char *s = chr_job_to_json(&j, NULL, NULL, NULL);
+        char *s = chr_job_to_json(&j, NULL, NULL);
         chr_alloc_fail_after(-1);
         if (s != NULL) {
             chr_free(s);
@@ -891,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_counters_from_stats),
         cmocka_unit_test(test_output_order_and_shape),
         cmocka_unit_test(test_dependent_job_shape),
+        cmocka_unit_test(test_notify_events),
         cmocka_unit_test(test_defaults_filled),
         cmocka_unit_test(test_run_once_now),
         cmocka_unit_test(test_parents_win_over_schedule),
@@ -905,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_list_limits),
         cmocka_unit_test(test_round_trip_idempotent),
+        cmocka_unit_test(test_text_bound_holds),
         cmocka_unit_test(test_parse_allocation_failures),
         cmocka_unit_test(test_print_allocation_failures),
     };

@@ -213,6 +213,14 @@ static void test_jobs(void **state)
     struct tjob *both[] = {&a, &b};
     char *t = chr_render_jobs(snap_of(&ts, both, 2), &len);
     expect_text(t, &len, "[{\"name\":\"a\"},{\"name\":\"b\"}]");
+    /* The 2.x prefix: `async` on every job, as 2.x wrote it (the job's own
+     * text has it only when true). */
+    b.def.async = true;
+    snprintf(b.json, sizeof b.json, "{\"name\":\"b\",\"async\":true}");
+    expect_text(chr_render_jobs_v2(snap_of(&ts, both, 2), &len), &len,
+                "[{\"name\":\"a\",\"async\":false},{\"name\":\"b\",\"async\":true}]");
+    expect_text(chr_render_job(&a.v, true, &len), &len, "{\"name\":\"a\",\"async\":false}");
+    expect_text(chr_render_job(&a.v, false, &len), &len, "{\"name\":\"a\"}");
 }
 
 /* Many jobs: the buffer grows and the body stays whole. */
@@ -257,6 +265,9 @@ static void test_summary(void **state)
     b.def.disabled = true;
     tjob_init(&c, "c", "x", "0 * * * *"); /* no success or error: fresh, though killed */
     tjob_run(&c, CHR_RUN_KILLED, JAN1, JAN1, JAN1 + 5, -1);
+    c.v.next_ms = JAN1 + 3600000;
+    c.v.stats.task_time_ms = 5;
+    a.v.remaining_repeats = 7;
     /* b's failed run, and its retry waiting for its delay */
     tjob_run(&b, CHR_RUN_FAILED, JAN1, JAN1, JAN1 + 5, 3);
     struct chr_view_run *retry = tjob_run(&b, CHR_RUN_QUEUED, JAN1, INT64_MIN, INT64_MIN, 0);
@@ -268,14 +279,26 @@ static void test_summary(void **state)
                 "{\"jobs\":["
                 "{\"name\":\"a\",\"status\":\"success\",\"state\":\"2 running\","
                 "\"schedule\":\"R/2030-01-01T00:00:00Z/PT1H\",\"parents\":[],\"disabled\":false,"
-                "\"lastRunState\":null,\"lastRunAt\":null,\"retryAt\":null},"
+                "\"lastRunState\":null,\"lastRunAt\":null,\"retryAt\":null,\"nextRunAt\":null,"
+                "\"remainingRepeats\":7,\"taskTimeSeconds\":0.0},"
                 "{\"name\":\"b\",\"status\":\"failure\",\"state\":\"queued\",\"schedule\":\"\","
                 "\"parents\":[\"a\",\"c\"],\"disabled\":true,\"lastRunState\":\"failure\","
-                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":\"2030-01-01T00:01:00.005Z\"},"
+                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":\"2030-01-01T00:01:00.005Z\","
+                "\"nextRunAt\":null,\"remainingRepeats\":null,\"taskTimeSeconds\":0.0},"
                 "{\"name\":\"c\",\"status\":\"fresh\",\"state\":\"idle\","
                 "\"schedule\":\"0 * * * *\","
                 "\"parents\":[],\"disabled\":false,\"lastRunState\":\"killed\","
-                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":null}]}");
+                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":null,"
+                "\"nextRunAt\":\"2030-01-01T01:00:00.000Z\",\"remainingRepeats\":null,"
+                "\"taskTimeSeconds\":0.005}]}");
+    /* job/{name}/status: the job's summary entry alone. */
+    expect_text(chr_render_job_status(&c.v, &len), &len,
+                "{\"name\":\"c\",\"status\":\"fresh\",\"state\":\"idle\","
+                "\"schedule\":\"0 * * * *\","
+                "\"parents\":[],\"disabled\":false,\"lastRunState\":\"killed\","
+                "\"lastRunAt\":\"2030-01-01T00:00:00.005Z\",\"retryAt\":null,"
+                "\"nextRunAt\":\"2030-01-01T01:00:00.000Z\",\"remainingRepeats\":null,"
+                "\"taskTimeSeconds\":0.005}");
 }
 
 /* Names and reasons with every kind of byte come out as valid JSON: quote,
@@ -315,7 +338,7 @@ static void test_escaping(void **state)
 static char *search(const struct chr_view_snap *s, const char *name, const char *command,
                     const char *any, size_t limit, size_t offset, char *out, size_t cap)
 {
-    struct chr_search q = {name, command, any, limit, offset};
+    struct chr_search q = {name, command, any, limit, offset, false};
     size_t len = 0;
     json_t *v = load_body(chr_render_search(s, &q, &len), &len);
     join_key(v, "name", out, cap);
@@ -1229,9 +1252,19 @@ static char *fx_summary(const void *c, size_t *len, struct chr_error *err)
     chr_error_clear(err);
     return chr_render_summary(((const struct fx *)c)->s, len);
 }
+static char *fx_jobs_v2(const void *c, size_t *len, struct chr_error *err)
+{
+    chr_error_clear(err);
+    return chr_render_jobs_v2(((const struct fx *)c)->s, len);
+}
+static char *fx_job_status(const void *c, size_t *len, struct chr_error *err)
+{
+    chr_error_clear(err);
+    return chr_render_job_status(((const struct fx *)c)->j, len);
+}
 static char *fx_search(const void *c, size_t *len, struct chr_error *err)
 {
-    struct chr_search q = {"a", NULL, "x", 10, 0};
+    struct chr_search q = {"a", NULL, "x", 10, 0, true};
     chr_error_clear(err);
     return chr_render_search(((const struct fx *)c)->s, &q, len);
 }
@@ -1297,8 +1330,9 @@ static void test_allocation_failures(void **state)
     graph_jobs(&c, &a, &b);
     struct tjob *all[] = {&x, &y, &z, &a0, &c, &a, &b};
     struct fx f = {snap_of(&ts, all, 7), &x.v, metrics_sample()};
-    render_fn fns[] = {fx_jobs, fx_summary, fx_search, fx_stat,     fx_dot,  fx_csv,  fx_stats,
-                       fx_runs, fx_run,     fx_next,   fx_next_iso, fx_prom, fx_mjson};
+    render_fn fns[] = {fx_jobs, fx_jobs_v2, fx_summary, fx_job_status, fx_search, fx_stat,
+                       fx_dot,  fx_csv,     fx_stats,   fx_runs,       fx_run,    fx_next,
+                       fx_next_iso, fx_prom, fx_mjson};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         fail_each_allocation(fns[i], &f);
 }

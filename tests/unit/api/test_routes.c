@@ -37,6 +37,7 @@ struct got_event {
     char name[CHR_JOB_NAME_MAX + 1];
     char *arguments;     /* RUN_JOB: copied; NULL when none */
     bool had_arguments;
+    bool force;          /* DELETE_JOB */
 };
 
 enum answer_mode {
@@ -64,6 +65,9 @@ struct fake {
     const char *why;
     /* containers(): false when this server has no container runtime */
     bool no_runtime;
+    /* notify_test(): how many, the job it was about ("" none) */
+    int n_tests;
+    char test_job[CHR_JOB_NAME_MAX + 1];
 };
 
 static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
@@ -84,6 +88,7 @@ static enum chr_err fake_request(struct chr_sched *s, struct chr_event *ev,
     } else {
         snprintf(g->name, sizeof g->name, "%s", ev->u.named.name ? ev->u.named.name : "");
         g->had_arguments = ev->u.named.arguments != NULL;
+        g->force = ev->u.named.force;
         if (g->had_arguments)
             g->arguments = chr_strndup(ev->u.named.arguments, strlen(ev->u.named.arguments));
     }
@@ -124,8 +129,26 @@ static bool fake_containers(struct chr_sched *s)
     return !((struct fake *)s)->no_runtime;
 }
 
-static const struct chr_sched_ops fake_ops = {fake_request, fake_view, fake_metrics, fake_tzdb,
-                                              fake_healthy, fake_containers, NULL};
+/* As the loop: answers with the outcome (here at once, as it does when no
+ * sink is configured), or refuses as `mode` says. */
+static enum chr_err fake_notify_test(struct chr_sched *s, const struct chr_job *job,
+                                     const struct chr_job_stats *stats,
+                                     chr_sched_answer_fn *done, void *ctx)
+{
+    struct fake *f = (struct fake *)s;
+    (void)stats;
+    if (f->mode == ANSWER_REFUSE)
+        return f->refuse;
+    f->n_tests++;
+    snprintf(f->test_job, sizeof f->test_job, "%s", job != NULL ? job->name : "");
+    done(ctx, json_pack("{s:b,s:s,s:[{s:s,s:s,s:s}]}", "ok", 1, "job", f->test_job, "sinks",
+                        "sink", "webhook", "result", "sent", "answer", "HTTP 200 ok"));
+    return CHR_OK;
+}
+
+static const struct chr_sched_ops fake_ops = {fake_request,    fake_view,       fake_metrics,
+                                              fake_tzdb,       fake_healthy,    fake_containers,
+                                              NULL,            fake_notify_test};
 
 /* ---- The fixture: the fake, an API without a daemon, a core to publish jobs --------- */
 
@@ -633,9 +656,14 @@ static void test_jobs_lists_every_job_on_both_prefixes(void **state)
                         "echo alpha");
     char *v1 = json_dumps(v, JSON_COMPACT);
     json_decref(v);
+    /* The 2.x prefix: the same jobs, each with `async` as 2.x wrote it. */
     r = call(t, "GET", "/scheduler/jobs", NULL);
     assert_answer(r, 200, "application/json");
     v = body_json(r);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        assert_true(json_is_false(json_object_get(json_array_get(v, i), "async")));
+        json_object_del(json_array_get(v, i), "async");
+    }
     char *x2 = json_dumps(v, JSON_COMPACT);
     assert_string_equal(v1, x2);
     free(v1); /* lint: allow (jansson's allocation) */
@@ -653,8 +681,54 @@ static void test_jobs_lists_every_job_on_both_prefixes(void **state)
     assert_string_equal(json_string_value(json_object_get(first, "state")), "idle");
     assert_string_equal(json_string_value(json_object_get(first, "schedule")),
                         "R/2031-01-01T00:00:00Z/PT1H");
+    /* Ours beside Chronos's: the progress the job JSON leaves out. */
+    assert_string_equal(json_string_value(json_object_get(first, "nextRunAt")),
+                        "2031-01-01T00:00:00.000Z");
+    assert_true(json_is_null(json_object_get(first, "remainingRepeats")));
+    assert_true(json_is_null(json_object_get(first, "lastRunState")));
     json_decref(v);
     assert_int_equal(t->f.n_events, 0); /* reads never reach the scheduler */
+}
+
+/* The job JSON is exactly Chronos's shape: no progress in it; GET
+ * job/{name}/status (on both prefixes) has that; an unknown job: 404. */
+static void test_job_status_beside_the_job(void **state)
+{
+    struct t *t = *state;
+    publish(t, JOB_ALPHA);
+    struct req *r = call(t, "GET", "/v1/scheduler/job/alpha", NULL);
+    assert_answer(r, 200, "application/json");
+    json_t *v = body_json(r);
+    static const char *const progress[] = {"nextRunAt", "remainingRepeats", "lastRunState",
+                                           "lastRunAt", "retryAt", "taskTimeSeconds", "async"};
+    for (size_t i = 0; i < sizeof progress / sizeof progress[0]; i++)
+        if (json_object_get(v, progress[i]) != NULL)
+            fail_msg("the job JSON has %s", progress[i]);
+    json_decref(v);
+    for (int k = 0; k < 2; k++) {
+        r = call(t, "GET", k ? "/scheduler/job/alpha/status" : "/v1/scheduler/job/alpha/status",
+                 NULL);
+        assert_answer(r, 200, "application/json");
+        v = body_json(r);
+        assert_string_equal(json_string_value(json_object_get(v, "name")), "alpha");
+        assert_string_equal(json_string_value(json_object_get(v, "status")), "fresh");
+        assert_string_equal(json_string_value(json_object_get(v, "nextRunAt")),
+                            "2031-01-01T00:00:00.000Z");
+        assert_true(json_is_null(json_object_get(v, "lastRunState")));
+        assert_true(json_is_number(json_object_get(v, "taskTimeSeconds")));
+        json_decref(v);
+    }
+    r = call(t, "GET", "/scheduler/job/alpha", NULL); /* 2.x: async, as 2.x wrote it */
+    assert_answer(r, 200, "application/json");
+    v = body_json(r);
+    assert_true(json_is_false(json_object_get(v, "async")));
+    json_decref(v);
+    r = call(t, "GET", "/v1/scheduler/job/nope/status", NULL);
+    assert_answer(r, 404, "application/json");
+    assert_string_equal(error_message(r, "Not Found"), "job 'nope' not found");
+    r = call(t, "POST", "/v1/scheduler/job/alpha/status", NULL);
+    assert_answer(r, 405, "application/json");
+    assert_int_equal(t->f.n_events, 0);
 }
 
 /* GET job/{name}: the job; an unknown one is a 400 "job 'x' not found" (as
@@ -736,6 +810,26 @@ static void test_delete_job_is_one_event(void **state)
     assert_int_equal(t->f.ev[0].type, CHR_EV_DELETE_JOB);
     assert_string_equal(t->f.ev[0].name, "alpha");
     assert_false(t->f.ev[0].had_arguments);
+    assert_false(t->f.ev[0].force);
+    /* ?force=true|1 forces it (re-links or reschedules the dependents);
+     * false|0 does not; anything else is a 400 naming it, sending nothing. */
+    static const char *const forced[] = {"true", "1"}, *const not_forced[] = {"false", "0"};
+    char path[64];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/v1/scheduler/job/alpha?force=%s", forced[i]);
+        r = call(t, "DELETE", path, NULL);
+        assert_answer(r, 204, NULL);
+        assert_true(t->f.ev[t->f.n_events - 1].force);
+        snprintf(path, sizeof path, "/scheduler/job/alpha?force=%s", not_forced[i]);
+        r = call(t, "DELETE", path, NULL);
+        assert_answer(r, 204, NULL);
+        assert_false(t->f.ev[t->f.n_events - 1].force);
+    }
+    size_t n = t->f.n_events;
+    r = call(t, "DELETE", "/v1/scheduler/job/alpha?force=yes", NULL);
+    assert_answer(r, 400, "application/json");
+    assert_string_equal(error_message(r, "Bad Request"), "force: 'yes' is not true or false");
+    assert_int_equal(t->f.n_events, n);
 }
 
 /* PUT job/{name}: a manual run; repeated ?arguments= travel in order as a
@@ -788,6 +882,46 @@ static void test_task_kill(void **state)
     assert_string_equal(error_message(r, "Method Not Allowed"),
                         "method POST is not allowed on /v1/scheduler/task/kill/alpha (use DELETE)");
     assert_int_equal(t->f.n_events, 1);
+}
+
+/* POST /v1/notify/test: the scheduler's answer as it is; {"job": NAME}
+ * about a job the read model has (404 if not); a bad body or name is a 400
+ * naming the field, another method a 405; a refusal (too many tests at
+ * once) a 503; nothing is a mutation of the scheduler. */
+static void test_notify_test(void **state)
+{
+    struct t *t = *state;
+    struct req *r = call(t, "POST", "/v1/notify/test", NULL);
+    assert_answer(r, 200, "application/json");
+    assert_contains(body_of(r), "\"result\":\"sent\"");
+    assert_int_equal(t->f.n_tests, 1);
+    assert_string_equal(t->f.test_job, "");
+    publish(t, JOB_ALPHA);
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"alpha\"}");
+    assert_answer(r, 200, "application/json");
+    assert_string_equal(t->f.test_job, "alpha");
+    assert_contains(body_of(r), "\"job\":\"alpha\"");
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"nosuchjob\"}");
+    assert_answer(r, 404, "application/json");
+    assert_string_equal(error_message(r, "Not Found"), "job 'nosuchjob' not found");
+    r = call(t, "POST", "/v1/notify/test", "{\"job\":\"no such job\"}");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "job: 'no such job' is not a valid");
+    r = call(t, "POST", "/v1/notify/test", "{\"jbo\":\"alpha\"}");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "jbo: unknown field");
+    r = call(t, "POST", "/v1/notify/test", "[1]");
+    assert_answer(r, 400, "application/json");
+    assert_starts_with(error_message(r, "Bad Request"), "body: expected {}");
+    r = call(t, "GET", "/v1/notify/test", NULL);
+    assert_answer(r, 405, "application/json");
+    assert_int_equal(t->f.n_tests, 2);
+    t->f.mode = ANSWER_REFUSE;
+    t->f.refuse = CHR_ERANGE;
+    r = call(t, "POST", "/v1/notify/test", "{}");
+    assert_answer(r, 503, "application/json");
+    assert_starts_with(error_message(r, "Service Unavailable"), "too many notification tests");
+    assert_int_equal(t->f.n_events, 0);
 }
 
 /* PUT job/success/{name}: 200 with Chronos's sentence, once the scheduler
@@ -1085,12 +1219,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_lists_every_job_on_both_prefixes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_get_job_and_unknown_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_status_beside_the_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graph_dot_and_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_job_is_one_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_run_with_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_run_too_many_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_success_answers_chronos_sentence, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mutation_waits_for_the_scheduler, setup, teardown),

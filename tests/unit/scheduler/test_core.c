@@ -54,7 +54,7 @@ static void step(struct h *h, struct chr_event *ev)
     h->rc = chr_core_step(h->core, h->now, ev != NULL ? ev : &time, &h->a);
 }
 
-static int setup_cfg(void **state, int64_t lead_ms, bool limits)
+static int setup_cfg(void **state, int64_t lead_ms, bool limits, int64_t waiting_ms)
 {
     struct h *h = chr_calloc(1, sizeof *h);
     assert_non_null(h);
@@ -62,7 +62,7 @@ static int setup_cfg(void **state, int64_t lead_ms, bool limits)
     struct chr_core_config cfg = {
         .tzdb = h->db, .default_cpus = 0.1, .default_mem_mb = 128, .default_disk_mb = 256,
         .default_retry_delay_ms = 60000, .offer_refuse_ms = 5000, .history_max = 5,
-        .launch_lead_ms = lead_ms,
+        .launch_lead_ms = lead_ms, .notify_waiting_ms = waiting_ms,
     };
     if (limits) { /* a host of 2 cpus, 4 GB, 10 GB of disk; a period of at least 1 s */
         cfg.max_cpus = 2, cfg.max_mem_mb = 4096, cfg.max_disk_mb = 10000;
@@ -79,19 +79,25 @@ static int setup_cfg(void **state, int64_t lead_ms, bool limits)
 
 static int setup(void **state)
 {
-    return setup_cfg(state, 0, false);
+    return setup_cfg(state, 0, false, 0);
 }
 
 /* The server's launch lead (core.h). */
 static int setup_lead(void **state)
 {
-    return setup_cfg(state, 200, false);
+    return setup_cfg(state, 200, false, 0);
 }
 
 /* A host that offers at most so much, and a minimum period. */
 static int setup_limits(void **state)
 {
-    return setup_cfg(state, 0, true);
+    return setup_cfg(state, 0, true, 0);
+}
+
+/* Runs that wait for resources 10 s tell it (--notify_waiting_ms). */
+static int setup_waiting(void **state)
+{
+    return setup_cfg(state, 0, false, 10000);
 }
 
 static int teardown(void **state)
@@ -319,6 +325,186 @@ static void test_parents_and_cycles(void **state)
     assert_int_equal(chr_core_job_count(h->core), 0);
 }
 
+static const struct chr_action *delete_forced(struct h *h, const char *name)
+{
+    struct chr_event ev = {.type = CHR_EV_DELETE_JOB, .request_id = ++h->next_req};
+    ev.u.named.name = name;
+    ev.u.named.force = true;
+    step(h, &ev);
+    durable(h);
+    return reply_for(h, ev.request_id);
+}
+
+static bool parents_are(struct h *h, const char *name, const char *want)
+{
+    const struct chr_job *d = chr_core_job(h->core, name, NULL);
+    char got[256] = "";
+    for (uint32_t i = 0; d != NULL && i < d->n_parents; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "",
+                 d->parents[i]);
+    if (d == NULL || strcmp(got, want) != 0)
+        print_error("%s: parents '%s', want '%s'\n", name, got, want);
+    return d != NULL && strcmp(got, want) == 0;
+}
+
+/* DELETE ?force=true of a parent, in one batch: a dependent parent's
+ * children take its parents (none twice); a scheduled parent's child left
+ * without parents takes its schedule and zone, keeping its own fields; a
+ * child with other parents keeps them; counters of kept parents are kept. */
+static void test_forced_delete_rewrites_children(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("g", "R/2024-01-01T00:00:00Z/PT1H"));
+    struct chr_job p = mkjob("p", NULL);
+    add_parent(&p, "g");
+    put_ok(h, p);
+    struct chr_job c1 = mkjob("c1", NULL); /* p and g: g once */
+    add_parent(&c1, "p");
+    add_parent(&c1, "g");
+    put_ok(h, c1);
+    struct chr_job c2 = mkjob("c2", NULL);
+    add_parent(&c2, "p");
+    put_ok(h, c2);
+    struct chr_job s = mkjob("s", "R/2024-01-01T00:00:00Z/PT2H");
+    s.schedule_tz = dup("Europe/Paris");
+    const struct chr_tz *tz = NULL; /* the API loads a job's zone before the core sees it */
+    assert_int_equal(chr_tzdb_get(h->db, "Europe/Paris", &tz, NULL), CHR_OK);
+    put_ok(h, s);
+    struct chr_job k1 = mkjob("k1", NULL); /* s only: becomes scheduled */
+    add_parent(&k1, "s");
+    k1.description = dup("kept");
+    k1.retries = 3;
+    put_ok(h, k1);
+    struct chr_job k2 = mkjob("k2", NULL); /* s and g: keeps g */
+    add_parent(&k2, "s");
+    add_parent(&k2, "g");
+    put_ok(h, k2);
+
+    /* Without force: refused, naming them, with the way on. */
+    const struct chr_action *rep = named(h, CHR_EV_DELETE_JOB, "p");
+    assert_int_equal(rep->u.reply.result, CHR_ECONFLICT);
+    assert_non_null(strstr(rep->u.reply.message, "job 'p' has dependents: c1, c2 ("));
+    assert_non_null(strstr(rep->u.reply.message, "?force=true"));
+
+    struct chr_event ev = {.type = CHR_EV_DELETE_JOB, .request_id = ++h->next_req};
+    ev.u.named.name = "p";
+    ev.u.named.force = true;
+    step(h, &ev);
+    /* One batch: both children rewritten and p deleted. */
+    assert_int_equal(count(h, CHR_ACT_PERSIST), 1);
+    const struct chr_action *b = nth(h, CHR_ACT_PERSIST, 0);
+    size_t jobs = 0, deletes = 0;
+    for (size_t i = 0; i < b->u.persist.n; i++) {
+        jobs += b->u.persist.items[i].op == CHR_PERSIST_JOB;
+        deletes += b->u.persist.items[i].op == CHR_PERSIST_DELETE_JOB;
+    }
+    assert_int_equal(jobs, 2);
+    assert_int_equal(deletes, 1);
+    durable(h);
+    assert_int_equal(reply_for(h, ev.request_id)->u.reply.result, CHR_OK);
+    assert_null(chr_core_job(h->core, "p", NULL));
+    assert_true(parents_are(h, "c1", "g"));
+    assert_true(parents_are(h, "c2", "g"));
+    assert_int_equal(state_of(h, "c1")->n_parent_successes, 1);
+
+    rep = delete_forced(h, "s");
+    assert_int_equal(rep->u.reply.result, CHR_OK);
+    const struct chr_job *d = chr_core_job(h->core, "k1", NULL);
+    assert_non_null(d);
+    assert_int_equal(d->n_parents, 0);
+    assert_string_equal(d->schedule, "R/2024-01-01T00:00:00Z/PT2H");
+    assert_string_equal(d->schedule_tz, "Europe/Paris");
+    assert_string_equal(d->description, "kept");
+    assert_int_equal(d->retries, 3);
+    /* s's instants from now on: 00:00 in Paris every 2 h, so 02:00 there, 01:00 UTC */
+    assert_instant(state_of(h, "k1")->next_ms, "2024-01-01T01:00:00Z");
+    assert_true(parents_are(h, "k2", "g"));
+    assert_null(chr_core_job(h->core, "s", NULL));
+    /* g now has children c1, c2, k2: a plain delete is still refused. */
+    assert_int_equal(named(h, CHR_EV_DELETE_JOB, "g")->u.reply.result, CHR_ECONFLICT);
+    /* A forced delete of a job without dependents is a delete. */
+    assert_int_equal(delete_forced(h, "k1")->u.reply.result, CHR_OK);
+    assert_int_equal(chr_core_job_count(h->core), 4); /* g, c1, c2, k2 */
+}
+
+/* A child that cannot take the parent's place (its parents would pass
+ * CHR_JOB_PARENTS_MAX) refuses the whole forced delete: nothing changes. */
+static void test_forced_delete_refused_whole(void **state)
+{
+    struct h *h = *state;
+    char name[32];
+    for (int i = 0; i <= CHR_JOB_PARENTS_MAX; i++) {
+        snprintf(name, sizeof name, "g%03d", i);
+        put_ok(h, mkjob(name, "R/2024-01-01T00:00:00Z/PT1H"));
+    }
+    struct chr_job p = mkjob("p", NULL); /* g000, g001 */
+    add_parent(&p, "g000");
+    add_parent(&p, "g001");
+    put_ok(h, p);
+    struct chr_job ok = mkjob("ok", NULL);
+    add_parent(&ok, "p");
+    put_ok(h, ok);
+    struct chr_job full = mkjob("full", NULL); /* p and g002..g100: 100 parents */
+    add_parent(&full, "p");
+    for (int i = 2; i <= CHR_JOB_PARENTS_MAX; i++) {
+        snprintf(name, sizeof name, "g%03d", i);
+        add_parent(&full, name);
+    }
+    put_ok(h, full);
+    size_t jobs = chr_core_job_count(h->core);
+    const struct chr_action *rep = delete_forced(h, "p");
+    assert_int_equal(rep->u.reply.result, CHR_EINVAL);
+    assert_non_null(strstr(rep->u.reply.message, "job 'p' cannot be deleted with force: its "
+                                                 "dependent 'full' cannot take its place: parents"));
+    assert_int_equal(chr_core_job_count(h->core), jobs);
+    assert_true(parents_are(h, "ok", "p"));
+    assert_non_null(chr_core_job(h->core, "p", NULL));
+}
+
+/* Every allocation of a forced delete fails in turn: CHR_ENOMEM changes
+ * nothing (the parent and its children as they were), until it succeeds. */
+static void test_forced_delete_allocation_failures(void **state)
+{
+    struct h *h = *state;
+    put_ok(h, mkjob("g", "R/2024-01-01T00:00:00Z/PT1H"));
+    put_ok(h, mkjob("s", "R/2024-01-01T00:00:00Z/PT2H"));
+    struct chr_job p = mkjob("p", NULL);
+    add_parent(&p, "g");
+    add_parent(&p, "s");
+    put_ok(h, p);
+    static const char *const kids[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++) {
+        struct chr_job k = mkjob(kids[i], NULL);
+        add_parent(&k, "p");
+        if (i == 1)
+            add_parent(&k, "s");
+        put_ok(h, k);
+    }
+    long n;
+    for (n = 1; n < 500; n++) {
+        struct chr_event ev = {.type = CHR_EV_DELETE_JOB, .request_id = 2000 + (uint64_t)n};
+        ev.u.named.name = "p";
+        ev.u.named.force = true;
+        chr_alloc_fail_after(n);
+        step(h, &ev);
+        chr_alloc_fail_after(-1);
+        if (h->rc == CHR_ENOMEM) {
+            assert_non_null(chr_core_job(h->core, "p", NULL));
+            assert_true(parents_are(h, "a", "p") && parents_are(h, "b", "p,s") &&
+                        parents_are(h, "c", "p"));
+            continue;
+        }
+        assert_int_equal(h->rc, CHR_OK);
+        durable(h);
+        assert_int_equal(reply_for(h, ev.request_id)->u.reply.result, CHR_OK);
+        break;
+    }
+    assert_true(n > 1 && n < 500);
+    assert_null(chr_core_job(h->core, "p", NULL));
+    assert_true(parents_are(h, "a", "g,s") && parents_are(h, "b", "s,g") &&
+                parents_are(h, "c", "g,s"));
+}
+
 /* ---- Due, record, launch ----------------------------------------------------- */
 
 static void test_due_records_before_launch(void **state)
@@ -503,6 +689,122 @@ static void test_waiting_ledgered(void **state)
     offer(h, 2, 8, 4096);
     assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
     assert_string_equal(nth(h, CHR_ACT_LAUNCH, 0)->u.launch.run->reason, "");
+}
+
+/* The NOTICE items of kind k in the last step's batches (at most 4), each
+ * with the batch's RUN item of the same run, or NULL. */
+static size_t notices(const struct h *h, enum chr_notice_kind k, const struct chr_notice **out,
+                      const struct chr_run **runs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->a.n; i++) {
+        const struct chr_action *a = &h->a.v[i];
+        if (a->type != CHR_ACT_PERSIST)
+            continue;
+        for (size_t j = 0; j < a->u.persist.n; j++) {
+            const struct chr_persist_item *it = &a->u.persist.items[j];
+            if (it->op != CHR_PERSIST_NOTICE || it->notice->kind != k || n >= 4)
+                continue;
+            out[n] = it->notice;
+            runs[n] = NULL;
+            for (size_t m = 0; m < a->u.persist.n; m++)
+                if (a->u.persist.items[m].op == CHR_PERSIST_RUN &&
+                    strcmp(a->u.persist.items[m].run->id, it->notice->run_id) == 0)
+                    runs[n] = a->u.persist.items[m].run;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A run that no offer fits for notify_waiting_ms gets one WAITING notice,
+ * at the instant chr_core_next_wakeup gave, in a batch that records the run
+ * as told; never again, and never for a run that fits. */
+static void test_waiting_notice_once(void **state)
+{
+    struct h *h = *state;
+    const struct chr_notice *nt[4];
+    const struct chr_run *rr[4];
+    struct chr_job fat = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    fat.cpus = 4;
+    put_ok(h, fat);
+    put_ok(h, mkjob("thin", "R1/2024-01-01T00:01:00Z/PT1H"));
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024); /* thin launches; fat waits from now */
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    int64_t since = h->now;
+    assert_int_equal(chr_core_next_wakeup(h->core), since + 10000);
+    advance(h, since + 9999);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    advance(h, since + 10000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 1);
+    assert_string_equal(nt[0]->job->name, "fat");
+    assert_int_equal(nt[0]->first_ms, since);
+    assert_int_equal(nt[0]->last_ms, since + 10000);
+    assert_non_null(strstr(nt[0]->reason, "waiting for resources: needs cpus 4"));
+    assert_non_null(rr[0]); /* the run, told, in the same batch */
+    assert_true(rr[0]->wait_notified);
+    assert_int_equal(rr[0]->state, CHR_RUN_QUEUED);
+    durable(h);
+    assert_true(chr_core_next_wakeup(h->core) > since + 10000);
+    offer(h, 2, 1, 1024); /* still nothing fits it: no second notice */
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    advance(h, since + 3600000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+    /* thin, which fitted, never told: the notice went to fat alone. */
+    const struct chr_run *runs[2];
+    assert_int_equal(chr_core_job_runs(h->core, "thin", runs, 2), 1);
+    assert_false(runs[0]->wait_notified);
+}
+
+/* A run that waited and then fits before the bound tells nothing; one
+ * loaded as told (after a restart) does not tell again. */
+static void test_waiting_notice_not_when_launched_or_told(void **state)
+{
+    struct h *h = *state;
+    const struct chr_notice *nt[4];
+    const struct chr_run *rr[4];
+    struct chr_job fat = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    fat.cpus = 4;
+    put_ok(h, fat);
+    advance(h, T("2024-01-01T00:01:00Z"));
+    durable(h);
+    offer(h, 1, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    advance(h, h->now + 5000);
+    offer(h, 2, 8, 4096);
+    assert_int_equal(count(h, CHR_ACT_LAUNCH), 1);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX);
+    advance(h, h->now + 60000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
+
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .history_max = 5, .notify_waiting_ms = 10000};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    struct chr_event ev = {.type = CHR_EV_LOAD_JOB};
+    ev.u.job.job = mkjob("fat", "R1/2024-01-01T00:01:00Z/PT1H");
+    ev.u.job.job.cpus = 4;
+    chr_job_state_init(&ev.u.job.state);
+    step(h, &ev);
+    struct chr_event lr = {.type = CHR_EV_LOAD_RUN};
+    snprintf(lr.u.run.id, sizeof lr.u.run.id, "ct:1704067260000:0:fat");
+    snprintf(lr.u.run.job, sizeof lr.u.run.job, "fat");
+    lr.u.run.state = CHR_RUN_QUEUED;
+    lr.u.run.cause = CHR_CAUSE_SCHEDULED;
+    lr.u.run.due_ms = T("2024-01-01T00:01:00Z");
+    lr.u.run.wait_notified = true;
+    step(h, &lr);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    durable(h);
+    status(h, "ct:1704067260000:0:fat", CHR_RUN_QUEUED, 0); /* never started */
+    offer(h, 3, 1, 1024);
+    assert_int_equal(count(h, CHR_ACT_WAITING), 1);
+    assert_int_equal(chr_core_next_wakeup(h->core), INT64_MAX); /* no deadline: told */
+    advance(h, h->now + 3600000);
+    assert_int_equal(notices(h, CHR_NOTICE_WAITING, nt, rr), 0);
 }
 
 /* What can never fit this host, and schedules that storm, are refused. */
@@ -1414,12 +1716,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reply_after_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_now_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parents_and_cycles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_delete_rewrites_children, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_delete_refused_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_delete_allocation_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_records_before_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_after_downtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_and_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_fit_no_head_of_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_demand_revives_after_decline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waiting_ledgered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_notice_once, setup_waiting, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_notice_not_when_launched_or_told,
+                                        setup_waiting, teardown),
         cmocka_unit_test_setup_teardown(test_put_limits, setup_limits, teardown),
         cmocka_unit_test_setup_teardown(test_min_period_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),

@@ -213,6 +213,131 @@ static void test_events_parse(void **state)
     assert_string_equal(err.field, "e");
     assert_true(chr_notify_events_parse("none", "e", &m, &err));
     assert_int_equal(m, 0);
+    assert_true(chr_notify_events_parse("waiting", "e", &m, &err));
+    assert_int_equal(m, 1u << CHR_NOTICE_WAITING);
+    assert_false(chr_notify_events_parse("test", "e", &m, &err)); /* never switched */
+    assert_true(chr_notify_events_parse("all", "e", &m, &err));
+    assert_int_equal(m, CHR_NOTICE_SWITCHABLE);
+    assert_false((m >> CHR_NOTICE_TEST) & 1);
+}
+
+/* --raven_dsn: the store URL and the key (and secret) of a DSN, with or
+ * without a port and a path; refusals name the flag. */
+static void test_sentry_dsn(void **state)
+{
+    (void)state;
+    struct chr_sentry_dsn d;
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_notify_sentry_dsn("https://abc123@o1.ingest.sentry.io/42", "raven_dsn",
+                                           &d, &err), CHR_OK);
+    assert_string_equal(d.store_url, "https://o1.ingest.sentry.io/api/42/store/");
+    assert_string_equal(d.key, "abc123");
+    assert_string_equal(d.secret, "");
+    assert_int_equal(chr_notify_sentry_dsn("http://k:s3@127.0.0.1:9000/sub/path/7", "raven_dsn",
+                                           &d, &err), CHR_OK);
+    assert_string_equal(d.store_url, "http://127.0.0.1:9000/sub/path/api/7/store/");
+    assert_string_equal(d.secret, "s3");
+    char auth[256];
+    chr_notify_sentry_auth(&d, auth, sizeof auth);
+    assert_string_equal(auth, "Sentry sentry_version=7, sentry_client=chronos, sentry_key=k, "
+                              "sentry_secret=s3");
+    static const char *const bad[] = {
+        "", "sentry.io/42", "ftp://k@h/1", "https://h/1", "https://@h/1", "https://k@/1",
+        "https://k@h", "https://k@h/", "https://k@h/proj", "https://k@h/1?x=1", "https://k@h/1#f",
+        "https://k k@h/1", "https://k@h/1 ", "https://k:@h/1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        if (chr_notify_sentry_dsn(bad[i], "raven_dsn", &d, &err) != CHR_EINVAL)
+            fail_msg("'%s' taken as a DSN", bad[i]);
+        assert_string_equal(err.field, "raven_dsn");
+    }
+}
+
+/* Sentry's event: level error, the subject first in the message, tags job,
+ * cluster and event, and an event_id made of the notification's id (the
+ * same id, the same event: Sentry drops the redelivery). */
+static void test_sentry_body(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r;
+    assert_int_equal(chr_notify_rec_make(&notice, "1700000001600-00ab", 1700000001600, 1, &r),
+                     CHR_OK);
+    struct chr_notify_render how = {"prod", "http://h:4400", "boom\n"};
+    size_t len = 0;
+    char *a = chr_notify_sentry_body(&r, &how, &len), *b = chr_notify_sentry_body(&r, &how, NULL);
+    assert_non_null(a);
+    assert_int_equal(len, strlen(a));
+    json_t *o = json_loads(a, 0, NULL);
+    assert_non_null(o);
+    const char *event_id = json_string_value(json_object_get(o, "event_id"));
+    assert_non_null(event_id);
+    char id[40];
+    snprintf(id, sizeof id, "%s", event_id);
+    assert_int_equal(strlen(id), 32);
+    assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+    assert_string_equal(a, b); /* deterministic */
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "error");
+    json_t *tags = json_object_get(o, "tags");
+    assert_string_equal(json_string_value(json_object_get(tags, "job")), "nightly");
+    assert_string_equal(json_string_value(json_object_get(tags, "cluster")), "prod");
+    assert_string_equal(json_string_value(json_object_get(tags, "event")), "failed");
+    const json_t *message = json_object_get(o, "message");
+    const char *msg = json_string_value(json_object_get(message, "formatted"));
+    assert_non_null(msg);
+    assert_true(strncmp(msg, "[prod] [Chronos] job 'nightly' failed!\n", 39) == 0);
+    json_t *extra = json_object_get(o, "extra");
+    assert_int_equal(json_integer_value(json_object_get(extra, "exitCode")), 3);
+    assert_string_equal(json_string_value(json_object_get(extra, "stderr")), "boom\n");
+    assert_string_equal(json_string_value(json_object_get(extra, "link")),
+                        "http://h:4400/runs/ct:1700000000000:2:nightly");
+    json_decref(o);
+    chr_free(a);
+    chr_free(b);
+    /* Another notification, another event. */
+    snprintf(r.id, sizeof r.id, "1700000001600-00ac");
+    b = chr_notify_sentry_body(&r, &how, NULL);
+    assert_null(strstr(b, id));
+    chr_free(b);
+    chr_notify_rec_free(&r);
+}
+
+/* The WAITING notice's subject and text: how long, since when, why. */
+static void test_waiting_message(void **state)
+{
+    (void)state;
+    struct chr_notify_rec r;
+    notice.kind = CHR_NOTICE_WAITING;
+    notice.started_ms = notice.ended_ms = INT64_MIN; /* queued: never ran */
+    notice.first_ms = 1700000000000;
+    notice.last_ms = 1700000600000;
+    snprintf(notice.reason, sizeof notice.reason, "waiting for resources: needs cpus 64");
+    assert_int_equal(chr_notify_rec_make(&notice, "1700000600000-01", 1700000600000, 1, &r),
+                     CHR_OK);
+    char subject[256];
+    chr_notify_subject(&r, "c1", subject, sizeof subject);
+    assert_string_equal(subject, "[c1] [Chronos] job 'nightly': run waiting for resources");
+    struct chr_notify_render how = {NULL, NULL, NULL};
+    char *text = chr_notify_text(&r, &how);
+    assert_non_null(strstr(text, "A run of job 'nightly' has waited for resources for 600.0 s"));
+    assert_non_null(strstr(text, "waiting since: 2023-11-14T22:13:20"));
+    assert_non_null(strstr(text, "reason: waiting for resources: needs cpus 64"));
+    assert_null(strstr(text, "exit code")); /* it has not run */
+    chr_free(text);
+    size_t blen = 0;
+    char *body = chr_notify_webhook_body(&r, &how, &blen);
+    assert_non_null(strstr(body, "\"exitCode\":\"\""));
+    assert_non_null(strstr(body, "\"event\":\"waiting\""));
+    chr_free(body);
+    size_t len = 0;
+    char *enc = chr_notify_rec_encode(&r, &len);
+    struct chr_notify_rec back;
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_notify_rec_decode(enc, len, &back, &err), CHR_OK);
+    assert_int_equal(back.kind, CHR_NOTICE_WAITING);
+    chr_free(enc);
+    chr_notify_rec_free(&back);
+    chr_notify_rec_free(&r);
 }
 
 int main(void)
@@ -224,6 +349,9 @@ int main(void)
         cmocka_unit_test_setup(test_webhook_body, setup),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_events_parse),
+        cmocka_unit_test_setup(test_sentry_dsn, setup),
+        cmocka_unit_test_setup(test_sentry_body, setup),
+        cmocka_unit_test_setup(test_waiting_message, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

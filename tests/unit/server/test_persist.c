@@ -23,7 +23,7 @@ static struct chr_job parse_job(const char *text)
 static char *api_text(const struct chr_job *job)
 {
     size_t len;
-    char *t = chr_job_to_json(job, NULL, NULL, &len);
+    char *t = chr_job_to_json(job, NULL, &len);
     assert_non_null(t);
     return t;
 }
@@ -128,8 +128,24 @@ static void test_run_roundtrip(void **state)
     assert_int_equal(back.attempt, 1);
     assert_true(back.launched_ms == INT64_MIN);
     assert_string_equal(back.arguments, "--fast");
+    assert_false(back.wait_notified);
+    assert_null(strstr(text, "waitNotified")); /* not written when false: as before */
     chr_free(back.arguments);
     chr_free(text);
+    /* A run told it waited for resources says so, and reads back so. */
+    r.wait_notified = true;
+    text = chr_run_to_json(&r, &len);
+    assert_non_null(strstr(text, "\"waitNotified\":true"));
+    assert_int_equal(chr_run_from_json(text, len, &back, &err), CHR_OK);
+    assert_true(back.wait_notified);
+    chr_free(back.arguments);
+    chr_free(text);
+    const char *bad = "{\"id\":\"ct:1:0:j\",\"job\":\"j\",\"reason\":\"\",\"cause\":1,\"state\":2,"
+                      "\"due\":1,\"attempt\":0,\"created\":null,\"launched\":null,\"started\":null,"
+                      "\"ended\":null,\"exitCode\":0,\"offer\":0,\"arguments\":null,"
+                      "\"waitNotified\":1}";
+    assert_int_equal(chr_run_from_json(bad, strlen(bad), &back, &err), CHR_EINVAL);
+    assert_string_equal(err.field, "waitNotified");
 }
 
 /* A state node every reader takes (as written before taskTimeMs existed),

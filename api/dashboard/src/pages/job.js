@@ -87,7 +87,9 @@ function links(names) {
   return h('ul', { class: 'inline' }, names.map((n) => h('li', {}, h('a', { href: `/jobs/${enc(n)}` }, n))));
 }
 
-function facts(job) {
+// job: its JSON (Chronos's shape); st: its status (job/{name}/status: the
+// progress the JSON leaves out, such as the next instant).
+function facts(job, st) {
   const dl = h('dl', { class: 'facts' });
   const add = (k, v) => dl.append(h('dt', {}, k), h('dd', {}, v));
   add('Command', h('code', { class: 'cmd' }, job.command || '(the image default)'));
@@ -97,7 +99,8 @@ function facts(job) {
   add('Successes / errors', `${job.successCount} / ${job.errorCount}`);
   add('Last success', `${fmtInstant(job.lastSuccess)} (${fmtAgo(job.lastSuccess)})`);
   add('Last error', `${fmtInstant(job.lastError)} (${fmtAgo(job.lastError)})`);
-  add('Next run', job.nextRunAt ? `${fmtInstant(job.nextRunAt)} (${fmtAgo(job.nextRunAt)})` : '-');
+  add('Next run', st.nextRunAt ? `${fmtInstant(st.nextRunAt)} (${fmtAgo(st.nextRunAt)})` : '-');
+  if (st.remainingRepeats != null) add('Repeats left', String(st.remainingRepeats));
   add('Resources', `cpus ${job.cpus}, mem ${job.mem} MB, disk ${job.disk} MB`);
   if (job.description) add('Description', job.description);
   return dl;
@@ -144,18 +147,19 @@ export function jobPage(main, { params, go, announce }) {
   async function load() {
     clearTimeout(timer);
     try {
-      const [job, runs, ledger] = await Promise.all([
-        get(jobPath(name)), get(`/v1/runs?job=${enc(name)}&limit=100`), get(`${jobPath(name)}/ledger`)]);
+      const [job, st, runs, ledger] = await Promise.all([
+        get(jobPath(name)), get(`${jobPath(name)}/status`), get(`/v1/runs?job=${enc(name)}&limit=100`),
+        get(`${jobPath(name)}/ledger`)]);
       if (kids === null) kids = await children(name); // once: it reads every job
       if (stopped) return;
       msg.hidden = true;
-      const key = JSON.stringify([job, runs, ledger]);
+      const key = JSON.stringify([job, st, runs, ledger]);
       timer = setTimeout(load, POLL_MS);
       if (key === lastKey) return; // nothing new: keep the page (and the focus) as it is
       lastKey = key;
       const focused = main.contains(document.activeElement) ? document.activeElement.textContent : null;
       header(job, runs);
-      clear(factsSec).append(h('h2', { id: 'h-facts' }, 'Definition'), facts(job));
+      clear(factsSec).append(h('h2', { id: 'h-facts' }, 'Definition'), facts(job, st));
       clear(runsSec).append(h('h2', { id: 'h-runs' }, 'Runs'), runsChart(runs), runsTable(runs));
       clear(ledgerSec).append(h('h2', { id: 'h-ledger' }, 'Ledger'), ledgerTable(ledger));
       clear(famSec).append(h('h2', { id: 'h-family' }, 'Parents and children'),
