@@ -13,7 +13,7 @@ failed=()
 for name in "$@"; do
   echo "==== bench/$name${BENCH_QUICK:+ (BENCH_QUICK=$BENCH_QUICK)} - $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   start=$(date +%s)
-  if ! "bench/$name/run.sh"; then
+  if ! bash "bench/$name/run.sh"; then
     failed+=("$name")
   fi
   echo "==== bench/$name: $(( $(date +%s) - start )) s"
