@@ -232,9 +232,9 @@ fuzz: deps $(FUZZ_BINS)
 # does not stop the others (the list of those that failed ends the output,
 # and make fails then).  bench-quick: the same with BENCH_QUICK=1.
 BENCHES := next store core api scheduler zk mesos dashboard supervisor peers
-bench: deps $(B)/chronos
+bench: deps $(B)/chronos $(B)/chronos-run-task
 	@B=$(B) scripts/bench.sh $(BENCHES)
-bench-quick: deps $(B)/chronos
+bench-quick: deps $(B)/chronos $(B)/chronos-run-task
 	@B=$(B) BENCH_QUICK=1 scripts/bench.sh $(BENCHES)
 
 clean:
