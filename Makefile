@@ -7,7 +7,9 @@
 #   make fuzz     the fuzz targets for longer (FUZZ_SECONDS=300)
 #   make faults   fault trials on a 3-server cluster and ZooKeeper, then on one
 #                 server whose disk fills, then on Mesos (the master double) (TRIALS=20 each)
-#   make bench    benchmarks under bench/ (print figures, never pass/fail)
+#   make bench    every benchmark under bench/ (print figures, never pass/fail;
+#                 about 25 minutes; docs/benchmarks.md has their last figures)
+#   make bench-quick  a smoke run of each (small sizes, short windows)
 #   make lint     banned functions and raw allocation outside their owners
 #
 # Three builds of the same sources: build/rel (the binary users run),
@@ -49,7 +51,7 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz fuzz-seeds bench sim faults clean demo-cluster FORCE man install
+.PHONY: all deps run test unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
@@ -226,14 +228,14 @@ fuzz: deps $(FUZZ_BINS)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
-bench: deps $(B)/chronos
-	@bench/next/run.sh
-	@bench/store/run.sh
-	@bench/api/run.sh
-	@bench/zk/run.sh
-	@bench/mesos/run.sh
-	@bench/dashboard/run.sh
-	@bench/supervisor/run.sh
+# Every benchmark, each bench/<name>/run.sh in turn; one that cannot run
+# does not stop the others (the list of those that failed ends the output,
+# and make fails then).  bench-quick: the same with BENCH_QUICK=1.
+BENCHES := next store core api scheduler zk mesos dashboard supervisor peers
+bench: deps $(B)/chronos $(B)/chronos-run-task
+	@B=$(B) scripts/bench.sh $(BENCHES)
+bench-quick: deps $(B)/chronos $(B)/chronos-run-task
+	@B=$(B) BENCH_QUICK=1 scripts/bench.sh $(BENCHES)
 
 clean:
 	rm -rf $(B)

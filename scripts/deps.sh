@@ -9,9 +9,12 @@
 # when npm cannot reach its registry that step only warns: the binary
 # builds without npm (the dashboard's bundle is committed).  python3-httplib2:
 # the vendored chronos-python client's one dependency
-# (tests/integration/test_chronos_python.sh).
+# (tests/integration/test_chronos_python.sh).  cron and redis-server: the
+# peers chronos is measured against in bench/peers (their own daemons,
+# private to the bench; on a systemd host Debian also starts its services,
+# which the bench leaves alone); util-linux has its unshare.
 set -eu
-PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo python3-httplib2 chromium nodejs"
+PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo python3-httplib2 chromium nodejs cron redis-server util-linux"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -15,7 +15,8 @@
 # are rebuilt with make when their sources changed.  Sizes: see bench.py.
 # Everything runs under a temp dir; the servers are killed by pid, the
 # doubles stopped by SIGTERM (which stops their tasks), then by pid.  Logs
-# are kept in $B/bench/mesos/.
+# are kept in $B/bench/mesos/.  BENCH_QUICK=1 (make bench-quick): small sizes
+# and short windows as defaults, a smoke run whose figures mean little.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -23,6 +24,10 @@ OUT=$B/bench/mesos
 mkdir -p "$OUT"
 WHICH=("$@")
 [ ${#WHICH[@]} -gt 0 ] || WHICH=(offers lateness core)
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  export AGENTS=${AGENTS:-20} BURST_JOBS=${BURST_JOBS:-200} BURST_LEAD_S=${BURST_LEAD_S:-5} \
+    LAT_BURST=${LAT_BURST:-50} LAT_WINDOW_S=${LAT_WINDOW_S:-15} CORE_STEPS=${CORE_STEPS:-2000}
+fi
 
 make -s B="$B" "$B/chronos" "$B/rel/libchr.a"
 gcc -O2 -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L bench/mesos/core_offer.c \

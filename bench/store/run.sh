@@ -6,7 +6,8 @@
 # from the repository root (or anywhere); B names the build directory
 # (default build), as for make.  BENCH_RUNS (1-9, default 3) sets the runs;
 # BENCH_DIR (default /tmp) the file system measured.  Prints figures, never
-# fails on them; exits non-zero only when it cannot run.
+# fails on them; exits non-zero only when it cannot run.  BENCH_QUICK=1: one
+# run (make bench-quick), a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -26,4 +27,6 @@ echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- 
   "kernel $(uname -r); $(gcc --version | head -1)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); data in $DIR ($(df -T "$DIR" | awk 'NR==2 {print $2" on "$1}'))"
 echo
-"$OUT/bench_store" "$DIR" "${BENCH_RUNS:-3}"
+RUNS=${BENCH_RUNS:-3}
+[ "${BENCH_QUICK:-0}" = 1 ] && RUNS=${BENCH_RUNS:-1}
+"$OUT/bench_store" "$DIR" "$RUNS"

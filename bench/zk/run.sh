@@ -27,7 +27,9 @@
 # them; exits non-zero only when it cannot run.
 # Environment: POST_N (1000), BURST_JOBS (1000), BURST_LEAD_S (10),
 # BURST_LOCAL (1), JOBS (100000), LOAD_CONNS (32), KILL_AFTER_S (20), FAILOVER_TRIALS (20),
-# FAILOVER_TRIALS_LONG (10; 0 skips the 10 s session timeout).
+# FAILOVER_TRIALS_LONG (10; 0 skips the 10 s session timeout).  BENCH_QUICK=1
+# (make bench-quick): small sizes as defaults, a smoke run whose figures
+# mean little.
 # Arguments (optional): a subset of `post burst startup failover`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +37,11 @@ B=${B:-build}
 HERE=bench/zk
 OUT=$B/bench/zk
 mkdir -p "$OUT"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  export POST_N=${POST_N:-200} BURST_JOBS=${BURST_JOBS:-200} BURST_LEAD_S=${BURST_LEAD_S:-5} \
+    JOBS=${JOBS:-5000} KILL_AFTER_S=${KILL_AFTER_S:-3} FAILOVER_TRIALS=${FAILOVER_TRIALS:-3} \
+    FAILOVER_TRIALS_LONG=${FAILOVER_TRIALS_LONG:-0}
+fi
 
 make -s B="$B" "$B/chronos"
 gcc -O2 -Wall -o "$OUT/lat" bench/api/lat.c -lpthread
