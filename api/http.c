@@ -317,7 +317,6 @@ static void pending_done(struct chr_http *h)
 static void on_done(void *ctx, enum chr_err result, const char *message)
 {
     struct req *r = ctx;
-    struct chr_http *h = r->h;
     if (result == CHR_OK && r->success_text) {
         char text[CHR_JOB_NAME_MAX + 64];
         int n = snprintf(text, sizeof text, "marked job %s as successful: true", r->name);
@@ -328,12 +327,7 @@ static void on_done(void *ctx, enum chr_err result, const char *message)
         unsigned status = result == CHR_ENOENT && r->enoent_404 ? 404 : chr_http_status_of(result);
         chr_http_error(r, status, "%s", message && message[0] ? message : chr_err_message(result));
     }
-    r->state = REQ_DONE;
-    if (r->conn != NULL)
-        MHD_resume_connection(r->conn); /* the handler sends it */
-    else
-        chr_http_send(r);
-    pending_done(h);
+    chr_http_deferred_done(r);
 }
 
 enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
@@ -357,12 +351,7 @@ enum MHD_Result chr_http_submit(struct req *r, struct chr_event *ev)
     if (e != CHR_OK) { /* `done` never fires: answer now */
         chr_http_error(r, chr_http_status_of(e), "%s",
                        e == CHR_EUNAVAIL ? "the server is stopping" : chr_err_message(e));
-        r->state = REQ_DONE;
-        if (r->conn != NULL)
-            MHD_resume_connection(r->conn);
-        else
-            chr_http_send(r);
-        pending_done(h);
+        chr_http_deferred_done(r);
     }
     return MHD_YES;
 }

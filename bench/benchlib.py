@@ -1,5 +1,6 @@
-"""benchlib.py - what the Python benchmark drivers (bench/scheduler, bench/zk)
-share: time, percentiles, ports, a process's CPU, disk usage, and Server, a
+"""benchlib.py - what the Python benchmark drivers (bench/scheduler, bench/zk,
+bench/mesos, bench/peers) share: time, percentiles, ports, a process's CPU,
+disk usage, POSTing jobs over keep-alive connections, and Server, a
 `chronos serve` process driven over HTTP.  No globals (a driver passes in its
 binary, log dir and pid file), no output."""
 import datetime
@@ -10,6 +11,7 @@ import pwd
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 
@@ -191,3 +193,55 @@ class Server:
 
     def tail(self, n=15):
         return "\n".join("    " + x for x in self.log_lines()[-n:])
+
+
+def post_jobs(port, bodies, threads=8, path="/v1/scheduler/iso8601"):
+    """POSTs the bodies to 127.0.0.1:port over `threads` keep-alive
+    connections (each POST tried 3 times on a connection error):
+    (seconds, n_ok, errors[:3], n_errors); ok means 204."""
+    lock = threading.Lock()
+    st = {"next": 0, "ok": 0, "err": 0, "errors": []}
+
+    def fail(text):
+        with lock:
+            st["err"] += 1
+            if len(st["errors"]) < 3:
+                st["errors"].append(text)
+
+    def worker():
+        conn = None
+        while True:
+            with lock:
+                i = st["next"]
+                st["next"] += 1
+            if i >= len(bodies):
+                break
+            for attempt in range(3):
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn.request("POST", path, bodies[i], {"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    data = r.read()
+                    if r.status == 204:
+                        with lock:
+                            st["ok"] += 1
+                    else:
+                        fail("%d %s" % (r.status, data[:200]))
+                    break
+                except (OSError, http.client.HTTPException) as e:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    if attempt == 2:
+                        fail("exception %r" % e)
+        if conn is not None:
+            conn.close()
+
+    t = time.monotonic()
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    return time.monotonic() - t, st["ok"], st["errors"], st["err"]

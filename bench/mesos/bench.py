@@ -28,7 +28,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -164,49 +163,9 @@ def start_pair(tag, agents, cpus, mem, disk, alloc_interval, flags=()):
 
 
 def post_jobs(srv, bodies, threads=8):
-    """POSTs the bodies over keep-alive connections; (seconds, n_ok, errors[:3])."""
-    lock = threading.Lock()
-    st = {"next": 0, "ok": 0, "errors": []}
-
-    def worker():
-        conn = None
-        while True:
-            with lock:
-                i = st["next"]
-                st["next"] += 1
-            if i >= len(bodies):
-                break
-            for attempt in range(3):
-                try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-                    conn.request("POST", "/v1/scheduler/iso8601", bodies[i],
-                                 {"Content-Type": "application/json"})
-                    r = conn.getresponse()
-                    data = r.read()
-                    with lock:
-                        if r.status == 204:
-                            st["ok"] += 1
-                        elif len(st["errors"]) < 3:
-                            st["errors"].append("%d %s" % (r.status, data[:200]))
-                    break
-                except (OSError, http.client.HTTPException) as e:
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    if attempt == 2:
-                        with lock:
-                            st["errors"].append("exception %r" % e)
-        if conn is not None:
-            conn.close()
-
-    t = time.monotonic()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    return time.monotonic() - t, st["ok"], st["errors"][:3]
+    """POSTs the bodies (benchlib.post_jobs); (seconds, n_ok, errors[:3])."""
+    secs, ok, errors, _ = benchlib.post_jobs(srv.port, bodies, threads)
+    return secs, ok, errors
 
 
 def job_body(name, schedule):

@@ -59,7 +59,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -304,53 +303,11 @@ def post_lead_ms(n):
 
 
 def chronos_post(srv, bodies, threads=8):
-    """POSTs the bodies over `threads` keep-alive connections: (seconds,
-    errors[:3], n_errors)."""
-    lock = threading.Lock()
-    st = {"next": 0, "err": 0, "errors": []}
-
-    def worker():
-        conn = None
-        while True:
-            with lock:
-                i = st["next"]
-                st["next"] += 1
-            if i >= len(bodies):
-                break
-            for attempt in range(3):
-                try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-                    conn.request("POST", "/v1/scheduler/iso8601", bodies[i],
-                                 {"Content-Type": "application/json"})
-                    r = conn.getresponse()
-                    data = r.read()
-                    if r.status != 204:
-                        with lock:
-                            st["err"] += 1
-                            st["errors"].append("%d %s" % (r.status, data[:120]))
-                    break
-                except (OSError, http.client.HTTPException) as e:
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    if attempt == 2:
-                        with lock:
-                            st["err"] += 1
-                            st["errors"].append(repr(e))
-        if conn is not None:
-            conn.close()
-
-    t = time.monotonic()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    secs = time.monotonic() - t
+    """POSTs the bodies (benchlib.post_jobs): (seconds, errors[:3], n_errors)."""
+    secs, _, errors, n_err = benchlib.post_jobs(srv.port, bodies, threads)
     if len(bodies) >= 100 and secs > 0:
         SEEN_POST["rate"] = len(bodies) / secs
-    return secs, st["errors"][:3], st["err"]
+    return secs, errors, n_err
 
 
 def chronos_bodies(stamps, n, schedule_of):
