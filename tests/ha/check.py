@@ -17,12 +17,32 @@ import os
 import sys
 
 
-def ranges(ledger_path):
+def read_ranges(path):
     try:
-        with open(ledger_path) as f:
+        with open(path) as f:
             return [(e["fromMs"], e["toMs"], e["count"], e["reason"]) for e in json.load(f)]
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError, TypeError):
         return []
+
+
+def ranges(ledger_path):
+    """The ledger just read, with every entry an earlier call saw.
+
+    A job's ledger keeps its last 32 entries; a long test on a loaded
+    machine (many "coalesced-busy" entries) can push out the oldest before
+    the last check.  An entry, once reported, stays a fact, so each call
+    keeps what it saw in LEDGERDIR/JOB.seen.json and accounts with the
+    union: an instant the server forgot it ledgered is not called missed,
+    while one it launched after ledgering still counts as both."""
+    seen_path = ledger_path[:-len(".json")] + ".seen.json"
+    seen = read_ranges(seen_path)
+    union = sorted(set(seen) | set(read_ranges(ledger_path)))
+    try:
+        with open(seen_path, "w") as f:
+            json.dump([dict(fromMs=a, toMs=b, count=c, reason=r) for a, b, c, r in union], f)
+    except OSError:
+        pass
+    return union
 
 
 def main():
