@@ -939,18 +939,22 @@ static void log_run_end(struct chr_loop *l, const struct chr_event *ev, const st
     const char *id = ev->u.status.run_id, *job = b->job;
     const char *why = ev->u.status.reason != NULL ? ev->u.status.reason : "";
     int64_t now = chr_clock_wall_ms();
-    long long took = b->started_ms != INT64_MIN ? (long long)(now - b->started_ms) : -1;
+    /* A run this server did not see start (adopted from the store after a
+     * failover or a restart) has no known duration: said so, not "-1 ms". */
+    char took[72] = "an unknown time (it started before this server took over)";
+    if (b->started_ms != INT64_MIN)
+        snprintf(took, sizeof took, "%lld ms", (long long)(now - b->started_ms));
     int code = ev->u.status.exit_code;
     switch (ev->u.status.state) {
     case CHR_RUN_FINISHED:
-        chr_log_event(CHR_LOG_INFO, job, id, "run %s of job %s finished in %lld ms", id, job, took);
+        chr_log_event(CHR_LOG_INFO, job, id, "run %s of job %s finished in %s", id, job, took);
         return;
     case CHR_RUN_FAILED:
         if (strstr(why, "maxCompletionTime") != NULL)
-            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s timed out after %lld ms: %s",
+            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s timed out after %s: %s",
                           id, job, took, why);
         else
-            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s failed: exit %d after %lld ms%s%s",
+            chr_log_event(CHR_LOG_WARN, job, id, "run %s of job %s failed: exit %d after %s%s%s",
                           id, job, code, took, why[0] && strncmp(why, "exit ", 5) ? ": " : "",
                           strncmp(why, "exit ", 5) ? why : ""); /* "exit N" says it twice */
         break;
