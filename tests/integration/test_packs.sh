@@ -221,8 +221,16 @@ check "the listing has every job ($TOTAL)" is "$TOTAL" 310
 stop
 check "a graceful stop packs what is held" logged 'packs: packed [0-9]* shards before stopping'
 start
-check "1: a graceful restart reads 0 nodes one by one" is "$READ" 0
-check "1: and takes every job from the packs" is "$FROM" "$TOTAL"
+# The stop's packing is bounded (5 s); on a loaded machine it can run out
+# and says so; the shards it left are then read one by one, which is slower,
+# not wrong.  Otherwise nothing may be read.
+if logged 'shards left unpacked at the stop'; then
+  echo "     the stop left shards unpacked (a loaded machine): $READ jobs read"
+  check "1: a restart after a cut-short packing loads every job" is "$((FROM + READ))" "$TOTAL"
+else
+  check "1: a graceful restart reads 0 nodes one by one" is "$READ" 0
+  check "1: and takes every job from the packs" is "$FROM" "$TOTAL"
+fi
 check "1: with no bad shard and no stale entry" is "$BAD/$STALE" 0/0
 check "1: the job count is right" count_right
 check "1: the listing equals the one before the stop" same
