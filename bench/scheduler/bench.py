@@ -27,6 +27,8 @@ import datetime
 import http.client
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -53,6 +55,15 @@ BURST_JOBS = env_int("BURST_JOBS", 2000, 300)
 IDLE_JOBS = env_int("IDLE_JOBS", 100000, 5000)
 POST_THREADS = env_int("POST_THREADS", 16, 16)
 BURST_WAIT_S = env_int("BURST_WAIT_S", 70, 15)
+# Which bursts: "a" (default resources), "b" (tiny ones) or both.
+BURST_VARIANTS = os.environ.get("BURST_VARIANTS", "ab")
+# The spawn limit measured around each burst (limits.c, /bin/true, 2 in flight).
+LIMITS = os.environ.get("LIMITS", "")
+LIMIT_SPAWNS = env_int("LIMIT_SPAWNS", 3000, 1000)
+# PERF=<file>: `perf record -a -g` from the due instant until all are archived.
+PERF = os.environ.get("PERF", "")
+# ZK=<connect string>: the servers use that ZooKeeper as their store.
+ZK = os.environ.get("ZK", "")
 
 SUMMARY = []  # (benchmark, figure, value, target)
 
@@ -96,6 +107,8 @@ class Server(benchlib.Server):
         # SERVE_ARGS: more `chronos serve` flags, for A/B runs (e.g.
         # "--cgroups off" to see what a run's cgroup costs).
         extra = os.environ.get("SERVE_ARGS", "").split()
+        if ZK:  # a root of its own per server: the bench's servers never share one
+            extra += ["--zk", ZK, "--zk_path", "/chronos-bench-" + tag]
         super().__init__(CHRONOS, ["--data_dir", data_dir,
                                    "--verbose", "true" if verbose else "false"] + extra,
                          OUT, tag, PIDFILE)
@@ -347,14 +360,43 @@ def bench_lateness():
 # ---- 2. burst of launches ----------------------------------------------------
 
 
+def spawn_limit():
+    """The machine's spawn rate now (launches/s of /bin/true, 2 in flight,
+    limits.c); None without LIMITS."""
+    if not LIMITS:
+        return None
+    p = subprocess.run([LIMITS, "spawn", str(LIMIT_SPAWNS), "2", "/bin/true", "/dev/null"],
+                       capture_output=True, text=True)
+    try:
+        return json.loads(p.stdout)["rate"]
+    except (ValueError, KeyError):
+        say("  limits failed: %s" % p.stderr.strip())
+        return None
+
+
+def perf_start():
+    if not PERF:
+        return None
+    return subprocess.Popen(["perf", "record", "-a", "-g", "-q", "-o", PERF],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def perf_stop(p):
+    if p is not None:
+        p.send_signal(signal.SIGINT)
+        p.wait()
+
+
 def bench_burst(variant, extra, post_rate_hint, wait_s):
     say("== 2%s. durable launches: %d jobs due at one instant, /bin/true, shell false, %s" %
         (variant, BURST_JOBS, "resources " + (json.dumps(extra) if extra else "default "
                                                 "(cpus 0.1, mem 128, disk 256)")))
     data = os.path.join(TMPD, "burst" + variant)
+    lim0 = spawn_limit()
     srv = Server(data, "burst" + variant)
-    if srv.wait_ready() is None:
-        say("server did not answer /ping; log:\n" + srv.log_text())
+    if srv.wait_ready() is None or (ZK and not srv.wait_leading()):
+        say("server did not answer /ping (or lead); log:\n" + srv.log_text())
         srv.stop()
         return
     est = BURST_JOBS / (post_rate_hint or 2000)
@@ -370,6 +412,8 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
         (ok, secs, nerr, (": " + "; ".join(errs)) if errs else "", (due - now_ms()) / 1000))
     if now_ms() > due:
         say("  WARNING: posting ended after the due instant")
+    time.sleep(max(0, (due - now_ms()) / 1000 - 0.3))
+    perf = perf_start()
     time.sleep(max(0, (due - now_ms()) / 1000))
     cpu0 = proc_cpu_s(srv.pid)
     m0 = machine_cpu()
@@ -382,6 +426,7 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
         time.sleep(0.05)
     cpu1 = proc_cpu_s(srv.pid) if srv.alive() else cpu0
     m1 = machine_cpu()
+    perf_stop(perf)
     busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     busy_s = (m1[0] - m0[0]) / os.sysconf("SC_CLK_TCK")
     # The server's own count: every job's successCount.
@@ -393,6 +438,9 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     except (OSError, ValueError, http.client.HTTPException):
         pass
     stop_s = srv.stop()
+    lim1 = spawn_limit()
+    lims = [x for x in (lim0, lim1) if x]
+    lim = sum(lims) / len(lims) if lims else None
     allruns = [r for r in scan_runs(data) if r["due_ms"] == due]
     first = [r for r in allruns if r["attempt"] == 0]
     retries = [r for r in allruns if r["attempt"] > 0]
@@ -433,12 +481,18 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     say("  machine CPU from the due instant until all were archived (or the wait ended): "
         "%.0f%% busy of %d cpus, %.1f cpu-s = %.2f cpu-ms per exec'd run (all processes)" %
         (100 * busy, os.cpu_count(), busy_s, 1000 * busy_s / len(execs)))
-    say("  (process spawn ceilings: ~2,000 spawns/s sequential, ~3,500/s with 2 in flight; "
-        "each durable launch here also spawns a supervisor and makes several fsyncs)")
-    name = "2%s launches (%s)" % (variant, "default resources" if not extra else
-                                  "cpus 0.001 mem 1 disk 1")
+    if lim:
+        say("  spawn limit (posix_spawn of /bin/true, 2 in flight) before/after: %s/s; "
+            "launches/s %s" % (" / ".join("%.0f" % x for x in (lim0, lim1) if x),
+                               "= %.0f%% of it (target >= 50%%)" % (100 * rate / lim)
+                               if complete else "n/a"))
+    name = "2%s launches (%s)%s" % (variant, "default resources" if not extra else
+                                    "cpus 0.001 mem 1 disk 1", ", zk store" if ZK else "")
     if complete:
         SUMMARY.append((name, "launches/s due -> last exec", "%.0f /s" % rate, ""))
+        if lim:
+            SUMMARY.append((name, "of the spawn limit (%.0f /s)" % lim,
+                            "%.0f%%" % (100 * rate / lim), ">= 50%"))
         SUMMARY.append((name, "due -> last exec / last end", "%d / %d ms" %
                         (execs[-1], ends[-1] if ends else -1), ""))
     else:
@@ -605,10 +659,12 @@ def main():
         hint = bench_lateness()
         say("")
     if "burst" in which:
-        bench_burst("a", {}, hint, BURST_WAIT_S)
-        say("")
-        bench_burst("b", {"cpus": 0.001, "mem": 1, "disk": 1}, hint, BURST_WAIT_S)
-        say("")
+        if "a" in BURST_VARIANTS:
+            bench_burst("a", {}, hint, BURST_WAIT_S)
+            say("")
+        if "b" in BURST_VARIANTS:
+            bench_burst("b", {"cpus": 0.001, "mem": 1, "disk": 1}, hint, BURST_WAIT_S)
+            say("")
     if "idle" in which:
         bench_idle_and_restart()
         say("")

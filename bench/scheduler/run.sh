@@ -21,6 +21,14 @@
 # non-zero only when it cannot run.  BENCH_QUICK=1: a short smoke run whose
 # figures mean little.  Arguments (optional): a subset of
 # `lateness burst idle` (idle covers 3 and 4).
+#
+# Each burst also measures the machine's spawn limit (bench/peers/limits.c:
+# posix_spawn of /bin/true, 2 in flight) before and after it, and prints the
+# launches/s as a fraction of it.  BURST_VARIANTS=a|b|ab picks the bursts
+# (default ab), BURST_JOBS their size; BENCH_ZK=1 runs every server on a
+# private ZooKeeper (tests/zk/zk.sh) as its store instead of the local one;
+# PERF=<file> records `perf record -a -g` from each burst's due instant until
+# its runs are archived (the last burst's profile is kept).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -32,6 +40,7 @@ make -s B="$B" "$B/chronos" "$B/chronos-run-task"
 # The task of the lateness benchmark: prints the wall clock right after exec.
 gcc -O2 -static -o "$OUT/stamp" "$HERE/stamp.c" 2>/dev/null ||
   gcc -O2 -o "$OUT/stamp" "$HERE/stamp.c"
+gcc -O2 -Wall -o "$OUT/limits" bench/peers/limits.c
 
 TMPD=$(mktemp -d /tmp/chronos-bench-sched.XXXXXX)
 PIDFILE=$TMPD/pids
@@ -43,6 +52,7 @@ cleanup() {
   done <"$PIDFILE"
   # Supervisors (`chronos run-task ... $TMPD/.../runs/<id>`) and their tasks.
   pkill -KILL -f "$TMPD" 2>/dev/null || true
+  [ -d "$TMPD/zk" ] && tests/zk/zk.sh stop "$TMPD/zk" 2>/dev/null
   rm -rf "$TMPD"
 }
 trap cleanup EXIT
@@ -53,5 +63,12 @@ echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- 
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); binary: $B/chronos; temp dir: $TMPD; load average: $(cut -d" " -f1-3 /proc/loadavg)"
 echo
 
-CHRONOS=$(realpath "$B/chronos") STAMP=$(realpath "$OUT/stamp") TMPD=$TMPD PIDFILE=$PIDFILE \
+ZK=""
+if [ "${BENCH_ZK:-}" = 1 ]; then
+  ZK=$(ZK_JVM_OPTS="-Xms256m -Xmx1g -XX:+UseSerialGC" tests/zk/zk.sh start "$TMPD/zk" 1) ||
+    { echo "ZooKeeper did not start" >&2; exit 1; }
+  echo "store: ZooKeeper $ZK"
+fi
+
+ZK=$ZK LIMITS=$(realpath "$OUT/limits") CHRONOS=$(realpath "$B/chronos") STAMP=$(realpath "$OUT/stamp") TMPD=$TMPD PIDFILE=$PIDFILE \
   OUT=$(realpath "$OUT") python3 "$HERE/bench.py" "$@"
