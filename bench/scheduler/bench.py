@@ -27,6 +27,7 @@ import datetime
 import http.client
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -66,6 +67,7 @@ PERF = os.environ.get("PERF", "")
 ZK = os.environ.get("ZK", "")
 
 SUMMARY = []  # (benchmark, figure, value, target)
+LAST_SPAWN_CPU_MS = []  # CPU ms per spawn of each spawn_limit() run
 
 
 def say(*a):
@@ -213,6 +215,10 @@ def scan_runs(data_dir):
             f = p.split()
             if len(f) >= 2:
                 r["pid_start_ms"] = int(f[1])
+                r["task_pid"] = int(f[0])
+        c = read_file(os.path.join(d, "claim"))
+        if c and c.split() and c.split()[0].isdigit():
+            r["sup_pid"] = int(c.split()[0])
         s = read_file(os.path.join(d, "stdout"))
         if s and s.strip().isdigit():
             r["exec_ns"] = int(s.strip())
@@ -365,13 +371,48 @@ def spawn_limit():
     limits.c); None without LIMITS."""
     if not LIMITS:
         return None
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([LIMITS, "spawn", str(LIMIT_SPAWNS), "2", "/bin/true", "/dev/null"],
                        capture_output=True, text=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_SPAWN_CPU_MS.append(1000 * (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) /
+                             LIMIT_SPAWNS)
     try:
         return json.loads(p.stdout)["rate"]
     except (ValueError, KeyError):
         say("  limits failed: %s" % p.stderr.strip())
         return None
+
+
+def children(pid):
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def tree_cpu_s(pid):
+    """CPU seconds (user + system) of process `pid` and its live descendants,
+    with what each has reaped (cutime, cstime): every run's supervisor and
+    task are counted once, whoever reaped them (the server, its launcher)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in v[11:15])  # utime stime cutime cstime
+            for t in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    todo += [int(x) for x in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / tck
 
 
 def perf_start():
@@ -399,7 +440,8 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
         say("server did not answer /ping (or lead); log:\n" + srv.log_text())
         srv.stop()
         return
-    est = BURST_JOBS / (post_rate_hint or 2000)
+    # POST_RATE (jobs/s) when the machine is too busy for the default guess.
+    est = BURST_JOBS / (post_rate_hint or float(os.environ.get("POST_RATE", 2000)))
     due = now_ms() + int(max(3000, 2.5 * est * 1000 + 1500))
     bodies = []
     for i in range(BURST_JOBS):
@@ -416,6 +458,7 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     perf = perf_start()
     time.sleep(max(0, (due - now_ms()) / 1000))
     cpu0 = proc_cpu_s(srv.pid)
+    tree0 = tree_cpu_s(srv.pid)
     m0 = machine_cpu()
     limit = time.monotonic() + wait_s
     all_collected_s = None
@@ -425,6 +468,8 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
             break
         time.sleep(0.05)
     cpu1 = proc_cpu_s(srv.pid) if srv.alive() else cpu0
+    tree1 = tree_cpu_s(srv.pid) if srv.alive() else tree0
+    launchers = children(srv.pid)
     m1 = machine_cpu()
     perf_stop(perf)
     busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
@@ -442,6 +487,11 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     lims = [x for x in (lim0, lim1) if x]
     lim = sum(lims) / len(lims) if lims else None
     allruns = [r for r in scan_runs(data) if r["due_ms"] == due]
+    if PERF:  # chronos's processes, for `perf report --pid $(cat PERF.pids)`
+        pids = {srv.pid} | set(launchers) | {r[k] for r in allruns
+                                              for k in ("sup_pid", "task_pid") if k in r}
+        with open(PERF + ".pids", "w") as f:
+            f.write(",".join(str(x) for x in sorted(pids)))
     first = [r for r in allruns if r["attempt"] == 0]
     retries = [r for r in allruns if r["attempt"] > 0]
     execs = sorted(r["pid_start_ms"] - due for r in allruns if r["pid_start_ms"] is not None)
@@ -481,6 +531,13 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     say("  machine CPU from the due instant until all were archived (or the wait ended): "
         "%.0f%% busy of %d cpus, %.1f cpu-s = %.2f cpu-ms per exec'd run (all processes)" %
         (100 * busy, os.cpu_count(), busy_s, 1000 * busy_s / len(execs)))
+    spawn_ms = LAST_SPAWN_CPU_MS[-2:]
+    run_ms = 1000 * (tree1 - tree0) / len(execs)
+    if spawn_ms:
+        sp = sum(spawn_ms) / len(spawn_ms)
+        say("  CPU per run, all of chronos's processes (server, launcher, supervisors, tasks): "
+            "%.2f ms; per spawn at the spawn limit: %.2f ms; CPU-bound launch rate = %.0f%% of "
+            "the spawn limit" % (run_ms, sp, 100 * sp / run_ms))
     if lim:
         say("  spawn limit (posix_spawn of /bin/true, 2 in flight) before/after: %s/s; "
             "launches/s %s" % (" / ".join("%.0f" % x for x in (lim0, lim1) if x),
@@ -493,6 +550,9 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
         if lim:
             SUMMARY.append((name, "of the spawn limit (%.0f /s)" % lim,
                             "%.0f%%" % (100 * rate / lim), ">= 50%"))
+        if spawn_ms:
+            SUMMARY.append((name, "CPU ms per run / per spawn",
+                            "%.2f / %.2f = %.0f%%" % (run_ms, sp, 100 * sp / run_ms), ">= 50%"))
         SUMMARY.append((name, "due -> last exec / last end", "%d / %d ms" %
                         (execs[-1], ends[-1] if ends else -1), ""))
     else:
