@@ -63,6 +63,9 @@ LIMITS = os.environ.get("LIMITS", "")
 LIMIT_SPAWNS = env_int("LIMIT_SPAWNS", 3000, 1000)
 # PERF=<file>: `perf record -a -g` from the due instant until all are archived.
 PERF = os.environ.get("PERF", "")
+# PERF_TREE=<file>: the burst's server runs under `perf record -g` (it and
+# every process it starts, nothing else: a clean profile on a shared machine).
+PERF_TREE = os.environ.get("PERF_TREE", "")
 # ZK=<connect string>: the servers use that ZooKeeper as their store.
 ZK = os.environ.get("ZK", "")
 
@@ -117,6 +120,22 @@ class Server(benchlib.Server):
 
     def get(self, path, timeout=120):
         return self.request("GET", path, timeout=timeout)
+
+    def start(self):
+        if PERF_TREE and self.tag.startswith("burst") and self.args[0] != "perf":
+            self.args = ["perf", "record", "-g", "-q", "-o", PERF_TREE, "--"] + self.args
+        super().start()
+
+    @property
+    def pid(self):
+        """The server's (under PERF_TREE, perf's child)."""
+        if self.args[0] == "perf":
+            for _ in range(200):
+                kids = children(self.proc.pid)
+                if kids:
+                    return kids[0]
+                time.sleep(0.01)
+        return self.proc.pid
 
 
 def post_jobs(srv, bodies, threads=POST_THREADS):
