@@ -417,7 +417,7 @@ def children(pid):
 def tree_cpu_s(pid):
     """CPU seconds (user + system) of process `pid` and its live descendants,
     with what each has reaped (cutime, cstime): every run's supervisor and
-    task are counted once, whoever reaped them (the server, its launcher)."""
+    task are counted once, whoever reaped them (the server, or a process it started)."""
     tck = os.sysconf("SC_CLK_TCK")
     total, todo = 0, [pid]
     while todo:
@@ -554,7 +554,7 @@ def bench_burst(variant, extra, post_rate_hint, wait_s):
     run_ms = 1000 * (tree1 - tree0) / len(execs)
     if spawn_ms:
         sp = sum(spawn_ms) / len(spawn_ms)
-        say("  CPU per run, all of chronos's processes (server, launcher, supervisors, tasks): "
+        say("  CPU per run, all of chronos's processes (server, supervisors, tasks): "
             "%.2f ms; per spawn at the spawn limit: %.2f ms; CPU-bound launch rate = %.0f%% of "
             "the spawn limit" % (run_ms, sp, 100 * sp / run_ms))
     if lim:
