@@ -51,7 +51,7 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
+.PHONY: all deps run test test-bins unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
 all: deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
@@ -206,9 +206,17 @@ SMOKE_FUZZ_DECODER_SECONDS ?= 2
 run: all
 	@$(B)/chronos serve --data_dir data
 
-test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS) $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
-	@B=$(B) UNITS="$(UNIT_NAMES)" SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
+# The servers first; run-tests.sh starts the suites that need only them
+# while it builds the rest (test-bins, BUILD_REST: its log in
+# $(B)/test-logs/build.log), so the tests that mostly wait overlap the build.
+TEST_BINS := $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS)
+	@B=$(B) UNITS="$(UNIT_NAMES)" SIMS="$(SIM_NAMES)" FUZZES="$(FUZZ_NAMES)" \
+	  BUILD_REST="$(MAKE) --no-print-directory test-bins" \
+	  SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
 	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
+test-bins: deps $(TEST_BINS)
 
 unit: deps $(UNIT_BINS)
 	@B=$(B) UNITS="$(UNIT_NAMES)" ONLY=unit scripts/run-tests.sh

@@ -71,14 +71,20 @@ run() {
 # ---- The suites, as a queue -------------------------------------------------
 #
 # Every suite is one line in $Q/jobs: "CLASS LIMIT NAME<TAB>COMMAND".  CLASS zk
-# (the tests that start ZooKeeper clusters and time failovers) run one at a
-# time in their own lane, so two of them never compete for the cores (their
-# timing assertions are about sessions of a few seconds); everything else is
-# taken by TEST_JOBS workers (3) side by side, longest first by the times of
-# the last run ($LOGS/times), so the long suites do not end up last.  Three
-# and not two on a 2-core machine: most suites wait (on timers, fsync,
+# (the tests that start ZooKeeper clusters and time failovers) run in their
+# own lanes, ZK_JOBS (2) at a time, so no more of them than that compete for
+# the cores (their timing assertions are about sessions of a few seconds);
+# everything else is taken by TEST_JOBS workers (3) side by side, longest
+# first by the times of the last run ($LOGS/times; on a fresh clone
+# tests/suite-times, a run's times on 2 cores), so the long suites do not end
+# up last.  More lanes than cores: most suites wait (on timers, fsync,
 # ZooKeeper, servers starting) far more than they compute - each suite's
 # line shows its CPU seconds beside its wall time.
+#
+# CLASS bin (unit tests, simulations, fuzz targets) needs the binaries that
+# BUILD_REST builds (`make test` passes it: the suites that need only the
+# servers start while the rest builds); a worker skips them until the build
+# is done, then takes what is left.
 Q=$LOGS/queue
 rm -rf "$Q"
 mkdir -p "$Q"
@@ -113,7 +119,7 @@ add_main() {
   for variant in test asan; do
     # The Makefile's list (UNITS), so a binary left over from a moved test never runs.
     for name in ${UNITS:-$(cd "$B/$variant/unit" 2>/dev/null && find . -type f -perm -u+x ! -name '*.d' | sed 's|^\./||' | sort)}; do
-      add main 300 "unit[$variant] $name" "$B/$variant/unit/$name"
+      add bin 300 "unit[$variant] $name" "$B/$variant/unit/$name"
     done
   done
   # Deterministic simulations (a fixed set of seeds; `make sim SEEDS=N` runs more).
@@ -123,8 +129,8 @@ add_main() {
   for variant in test asan; do
     local args=""
     [ "$variant" = asan ] && args=" --seeds 3"
-    for bin in $(find "$B/$variant/sim" -type f -perm -u+x ! -name '*.d' 2>/dev/null | sort); do
-      add main 600 "sim[$variant] ${bin#$B/$variant/sim/}" "$bin$args"
+    for name in ${SIMS:-$(cd "$B/$variant/sim" 2>/dev/null && find . -type f -perm -u+x ! -name '*.d' | sed 's|^\./||' | sort)}; do
+      add bin 600 "sim[$variant] $name" "$B/$variant/sim/$name$args"
     done
   done
   [ "$ONLY" = all ] || return 0
@@ -143,13 +149,13 @@ add_main() {
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
   # time engine's targets get SMOKE_FUZZ_SECONDS each, the decoders of what
   # comes from disk and ZooKeeper SMOKE_FUZZ_DECODER_SECONDS.
-  for f in $(ls "$B"/fuzz/fuzz_* 2>/dev/null | grep -v '\.' | sort); do
-    n=$(basename "$f")
+  for n in ${FUZZES:-$(cd "$B/fuzz" 2>/dev/null && ls fuzz_* | grep -v '\.' | sort)}; do
+    f=$B/fuzz/$n
     case $n in
       fuzz_cron|fuzz_instant|fuzz_interval) secs=$SMOKE_FUZZ_SECONDS ;;
       *) secs=$SMOKE_FUZZ_DECODER_SECONDS ;;
     esac
-    add main $((secs + 120)) "fuzz $n (${secs}s)" \
+    add bin $((secs + 120)) "fuzz $n (${secs}s)" \
       "mkdir -p '$B/fuzz/corpus/$n' && '$f' -max_total_time=$secs '$B/fuzz/corpus/$n' tests/fuzz/seeds/$n && echo '1 passed, 0 failed'"
   done
   # Lint (banned functions, raw allocation, I/O in the core, the arrows).
@@ -159,25 +165,61 @@ add_main() {
 # Orders the queue: longest first by the last run's times (unknown: first,
 # as they may be long), then numbers the lines so workers can claim them.
 order() {
-  awk -F'\t' -v times="$LOGS/times" '
+  local times=$LOGS/times
+  [ -s "$times" ] || times=tests/suite-times
+  awk -F'\t' -v times="$times" '
     BEGIN { while ((getline l < times) > 0) { t = l; sub(/ .*/, "", t); n = l; sub(/^[^ ]* /, "", n); est[n] = t } }
     { split($1, h, " "); name = $1; sub(/^[^ ]* [^ ]* /, "", name)
       printf "%09d\t%s\n", (name in est) ? est[name] * 10 : 999999, $0 }' "$Q/jobs" |
     sort -t"$(printf '\t')" -k1,1nr | cut -f2- | nl -ba -nrz -w5 -s' ' >"$Q/ordered"
 }
 
-# worker CLASS: takes the next unclaimed suite of CLASS until none is left.
-worker() {
+# build_rest: BUILD_REST (the binaries of the bin suites) in the background,
+# its output in $LOGS/build.log; $Q/built holds its exit status when done.
+build_rest() {
+  if [ -z "${BUILD_REST:-}" ]; then echo 0 >"$Q/built"; return; fi
+  (
+    t0=$(date +%s)
+    bash -c "$BUILD_REST" >"$LOGS/build.log" 2>&1
+    rc=$?
+    echo "build of the unit, simulation and fuzz binaries: $(( $(date +%s) - t0 )) s (rc $rc)" >"$RES/.build"
+    echo "$rc" >"$Q/built"
+  ) &
+  builder=$!
+}
+built() { [ -s "$Q/built" ]; }
+
+# claim_pass CLASS: one pass over the queue, running every unclaimed suite of
+# CLASS (and of class bin once the build is done).
+claim_pass() {
   local class=$1 num cls limit rest name cmd
   while IFS= read -r line; do
     num=${line%% *}; rest=${line#* }
     cls=${rest%% *}; rest=${rest#* }
-    [ "$cls" = "$class" ] || continue
+    if [ "$cls" = bin ] && [ "$class" = main ]; then
+      built || continue
+    elif [ "$cls" != "$class" ]; then
+      continue
+    fi
+    [ -e "$Q/claim.$num" ] && continue
     mkdir "$Q/claim.$num" 2>/dev/null || continue
     limit=${rest%% *}; rest=${rest#* }
     name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
     run "$name" "$limit" bash -c "$cmd"
   done <"$Q/ordered"
+}
+
+# worker CLASS: takes the next unclaimed suite of CLASS until none is left;
+# a main worker then waits for the build and takes the bin suites left.
+worker() {
+  claim_pass "$1"
+  [ "$1" = main ] || return 0
+  built || { while ! built; do sleep 0.5; done; claim_pass main; }
+  if [ "$(cat "$Q/built")" != 0 ] && [ ! -e "$Q/claim.build-log" ] && mkdir "$Q/claim.build-log" 2>/dev/null; then
+    echo "FAIL the build of the unit, simulation and fuzz binaries; $LOGS/build.log:"
+    grep -E 'error|Error' "$LOGS/build.log" | head -20 | sed 's/^/    > /'
+    tail -n 15 "$LOGS/build.log" | sed 's/^/    | /'
+  fi
 }
 
 lane_time() { # lane_time NAME CLASS: runs a worker, says how long it took
@@ -190,11 +232,15 @@ add_zk
 add_main
 order
 t_start=$(date +%s)
+build_rest
 TEST_JOBS=${TEST_JOBS:-3}
-[ "$TEST_LANES" -gt 1 ] || TEST_JOBS=1
+ZK_JOBS=${ZK_JOBS:-2}
+[ "$TEST_LANES" -gt 1 ] || { TEST_JOBS=1; ZK_JOBS=1; }
 pids=()
 if [ "$TEST_LANES" -gt 1 ]; then
-  lane_time zookeeper zk & pids+=($!)
+  for z in $(seq 1 "$ZK_JOBS"); do
+    lane_time "zookeeper$z" zk & pids+=($!)
+  done
 fi
 for w in $(seq 2 "$TEST_JOBS"); do
   lane_time "main$w" main & pids+=($!)
@@ -202,6 +248,7 @@ done
 lane_time main1 main
 for p in "${pids[@]}"; do wait "$p"; done
 [ "$TEST_LANES" -gt 1 ] || lane_time zookeeper zk
+[ -z "${builder:-}" ] || wait "$builder"
 
 passed=0 failed=0 failed_names=()
 for r in "$RES"/*; do
@@ -209,7 +256,11 @@ for r in "$RES"/*; do
   passed=$((passed + p)); failed=$((failed + f))
   [ "$f" -gt 0 ] && failed_names+=("$name")
 done
+cat "$RES"/.build 2>/dev/null
 cat "$RES"/.lane-* 2>/dev/null | tr '\n' ';' | sed 's/;$/\n/;s/;/; /g'
+if [ "$(cat "$Q/built")" != 0 ]; then
+  failed=$((failed + 1)); failed_names+=("the build (see $LOGS/build.log)")
+fi
 # Each suite's time (tenths of a second) for the next run's order.
 cat "$RES"/.time-* 2>/dev/null | awk '{ printf "%d %s\n", $1 / 10, substr($0, index($0, " ") + 1) }' >"$LOGS/times.new" &&
   mv "$LOGS/times.new" "$LOGS/times"
