@@ -23,34 +23,53 @@ mkdir -p "$LOGS" "$RES"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# counts LOG: "PASSED FAILED" of a suite's log: cmocka's last summary lines,
+# else the last "N passed, N failed" line (optionally "name: " first), else
+# "0 0" (one awk: this runs for each of ~140 suites).
+counts() {
+  awk '
+    /^\[  PASSED  \] [0-9]+ test/ { p = $4 }
+    /^\[  FAILED  \] [0-9]+ test/ { f = $4 }
+    /^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed/ {
+      l = $0; sub(/^[A-Za-z-]+: /, "", l); split(l, w, " ")
+      lp = w[1]; lf = w[3]; seen = 1 }
+    END {
+      if (p != "" || f != "") print p + 0, f + 0
+      else if (seen) print lp + 0, lf + 0
+      else print 0, 0 }' "$1"
+}
+
+# cpu_of FILE: the CPU seconds /usr/bin/time wrote ("U S" on its last line),
+# rounded; "?" when there are none.
+cpu_of() {
+  local line="" last="" u s
+  while IFS= read -r line || [ -n "$line" ]; do last=$line; done 2>/dev/null <"$1"
+  read -r u s <<<"$last"
+  if [[ "$u" =~ ^[0-9]+\.[0-9][0-9]$ && "$s" =~ ^[0-9]+\.[0-9][0-9]$ ]]; then
+    echo $(( (10#${u/./} + 10#${s/./} + 50) / 100 ))
+  else
+    echo "?"
+  fi
+}
+
 # run NAME TIMEOUT CMD...: runs one suite; its counts and time go to $RES.
+# Few processes of its own (bash's clock, one awk): it runs ~140 times.
 run() {
   local name=$1 limit=$2; shift 2
-  local file; file=$(echo "$name" | tr '/ ' '__')
+  local file=${name//[\/ ]/_}
   local log="$LOGS/$file.log"
   local rc p f t0 t1
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/[.,]/}
   # CPU seconds (user + system, children included) beside the wall time:
   # what a suite costs the machine, not only how long it waits.
   /usr/bin/time -f '%U %S' -o "$RES/.cpu-$file" timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1
   rc=$?
-  local cpu
-  cpu=$(tail -1 "$RES/.cpu-$file" 2>/dev/null | awk 'NF == 2 { printf "%.0f", $1 + $2 }')
-  cpu=${cpu:-?}
-  t1=$(date +%s%N)
-  p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | tail -1 | grep -oE '[0-9]+' | head -1)
-  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | tail -1 | grep -oE '[0-9]+' | head -1)
-  if [ -z "$p$f" ]; then
-    local line
-    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    if [ -n "$line" ]; then
-      p=$(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/')
-      f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-    fi
-  fi
-  p=${p:-0}; f=${f:-0}
+  local cpu; cpu=$(cpu_of "$RES/.cpu-$file")
+  t1=${EPOCHREALTIME/[.,]/}
+  read -r p f < <(counts "$log")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # ran nothing: a defect
+  t0=$(( t0 * 1000 )); t1=$(( t1 * 1000 ))   # microseconds to nanoseconds
   local secs=$(( (t1 - t0) / 1000000000 )) tenth=$(( (t1 - t0) / 100000000 % 10 ))
   echo "$p $f $name" >"$RES/$file"
   echo "$(( (t1 - t0) / 100000000 )) $name" >"$RES/.time-$file"
@@ -189,6 +208,17 @@ build_rest() {
 }
 built() { [ -s "$Q/built" ]; }
 
+# claim ID: true for the one worker that creates $Q/claim.ID first (bash's
+# noclobber: an O_EXCL open, no process; a worker passes every line).
+claim() {
+  local rc
+  set -C
+  { : >"$Q/claim.$1"; } 2>/dev/null
+  rc=$?
+  set +C
+  return $rc
+}
+
 # claim_pass CLASS: one pass over the queue, running every unclaimed suite of
 # CLASS (and of class bin once the build is done).
 claim_pass() {
@@ -201,8 +231,7 @@ claim_pass() {
     elif [ "$cls" != "$class" ]; then
       continue
     fi
-    [ -e "$Q/claim.$num" ] && continue
-    mkdir "$Q/claim.$num" 2>/dev/null || continue
+    claim "$num" || continue
     limit=${rest%% *}; rest=${rest#* }
     name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
     run "$name" "$limit" bash -c "$cmd"
@@ -215,7 +244,7 @@ worker() {
   claim_pass "$1"
   [ "$1" = main ] || return 0
   built || { while ! built; do sleep 0.5; done; claim_pass main; }
-  if [ "$(cat "$Q/built")" != 0 ] && [ ! -e "$Q/claim.build-log" ] && mkdir "$Q/claim.build-log" 2>/dev/null; then
+  if [ "$(cat "$Q/built")" != 0 ] && claim build-log; then
     echo "FAIL the build of the unit, simulation and fuzz binaries; $LOGS/build.log:"
     grep -E 'error|Error' "$LOGS/build.log" | head -20 | sed 's/^/    > /'
     tail -n 15 "$LOGS/build.log" | sed 's/^/    | /'
