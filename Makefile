@@ -51,10 +51,10 @@ REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 
-.PHONY: all deps run test test-bins unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
+.PHONY: all deps npm-deps run test test-bins unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
-all: deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
+all: deps npm-deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
 
 # The man page, written from the binary's own help texts (so they cannot
 # disagree); docs/chronos.1 is the committed copy (`man ./docs/chronos.1`).
@@ -75,12 +75,17 @@ install: all
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' examples/chronos.service >$(B)/chronos.service
 	install -D -m 0644 $(B)/chronos.service $(DESTDIR)$(PREFIX)/lib/systemd/system/chronos.service
 
+# The Debian packages; npm-deps the dashboard's npm packages (the browser
+# tests need them, the build does not: they install beside the compiles).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh apt
+npm-deps: deps
+	@scripts/deps.sh npm
 
 FORCE:
-# Run every time; rewrites the table only when the dashboard changed.
-$(DASH_GEN): FORCE | deps
+# Run every time; rewrites the table only when the dashboard changed.  After
+# npm-deps: a bundle rebuilt here must not npm ci at the same time.
+$(DASH_GEN): FORCE | npm-deps
 	@scripts/dashboard.sh $@
 
 # Each object (and test binary) depends on the headers it includes, as the
@@ -211,7 +216,7 @@ run: all
 # $(B)/test-logs/build.log), so the tests that mostly wait overlap the build.
 TEST_BINS := $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
-test: deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS)
+test: deps npm-deps $(B)/chronos $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS)
 	@B=$(B) UNITS="$(UNIT_NAMES)" SIMS="$(SIM_NAMES)" FUZZES="$(FUZZ_NAMES)" \
 	  BUILD_REST="$(MAKE) --no-print-directory test-bins" \
 	  SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \

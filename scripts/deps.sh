@@ -36,7 +36,14 @@ npm_ci() { # the dashboard's npm packages, when the lockfile changed since the l
   (cd "$d" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
     echo "deps: npm ci failed: the browser tests cannot run; the build uses the committed dashboard bundle" >&2
 }
-if [ -z "$missing" ]; then npm_ci; exit 0; fi
+# `deps.sh apt`: the packages only; `deps.sh npm`: the npm packages only
+# (make runs that beside the compiles: it mostly waits on the network).
+only=${1:-}
+if [ "$only" = npm ]; then npm_ci; exit 0; fi
+if [ -z "$missing" ]; then
+  [ "$only" = apt ] || npm_ci
+  exit 0
+fi
 echo "deps: installing$missing"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -46,4 +53,4 @@ if ! $SUDO apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; 
   $SUDO apt-get update -qq
   $SUDO apt-get install -y --no-install-recommends $missing
 fi
-npm_ci
+[ "$only" = apt ] || npm_ci
