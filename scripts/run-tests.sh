@@ -219,31 +219,40 @@ claim() {
   return $rc
 }
 
-# claim_pass CLASS: one pass over the queue, running every unclaimed suite of
-# CLASS (and of class bin once the build is done).
-claim_pass() {
-  local class=$1 num cls limit rest name cmd
+# next_suite CLASS: runs the first unclaimed suite of CLASS in the queue's
+# order (those of class bin too once the build is done); false when there is
+# none to take now.  Each time from the top: a long bin suite skipped while
+# the build ran is the next one taken after it, not one after the rest.
+next_suite() {
+  local class=$1 have_bins=false num cls limit rest name cmd
+  built && have_bins=true
   while IFS= read -r line; do
     num=${line%% *}; rest=${line#* }
     cls=${rest%% *}; rest=${rest#* }
     if [ "$cls" = bin ] && [ "$class" = main ]; then
-      built || continue
+      $have_bins || continue
     elif [ "$cls" != "$class" ]; then
       continue
     fi
+    [ -e "$Q/claim.$num" ] && continue
     claim "$num" || continue
     limit=${rest%% *}; rest=${rest#* }
     name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
     run "$name" "$limit" bash -c "$cmd"
+    return 0
   done <"$Q/ordered"
+  return 1
 }
 
-# worker CLASS: takes the next unclaimed suite of CLASS until none is left;
-# a main worker then waits for the build and takes the bin suites left.
+# worker CLASS: takes suites of CLASS until none is left; a main worker
+# then waits for the build and takes the bin suites left.
 worker() {
-  claim_pass "$1"
+  while next_suite "$1"; do :; done
   [ "$1" = main ] || return 0
-  built || { while ! built; do sleep 0.5; done; claim_pass main; }
+  if ! built; then
+    while ! built; do sleep 0.5; done
+    while next_suite main; do :; done
+  fi
   if [ "$(cat "$Q/built")" != 0 ] && claim build-log; then
     echo "FAIL the build of the unit, simulation and fuzz binaries; $LOGS/build.log:"
     grep -E 'error|Error' "$LOGS/build.log" | head -20 | sed 's/^/    > /'
