@@ -28,4 +28,4 @@ if [ "$(cat $D/dist/.source-hash 2>/dev/null)" != "$hash" ]; then
   fi
   [ $built = yes ] || echo "dashboard: cannot rebuild with npm here: the committed bundle ($D/dist) is built in" >&2
 fi
-exec python3 scripts/embed-dashboard.py $D/dist "$out"
+exec /usr/bin/python3 scripts/embed-dashboard.py $D/dist "$out"

@@ -15,11 +15,16 @@
 # which the bench leaves alone); util-linux has its unshare.
 set -eu
 PKGS="gcc make time libc6-dev libcmocka-dev libjansson-dev libmicrohttpd-dev tzdata python3 clang libclang-rt-14-dev curl procps libcurl4-openssl-dev wrk openssl zookeeper libzookeeper-mt-dev podman runc busybox-static protobuf-compiler python3-protobuf libprotobuf-dev golang-github-mesos-mesos-go-dev python3-kazoo python3-httplib2 chromium nodejs cron redis-server util-linux"
+# One dpkg-query for all of them (every make runs this: a process per
+# package cost a second of CPU each time); a package it does not list is missing.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '/ install ok installed$/ { print $1 }')
 missing=""
 for p in $PKGS; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing="$missing $p"
-  fi
+  case "
+$installed
+" in *"
+$p
+"*) ;; *) missing="$missing $p" ;; esac
 done
 # npm: Debian's package, unless a node that ships its own is installed.
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
@@ -31,7 +36,14 @@ npm_ci() { # the dashboard's npm packages, when the lockfile changed since the l
   (cd "$d" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
     echo "deps: npm ci failed: the browser tests cannot run; the build uses the committed dashboard bundle" >&2
 }
-if [ -z "$missing" ]; then npm_ci; exit 0; fi
+# `deps.sh apt`: the packages only; `deps.sh npm`: the npm packages only
+# (make runs that beside the compiles: it mostly waits on the network).
+only=${1:-}
+if [ "$only" = npm ]; then npm_ci; exit 0; fi
+if [ -z "$missing" ]; then
+  [ "$only" = apt ] || npm_ci
+  exit 0
+fi
 echo "deps: installing$missing"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -41,4 +53,4 @@ if ! $SUDO apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; 
   $SUDO apt-get update -qq
   $SUDO apt-get install -y --no-install-recommends $missing
 fi
-npm_ci
+[ "$only" = apt ] || npm_ci

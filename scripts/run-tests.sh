@@ -23,34 +23,53 @@ mkdir -p "$LOGS" "$RES"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# counts LOG: "PASSED FAILED" of a suite's log: cmocka's last summary lines,
+# else the last "N passed, N failed" line (optionally "name: " first), else
+# "0 0" (one awk: this runs for each of ~140 suites).
+counts() {
+  awk '
+    /^\[  PASSED  \] [0-9]+ test/ { p = $4 }
+    /^\[  FAILED  \] [0-9]+ test/ { f = $4 }
+    /^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed/ {
+      l = $0; sub(/^[A-Za-z-]+: /, "", l); split(l, w, " ")
+      lp = w[1]; lf = w[3]; seen = 1 }
+    END {
+      if (p != "" || f != "") print p + 0, f + 0
+      else if (seen) print lp + 0, lf + 0
+      else print 0, 0 }' "$1"
+}
+
+# cpu_of FILE: the CPU seconds /usr/bin/time wrote ("U S" on its last line),
+# rounded; "?" when there are none.
+cpu_of() {
+  local line="" last="" u s
+  while IFS= read -r line || [ -n "$line" ]; do last=$line; done 2>/dev/null <"$1"
+  read -r u s <<<"$last"
+  if [[ "$u" =~ ^[0-9]+\.[0-9][0-9]$ && "$s" =~ ^[0-9]+\.[0-9][0-9]$ ]]; then
+    echo $(( (10#${u/./} + 10#${s/./} + 50) / 100 ))
+  else
+    echo "?"
+  fi
+}
+
 # run NAME TIMEOUT CMD...: runs one suite; its counts and time go to $RES.
+# Few processes of its own (bash's clock, one awk): it runs ~140 times.
 run() {
   local name=$1 limit=$2; shift 2
-  local file; file=$(echo "$name" | tr '/ ' '__')
+  local file=${name//[\/ ]/_}
   local log="$LOGS/$file.log"
   local rc p f t0 t1
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/[.,]/}
   # CPU seconds (user + system, children included) beside the wall time:
   # what a suite costs the machine, not only how long it waits.
   /usr/bin/time -f '%U %S' -o "$RES/.cpu-$file" timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1
   rc=$?
-  local cpu
-  cpu=$(tail -1 "$RES/.cpu-$file" 2>/dev/null | awk 'NF == 2 { printf "%.0f", $1 + $2 }')
-  cpu=${cpu:-?}
-  t1=$(date +%s%N)
-  p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | tail -1 | grep -oE '[0-9]+' | head -1)
-  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | tail -1 | grep -oE '[0-9]+' | head -1)
-  if [ -z "$p$f" ]; then
-    local line
-    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    if [ -n "$line" ]; then
-      p=$(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/')
-      f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-    fi
-  fi
-  p=${p:-0}; f=${f:-0}
+  local cpu; cpu=$(cpu_of "$RES/.cpu-$file")
+  t1=${EPOCHREALTIME/[.,]/}
+  read -r p f < <(counts "$log")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # ran nothing: a defect
+  t0=$(( t0 * 1000 )); t1=$(( t1 * 1000 ))   # microseconds to nanoseconds
   local secs=$(( (t1 - t0) / 1000000000 )) tenth=$(( (t1 - t0) / 100000000 % 10 ))
   echo "$p $f $name" >"$RES/$file"
   echo "$(( (t1 - t0) / 100000000 )) $name" >"$RES/.time-$file"
@@ -71,14 +90,20 @@ run() {
 # ---- The suites, as a queue -------------------------------------------------
 #
 # Every suite is one line in $Q/jobs: "CLASS LIMIT NAME<TAB>COMMAND".  CLASS zk
-# (the tests that start ZooKeeper clusters and time failovers) run one at a
-# time in their own lane, so two of them never compete for the cores (their
-# timing assertions are about sessions of a few seconds); everything else is
-# taken by TEST_JOBS workers (3) side by side, longest first by the times of
-# the last run ($LOGS/times), so the long suites do not end up last.  Three
-# and not two on a 2-core machine: most suites wait (on timers, fsync,
+# (the tests that start ZooKeeper clusters and time failovers) run in their
+# own lanes, ZK_JOBS (2) at a time, so no more of them than that compete for
+# the cores (their timing assertions are about sessions of a few seconds);
+# everything else is taken by TEST_JOBS workers (3) side by side, longest
+# first by the times of the last run ($LOGS/times; on a fresh clone
+# tests/suite-times, a run's times on 2 cores), so the long suites do not end
+# up last.  More lanes than cores: most suites wait (on timers, fsync,
 # ZooKeeper, servers starting) far more than they compute - each suite's
 # line shows its CPU seconds beside its wall time.
+#
+# CLASS bin (unit tests, simulations, fuzz targets) needs the binaries that
+# BUILD_REST builds (`make test` passes it: the suites that need only the
+# servers start while the rest builds); a worker skips them until the build
+# is done, then takes what is left.
 Q=$LOGS/queue
 rm -rf "$Q"
 mkdir -p "$Q"
@@ -113,7 +138,7 @@ add_main() {
   for variant in test asan; do
     # The Makefile's list (UNITS), so a binary left over from a moved test never runs.
     for name in ${UNITS:-$(cd "$B/$variant/unit" 2>/dev/null && find . -type f -perm -u+x ! -name '*.d' | sed 's|^\./||' | sort)}; do
-      add main 300 "unit[$variant] $name" "$B/$variant/unit/$name"
+      add bin 300 "unit[$variant] $name" "$B/$variant/unit/$name"
     done
   done
   # Deterministic simulations (a fixed set of seeds; `make sim SEEDS=N` runs more).
@@ -123,8 +148,8 @@ add_main() {
   for variant in test asan; do
     local args=""
     [ "$variant" = asan ] && args=" --seeds 3"
-    for bin in $(find "$B/$variant/sim" -type f -perm -u+x ! -name '*.d' 2>/dev/null | sort); do
-      add main 600 "sim[$variant] ${bin#$B/$variant/sim/}" "$bin$args"
+    for name in ${SIMS:-$(cd "$B/$variant/sim" 2>/dev/null && find . -type f -perm -u+x ! -name '*.d' | sed 's|^\./||' | sort)}; do
+      add bin 600 "sim[$variant] $name" "$B/$variant/sim/$name$args"
     done
   done
   [ "$ONLY" = all ] || return 0
@@ -143,13 +168,13 @@ add_main() {
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
   # time engine's targets get SMOKE_FUZZ_SECONDS each, the decoders of what
   # comes from disk and ZooKeeper SMOKE_FUZZ_DECODER_SECONDS.
-  for f in $(ls "$B"/fuzz/fuzz_* 2>/dev/null | grep -v '\.' | sort); do
-    n=$(basename "$f")
+  for n in ${FUZZES:-$(cd "$B/fuzz" 2>/dev/null && ls fuzz_* | grep -v '\.' | sort)}; do
+    f=$B/fuzz/$n
     case $n in
       fuzz_cron|fuzz_instant|fuzz_interval) secs=$SMOKE_FUZZ_SECONDS ;;
       *) secs=$SMOKE_FUZZ_DECODER_SECONDS ;;
     esac
-    add main $((secs + 120)) "fuzz $n (${secs}s)" \
+    add bin $((secs + 120)) "fuzz $n (${secs}s)" \
       "mkdir -p '$B/fuzz/corpus/$n' && '$f' -max_total_time=$secs '$B/fuzz/corpus/$n' tests/fuzz/seeds/$n && echo '1 passed, 0 failed'"
   done
   # Lint (banned functions, raw allocation, I/O in the core, the arrows).
@@ -159,25 +184,80 @@ add_main() {
 # Orders the queue: longest first by the last run's times (unknown: first,
 # as they may be long), then numbers the lines so workers can claim them.
 order() {
-  awk -F'\t' -v times="$LOGS/times" '
+  local times=$LOGS/times
+  [ -s "$times" ] || times=tests/suite-times
+  awk -F'\t' -v times="$times" '
     BEGIN { while ((getline l < times) > 0) { t = l; sub(/ .*/, "", t); n = l; sub(/^[^ ]* /, "", n); est[n] = t } }
     { split($1, h, " "); name = $1; sub(/^[^ ]* [^ ]* /, "", name)
       printf "%09d\t%s\n", (name in est) ? est[name] * 10 : 999999, $0 }' "$Q/jobs" |
     sort -t"$(printf '\t')" -k1,1nr | cut -f2- | nl -ba -nrz -w5 -s' ' >"$Q/ordered"
 }
 
-# worker CLASS: takes the next unclaimed suite of CLASS until none is left.
-worker() {
-  local class=$1 num cls limit rest name cmd
+# build_rest: BUILD_REST (the binaries of the bin suites) in the background,
+# its output in $LOGS/build.log; $Q/built holds its exit status when done.
+build_rest() {
+  if [ -z "${BUILD_REST:-}" ]; then echo 0 >"$Q/built"; return; fi
+  (
+    t0=$(date +%s)
+    bash -c "$BUILD_REST" >"$LOGS/build.log" 2>&1
+    rc=$?
+    echo "build of the unit, simulation and fuzz binaries: $(( $(date +%s) - t0 )) s (rc $rc)" >"$RES/.build"
+    echo "$rc" >"$Q/built"
+  ) &
+  builder=$!
+}
+built() { [ -s "$Q/built" ]; }
+
+# claim ID: true for the one worker that creates $Q/claim.ID first (bash's
+# noclobber: an O_EXCL open, no process; a worker passes every line).
+claim() {
+  local rc
+  set -C
+  { : >"$Q/claim.$1"; } 2>/dev/null
+  rc=$?
+  set +C
+  return $rc
+}
+
+# next_suite CLASS: runs the first unclaimed suite of CLASS in the queue's
+# order (those of class bin too once the build is done); false when there is
+# none to take now.  Each time from the top: a long bin suite skipped while
+# the build ran is the next one taken after it, not one after the rest.
+next_suite() {
+  local class=$1 have_bins=false num cls limit rest name cmd
+  built && have_bins=true
   while IFS= read -r line; do
     num=${line%% *}; rest=${line#* }
     cls=${rest%% *}; rest=${rest#* }
-    [ "$cls" = "$class" ] || continue
-    mkdir "$Q/claim.$num" 2>/dev/null || continue
+    if [ "$cls" = bin ] && [ "$class" = main ]; then
+      $have_bins || continue
+    elif [ "$cls" != "$class" ]; then
+      continue
+    fi
+    [ -e "$Q/claim.$num" ] && continue
+    claim "$num" || continue
     limit=${rest%% *}; rest=${rest#* }
     name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
     run "$name" "$limit" bash -c "$cmd"
+    return 0
   done <"$Q/ordered"
+  return 1
+}
+
+# worker CLASS: takes suites of CLASS until none is left; a main worker
+# then waits for the build and takes the bin suites left.
+worker() {
+  while next_suite "$1"; do :; done
+  [ "$1" = main ] || return 0
+  if ! built; then
+    while ! built; do sleep 0.5; done
+    while next_suite main; do :; done
+  fi
+  if [ "$(cat "$Q/built")" != 0 ] && claim build-log; then
+    echo "FAIL the build of the unit, simulation and fuzz binaries; $LOGS/build.log:"
+    grep -E 'error|Error' "$LOGS/build.log" | head -20 | sed 's/^/    > /'
+    tail -n 15 "$LOGS/build.log" | sed 's/^/    | /'
+  fi
 }
 
 lane_time() { # lane_time NAME CLASS: runs a worker, says how long it took
@@ -190,11 +270,15 @@ add_zk
 add_main
 order
 t_start=$(date +%s)
+build_rest
 TEST_JOBS=${TEST_JOBS:-3}
-[ "$TEST_LANES" -gt 1 ] || TEST_JOBS=1
+ZK_JOBS=${ZK_JOBS:-2}
+[ "$TEST_LANES" -gt 1 ] || { TEST_JOBS=1; ZK_JOBS=1; }
 pids=()
 if [ "$TEST_LANES" -gt 1 ]; then
-  lane_time zookeeper zk & pids+=($!)
+  for z in $(seq 1 "$ZK_JOBS"); do
+    lane_time "zookeeper$z" zk & pids+=($!)
+  done
 fi
 for w in $(seq 2 "$TEST_JOBS"); do
   lane_time "main$w" main & pids+=($!)
@@ -202,6 +286,7 @@ done
 lane_time main1 main
 for p in "${pids[@]}"; do wait "$p"; done
 [ "$TEST_LANES" -gt 1 ] || lane_time zookeeper zk
+[ -z "${builder:-}" ] || wait "$builder"
 
 passed=0 failed=0 failed_names=()
 for r in "$RES"/*; do
@@ -209,7 +294,11 @@ for r in "$RES"/*; do
   passed=$((passed + p)); failed=$((failed + f))
   [ "$f" -gt 0 ] && failed_names+=("$name")
 done
+cat "$RES"/.build 2>/dev/null
 cat "$RES"/.lane-* 2>/dev/null | tr '\n' ';' | sed 's/;$/\n/;s/;/; /g'
+if [ "$(cat "$Q/built")" != 0 ]; then
+  failed=$((failed + 1)); failed_names+=("the build (see $LOGS/build.log)")
+fi
 # Each suite's time (tenths of a second) for the next run's order.
 cat "$RES"/.time-* 2>/dev/null | awk '{ printf "%d %s\n", $1 / 10, substr($0, index($0, " ") + 1) }' >"$LOGS/times.new" &&
   mv "$LOGS/times.new" "$LOGS/times"

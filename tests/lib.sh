@@ -112,6 +112,15 @@ status_field() {
   curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1/status" |
     /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
 }
-status_is() { [ "$(status_field "$1" "$2")" = "$3" ]; }
+# status_has JOB KEY=VALUE...: every KEY of one GET /job/JOB/status reads
+# VALUE (as status_is prints it): one request for all, so a check of the
+# state before a run due soon is not outrun by its own requests.
+status_has() {
+  local job=$1; shift
+  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$job/status" |
+    /usr/bin/python3 -c "import json,sys
+st = json.load(sys.stdin)
+sys.exit(0 if all(str(st.get(k)) == v for k, v in (a.split('=', 1) for a in sys.argv[1:])) else 1)" "$@"
+}
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }

@@ -1,7 +1,8 @@
 /*
  * packs_load.c - loading the jobs through their packs (packs.h): per shard,
- * the pack and both listings; entries of a usable pack confirmed by
- * ZooKeeper in multis of CHECK ops; everything else read node by node.
+ * the pack and both listings (a group's, each kind, in one pipelined round);
+ * entries of a usable pack confirmed by ZooKeeper in multis of CHECK ops;
+ * everything else read node by node.
  */
 #define _GNU_SOURCE
 #include "zkstore/packs_int.h"
@@ -212,19 +213,37 @@ static void lshard_free(struct lshard *ls)
     memset(ls, 0, sizeof *ls);
 }
 
-/* Lists a shard's two directories and decides, per job, pack or read. */
-static enum chr_err lshard_open(struct chr_packs *p, struct lshard *ls, struct chr_store_got *pk)
+/* Lists the two directories (jobs, state) of every shard of the group in
+ * one pipelined round: ls[i].names and ls[i].st (a directory not there: no
+ * names). */
+static enum chr_err lshards_list(struct chr_packs *p, struct lshard *ls, size_t n_ls)
 {
-    for (int kind = 0; kind < 2; kind++) {
-        char dir[CHR_STORE_PATH_MAX];
-        packs_dir_path(dir, p, kind, ls->s);
-        enum chr_err e =
-            chr_store_children_stat(p->cfg.store, dir, &ls->names[kind], &ls->st[kind]);
-        if (e == CHR_ENOENT)
-            continue;
-        if (e != CHR_OK)
-            return e;
+    char paths[2 * LOAD_GROUP][CHR_STORE_PATH_MAX];
+    const char *ptrs[2 * LOAD_GROUP];
+    struct chr_store_names *names[2 * LOAD_GROUP];
+    struct chr_store_dirstat st[2 * LOAD_GROUP];
+    enum chr_err errs[2 * LOAD_GROUP];
+    for (size_t k = 0; k < 2 * n_ls; k++) {
+        packs_dir_path(paths[k], p, (int)(k % 2), ls[k / 2].s);
+        ptrs[k] = paths[k];
     }
+    enum chr_err e = chr_store_children_stat_many(p->cfg.store, ptrs, 2 * n_ls, names, st, errs);
+    for (size_t k = 0; k < 2 * n_ls && e == CHR_OK; k++)
+        if (errs[k] != CHR_OK && errs[k] != CHR_ENOENT)
+            e = errs[k];
+    for (size_t k = 0; k < 2 * n_ls && e == CHR_OK; k++) {
+        ls[k / 2].names[k % 2] = names[k];
+        ls[k / 2].st[k % 2] = st[k];
+        names[k] = NULL;
+    }
+    for (size_t k = 0; k < 2 * n_ls; k++)
+        chr_store_names_free(names[k]);
+    return e;
+}
+
+/* Decides, per job of a listed shard, pack or read. */
+static enum chr_err lshard_open(struct lshard *ls, struct chr_store_got *pk)
+{
     ls->pack_ver = pk->err == CHR_OK ? pk->version : -1;
     ls->pack_bytes = pk->err == CHR_OK ? pk->len : 0;
     if (pk->err == CHR_OK && pk->len > 0 && ls->names[0] != NULL && ls->names[1] != NULL &&
@@ -353,10 +372,11 @@ enum chr_err chr_packs_load(struct chr_packs *p, chr_packs_job_fn *fn, void *ctx
         }
         if ((e = chr_store_get_many(p->cfg.store, ptrs, LOAD_GROUP, pk)) != CHR_OK)
             break;
-        for (unsigned i = 0; i < LOAD_GROUP && e == CHR_OK; i++) {
+        for (unsigned i = 0; i < LOAD_GROUP; i++)
             ls[i].s = g + i;
-            e = lshard_open(p, &ls[i], &pk[i]);
-        }
+        e = lshards_list(p, ls, LOAD_GROUP);
+        for (unsigned i = 0; i < LOAD_GROUP && e == CHR_OK; i++)
+            e = lshard_open(&ls[i], &pk[i]);
         chr_store_got_free(pk, LOAD_GROUP);
         if (e == CHR_OK)
             e = confirm(p, ls, LOAD_GROUP, &stats->stale);

@@ -248,6 +248,55 @@ void chr_store_names_free(struct chr_store_names *names)
     chr_free(names); /* one block: header, pointers and bytes */
 }
 
+/* Any answer but CHR_OK or the ones a listing may give for its own path
+ * fails the whole call: every listing is freed. */
+static enum chr_err listings_end(struct chr_store_names **out, enum chr_err *err, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (err[i] == CHR_EIO || err[i] == CHR_ENOMEM) {
+            enum chr_err e = err[i];
+            for (size_t k = 0; k < n; k++) {
+                chr_store_names_free(out[k]);
+                out[k] = NULL;
+            }
+            return e;
+        }
+    }
+    return CHR_OK;
+}
+
+enum chr_err chr_store_children_stat_many(struct chr_store *s, const char *const *paths,
+                                          size_t n, struct chr_store_names **out,
+                                          struct chr_store_dirstat *stat, enum chr_err *err)
+{
+    if (out == NULL || stat == NULL || err == NULL || n == 0 || n > CHR_STORE_GET_MANY_MAX)
+        return CHR_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        stat[i] = (struct chr_store_dirstat){-1, -1};
+        err[i] = CHR_ENONE;
+    }
+    if (s == NULL || paths == NULL || s->be->on_own_thread(s))
+        return CHR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (paths[i] == NULL || !chr_store_path_valid(paths[i]))
+            return CHR_EINVAL;
+    enum chr_err e = CHR_OK;
+    if (s->be->children_many != NULL)
+        e = s->be->children_many(s, paths, n, out, stat, err);
+    else
+        for (size_t i = 0; i < n; i++)
+            err[i] = s->be->children(s, paths[i], &out[i], &stat[i]);
+    if (e != CHR_OK) {
+        for (size_t k = 0; k < n; k++) {
+            chr_store_names_free(out[k]);
+            out[k] = NULL;
+        }
+        return e;
+    }
+    return listings_end(out, err, n);
+}
+
 enum chr_err chr_store_state(struct chr_store *s)
 {
     return s == NULL ? CHR_EINVAL : s->be->state(s);

@@ -233,6 +233,16 @@ enum chr_err chr_store_children_stat(struct chr_store *s, const char *path,
                                      struct chr_store_names **out,
                                      struct chr_store_dirstat *stat);
 void chr_store_names_free(struct chr_store_names *names);
+/* chr_store_children_stat of n directories (1..CHR_STORE_GET_MANY_MAX) at
+ * once, into out[i], stat[i] and err[i] (CHR_OK, CHR_ENOENT, CHR_ERANGE,
+ * ...) for paths[i]; a backend with round trips (ZooKeeper) pipelines them,
+ * as chr_store_get_many does its reads.  Returns CHR_OK when every path was
+ * answered (each with its own err), else CHR_EINVAL (a bad path or n),
+ * CHR_ENOMEM or CHR_EIO, with every out[i] NULL.  Not on the completion
+ * thread (CHR_EINVAL there). */
+enum chr_err chr_store_children_stat_many(struct chr_store *s, const char *const *paths,
+                                          size_t n, struct chr_store_names **out,
+                                          struct chr_store_dirstat *stat, enum chr_err *err);
 
 /* CHR_OK while the store accepts writes; CHR_EIO once a log write or fsync
  * has failed.  The policy then: the batches of the failed commit and all

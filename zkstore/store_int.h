@@ -39,6 +39,10 @@ struct chr_store_backend {
     /* Optional: pipelined reads (paths valid, n checked); NULL: one get each. */
     enum chr_err (*get_many)(struct chr_store *s, const char *const *paths, size_t n,
                              struct chr_store_got *out);
+    /* Optional: pipelined listings (as get_many); NULL: one children each. */
+    enum chr_err (*children_many)(struct chr_store *s, const char *const *paths, size_t n,
+                                  struct chr_store_names **out, struct chr_store_dirstat *stat,
+                                  enum chr_err *err);
 #ifdef CHR_TESTING
     void (*fault)(struct chr_store *s, enum chr_store_fault kind, long nth, long count);
 #endif

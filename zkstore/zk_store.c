@@ -1,7 +1,8 @@
 /*
  * zk_store.c - the store (store.h) kept in ZooKeeper: a batch is one
  * zoo_amulti, a read one synchronous zoo_get / zoo_exists /
- * zoo_get_children, so the semantics are ZooKeeper's own.
+ * zoo_get_children (the *_many reads: asynchronous ones, all in flight at
+ * once), so the semantics are ZooKeeper's own.
  *
  * Order: submitters take submit_mu around zoo_amulti, so the order in which
  * batches are accepted is the order of the client's request queue; the
@@ -427,6 +428,32 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A listing as chr_store_names: one block, sorted bytewise. */
+static enum chr_err names_of(const struct String_vector *sv, struct chr_store_names **out)
+{
+    size_t n = sv->count > 0 ? (size_t)sv->count : 0;
+    if (n > CHR_STORE_CHILDREN_MAX)
+        return CHR_ERANGE;
+    size_t bytes = sizeof(struct chr_store_names) + n * sizeof(char *);
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(sv->data[i]) + 1;
+    struct chr_store_names *names = chr_malloc(bytes);
+    if (names == NULL)
+        return CHR_ENOMEM;
+    names->n = n;
+    names->names = (char **)(void *)(names + 1);
+    char *p = (char *)(names->names + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(sv->data[i]) + 1;
+        memcpy(p, sv->data[i], l);
+        names->names[i] = p;
+        p += l;
+    }
+    qsort(names->names, n, sizeof(char *), cmp_names);
+    *out = names;
+    return CHR_OK;
+}
+
 static enum chr_err zk_children(struct chr_store *s, const char *path,
                                 struct chr_store_names **out, struct chr_store_dirstat *stat)
 {
@@ -440,31 +467,75 @@ static enum chr_err zk_children(struct chr_store *s, const char *path,
         return chr_zk_err(rc);
     if (stat != NULL)
         *stat = (struct chr_store_dirstat){zst.version, zst.cversion};
-    enum chr_err e = CHR_OK;
-    size_t n = sv.count > 0 ? (size_t)sv.count : 0;
-    size_t bytes = sizeof(struct chr_store_names) + n * sizeof(char *);
-    for (size_t i = 0; i < n; i++)
-        bytes += strlen(sv.data[i]) + 1;
-    struct chr_store_names *names = NULL;
-    if (n > CHR_STORE_CHILDREN_MAX)
-        e = CHR_ERANGE;
-    else if ((names = chr_malloc(bytes)) == NULL)
-        e = CHR_ENOMEM;
-    if (e == CHR_OK) {
-        names->n = n;
-        names->names = (char **)(void *)(names + 1);
-        char *p = (char *)(names->names + n);
-        for (size_t i = 0; i < n; i++) {
-            size_t l = strlen(sv.data[i]) + 1;
-            memcpy(p, sv.data[i], l);
-            names->names[i] = p;
-            p += l;
-        }
-        qsort(names->names, n, sizeof(char *), cmp_names);
-        *out = names;
-    }
+    enum chr_err e = names_of(&sv, out);
     deallocate_String_vector(&sv);
     return e;
+}
+
+/* Every zoo_aget_children2 of a chr_store_children_stat_many in flight at
+ * once, as zk_get_many's reads: one round trip for n listings. */
+struct lsmany {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    size_t left;
+    struct chr_store_names **out;
+    struct chr_store_dirstat *stat;
+    enum chr_err *err;
+};
+
+struct lsone {
+    struct lsmany *lm;
+    size_t i;
+};
+
+static void listed_one(struct lsmany *lm, size_t i, enum chr_err e,
+                       const struct String_vector *sv, const struct Stat *zst)
+{
+    if (e == CHR_OK && zst != NULL)
+        lm->stat[i] = (struct chr_store_dirstat){zst->version, zst->cversion};
+    if (e == CHR_OK)
+        e = sv != NULL ? names_of(sv, &lm->out[i]) : CHR_EIO;
+    lm->err[i] = e;
+    pthread_mutex_lock(&lm->mu);
+    if (--lm->left == 0)
+        pthread_cond_signal(&lm->cond);
+    pthread_mutex_unlock(&lm->mu);
+}
+
+static void alist_done(int rc, const struct String_vector *strings, const struct Stat *stat,
+                       const void *data)
+{
+    const struct lsone *one = data;
+    listed_one(one->lm, one->i, chr_zk_err(rc), strings, stat);
+}
+
+static enum chr_err zk_children_many(struct chr_store *s, const char *const *paths, size_t n,
+                                     struct chr_store_names **out,
+                                     struct chr_store_dirstat *stat, enum chr_err *err)
+{
+    struct zk_store *st = zs(s);
+    if (!chr_zk_alive(st->zk))
+        return CHR_EIO;
+    struct lsone *ones = chr_calloc(n, sizeof *ones);
+    if (ones == NULL)
+        return CHR_ENOMEM;
+    struct lsmany lm = {.left = n, .out = out, .stat = stat, .err = err};
+    pthread_mutex_init(&lm.mu, NULL);
+    pthread_cond_init(&lm.cond, NULL);
+    for (size_t i = 0; i < n; i++) {
+        ones[i] = (struct lsone){&lm, i};
+        int rc = zoo_aget_children2(st->zk->zh, paths[i], 0, alist_done, &ones[i]);
+        if (rc != ZOK) /* not sent: no completion will come */
+            listed_one(&lm, i, chr_zk_err(rc) == CHR_OK ? CHR_EIO : chr_zk_err(rc), NULL, NULL);
+    }
+    pthread_mutex_lock(&lm.mu);
+    while (lm.left > 0)
+        pthread_cond_wait(&lm.cond, &lm.mu);
+    pthread_mutex_unlock(&lm.mu);
+    pthread_cond_destroy(&lm.cond);
+    pthread_mutex_destroy(&lm.mu);
+    chr_free(ones);
+    return CHR_OK;
 }
 
 static enum chr_err zk_flush(struct chr_store *s, int64_t timeout_ms)
@@ -537,6 +608,7 @@ static const struct chr_store_backend zk_backend = {
     .on_own_thread = zk_on_own_thread,
     .close = zk_close,
     .get_many = zk_get_many,
+    .children_many = zk_children_many,
 };
 
 enum chr_err chr_store_open_zk(struct chr_zk *zk, const struct chr_store_config *cfg,

@@ -501,7 +501,7 @@ ESCAPE_SH = script("escape.sh", """#!/bin/sh
 M=$1
 setsid sleep 3021.$M &
 ( sleep 3022.$M & ) &
-python3 -c 'import os, time; os.setpgrp(); time.sleep(3023)' "chr-setpgrp-$M" &
+/usr/bin/python3 -c 'import os, time; os.setpgrp(); time.sleep(3023)' "chr-setpgrp-$M" &
 sleep 3024.$M
 """)
 
@@ -585,7 +585,7 @@ def cgroup_dirs(srv, run_id):
 
 
 def part_resources(srv, says):
-    hog = "python3 -c 'b = bytearray(%d * 1024 * 1024); print(len(b))'"
+    hog = "/usr/bin/python3 -c 'b = bytearray(%d * 1024 * 1024); print(len(b))'"
     with case("cgroups: the server says at start what a run's cgroup enforces"):
         expect(says, "no start-up line: %s" % srv.text_log()[-300:])
         expect("mem (" in says or not v1_memory_writable(),

@@ -6,4 +6,4 @@
 #   CHRONOS=build/chronos bash tests/integration/test_api.sh
 CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
 export CHRONOS
-exec python3 "$(dirname "$0")/api_test.py" "$@"
+exec /usr/bin/python3 "$(dirname "$0")/api_test.py" "$@"

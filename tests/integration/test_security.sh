@@ -7,4 +7,4 @@
 #   CHRONOS=build/chronos bash tests/integration/test_security.sh
 CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
 export CHRONOS
-exec python3 "$(dirname "$0")/security_test.py" "$@"
+exec /usr/bin/python3 "$(dirname "$0")/security_test.py" "$@"

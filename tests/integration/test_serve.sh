@@ -20,8 +20,8 @@ if start_server "$data"; then
     "{\"name\":\"hello\",\"command\":\"date +%s%3N >> $out\",\"schedule\":\"R1/$(iso $due)/PT1M\"}")
   [ "$code" = 204 ] && [ ! -s "$tmp/body" ] && ok "POST iso8601 answers 204 with an empty body" \
     || bad "POST iso8601" "got $code $(cat "$tmp/body")"
-  status_is hello remainingRepeats 1 && status_is hello nextRunAt "$(iso $due)" &&
-    status_is hello lastRunState None && ok "status before the run: 1 repeat left, next at its instant" \
+  status_has hello remainingRepeats=1 "nextRunAt=$(iso $due)" lastRunState=None &&
+    ok "status before the run: 1 repeat left, next at its instant" \
     || bad "status before the run" "$(curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/hello/status")"
   job_before=$(curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/hello")
   if wait_for 10 has_lines "$out" 1; then
@@ -33,8 +33,8 @@ if start_server "$data"; then
   fi
   wait_for 5 field_is hello successCount 1 && ok "successCount counts the run" \
     || bad "successCount" "$(field hello successCount)"
-  status_is hello remainingRepeats 0 && status_is hello lastRunState success &&
-    status_is hello nextRunAt None && ok "status after the run: no repeats left, last run success, no next run" \
+  status_has hello remainingRepeats=0 lastRunState=success nextRunAt=None &&
+    ok "status after the run: no repeats left, last run success, no next run" \
     || bad "progress fields" "$(curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/hello/status")"
   # The job JSON is Chronos's: none of our progress, and unchanged by the run
   # but for Chronos's own counters.

@@ -383,6 +383,58 @@ static void test_get_many(void **state)
     assert_null(got[0].data);
 }
 
+/* chr_store_children_stat_many: 40 pipelined listings, each answered for
+ * its own directory (names sorted, counters as chr_store_children_stat
+ * gives them, a missing directory CHR_ENOENT). */
+static void test_children_stat_many(void **state)
+{
+    struct zfx *f = *state;
+    enum { N = 40 };
+    char paths[N][32];
+    const char *ptrs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(paths[i], sizeof paths[i], "/d%02d", i);
+        ptrs[i] = paths[i];
+        if (i % 5 == 4)
+            continue; /* left missing */
+        assert_int_equal(one(f->cf.s, op_create(paths[i], "")), CHR_OK);
+        for (int k = 0; k < i % 4; k++) {
+            char child[48];
+            snprintf(child, sizeof child, "%s/c%d", paths[i], 3 - k);
+            assert_int_equal(one(f->cf.s, op_create(child, "x")), CHR_OK);
+        }
+    }
+    struct chr_store_names *names[N];
+    struct chr_store_dirstat st[N];
+    enum chr_err err[N];
+    assert_int_equal(chr_store_children_stat_many(f->cf.s, ptrs, N, names, st, err), CHR_OK);
+    for (int i = 0; i < N; i++) {
+        if (i % 5 == 4) {
+            assert_int_equal(err[i], CHR_ENOENT);
+            assert_null(names[i]);
+            continue;
+        }
+        struct chr_store_names *one_names = NULL;
+        struct chr_store_dirstat one_st;
+        assert_int_equal(chr_store_children_stat(f->cf.s, paths[i], &one_names, &one_st), CHR_OK);
+        assert_int_equal(err[i], CHR_OK);
+        assert_int_equal(names[i]->n, (size_t)(i % 4));
+        assert_int_equal(names[i]->n, one_names->n);
+        for (size_t k = 0; k < names[i]->n; k++)
+            assert_string_equal(names[i]->names[k], one_names->names[k]);
+        if (names[i]->n > 1)
+            assert_true(strcmp(names[i]->names[0], names[i]->names[1]) < 0);
+        assert_int_equal(st[i].cversion, one_st.cversion);
+        assert_int_equal(st[i].version, one_st.version);
+        assert_int_equal(st[i].cversion, i % 4);
+        chr_store_names_free(one_names);
+        chr_store_names_free(names[i]);
+    }
+    const char *bad[] = {"/d00", "no-slash"};
+    assert_int_equal(chr_store_children_stat_many(f->cf.s, bad, 2, names, st, err), CHR_EINVAL);
+    assert_null(names[0]);
+}
+
 static void test_binary_and_large_data(void **state)
 {
     struct zfx *f = *state;
@@ -863,6 +915,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_get_set_delete, store_setup, store_teardown),
         CF_TEST(op_errors, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_get_many, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_children_stat_many, store_setup, store_teardown),
         CF_TEST(parents_and_children, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_binary_and_large_data, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_size_limits, store_setup, store_teardown),
