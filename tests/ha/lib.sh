@@ -40,8 +40,16 @@ srv_start() {
   PID[$i]=$!
   wait_for 20 curl -sf "http://127.0.0.1:${PORT[$i]}/ping" -o /dev/null
 }
-srv_kill9() { kill -9 "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""; }
-srv_stop() { kill "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""; }
+# An empty I (no leader found on a loaded machine) is a failed check, not an
+# abort of the whole script under set -u.
+srv_kill9() {
+  [ -n "${1:-}" ] || { bad "a server to kill -9" "none given (no leader?)"; return 1; }
+  kill -9 "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""
+}
+srv_stop() {
+  [ -n "${1:-}" ] || { bad "a server to stop" "none given (no leader?)"; return 1; }
+  kill "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; PID[$1]=""
+}
 srv_alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
 
 # is_leader I: server I says it leads.
