@@ -79,6 +79,31 @@ api() {
     ${4:+-d "$4"} "http://127.0.0.1:${PORT[$1]}$3"
 }
 
+# api_answer I METHOD PATH [BODY]: as api, but asked again (for up to 20 s)
+# while the answer is "no leader now" (503, 502, or no answer): on a loaded
+# machine a lone leader's lease can lapse and it leads again a moment later.
+# For reads whose point is what the leader holds, not whether one leads.
+api_answer() {
+  local code end=$(( $(now_ms) + 20000 ))
+  while :; do
+    code=$(api "$@")
+    case $code in 503 | 502 | 000) ;; *) break ;; esac
+    [ "$(now_ms)" -ge "$end" ] && break
+    sleep 0.3
+  done
+  echo "$code"
+}
+# wait_leader: the one leader's index, waited for (up to ST + 20 s); empty
+# when none came.
+wait_leader() {
+  local l="" end=$(( $(now_ms) + ST + 20000 ))
+  until l=$(leader) && [ -n "$l" ]; do
+    [ "$(now_ms)" -ge "$end" ] && break
+    sleep 0.2
+  done
+  echo "$l"
+}
+
 # tick_job NAME START_MS: a job due every second from START_MS whose task
 # appends the instant it runs for to $tmp/out/NAME.
 tick_job() {

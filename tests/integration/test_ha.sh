@@ -23,7 +23,7 @@ case "$CHRONOS" in */asan/*|*/test/*) test_build=true ;; esac
 zk_start 1 || { bad "ZooKeeper starts"; finish; }
 for i in 1 2 3; do srv_start "$i" || bad "server $i starts"; done
 check "a leader is elected" wait_for 20 has_leader
-L=$(leader)
+L=$(wait_leader)
 check "exactly one server leads" test "$(leaders)" = 1
 same_leader() {
   local want="127.0.0.1:${PORT[$L]}"
@@ -103,7 +103,7 @@ if $test_build; then
   expired_stepped_down() { tail -n +"$((mark + 1))" "$tmp/s$L.log" | grep -qE "stopped leading|term over"; }
   check "a forced session expiry makes the leader step down" wait_for 20 expired_stepped_down
   check "and a leader leads again" wait_for $(( ST / 1000 + 15 )) has_leader
-  L=$(leader)
+  L=$(wait_leader)
   sleep 3
   check "expiry: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 else
@@ -116,7 +116,7 @@ t_stop=$(now_ms)
 kill -STOP "${PID[${F:-0}]:-}" 2>/dev/null
 frozen_gone() { local l; l=$(leader); [ -n "$l" ] && [ "$l" != "$F" ]; }
 check "a frozen leader is replaced" wait_for $(( ST / 1000 + 15 )) frozen_gone
-L=$(leader)
+L=$(wait_leader)
 mark=$(wc -l <"$tmp/s$F.log")
 kill -CONT "${PID[${F:-0}]:-}" 2>/dev/null
 # Its session expired while it was frozen, so its term ends after the thaw:
@@ -153,7 +153,7 @@ sleep 1
 srv_kill9 "$L"
 wait "$writer"
 check "a leader leads after the failover" wait_for $(( ST / 1000 + 15 )) has_leader
-L=$(leader)
+L=$(wait_leader)
 for i in 1 2 3; do srv_alive "$i" || srv_start "$i" || bad "server $i restarts"; done
 # Asked through the standby the writes went to (it forwards to whoever
 # leads).  Only a definite answer counts: 200, or 400 "not found" (a lost
@@ -183,7 +183,7 @@ check "some writes were acknowledged" test "$(wc -l <"$tmp/acked")" -gt 0
 sleep 1
 "$REPO/tests/zk/zk.sh" restart "$tmp/zk" 1 || bad "ZooKeeper restarts"
 check "after a ZooKeeper restart a leader leads" wait_for $(( ST / 1000 + 20 )) has_leader
-L=$(leader)
+L=$(wait_leader)
 sleep 3
 check "ZooKeeper restart: no duplicate or missed launch" settled "$START" $(( $(now_ms) - 2000 )) $SPECS
 
@@ -200,10 +200,10 @@ zkcli create "/chronos/jobs/$(shard cyc-a)/cyc-a" '{"name":"cyc-a","command":"tr
 zkcli create "/chronos/jobs/$(shard cyc-b)/cyc-b" '{"name":"cyc-b","command":"true","parents":["cyc-a"]}'
 # The leader now (a ZooKeeper restart may have moved it since section 5).
 wait_for $(( ST / 1000 + 20 )) has_leader || bad "a leader before the cycle's kill -9"
-L=$(leader)
+L=$(wait_leader)
 [ -n "$L" ] && srv_kill9 "$L"   # the next leader loads the tree with the cycle
 check "a leader leads after the cycle was written" wait_for $(( ST / 1000 + 15 )) has_leader
-L=$(leader)
+L=$(wait_leader)
 cycle_logged() { grep -q "stored job 'cyc-a' refused: it is on a dependency cycle" "$tmp/s$L.log"; }
 check "the cycle is refused on load with a clear log line" wait_for 10 cycle_logged
 code=$(api "$L" GET /v1/scheduler/job/cyc-a)

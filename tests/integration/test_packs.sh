@@ -147,7 +147,7 @@ EOF
 jobs() { /usr/bin/python3 "$tmp/jobs.py" "$@"; }
 
 # listing FILE: the leader's jobs.
-listing() { [ "$(api 1 GET /v1/scheduler/jobs)" = 200 ] && cp "$tmp/body" "$1"; }
+listing() { [ "$(api_answer 1 GET /v1/scheduler/jobs)" = 200 ] && cp "$tmp/body" "$1"; }
 
 # start: starts the server, waits until it leads and has logged its load;
 # FROM READ BAD STALE from that line, the listing in $tmp/now.json.
@@ -293,7 +293,7 @@ jobs patch "$tmp/expect.json" '{"ext-1":{"_from":"p-1","command":"external"}}'
 TOTAL=$((TOTAL + 1))
 nx=$(jobs in_shard "$tmp/expect.json" ext-1)
 start
-check "4: the job created in ZooKeeper exists" is "$(api 1 GET /v1/scheduler/job/ext-1)" 200
+check "4: the job created in ZooKeeper exists" is "$(api_answer 1 GET /v1/scheduler/job/ext-1)" 200
 check "4: with its command" is "$(field ext-1 command)" external
 check "4: its shard has no usable pack and its $nx jobs are read" is "$BAD/$READ" "1/$nx"
 check "4: the job count is right" count_right
@@ -387,15 +387,15 @@ SR=$(jobs shard r-hand)
 data=$(jobs node "$tmp/zk.out" p-1 name=r-hand command=true "schedule=R/$(iso $(( $(now_ms) + 3000 )))/PT2S")
 printf "create /chronos/jobs/%s/r-hand '%s'\n" "$SR" "$data" | zk_ok || bad "8: create r-hand in ZooKeeper"
 start
-ran_once() { [ "$(api 1 GET /v1/scheduler/job/r-hand)" = 200 ] &&
+ran_once() { [ "$(api_answer 1 GET /v1/scheduler/job/r-hand)" = 200 ] &&
   /usr/bin/python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["successCount"] >= 1 else 1)' "$tmp/body"; }
 check "8: the job made by hand without a state runs" wait_for 20 ran_once
 check "8: the server still leads (its state was written)" has_leader
 check "8: the API deletes it" is "$(api 1 DELETE /v1/scheduler/job/r-hand)" 204
-check "8: it is gone" is "$(api 1 GET /v1/scheduler/job/r-hand)" 400
+check "8: it is gone" is "$(api_answer 1 GET /v1/scheduler/job/r-hand)" 400
 stop
 start
-check "8: and stays gone after a restart" is "$(api 1 GET /v1/scheduler/job/r-hand)" 400
+check "8: and stays gone after a restart" is "$(api_answer 1 GET /v1/scheduler/job/r-hand)" 400
 stop
 
 check "no sanitizer report in the server's log" \
