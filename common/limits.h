@@ -135,6 +135,10 @@
  * is ~600 bytes and at most CHR_JOB_JSON_MAX (64 KiB). */
 #define CHR_STORE_BATCH_BYTES_MAX (1024 * 1024 - 64 * 1024)
 #define CHR_STORE_NODE_MAX (1024 * 1024 - 128 * 1024)
+/* Nodes one shard's pack (zkstore/pack.h) may span: 64 of ~896 KiB hold a
+ * shard of ~95,000 jobs of 600 bytes, 24 million jobs in all, far past
+ * CHR_JOBS_MAX_LIMIT; a load reads them 16 shards at a time. */
+#define CHR_PACK_PARTS_MAX 64
 
 /* Bytes of a path including its terminating NUL: a root of up to
  * CHR_STORE_ROOT_MAX, "/ledger/ff/" and a component of CHR_STORE_NAME_MAX fit

@@ -1347,7 +1347,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     if (e == CHR_OK && cfg->notify != NULL && chr_notify_configured(cfg->notify))
         e = chr_notify_start(cfg->notify, cfg->store, cfg->root, l->metrics, &l->notify, err);
     if (e == CHR_OK && cfg->packs) {
-        struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose};
+        struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose, 0};
         if ((e = chr_packs_create(&pc, &l->packs)) != CHR_OK)
             chr_error_set(err, e, "", "cannot create the packs: %s", chr_err_message(e));
         else
