@@ -824,8 +824,8 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
         }
     }
     chr_http_stop(http); /* no request is inside the scheduler after this */
-    chr_solo_stop(solo);
-    chr_store_close(store);
+    chr_solo_stop_exit(solo); /* the process ends: its memory goes with it */
+    chr_store_close_exit(store);
     return status;
 }
 
