@@ -255,7 +255,7 @@ fuzz: deps $(FUZZ_BINS)
 # Every benchmark, each bench/<name>/run.sh in turn; one that cannot run
 # does not stop the others (the list of those that failed ends the output,
 # and make fails then).  bench-quick: the same with BENCH_QUICK=1.
-BENCHES := next store core api scheduler zk mesos dashboard supervisor peers
+BENCHES := next store core api scheduler zk mesos dashboard supervisor peers million
 bench: deps $(B)/chronos $(B)/chronos-run-task
 	@B=$(B) scripts/bench.sh $(BENCHES)
 bench-quick: deps $(B)/chronos $(B)/chronos-run-task

@@ -45,7 +45,7 @@ enum key {
     K_MAIL_SSL, K_SLACK_URL, K_MATTERMOST_URL, K_HTTP_NOTIFY_URL, K_HTTP_NOTIFY_CREDS,
     K_HTTP_NOTIFY_CREDS_FILE, K_NOTIFY_HMAC, K_NOTIFY_HMAC_FILE, K_DISABLE_AFTER, K_NOTIFY_EVENTS,
     K_NOTIFY_TIMEOUT, K_NOTIFY_BACKOFF, K_NOTIFY_BACKOFF_MAX, K_NOTIFY_OUTBOX_MAX, K_RAVEN_DSN,
-    K_LOG_FORMAT, K_NOTIFY_WAITING, K_COUNT
+    K_LOG_FORMAT, K_NOTIFY_WAITING, K_MAX_JOBS, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -64,7 +64,7 @@ static const char *const key_names[K_COUNT] = {
     "notification_hmac_key", "notification_hmac_key_file", "disable_after_failures",
     "notify_events", "notify_timeout_ms", "notify_backoff_ms", "notify_backoff_max_ms",
     "notify_outbox_max", "raven_dsn",
-    "log_format", "notify_waiting_ms",
+    "log_format", "notify_waiting_ms", "max_jobs",
 };
 
 static const char *const key_defaults[K_COUNT] = {
@@ -83,7 +83,7 @@ static const char *const key_defaults[K_COUNT] = {
     NULL, NULL, "0",
     "failed,disabled,exhausted,deleted,lost,timeout,waiting", "10000", "1000", "600000",
     "10000", NULL,
-    "text", "600000",
+    "text", "600000", "2000000",
 };
 
 /* The settings that hold a secret, and the setting naming a file that holds it. */
@@ -164,6 +164,8 @@ static const char serve_help2[] =
     "                         container of this runtime (default: none; such jobs\n"
     "                         are accepted with a warning and never run on the host)\n"
     "  --run_history N        finished runs kept per job (default 20, 0-1000)\n"
+    "  --max_jobs N           the most jobs this server holds; a POST of one more is\n"
+    "                         refused (default 2000000, at most 10000000)\n"
     "  --http_threads N       HTTP worker threads (default 4)\n"
     "  --zk HOST:PORT,...[/CHROOT]  keep jobs in ZooKeeper and elect a leader among\n"
     "                         the servers sharing it (also zk://...; Chronos's --zk_hosts)\n"
@@ -420,7 +422,7 @@ struct serve_cfg {
     double cpus, mem, disk;
     double local[3]; /* cpus, mem MB, disk MB offered by this host; 0: measured */
     long retry_ms;
-    long run_history, http_threads;
+    long run_history, http_threads, max_jobs;
     long zk_timeout_ms;
     int64_t min_period_ms;
     const char *zk;            /* NULL: the local store */
@@ -595,7 +597,8 @@ static bool interpret(struct settings *s, struct serve_cfg *c)
         !parse_double("mesos_task_mem", s->value[K_TASK_MEM], &c->mem) ||
         !parse_double("mesos_task_disk", s->value[K_TASK_DISK], &c->disk) ||
         !parse_long("run_history", s->value[K_RUN_HISTORY], 0, 1000, &c->run_history) ||
-        !parse_long("http_threads", s->value[K_HTTP_THREADS], 1, 64, &c->http_threads))
+        !parse_long("http_threads", s->value[K_HTTP_THREADS], 1, 64, &c->http_threads) ||
+        !parse_long("max_jobs", s->value[K_MAX_JOBS], 1, CHR_JOBS_MAX, &c->max_jobs))
         return false;
     if (!read_secret_files(s))
         return false;
@@ -704,7 +707,8 @@ static void loop_config(const struct settings *s, const struct serve_cfg *c, str
                                         .launch_lead_ms = c->mesos_master ? 2000 : 200,
                                         .min_period_ms = c->min_period_ms,
                                         .disable_after_failures = c->disable_after,
-                                        .notify_waiting_ms = c->notify_waiting_ms};
+                                        .notify_waiting_ms = c->notify_waiting_ms,
+                                        .jobs_max = (size_t)c->max_jobs};
     lc->root = s->value[K_ZK_PATH];
     lc->runs_dir = c->runs_dir;
     lc->resources = (struct chr_local_resources){c->local[0], c->local[1], c->local[2]};
@@ -820,8 +824,8 @@ static int run_local(const struct serve_cfg *c, struct chr_loop_config *lc,
         }
     }
     chr_http_stop(http); /* no request is inside the scheduler after this */
-    chr_solo_stop(solo);
-    chr_store_close(store);
+    chr_solo_stop_exit(solo); /* the process ends: its memory goes with it */
+    chr_store_close_exit(store);
     return status;
 }
 

@@ -101,8 +101,13 @@
 
 /* Ledger entries (ranges of instants not launched) kept per job. */
 #define CHR_LEDGER_MAX 32
-/* Jobs in one registry: a million fits ZooKeeper's sharded tree and memory. */
-#define CHR_JOBS_MAX 1000000
+/* Jobs in one registry: the default cap (--max_jobs) holds a million with
+ * room to spare (issue 18: a million jobs held by one server), and the most
+ * --max_jobs may say, which the sharded tree and memory still take (a
+ * million jobs need ~2 GiB here).  A cap reached refuses the POST with a 400
+ * naming the setting: input is never unbounded. */
+#define CHR_JOBS_DEFAULT 2000000
+#define CHR_JOBS_MAX 10000000
 /* Jobs with series of their own in /metrics (Prometheus text): each adds 5
  * series, and a scrape of a million jobs would be 5 million; the rest are
  * counted in chronos_metrics_jobs_omitted. */
@@ -135,6 +140,10 @@
  * is ~600 bytes and at most CHR_JOB_JSON_MAX (64 KiB). */
 #define CHR_STORE_BATCH_BYTES_MAX (1024 * 1024 - 64 * 1024)
 #define CHR_STORE_NODE_MAX (1024 * 1024 - 128 * 1024)
+/* Nodes one shard's pack (zkstore/pack.h) may span: 64 of ~896 KiB hold a
+ * shard of ~95,000 jobs of 600 bytes, 24 million jobs in all, far past
+ * CHR_JOBS_MAX_LIMIT; a load reads them 16 shards at a time. */
+#define CHR_PACK_PARTS_MAX 64
 
 /* Bytes of a path including its terminating NUL: a root of up to
  * CHR_STORE_ROOT_MAX, "/ledger/ff/" and a component of CHR_STORE_NAME_MAX fit
@@ -157,10 +166,12 @@
  * 1 MiB reply that Java ZooKeeper clients can still read. */
 #define CHR_STORE_CHILDREN_MAX 65536
 
-/* Nodes in the whole tree: a million jobs with their state, ledger and a few
- * open runs.  Every node lives in memory (as in ZooKeeper itself), about 150
- * bytes of bookkeeping plus its data. */
-#define CHR_STORE_NODES_MAX (4 * 1024 * 1024)
+/* Nodes in the whole tree: the most jobs a registry may hold, each with its
+ * state, the open runs and the directories.  Every node lives in memory (as
+ * in ZooKeeper itself), about 150 bytes of bookkeeping plus its data; the
+ * registry's cap (--max_jobs) is the bound that matters, and a store that
+ * refused a node below it would fail the scheduler (a failed batch). */
+#define CHR_STORE_NODES_MAX (2 * CHR_JOBS_MAX + CHR_RUNS_ACTIVE_MAX + 65536)
 
 /* Batches waiting for the commit thread, and their bytes; beyond either,
  * chr_store_submit answers CHR_EUNAVAIL at once rather than block its caller

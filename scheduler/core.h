@@ -483,6 +483,10 @@ struct chr_core_config {
      * gets one NOTICE WAITING, in a batch that also records the run with
      * wait_notified; the deadline is part of chr_core_next_wakeup.  0: off. */
     int64_t notify_waiting_ms;
+    /* --max_jobs: the most jobs the registry holds; a PUT of a new job past
+     * it is refused (400 naming "name").  0: CHR_JOBS_DEFAULT; at most
+     * CHR_JOBS_MAX.  Jobs already stored are all loaded. */
+    size_t jobs_max;
 };
 
 /* A lead is there to hide launch latency (milliseconds); a longer one would

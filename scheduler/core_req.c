@@ -26,6 +26,13 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /* The job's zone name, NULL when it has none ("" and "null" mean none). */
+/* The registry's cap (core.h: jobs_max). */
+static size_t core_jobs_cap(const struct chr_core *c)
+{
+    size_t cap = c->cfg.jobs_max == 0 ? CHR_JOBS_DEFAULT : c->cfg.jobs_max;
+    return cap < CHR_JOBS_MAX ? cap : CHR_JOBS_MAX;
+}
+
 enum chr_err core_parse_schedule(struct chr_core *c, const struct chr_job *def,
                                  struct chr_schedule *out, struct chr_error *err)
 {
@@ -370,9 +377,11 @@ enum chr_err core_put_job(struct chr_core *c, struct chr_event *ev)
     enum chr_err e = chr_job_validate_keep(def, &cons, &err);
     if (e == CHR_OK)
         e = core_check_def(c, def, &sched, &scheduled, &err);
-    if (e == CHR_OK && c->jobs.n >= CHR_JOBS_MAX && core_job_find(c, def->name) == NULL)
-        e = chr_error_set(&err, CHR_ERANGE, "name", "the registry holds %d jobs already",
-                          CHR_JOBS_MAX);
+    size_t cap = core_jobs_cap(c);
+    if (e == CHR_OK && c->jobs.n >= cap && core_job_find(c, def->name) == NULL)
+        e = chr_error_set(&err, CHR_ERANGE, "name",
+                          "the registry holds %zu jobs, its cap (max_jobs %zu): delete jobs or "
+                          "raise max_jobs", c->jobs.n, cap);
     if (e != CHR_OK)
         chr_constraints_free(cons);
     if (e == CHR_ENOMEM)

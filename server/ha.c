@@ -175,7 +175,10 @@ static void teardown(struct term *t)
 {
     if (t->loop != NULL) {
         chr_http_set_sched(t->cfg->http, NULL);
-        chr_loop_stop(t->loop);
+        if (t->why[0]) /* deposed: the process goes on, and may lead again */
+            chr_loop_stop(t->loop);
+        else /* a stop signal: the process ends (loop.h) */
+            chr_loop_stop_exit(t->loop);
         say("stopped leading: %s", t->why[0] ? t->why : "shutting down");
     }
     chr_http_set_leader(t->cfg->http, NULL);

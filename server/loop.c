@@ -1351,7 +1351,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     if (e == CHR_OK && cfg->notify != NULL && chr_notify_configured(cfg->notify))
         e = chr_notify_start(cfg->notify, cfg->store, cfg->root, l->metrics, &l->notify, err);
     if (e == CHR_OK && cfg->packs) {
-        struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose};
+        struct chr_packs_config pc = {cfg->store, cfg->root, cfg->fence_path, cfg->verbose, 0};
         if ((e = chr_packs_create(&pc, &l->packs)) != CHR_OK)
             chr_error_set(err, e, "", "cannot create the packs: %s", chr_err_message(e));
         else
@@ -1391,10 +1391,8 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
     return CHR_OK;
 }
 
-void chr_loop_stop(struct chr_loop *l)
+static void loop_stop(struct chr_loop *l, bool exiting)
 {
-    if (l == NULL)
-        return;
     pthread_mutex_lock(&l->mu);
     l->stopping = true;
     pthread_cond_broadcast(&l->cond);
@@ -1427,17 +1425,34 @@ void chr_loop_stop(struct chr_loop *l)
     }
     if (l->rm != NULL)
         l->rm->ops->destroy(l->rm);
-    chr_core_destroy(l->core);
-    chr_view_destroy(l->view);
+#ifdef CHR_TESTING
+    exiting = false; /* loop.h: the test builds free everything */
+#endif
+    if (!exiting) { /* what grows with the jobs */
+        chr_core_destroy(l->core);
+        chr_view_destroy(l->view);
+        chr_strmap_free(&l->jobs);
+        chr_strmap_free(&l->runs);
+        chr_strmap_free(&l->nostate);
+    }
     chr_metrics_destroy(l->metrics);
     wbatches_free(l);
-    chr_strmap_free(&l->jobs);
-    chr_strmap_free(&l->runs);
-    chr_strmap_free(&l->nostate);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
     chr_free(l->ops);
     chr_free(l);
+}
+
+void chr_loop_stop(struct chr_loop *l)
+{
+    if (l != NULL)
+        loop_stop(l, false);
+}
+
+void chr_loop_stop_exit(struct chr_loop *l)
+{
+    if (l != NULL)
+        loop_stop(l, true);
 }
 
 /* ---- What the API sees (api/sched.h) ------------------------------------------ */

@@ -137,3 +137,11 @@ void chr_solo_stop(struct chr_solo *s)
     chr_loop_stop(s->loop);
     chr_free(s);
 }
+
+void chr_solo_stop_exit(struct chr_solo *s)
+{
+    if (s == NULL)
+        return;
+    chr_loop_stop_exit(s->loop);
+    chr_free(s);
+}

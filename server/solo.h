@@ -30,5 +30,7 @@ struct chr_loop *chr_solo_loop(struct chr_solo *s);
 int chr_solo_run(struct chr_solo *s, struct chr_http *http, const sigset_t *stop);
 /* Stops the scheduler (call after http no longer uses it) and frees. */
 void chr_solo_stop(struct chr_solo *s);
+/* The same when the process is about to exit (chr_loop_stop_exit). */
+void chr_solo_stop_exit(struct chr_solo *s);
 
 #endif

@@ -310,7 +310,8 @@ static void local_destroy(struct local_store *st)
     if (st->ck_started_thr)
         pthread_join(st->ck_thr, NULL);
     ck_job_free(st->ck_job);
-    lindex_free(&st->ix);
+    if (!st->base.exiting) /* store.h: chr_store_close_exit */
+        lindex_free(&st->ix);
     chr_free(st->wbuf);
     if (st->wal_fd >= 0)
         close(st->wal_fd);

@@ -17,10 +17,11 @@
 #include "zkstore/store_int.h"
 
 #define MAGIC "chronos-pack 1 "
+#define MAGIC2 "chronos-pack 2 " /* a part of a pack of several (pack.h) */
 /* "crc32c " + 8 hex + "\n" */
 #define TRAILER_LEN 16
-/* Longest header line: magic, shard, two int64, a count. */
-#define HEADER_MAX 96
+/* Longest header line: magic, shard, two int64, a count, part, parts, gen. */
+#define HEADER_MAX 128
 /* Longest entry line: a name and four numbers. */
 #define LINE_MAX_ (CHR_STORE_NAME_MAX + 64)
 
@@ -63,7 +64,8 @@ enum chr_err chr_pack_encode(const struct chr_pack *p, size_t max, char **out, s
         return CHR_EINVAL;
     *out = NULL;
     *len = 0;
-    if (p == NULL || p->shard >= CHR_STORE_SHARDS || (p->n > 0 && p->e == NULL))
+    if (p == NULL || p->shard >= CHR_STORE_SHARDS || (p->n > 0 && p->e == NULL) ||
+        (p->parts > 1 && (p->parts > CHR_PACK_PARTS_MAX || p->part >= p->parts || p->gen < 0)))
         return CHR_EINVAL;
     size_t total = HEADER_MAX + TRAILER_LEN;
     for (size_t i = 0; i < p->n; i++) {
@@ -77,8 +79,11 @@ enum chr_err chr_pack_encode(const struct chr_pack *p, size_t max, char **out, s
     char *buf = chr_malloc(total + 1);
     if (buf == NULL)
         return CHR_ENOMEM;
-    int w = snprintf(buf, HEADER_MAX, MAGIC "%02x %" PRId64 " %" PRId64 " %zu\n", p->shard,
-                     p->ext_a, p->ext_b, p->n);
+    int w = p->parts > 1
+                ? snprintf(buf, HEADER_MAX, MAGIC2 "%02x %" PRId64 " %" PRId64 " %zu %u %u %" PRId64
+                           "\n", p->shard, p->ext_a, p->ext_b, p->n, p->part, p->parts, p->gen)
+                : snprintf(buf, HEADER_MAX, MAGIC "%02x %" PRId64 " %" PRId64 " %zu\n", p->shard,
+                           p->ext_a, p->ext_b, p->n);
     CHR_ASSERT(w > 0 && w < HEADER_MAX); /* the header is whole */
     size_t at = (size_t)w;
     for (size_t i = 0; i < p->n; i++) {
@@ -145,6 +150,19 @@ static bool take_i32(struct cursor *c, int32_t *v, int32_t lo, char sep)
     return true;
 }
 
+/* Format 2's "<part> <parts> <gen>\n" (pack.h). */
+static bool take_part(struct cursor *c, struct chr_pack *out)
+{
+    int64_t part, parts;
+    if (!take_int(c, &part, ' ') || !take_int(c, &parts, ' ') || !take_int(c, &out->gen, '\n'))
+        return false;
+    if (parts < 2 || parts > CHR_PACK_PARTS_MAX || part < 0 || part >= parts || out->gen < 0)
+        return false;
+    out->part = (unsigned)part;
+    out->parts = (unsigned)parts;
+    return true;
+}
+
 static bool take_len(struct cursor *c, size_t *v, char sep)
 {
     int64_t x;
@@ -191,7 +209,8 @@ enum chr_err chr_pack_decode(const void *buf, size_t len, unsigned shard, struct
         return chr_error_set(err, CHR_EINVAL, "pack", "no pack");
     const char *b = buf;
     /* The trailer first: a checksum mismatch says "damaged" before any parse. */
-    if (len < strlen(MAGIC) + TRAILER_LEN || memcmp(b, MAGIC, strlen(MAGIC)) != 0)
+    bool two = len >= strlen(MAGIC2) && memcmp(b, MAGIC2, strlen(MAGIC2)) == 0;
+    if (len < strlen(MAGIC) + TRAILER_LEN || (!two && memcmp(b, MAGIC, strlen(MAGIC)) != 0))
         return bad(out, err, "not a chronos pack", 0);
     size_t body = len - TRAILER_LEN;
     char want[TRAILER_LEN + 1];
@@ -211,8 +230,10 @@ enum chr_err chr_pack_decode(const void *buf, size_t len, unsigned shard, struct
     c.p += 3;
     out->shard = shard;
     if (!take_int(&c, &out->ext_a, ' ') || !take_int(&c, &out->ext_b, ' ') ||
-        !take_int(&c, &n, '\n') || n < 0)
+        !take_int(&c, &n, two ? ' ' : '\n') || n < 0 || (two && !take_part(&c, out)))
         return bad(out, err, "bad header", (size_t)(c.p - out->buf));
+    if (!two)
+        out->part = 0, out->parts = 1, out->gen = 0;
     /* Each entry takes at least 12 bytes: a bound before allocating. */
     if ((uint64_t)n > body / 12)
         return bad(out, err, "entry count past its size", (size_t)(c.p - out->buf));

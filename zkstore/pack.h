@@ -23,6 +23,16 @@
  *   "crc32c <8 hex>\n"   (CRC-32C of everything before this line)
  * Names are encoded components (chr_store_name_encode) of the pack's shard,
  * strictly ascending; ver_a >= 0; ver_b = -1 (absent, len_b 0) or >= 0.
+ *
+ * A shard too big for one node (a million jobs make ~4,000 per shard, ~2.4
+ * MB) is packed in parts: `parts` nodes of at most CHR_STORE_NODE_MAX, each a
+ * pack of a run of the shard's names (part 0 the first), all of one build
+ * (`gen`).  A part has the header
+ *   "chronos-pack 2 <shard> <ext_a> <ext_b> <n> <part> <parts> <gen>\n"
+ * with 0 <= part < parts, 2 <= parts <= CHR_PACK_PARTS_MAX, gen >= 0, and the
+ * same entries and trailer.  A pack of one part is written in format 1, so
+ * what fits one node reads as before (and by older servers); format 1 decodes
+ * as part 0 of 1, gen 0.
  */
 #ifndef CHR_ZKSTORE_PACK_H
 #define CHR_ZKSTORE_PACK_H
@@ -48,10 +58,13 @@ struct chr_pack {
     size_t n;
     struct chr_pack_entry *e; /* sorted by name */
     char *buf;                /* decode: the owned copy the entries point into */
+    unsigned part, parts;     /* this part and how many (0 or 1 parts: format 1) */
+    int64_t gen;              /* the build the parts belong to (format 1: 0) */
 };
 
 /*
- * Encodes p->n entries (sorted, valid: CHR_EINVAL otherwise) into a new
+ * Encodes p->n entries (sorted, valid: CHR_EINVAL otherwise; parts 0 or 1
+ * write format 1, more format 2, and then part < parts <= CHR_PACK_PARTS_MAX) into a new
  * buffer *out of *len bytes (the caller's: chr_free).  CHR_ERANGE when the
  * pack would pass `max` bytes; CHR_ENOMEM.
  */

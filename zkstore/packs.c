@@ -209,6 +209,108 @@ void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int
     snprintf(out, CHR_STORE_PATH_MAX, "%s/%s/%02x", p->root, packs_kinds[kind], s);
 }
 
+void packs_part_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s,
+                     unsigned part)
+{
+    if (part == 0)
+        packs_pack_path(out, p, s);
+    else
+        snprintf(out, CHR_STORE_PATH_MAX, "%s/packs/%02x.%u", p->root, s, part);
+}
+
+void packs_set_free(struct packset *ps)
+{
+    for (unsigned i = 0; ps->part != NULL && i < ps->n; i++)
+        chr_pack_free(&ps->part[i]);
+    chr_free(ps->part);
+    chr_free(ps->all.e);
+    memset(ps, 0, sizeof *ps);
+}
+
+/* Parts 1.. of a pack: read (one round trip), decoded, checked against part 0. */
+static enum chr_err set_read_rest(struct chr_packs *p, unsigned s, struct packset *ps,
+                                  struct chr_error *err)
+{
+    char(*paths)[CHR_STORE_PATH_MAX] = chr_malloc(ps->n * sizeof *paths);
+    const char **ptrs = chr_calloc(ps->n, sizeof *ptrs);
+    struct chr_store_got *got = chr_calloc(ps->n, sizeof *got);
+    enum chr_err e = paths == NULL || ptrs == NULL || got == NULL ? CHR_ENOMEM : CHR_OK;
+    for (unsigned i = 1; i < ps->n && e == CHR_OK; i++) {
+        packs_part_path(paths[i], p, s, i);
+        ptrs[i] = paths[i];
+    }
+    if (e == CHR_OK)
+        e = chr_store_get_many(p->cfg.store, ptrs + 1, ps->n - 1, got + 1);
+    const struct chr_pack *p0 = &ps->part[0];
+    for (unsigned i = 1; i < ps->n && e == CHR_OK; i++) {
+        struct chr_pack *pi = &ps->part[i];
+        ps->bytes += got[i].len;
+        if (got[i].err != CHR_OK)
+            e = chr_error_set(err, CHR_EINVAL, "pack", "part %u: %s", i, chr_err_message(got[i].err));
+        else if ((e = chr_pack_decode(got[i].data, got[i].len, s, pi, err)) != CHR_OK)
+            e = e == CHR_ENOMEM ? e : CHR_EINVAL;
+        else if (pi->part != i || pi->parts != ps->n || pi->gen != p0->gen ||
+                 pi->ext_a != p0->ext_a || pi->ext_b != p0->ext_b)
+            e = chr_error_set(err, CHR_EINVAL, "pack", "part %u is of another build", i);
+    }
+    if (got != NULL) /* zeroed entries free nothing */
+        chr_store_got_free(got, ps->n);
+    chr_free(got);
+    chr_free(ptrs);
+    chr_free(paths);
+    return e;
+}
+
+/* Every part's entries, in order, as one run (names must ascend across parts). */
+static enum chr_err set_join(struct packset *ps, struct chr_error *err)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < ps->n; i++)
+        n += ps->part[i].n;
+    if (n > 0 && (ps->all.e = chr_calloc(n, sizeof *ps->all.e)) == NULL)
+        return CHR_ENOMEM;
+    size_t k = 0;
+    for (unsigned i = 0; i < ps->n; i++) {
+        const struct chr_pack *pi = &ps->part[i];
+        if (pi->n > 0 && k > 0 && strcmp(ps->all.e[k - 1].name, pi->e[0].name) >= 0)
+            return chr_error_set(err, CHR_EINVAL, "pack", "part %u out of order", i);
+        if (pi->n > 0)
+            memcpy(ps->all.e + k, pi->e, pi->n * sizeof *pi->e);
+        k += pi->n;
+    }
+    ps->all.n = k;
+    return CHR_OK;
+}
+
+enum chr_err packs_set_read(struct chr_packs *p, unsigned s, const void *b0, size_t len0,
+                            struct packset *ps, struct chr_error *err)
+{
+    memset(ps, 0, sizeof *ps);
+    if ((ps->part = chr_calloc(1, sizeof *ps->part)) == NULL)
+        return CHR_ENOMEM;
+    ps->n = 1;
+    ps->bytes = len0;
+    enum chr_err e = chr_pack_decode(b0, len0, s, &ps->part[0], err);
+    if (e != CHR_OK)
+        return e == CHR_ENOMEM ? e : CHR_EINVAL;
+    if (ps->part[0].part != 0)
+        return chr_error_set(err, CHR_EINVAL, "pack", "part 0 holds part %u", ps->part[0].part);
+    unsigned parts = ps->part[0].parts;
+    if (parts > 1) {
+        struct chr_pack *more = chr_realloc(ps->part, parts * sizeof *more);
+        if (more == NULL)
+            return CHR_ENOMEM;
+        memset(more + 1, 0, (parts - 1) * sizeof *more);
+        ps->part = more;
+        ps->n = parts;
+        if ((e = set_read_rest(p, s, ps, err)) != CHR_OK)
+            return e;
+    }
+    ps->all = (struct chr_pack){s, ps->part[0].ext_a, ps->part[0].ext_b, 0, NULL, NULL,
+                                0, 1, ps->part[0].gen};
+    return set_join(ps, err);
+}
+
 /* Whether `name` is in a sorted listing. */
 bool packs_listed(const struct chr_store_names *names, const char *name)
 {
@@ -421,7 +523,7 @@ struct bld {
     struct chr_store_got old;          /* the pack as it is */
     struct chr_store_names *names[2];  /* jobs/, state/ listings */
     int64_t ext[2];                    /* their external counts */
-    struct chr_pack oldp;              /* the old pack decoded, when usable */
+    struct packset olds;               /* the old pack decoded, when usable */
     bool full;                         /* the old pack cannot be built upon */
     uint64_t seq0;                     /* held entries up to here are in this build */
     struct snap *held;
@@ -433,8 +535,11 @@ struct bld {
     const char **rptrs;
     struct chr_store_got *got;
     size_t n_reads, kept;
-    char *buf;
-    size_t len;
+    size_t start[CHR_PACK_PARTS_MAX + 1]; /* part i: kept entries start[i]..start[i+1]-1 */
+    unsigned n_parts;
+    char *buf[CHR_PACK_PARTS_MAX];        /* each part encoded */
+    size_t len[CHR_PACK_PARTS_MAX];
+    size_t bytes;                         /* all parts */
     int32_t new_ver;
 };
 
@@ -479,9 +584,9 @@ static enum chr_err bld_inputs(struct chr_packs *p, struct bld *b)
         return e;
     }
     struct chr_error err = {{0}, {0}};
-    enum chr_err d = chr_pack_decode(b->old.data, b->old.len, b->s, &b->oldp, &err);
-    b->full = d != CHR_OK || b->oldp.ext_a != b->ext[0] || b->oldp.ext_b != b->ext[1];
-    return d == CHR_ENOMEM ? d : CHR_OK;
+    enum chr_err d = packs_set_read(p, b->s, b->old.data, b->old.len, &b->olds, &err);
+    b->full = d != CHR_OK || b->olds.all.ext_a != b->ext[0] || b->olds.all.ext_b != b->ext[1];
+    return d == CHR_OK || d == CHR_EINVAL ? CHR_OK : d;
 }
 
 /* Sets node `kind` of entry en from what is held, else the old pack; false
@@ -526,7 +631,7 @@ static enum chr_err bld_sources(struct chr_packs *p, struct bld *b)
             h++;
         const struct snap *hs =
             h < b->n_held && strcmp(b->held[h].name, name) == 0 ? &b->held[h] : NULL;
-        const struct chr_pack_entry *oe = b->full ? NULL : chr_pack_find(&b->oldp, name);
+        const struct chr_pack_entry *oe = b->full ? NULL : chr_pack_find(&b->olds.all, name);
         b->rd[2 * j] = b->rd[2 * j + 1] = SIZE_MAX;
         for (int kind = 0; kind < 1 + (int)packs_listed(b->names[1], name); kind++) {
             if (bld_source(hs, oe, kind, en))
@@ -547,12 +652,14 @@ static enum chr_err bld_sources(struct chr_packs *p, struct bld *b)
     return e;
 }
 
-/* The entries that go in, in name order: all but jobs gone meanwhile, while
- * they fit in a node (the rest are read at load: not in the pack); then the
- * encoded pack. */
-static enum chr_err bld_encode(struct bld *b)
+/* The entries that go in, in name order: all but jobs gone meanwhile, cut
+ * into parts of at most a node each, while they fit CHR_PACK_PARTS_MAX parts
+ * (the rest are read at load: not in the pack); then each part encoded. */
+static enum chr_err bld_encode(struct bld *b, size_t part_max)
 {
-    size_t budget = CHR_STORE_NODE_MAX - 128, used = 0;
+    size_t max = part_max > 0 && part_max < CHR_STORE_NODE_MAX ? part_max : CHR_STORE_NODE_MAX;
+    size_t budget = max > 256 ? max - 128 : 128, used = 0; /* less the header and trailer */
+    b->n_parts = 1;
     for (size_t j = 0; j < b->n; j++) {
         struct chr_pack_entry en = b->ents[j];
         bool ok = true;
@@ -570,13 +677,53 @@ static enum chr_err bld_encode(struct bld *b)
                 en.ver_b = b->got[r].version, en.b = b->got[r].data, en.len_b = b->got[r].len;
         }
         size_t sz = chr_pack_entry_size(&en);
-        if (!ok || used + sz > budget)
+        if (!ok || sz > budget)
             continue;
+        if (used + sz > budget) { /* the part is full: the next one, if any */
+            if (b->n_parts == CHR_PACK_PARTS_MAX)
+                continue;
+            b->start[b->n_parts++] = b->kept;
+            used = 0;
+        }
         used += sz;
         b->ents[b->kept++] = en;
     }
-    struct chr_pack np = {b->s, b->ext[0], b->ext[1], b->kept, b->ents, NULL};
-    return chr_pack_encode(&np, CHR_STORE_NODE_MAX, &b->buf, &b->len);
+    b->start[b->n_parts] = b->kept;
+    /* The gen of a pack in parts: the version part 0 gets when the build's
+     * CAS succeeds, so parts of another build can never pass for its. */
+    int64_t gen = b->n_parts > 1 ? (int64_t)b->old.version + 1 : 0;
+    enum chr_err e = CHR_OK;
+    for (unsigned i = 0; i < b->n_parts && e == CHR_OK; i++) {
+        size_t from = b->start[i], n = b->start[i + 1] - from;
+        struct chr_pack np = {b->s, b->ext[0], b->ext[1], n, n > 0 ? b->ents + from : NULL,
+                              NULL, i, b->n_parts, gen};
+        e = chr_pack_encode(&np, CHR_STORE_NODE_MAX, &b->buf[i], &b->len[i]);
+        b->bytes += b->len[i];
+    }
+    return e;
+}
+
+/* Parts 1.. of a pack in parts, each in a batch of its own (a batch holds
+ * one node's worth): set, or created when it is not there yet.  Fenced like
+ * every leader batch. */
+static enum chr_err bld_write_rest(struct chr_packs *p, struct bld *b)
+{
+    enum chr_err e = CHR_OK;
+    for (unsigned i = 1; i < b->n_parts && e == CHR_OK; i++) {
+        char path[CHR_STORE_PATH_MAX];
+        packs_part_path(path, p, b->s, i);
+        struct chr_store_op ops[2];
+        size_t k = 0;
+        if (p->cfg.fence_path != NULL)
+            ops[k++] = (struct chr_store_op){CHR_STORE_CHECK, p->cfg.fence_path, NULL, 0, -1};
+        ops[k++] = (struct chr_store_op){CHR_STORE_SET, path, b->buf[i], b->len[i], -1};
+        e = chr_store_submit_wait(p->cfg.store, ops, k, NULL);
+        if (e == CHR_ENOENT) {
+            ops[k - 1].type = CHR_STORE_CREATE;
+            e = chr_store_submit_wait(p->cfg.store, ops, k, NULL);
+        }
+    }
+    return e;
 }
 
 /* The write: a CAS on the version the pack had when the build began, fenced
@@ -588,15 +735,19 @@ static enum chr_err bld_write(struct chr_packs *p, struct bld *b)
     size_t k = 0;
     if (p->cfg.fence_path != NULL)
         ops[k++] = (struct chr_store_op){CHR_STORE_CHECK, p->cfg.fence_path, NULL, 0, -1};
-    ops[k++] = (struct chr_store_op){CHR_STORE_SET, b->ppath, b->buf, b->len, b->old.version};
-    enum chr_err e = chr_store_submit_wait(p->cfg.store, ops, k, res);
+    ops[k++] = (struct chr_store_op){CHR_STORE_SET, b->ppath, b->buf[0], b->len[0],
+                                     b->old.version};
+    enum chr_err e = bld_write_rest(p, b); /* part 0 last: it makes the others count */
+    if (e == CHR_OK)
+        e = chr_store_submit_wait(p->cfg.store, ops, k, res);
     b->new_ver = e == CHR_OK ? res[k - 1].version : -1;
     return e;
 }
 
 static void bld_free(struct bld *b)
 {
-    chr_free(b->buf);
+    for (unsigned i = 0; i < b->n_parts; i++)
+        chr_free(b->buf[i]);
     chr_free(b->rd);
     if (b->got != NULL)
         chr_store_got_free(b->got, b->n_reads);
@@ -605,7 +756,7 @@ static void bld_free(struct bld *b)
     chr_free(b->rpaths);
     chr_free(b->ents);
     snaps_free(b->held, b->n_held);
-    chr_pack_free(&b->oldp);
+    packs_set_free(&b->olds);
     chr_store_names_free(b->names[0]);
     chr_store_names_free(b->names[1]);
     chr_free(b->old.data);
@@ -623,14 +774,14 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
     if (e == CHR_OK)
         e = bld_sources(p, &b);
     if (e == CHR_OK)
-        e = bld_encode(&b);
+        e = bld_encode(&b, p->cfg.part_max);
     if (e == CHR_OK)
         e = bld_write(p, &b);
     pthread_mutex_lock(&p->mu);
     struct shard *sh = &p->sh[s];
     if (e == CHR_OK) {
         sh->pack_ver = b.new_ver;
-        sh->pack_bytes = b.len;
+        sh->pack_bytes = b.bytes;
         sh->full = false;
         sh->ext_known[0] = b.ext[0], sh->ext_known[1] = b.ext[1];
         sh->ext_set = true;
@@ -643,8 +794,8 @@ static enum chr_err build(struct chr_packs *p, unsigned s)
     sh->built_ms = chr_clock_wall_ms();
     pthread_mutex_unlock(&p->mu);
     if (e == CHR_OK)
-        logf_(p, "packed shard %02x: %zu of %zu jobs, %zu bytes, %zu nodes read", s, b.kept, b.n,
-              b.len, b.n_reads);
+        logf_(p, "packed shard %02x: %zu of %zu jobs, %zu bytes in %u part%s, %zu nodes read", s,
+              b.kept, b.n, b.bytes, b.n_parts, b.n_parts == 1 ? "" : "s", b.n_reads);
     bld_free(&b);
     return e;
 }

@@ -49,6 +49,8 @@ struct chr_packs_config {
     const char *root;        /* copied */
     const char *fence_path;  /* copied; NULL: no fence */
     bool verbose;            /* log lines on stderr */
+    size_t part_max;         /* bytes of a pack's part (0: CHR_STORE_NODE_MAX; tests
+                                make it small to pack a few jobs in parts) */
 };
 
 /* How long a graceful stop may spend packing what is held. */

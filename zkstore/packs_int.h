@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/strmap.h"
+#include "zkstore/pack.h"
 #include "zkstore/packs.h"
 
 /* "jobs" and "state": kind 0 and 1 of a job's nodes. */
@@ -61,6 +62,30 @@ struct chr_packs {
 
 /* "<root>/packs/<shard>" and "<root>/<kind>/<shard>". */
 void packs_pack_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s);
+/* Part `part` of shard s's pack: "<root>/packs/<shard>" for part 0,
+ * "<root>/packs/<shard>.<part>" for the others (pack.h). */
+void packs_part_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, unsigned s,
+                     unsigned part);
+
+/* A shard's pack with all its parts, as one sorted run of entries. */
+struct packset {
+    struct chr_pack *part; /* the parts decoded, part 0 first */
+    unsigned n;
+    size_t bytes;          /* of every part read */
+    struct chr_pack all;   /* every part's entries in name order (all.buf NULL: they
+                              point into the parts); all.n 0 when unusable */
+};
+/*
+ * Decodes part 0 (its bytes `b0`, `len0`) of shard s's pack and reads and
+ * decodes the others it names.  CHR_OK: usable (every part of shard s, of
+ * one gen, with part 0's ext counts, names ascending across parts).
+ * CHR_EINVAL with err saying why: not usable (read node by node).
+ * CHR_ENOMEM, or the store's error for the reads.  Free with packs_set_free
+ * whatever it returns.
+ */
+enum chr_err packs_set_read(struct chr_packs *p, unsigned s, const void *b0, size_t len0,
+                            struct packset *ps, struct chr_error *err);
+void packs_set_free(struct packset *ps);
 void packs_dir_path(char out[CHR_STORE_PATH_MAX], const struct chr_packs *p, int kind, unsigned s);
 /* Whether `name` is in a sorted listing (NULL: an empty one). */
 bool packs_listed(const struct chr_store_names *names, const char *name);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "zkstore/pack.h"
@@ -20,6 +21,11 @@
 /* Entries confirmed per CHECK multi: a stale one costs a round for the rest
  * of its chunk only. */
 #define CHECK_CHUNK 32
+/* CHECK multis in flight at once.  ZooKeeper answers a session's requests in
+ * order, pings included: with a million jobs a group is ~2,000 multis, and
+ * sent all at once they kept the pings waiting past the client's timeout
+ * (two thirds of the session's), so the load failed on a lost connection. */
+#define CHECK_WINDOW 64
 /* Rounds of CHECK multis before the rest of a chunk is simply read. */
 #define CHECK_ROUNDS 8
 /* Shards loaded together (their packs in memory at once). */
@@ -30,7 +36,7 @@ struct lshard {
     unsigned s;
     struct chr_store_names *names[2]; /* jobs, state listings */
     struct chr_store_dirstat st[2];
-    struct chr_pack pack;
+    struct packset pack;
     bool usable;
     int32_t pack_ver;
     size_t pack_bytes;
@@ -48,7 +54,10 @@ struct chunk {
     size_t idx[CHECK_CHUNK];     /* job indices in ls */
     size_t n;
     struct chr_store_op op[2 * CHECK_CHUNK];
-    char path[2 * CHECK_CHUNK][CHR_STORE_PATH_MAX];
+    char *paths; /* the ops' paths, end to end (a million jobs make ~2,000
+                    chunks a group: 64 paths of CHR_STORE_PATH_MAX each would
+                    take 128 MiB) */
+    size_t paths_cap;
     size_t of[2 * CHECK_CHUNK]; /* op -> position in idx */
     size_t n_ops;
     enum chr_err result;
@@ -75,13 +84,23 @@ static void check_done(void *ctx, enum chr_err result, const struct chr_store_re
         }
     }
     pthread_mutex_lock(&c->w->mu);
-    if (--c->w->left == 0)
-        pthread_cond_signal(&c->w->cond);
+    c->w->left--;
+    pthread_cond_signal(&c->w->cond); /* the waiter: for room, or for all */
     pthread_mutex_unlock(&c->w->mu);
 }
 
-static void chunk_build(struct chunk *c, const struct chr_packs *p)
+static enum chr_err chunk_build(struct chunk *c, const struct chr_packs *p)
 {
+    size_t need = 0, root = strlen(p->root), at = 0;
+    for (size_t k = 0; k < c->n; k++) /* "<root>/state/xx/<name>\0" at most, twice */
+        need += 2 * (root + 11 + strlen(c->ls->ent[c->idx[k]]->name));
+    if (need > c->paths_cap) {
+        char *more = chr_realloc(c->paths, need);
+        if (more == NULL)
+            return CHR_ENOMEM;
+        c->paths = more;
+        c->paths_cap = need;
+    }
     c->n_ops = 0;
     for (size_t k = 0; k < c->n; k++) {
         struct lshard *ls = c->ls;
@@ -90,13 +109,16 @@ static void chunk_build(struct chunk *c, const struct chr_packs *p)
             int32_t ver = kind == 0 ? e->ver_a : e->ver_b;
             if (ver < 0)
                 continue; /* no state node: its absence is the listing's */
-            snprintf(c->path[c->n_ops], CHR_STORE_PATH_MAX, "%s/%s/%02x/%s", p->root,
-                     packs_kinds[kind], ls->s, e->name);
-            c->op[c->n_ops] = (struct chr_store_op){CHR_STORE_CHECK, c->path[c->n_ops], NULL,
-                                                    0, ver};
+            char *path = c->paths + at;
+            int w = snprintf(path, need - at, "%s/%s/%02x/%s", p->root, packs_kinds[kind],
+                             ls->s, e->name);
+            CHR_ASSERT(w > 0 && (size_t)w < need - at); /* counted above */
+            at += (size_t)w + 1;
+            c->op[c->n_ops] = (struct chr_store_op){CHR_STORE_CHECK, path, NULL, 0, ver};
             c->of[c->n_ops++] = k;
         }
     }
+    return CHR_OK;
 }
 
 /* What a round of CHECK multis said: confirmed entries, stale ones (read),
@@ -170,8 +192,11 @@ static enum chr_err confirm(struct chr_packs *p, struct lshard *ls, size_t n_ls,
         for (size_t c = 0; c < n_chunks && e == CHR_OK; c++) {
             if (ch[c].n == 0)
                 continue;
-            chunk_build(&ch[c], p);
+            if ((e = chunk_build(&ch[c], p)) != CHR_OK)
+                break;
             pthread_mutex_lock(&w.mu);
+            while (w.left >= CHECK_WINDOW)
+                pthread_cond_wait(&w.cond, &w.mu);
             w.left++;
             pthread_mutex_unlock(&w.mu);
             e = chr_store_submit(p->cfg.store, ch[c].op, ch[c].n_ops, check_done, &ch[c]);
@@ -194,9 +219,11 @@ static enum chr_err confirm(struct chr_packs *p, struct lshard *ls, size_t n_ls,
         e = confirm_results(ch, n_chunks, stale);
     }
     /* Whatever is left unconfirmed is read. */
-    for (size_t c = 0; c < n_chunks; c++)
+    for (size_t c = 0; c < n_chunks; c++) {
         for (size_t q = 0; q < ch[c].n; q++)
             ch[c].ls->ent[ch[c].idx[q]] = NULL;
+        chr_free(ch[c].paths);
+    }
     pthread_cond_destroy(&w.cond);
     pthread_mutex_destroy(&w.mu);
     chr_free(ch);
@@ -207,7 +234,7 @@ static void lshard_free(struct lshard *ls)
 {
     chr_store_names_free(ls->names[0]);
     chr_store_names_free(ls->names[1]);
-    chr_pack_free(&ls->pack);
+    packs_set_free(&ls->pack);
     chr_free(ls->ent);
     chr_free(ls->has_state);
     memset(ls, 0, sizeof *ls);
@@ -249,14 +276,15 @@ static enum chr_err lshard_open(struct lshard *ls, struct chr_store_got *pk)
     if (pk->err == CHR_OK && pk->len > 0 && ls->names[0] != NULL && ls->names[1] != NULL &&
         ls->st[0].cversion >= 0 && ls->st[1].cversion >= 0) {
         struct chr_error err = {{0}, {0}};
-        enum chr_err e = chr_pack_decode(pk->data, pk->len, ls->s, &ls->pack, &err);
-        if (e == CHR_ENOMEM)
+        enum chr_err e = packs_set_read(p, ls->s, pk->data, pk->len, &ls->pack, &err);
+        if (e != CHR_OK && e != CHR_EINVAL)
             return e;
         if (e != CHR_OK)
             fprintf(stderr, "chronos: pack of shard %02x not used: %s\n", ls->s, err.message);
+        ls->pack_bytes = ls->pack.bytes;
         ls->usable = e == CHR_OK &&
-                     ls->pack.ext_a == (int64_t)ls->st[0].cversion - ls->st[0].version &&
-                     ls->pack.ext_b == (int64_t)ls->st[1].cversion - ls->st[1].version;
+                     ls->pack.all.ext_a == (int64_t)ls->st[0].cversion - ls->st[0].version &&
+                     ls->pack.all.ext_b == (int64_t)ls->st[1].cversion - ls->st[1].version;
     }
     size_t n = ls->names[0] != NULL ? ls->names[0]->n : 0;
     if (n == 0)
@@ -268,7 +296,7 @@ static enum chr_err lshard_open(struct lshard *ls, struct chr_store_got *pk)
     for (size_t j = 0; j < n; j++) {
         const char *name = ls->names[0]->names[j];
         ls->has_state[j] = packs_listed(ls->names[1], name);
-        const struct chr_pack_entry *e = ls->usable ? chr_pack_find(&ls->pack, name) : NULL;
+        const struct chr_pack_entry *e = ls->usable ? chr_pack_find(&ls->pack.all, name) : NULL;
         if (e != NULL && (e->ver_b >= 0) == ls->has_state[j])
             ls->ent[j] = e;
     }

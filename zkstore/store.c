@@ -153,6 +153,16 @@ void chr_store_close(struct chr_store *s)
         s->be->close(s);
 }
 
+void chr_store_close_exit(struct chr_store *s)
+{
+    if (s == NULL)
+        return;
+#ifndef CHR_TESTING /* the test builds free it all: their leak checks see every allocation */
+    s->exiting = true;
+#endif
+    s->be->close(s);
+}
+
 enum chr_err chr_store_flush(struct chr_store *s)
 {
     if (s == NULL || s->be->on_own_thread(s))

@@ -50,6 +50,9 @@ struct chr_store_backend {
 
 struct chr_store {
     const struct chr_store_backend *be;
+    /* Set by chr_store_close_exit: what only memory holds (the local tree) is
+     * left to the process's exit, not freed node by node. */
+    bool exiting;
 };
 
 /* Framing bytes counted per op in a batch's size (the log's op header). */

@@ -172,6 +172,14 @@ static void pack_seeds(void)
         die("empty pack");
     seed("fuzz_pack", "pack-empty", -1, out, len);
     chr_free(out);
+    /* Format 2: part 1 of a pack of 3 (a shard past one node). */
+    p.n = 2;
+    p.e = e + 1;
+    p.part = 1, p.parts = 3, p.gen = 41;
+    if (chr_pack_encode(&p, 1 << 20, &out, &len) != CHR_OK)
+        die("pack part");
+    seed("fuzz_pack", "pack-part", -1, out, len);
+    chr_free(out);
 }
 
 /* ---- job, state and run nodes ------------------------------------------------------- */

@@ -871,6 +871,29 @@ static void test_min_period_cron(void **state)
     }
 }
 
+/* The registry's cap (max_jobs): a new job past it is refused with a 400
+ * naming "name" and the setting; a job already there may still be replaced,
+ * and once one is deleted another fits. */
+static void test_jobs_cap(void **state)
+{
+    struct h *h = *state;
+    chr_core_destroy(h->core);
+    struct chr_core_config cfg = {.tzdb = h->db, .jobs_max = 3};
+    assert_int_equal(chr_core_create(&cfg, &h->core), CHR_OK);
+    struct chr_event done = {.type = CHR_EV_LOAD_DONE};
+    step(h, &done);
+    put_ok(h, mkjob("a", "R/2030-01-01T00:00:00Z/PT1H"));
+    put_ok(h, mkjob("b", "R/2030-01-01T00:00:00Z/PT1H"));
+    put_ok(h, mkjob("c", "R/2030-01-01T00:00:00Z/PT1H"));
+    uint64_t req = put(h, mkjob("d", "R/2030-01-01T00:00:00Z/PT1H"));
+    const struct chr_action *a = reply_for(h, req);
+    assert_non_null(a);
+    assert_int_equal(a->u.reply.result, CHR_ERANGE);
+    assert_non_null(strstr(a->u.reply.message, "name"));
+    assert_non_null(strstr(a->u.reply.message, "max_jobs 3"));
+    put_ok(h, mkjob("b", "R/2031-01-01T00:00:00Z/PT1H")); /* a replacement fits */
+}
+
 static void test_retry_then_final_failure(void **state)
 {
     struct h *h = *state;
@@ -1730,6 +1753,7 @@ int main(void)
                                         setup_waiting, teardown),
         cmocka_unit_test_setup_teardown(test_put_limits, setup_limits, teardown),
         cmocka_unit_test_setup_teardown(test_min_period_cron, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_final_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dependents_fire_once_all_parents_succeeded, setup,

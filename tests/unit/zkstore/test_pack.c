@@ -170,7 +170,7 @@ static struct chr_pack five_pack(void)
     for (int i = 0; i < 5; i++)
         five_e[i] = (struct chr_pack_entry){five_names[i], i * 3, "A\n\0 z\xff", (size_t)i,
                                             i % 2 ? -1 : i, "\n\n", i % 2 ? 0 : 2};
-    return (struct chr_pack){SHARD, -2, 77, 5, five_e, NULL};
+    return (struct chr_pack){SHARD, -2, 77, 5, five_e, NULL, 0, 0, 0};
 }
 
 /* ---- round trips ---------------------------------------------------------- */
@@ -178,12 +178,12 @@ static struct chr_pack five_pack(void)
 static void test_round_trip_empty_and_one(void **state)
 {
     (void)state;
-    struct chr_pack empty = {SHARD, -1, INT64_MAX, 0, NULL, NULL};
+    struct chr_pack empty = {SHARD, -1, INT64_MAX, 0, NULL, NULL, 0, 0, 0};
     assert_round_trip(&empty);
     assert_null(chr_pack_find(&empty, "job-56"));
 
     struct chr_pack_entry one = {"job-56", INT32_MAX, "", 0, -1, NULL, 0};
-    struct chr_pack p = {SHARD, 0, 0, 1, &one, NULL};
+    struct chr_pack p = {SHARD, 0, 0, 1, &one, NULL, 0, 0, 0};
     assert_round_trip(&p);
     one = (struct chr_pack_entry){"x%20y%20134", 0, "\0\n ", 3, INT32_MAX, "\xff\0", 2};
     p.ext_a = -123456789012345;
@@ -213,7 +213,7 @@ static void test_round_trip_many(void **state)
                                        (const char *)data[i][1],
                                        absent ? 0 : (size_t)(rng_next(&seed) % 48)};
     }
-    struct chr_pack p = {SHARD, -7, INT64_MAX, MANY, e, NULL};
+    struct chr_pack p = {SHARD, -7, INT64_MAX, MANY, e, NULL, 0, 0, 0};
     assert_round_trip(&p);
     p.ext_a = INT64_MAX - 1;
     p.ext_b = -INT64_MAX;
@@ -244,7 +244,7 @@ static void test_exact_bytes(void **state)
     seal(&want, LIT(body));
     struct chr_pack_entry e[2] = {{"job-429", 0, "a\0b", 3, -1, NULL, 0},
                                   {"k242", INT32_MAX, NULL, 0, 7, "\n ", 2}};
-    struct chr_pack p = {SHARD, -5, 9000000000, 2, e, NULL};
+    struct chr_pack p = {SHARD, -5, 9000000000, 2, e, NULL, 0, 0, 0};
     char *buf = NULL;
     size_t len = 0;
     assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_OK);
@@ -287,7 +287,7 @@ static void test_encode_refusals(void **state)
     struct chr_pack_entry good[2] = {{"job-429", 1, "a", 1, 2, "b", 1},
                                      {"job-56", 1, "a", 1, -1, NULL, 0}};
     struct chr_pack_entry e[2];
-    struct chr_pack p = {SHARD, 0, 0, 2, e, NULL};
+    struct chr_pack p = {SHARD, 0, 0, 2, e, NULL, 0, 0, 0};
     struct { int at; struct chr_pack_entry bad; } cases[] = {
         {1, {"job-429", 1, "a", 1, -1, NULL, 0}},  /* duplicate */
         {0, {"k242", 1, "a", 1, -1, NULL, 0}},     /* after the second */
@@ -307,11 +307,11 @@ static void test_encode_refusals(void **state)
         assert_encode_fails(&p, BIG, CHR_EINVAL);
     }
     memcpy(e, good, sizeof e);
-    struct chr_pack other = {SHARD + 1, 0, 0, 2, e, NULL};
+    struct chr_pack other = {SHARD + 1, 0, 0, 2, e, NULL, 0, 0, 0};
     assert_encode_fails(&other, BIG, CHR_EINVAL);
-    other = (struct chr_pack){CHR_STORE_SHARDS, 0, 0, 0, NULL, NULL};
+    other = (struct chr_pack){CHR_STORE_SHARDS, 0, 0, 0, NULL, NULL, 0, 0, 0};
     assert_encode_fails(&other, BIG, CHR_EINVAL);
-    other = (struct chr_pack){SHARD, 0, 0, 1, NULL, NULL};
+    other = (struct chr_pack){SHARD, 0, 0, 1, NULL, NULL, 0, 0, 0};
     assert_encode_fails(&other, BIG, CHR_EINVAL);
 
     /* The canonical spelling of "p/259" is fine. */
@@ -328,10 +328,10 @@ static void test_encode_limits(void **state)
     (void)state;
     struct chr_pack_entry e[2] = {{"job-429", 1, "a", 1, 2, "b", 1},
                                   {"job-56", 1, "a", 1, -1, NULL, 0}};
-    struct chr_pack p = {SHARD, 0, 0, 2, e, NULL};
+    struct chr_pack p = {SHARD, 0, 0, 2, e, NULL, 0, 0, 0};
     char *buf = NULL, *again = NULL;
     size_t len = 0, len2 = 0;
-    struct chr_pack empty = {SHARD, 0, 0, 0, NULL, NULL};
+    struct chr_pack empty = {SHARD, 0, 0, 0, NULL, NULL, 0, 0, 0};
     /* "chronos-pack 1 a7 0 0 0\n" + trailer = 24 + 16 bytes */
     assert_encode_fails(&empty, 39, CHR_ERANGE);
     assert_int_equal(chr_pack_encode(&empty, 40, &buf, &len), CHR_OK);
@@ -543,8 +543,82 @@ static void test_alloc_failures(void **state)
 static void test_round_trip_int64_min(void **state)
 {
     (void)state;
-    struct chr_pack p = {SHARD, INT64_MIN, INT64_MIN, 0, NULL, NULL};
+    struct chr_pack p = {SHARD, INT64_MIN, INT64_MIN, 0, NULL, NULL, 0, 0, 0};
     assert_round_trip(&p);
+}
+
+/* ---- parts (format 2) ------------------------------------------------------- */
+
+/* A part of a pack of several: its exact bytes, and back; format 1 decodes as
+ * part 0 of 1, gen 0. */
+static void test_parts_exact_bytes(void **state)
+{
+    (void)state;
+    static const char body[] = "chronos-pack 2 a7 -5 9000000000 2 1 3 42\n"
+                               "job-429 0 3 -1 0\n" "a\0b" "\n"
+                               "k242 2147483647 0 7 2\n" "\n " "\n";
+    struct sealed want;
+    seal(&want, LIT(body));
+    struct chr_pack_entry e[2] = {{"job-429", 0, "a\0b", 3, -1, NULL, 0},
+                                  {"k242", INT32_MAX, NULL, 0, 7, "\n ", 2}};
+    struct chr_pack p = {SHARD, -5, 9000000000, 2, e, NULL, 1, 3, 42};
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_OK);
+    assert_int_equal(len, want.len);
+    assert_memory_equal(buf, want.b, want.len);
+    chr_free(buf);
+    struct chr_pack got;
+    struct chr_error err = {{0}, {0}};
+    assert_int_equal(chr_pack_decode(want.b, want.len, SHARD, &got, &err), CHR_OK);
+    assert_same_pack(&got, &p);
+    assert_true(got.part == 1 && got.parts == 3 && got.gen == 42);
+    chr_pack_free(&got);
+    /* One part: format 1, as before parts. */
+    p.part = 0, p.parts = 1, p.gen = 7;
+    assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_OK);
+    assert_memory_equal(buf, "chronos-pack 1 a7 ", 18);
+    assert_int_equal(chr_pack_decode(buf, len, SHARD, &got, &err), CHR_OK);
+    assert_true(got.part == 0 && got.parts == 1 && got.gen == 0);
+    chr_pack_free(&got);
+    chr_free(buf);
+}
+
+static void test_parts_refusals(void **state)
+{
+    (void)state;
+    struct chr_pack p = five_pack();
+    char *buf = NULL;
+    size_t len = 0;
+    p.part = 3, p.parts = 3; /* part past the count */
+    assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_EINVAL);
+    p.part = 0, p.parts = CHR_PACK_PARTS_MAX + 1;
+    assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_EINVAL);
+    p.parts = 2, p.gen = -1;
+    assert_int_equal(chr_pack_encode(&p, BIG, &buf, &len), CHR_EINVAL);
+    assert_null(buf);
+    static const struct { const char *b; size_t len; const char *what; } bad[] = {
+        {LIT("chronos-pack 2 a7 0 0 0 0 1 5\n"), "format 2 of one part"},
+        {LIT("chronos-pack 2 a7 0 0 0 2 2 5\n"), "part past the count"},
+        {LIT("chronos-pack 2 a7 0 0 0 0 65 5\n"), "parts past CHR_PACK_PARTS_MAX"},
+        {LIT("chronos-pack 2 a7 0 0 0 0 2 -1\n"), "negative gen"},
+        {LIT("chronos-pack 2 a7 0 0 0 -1 2 5\n"), "negative part"},
+        {LIT("chronos-pack 2 a7 0 0 0 00 2 5\n"), "leading zero in the part"},
+        {LIT("chronos-pack 2 a7 0 0 0 0 2\n"), "no gen"},
+        {LIT("chronos-pack 2 a7 0 0 0 0 2 5 \n"), "a space after the gen"},
+        {LIT("chronos-pack 1 a7 0 0 0 0 2 5\n"), "format 1 with part fields"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sealed s;
+        seal(&s, bad[i].b, bad[i].len);
+        assert_refused(s.b, s.len, SHARD, bad[i].what);
+    }
+    struct sealed ok;
+    seal(&ok, LIT("chronos-pack 2 a7 0 0 0 1 64 0\n"));
+    struct chr_pack got;
+    assert_int_equal(chr_pack_decode(ok.b, ok.len, SHARD, &got, NULL), CHR_OK);
+    assert_true(got.part == 1 && got.parts == CHR_PACK_PARTS_MAX && got.gen == 0);
+    chr_pack_free(&got);
 }
 
 int main(void)
@@ -561,6 +635,8 @@ int main(void)
         cmocka_unit_test(test_decode_bad_args),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_round_trip_int64_min),
+        cmocka_unit_test(test_parts_exact_bytes),
+        cmocka_unit_test(test_parts_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

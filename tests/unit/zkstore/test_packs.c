@@ -10,7 +10,9 @@
  * the versions starting over), updates the model; every restart (a new
  * chr_packs loading the tree, after a graceful stop that packs or a crash that
  * does not) must hand over exactly the model's jobs, bytes for bytes.  Names
- * are picked in three shards so the same packs see many changes.
+ * are picked in three shards so the same packs see many changes.  Packs of
+ * several parts (a shard past one node, as a million jobs make) are made
+ * with small parts (part_max), and the random mixes run with them too.
  */
 #include "../unit.h"
 
@@ -53,6 +55,7 @@ struct world {
     bool seen[NAMES];
     size_t mismatches;
     struct chr_packs_load_stats st;
+    size_t part_max; /* of the next chr_packs: 0 one node, small: many parts */
 };
 
 static uint64_t rnd(struct world *w)
@@ -242,7 +245,8 @@ static enum chr_err got_job(void *ctx, const char *path, struct chr_store_got *d
 static void restart(struct world *w, int flush_ms)
 {
     chr_packs_destroy(w->p, flush_ms);
-    struct chr_packs_config cfg = {w->s, ROOT, NULL, getenv("PACKS_VERBOSE") != NULL};
+    struct chr_packs_config cfg = {w->s, ROOT, NULL, getenv("PACKS_VERBOSE") != NULL,
+                                   w->part_max};
     assert_int_equal(chr_packs_create(&cfg, &w->p), CHR_OK);
     struct chr_error err;
     assert_int_equal(chr_packs_make_dirs(w->p, &err), CHR_OK);
@@ -256,9 +260,10 @@ static void restart(struct world *w, int flush_ms)
                      w->seen[i] ? "loaded but deleted" : "missing");
 }
 
-static void world_open(struct world *w, uint64_t seed)
+static void world_open_parts(struct world *w, uint64_t seed, size_t part_max)
 {
     memset(w, 0, sizeof *w);
+    w->part_max = part_max;
     w->rng = seed * 0x9E3779B97F4A7C15ull + 1;
     pick_names(w);
     char hosts[512];
@@ -278,6 +283,11 @@ static void world_open(struct world *w, uint64_t seed)
         }
     }
     restart(w, 0); /* the first leader loads an empty tree */
+}
+
+static void world_open(struct world *w, uint64_t seed)
+{
+    world_open_parts(w, seed, 0);
 }
 
 static void world_close(struct world *w)
@@ -389,7 +399,100 @@ static void test_damaged_pack(void **state)
     world_close(&w);
 }
 
-/* Random mixes of everything, with packing at random moments. */
+/* The bytes of a pack's node (part 0 or another); NULL when there is none. */
+static char *pack_node(struct world *w, unsigned shard, unsigned part, size_t *len)
+{
+    char path[CHR_STORE_PATH_MAX];
+    if (part == 0)
+        snprintf(path, sizeof path, ROOT "/packs/%02x", shard);
+    else
+        snprintf(path, sizeof path, ROOT "/packs/%02x.%u", shard, part);
+    void *data = NULL;
+    return chr_store_get(w->s, path, &data, len, NULL) == CHR_OK ? data : NULL;
+}
+
+static void pack_node_set(struct world *w, unsigned shard, unsigned part, const char *data,
+                          size_t len)
+{
+    char path[CHR_STORE_PATH_MAX];
+    snprintf(path, sizeof path, ROOT "/packs/%02x.%u", shard, part);
+    struct chr_store_op op = {CHR_STORE_SET, path, data, len, -1};
+    assert_int_equal(chr_store_submit_wait(w->s, &op, 1, NULL), CHR_OK);
+}
+
+/* A shard past one node is packed in parts, and every job comes from them. */
+static void test_parts(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open_parts(&w, 5, 400); /* ~2 entries a part: 12 jobs a shard, ~6 parts */
+    for (size_t i = 0; i < NAMES; i++)
+        own_put(&w, &w.jobs[i], false);
+    restart(&w, 5000);
+    assert_int_equal(w.st.read, 0);
+    assert_int_equal(w.st.from_packs, NAMES);
+    assert_int_equal(w.st.bad_shards, 0);
+    size_t len = 0;
+    char *p0 = pack_node(&w, w.jobs[0].shard, 0, &len);
+    assert_non_null(p0);
+    assert_memory_equal(p0, "chronos-pack 2 ", 15);
+    chr_free(p0);
+    char *p2 = pack_node(&w, w.jobs[0].shard, 2, &len);
+    assert_non_null(p2);
+    /* Changes and a crash: what changed is caught, part by part. */
+    for (size_t i = 0; i < NAMES; i += 4)
+        own_put(&w, &w.jobs[i], true);
+    restart(&w, 0);
+    assert_true(w.st.stale >= NAMES / 4);
+    restart(&w, 5000);
+    assert_int_equal(w.st.read, 0);
+    /* A part of an older build put back: the pack is not used. */
+    pack_node_set(&w, w.jobs[0].shard, 2, p2, len);
+    restart(&w, 0);
+    assert_int_equal(w.st.bad_shards, 1);
+    restart(&w, 5000);
+    assert_int_equal(w.st.bad_shards, 0);
+    /* A damaged part: not used either. */
+    char *q = pack_node(&w, w.jobs[0].shard, 1, &len);
+    assert_non_null(q);
+    q[len / 2] ^= 0x20;
+    pack_node_set(&w, w.jobs[0].shard, 1, q, len);
+    chr_free(q);
+    restart(&w, 0);
+    assert_int_equal(w.st.bad_shards, 1);
+    chr_free(p2);
+    world_close(&w);
+}
+
+/* Packs written in format 1 (one node a shard, as every server before parts
+ * wrote them) load as they are; a server that packs in parts takes them, and
+ * its next pack is in parts. */
+static void test_format1_loads(void **state)
+{
+    (void)state;
+    struct world w;
+    world_packed(&w, 6); /* part_max 0: small shards, one node, format 1 */
+    size_t len = 0;
+    char *p0 = pack_node(&w, w.jobs[0].shard, 0, &len);
+    assert_non_null(p0);
+    assert_memory_equal(p0, "chronos-pack 1 ", 15);
+    chr_free(p0);
+    w.part_max = 400;
+    restart(&w, 0);
+    assert_int_equal(w.st.read, 0);
+    assert_int_equal(w.st.from_packs, NAMES);
+    for (size_t i = 0; i < NAMES; i++)
+        own_put(&w, &w.jobs[i], true);
+    restart(&w, 5000);
+    assert_int_equal(w.st.read, 0);
+    assert_non_null((p0 = pack_node(&w, w.jobs[0].shard, 0, &len)));
+    assert_memory_equal(p0, "chronos-pack 2 ", 15);
+    chr_free(p0);
+    world_close(&w);
+}
+
+/* Random mixes of everything, with packing at random moments; one world in
+ * two packs in parts. */
 static void test_random_mixes(void **state)
 {
     (void)state;
@@ -397,7 +500,7 @@ static void test_random_mixes(void **state)
     long seeds = getenv("PACKS_SEEDS") != NULL ? strtol(getenv("PACKS_SEEDS"), NULL, 10) : SEEDS;
     for (uint64_t seed = 10; seed < 10 + (uint64_t)seeds; seed++) {
         struct world w;
-        world_open(&w, seed);
+        world_open_parts(&w, seed, seed % 2 ? 400 : 0);
         for (int step = 0; step < STEPS; step++) {
             struct job *j = &w.jobs[rnd(&w) % NAMES];
             uint64_t r = rnd(&w) % 100;
@@ -432,6 +535,8 @@ int main(void)
         cmocka_unit_test(test_external_set),
         cmocka_unit_test(test_external_recreate),
         cmocka_unit_test(test_damaged_pack),
+        cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_format1_loads),
         cmocka_unit_test(test_random_mixes),
     };
     return cmocka_run_group_tests(tests, zkfx_group_setup, zkfx_group_teardown);
