@@ -269,7 +269,7 @@ static enum chr_err lshards_list(struct chr_packs *p, struct lshard *ls, size_t 
 }
 
 /* Decides, per job of a listed shard, pack or read. */
-static enum chr_err lshard_open(struct lshard *ls, struct chr_store_got *pk)
+static enum chr_err lshard_open(struct chr_packs *p, struct lshard *ls, struct chr_store_got *pk)
 {
     ls->pack_ver = pk->err == CHR_OK ? pk->version : -1;
     ls->pack_bytes = pk->err == CHR_OK ? pk->len : 0;
@@ -404,7 +404,7 @@ enum chr_err chr_packs_load(struct chr_packs *p, chr_packs_job_fn *fn, void *ctx
             ls[i].s = g + i;
         e = lshards_list(p, ls, LOAD_GROUP);
         for (unsigned i = 0; i < LOAD_GROUP && e == CHR_OK; i++)
-            e = lshard_open(&ls[i], &pk[i]);
+            e = lshard_open(p, &ls[i], &pk[i]);
         chr_store_got_free(pk, LOAD_GROUP);
         if (e == CHR_OK)
             e = confirm(p, ls, LOAD_GROUP, &stats->stale);
