@@ -139,66 +139,11 @@ class Server(benchlib.Server):
 
 
 def post_jobs(srv, bodies, threads=POST_THREADS):
-    """POSTs the bodies over `threads` keep-alive connections.
-    Returns (seconds, n_ok, errors[:5], n_errors, reconnects)."""
-    lock = threading.Lock()
-    state = {"next": 0, "ok": 0, "err": 0, "errors": [], "reconnects": 0}
-    hdrs = {"Content-Type": "application/json"}
-
-    def worker():
-        conn = None
-        while True:
-            with lock:
-                i = state["next"]
-                state["next"] += 1
-            if i >= len(bodies):
-                break
-            for attempt in range(3):
-                try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-                    conn.request("POST", "/v1/scheduler/iso8601", bodies[i], hdrs)
-                    r = conn.getresponse()
-                    data = r.read()
-                    if r.getheader("Connection", "").lower() == "close":
-                        conn.close()
-                        conn = None
-                        with lock:
-                            state["reconnects"] += 1
-                    with lock:
-                        if r.status == 204:
-                            state["ok"] += 1
-                        else:
-                            state["err"] += 1
-                            if len(state["errors"]) < 5:
-                                state["errors"].append("%d %s" % (r.status, data[:200]))
-                    break
-                except (OSError, http.client.HTTPException) as e:
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    with lock:
-                        state["reconnects"] += 1
-                    if attempt == 2:
-                        with lock:
-                            state["err"] += 1
-                            if len(state["errors"]) < 5:
-                                state["errors"].append("exception %r" % e)
-        if conn is not None:
-            conn.close()
-
-    t = time.monotonic()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    return (time.monotonic() - t, state["ok"], state["errors"], state["err"],
-            state["reconnects"])
-
-
-# ---- run directories ---------------------------------------------------------
-
+    """POSTs the bodies (benchlib.post_jobs).
+    Returns (seconds, n_ok, errors[:3], n_errors, reconnects)."""
+    stats = {}
+    secs, ok, errors, nerr = benchlib.post_jobs(srv.port, bodies, threads, stats=stats)
+    return secs, ok, errors, nerr, stats["reconnects"]
 
 def read_file(path):
     try:
