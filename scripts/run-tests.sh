@@ -100,10 +100,12 @@ run() {
 # ZooKeeper, servers starting) far more than they compute - each suite's
 # line shows its CPU seconds beside its wall time.
 #
-# CLASS bin (unit tests, simulations, fuzz targets) needs the binaries that
-# BUILD_REST builds (`make test` passes it: the suites that need only the
-# servers start while the rest builds); a worker skips them until the build
-# is done, then takes what is left.
+# The suites start while the test binaries build (`make test` passes
+# BUILD_SERVERS and BUILD_REST, see build_rest): a suite that runs the
+# release binary only starts at once; one that runs $B/test or $B/asan
+# binaries waits for the first stage; CLASS bin (unit tests, simulations,
+# fuzz targets) for the second.  A worker skips what it cannot run yet and
+# takes it as soon as it can.
 Q=$LOGS/queue
 rm -rf "$Q"
 mkdir -p "$Q"
@@ -193,20 +195,33 @@ order() {
     sort -t"$(printf '\t')" -k1,1nr | cut -f2- | nl -ba -nrz -w5 -s' ' >"$Q/ordered"
 }
 
-# build_rest: BUILD_REST (the binaries of the bin suites) in the background,
-# its output in $LOGS/build.log; $Q/built holds its exit status when done.
+# build_rest: the binaries the suites need beyond the release build, in the
+# background, in two stages: BUILD_SERVERS (the test and ASan builds of the
+# server; $Q/servers holds its exit status when done), then BUILD_REST (the
+# unit, simulation and fuzz binaries; $Q/built).  Their output goes to
+# $LOGS/build.log.  The suites that need only the release binary start at
+# once, beside the compiles.
 build_rest() {
-  if [ -z "${BUILD_REST:-}" ]; then echo 0 >"$Q/built"; return; fi
+  : >"$LOGS/build.log"
   (
-    t0=$(date +%s)
-    bash -c "$BUILD_REST" >"$LOGS/build.log" 2>&1
-    rc=$?
-    echo "build of the unit, simulation and fuzz binaries: $(( $(date +%s) - t0 )) s (rc $rc)" >"$RES/.build"
+    t0=$(date +%s) rc=0
+    if [ -n "${BUILD_SERVERS:-}" ]; then
+      bash -c "$BUILD_SERVERS" >>"$LOGS/build.log" 2>&1
+      rc=$?
+    fi
+    echo "$rc" >"$Q/servers"
+    echo "build of the test and ASan servers: $(( $(date +%s) - t0 )) s (rc $rc)" >"$RES/.build"
+    if [ "$rc" -eq 0 ] && [ -n "${BUILD_REST:-}" ]; then
+      bash -c "$BUILD_REST" >>"$LOGS/build.log" 2>&1
+      rc=$?
+      echo "build of the unit, simulation and fuzz binaries: $(( $(date +%s) - t0 )) s (rc $rc)" >>"$RES/.build"
+    fi
     echo "$rc" >"$Q/built"
   ) &
   builder=$!
 }
 built() { [ -s "$Q/built" ]; }
+servers_built() { [ -s "$Q/servers" ] && [ "$(cat "$Q/servers")" = 0 ]; }
 
 # claim ID: true for the one worker that creates $Q/claim.ID first (bash's
 # noclobber: an O_EXCL open, no process; a worker passes every line).
@@ -220,12 +235,15 @@ claim() {
 }
 
 # next_suite CLASS: runs the first unclaimed suite of CLASS in the queue's
-# order (those of class bin too once the build is done); false when there is
-# none to take now.  Each time from the top: a long bin suite skipped while
-# the build ran is the next one taken after it, not one after the rest.
+# order whose binaries are built (class bin: the unit, simulation and fuzz
+# binaries, taken by main workers; a command that runs a $B/test or $B/asan
+# binary: the test and ASan servers); false when there is none to take now.
+# Each time from the top: a long suite skipped while the build ran is the
+# next one taken after it, not one after the rest.
 next_suite() {
-  local class=$1 have_bins=false num cls limit rest name cmd
+  local class=$1 have_bins=false have_servers=false num cls limit rest name cmd
   built && have_bins=true
+  servers_built && have_servers=true
   while IFS= read -r line; do
     num=${line%% *}; rest=${line#* }
     cls=${rest%% *}; rest=${rest#* }
@@ -235,6 +253,9 @@ next_suite() {
       continue
     fi
     [ -e "$Q/claim.$num" ] && continue
+    if ! $have_servers; then
+      case $rest in *"$B/test/"*|*"$B/asan/"*) continue ;; esac
+    fi
     claim "$num" || continue
     limit=${rest%% *}; rest=${rest#* }
     name=${rest%%$'\t'*}; cmd=${rest#*$'\t'}
@@ -244,17 +265,19 @@ next_suite() {
   return 1
 }
 
-# worker CLASS: takes suites of CLASS until none is left; a main worker
-# then waits for the build and takes the bin suites left.
+# worker CLASS: takes the suites of CLASS it can run until none is left,
+# waiting for the build's stages as it goes; a main worker reports a failed
+# build.
 worker() {
+  while :; do
+    next_suite "$1" && continue
+    built && break
+    sleep 0.5
+  done
   while next_suite "$1"; do :; done
   [ "$1" = main ] || return 0
-  if ! built; then
-    while ! built; do sleep 0.5; done
-    while next_suite main; do :; done
-  fi
   if [ "$(cat "$Q/built")" != 0 ] && claim build-log; then
-    echo "FAIL the build of the unit, simulation and fuzz binaries; $LOGS/build.log:"
+    echo "FAIL the build of the test binaries; $LOGS/build.log:"
     grep -E 'error|Error' "$LOGS/build.log" | head -20 | sed 's/^/    > /'
     tail -n 15 "$LOGS/build.log" | sed 's/^/    | /'
   fi

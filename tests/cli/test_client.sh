@@ -11,7 +11,7 @@
 #
 # Last line: "N passed, N failed"; exits non-zero if any failed.
 set -u
-PY=/usr/bin/python3
+PY="/usr/bin/python3 -I -S"   # the standard library only: half the start-up CPU
 # The shared helpers (wait_for, now_ms, free_port); ok, bad and check are
 # this file's own (below), which say the exit code.
 . "$(dirname "$0")/../lib.sh"

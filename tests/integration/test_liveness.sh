@@ -13,7 +13,7 @@ CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
 . "$(dirname "$0")/../lib.sh"
 lib_init live
 
-py() { /usr/bin/python3 -c "$@"; }
+py() { /usr/bin/python3 -I -S -c "$@"; }   # -I -S: the standard library only, twice as fast to start
 # run_field JOB KEY: KEY of the job's newest run in /v1/runs.
 run_field() {
   curl -s "http://127.0.0.1:$PORT/v1/runs?job=$1&state=active" |

@@ -22,7 +22,7 @@ CHRONOS=$(realpath "${CHRONOS:-build/chronos}")
 . "$(dirname "$0")/../lib.sh"
 lib_init notify
 
-py() { /usr/bin/python3 -c "$@"; }
+py() { /usr/bin/python3 -I -S -c "$@"; }   # -I -S: the standard library only, twice as fast to start
 rcv=$tmp/rcv
 mkdir -p "$rcv"
 /usr/bin/python3 "$(dirname "$0")/notify_recv.py" "$rcv" >"$tmp/recv.log" 2>&1 &

@@ -21,7 +21,7 @@ ha_init
 RECV=""
 recv_stop() { [ -n "$RECV" ] && kill "$RECV" 2>/dev/null && wait "$RECV" 2>/dev/null; RECV=""; }
 trap 'recv_stop; ha_cleanup' EXIT
-py() { /usr/bin/python3 -c "$@"; }
+py() { /usr/bin/python3 -I -S -c "$@"; }   # -I -S: the standard library only, twice as fast to start
 rcv=$tmp/rcv
 mkdir -p "$rcv"
 HTTP=$(free_port)

@@ -16,7 +16,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib.sh"
 lib_init storefault
 MNT=$tmp/mnt
-py() { /usr/bin/python3 -c "$@"; }
+py() { /usr/bin/python3 -I -S -c "$@"; }   # -I -S: the standard library only, twice as fast to start
 health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")" = "$1" ]; }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics?format=prometheus" | awk -v m="$1" '$1 == m {print $2}'; }
 post() { api POST /v1/scheduler/iso8601 "{\"name\":\"$1\",\"command\":\"true\",\"disk\":1,\
