@@ -161,8 +161,9 @@ add_main() {
     add main 600 "$t[asan]" "CHRONOS=$B/asan/chronos bash $t"
   done
   add main 300 "tests/mesos/test_double.sh" "bash tests/mesos/test_double.sh"
-  # The web dashboard in headless chromium (one browser, one server: ~1 min).
-  add main 300 "tests/browser/test_dashboard.sh" "CHRONOS=$B/chronos bash tests/browser/test_dashboard.sh"
+  # The web dashboard in headless chromium (one browser, one server: about
+  # 30 CPU-s; on a machine loaded with other work, chromium takes minutes).
+  add main 600 "tests/browser/test_dashboard.sh" "CHRONOS=$B/chronos bash tests/browser/test_dashboard.sh"
   add main 600 "tests/faults/local.sh (trials)" \
     "TRIALS=${FAULT_TRIALS:-3} CHRONOS=$B/test/chronos bash tests/faults/local.sh"
   add main 600 "tests/faults/mesos.sh (trials)" \
