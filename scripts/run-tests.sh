@@ -21,6 +21,9 @@ rm -rf "$RES"
 mkdir -p "$LOGS" "$RES"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+# The time oracle's answers, computed once for its two suites (release, ASan).
+export ORACLE_CACHE=${ORACLE_CACHE:-$LOGS/oracle}
+rm -rf "$ORACLE_CACHE"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # counts LOG: "PASSED FAILED" of a suite's log: cmocka's last summary lines,

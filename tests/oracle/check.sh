@@ -5,7 +5,8 @@
 #
 #   CHRONOS=build/chronos bash tests/oracle/check.sh
 #   ORACLE_SEED=123 ORACLE_RANDOM=20000 CHRONOS=... bash tests/oracle/check.sh
-#   (ORACLE_TIMEOUT, default 90 s, bounds the one chronos process)
+#   (ORACLE_TIMEOUT, default 90 s, bounds the one chronos process;
+#   ORACLE_CACHE=DIR keeps steps 1 and 2 for a second run, see below)
 #
 # 1. Runs the oracle's own hand-worked self-test (test_oracle_self.py); if
 #    the oracle is wrong, nothing below is trusted and the script fails.
@@ -66,18 +67,47 @@ case "$CHRONOS" in /*) ;; *) CHRONOS="$PWD/$CHRONOS" ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# ORACLE_CACHE (make test sets it): a directory where the outcome of steps 1
+# and 2 is kept, keyed by the oracle, its self-test, the cases generator, the
+# seed and the count, so that make test's two runs of this script (with the
+# release and the ASan binary) compute them once.  Only a success is kept.
+key=$(cat "$HERE/oracle.py" "$HERE/test_oracle_self.py" "$HERE/cases.py" | sha256sum | cut -c1-16)-$SEED-$NRAND
+cache=${ORACLE_CACHE:+$ORACLE_CACHE/$key}
+# cached NAME CMD...: runs CMD (which writes into $1 = a new directory),
+# or takes what a run of it for the same key left in $cache/NAME; the
+# files end up in $tmp/NAME.
+cached() {
+  local name=$1; shift
+  if [ -z "$cache" ]; then
+    mkdir "$tmp/$name" && "$@" "$tmp/$name"
+    return
+  fi
+  mkdir -p "$cache" &&
+    ( flock 9
+      [ -e "$cache/$name.ok" ] && exit 0
+      rm -rf "$cache/$name" && mkdir "$cache/$name" && "$@" "$cache/$name" && : >"$cache/$name.ok"
+    ) 9>"$cache/.lock" &&
+    cp -r "$cache/$name" "$tmp/$name"
+}
+
 # 1. the oracle checks itself
-if ! "$PY" "$HERE/test_oracle_self.py" >"$tmp/self.log" 2>&1; then
-  cat "$tmp/self.log"
+self_test() { "$PY" "$HERE/test_oracle_self.py" >"$1/self.log" 2>&1; }
+if ! cached self self_test; then
+  cat "$tmp/self/self.log" "$cache/self/self.log" 2>/dev/null
   fail_early "the oracle's self-test failed: its expectations cannot be trusted"
 fi
-echo "oracle self-test ok ($(tail -1 "$tmp/self.log"))"
+echo "oracle self-test ok ($(tail -1 "$tmp/self/self.log"))${cache:+ (its outcome kept in $cache)}"
 
 # 2. the cases and the oracle's answers
-if ! ncases=$("$PY" "$HERE/cases.py" gen "$tmp" --seed "$SEED" --random "$NRAND" 2>"$tmp/gen.log"); then
-  cat "$tmp/gen.log"
+gen_cases() { # gen_cases DIR: req.jsonl, want.jsonl and ncases in DIR
+  "$PY" "$HERE/cases.py" gen "$1" --seed "$SEED" --random "$NRAND" >"$1/ncases" 2>"$1/gen.log"
+}
+if ! cached cases gen_cases; then
+  cat "$tmp/cases/gen.log" "$cache/cases/gen.log" 2>/dev/null
   fail_early "generating the cases failed"
 fi
+mv "$tmp/cases/"* "$tmp/"
+ncases=$(cat "$tmp/ncases")
 echo "$ncases cases"
 
 # 3. one chronos process answers them all
