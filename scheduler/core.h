@@ -208,6 +208,9 @@ struct chr_job_state {
 void chr_job_state_init(struct chr_job_state *st);
 /* Frees the arrays and re-initialises; NULL is allowed. */
 void chr_job_state_free(struct chr_job_state *st);
+/* True when a and b hold the same state, field by field and item by item
+ * (the decoders' differential tests). */
+bool chr_job_state_equal(const struct chr_job_state *a, const struct chr_job_state *b);
 /* A deep copy; CHR_ENOMEM leaves *dst initialised and empty. */
 enum chr_err chr_job_state_copy(struct chr_job_state *dst, const struct chr_job_state *src);
 

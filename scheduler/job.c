@@ -226,6 +226,59 @@ enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
     return CHR_OK;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static bool strv_same(char *const *a, char *const *b, uint32_t n)
+{
+    if ((a == NULL) != (b == NULL))
+        return false;
+    for (uint32_t i = 0; a != NULL && i < n; i++)
+        if (!str_same(a[i], b[i]))
+            return false;
+    return true;
+}
+
+static bool lists_same(const struct chr_job *a, const struct chr_job *b)
+{
+    if (a->n_arguments != b->n_arguments || a->n_parents != b->n_parents ||
+        a->n_env != b->n_env || a->n_constraints != b->n_constraints ||
+        (a->env == NULL) != (b->env == NULL) || (a->constraints == NULL) != (b->constraints == NULL) ||
+        !strv_same(a->arguments, b->arguments, a->n_arguments) ||
+        !strv_same(a->parents, b->parents, a->n_parents))
+        return false;
+    for (uint32_t i = 0; a->env != NULL && i < a->n_env; i++)
+        if (!str_same(a->env[i].name, b->env[i].name) || !str_same(a->env[i].value, b->env[i].value))
+            return false;
+    for (uint32_t i = 0; a->constraints != NULL && i < a->n_constraints; i++)
+        if (a->constraints[i].op != b->constraints[i].op ||
+            !str_same(a->constraints[i].attribute, b->constraints[i].attribute) ||
+            !str_same(a->constraints[i].value, b->constraints[i].value))
+            return false;
+    return true;
+}
+
+bool chr_job_equal(const struct chr_job *a, const struct chr_job *b)
+{
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        if (!str_same(text_get(a, i), text_get(b, i)))
+            return false;
+    return a->shell == b->shell && a->retries == b->retries &&
+           a->retry_delay_ms == b->retry_delay_ms && a->retry_backoff == b->retry_backoff &&
+           a->starting_deadline_ms == b->starting_deadline_ms &&
+           a->max_completion_ms == b->max_completion_ms &&
+           memcmp(&a->cpus, &b->cpus, sizeof a->cpus) == 0 &&
+           memcmp(&a->mem_mb, &b->mem_mb, sizeof a->mem_mb) == 0 &&
+           memcmp(&a->disk_mb, &b->disk_mb, sizeof a->disk_mb) == 0 &&
+           a->disabled == b->disabled && a->concurrent == b->concurrent &&
+           a->high_priority == b->high_priority && a->soft_error == b->soft_error &&
+           a->data_processing == b->data_processing && a->async == b->async &&
+           a->notify_events == b->notify_events && a->notify_events_set == b->notify_events_set &&
+           lists_same(a, b);
+}
+
 /* ---- Size bound -------------------------------------------------------- */
 
 size_t chr_json_text_bound(const char *s)

@@ -176,6 +176,11 @@ void chr_job_box_fill(struct chr_job *box, struct chr_job *job);
 void chr_job_hold(const struct chr_job *boxed);
 void chr_job_unbox(const struct chr_job *boxed);
 
+/* True when a and b are the same definition: every field, texts by value
+ * and NULL-ness, lists item by item, numbers bit for bit (the decoders'
+ * differential tests). */
+bool chr_job_equal(const struct chr_job *a, const struct chr_job *b);
+
 /* A deep copy of `src` into *dst; CHR_ENOMEM leaves *dst zeroed. */
 enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src);
 
