@@ -23,6 +23,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "common/nameset.h"
 #include "common/strmap.h"
 #include "common/log.h"
 #include "iso8601/iso8601.h"
@@ -90,7 +91,8 @@ struct chr_loop {
     /* Scheduler thread only: */
     struct pending *pending;
     uint64_t next_request_id;
-    struct chr_strmap jobs, runs; /* job names, run ids known to exist in the store */
+    struct chr_nameset jobs; /* job names known to exist in the store */
+    struct chr_strmap runs;  /* run ids known to exist in the store */
     struct chr_strmap nostate; /* jobs loaded without a state node (made by hand) */
     /* The read model shows only what is durable: a job written by a batch
      * not yet durable is published when its last such batch is (pending:
@@ -338,7 +340,7 @@ static enum chr_err put_node(struct chr_loop *l, struct ops *o, struct batch_ctx
 {
     if (text == NULL)
         return CHR_ENOMEM;
-    bool exists = chr_strmap_get(&l->jobs, name, NULL);
+    bool exists = chr_nameset_has(&l->jobs, name);
     if (exists && strcmp(kind, CHR_KIND_STATE) == 0 && chr_strmap_get(&l->nostate, name, NULL)) {
         exists = false; /* its first state: created now */
         chr_strmap_del(&l->nostate, name);
@@ -416,7 +418,7 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
     case CHR_PERSIST_NOTICE:
         return add_notice(l, o, it->notice, b);
     case CHR_PERSIST_DELETE_JOB:
-        if (!chr_strmap_get(&l->jobs, it->name, NULL))
+        if (!chr_nameset_has(&l->jobs, it->name))
             return CHR_OK;
         b->forget[b->n_forget] = chr_strndup(it->name, strlen(it->name));
         if (b->forget[b->n_forget] == NULL)
@@ -440,9 +442,9 @@ static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr
 static void track_item(struct chr_loop *l, const struct chr_persist_item *it)
 {
     if (it->op == CHR_PERSIST_JOB)
-        chr_strmap_put(&l->jobs, it->name, 0);
+        chr_nameset_add(&l->jobs, it->name);
     else if (it->op == CHR_PERSIST_DELETE_JOB)
-        chr_strmap_del(&l->jobs, it->name);
+        chr_nameset_del(&l->jobs, it->name);
     else if (it->op == CHR_PERSIST_RUN)
         chr_strmap_put(&l->runs, it->run->id, 0);
     else if (it->op == CHR_PERSIST_RUN_DONE)
@@ -1226,7 +1228,7 @@ static enum chr_err load_job(struct chr_loop *l, const char *path, struct chr_st
         ev.u.job.stateless = true;
     }
     if ((state->err != CHR_OK && chr_strmap_put(&l->nostate, ev.u.job.job.name, 0) != CHR_OK) ||
-        chr_strmap_put(&l->jobs, ev.u.job.job.name, 0) != CHR_OK) {
+        chr_nameset_add(&l->jobs, ev.u.job.job.name) != CHR_OK) {
         chr_job_free(&ev.u.job.job);
         chr_job_state_free(&ev.u.job.state);
         return CHR_ENOMEM;
@@ -1431,7 +1433,7 @@ static void loop_stop(struct chr_loop *l, bool exiting)
     if (!exiting) { /* what grows with the jobs */
         chr_core_destroy(l->core);
         chr_view_destroy(l->view);
-        chr_strmap_free(&l->jobs);
+        chr_nameset_free(&l->jobs);
         chr_strmap_free(&l->runs);
         chr_strmap_free(&l->nostate);
     }
