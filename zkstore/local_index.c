@@ -98,13 +98,10 @@ struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len,
     return NULL;
 }
 
-/* Doubles the table past a load of 1; on allocation failure the chains just
- * grow longer (an insert never fails). */
-static void maybe_grow(struct lindex *ix)
+/* Rehashes every node into a table of n slots (a power of two); on
+ * allocation failure the table stays as it was. */
+static void rehash(struct lindex *ix, size_t n)
 {
-    if (ix->n_nodes <= ix->mask + 1 || ix->mask > (SIZE_MAX >> 2))
-        return;
-    size_t n = (ix->mask + 1) * 2;
     struct lnode **slots = chr_calloc(n, sizeof *slots);
     if (slots == NULL)
         return;
@@ -120,6 +117,25 @@ static void maybe_grow(struct lindex *ix)
     chr_free(ix->slots);
     ix->slots = slots;
     ix->mask = n - 1;
+    ix->rehashes++;
+}
+
+/* Doubles the table past a load of 1; on allocation failure the chains just
+ * grow longer (an insert never fails). */
+static void maybe_grow(struct lindex *ix)
+{
+    if (ix->n_nodes <= ix->mask + 1 || ix->mask > (SIZE_MAX >> 2))
+        return;
+    rehash(ix, (ix->mask + 1) * 2);
+}
+
+void lindex_reserve(struct lindex *ix, size_t n)
+{
+    size_t cap = ix->mask + 1;
+    while (cap < n && cap <= (SIZE_MAX >> 2))
+        cap *= 2;
+    if (cap > ix->mask + 1)
+        rehash(ix, cap);
 }
 
 static void hash_unlink(struct lindex *ix, struct lnode *node)

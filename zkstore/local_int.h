@@ -68,6 +68,7 @@ struct lindex {
     size_t n_nodes;
     uint64_t data_bytes;
     struct lnode *root;
+    uint64_t rehashes; /* tables rebuilt (each touches every node): tests */
 };
 
 /* A blob with one reference; NULL on allocation failure. */
@@ -79,6 +80,9 @@ void lblob_unref(struct lblob *b); /* frees at zero; NULL allowed */
 enum chr_err lindex_init(struct lindex *ix);
 void lindex_free(struct lindex *ix);
 struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len, uint64_t hash);
+/* Sizes the hash table for n nodes at once (a snapshot's count), so that a
+ * load does not rehash every node at each doubling; best effort. */
+void lindex_reserve(struct lindex *ix, size_t n);
 
 /*
  * Applies one effect: CREATE (blob and spare node: the new node; *spare is
