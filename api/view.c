@@ -30,13 +30,16 @@ struct jtext {
     char text[];
 };
 
+/* One per job (a million are held): pub's runs and ledger are this view's
+ * own arrays (chr_malloc'd, freed with it), not kept twice. */
 struct vjob {
     struct chr_view_job pub; /* first: readers get &pub */
     atomic_uint refs;
-    struct chr_view_run *runs;
-    struct chr_ledger_entry *ledger;
     _Atomic(struct jtext *) json;
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct vjob) <= 136, "a job's view grew past a 144-byte chunk");
+#endif
 
 struct snap {
     struct chr_view_snap pub; /* first */
@@ -99,8 +102,8 @@ static void vjob_release(struct vjob *j)
     if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
         return;
     chr_job_unbox(j->pub.def);
-    chr_free(j->runs);
-    chr_free(j->ledger);
+    chr_free((void *)(uintptr_t)j->pub.runs);
+    chr_free((void *)(uintptr_t)j->pub.ledger);
     chr_free(atomic_load(&j->json));
     chr_free(j);
 }
@@ -294,21 +297,19 @@ static bool fill_runs(struct vjob *v, const struct chr_core *core, const struct 
     const struct chr_run *active[VIEW_ACTIVE_MAX];
     size_t n_active = chr_core_job_runs(core, job->name, active, VIEW_ACTIVE_MAX);
     size_t n = st->history_len + n_active;
-    if (n > 0) {
-        v->runs = chr_calloc(n, sizeof *v->runs);
-        if (v->runs == NULL)
-            return false;
-    }
+    struct chr_view_run *runs = NULL;
+    if (n > 0 && (runs = chr_calloc(n, sizeof *runs)) == NULL)
+        return false;
     for (uint32_t i = 0; i < st->history_len; i++)
-        run_from_summary(&v->runs[i], job->name, &st->history[i]);
+        run_from_summary(&runs[i], job->name, &st->history[i]);
     for (size_t i = 0; i < n_active; i++) {
-        run_from_active(&v->runs[st->history_len + i], active[i]);
+        run_from_active(&runs[st->history_len + i], active[i]);
         if (active[i]->state == CHR_RUN_RUNNING)
             v->pub.n_running++;
         else
             v->pub.n_queued++;
     }
-    v->pub.runs = v->runs;
+    v->pub.runs = runs;
     v->pub.n_runs = (uint32_t)n;
     v->pub.n_finished = st->history_len;
     return true;
@@ -329,13 +330,13 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
     v->pub.next_ms = st->next_ms == INT64_MAX ? INT64_MIN : st->next_ms;
     v->pub.remaining_repeats = remaining_repeats(job, st);
     if (st->ledger_len > 0) {
-        v->ledger = chr_malloc(st->ledger_len * sizeof *v->ledger);
-        if (v->ledger == NULL) {
+        struct chr_ledger_entry *ledger = chr_malloc(st->ledger_len * sizeof *ledger);
+        if (ledger == NULL) {
             vjob_release(v);
             return NULL;
         }
-        memcpy(v->ledger, st->ledger, st->ledger_len * sizeof *v->ledger);
-        v->pub.ledger = v->ledger;
+        memcpy(ledger, st->ledger, st->ledger_len * sizeof *ledger);
+        v->pub.ledger = ledger;
         v->pub.n_ledger = st->ledger_len;
     }
     if (!fill_runs(v, core, job, st)) {
