@@ -66,7 +66,7 @@ enum chr_err lindex_init(struct lindex *ix)
     }
     ix->mask = n - 1;
     ix->root->blob = b;
-    ix->root->hash = chr_str_hash("/", 1);
+    ix->root->hash = (uint32_t)chr_str_hash("/", 1);
     ix->slots[ix->root->hash & ix->mask] = ix->root;
     ix->n_nodes = 1;
     return CHR_OK;
@@ -92,7 +92,7 @@ void lindex_free(struct lindex *ix)
 struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len, uint64_t hash)
 {
     for (struct lnode *n = ix->slots[hash & ix->mask]; n != NULL; n = n->hnext)
-        if (n->hash == hash && n->blob->path_len == len &&
+        if (n->hash == (uint32_t)hash && n->blob->path_len == len &&
             memcmp(lblob_path(n->blob), path, len) == 0)
             return n;
     return NULL;
@@ -102,6 +102,8 @@ struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len,
  * allocation failure the table stays as it was. */
 static void rehash(struct lindex *ix, size_t n)
 {
+    if (n > ((size_t)1 << 31))
+        return; /* a node keeps 32 bits of its hash: no more slots than that */
     struct lnode **slots = chr_calloc(n, sizeof *slots);
     if (slots == NULL)
         return;
@@ -159,7 +161,7 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
     *spare = NULL;
     memset(n, 0, sizeof *n);
     n->blob = blob;
-    n->hash = hash;
+    n->hash = (uint32_t)hash;
     n->parent = parent;
     n->next = parent->child;
     if (parent->child != NULL)

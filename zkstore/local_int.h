@@ -54,13 +54,18 @@ static inline const char *lblob_data(const struct lblob *b)
     return b->bytes + b->path_len + 1;
 }
 
+/* Two a job: 56 bytes (a 64-byte chunk), the path's hash kept in 32 bits
+ * (the low bits of chr_str_hash: tables stay below 2^32 slots). */
 struct lnode {
     struct lnode *hnext;                        /* hash chain */
     struct lnode *parent, *child, *prev, *next; /* tree: first child, siblings */
     struct lblob *blob;
-    uint64_t hash;
+    uint32_t hash;
     uint32_t n_children;
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct lnode) <= 56, "a node grew past a 64-byte chunk");
+#endif
 
 struct lindex {
     struct lnode **slots;
