@@ -211,8 +211,8 @@ $(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
 
 FUZZ_SECONDS ?= 300
 # make test: the time engine's targets for SMOKE_FUZZ_SECONDS each, the
-# decoders' and the HTTP path's for SMOKE_FUZZ_DECODER_SECONDS (twelve
-# targets, 30 core-seconds in all: a smoke run over the seeds and a little
+# decoders' and the HTTP path's for SMOKE_FUZZ_DECODER_SECONDS (fourteen
+# targets, 34 core-seconds in all: a smoke run over the seeds and a little
 # beyond; each holds a core for its whole time, so it is kept short).
 # `make fuzz` runs each for FUZZ_SECONDS.
 SMOKE_FUZZ_SECONDS ?= 4

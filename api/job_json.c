@@ -21,6 +21,7 @@
 
 #include "common/alloc.h"
 #include "common/assert.h"
+#include "common/jscan.h"
 #include "common/limits.h"
 #include "iso8601/iso8601.h"
 #include "scheduler/core.h"
@@ -896,10 +897,227 @@ static enum chr_err load_body(const char *text, size_t len, json_t **root, struc
     return CHR_OK;
 }
 
+/* ---- Fast path: a stored job as chr_job_to_store_json writes it ------------ */
+
+/* The members the fast path reads, each a bit of `seen`: name, the texts,
+ * the booleans, retries, the durations, the amounts, then these. */
+enum {
+    FJ_TEXTS = 1,
+    FJ_BOOLS = FJ_TEXTS + N_OF(text_keys),
+    FJ_RETRIES = FJ_BOOLS + N_OF(bool_keys),
+    FJ_DURATIONS,
+    FJ_AMOUNTS = FJ_DURATIONS + N_OF(durations),
+    FJ_SCHEDULE = FJ_AMOUNTS + N_OF(amounts),
+    FJ_ZONE,
+    FJ_PARENTS,
+    FJ_ARGUMENTS,
+    FJ_N
+};
+
+_Static_assert(FJ_N <= 32, "the fast path's members are bits of a uint32_t");
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+static int fast_job_key(const char *k, size_t n)
+{
+    static const char *const tail[] = {"schedule", "scheduleTimeZone", "parents", "arguments"};
+    if (key_is(k, n, "name"))
+        return 0;
+    for (size_t i = 0; i < N_OF(text_keys); i++)
+        if (key_is(k, n, text_keys[i].key))
+            return FJ_TEXTS + (int)i;
+    for (size_t i = 0; i < N_OF(bool_keys); i++)
+        if (key_is(k, n, bool_keys[i].key))
+            return FJ_BOOLS + (int)i;
+    if (key_is(k, n, "retries"))
+        return FJ_RETRIES;
+    for (size_t i = 0; i < N_OF(durations); i++)
+        if (key_is(k, n, durations[i].key))
+            return FJ_DURATIONS + (int)i;
+    for (size_t i = 0; i < N_OF(amounts); i++)
+        if (key_is(k, n, amounts[i].key))
+            return FJ_AMOUNTS + (int)i;
+    for (size_t i = 0; i < N_OF(tail); i++)
+        if (key_is(k, n, tail[i]))
+            return FJ_SCHEDULE + (int)i;
+    return -1;
+}
+
+/* A plain string of at most max bytes, copied into *slot (NULL before). */
+static bool fast_text(struct chr_jscan *s, size_t max, char **slot)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    if (!chr_jscan_string(s, &v, &n) || n > max)
+        return false;
+    return (*slot = chr_strndup(v, n)) != NULL;
+}
+
+/* An array of at most max_count plain strings of at most max_len bytes, as
+ * parse_strv keeps it (NULL/0 when empty). */
+static bool fast_strv(struct chr_jscan *s, size_t max_count, size_t max_len, char ***out,
+                      uint32_t *n)
+{
+    struct chr_jscan count = *s;
+    const char *v = NULL;
+    size_t len = 0, k = 0;
+    if (!chr_jscan_take(&count, '['))
+        return false;
+    if (!chr_jscan_take(&count, ']')) {
+        do {
+            if (!chr_jscan_string(&count, &v, &len) || len > max_len || ++k > max_count)
+                return false;
+        } while (chr_jscan_take(&count, ','));
+        if (!chr_jscan_take(&count, ']'))
+            return false;
+    }
+    if (k > 0 && (*out = chr_calloc(k, sizeof **out)) == NULL)
+        return false;
+    *n = (uint32_t)k;
+    chr_jscan_take(s, '[');
+    for (size_t i = 0; i < k; i++) {
+        if (i > 0)
+            chr_jscan_take(s, ',');
+        if (!fast_text(s, max_len, &(*out)[i]))
+            return false;
+    }
+    *s = count;
+    return true;
+}
+
+/* What the fast path holds back until the members are read: the kind's. */
+struct fast_kind {
+    const char *sched, *zone;
+    size_t sched_n, zone_n;
+};
+
+static bool fast_number_member(struct chr_jscan *s, int k, struct chr_job *job)
+{
+    int64_t n = 0;
+    double r = 0;
+    bool is_int = false;
+    if (k == FJ_RETRIES) {
+        if (!chr_jscan_int(s, &n) || n < 0 || n > CHR_JOB_RETRIES_MAX)
+            return false;
+        job->retries = (int32_t)n;
+        return true;
+    }
+    if (k < FJ_AMOUNTS) {
+        size_t i = (size_t)(k - FJ_DURATIONS);
+        if (!chr_jscan_int(s, &n) || n < 0 || n > durations[i].max_s)
+            return false;
+        *(int64_t *)(void *)((char *)job + durations[i].offset) = n * 1000;
+        return true;
+    }
+    size_t i = (size_t)(k - FJ_AMOUNTS);
+    if (!chr_jscan_number(s, &is_int, &n, &r))
+        return false;
+    r = is_int ? (double)n : r; /* as json_number_value reads an integer */
+    if (r < 0 || r > amounts[i].max)
+        return false;
+    if (r > 0)
+        *(double *)(void *)((char *)job + amounts[i].offset) = r;
+    return true;
+}
+
+static bool fast_member(struct chr_jscan *s, int k, struct chr_job *job, struct fast_kind *fk)
+{
+    if (k == 0)
+        return fast_text(s, CHR_JOB_NAME_MAX, &job->name);
+    if (k < FJ_BOOLS)
+        return fast_text(s, text_keys[k - FJ_TEXTS].max, job_text(job, text_keys[k - FJ_TEXTS].offset));
+    if (k < FJ_RETRIES)
+        return chr_jscan_bool(s, (bool *)(void *)((char *)job + bool_keys[k - FJ_BOOLS].offset));
+    if (k < FJ_SCHEDULE)
+        return fast_number_member(s, k, job);
+    if (k == FJ_SCHEDULE)
+        return chr_jscan_string(s, &fk->sched, &fk->sched_n);
+    if (k == FJ_ZONE)
+        return chr_jscan_string(s, &fk->zone, &fk->zone_n) && fk->zone_n <= CHR_TZ_NAME_LEN_MAX;
+    if (k == FJ_PARENTS)
+        return fast_strv(s, CHR_JOB_PARENTS_MAX, CHR_JOB_NAME_MAX, &job->parents, &job->n_parents);
+    return fast_strv(s, CHR_JOB_ARGUMENTS_MAX, CHR_JOB_TEXT_MAX, &job->arguments,
+                     &job->n_arguments);
+}
+
+/* parse_kind for the fast path: parents win; else a schedule that needs no
+ * clock (an empty start "R<n>//..." does: the full decoder fills it);
+ * neither is the hint's business: the full decoder's. */
+static bool fast_kind(struct chr_job *job, const struct fast_kind *fk)
+{
+    if (job->n_parents > 0)
+        return true;
+    if (fk->sched == NULL || fk->sched_n == 0 || fk->sched_n > CHR_SCHEDULE_LEN_MAX)
+        return false;
+    size_t r = 1;
+    if (fk->sched[0] == 'R') {
+        while (r < fk->sched_n && fk->sched[r] >= '0' && fk->sched[r] <= '9')
+            r++;
+        if (r + 1 < fk->sched_n && fk->sched[r] == '/' && fk->sched[r + 1] == '/')
+            return false;
+    }
+    if (fk->zone != NULL && fk->zone_n > 0 && !key_is(fk->zone, fk->zone_n, "null") &&
+        (job->schedule_tz = chr_strndup(fk->zone, fk->zone_n)) == NULL)
+        return false;
+    return (job->schedule = chr_strndup(fk->sched, fk->sched_n)) != NULL;
+}
+
+/* The job in `text` when it has the plain shape chr_job_to_store_json
+ * writes and parse_root would read it the same, into *job (zeroed before);
+ * false (nothing held) for anything else: the full decoder reads it. */
+static bool fast_job(const char *text, size_t len, const struct chr_job_defaults *d,
+                     struct chr_job *job)
+{
+    struct chr_jscan s;
+    struct fast_kind fk = {NULL, NULL, 0, 0};
+    uint32_t seen = 0;
+    chr_jscan_init(&s, text, len);
+    set_defaults(job, d);
+    bool ok = len <= CHR_JOB_JSON_MAX && chr_jscan_take(&s, '{');
+    while (ok) {
+        const char *k = NULL;
+        size_t n = 0;
+        int i = -1;
+        ok = chr_jscan_string(&s, &k, &n) && chr_jscan_take(&s, ':') &&
+             (i = fast_job_key(k, n)) >= 0 && !(seen & 1u << i);
+        if (ok) {
+            seen |= 1u << i;
+            ok = fast_member(&s, i, job, &fk);
+        }
+        if (ok && !chr_jscan_take(&s, ','))
+            break;
+    }
+    ok = ok && chr_jscan_take(&s, '}') && chr_jscan_done(&s) && job->name != NULL &&
+         fast_kind(job, &fk) && fill_texts(job, d) == CHR_OK && chr_job_validate(job, NULL) == CHR_OK;
+    if (!ok)
+        chr_job_free(job);
+    return ok;
+}
+
 enum chr_err chr_job_from_json(const char *text, size_t len,
                                const struct chr_job_defaults *defaults,
                                enum chr_job_kind_hint hint, int64_t now_ms, struct chr_job *out,
                                struct chr_error *err)
+{
+    struct chr_job_defaults builtin;
+    memset(out, 0, sizeof *out);
+    chr_error_clear(err);
+    if (defaults == NULL) {
+        chr_job_defaults_init(&builtin);
+        defaults = &builtin;
+    }
+    if (fast_job(text, len, defaults, out))
+        return CHR_OK;
+    return chr_job_from_json_full(text, len, defaults, hint, now_ms, out, err);
+}
+
+enum chr_err chr_job_from_json_full(const char *text, size_t len,
+                                    const struct chr_job_defaults *defaults,
+                                    enum chr_job_kind_hint hint, int64_t now_ms,
+                                    struct chr_job *out, struct chr_error *err)
 {
     struct chr_job_defaults builtin;
     struct chr_job job;

@@ -44,6 +44,17 @@ enum chr_err chr_job_from_json(const char *text, size_t len,
                                const struct chr_job_defaults *defaults,
                                enum chr_job_kind_hint hint, int64_t now_ms, struct chr_job *out,
                                struct chr_error *err);
+/* The same decoder without its fast path: chr_job_from_json reads a body in
+ * the plain compact shape chr_job_to_store_json writes (plain ASCII texts,
+ * no null, no nested object, a schedule with its start or parents: what a
+ * million stored jobs are) without jansson (common/jscan.h), and hands
+ * anything else, or anything that path is unsure of, to this one.  Both give
+ * the same job for any text the fast path takes (tests/fuzz/fuzz_fastpath.c,
+ * tests/unit/api/test_job_json.c). */
+enum chr_err chr_job_from_json_full(const char *text, size_t len,
+                                    const struct chr_job_defaults *defaults,
+                                    enum chr_job_kind_hint hint, int64_t now_ms,
+                                    struct chr_job *out, struct chr_error *err);
 
 /*
  * The job as Chronos 3's GET shows it, and only that: one line of compact

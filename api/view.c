@@ -3,8 +3,8 @@
  * a table the scheduler thread updates under a short lock, and snapshots of
  * the table built on demand and shared between readers.
  *
- * The lock guards only the table (a common/strmap from names into an array
- * kept in registration order) and the current snapshot; nobody renders or
+ * The lock guards only the table (an index from names into an array kept in
+ * registration order, the names the jobs' own) and the current snapshot; nobody renders or
  * copies a job under it.  The scheduler thread builds a job's new view first and then
  * swaps one pointer under the lock, so readers never wait for a copy.
  */
@@ -30,13 +30,16 @@ struct jtext {
     char text[];
 };
 
+/* One per job (a million are held): pub's runs and ledger are this view's
+ * own arrays (chr_malloc'd, freed with it), not kept twice. */
 struct vjob {
     struct chr_view_job pub; /* first: readers get &pub */
     atomic_uint refs;
-    struct chr_view_run *runs;
-    struct chr_ledger_entry *ledger;
     _Atomic(struct jtext *) json;
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct vjob) <= 136, "a job's view grew past a 144-byte chunk");
+#endif
 
 struct snap {
     struct chr_view_snap pub; /* first */
@@ -58,13 +61,27 @@ struct change {
     char *name; /* chr_malloc'd; NULL: an empty slot */
 };
 
+/* Live jobs by name: open addressing (linear probing, backward-shift
+ * deletion) over their places in `order`, with the name's hash; the name is
+ * the job's own (order[place]->pub.def->name), never a copy: a million jobs
+ * cost 8 bytes a slot here, not a key and a 24-byte entry each. */
+struct vslot {
+    uint32_t place1; /* place in order + 1; 0: empty */
+    uint32_t hash;
+};
+
+struct vindex {
+    struct vslot *slot;
+    size_t cap, n; /* cap: 0 or a power of two */
+};
+
 struct chr_view {
     pthread_mutex_t mu;
     int64_t epoch_ms;      /* set at creation, never changed */
     /* Guarded by mu: */
     struct vjob **order;   /* registration order; NULL = removed */
     size_t n_order, cap_order, live;
-    struct chr_strmap index; /* name -> its place in order (live jobs only) */
+    struct vindex index;   /* name -> its place in order (live jobs only) */
     uint64_t gen;
     struct snap *cur;
     /* The last CHR_VIEW_CHANGES_MAX changes, a ring (next: where the next
@@ -85,8 +102,8 @@ static void vjob_release(struct vjob *j)
     if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
         return;
     chr_job_unbox(j->pub.def);
-    chr_free(j->runs);
-    chr_free(j->ledger);
+    chr_free((void *)(uintptr_t)j->pub.runs);
+    chr_free((void *)(uintptr_t)j->pub.ledger);
     chr_free(atomic_load(&j->json));
     chr_free(j);
 }
@@ -280,21 +297,19 @@ static bool fill_runs(struct vjob *v, const struct chr_core *core, const struct 
     const struct chr_run *active[VIEW_ACTIVE_MAX];
     size_t n_active = chr_core_job_runs(core, job->name, active, VIEW_ACTIVE_MAX);
     size_t n = st->history_len + n_active;
-    if (n > 0) {
-        v->runs = chr_calloc(n, sizeof *v->runs);
-        if (v->runs == NULL)
-            return false;
-    }
+    struct chr_view_run *runs = NULL;
+    if (n > 0 && (runs = chr_calloc(n, sizeof *runs)) == NULL)
+        return false;
     for (uint32_t i = 0; i < st->history_len; i++)
-        run_from_summary(&v->runs[i], job->name, &st->history[i]);
+        run_from_summary(&runs[i], job->name, &st->history[i]);
     for (size_t i = 0; i < n_active; i++) {
-        run_from_active(&v->runs[st->history_len + i], active[i]);
+        run_from_active(&runs[st->history_len + i], active[i]);
         if (active[i]->state == CHR_RUN_RUNNING)
             v->pub.n_running++;
         else
             v->pub.n_queued++;
     }
-    v->pub.runs = v->runs;
+    v->pub.runs = runs;
     v->pub.n_runs = (uint32_t)n;
     v->pub.n_finished = st->history_len;
     return true;
@@ -315,13 +330,13 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
     v->pub.next_ms = st->next_ms == INT64_MAX ? INT64_MIN : st->next_ms;
     v->pub.remaining_repeats = remaining_repeats(job, st);
     if (st->ledger_len > 0) {
-        v->ledger = chr_malloc(st->ledger_len * sizeof *v->ledger);
-        if (v->ledger == NULL) {
+        struct chr_ledger_entry *ledger = chr_malloc(st->ledger_len * sizeof *ledger);
+        if (ledger == NULL) {
             vjob_release(v);
             return NULL;
         }
-        memcpy(v->ledger, st->ledger, st->ledger_len * sizeof *v->ledger);
-        v->pub.ledger = v->ledger;
+        memcpy(ledger, st->ledger, st->ledger_len * sizeof *ledger);
+        v->pub.ledger = ledger;
         v->pub.n_ledger = st->ledger_len;
     }
     if (!fill_runs(v, core, job, st)) {
@@ -331,6 +346,100 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
     return v;
 }
 
+/* ---- The name index (under mu) ---------------------------------------------- */
+
+static uint32_t vhash(const char *name)
+{
+    return chr_str_hash32(name, strlen(name));
+}
+
+static const char *vname(const struct chr_view *v, const struct vslot *e)
+{
+    return v->order[e->place1 - 1]->pub.def->name;
+}
+
+/* The slot of `name`, or of the empty slot where it would go (cap > 0). */
+static size_t vindex_probe(const struct chr_view *v, const char *name, uint32_t h)
+{
+    const struct vindex *x = &v->index;
+    size_t i = h & (x->cap - 1);
+    while (x->slot[i].place1 != 0 &&
+           (x->slot[i].hash != h || strcmp(vname(v, &x->slot[i]), name) != 0))
+        i = (i + 1) & (x->cap - 1);
+    return i;
+}
+
+static bool vindex_get(const struct chr_view *v, const char *name, uint64_t *place)
+{
+    if (v->index.cap == 0)
+        return false;
+    const struct vslot *e = &v->index.slot[vindex_probe(v, name, vhash(name))];
+    if (e->place1 == 0)
+        return false;
+    *place = e->place1 - 1;
+    return true;
+}
+
+/* Puts every live job of order into empty slots of `slot` (cap). */
+static void vindex_fill(struct chr_view *v, struct vslot *slot, size_t cap)
+{
+    v->index = (struct vindex){slot, cap, 0};
+    memset(slot, 0, cap * sizeof *slot);
+    for (size_t i = 0; i < v->n_order; i++) {
+        if (v->order[i] == NULL)
+            continue;
+        uint32_t h = vhash(v->order[i]->pub.def->name);
+        size_t at = h & (cap - 1);
+        while (slot[at].place1 != 0)
+            at = (at + 1) & (cap - 1);
+        slot[at] = (struct vslot){(uint32_t)i + 1, h};
+        v->index.n++;
+    }
+}
+
+/* Room for one more entry (at most 3/4 full); false when out of memory. */
+static bool vindex_reserve(struct chr_view *v)
+{
+    if ((v->index.n + 1) * 4 <= v->index.cap * 3)
+        return true;
+    size_t cap = v->index.cap ? v->index.cap * 2 : 64;
+    struct vslot *slot = chr_calloc(cap, sizeof *slot);
+    if (slot == NULL)
+        return false;
+    chr_free(v->index.slot);
+    vindex_fill(v, slot, cap); /* order holds exactly the indexed jobs */
+    return true;
+}
+
+/* Indexes order[place] (whose name is not indexed yet); needs room. */
+static void vindex_add(struct chr_view *v, size_t place)
+{
+    const char *name = v->order[place]->pub.def->name;
+    uint32_t h = vhash(name);
+    size_t i = vindex_probe(v, name, h);
+    CHR_ASSERT(v->index.slot[i].place1 == 0 && place < UINT32_MAX);
+    v->index.slot[i] = (struct vslot){(uint32_t)place + 1, h};
+    v->index.n++;
+}
+
+/* Removes `name` (indexed, its job still in order): backward shift. */
+static void vindex_del(struct chr_view *v, const char *name)
+{
+    struct vindex *x = &v->index;
+    size_t mask = x->cap - 1, i = vindex_probe(v, name, vhash(name));
+    CHR_ASSERT(x->slot[i].place1 != 0);
+    for (size_t j = (i + 1) & mask; x->slot[j].place1 != 0; j = (j + 1) & mask) {
+        size_t home = x->slot[j].hash & mask;
+        /* j's entry may move to i when its home is not in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            x->slot[i] = x->slot[j];
+            i = j;
+        }
+    }
+    x->slot[i].place1 = 0;
+    x->n--;
+}
+
 /* ---- The table (under mu) --------------------------------------------------- */
 
 /* Drops removed entries from order, moving the live ones up: their places
@@ -338,17 +447,11 @@ static struct vjob *vjob_make(const struct chr_core *core, const struct chr_job 
 static void table_compact(struct chr_view *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < v->n_order; i++) {
-        struct vjob *j = v->order[i];
-        if (j == NULL)
-            continue;
-        if (n != i) {
-            enum chr_err e = chr_strmap_put(&v->index, j->pub.def->name, n);
-            CHR_ASSERT(e == CHR_OK); /* a replace: no allocation */
-        }
-        v->order[n++] = j;
-    }
+    for (size_t i = 0; i < v->n_order; i++)
+        if (v->order[i] != NULL)
+            v->order[n++] = v->order[i];
     v->n_order = n;
+    vindex_fill(v, v->index.slot, v->index.cap); /* the same slots, new places */
 }
 
 /* Room for one more job at the end of order. */
@@ -406,20 +509,21 @@ static bool table_set(struct chr_view *v, const char *name, struct vjob *nj)
     struct vjob *old = NULL;
     uint64_t idx = 0;
     pthread_mutex_lock(&v->mu);
-    bool found = chr_strmap_get(&v->index, name, &idx);
+    bool found = vindex_get(v, name, &idx);
     if (found) {
         old = v->order[idx];
-        v->order[idx] = nj;
         if (nj == NULL) {
-            chr_strmap_del(&v->index, name);
+            vindex_del(v, name); /* while order still holds its name */
             v->live--;
         }
+        v->order[idx] = nj;
     } else if (nj != NULL) {
-        if (!order_reserve(v) || chr_strmap_put(&v->index, name, v->n_order) != CHR_OK) {
+        if (!order_reserve(v) || !vindex_reserve(v)) {
             pthread_mutex_unlock(&v->mu);
             return false;
         }
         v->order[v->n_order++] = nj;
+        vindex_add(v, v->n_order - 1);
         v->live++;
     }
     if (found || nj != NULL) {
@@ -441,7 +545,7 @@ static struct vjob *table_get(struct chr_view *v, const char *name)
     struct vjob *j = NULL;
     uint64_t idx = 0;
     pthread_mutex_lock(&v->mu);
-    if (chr_strmap_get(&v->index, name, &idx)) {
+    if (vindex_get(v, name, &idx)) {
         j = v->order[idx];
         atomic_fetch_add(&j->refs, 1);
     }
@@ -717,7 +821,7 @@ void chr_view_destroy(struct chr_view *v)
         chr_free(v->ring[i].name);
     chr_free(v->ring);
     chr_free(v->order);
-    chr_strmap_free(&v->index);
+    chr_free(v->index.slot);
     pthread_mutex_destroy(&v->mu);
     chr_free(v);
 }

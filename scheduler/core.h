@@ -195,19 +195,23 @@ struct chr_job_state {
      * started (Chronos semantics, but persisted).  Parallel to job.parents:
      * n_parent_successes == job.n_parents; NULL when 0. */
     uint32_t *parent_successes;
-    uint32_t n_parent_successes;
-    bool flagged;            /* launches keep failing: backing off */
     int64_t launch_failures; /* consecutive launch (not task) failures */
     struct chr_ledger_entry *ledger;  /* oldest first, at most CHR_LEDGER_MAX; NULL when 0 */
-    uint32_t ledger_len;
     struct chr_run_summary *history;  /* oldest first, at most config.history_max */
+    /* The counts together (the core holds a state per job: no padding). */
+    uint32_t n_parent_successes;
+    uint32_t ledger_len;
     uint32_t history_len;
+    bool flagged;            /* launches keep failing: backing off */
 };
 
 /* A fresh state: stats never run, next_ms INT64_MAX, no arrays. */
 void chr_job_state_init(struct chr_job_state *st);
 /* Frees the arrays and re-initialises; NULL is allowed. */
 void chr_job_state_free(struct chr_job_state *st);
+/* True when a and b hold the same state, field by field and item by item
+ * (the decoders' differential tests). */
+bool chr_job_state_equal(const struct chr_job_state *a, const struct chr_job_state *b);
 /* A deep copy; CHR_ENOMEM leaves *dst initialised and empty. */
 enum chr_err chr_job_state_copy(struct chr_job_state *dst, const struct chr_job_state *src);
 

@@ -107,22 +107,26 @@ struct core_edge {
     uint32_t parent_idx;
 };
 
+/* A million of these are held: the members are ordered so that the small
+ * ones share the padding words (368 -> 352 bytes). */
 struct core_job {
     struct chr_job *def;  /* boxed (chr_job_box_new): immutable, shared with readers */
     struct chr_job_state st;
     struct chr_schedule sched; /* valid when `scheduled` */
-    bool scheduled;            /* has a schedule that parsed */
     /* def's constraints compiled (NULL: none).  cons_bad: a stored job's
      * constraints did not compile (loaded under other rules): its runs wait,
      * saying so, until it is replaced. */
     struct chr_constraints *cons;
+    bool scheduled;            /* has a schedule that parsed */
     bool cons_bad;
     bool ledger_open;          /* the newest ledger entry may still grow */
     bool dead;                 /* deleted this step: in the graveyard */
     bool unsaved;              /* st changed in memory only (counters reset at launch) */
+    bool in_checks;            /* in core.checks (check_next) */
     uint32_t hash;
     int32_t heap_idx;          /* in core.due, -1 when not queued */
     uint32_t visit;            /* DFS mark (core.visit_epoch) */
+    uint32_t n_pre_runs;       /* runs loaded before `pre` (below) applies */
     uint64_t seq;              /* registration order */
     int64_t skip_until_ms;     /* instants before it were while disabled */
     struct core_job *reg_prev, *reg_next;
@@ -130,7 +134,6 @@ struct core_job {
     uint32_t n_children, cap_children;
     struct core_run *runs, *runs_tail; /* active runs, oldest first (job_prev/next) */
     struct core_job *check_next; /* in core.checks: see whether it fires */
-    bool in_checks;
     uint32_t n_waiting;        /* recording or queued */
     uint32_t n_started;        /* launching, running, or reconciling */
     /* After a restart: the dependency counters loaded with runs whose launch
@@ -138,9 +141,14 @@ struct core_job {
      * them turns out to have started, these pre-start successes are taken
      * off; until then the job does not fire. */
     uint32_t *pre;
-    uint32_t n_pre_runs;
     struct core_job *grave_next;
 };
+#if UINTPTR_MAX == UINT64_MAX
+/* A million are held: a member that breaks the packing shows here (with the
+ * allocator's 8-byte header, 344 bytes are one 352-byte chunk). */
+_Static_assert(sizeof(struct core_job) <= 344, "struct core_job grew past 344 bytes");
+_Static_assert(sizeof(struct chr_job_state) <= 128, "struct chr_job_state grew past 128 bytes");
+#endif
 
 enum core_run_where { CORE_NOWHERE = 0, CORE_IN_DELAYED, CORE_IN_READY };
 /* Which of the job's counters a run is in. */

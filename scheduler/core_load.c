@@ -95,7 +95,7 @@ enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev)
     struct chr_error cerr = {{0}, {0}};
     enum chr_err ce = chr_constraints_compile(def->constraints, def->n_constraints, &cons, &cerr);
     struct core_job *j = chr_calloc(1, sizeof *j);
-    struct chr_job *box = chr_job_box_new();
+    struct chr_job *box = chr_job_box_pack(def);
     if (ce == CHR_ENOMEM || j == NULL || box == NULL || normalize_ledger(st) != CHR_OK ||
         normalize_history(c, st) != CHR_OK || normalize_counters(def, st) != CHR_OK ||
         core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
@@ -109,12 +109,11 @@ enum chr_err core_load_job(struct chr_core *c, struct chr_event *ev)
         core_note(c, "stored job '%s' will not run: %s", def->name, err.message);
     if (ce != CHR_OK)
         core_note(c, "stored job '%s' will wait: %s", def->name, cerr.message);
-    *box = *def;
+    chr_job_box_fill(box, def);
     j->def = box;
     j->cons = cons;
     j->cons_bad = ce != CHR_OK;
     j->st = *st;
-    memset(def, 0, sizeof *def);
     chr_job_state_init(st);
     j->heap_idx = -1;
     j->skip_until_ms = INT64_MIN;

@@ -248,7 +248,7 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
 {
     struct chr_job *def = &ev->u.job.job;
     struct core_job *j = chr_calloc(1, sizeof *j);
-    struct chr_job *box = chr_job_box_new();
+    struct chr_job *box = chr_job_box_pack(def);
     uint32_t *counters = NULL;
     if (j == NULL || box == NULL || core_remap_counts(def, NULL, 0, def, true, &counters) != CHR_OK ||
         core_jobmap_reserve(&c->jobs, 1) != CHR_OK || core_due_room(c) != CHR_OK ||
@@ -259,10 +259,9 @@ static enum chr_err put_create(struct chr_core *c, struct chr_event *ev,
         chr_job_unbox(box);
         return CHR_ENOMEM;
     }
-    *box = *def;
+    chr_job_box_fill(box, def);
     j->def = box;
     j->cons = cons;
-    memset(def, 0, sizeof *def);
     chr_job_state_init(&j->st);
     j->st.parent_successes = counters;
     j->st.n_parent_successes = j->def->n_parents;
@@ -298,12 +297,11 @@ void core_put_apply(struct chr_core *c, struct core_job *j, struct chr_job *def,
     bool enabled = j->def->disabled && !def->disabled;
     core_edges_remove(c, j);
     core_grave_def(c, j->def);
-    *box = *def;
+    chr_job_box_fill(box, def);
     j->def = box;
     chr_constraints_free(j->cons); /* only the core matches: no reader keeps them */
     j->cons = cons;
     j->cons_bad = false;
-    memset(def, 0, sizeof *def);
     core_edges_add(c, j);
     chr_free(j->st.parent_successes);
     j->st.parent_successes = counters[0];
@@ -339,7 +337,7 @@ static enum chr_err put_replace(struct chr_core *c, struct core_job *j, struct c
     if (e != CHR_OK)
         return e;
     uint32_t *counters[2] = {NULL, NULL};
-    struct chr_job *box = chr_job_box_new();
+    struct chr_job *box = chr_job_box_pack(def);
     if (box == NULL ||
         core_remap_counts(j->def, j->st.parent_successes, j->st.n_parent_successes, def, true,
                           &counters[0]) != CHR_OK ||

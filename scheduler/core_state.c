@@ -119,3 +119,35 @@ void core_history_add(struct chr_core *c, struct core_job *j, const struct chr_r
     memcpy(h->reason, r->reason, n);
     h->reason[n] = '\0';
 }
+
+bool chr_job_state_equal(const struct chr_job_state *a, const struct chr_job_state *b)
+{
+    const struct chr_job_stats *x = &a->stats, *y = &b->stats;
+    bool same = x->success_count == y->success_count && x->error_count == y->error_count &&
+                x->errors_since_last_success == y->errors_since_last_success &&
+                x->last_success_ms == y->last_success_ms && x->last_error_ms == y->last_error_ms &&
+                x->task_time_ms == y->task_time_ms && a->next_ms == b->next_ms &&
+                a->instants_handled == b->instants_handled &&
+                a->schedule_epoch == b->schedule_epoch && a->last_run_due_ms == b->last_run_due_ms &&
+                a->flagged == b->flagged && a->launch_failures == b->launch_failures &&
+                a->n_parent_successes == b->n_parent_successes && a->ledger_len == b->ledger_len &&
+                a->history_len == b->history_len &&
+                (a->parent_successes == NULL) == (b->parent_successes == NULL) &&
+                (a->ledger == NULL) == (b->ledger == NULL) &&
+                (a->history == NULL) == (b->history == NULL);
+    for (uint32_t i = 0; same && i < a->n_parent_successes; i++)
+        same = a->parent_successes[i] == b->parent_successes[i];
+    for (uint32_t i = 0; same && i < a->ledger_len; i++) {
+        const struct chr_ledger_entry *l = &a->ledger[i], *m = &b->ledger[i];
+        same = l->first_ms == m->first_ms && l->last_ms == m->last_ms && l->count == m->count &&
+               l->reason == m->reason;
+    }
+    for (uint32_t i = 0; same && i < a->history_len; i++) {
+        const struct chr_run_summary *h = &a->history[i], *k = &b->history[i];
+        same = h->due_ms == k->due_ms && h->started_ms == k->started_ms &&
+               h->ended_ms == k->ended_ms && h->attempt == k->attempt &&
+               h->exit_code == k->exit_code && h->cause == k->cause && h->state == k->state &&
+               strcmp(h->reason, k->reason) == 0;
+    }
+    return same;
+}

@@ -11,11 +11,13 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/limits.h"
 #include "common/utf8.h"
 #include "iso8601/iso8601.h"
@@ -222,6 +224,59 @@ enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src)
     }
     *dst = tmp;
     return CHR_OK;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static bool strv_same(char *const *a, char *const *b, uint32_t n)
+{
+    if ((a == NULL) != (b == NULL))
+        return false;
+    for (uint32_t i = 0; a != NULL && i < n; i++)
+        if (!str_same(a[i], b[i]))
+            return false;
+    return true;
+}
+
+static bool lists_same(const struct chr_job *a, const struct chr_job *b)
+{
+    if (a->n_arguments != b->n_arguments || a->n_parents != b->n_parents ||
+        a->n_env != b->n_env || a->n_constraints != b->n_constraints ||
+        (a->env == NULL) != (b->env == NULL) || (a->constraints == NULL) != (b->constraints == NULL) ||
+        !strv_same(a->arguments, b->arguments, a->n_arguments) ||
+        !strv_same(a->parents, b->parents, a->n_parents))
+        return false;
+    for (uint32_t i = 0; a->env != NULL && i < a->n_env; i++)
+        if (!str_same(a->env[i].name, b->env[i].name) || !str_same(a->env[i].value, b->env[i].value))
+            return false;
+    for (uint32_t i = 0; a->constraints != NULL && i < a->n_constraints; i++)
+        if (a->constraints[i].op != b->constraints[i].op ||
+            !str_same(a->constraints[i].attribute, b->constraints[i].attribute) ||
+            !str_same(a->constraints[i].value, b->constraints[i].value))
+            return false;
+    return true;
+}
+
+bool chr_job_equal(const struct chr_job *a, const struct chr_job *b)
+{
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        if (!str_same(text_get(a, i), text_get(b, i)))
+            return false;
+    return a->shell == b->shell && a->retries == b->retries &&
+           a->retry_delay_ms == b->retry_delay_ms && a->retry_backoff == b->retry_backoff &&
+           a->starting_deadline_ms == b->starting_deadline_ms &&
+           a->max_completion_ms == b->max_completion_ms &&
+           memcmp(&a->cpus, &b->cpus, sizeof a->cpus) == 0 &&
+           memcmp(&a->mem_mb, &b->mem_mb, sizeof a->mem_mb) == 0 &&
+           memcmp(&a->disk_mb, &b->disk_mb, sizeof a->disk_mb) == 0 &&
+           a->disabled == b->disabled && a->concurrent == b->concurrent &&
+           a->high_priority == b->high_priority && a->soft_error == b->soft_error &&
+           a->data_processing == b->data_processing && a->async == b->async &&
+           a->notify_events == b->notify_events && a->notify_events_set == b->notify_events_set &&
+           lists_same(a, b);
 }
 
 /* ---- Size bound -------------------------------------------------------- */
@@ -545,6 +600,7 @@ enum chr_err chr_job_schedule(const struct chr_job *def, struct chr_tzdb *tzdb,
 
 struct job_box {
     atomic_uint refs;
+    bool packed; /* strings and arrays live in the box's own allocation */
     struct chr_job job;
 };
 
@@ -562,6 +618,107 @@ struct chr_job *chr_job_box_new(void)
     return &b->job;
 }
 
+/* Room in a packed box: `base` NULL measures (at counts the bytes), else
+ * hands out base[at..cap).  ovf: a size did not fit size_t (never for a job
+ * the codec accepted, whose texts and lists are bounded). */
+struct packer {
+    char *base;
+    size_t at, cap;
+    bool ovf;
+};
+
+static void *pk_take(struct packer *pk, size_t n, size_t size)
+{
+    size_t bytes = 0, align = _Alignof(max_align_t);
+    if (n == 0 || pk->ovf)
+        return NULL;
+    if (size != 1)
+        pk->at = (pk->at + align - 1) / align * align; /* at stays small: no wrap */
+    if (n > SIZE_MAX / size || (bytes = n * size) > SIZE_MAX - pk->at) {
+        pk->ovf = true;
+        return NULL;
+    }
+    void *p = pk->base != NULL ? pk->base + pk->at : NULL;
+    pk->at += bytes;
+    CHR_ASSERT(pk->base == NULL || pk->at <= pk->cap);
+    return p;
+}
+
+static char *pk_str(struct packer *pk, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = pk_take(pk, n, 1);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+static char **pk_strv(struct packer *pk, char *const *v, uint32_t n)
+{
+    char **out = v != NULL ? pk_take(pk, n, sizeof *out) : NULL;
+    for (uint32_t i = 0; v != NULL && i < n; i++) {
+        char *s = pk_str(pk, v[i]);
+        if (out != NULL)
+            out[i] = s;
+    }
+    return out;
+}
+
+/* A deep copy of src into dst, every pointer into the packer's room (a
+ * measuring pass fills dst with NULLs). */
+static void pack_job(struct packer *pk, struct chr_job *dst, const struct chr_job *src)
+{
+    *dst = *src;
+    dst->arguments = pk_strv(pk, src->arguments, src->n_arguments);
+    dst->parents = pk_strv(pk, src->parents, src->n_parents);
+    dst->env = src->env != NULL ? pk_take(pk, src->n_env, sizeof *dst->env) : NULL;
+    for (uint32_t i = 0; src->env != NULL && i < src->n_env; i++) {
+        struct chr_env_var e = {pk_str(pk, src->env[i].name), pk_str(pk, src->env[i].value)};
+        if (dst->env != NULL)
+            dst->env[i] = e;
+    }
+    dst->constraints =
+        src->constraints != NULL ? pk_take(pk, src->n_constraints, sizeof *dst->constraints) : NULL;
+    for (uint32_t i = 0; src->constraints != NULL && i < src->n_constraints; i++) {
+        const struct chr_constraint *k = &src->constraints[i];
+        struct chr_constraint c = {pk_str(pk, k->attribute), k->op, pk_str(pk, k->value)};
+        if (dst->constraints != NULL)
+            dst->constraints[i] = c;
+    }
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        *text_slot(dst, i) = pk_str(pk, text_get(src, i));
+}
+
+struct chr_job *chr_job_box_pack(const struct chr_job *src)
+{
+    struct chr_job scratch;
+    struct packer pk = {NULL, sizeof(struct job_box), 0, false};
+    pack_job(&pk, &scratch, src);
+    if (pk.ovf)
+        return NULL;
+    struct job_box *b = chr_malloc(pk.at);
+    if (b == NULL)
+        return NULL;
+    memset(b, 0, sizeof *b);
+    atomic_init(&b->refs, 1);
+    b->packed = true;
+    pk = (struct packer){(char *)b, sizeof *b, pk.at, false};
+    pack_job(&pk, &b->job, src);
+    return &b->job;
+}
+
+void chr_job_box_fill(struct chr_job *box, struct chr_job *job)
+{
+    if (box_of(box)->packed) {
+        chr_job_free(job); /* the box holds its copy already */
+        return;
+    }
+    *box = *job;
+    memset(job, 0, sizeof *job);
+}
+
 void chr_job_hold(const struct chr_job *boxed)
 {
     if (boxed != NULL)
@@ -574,7 +731,8 @@ void chr_job_unbox(const struct chr_job *boxed)
         return;
     struct job_box *b = box_of(boxed);
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
-        chr_job_free(&b->job);
+        if (!b->packed)
+            chr_job_free(&b->job);
         chr_free(b);
     }
 }

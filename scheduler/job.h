@@ -161,8 +161,25 @@ enum chr_err chr_job_schedule(const struct chr_job *job, struct chr_tzdb *tzdb,
  * chr_job_box_new (the core's definitions); NULL is allowed.
  */
 struct chr_job *chr_job_box_new(void);
+/*
+ * A box holding a deep copy of `src` in one allocation (its strings and
+ * arrays with it: a loaded job costs one chunk, not a dozen), with one
+ * reference; NULL when out of memory.  `src` is not changed.  Fill it with
+ * chr_job_box_fill (which then frees the job it is given: the box has its
+ * copy).  Immutable like any box: nothing may free or replace its fields.
+ */
+struct chr_job *chr_job_box_pack(const struct chr_job *src);
+/* Moves `job` into `box` (from chr_job_box_new or chr_job_box_pack): an
+ * empty box takes its contents, a packed one already holds a copy and `job`
+ * is freed.  `job` is zeroed either way.  Never fails. */
+void chr_job_box_fill(struct chr_job *box, struct chr_job *job);
 void chr_job_hold(const struct chr_job *boxed);
 void chr_job_unbox(const struct chr_job *boxed);
+
+/* True when a and b are the same definition: every field, texts by value
+ * and NULL-ness, lists item by item, numbers bit for bit (the decoders'
+ * differential tests). */
+bool chr_job_equal(const struct chr_job *a, const struct chr_job *b);
 
 /* A deep copy of `src` into *dst; CHR_ENOMEM leaves *dst zeroed. */
 enum chr_err chr_job_copy(struct chr_job *dst, const struct chr_job *src);

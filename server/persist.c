@@ -8,9 +8,11 @@
 #include "server/persist.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/jscan.h"
 #include "common/json.h"
 #include "api/job_json.h"
 #include "common/assert.h"
@@ -260,8 +262,138 @@ static enum chr_err state_history(json_t *o, struct chr_job_state *st, struct ch
     return CHR_OK;
 }
 
+/* ---- Fast path: a state node as chr_state_to_json writes it ------------------ */
+
+/* The members of a state node; a bit each in fast_state's `seen`. */
+enum fast_key {
+    FK_PARENTS = 11, FK_FLAGGED, FK_LEDGER, FK_HISTORY, FK_N
+};
+
+/* The integer members (the first FK_PARENTS keys), with chr_state_from_json's
+ * ranges; null_as not 0: null reads as it (an instant: never / none). */
+static const struct {
+    const char *key;
+    int64_t lo, hi, null_as;
+    size_t off; /* an int64_t in struct chr_job_state */
+} fast_ints[FK_PARENTS] = {
+    {"successCount", 0, INT64_MAX, 0, offsetof(struct chr_job_state, stats.success_count)},
+    {"errorCount", 0, INT64_MAX, 0, offsetof(struct chr_job_state, stats.error_count)},
+    {"errorsSinceLastSuccess", 0, INT64_MAX, 0,
+     offsetof(struct chr_job_state, stats.errors_since_last_success)},
+    {"lastSuccess", I64_ANY, INT64_MIN, offsetof(struct chr_job_state, stats.last_success_ms)},
+    {"lastError", I64_ANY, INT64_MIN, offsetof(struct chr_job_state, stats.last_error_ms)},
+    {"next", I64_ANY, INT64_MAX, offsetof(struct chr_job_state, next_ms)},
+    {"handled", 0, INT64_MAX, 0, offsetof(struct chr_job_state, instants_handled)},
+    {"epoch", 0, INT64_MAX, 0, offsetof(struct chr_job_state, schedule_epoch)},
+    {"lastRunDue", I64_ANY, INT64_MIN, offsetof(struct chr_job_state, last_run_due_ms)},
+    {"launchFailures", 0, INT64_MAX, 0, offsetof(struct chr_job_state, launch_failures)},
+    {"taskTimeMs", 0, INT64_MAX, 0, offsetof(struct chr_job_state, stats.task_time_ms)},
+};
+
+/* Every member but taskTimeMs and history must be there. */
+#define FAST_REQUIRED (((1u << FK_N) - 1) & ~(1u << 10) & ~(1u << FK_HISTORY))
+
+static int fast_key_of(const char *k, size_t n)
+{
+    static const char *const rest[] = {"parentSuccesses", "flagged", "ledger", "history"};
+    for (int i = 0; i < FK_PARENTS; i++)
+        if (strlen(fast_ints[i].key) == n && memcmp(fast_ints[i].key, k, n) == 0)
+            return i;
+    for (int i = 0; i < FK_N - FK_PARENTS; i++)
+        if (strlen(rest[i]) == n && memcmp(rest[i], k, n) == 0)
+            return FK_PARENTS + i;
+    return -1;
+}
+
+static bool fast_parents(struct chr_jscan *s, struct chr_job_state *st)
+{
+    uint32_t v[CHR_JOB_PARENTS_MAX];
+    size_t n = 0;
+    int64_t x = 0;
+    if (!chr_jscan_take(s, '['))
+        return false;
+    if (!chr_jscan_take(s, ']')) {
+        do {
+            if (n == CHR_JOB_PARENTS_MAX || !chr_jscan_int(s, &x) || x < 0 || x > UINT32_MAX)
+                return false;
+            v[n++] = (uint32_t)x;
+        } while (chr_jscan_take(s, ','));
+        if (!chr_jscan_take(s, ']'))
+            return false;
+    }
+    if (n == 0)
+        return true;
+    if ((st->parent_successes = chr_calloc(n, sizeof *v)) == NULL)
+        return false; /* the full decoder meets the shortage and says so */
+    memcpy(st->parent_successes, v, n * sizeof *v);
+    st->n_parent_successes = (uint32_t)n;
+    return true;
+}
+
+static bool fast_member(struct chr_jscan *s, int k, struct chr_job_state *st)
+{
+    if (k < FK_PARENTS) {
+        int64_t *slot = (int64_t *)(void *)((char *)st + fast_ints[k].off), v = 0;
+        if (fast_ints[k].null_as != 0 && chr_jscan_null(s)) {
+            *slot = fast_ints[k].null_as;
+            return true;
+        }
+        if (!chr_jscan_int(s, &v) || v < fast_ints[k].lo || v > fast_ints[k].hi)
+            return false;
+        *slot = v;
+        return true;
+    }
+    if (k == FK_PARENTS)
+        return fast_parents(s, st);
+    if (k == FK_FLAGGED)
+        return chr_jscan_bool(s, &st->flagged);
+    /* ledger, history: empty only here (an idle job's); entries: the full decoder */
+    return chr_jscan_take(s, '[') && chr_jscan_take(s, ']');
+}
+
+/* The state node in `text` when it has the plain shape chr_state_to_json
+ * writes (and chr_state_from_json would read it the same), into *out; false
+ * (out initialised, nothing held) for anything else, which the full decoder
+ * then reads. */
+static bool fast_state(const char *text, size_t len, struct chr_job_state *out)
+{
+    struct chr_jscan s;
+    uint32_t seen = 0;
+    chr_jscan_init(&s, text, len);
+    chr_job_state_init(out);
+    bool ok = chr_jscan_take(&s, '{');
+    while (ok) {
+        const char *k = NULL;
+        size_t n = 0;
+        int i = -1;
+        ok = chr_jscan_string(&s, &k, &n) && chr_jscan_take(&s, ':') &&
+             (i = fast_key_of(k, n)) >= 0 && !(seen & 1u << i);
+        if (ok) {
+            seen |= 1u << i;
+            ok = fast_member(&s, i, out);
+        }
+        if (ok && !chr_jscan_take(&s, ','))
+            break;
+    }
+    ok = ok && chr_jscan_take(&s, '}') && chr_jscan_done(&s) &&
+         (seen & FAST_REQUIRED) == FAST_REQUIRED;
+    if (!ok)
+        chr_job_state_free(out);
+    return ok;
+}
+
 enum chr_err chr_state_from_json(const char *text, size_t len, struct chr_job_state *out,
                                  struct chr_error *err)
+{
+    if (fast_state(text, len, out)) {
+        CHR_ASSERT(state_bounded(out));
+        return CHR_OK;
+    }
+    return chr_state_from_json_full(text, len, out, err);
+}
+
+enum chr_err chr_state_from_json_full(const char *text, size_t len, struct chr_job_state *out,
+                                      struct chr_error *err)
 {
     chr_job_state_init(out);
     json_error_t jerr;

@@ -66,7 +66,7 @@ enum chr_err lindex_init(struct lindex *ix)
     }
     ix->mask = n - 1;
     ix->root->blob = b;
-    ix->root->hash = chr_str_hash("/", 1);
+    ix->root->hash = (uint32_t)chr_str_hash("/", 1);
     ix->slots[ix->root->hash & ix->mask] = ix->root;
     ix->n_nodes = 1;
     return CHR_OK;
@@ -92,19 +92,18 @@ void lindex_free(struct lindex *ix)
 struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len, uint64_t hash)
 {
     for (struct lnode *n = ix->slots[hash & ix->mask]; n != NULL; n = n->hnext)
-        if (n->hash == hash && n->blob->path_len == len &&
+        if (n->hash == (uint32_t)hash && n->blob->path_len == len &&
             memcmp(lblob_path(n->blob), path, len) == 0)
             return n;
     return NULL;
 }
 
-/* Doubles the table past a load of 1; on allocation failure the chains just
- * grow longer (an insert never fails). */
-static void maybe_grow(struct lindex *ix)
+/* Rehashes every node into a table of n slots (a power of two); on
+ * allocation failure the table stays as it was. */
+static void rehash(struct lindex *ix, size_t n)
 {
-    if (ix->n_nodes <= ix->mask + 1 || ix->mask > (SIZE_MAX >> 2))
-        return;
-    size_t n = (ix->mask + 1) * 2;
+    if (n > ((size_t)1 << 31))
+        return; /* a node keeps 32 bits of its hash: no more slots than that */
     struct lnode **slots = chr_calloc(n, sizeof *slots);
     if (slots == NULL)
         return;
@@ -120,6 +119,25 @@ static void maybe_grow(struct lindex *ix)
     chr_free(ix->slots);
     ix->slots = slots;
     ix->mask = n - 1;
+    ix->rehashes++;
+}
+
+/* Doubles the table past a load of 1; on allocation failure the chains just
+ * grow longer (an insert never fails). */
+static void maybe_grow(struct lindex *ix)
+{
+    if (ix->n_nodes <= ix->mask + 1 || ix->mask > (SIZE_MAX >> 2))
+        return;
+    rehash(ix, (ix->mask + 1) * 2);
+}
+
+void lindex_reserve(struct lindex *ix, size_t n)
+{
+    size_t cap = ix->mask + 1;
+    while (cap < n && cap <= (SIZE_MAX >> 2))
+        cap *= 2;
+    if (cap > ix->mask + 1)
+        rehash(ix, cap);
 }
 
 static void hash_unlink(struct lindex *ix, struct lnode *node)
@@ -143,7 +161,7 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
     *spare = NULL;
     memset(n, 0, sizeof *n);
     n->blob = blob;
-    n->hash = hash;
+    n->hash = (uint32_t)hash;
     n->parent = parent;
     n->next = parent->child;
     if (parent->child != NULL)

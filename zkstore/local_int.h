@@ -54,13 +54,18 @@ static inline const char *lblob_data(const struct lblob *b)
     return b->bytes + b->path_len + 1;
 }
 
+/* Two a job: 56 bytes (a 64-byte chunk), the path's hash kept in 32 bits
+ * (the low bits of chr_str_hash: tables stay below 2^32 slots). */
 struct lnode {
     struct lnode *hnext;                        /* hash chain */
     struct lnode *parent, *child, *prev, *next; /* tree: first child, siblings */
     struct lblob *blob;
-    uint64_t hash;
+    uint32_t hash;
     uint32_t n_children;
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct lnode) <= 56, "a node grew past a 64-byte chunk");
+#endif
 
 struct lindex {
     struct lnode **slots;
@@ -68,6 +73,7 @@ struct lindex {
     size_t n_nodes;
     uint64_t data_bytes;
     struct lnode *root;
+    uint64_t rehashes; /* tables rebuilt (each touches every node): tests */
 };
 
 /* A blob with one reference; NULL on allocation failure. */
@@ -79,6 +85,9 @@ void lblob_unref(struct lblob *b); /* frees at zero; NULL allowed */
 enum chr_err lindex_init(struct lindex *ix);
 void lindex_free(struct lindex *ix);
 struct lnode *lindex_find(const struct lindex *ix, const char *path, size_t len, uint64_t hash);
+/* Sizes the hash table for n nodes at once (a snapshot's count), so that a
+ * load does not rehash every node at each doubling; best effort. */
+void lindex_reserve(struct lindex *ix, size_t n);
 
 /*
  * Applies one effect: CREATE (blob and spare node: the new node; *spare is

@@ -309,6 +309,7 @@ enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t 
     enum chr_err e = check_frame(buf, len, &count, bad_off, why);
     if (e != CHR_OK)
         return e;
+    lindex_reserve(ix, (size_t)count); /* count is bounded: CHR_STORE_NODES_MAX */
     size_t off = SNAP_HDR;
     for (uint64_t i = 0; i < count; i++) {
         /* check_frame read every record: each lies before the checksum. */

@@ -9,7 +9,7 @@
  *
  *   make fuzz-seeds      (gen_seeds tests/fuzz/seeds)
  *
- * Rewrites tests/fuzz/seeds/fuzz_{wal,snap,pack,job_node,persist,rundir}/;
+ * Rewrites tests/fuzz/seeds/fuzz_{wal,snap,pack,job_node,persist,fastpath,rundir}/;
  * the output depends only on this file, so running it again changes nothing
  * unless a format did.
  */
@@ -211,6 +211,7 @@ static void node_seeds(void)
         char name[32];
         snprintf(name, sizeof name, "job-%zu", i);
         seed("fuzz_job_node", name, -1, text, len);
+        seed("fuzz_fastpath", name, 0, text, len);
         chr_free(text);
         chr_job_free(&job);
     }
@@ -232,6 +233,14 @@ static void node_seeds(void)
     size_t len = 0;
     char *text = chr_state_to_json(&st, &len);
     seed("fuzz_persist", "state", 0, text, len);
+    seed("fuzz_fastpath", "state", 1, text, len);
+    chr_free(text);
+    /* An idle job's state (empty ledger and history): the fast path's. */
+    struct chr_job_state idle;
+    chr_job_state_init(&idle);
+    idle.next_ms = 4070908800000LL;
+    text = chr_state_to_json(&idle, &len);
+    seed("fuzz_fastpath", "state-idle", 1, text, len);
     chr_free(text);
     struct chr_run run = {.id = "ct:1767225600000:0:hello", .job = "hello",
                           .cause = CHR_CAUSE_SCHEDULED, .state = CHR_RUN_FINISHED,

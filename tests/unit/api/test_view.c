@@ -229,6 +229,45 @@ static void test_order_and_lookups_survive_compaction(void **state)
     assert_int_equal(chr_view_count(h->view), 27);
 }
 
+/* The name index (open addressing over the jobs' own names) against a
+ * model: 2,000 random puts and deletes of 300 names, through its growth,
+ * deletions amid probe chains, and compactions; every name is found exactly
+ * when the model has it, and the snapshot holds the live jobs. */
+static void test_index_against_a_model(void **state)
+{
+    struct h *h = *state;
+    bool live[300] = {false};
+    uint64_t x = 88172645463325252ULL;
+    char name[16];
+    for (int step_no = 0; step_no < 2000; step_no++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int k = (int)(x % 300);
+        snprintf(name, sizeof name, "n%d", k);
+        if (live[k] && (x >> 20) % 3 == 0)
+            del(h, name), live[k] = false;
+        else
+            put(h, name, "R/2030-01-01T01:00:00Z/PT1H", NULL, (x >> 30) % 2 ? "true" : "false"),
+                live[k] = true;
+        if (step_no % 100 != 99)
+            continue;
+        size_t n = 0;
+        for (int i = 0; i < 300; i++) {
+            snprintf(name, sizeof name, "n%d", i);
+            const struct chr_view_job *j = chr_view_job(h->view, name);
+            if ((j != NULL) != live[i])
+                fail_msg("step %d: %s is %s the view", step_no, name, j ? "in" : "not in");
+            if (j != NULL)
+                assert_string_equal(j->def->name, name);
+            chr_view_job_release(j);
+            n += live[i];
+        }
+        assert_int_equal(chr_view_count(h->view), n);
+        const struct chr_view_snap *s = chr_view_snapshot(h->view);
+        assert_int_equal(s->n, n);
+        chr_view_snap_release(s);
+    }
+}
+
 /* A run through launch, running and failure shows as queued, then
  * "1 running", then in the history with its reason. */
 static void test_runs_and_states(void **state)
@@ -369,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_is_shared_until_a_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_views_survive_replace_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_and_lookups_survive_compaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_against_a_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_and_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_job_of_an_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_renders_once_per_snapshot, setup, teardown),

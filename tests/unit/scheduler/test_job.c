@@ -476,6 +476,55 @@ static void test_copy_allocation_failures(void **state)
     chr_job_free(&b);
 }
 
+/* A packed box holds the same job as a copy, in one allocation (so a
+ * million loaded jobs cost a chunk each, not a dozen), with its texts and
+ * arrays inside that allocation; fill frees the job it is given; the last
+ * unbox frees the one chunk (ASan: no leak, no bad free). */
+static void test_box_pack(void **state)
+{
+    (void)state;
+    struct chr_job a = full_job(), z;
+    memset(&z, 0, sizeof z);
+    a.retry_backoff = true;
+    chr_alloc_fail_after(1);
+    assert_null(chr_job_box_pack(&a)); /* one allocation, and it fails cleanly */
+    chr_alloc_fail_after(2);
+    struct chr_job *box = chr_job_box_pack(&a);
+    chr_alloc_fail_after(-1);
+    assert_non_null(box);
+    assert_job_copied(&a, box);
+    const char *lo = (const char *)box, *hi = lo + sizeof *box + 4096;
+    const char *inside[] = {box->name, box->command, box->schedule, box->owner, box->epsilon,
+                            box->arguments[1], box->env[1].value, box->constraints[1].value,
+                            box->fetch_json, (const char *)box->env};
+    for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++)
+        assert_true(inside[i] > lo && inside[i] < hi);
+    assert_null(box->uris_json);
+    chr_job_box_fill(box, &a);
+    assert_memory_equal(&a, &z, sizeof a); /* freed and zeroed: the box has its copy */
+    chr_job_hold(box);
+    chr_job_unbox(box);
+    assert_string_equal(box->env[0].value, "-Xmx1000m"); /* still held once */
+    chr_job_unbox(box);
+
+    /* An empty box takes the job's contents as before. */
+    a = dependent_job();
+    struct chr_job b = dependent_job();
+    box = chr_job_box_new();
+    assert_non_null(box);
+    chr_job_box_fill(box, &b);
+    assert_memory_equal(&b, &z, sizeof b);
+    assert_job_copied(&a, box);
+    chr_job_unbox(box);
+    box = chr_job_box_pack(&a); /* no arrays but parents, NULL texts stay NULL */
+    assert_non_null(box);
+    assert_job_copied(&a, box);
+    assert_null(box->command);
+    assert_null(box->env);
+    chr_job_free(&a);
+    chr_job_unbox(box);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_free_zeroes),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_allocation_failures),
+        cmocka_unit_test(test_box_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,6 +85,39 @@ static void test_round_trip(void **state)
     free(buf);
 }
 
+/* A snapshot of more nodes than the index's first table sizes the table
+ * once for its count (no rehash of every node at each doubling), and every
+ * node is found. */
+static void test_big_snapshot_sizes_the_index_once(void **state)
+{
+    (void)state;
+    struct lindex ix, back;
+    assert_int_equal(lindex_init(&ix), CHR_OK);
+    add(&ix, "/j", "", 0);
+    char path[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(path, sizeof path, "/j/%05d", i);
+        add(&ix, path, "{}", 0);
+    }
+    size_t len = 0;
+    unsigned char *buf = encode(&ix, 9, 0, 0, &len);
+    assert_int_equal(lindex_init(&back), CHR_OK);
+    size_t first = back.mask + 1;
+    assert_true(first < 5002); /* else this test shows nothing */
+    uint64_t seq = 0, nodes = 0, bad = 0;
+    char why[LWHAT_MAX];
+    assert_int_equal(lsnap_load_buf(&back, buf, len, &seq, &nodes, &bad, why), CHR_OK);
+    assert_int_equal(back.mask + 1, 8192); /* 5,002 nodes: one table of 8,192 */
+    assert_int_equal(back.rehashes, 1);      /* made once, not doubled thrice */
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(path, sizeof path, "/j/%05d", i);
+        assert_non_null(lindex_find(&back, path, strlen(path), chr_str_hash(path, strlen(path))));
+    }
+    lindex_free(&back);
+    lindex_free(&ix);
+    free(buf);
+}
+
 static void test_every_flip_cut_and_extension_is_damage(void **state)
 {
     (void)state;
@@ -160,6 +193,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_big_snapshot_sizes_the_index_once),
         cmocka_unit_test(test_every_flip_cut_and_extension_is_damage),
         cmocka_unit_test(test_tree_out_of_order_is_damage),
     };
