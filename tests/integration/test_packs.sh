@@ -169,6 +169,24 @@ logged() { tail -n +"$((mark + 1))" "$tmp/s1.log" | grep -q "$1"; }
 # stop: a graceful stop (SIGTERM: packs what is held first).
 stop() { mark=$(wc -l <"$tmp/s1.log"); srv_stop 1; }
 same() { jobs same "$tmp/expect.json" "$tmp/now.json"; }
+# after_stop STEP WHAT: the checks of a restart after a graceful stop.  The
+# stop's packing is bounded (5 s); on a loaded machine it can run out and
+# says so ("packs: N shards left unpacked at the stop"): the next load then
+# reads those shards' jobs one by one, which is slower, not wrong.  So:
+# every job loads, and no more shards lack a usable pack than the stop
+# said it left.  Otherwise nothing may be read, no shard bad, none stale.
+after_stop() {
+  local left
+  left=$(tail -n +"$((mark + 1))" "$tmp/s1.log" | sed -n 's/.*packs: \([0-9]*\) shards left unpacked at the stop.*/\1/p' | tail -1)
+  if [ -n "$left" ]; then
+    echo "     the stop left $left shards unpacked (a loaded machine): $READ jobs read, $BAD shards without a usable pack, $STALE stale entries"
+    check "$1: a restart after a cut-short packing loads every job" is "$((FROM + READ))" "$TOTAL"
+    check "$1: and no more shards lack a pack than the stop left" test "$BAD" -le "$left"
+  else
+    check "$1: $2: 0 nodes read one by one" is "$READ/$BAD/$STALE" 0/0/0
+    check "$1: every job comes from them" is "$FROM" "$TOTAL"
+  fi
+}
 count_right() { [ "$(jobs count "$tmp/now.json")" = "$(jobs count "$tmp/expect.json")" ]; }
 is() { [ "$1" = "$2" ] || { echo "     got $1, want $2"; return 1; }; }
 field() { jobs field "$tmp/now.json" "$1" "$2"; }
@@ -361,7 +379,7 @@ check "6: the listing is the model's" same
 # then one through the packs rebuilt, all give the same listing.
 stop
 start
-check "7: a graceful restart reads 0 nodes one by one" is "$READ/$BAD/$STALE" 0/0/0
+after_stop 7 "a graceful restart"
 check "7: the job count is right" count_right
 check "7: the listing is the model's" same
 cp "$tmp/now.json" "$tmp/packed.json"
@@ -374,8 +392,7 @@ check "7: and the one loaded through packs" jobs same "$tmp/packed.json" "$tmp/n
 cp "$tmp/now.json" "$tmp/truth.json"
 stop
 start
-check "7: the packs are rebuilt: 0 nodes read one by one" is "$READ/$BAD/$STALE" 0/0/0
-check "7: every job comes from them" is "$FROM" "$TOTAL"
+after_stop 7 "the packs are rebuilt"
 check "7: the listing equals the node-by-node one" jobs same "$tmp/truth.json" "$tmp/now.json"
 check "7: the job count is right" count_right
 stop
