@@ -5,11 +5,14 @@
  *
  * Pure apart from chr_local_spec_read: no process, no thread, no clock.
  */
+#include <grp.h>
 #include <jansson.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/limits.h"
@@ -277,6 +280,45 @@ static json_t *with_container(json_t *spec, const struct chr_local_task *t,
     return spec;
 }
 
+/* The task's user (NULL: ours) resolved here, in the server, for the
+ * supervisor (chr_local_ident); NULL, and the supervisor resolves it, when
+ * it is unknown, in more groups than an ident carries, or anything fails. */
+static json_t *ident_json(const char *user)
+{
+    struct passwd pw, *res = NULL;
+    char buf[16384];
+    int r = user ? getpwnam_r(user, &pw, buf, sizeof buf, &res)
+                 : getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res);
+    gid_t groups[CHR_LOCAL_IDENT_GROUPS_MAX];
+    int n = CHR_LOCAL_IDENT_GROUPS_MAX;
+    if (r != 0 || res == NULL || strlen(pw.pw_name) >= CHR_LOCAL_IDENT_TEXT_MAX ||
+        strlen(pw.pw_dir) >= CHR_LOCAL_IDENT_TEXT_MAX ||
+        strlen(pw.pw_shell) >= CHR_LOCAL_IDENT_TEXT_MAX ||
+        getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0 || n < 0)
+        return NULL;
+    json_t *g = json_array();
+    for (int i = 0; g != NULL && i < n; i++)
+        if (json_array_append_new(g, json_integer((json_int_t)groups[i])) != 0) {
+            json_decref(g);
+            g = NULL;
+        }
+    /* "o" steals g, also when packing fails (a name that is not UTF-8). */
+    return g == NULL ? NULL
+                     : json_pack("{s:s, s:I, s:I, s:s, s:s, s:o}", "name", pw.pw_name, "uid",
+                                 (json_int_t)pw.pw_uid, "gid", (json_int_t)pw.pw_gid, "home",
+                                 pw.pw_dir, "shell", pw.pw_shell, "groups", g);
+}
+
+static json_t *with_ident(json_t *spec, const struct chr_local_task *t)
+{
+    json_t *id = spec != NULL && !t->container_json ? ident_json(t->run_as_user) : NULL;
+    if (id != NULL && json_object_set_new(spec, "ident", id) != 0) {
+        json_decref(spec);
+        return NULL;
+    }
+    return spec;
+}
+
 static json_t *spec_json(const struct chr_local_task *t, const char *host, int64_t grace_ms)
 {
     json_t *argv = argv_json(t), *env = env_json(t, host);
@@ -316,11 +358,13 @@ enum chr_err chr_local_spec_encode_rt(const struct chr_local_task *t, const char
         return chr_error_set(err, CHR_EUNAVAIL, "container",
                              "needs a container runtime: start with --master or "
                              "--local_containerizer; it never runs on the host");
-    json_t *o = with_container(spec_json(t, host, kill_grace_ms), t, rt);
+    json_t *o = with_container(with_ident(spec_json(t, host, kill_grace_ms), t), t, rt);
     if (!o)
         return chr_error_set(err, CHR_EINVAL, "",
                              "a string of the task is not UTF-8 (or out of memory)");
     size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+    if (n > CHR_LOCAL_SPEC_MAX && json_object_del(o, "ident") == 0) /* it is optional */
+        n = json_dumpb(o, NULL, 0, JSON_COMPACT);
     if (n == 0 || n > CHR_LOCAL_SPEC_MAX) {
         json_decref(o);
         return chr_error_set(err, CHR_EINVAL, "", "the task's spec is over %d bytes",
@@ -356,6 +400,9 @@ void chr_local_spec_free(struct chr_local_spec *s)
     chr_free(s->env);
     chr_local_container_free(&s->ctr);
     chr_free(s->entrypoint);
+    chr_free(s->ident.name);
+    chr_free(s->ident.home);
+    chr_free(s->ident.shell);
     memset(s, 0, sizeof *s);
 }
 
@@ -430,6 +477,49 @@ static bool decode_container(json_t *o, struct chr_local_spec *out)
     return ok && (!ep || strcmp(ep, "/bin/sh") == 0);
 }
 
+/* A text member of an ident: a string shorter than CHR_LOCAL_IDENT_TEXT_MAX,
+ * copied; NULL when absent, too long or out of memory. */
+static char *ident_text(json_t *id, const char *key)
+{
+    json_t *v = json_object_get(id, key);
+    return json_is_string(v) && json_string_length(v) < CHR_LOCAL_IDENT_TEXT_MAX &&
+                   strlen(json_string_value(v)) == json_string_length(v)
+               ? dup_str(json_string_value(v))
+               : NULL;
+}
+
+/* An id (uid, gid, a group): 0 .. 2^32 - 2 ((uid_t)-1 means "none"). */
+static bool ident_id(json_t *v, uint32_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) >= (json_int_t)UINT32_MAX)
+        return false;
+    *out = (uint32_t)json_integer_value(v);
+    return true;
+}
+
+/* The optional "ident" (chr_local_ident); false when present but not one. */
+static bool decode_ident(json_t *o, struct chr_local_ident *id)
+{
+    json_t *v = json_object_get(o, "ident");
+    if (v == NULL)
+        return true;
+    json_t *g = json_object_get(v, "groups");
+    if (!json_is_object(v) || !ident_id(json_object_get(v, "uid"), &id->uid) ||
+        !ident_id(json_object_get(v, "gid"), &id->gid) || !json_is_array(g) ||
+        json_array_size(g) > CHR_LOCAL_IDENT_GROUPS_MAX)
+        return false;
+    for (size_t i = 0; i < json_array_size(g); i++)
+        if (!ident_id(json_array_get(g, i), &id->groups[i]))
+            return false;
+    id->n_groups = (uint32_t)json_array_size(g);
+    id->name = ident_text(v, "name");
+    id->home = ident_text(v, "home");
+    id->shell = ident_text(v, "shell");
+    id->set = id->name != NULL && id->name[0] != '\0' && id->home != NULL && id->shell != NULL;
+    return id->set;
+}
+
 enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_local_spec *out)
 {
     memset(out, 0, sizeof *out);
@@ -460,7 +550,7 @@ enum chr_err chr_local_spec_decode(const char *text, size_t len, struct chr_loca
     out->run_id = dup_str(run_id);
     out->job = dup_str(job);
     out->user = user ? dup_str(user) : NULL;
-    bool ctr_ok = decode_container(o, out);
+    bool ctr_ok = decode_container(o, out) && decode_ident(o, &out->ident);
     out->argv = strings_from_array(argv, out->has_ctr);
     out->env = strings_from_env(env);
     json_decref(o);

@@ -21,7 +21,10 @@
  * ledger.  Handling an instant emits ONE atomic persist batch that both
  * advances the job's stored progress past the instant and records the run
  * (or the ledger entry); the run is launched only after that batch is
- * reported durable (CHR_EV_STORE_DONE).  A crash before durability loses
+ * reported durable (CHR_EV_STORE_DONE).  (The server may write several
+ * batches of a step as one store batch, whole batches only and in order,
+ * and report its completion as STORE_DONE of the last: see STORE_DONE.)
+ * A crash before durability loses
  * nothing the server acknowledged (the instant is handled again after
  * restart); a crash after it finds the run record at restart and
  * re-issues its launch, which the resource manager makes idempotent by run

@@ -12,7 +12,10 @@
  * pile up runs), or when a previous run of a non-concurrent job is still
  * waiting.  Each handling is ONE atomic persist batch: the job's state
  * (next instant advanced, ledger, counters) plus the new run.  A long backlog
- * is handled in chunks, each its own batch, so a step stays short.
+ * is handled in chunks, each its own batch, so a step stays short.  A burst
+ * of jobs due at once makes a batch per job in one step; the server writes
+ * the batches of a step together, a few to a store batch (server/loop.c,
+ * "Grouping"), so each stays atomic without costing a write of its own.
  *
  * With a launch lead (core.h) a job is handled once its next instant is
  * within the lead of now.  An instant after now is then its own candidate:

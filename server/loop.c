@@ -74,7 +74,10 @@ static const struct chr_sched_ops sched_ops; /* at the end */
 struct chr_loop {
     struct chr_sched sched; /* first: the API's handle is the loop */
     struct chr_loop_config cfg;
-    struct ops *ops; /* scratch for building batches */
+    struct ops *ops; /* the open group's store batch (below, "Grouping") */
+    struct batch_ctx *group; /* the open group; NULL: none */
+    size_t group_bytes;      /* its ops' bytes as the store counts them */
+    bool group_runs;         /* it records a run (a crash point's test) */
     struct chr_core *core;
     struct chr_rm *rm;           /* the resource manager (rm.h) */
     pthread_t thread;
@@ -238,11 +241,14 @@ void chr_loop_rm_push(struct chr_loop *l, const struct chr_event *ev, const char
 
 /* ---- Persisting ---------------------------------------------------------------- */
 
-/* A batch in flight: what to do when the store reports it durable. */
+/* A store batch in flight: what to do when the store reports it durable.
+ * It carries the core's persist batches of one step, up to batch_id (the
+ * group, below): STORE_DONE(batch_id) says that all of them are durable. */
 struct batch_ctx {
     struct chr_loop *loop;
     uint64_t batch_id;
     int64_t submitted_ns; /* chr_clock_mono_ns, for the write latency */
+    size_t cap;           /* room in collect, forget and recs each */
     size_t n_collect;
     char **collect; /* run ids whose outcome is now durable */
     size_t n_forget;
@@ -382,25 +388,52 @@ static enum chr_err add_notice(struct chr_loop *l, struct ops *o, const struct c
     return CHR_OK;
 }
 
+/* The texts of one persist item, encoded before its action joins a group,
+ * so that the group knows the action's size before it commits to it:
+ * text[0] the job's (JOB) or the run's (RUN), text[1] the state's (JOB,
+ * STATE).  Owned until add_item hands them to the ops. */
+struct enc_item {
+    char *text[2];
+    size_t len[2];
+};
+
+static void enc_free(struct enc_item *enc, size_t n)
+{
+    for (size_t i = 0; enc != NULL && i < n; i++) {
+        chr_free(enc[i].text[0]);
+        chr_free(enc[i].text[1]);
+    }
+    chr_free(enc);
+}
+
+/* Takes a text out of its enc_item: the ops own it from here. */
+static char *enc_take(struct enc_item *e, int k, size_t *len)
+{
+    char *t = e->text[k];
+    *len = e->len[k];
+    e->text[k] = NULL;
+    return t;
+}
+
 static enum chr_err add_item(struct chr_loop *l, struct ops *o, const struct chr_persist_item *it,
-                             struct batch_ctx *b)
+                             struct enc_item *enc, struct batch_ctx *b)
 {
     size_t len = 0;
     enum chr_err e = CHR_OK;
     switch (it->op) {
     case CHR_PERSIST_JOB: {
-        char *job = chr_job_to_store_json(it->job, &len);
+        char *job = enc_take(enc, 0, &len);
         if ((e = put_node(l, o, b, CHR_KIND_JOBS, it->name, job, len)) != CHR_OK)
             return e;
     } /* fall through: the state goes with the job */
     /* FALLTHRU */
     case CHR_PERSIST_STATE: {
-        char *st = chr_state_to_json(it->state, &len);
+        char *st = enc_take(enc, 1, &len);
         /* A job's state node exists exactly when its job node does. */
         return put_node(l, o, b, CHR_KIND_STATE, it->name, st, len);
     }
     case CHR_PERSIST_RUN: {
-        char *run = chr_run_to_json(it->run, &len);
+        char *run = enc_take(enc, 0, &len);
         if (run == NULL)
             return CHR_ENOMEM;
         bool exists = chr_strmap_get(&l->runs, it->run->id, NULL);
@@ -459,52 +492,237 @@ static void persist_failed(struct chr_loop *l, uint64_t batch_id, enum chr_err e
     push_internal(l, &ev, NULL, NULL);
 }
 
-static void do_persist(struct chr_loop *l, const struct chr_action *a)
+#ifdef CHR_TESTING
+/* Test builds: CHRONOS_TEST_CRASH=<name> kills the server with SIGKILL at
+ * that point: "before-launch" when it is about to launch a run whose record
+ * is durable, "after-submit" once a store batch that records runs was
+ * handed to the store (durable or not yet): the windows the exactly-once
+ * protocol must survive. */
+static void crash_point(const char *name)
+{
+    const char *want = getenv("CHRONOS_TEST_CRASH");
+    if (want != NULL && strcmp(want, name) == 0)
+        raise(SIGKILL);
+}
+#else
+static void crash_point(const char *name)
+{
+    (void)name;
+}
+#endif
+
+/* ---- Grouping: the persist batches of a step in few store batches ---------------- */
+
+/*
+ * A step may emit thousands of persist batches: a burst of instants due at
+ * once makes one per job (core_due.c), a batch of status updates one per
+ * run.  Written one store batch each, every run cost a log record and a
+ * completion (on ZooKeeper a multi), then a STORE_DONE step of its own.  So
+ * the loop writes the core's batches of one execute() as few store batches:
+ * a group takes whole core batches, in the order the core emitted them,
+ * for as long as the store takes them in one batch (CHR_STORE_BATCH_OPS_MAX
+ * ops, CHR_STORE_BATCH_BYTES_MAX bytes, by a bound taken before the core
+ * batch joins), then the next group begins.  A store batch is atomic, so
+ * each core batch in it still is; groups complete in order, and a group's
+ * completion is reported as STORE_DONE of the last core batch it holds,
+ * which the core takes as "that one and every one before it" (core.h).
+ * Nothing waits for a group longer than until the end of its execute():
+ * a run is still launched only once the batch with its record is durable.
+ */
+
+/* The bytes the store counts for one op besides its data (the log's op
+ * header and the path), at most: a path is the root, a kind, a shard and
+ * one encoded name (an outbox id, a pack part: shorter). */
+static size_t op_bound(const struct chr_loop *l)
+{
+    return 16 + strlen(l->cfg.root) + 16 + CHR_STORE_NAME_MAX + 1;
+}
+
+/* What an action may add to a store batch, at most. */
+struct act_size {
+    size_t ops, bytes;
+};
+
+/* Encodes one item's texts into *e; the ops and bytes it may add. */
+static enum chr_err encode_item(struct chr_loop *l, const struct chr_persist_item *it,
+                                struct enc_item *e, struct act_size *sz)
+{
+    size_t ops = 0, extra = 0;
+    switch (it->op) {
+    case CHR_PERSIST_JOB:
+        if ((e->text[0] = chr_job_to_store_json(it->job, &e->len[0])) == NULL)
+            return CHR_ENOMEM;
+        ops += 1 + CHR_PACKS_EXTRA_OPS;
+        /* FALLTHRU */
+    case CHR_PERSIST_STATE:
+        if ((e->text[1] = chr_state_to_json(it->state, &e->len[1])) == NULL)
+            return CHR_ENOMEM;
+        ops += 1 + CHR_PACKS_EXTRA_OPS;
+        break;
+    case CHR_PERSIST_RUN:
+        if ((e->text[0] = chr_run_to_json(it->run, &e->len[0])) == NULL)
+            return CHR_ENOMEM;
+        ops = 1;
+        break;
+    case CHR_PERSIST_RUN_DONE: ops = 1; break;
+    case CHR_PERSIST_DELETE_JOB: ops = 2 * (1 + CHR_PACKS_EXTRA_OPS); break;
+    case CHR_PERSIST_NOTICE: /* encoded when added: its record is made then */
+        if (chr_notify_sinks(l->notify, it->notice->kind, it->notice->job) != 0)
+            ops = 1, extra = CHR_NOTIFY_REC_MAX;
+        break;
+    }
+    sz->ops += ops;
+    sz->bytes += ops * op_bound(l) + e->len[0] + e->len[1] + extra;
+    return CHR_OK;
+}
+
+/* Encodes the items of a PERSIST action (*out: n items, enc_free); *sz its
+ * size at most. */
+static enum chr_err encode_action(struct chr_loop *l, const struct chr_action *a,
+                                  struct enc_item **out, struct act_size *sz)
+{
+    size_t n = a->u.persist.n;
+    *sz = (struct act_size){0, 0};
+    *out = chr_calloc(n + 1, sizeof **out);
+    if (*out == NULL)
+        return CHR_ENOMEM;
+    enum chr_err e = CHR_OK;
+    for (size_t i = 0; i < n && e == CHR_OK; i++)
+        e = encode_item(l, &a->u.persist.items[i], &(*out)[i], sz);
+    return e;
+}
+
+/* Room for n more entries in each of b's collect, forget and recs. */
+static enum chr_err bctx_room(struct batch_ctx *b, size_t n)
+{
+    size_t used = b->n_collect > b->n_forget ? b->n_collect : b->n_forget;
+    used = used > b->n_recs ? used : b->n_recs;
+    if (used + n < b->cap)
+        return CHR_OK;
+    size_t cap = b->cap * 2 > used + n + 1 ? b->cap * 2 : used + n + 1, bytes;
+    if (chr_mul_overflows(cap, sizeof *b->recs, &bytes))
+        return CHR_ENOMEM;
+    char **c = chr_realloc(b->collect, cap * sizeof *c);
+    if (c != NULL)
+        b->collect = c;
+    char **f = c != NULL ? chr_realloc(b->forget, cap * sizeof *f) : NULL;
+    if (f != NULL)
+        b->forget = f;
+    struct chr_notify_rec *r = f != NULL ? chr_realloc(b->recs, bytes) : NULL;
+    if (r == NULL)
+        return CHR_ENOMEM; /* what grew stays grown; cap says what all have */
+    b->recs = r;
+    b->cap = cap;
+    return CHR_OK;
+}
+
+/* Opens a group: its store batch begins with the epoch guard (a deposed
+ * leader's batch fails). */
+static enum chr_err group_open(struct chr_loop *l)
 {
     struct ops *o = l->ops;
+    struct batch_ctx *b = chr_calloc(1, sizeof *b);
+    if (b == NULL)
+        return CHR_ENOMEM;
+    b->loop = l;
     o->n = 0;
-    if (l->cfg.fence_path != NULL) { /* the epoch guard: a deposed leader's batch fails */
+    l->group_bytes = 0;
+    l->group_runs = false;
+    if (l->cfg.fence_path != NULL) {
         snprintf(o->path[0], CHR_STORE_PATH_MAX, "%s", l->cfg.fence_path);
         o->op[0] = (struct chr_store_op){CHR_STORE_CHECK, o->path[0], NULL, 0, -1};
         o->text[0] = NULL;
         o->n = 1;
+        l->group_bytes = op_bound(l) + strlen(l->cfg.fence_path);
     }
-    struct batch_ctx *b = chr_calloc(1, sizeof *b);
-    enum chr_err e = CHR_ENOMEM;
-    if (b != NULL && (b->collect = chr_calloc(a->u.persist.n + 1, sizeof *b->collect)) != NULL &&
-        (b->forget = chr_calloc(a->u.persist.n + 1, sizeof *b->forget)) != NULL &&
-        (b->recs = chr_calloc(a->u.persist.n + 1, sizeof *b->recs)) != NULL) {
-        b->loop = l;
-        b->batch_id = a->u.persist.batch_id;
-        b->submitted_ns = chr_clock_mono_ns();
-        e = CHR_OK;
-        for (size_t i = 0; i < a->u.persist.n && e == CHR_OK; i++) {
-            e = add_item(l, o, &a->u.persist.items[i], b);
-            if (e == CHR_OK)
-                track_item(l, &a->u.persist.items[i]);
-        }
+    l->group = b;
+    return CHR_OK;
+}
+
+/* Drops the open group's ops and their texts (the store copied them, or
+ * they are never written). */
+static void group_clear_ops(struct chr_loop *l)
+{
+    for (size_t i = 0; i < l->ops->n; i++)
+        chr_free(l->ops->text[i]);
+    l->ops->n = 0;
+    l->group_bytes = 0;
+}
+
+/* A group that could not be built: none of it is written, and the core
+ * hears that batch `id` failed (it fails; the server reloads the store). */
+static void group_fail(struct chr_loop *l, uint64_t id, enum chr_err e)
+{
+    struct batch_ctx *b = l->group;
+    l->group = NULL;
+    group_clear_ops(l);
+    if (b != NULL) {
+        chr_packs_batch_free(b->pb);
+        batch_ctx_free(b);
     }
-    if (e == CHR_OK && o->n == (l->cfg.fence_path != NULL)) { /* nothing to write */
+    persist_failed(l, id, e);
+}
+
+/* Submits the open group as one store batch (none open: nothing). */
+static void group_flush(struct chr_loop *l)
+{
+    struct batch_ctx *b = l->group;
+    struct ops *o = l->ops;
+    if (b == NULL)
+        return;
+    if (o->n == (l->cfg.fence_path != NULL)) { /* nothing to write */
+        l->group = NULL;
+        group_clear_ops(l);
         on_store_done(b, CHR_OK, NULL, 0);
         return;
     }
-    if (e == CHR_OK) {
+    b->submitted_ns = chr_clock_mono_ns();
+    enum chr_err e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
+    /* Queue full: let it drain, for a bounded time (the scheduler thread
+     * never waits on I/O without a deadline); still full then, the store
+     * is stuck and the batch fails like any failed write. */
+    if (e == CHR_EUNAVAIL && chr_store_flush_within(l->cfg.store, LOOP_DRAIN_MAX_MS) == CHR_OK)
         e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
-        /* Queue full: let it drain, for a bounded time (the scheduler thread
-         * never waits on I/O without a deadline); still full then, the store
-         * is stuck and the batch fails like any failed write. */
-        if (e == CHR_EUNAVAIL && chr_store_flush_within(l->cfg.store, LOOP_DRAIN_MAX_MS) == CHR_OK)
-            e = chr_store_submit(l->cfg.store, o->op, o->n, on_store_done, b);
-    }
-    for (size_t i = 0; i < o->n; i++)
-        chr_free(o->text[i]);
     if (e != CHR_OK) {
-        if (b != NULL) {
-            chr_packs_batch_free(b->pb);
-            batch_ctx_free(b);
-        }
-        persist_failed(l, a->u.persist.batch_id, e);
+        group_fail(l, b->batch_id, e); /* b is still the group's: not submitted */
+        return;
     }
+    l->group = NULL; /* the completion's now */
+    group_clear_ops(l);
+    if (l->group_runs)
+        crash_point("after-submit");
+}
+
+/* Adds a PERSIST action to the open group, first submitting that group if
+ * the action might not fit in it. */
+static void group_add(struct chr_loop *l, const struct chr_action *a)
+{
+    struct enc_item *enc = NULL;
+    struct act_size sz;
+    enum chr_err e = encode_action(l, a, &enc, &sz);
+    if (e == CHR_OK && l->group != NULL &&
+        (l->ops->n + sz.ops > CHR_STORE_BATCH_OPS_MAX ||
+         l->group_bytes + sz.bytes > CHR_STORE_BATCH_BYTES_MAX))
+        group_flush(l);
+    if (e == CHR_OK && l->group == NULL)
+        e = group_open(l);
+    if (e == CHR_OK)
+        e = bctx_room(l->group, a->u.persist.n);
+    size_t n0 = l->ops->n;
+    for (size_t i = 0; i < a->u.persist.n && e == CHR_OK; i++) {
+        e = add_item(l, l->ops, &a->u.persist.items[i], &enc[i], l->group);
+        if (e == CHR_OK)
+            track_item(l, &a->u.persist.items[i]);
+        l->group_runs |= a->u.persist.items[i].op == CHR_PERSIST_RUN;
+    }
+    enc_free(enc, a->u.persist.n);
+    if (e != CHR_OK) {
+        group_fail(l, a->u.persist.batch_id, e);
+        return;
+    }
+    for (size_t i = n0; i < l->ops->n; i++)
+        l->group_bytes += 16 + strlen(l->ops->op[i].path) + l->ops->op[i].len;
+    l->group->batch_id = a->u.persist.batch_id;
 }
 
 /* ---- Launching ----------------------------------------------------------------- */
@@ -527,22 +745,6 @@ static void launch_failed(struct chr_loop *l, const struct chr_run *run, uint64_
     push_internal(l, &ev, run->id, why);
 }
 
-#ifdef CHR_TESTING
-/* Test builds: CHRONOS_TEST_CRASH=before-launch kills the server with SIGKILL
- * when it is about to launch a run whose record is durable, the window the
- * exactly-once protocol must survive. */
-static void crash_point(const char *name)
-{
-    const char *want = getenv("CHRONOS_TEST_CRASH");
-    if (want != NULL && strcmp(want, name) == 0)
-        raise(SIGKILL);
-}
-#else
-static void crash_point(const char *name)
-{
-    (void)name;
-}
-#endif
 
 /* Tells the owner, once, that this loop must stop. */
 static void fence(struct chr_loop *l, const char *why)
@@ -697,7 +899,7 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
         switch (a->type) {
         case CHR_ACT_PERSIST:
             hold_items(l, a);
-            do_persist(l, a);
+            group_add(l, a);
             l->last_batch = a->u.persist.batch_id;
             break;
         case CHR_ACT_LAUNCH:
@@ -734,6 +936,7 @@ static void execute(struct chr_loop *l, const struct chr_actions *acts)
             break;
         }
     }
+    group_flush(l); /* the step's batches go to the store as few store batches */
     rm->ops->actions_done(rm);
 }
 

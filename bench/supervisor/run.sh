@@ -5,7 +5,9 @@
 # and under `chronos run-task` (the full binary, the fallback), without and
 # with the run's own cgroup.  Runs are in sequence, on run directories made
 # beforehand (what the server writes: the spec), so the figures are the
-# supervisor's own, not the server's.  Prints figures, never fails on them.
+# supervisor's own, not the server's; each spec carries the user resolved
+# as the server resolves it (its "ident"), so the supervisor loads no user
+# database, as under the server.  Prints figures, never fails on them.
 #
 #   bash bench/supervisor/run.sh            (RUNS=300 per variant)
 #   BENCH_QUICK=1 bash bench/supervisor/run.sh
@@ -25,9 +27,16 @@ small, full = sys.argv[1], sys.argv[2]
 tmpd, runs = os.environ["TMPD"], int(os.environ["RUNS"])
 user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
+def ident():
+    """What the server resolves the user into (offers/local_int.h, chr_local_ident)."""
+    pw = pwd.getpwnam(user)
+    return {"name": pw.pw_name, "uid": pw.pw_uid, "gid": pw.pw_gid, "home": pw.pw_dir,
+            "shell": pw.pw_shell, "groups": os.getgrouplist(pw.pw_name, pw.pw_gid)}
+
 def spec(i, cgroup):
     rid = "bench:%d:0:sup" % i
     return {"version": 1, "run_id": rid, "job": "sup", "owner": "", "command": "/bin/true",
+            "ident": ident(),
             "shell": False, "argv": ["/bin/true"], "env": {"CHRONOS_JOB_NAME": "sup"},
             "user": user, "cpus": 1.0, "mem_mb": 128.0, "disk_mb": 1.0, "due_ms": 0,
             "attempt": 0, "not_before_ms": 0, "max_completion_ms": 0, "kill_grace_ms": 5000,

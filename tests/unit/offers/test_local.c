@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -813,6 +814,46 @@ static void test_claim_race(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
+/* The supervisor takes who the task runs as from the spec's ident (the
+ * server resolved it) and loads no user database: a spec whose ident says
+ * home /ident-home runs the task with HOME=/ident-home, which no passwd
+ * entry says. */
+static void test_supervisor_takes_the_ident(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], out[128], dir[256];
+    snprintf(out, sizeof out, "%s/home", f->dir);
+    snprintf(cmd, sizeof cmd, "echo \"$HOME\" > %s", out);
+    struct chr_local_task t = shell_task("ident", cmd);
+    char *spec = NULL;
+    size_t len = 0;
+    struct chr_error err;
+    assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
+    json_t *o = json_loadb(spec, len, 0, NULL);
+    chr_free(spec);
+    json_t *id = json_object_get(o, "ident");
+    assert_non_null(id); /* the server's own user: resolved */
+    assert_int_equal(json_object_set_new(id, "home", json_string("/ident-home")), 0);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    snprintf(dir, sizeof dir, "%s/ident", f->runs);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(chr_local_file_write(dfd, "spec", text, strlen(text), false), CHR_OK);
+    close(dfd);
+    free(text); /* lint: allow (jansson's allocation) */
+    char *argv[] = {supervisor_bin, "run-task", dir, NULL};
+    pid_t pid;
+    int st = 0;
+    assert_int_equal(posix_spawn(&pid, supervisor_bin, NULL, NULL, argv, environ), 0);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *home = slurp(out, &len);
+    assert_non_null(home);
+    assert_string_equal(home, "/ident-home\n");
+    chr_free(home);
+}
+
 static void test_reattach_running(void **state)
 {
     struct fixture *f = *state;
@@ -1436,6 +1477,7 @@ int main(int argc, char **argv)
         TC(test_output_cap),
         TC(test_idempotent_launch),
         TC(test_claim_race),
+        TC(test_supervisor_takes_the_ident),
         TC(test_reattach_running),
         TC(test_server_killed),
         TC(test_reattach_finished_and_collect),

@@ -282,6 +282,69 @@ static void test_spec_rejects(void **state)
     assert_null(text);
 }
 
+/* The server resolves the task's user (here: ours, run_as_user NULL) into
+ * the spec's ident, so that the supervisor loads no user database; a spec
+ * without one (written before it existed) decodes with none, and an ident
+ * out of shape is refused. */
+static void test_spec_ident(void **state)
+{
+    (void)state;
+    struct chr_local_task t = sample_task();
+    t.run_as_user = NULL;
+    struct chr_local_spec s;
+    decode_task(&t, &s);
+    assert_true(s.ident.set);
+    assert_int_equal(s.ident.uid, (uint32_t)geteuid());
+    assert_non_null(s.ident.name);
+    assert_non_null(s.ident.home);
+    assert_true(s.ident.n_groups >= 1 && s.ident.n_groups <= CHR_LOCAL_IDENT_GROUPS_MAX);
+    chr_local_spec_free(&s);
+    t.run_as_user = "no-such-user-here-at-all";
+    decode_task(&t, &s); /* unknown to the server: the supervisor says so */
+    assert_false(s.ident.set);
+    assert_string_equal(s.user, "no-such-user-here-at-all");
+    chr_local_spec_free(&s);
+#define BASE "{\"run_id\":\"a\",\"job\":\"j\",\"argv\":[\"x\"],\"env\":{},\"cpus\":1,\"mem_mb\":1," \
+             "\"disk_mb\":1,\"max_completion_ms\":0,\"kill_grace_ms\":0,\"stdout_max\":1," \
+             "\"stderr_max\":1"
+    const char *good = BASE ",\"ident\":{\"name\":\"u\",\"uid\":7,\"gid\":8,\"home\":\"/h\","
+                            "\"shell\":\"\",\"groups\":[8,9]}}";
+    assert_int_equal(chr_local_spec_decode(good, strlen(good), &s), CHR_OK);
+    assert_true(s.ident.set);
+    assert_int_equal(s.ident.uid, 7);
+    assert_int_equal(s.ident.gid, 8);
+    assert_int_equal(s.ident.n_groups, 2);
+    assert_int_equal(s.ident.groups[1], 9);
+    assert_string_equal(s.ident.home, "/h");
+    chr_local_spec_free(&s);
+    const char *bad[] = {
+        BASE ",\"ident\":[]}",
+        BASE ",\"ident\":{\"name\":\"u\",\"uid\":-1,\"gid\":8,\"home\":\"/h\",\"shell\":\"\","
+             "\"groups\":[]}}",
+        BASE ",\"ident\":{\"name\":\"u\",\"uid\":4294967295,\"gid\":8,\"home\":\"/h\","
+             "\"shell\":\"\",\"groups\":[]}}",
+        BASE ",\"ident\":{\"name\":\"\",\"uid\":1,\"gid\":8,\"home\":\"/h\",\"shell\":\"\","
+             "\"groups\":[]}}",
+        BASE ",\"ident\":{\"name\":\"u\",\"uid\":1,\"gid\":8,\"home\":\"/h\",\"shell\":\"\","
+             "\"groups\":[\"8\"]}}",
+        BASE ",\"ident\":{\"name\":\"u\",\"uid\":1,\"gid\":8,\"shell\":\"\",\"groups\":[]}}",
+        BASE ",\"ident\":{\"name\":\"u\\u0000v\",\"uid\":1,\"gid\":8,\"home\":\"/h\","
+             "\"shell\":\"\",\"groups\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (chr_local_spec_decode(bad[i], strlen(bad[i]), &s) != CHR_EINVAL)
+            fail_msg("ident %zu was accepted", i);
+    /* More groups than an ident carries. */
+    char many[8192];
+    int n = snprintf(many, sizeof many, "%s", BASE ",\"ident\":{\"name\":\"u\",\"uid\":1,\"gid\":8,"
+                                              "\"home\":\"/h\",\"shell\":\"\",\"groups\":[0");
+    for (int i = 1; i <= CHR_LOCAL_IDENT_GROUPS_MAX; i++)
+        n += snprintf(many + n, sizeof many - (size_t)n, ",%d", i);
+    snprintf(many + n, sizeof many - (size_t)n, "]}}");
+    assert_int_equal(chr_local_spec_decode(many, strlen(many), &s), CHR_EINVAL);
+#undef BASE
+}
+
 static void test_spec_decode_alloc_failures(void **state)
 {
     (void)state;
@@ -421,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_spec_env_builtins_win),
         cmocka_unit_test(test_spec_rejects),
         cmocka_unit_test(test_spec_decode_alloc_failures),
+        cmocka_unit_test(test_spec_ident),
         cmocka_unit_test(test_records_round_trip),
         cmocka_unit_test(test_proc_identity),
         cmocka_unit_test(test_state_names),
