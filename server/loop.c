@@ -504,10 +504,28 @@ static void crash_point(const char *name)
     if (want != NULL && strcmp(want, name) == 0)
         raise(SIGKILL);
 }
+
+/* Test builds: CHRONOS_TEST_BATCH_OPS=N (1..CHR_STORE_BATCH_OPS_MAX) lowers
+ * the ops a group's store batch takes, so that a test splits a burst of 40
+ * jobs into several store batches instead of needing 520. */
+static size_t group_ops_max(void)
+{
+    const char *v = getenv("CHRONOS_TEST_BATCH_OPS");
+    char *end = NULL;
+    long n = v != NULL ? strtol(v, &end, 10) : 0;
+    return v != NULL && end != v && *end == '\0' && n >= 1 && n <= CHR_STORE_BATCH_OPS_MAX
+               ? (size_t)n
+               : CHR_STORE_BATCH_OPS_MAX;
+}
 #else
 static void crash_point(const char *name)
 {
     (void)name;
+}
+
+static size_t group_ops_max(void)
+{
+    return CHR_STORE_BATCH_OPS_MAX;
 }
 #endif
 
@@ -701,7 +719,7 @@ static void group_add(struct chr_loop *l, const struct chr_action *a)
     struct act_size sz;
     enum chr_err e = encode_action(l, a, &enc, &sz);
     if (e == CHR_OK && l->group != NULL &&
-        (l->ops->n + sz.ops > CHR_STORE_BATCH_OPS_MAX ||
+        (l->ops->n + sz.ops > group_ops_max() ||
          l->group_bytes + sz.bytes > CHR_STORE_BATCH_BYTES_MAX))
         group_flush(l);
     if (e == CHR_OK && l->group == NULL)
