@@ -33,23 +33,10 @@ gcc -O2 -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L "$HERE/fill.c" "$B/rel/l
 gcc -O2 -static -o "$OUT/stamp" bench/scheduler/stamp.c 2>/dev/null ||
   gcc -O2 -o "$OUT/stamp" bench/scheduler/stamp.c
 
-TMPD=$(mktemp -d /tmp/chronos-bench-million.XXXXXX)
-PIDFILE=$TMPD/pids
-: >"$PIDFILE"
-cleanup() {
-  local pid
-  while read -r pid; do
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  done <"$PIDFILE"
-  tests/zk/zk.sh stop "$TMPD/zk" 2>/dev/null || true
-  pkill -KILL -f "$TMPD" 2>/dev/null || true
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. bench/lib.sh
+bench_tmpdir million
 
-echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"\
-  "kernel $(uname -r); $(java -version 2>&1 | head -1)"
+bench_host "$(java -version 2>&1 | head -1)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); binary: $B/chronos; temp dir: $TMPD; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 ZKH=
 if [[ " ${STORES:-local zk} " == *" zk "* ]]; then

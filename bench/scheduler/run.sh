@@ -42,24 +42,10 @@ gcc -O2 -static -o "$OUT/stamp" "$HERE/stamp.c" 2>/dev/null ||
   gcc -O2 -o "$OUT/stamp" "$HERE/stamp.c"
 gcc -O2 -Wall -o "$OUT/limits" bench/peers/limits.c
 
-TMPD=$(mktemp -d /tmp/chronos-bench-sched.XXXXXX)
-PIDFILE=$TMPD/pids
-: >"$PIDFILE"
-cleanup() {
-  local pid
-  while read -r pid; do
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  done <"$PIDFILE"
-  # Supervisors (`chronos run-task ... $TMPD/.../runs/<id>`) and their tasks.
-  pkill -KILL -f "$TMPD" 2>/dev/null || true
-  [ -d "$TMPD/zk" ] && tests/zk/zk.sh stop "$TMPD/zk" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. bench/lib.sh
+bench_tmpdir sched
 
-echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"\
-  "kernel $(uname -r); $(python3 --version 2>&1)"
+bench_host "$(python3 --version 2>&1)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); binary: $B/chronos; temp dir: $TMPD; load average: $(cut -d" " -f1-3 /proc/loadavg)"
 echo
 

@@ -46,24 +46,10 @@ fi
 make -s B="$B" "$B/chronos"
 gcc -O2 -Wall -o "$OUT/lat" bench/api/lat.c -lpthread
 
-TMPD=$(mktemp -d /tmp/chronos-bench-zk.XXXXXX)
-PIDFILE=$TMPD/pids
-: >"$PIDFILE"
-cleanup() {
-  local pid
-  while read -r pid; do
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  done <"$PIDFILE"
-  tests/zk/zk.sh stop "$TMPD/zk" 2>/dev/null || true
-  # Supervisors (`chronos run-task ... $TMPD/...`) and their tasks.
-  pkill -KILL -f "$TMPD" 2>/dev/null || true
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. bench/lib.sh
+bench_tmpdir zk
 
-echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"\
-  "kernel $(uname -r); $(python3 --version 2>&1); $(java -version 2>&1 | head -1)"
+bench_host "$(python3 --version 2>&1)" "$(java -version 2>&1 | head -1)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); binary: $B/chronos; temp dir: $TMPD; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # A server-sized JVM (full JIT, 1 GiB heap), not the tests' quick-start one.
 export ZK_JVM_OPTS=${ZK_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC}
