@@ -778,6 +778,28 @@ static void test_idempotent_launch(void **state)
     assert_int_equal(count_lines(count), 1);
 }
 
+/* The spec the server writes for t (host "testhost", run timeout 300 s). */
+static char *encode_spec(const struct chr_local_task *t, size_t *len)
+{
+    char *spec = NULL;
+    struct chr_error err;
+    assert_int_equal(chr_local_spec_encode(t, "testhost", 300, &spec, len, &err), CHR_OK);
+    return spec;
+}
+
+/* A run directory f->runs/NAME holding SPEC, as the server writes it before
+ * it starts a supervisor; its path in dir.  Returns the directory, open. */
+static int put_run_dir(const struct fixture *f, const char *name, const char *spec, size_t len,
+                       char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/%s", f->runs, name);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    assert_int_equal(chr_local_file_write(dfd, "spec", spec, len, false), CHR_OK);
+    return dfd;
+}
+
 /* Runs two supervisors of one unclaimed run at once: one runs it. */
 static void test_claim_race(void **state)
 {
@@ -786,15 +808,9 @@ static void test_claim_race(void **state)
     snprintf(count, sizeof count, "%s/count", f->dir);
     snprintf(cmd, sizeof cmd, "echo x >> %s", count);
     struct chr_local_task t = shell_task("race", cmd);
-    char *spec = NULL;
     size_t len = 0;
-    struct chr_error err;
-    assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
-    snprintf(dir, sizeof dir, "%s/race", f->runs);
-    assert_int_equal(mkdir(dir, 0750), 0);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(chr_local_file_write(dfd, "spec", spec, len, false), CHR_OK);
-    close(dfd);
+    char *spec = encode_spec(&t, &len);
+    close(put_run_dir(f, "race", spec, len, dir, sizeof dir));
     chr_free(spec);
     pid_t pids[4];
     for (int i = 0; i < 4; i++) {
@@ -825,10 +841,8 @@ static void test_supervisor_takes_the_ident(void **state)
     snprintf(out, sizeof out, "%s/home", f->dir);
     snprintf(cmd, sizeof cmd, "echo \"$HOME\" > %s", out);
     struct chr_local_task t = shell_task("ident", cmd);
-    char *spec = NULL;
     size_t len = 0;
-    struct chr_error err;
-    assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
+    char *spec = encode_spec(&t, &len);
     json_t *o = json_loadb(spec, len, 0, NULL);
     chr_free(spec);
     json_t *id = json_object_get(o, "ident");
@@ -836,11 +850,7 @@ static void test_supervisor_takes_the_ident(void **state)
     assert_int_equal(json_object_set_new(id, "home", json_string("/ident-home")), 0);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    snprintf(dir, sizeof dir, "%s/ident", f->runs);
-    assert_int_equal(mkdir(dir, 0750), 0);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(chr_local_file_write(dfd, "spec", text, strlen(text), false), CHR_OK);
-    close(dfd);
+    close(put_run_dir(f, "ident", text, strlen(text), dir, sizeof dir));
     free(text); /* lint: allow (jansson's allocation) */
     char *argv[] = {supervisor_bin, "run-task", dir, NULL};
     pid_t pid;
@@ -1024,15 +1034,9 @@ static void test_spec_without_claim(void **state)
     snprintf(cmd, sizeof cmd, "echo x >> %s", count);
     struct chr_local_task t = shell_task("unclaimed", cmd);
     /* What a server leaves when it dies between recording and spawning. */
-    char *spec = NULL;
     size_t len = 0;
-    struct chr_error err;
-    assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
-    snprintf(dir, sizeof dir, "%s/unclaimed", f->runs);
-    assert_int_equal(mkdir(dir, 0750), 0);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(chr_local_file_write(dfd, "spec", spec, len, false), CHR_OK);
-    close(dfd);
+    char *spec = encode_spec(&t, &len);
+    close(put_run_dir(f, "unclaimed", spec, len, dir, sizeof dir));
     chr_free(spec);
     assert_int_equal(chr_local_reattach(f->l, NULL), CHR_OK);
     struct rec r = wait_event(f, "unclaimed", 0);
@@ -1163,15 +1167,9 @@ static void test_pid_record_failure(void **state)
     snprintf(count, sizeof count, "%s/count", f->dir);
     snprintf(cmd, sizeof cmd, "echo x >> %s", count);
     struct chr_local_task t = shell_task("nopid", cmd);
-    char *spec = NULL;
     size_t len = 0;
-    struct chr_error err;
-    assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
-    snprintf(dir, sizeof dir, "%s/nopid", f->runs);
-    assert_int_equal(mkdir(dir, 0750), 0);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(chr_local_file_write(dfd, "spec", spec, len, false), CHR_OK);
-    close(dfd);
+    char *spec = encode_spec(&t, &len);
+    close(put_run_dir(f, "nopid", spec, len, dir, sizeof dir));
     chr_free(spec);
     snprintf(pid_dir, sizeof pid_dir, "%s/pid", dir);
     assert_int_equal(mkdir(pid_dir, 0750), 0);
@@ -1201,10 +1199,7 @@ static void test_reboot_is_lost(void **state)
     size_t len = 0;
     struct chr_error err;
     assert_int_equal(chr_local_spec_encode(&t, "testhost", 300, &spec, &len, &err), CHR_OK);
-    snprintf(dir, sizeof dir, "%s/rebooted", f->runs);
-    assert_int_equal(mkdir(dir, 0750), 0);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(chr_local_file_write(dfd, "spec", spec, len, false), CHR_OK);
+    int dfd = put_run_dir(f, "rebooted", spec, len, dir, sizeof dir);
     chr_free(spec);
     const char *boot = "00000000-0000-0000-0000-000000000000";
     char line[128];
