@@ -166,7 +166,9 @@ cd "$tmp"
 RC=$?
 check "create example (the issue's line) prints 'created example'" eval 'rc_is 0 && out_is "created example"'
 run create quick --command 'echo quick'
-run logs quick
+# -f: without it, logs prints what the run wrote so far, which may be
+# nothing yet when it has only just started (a race this check once lost).
+run logs -f quick
 check "logs right after create waits for the run to start, then prints it" eval 'rc_is 0 && out_is quick'
 if wait_for 20 logs_has example "Hello, World!"; then
   ok "chronos logs example prints Hello, World!"

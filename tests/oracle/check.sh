@@ -69,9 +69,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ORACLE_CACHE (make test sets it): a directory where the outcome of steps 1
 # and 2 is kept, keyed by the oracle, its self-test, the cases generator, the
-# seed and the count, so that make test's two runs of this script (with the
-# release and the ASan binary) compute them once.  Only a success is kept.
-key=$(cat "$HERE/oracle.py" "$HERE/test_oracle_self.py" "$HERE/cases.py" | sha256sum | cut -c1-16)-$SEED-$NRAND
+# time zone data, the seed and the count, so that make test's two runs of
+# this script (with the release and the ASan binary) compute them once.
+# Only a success is kept.
+key=$(cat "$HERE/oracle.py" "$HERE/test_oracle_self.py" "$HERE/cases.py" \
+  /usr/share/zoneinfo/tzdata.zi 2>/dev/null | sha256sum | cut -c1-16)-$SEED-$NRAND
 cache=${ORACLE_CACHE:+$ORACLE_CACHE/$key}
 # cached NAME CMD...: runs CMD (which writes into $1 = a new directory),
 # or takes what a run of it for the same key left in $cache/NAME; the

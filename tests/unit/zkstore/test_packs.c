@@ -300,12 +300,27 @@ static void world_close(struct world *w)
 /* ---- Tests ---------------------------------------------------------------------------- */
 
 /* A world where chronos made every job and a graceful restart packed them. */
-static void world_packed(struct world *w, uint64_t seed)
+/* Every job written by chronos, then a graceful restart (its packing
+ * unhurried). */
+static void put_all_restart(struct world *w)
 {
-    world_open(w, seed);
     for (size_t i = 0; i < NAMES; i++)
         own_put(w, &w->jobs[i], false);
     restart(w, 5000);
+}
+
+static void world_packed(struct world *w, uint64_t seed)
+{
+    world_open(w, seed);
+    put_all_restart(w);
+}
+
+/* The last load took every job from the packs and read none one by one. */
+static void assert_all_from_packs(const struct world *w)
+{
+    assert_int_equal(w->st.read, 0);
+    assert_int_equal(w->st.from_packs, NAMES);
+    assert_int_equal(w->st.bad_shards, 0);
 }
 
 /* Chronos alone: after a graceful stop every job comes from the packs, and
@@ -314,13 +329,8 @@ static void test_own_writes(void **state)
 {
     (void)state;
     struct world w;
-    world_open(&w, 1);
-    for (size_t i = 0; i < NAMES; i++)
-        own_put(&w, &w.jobs[i], false);
-    restart(&w, 5000);
-    assert_int_equal(w.st.read, 0);
-    assert_int_equal(w.st.from_packs, NAMES);
-    assert_int_equal(w.st.bad_shards, 0);
+    world_packed(&w, 1);
+    assert_all_from_packs(&w);
     /* States change (runs), a few definitions are replaced, then a crash. */
     for (size_t i = 0; i < NAMES; i += 3)
         own_put(&w, &w.jobs[i], i % 2 == 0);
@@ -426,12 +436,8 @@ static void test_parts(void **state)
     (void)state;
     struct world w;
     world_open_parts(&w, 5, 400); /* ~2 entries a part: 12 jobs a shard, ~6 parts */
-    for (size_t i = 0; i < NAMES; i++)
-        own_put(&w, &w.jobs[i], false);
-    restart(&w, 5000);
-    assert_int_equal(w.st.read, 0);
-    assert_int_equal(w.st.from_packs, NAMES);
-    assert_int_equal(w.st.bad_shards, 0);
+    put_all_restart(&w);
+    assert_all_from_packs(&w);
     size_t len = 0;
     char *p0 = pack_node(&w, w.jobs[0].shard, 0, &len);
     assert_non_null(p0);
