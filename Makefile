@@ -66,17 +66,18 @@ ASAN_OBJ := $(patsubst %.c,$(B)/asan/%.o,$(LIB_SRC))
 .PHONY: all deps npm-deps run test test-servers test-bins unit lint fuzz fuzz-seeds bench bench-quick sim faults clean demo-cluster FORCE man install
 .DEFAULT_GOAL := all
 
-all: deps npm-deps $(B)/chronos $(B)/chronos-run-task $(B)/chronos.1
+all: deps npm-deps $(B)/chronos $(B)/chronos-server $(B)/chronos-run-task $(B)/chronos.1
 
 # The man page, written from the binary's own help texts (so they cannot
 # disagree); docs/chronos.1 is the committed copy (`man ./docs/chronos.1`).
-$(B)/chronos.1: $(B)/chronos scripts/manpage.sh
+$(B)/chronos.1: $(B)/chronos $(B)/chronos-server scripts/manpage.sh
 	@scripts/manpage.sh $(B)/chronos $(VERSION) >$@
 man: $(B)/chronos.1
 	@cp $(B)/chronos.1 docs/chronos.1
 
 install: all
 	install -D -m 0755 $(B)/chronos $(DESTDIR)$(PREFIX)/bin/chronos
+	install -D -m 0755 $(B)/chronos-server $(DESTDIR)$(PREFIX)/bin/chronos-server
 	install -D -m 0755 $(B)/chronos-run-task $(DESTDIR)$(PREFIX)/bin/chronos-run-task
 	install -D -m 0644 $(B)/chronos.1 $(DESTDIR)$(PREFIX)/share/man/man1/chronos.1
 	$(B)/chronos completion bash >$(B)/chronos.bash
@@ -122,7 +123,16 @@ $(B)/test/libchr.a: $(TEST_OBJ)
 $(B)/asan/libchr.a: $(ASAN_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_SRC)) $(B)/rel/libchr.a
+# Two binaries of the command line: `chronos`, every command but the server,
+# linked with the C library and jansson only (its HTTP is its own; libcurl is
+# loaded for https:// alone), so that a script's `chronos list` starts in a
+# few milliseconds; and `chronos-server`, the same commands and the server
+# with its libraries, which `chronos serve` becomes (cli/serve_exec.c).
+CLI_BASE := $(filter-out cli/serve.c cli/serve_exec.c,$(CLI_SRC))
+CLI_LIBS := -ljansson -lpthread -lm
+$(B)/chronos: $(patsubst %.c,$(B)/rel/%.o,$(CLI_BASE) cli/serve_exec.c) $(B)/rel/libchr.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(CLI_LIBS)
+$(B)/chronos-server: $(patsubst %.c,$(B)/rel/%.o,$(CLI_BASE) cli/serve.c) $(B)/rel/libchr.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
 # The supervisor of local runs alone (cli/task/main.c): the C library only,
 # so that each launch loads no TLS, HTTP or ZooKeeper library.  The server
@@ -137,10 +147,14 @@ $(B)/asan/chronos-run-task: $(patsubst %.c,$(B)/asan/%.o,$(TASK_SRC)) $(B)/asan/
 	$(CC) $(ASAN_CFLAGS) $(ASAN_LD) -Wl,--as-needed -o $@ $^ -ljansson -lpthread
 # The test build of the binary (fault hooks such as SIGUSR2 session expiry),
 # without the sanitizers' cost: the fault trials run it.
-$(B)/test/chronos: $(patsubst %.c,$(B)/test/%.o,$(CLI_SRC)) $(B)/test/libchr.a
+$(B)/test/chronos: $(patsubst %.c,$(B)/test/%.o,$(CLI_BASE) cli/serve_exec.c) $(B)/test/libchr.a
+	$(CC) $(TEST_CFLAGS) $(TEST_LD) -o $@ $^ $(CLI_LIBS)
+$(B)/test/chronos-server: $(patsubst %.c,$(B)/test/%.o,$(CLI_BASE) cli/serve.c) $(B)/test/libchr.a
 	$(CC) $(TEST_CFLAGS) $(TEST_LD) -o $@ $^ $(LIBS)
-# The same binary under the sanitizers, so CLI-level tests run under them too.
-$(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_SRC)) $(B)/asan/libchr.a
+# The same binaries under the sanitizers, so CLI-level tests run under them too.
+$(B)/asan/chronos: $(patsubst %.c,$(B)/asan/%.o,$(CLI_BASE) cli/serve_exec.c) $(B)/asan/libchr.a
+	$(CC) $(ASAN_CFLAGS) $(ASAN_LD) -o $@ $^ $(CLI_LIBS)
+$(B)/asan/chronos-server: $(patsubst %.c,$(B)/asan/%.o,$(CLI_BASE) cli/serve.c) $(B)/asan/libchr.a
 	$(CC) $(ASAN_CFLAGS) $(ASAN_LD) -o $@ $^ $(LIBS)
 
 $(B)/test/unit/%: tests/unit/%.c $(B)/test/libchr.a
@@ -230,13 +244,13 @@ run: all
 # wait overlap the compiles.
 TEST_BINS := $(UNIT_BINS) $(SIM_BINS) $(FUZZ_BINS)
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
-test: deps npm-deps $(B)/chronos $(B)/chronos-run-task
+test: deps npm-deps $(B)/chronos $(B)/chronos-server $(B)/chronos-run-task
 	@B=$(B) UNITS="$(UNIT_NAMES)" SIMS="$(SIM_NAMES)" FUZZES="$(FUZZ_NAMES)" \
 	  BUILD_SERVERS="$(MAKE) --no-print-directory test-servers" \
 	  BUILD_REST="$(MAKE) --no-print-directory test-bins" \
 	  SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
 	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
-test-servers: deps $(B)/test/chronos $(B)/asan/chronos $(TASK_BINS)
+test-servers: deps $(B)/test/chronos $(B)/asan/chronos $(B)/test/chronos-server $(B)/asan/chronos-server $(TASK_BINS)
 test-bins: deps $(TEST_BINS)
 
 unit: deps $(UNIT_BINS)
@@ -248,7 +262,7 @@ sim: deps $(B)/test/sim/sim_core
 
 # Fault trials against a 3-server cluster on a real ZooKeeper (tests/faults).
 TRIALS ?= 20
-faults: deps $(B)/test/chronos
+faults: deps $(B)/test/chronos $(B)/test/chronos-server
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/run.sh
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/local.sh
 	@TRIALS=$(TRIALS) CHRONOS=$(B)/test/chronos bash tests/faults/mesos.sh

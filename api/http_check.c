@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base64.h"
+
 /* ---- Lists ------------------------------------------------------------------ */
 
 void chr_http_list_add(struct chr_http_list *l, const char *item)
@@ -205,48 +207,6 @@ bool chr_http_is_json(const char *content_type)
 
 /* ---- Basic credentials ------------------------------------------------------------ */
 
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Strict base64 (padding optional, nothing after it) into out; its length,
- * or -1 when malformed or longer than cap. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
-{
-    size_t pads = 0;
-    while (n > 0 && s[n - 1] == '=' && pads < 2) {
-        n--;
-        pads++;
-    }
-    if ((pads > 0 && (n + pads) % 4 != 0) || n % 4 == 1)
-        return -1;
-    size_t len = 0;
-    unsigned acc = 0, bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val(s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (len == cap)
-                return -1;
-            out[len++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if ((acc & ((1u << bits) - 1)) != 0)
-        return -1; /* stray low bits: not what an encoder writes */
-    return (long)len;
-}
-
 bool chr_http_basic_auth_ok(const char *value, const char *credentials)
 {
     if (value == NULL || credentials == NULL || strncasecmp(value, "Basic ", 6) != 0)
@@ -258,7 +218,7 @@ bool chr_http_basic_auth_ok(const char *value, const char *credentials)
     while (n > 0 && p[n - 1] == ' ')
         n--;
     unsigned char given[1024];
-    long len = b64_decode(p, n, given, sizeof given);
+    long len = chr_base64_decode(p, n, given, sizeof given, false);
     if (len <= 0 || memchr(given, ':', (size_t)len) == NULL)
         return false;
     unsigned char bad = 0;

@@ -6,8 +6,10 @@
  *
  *   client_args.c   options: --opt=value and --opt value, --server, --json,
  *                   --help, usage errors (exit 2)
- *   client_http.c   libcurl: one bounded request, or a stream to stdout; the
- *                   exit status of a failure (1 refused, 3 unreachable, 4 5xx)
+ *   client_http.c   one bounded request, or a stream to stdout; the exit
+ *                   status of a failure (1 refused, 3 unreachable, 4 5xx)
+ *   client_wire.c   HTTP/1.1 on a socket of its own, for http:// URLs
+ *   client_curl.c   libcurl, loaded only for https:// URLs and proxies
  *   client_table.c  aligned tables, relative times, durations
  *   client_*.c      the commands themselves
  *
@@ -26,6 +28,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "common/sb.h"
 
 /* ---- Limits ------------------------------------------------------------ */
 
@@ -42,7 +45,7 @@
 #define CHR_CLIENT_WORDS_MAX 256
 /* Positional arguments any command takes (`delete a b c` takes several). */
 #define CHR_CLIENT_POS_MAX 64
-/* libcurl timeouts: connecting, and a whole exchange (not for `logs -f`). */
+/* Timeouts: connecting, and a whole exchange (not for `logs -f`). */
 #define CHR_CLIENT_CONNECT_TIMEOUT_MS 5000
 #define CHR_CLIENT_TIMEOUT_MS 30000
 /* How long `logs` (without -f) waits for a run to start: a run just created
@@ -51,6 +54,7 @@
 #define CHR_CLIENT_LOGS_WAIT_MS 30000
 
 #define CHR_CLIENT_DEFAULT_URL "http://127.0.0.1:4400"
+#define CHR_CLIENT_USER_AGENT "chronos-cli/0.1"
 
 /* ---- Options (client_args.c) ------------------------------------------- */
 
@@ -89,7 +93,8 @@ struct chr_cmd {
 /* The --server and --user lines every command's help ends with. */
 #define CHR_CLIENT_SERVER_HELP \
     "  --server URL  the server, http(s)://host:port or host:port (default\n" \
-    "                $CHRONOS_URL, else http://127.0.0.1:4400)\n" \
+    "                $CHRONOS_URL, else http://127.0.0.1:4400); for https://, the\n" \
+    "                system's CAs, or $CHRONOS_CACERT (a PEM file) when set\n" \
     "  --user USER[:PASSWORD]  HTTP Basic credentials (default $CHRONOS_USER and\n" \
     "                $CHRONOS_PASSWORD, else ~/.netrc); without a password, it is\n" \
     "                $CHRONOS_PASSWORD, else asked for on the terminal\n"
@@ -103,8 +108,7 @@ struct chr_cmd {
 struct chr_client {
     char url[CHR_CLIENT_URL_MAX]; /* base URL, no trailing '/', never credentials */
     /* Basic credentials (--user, CHRONOS_USER/CHRONOS_PASSWORD, or taken out
-     * of the URL); user "" = none given: libcurl reads ~/.netrc.  Never
-     * printed. */
+     * of the URL); user "" = none given: ~/.netrc is read.  Never printed. */
     char user[CHR_CLIENT_CRED_MAX];
     char password[CHR_CLIENT_CRED_MAX];
     bool json;                    /* --json: print the server's JSON */
@@ -122,7 +126,8 @@ struct chr_client {
  * server's URL is --server, else $CHRONOS_URL, else CHR_CLIENT_DEFAULT_URL;
  * credentials are --user USER[:PASSWORD], else $CHRONOS_USER and
  * $CHRONOS_PASSWORD, else a user:password@ in the URL (taken out of it),
- * else ~/.netrc (libcurl's).  A password on the command line is wiped from
+ * else ~/.netrc (its "machine HOST" entry, else "default", as libcurl reads
+ * it).  A password on the command line is wiped from
  * argv once read.
  *
  * Returns -1 when the command should go on; otherwise an exit status to
@@ -200,6 +205,33 @@ int chr_client_refused(const struct chr_client *c, const struct chr_resp *r);
  * chr_client_call.  Returns an exit status.
  */
 int chr_client_stream(const struct chr_client *c, const char *path, bool follow);
+
+/* ---- Transports (client_wire.c, client_curl.c) -------------------------- */
+
+/* Where one exchange's answer goes: its status, then its body, in memory
+ * (bounded by CHR_CLIENT_BODY_MAX) or, for a 2xx answer when `stream`, to
+ * stdout as it comes.  A zeroed sink keeps the body in memory. */
+struct chr_sink {
+    long status; /* the HTTP status, set before the first body byte */
+    bool stream;
+    bool too_large;
+    bool write_failed;
+    struct chr_sb body;
+};
+
+/* Takes n bytes of the body; false when the exchange must stop (too large,
+ * stdout gone, out of memory: chr_sink_failed says which). */
+bool chr_sink_take(struct chr_sink *s, const char *p, size_t n);
+/* Prints why the sink stopped the exchange; returns its exit status. */
+int chr_sink_failed(const struct chr_sink *s);
+
+/* One exchange over a plain socket (http:// only) or through libcurl;
+ * `path` is appended to c->url.  CHR_EXIT_OK when an answer came whole
+ * (whatever its status), else an exit status after one line on stderr. */
+int chr_wire_exchange(const struct chr_client *c, const char *method, const char *path,
+                      const char *body, bool follow, struct chr_sink *s);
+int chr_curl_exchange(const struct chr_client *c, const char *method, const char *path,
+                      const char *body, bool follow, struct chr_sink *s);
 
 /* The answer's body as JSON (the caller json_decref's it); NULL after
  * printing "chronos: the server's answer is not JSON: ...". */

@@ -1,12 +1,13 @@
 /*
- * client_http.c - the client's HTTP (client.h), through libcurl's easy
- * interface: one request at a time, a connect timeout and a total timeout
- * (none when following a log), answers bounded by CHR_CLIENT_BODY_MAX unless
- * streamed to stdout.  Every failure becomes one line on stderr and the exit
+ * client_http.c - the client's HTTP (client.h): request paths, answers and
+ * their sink, and the choice of transport for each exchange (client_wire.c
+ * for http://, client_curl.c for https:// and proxies).  One request at a
+ * time, a connect timeout and a total timeout (none when following a log),
+ * answers bounded by CHR_CLIENT_BODY_MAX unless streamed to stdout.  Every failure becomes one line on stderr and the exit
  * status scripts rely on: 1 the server refused (4xx), 3 no answer, 4 the
  * server failed (5xx) or answered something we cannot take.
  */
-#include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,7 +15,6 @@
 #include "common/alloc.h"
 #include "common/sb.h"
 
-#define USER_AGENT "chronos-cli/0.1"
 /* How much of a non-JSON error answer is quoted in the message. */
 #define ERROR_QUOTE_MAX 300
 
@@ -40,14 +40,20 @@ void chr_path_add(struct chr_path *p, const char *text)
 
 void chr_path_add_escaped(struct chr_path *p, const char *raw)
 {
-    /* libcurl >= 7.82 needs no handle to escape. */
-    char *e = curl_easy_escape(NULL, raw, (int)strnlen(raw, CHR_CLIENT_PATH_MAX));
-    if (e == NULL) {
-        p->overflow = true;
-        return;
+    /* RFC 3986: every byte but the unreserved ones as %XX (as libcurl's
+     * curl_easy_escape writes it). */
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *s = (const unsigned char *)raw; *s && !p->overflow; s++) {
+        bool plain = (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+                     (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_' || *s == '~';
+        char e[4] = {(char)*s, '\0', '\0', '\0'};
+        if (!plain) {
+            e[0] = '%';
+            e[1] = hex[*s >> 4];
+            e[2] = hex[*s & 15];
+        }
+        chr_path_add(p, e);
     }
-    chr_path_add(p, e);
-    curl_free(e);
 }
 
 void chr_path_add_query(struct chr_path *p, const char *key, const char *value)
@@ -121,17 +127,15 @@ int chr_client_refused(const struct chr_client *c, const struct chr_resp *r)
 
 /* ---- Transfers --------------------------------------------------------- */
 
-/* Where an answer's bytes go: memory (bounded), or stdout for a 2xx stream. */
-struct sink {
-    CURL *h;
-    bool stream;
-    bool too_large;
-    bool write_failed;
-    struct chr_sb body;
-};
-
-static bool sink_append(struct sink *s, const char *p, size_t n)
+bool chr_sink_take(struct chr_sink *s, const char *p, size_t n)
 {
+    if (s->stream && s->status >= 200 && s->status < 300) {
+        if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0) {
+            s->write_failed = true;
+            return false;
+        }
+        return true;
+    }
     if (n > CHR_CLIENT_BODY_MAX - s->body.len) {
         s->too_large = true;
         return false;
@@ -140,105 +144,49 @@ static bool sink_append(struct sink *s, const char *p, size_t n)
     return !chr_sb_failed(&s->body);
 }
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+int chr_sink_failed(const struct chr_sink *s)
 {
-    struct sink *s = arg;
-    size_t n = size * nmemb;
-    long code = 0;
-    if (s->stream && curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-        code >= 200 && code < 300) {
-        if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0) {
-            s->write_failed = true;
-            return 0;
-        }
-        return n;
-    }
-    return sink_append(s, p, n) ? n : 0;
-}
-
-/* A Warning header (the server accepted the request but has something to
- * say: an ignored field, a job that cannot run here) goes to stderr. */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-    size_t n = size * nmemb;
-    (void)arg;
-    if (n > 8 && strncasecmp(p, "Warning:", 8) == 0) {
-        size_t k = n;
-        while (k > 8 && (p[k - 1] == '\r' || p[k - 1] == '\n'))
-            k--;
-        fprintf(stderr, "chronos: warning:%.*s\n", (int)(k - 8), p + 8);
-    }
-    return n;
-}
-
-/* The options of one exchange; `hdrs` receives the list to free. */
-static void setup(CURL *h, const char *url, const char *method, const char *body, bool follow,
-                  struct sink *s, char *errbuf, struct curl_slist **hdrs)
-{
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CHR_CLIENT_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, follow ? 0L : (long)CHR_CLIENT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    if (strcmp(method, "GET") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body != NULL) {
-        *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-}
-
-/* One exchange into `s`; *status the HTTP status.  Returns an exit status
- * (0: an answer came, whatever its status). */
-static int exchange(const struct chr_client *c, const char *method, const char *path,
-                    const char *body, bool follow, struct sink *s, long *status)
-{
-    char url[CHR_CLIENT_URL_MAX + CHR_CLIENT_PATH_MAX];
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "%s%s", c->url, path);
-    s->h = curl_easy_init();
-    if (s->h == NULL)
-        return chr_client_fail(CHR_EXIT_UNREACHABLE, "cannot start libcurl");
-    setup(s->h, url, method, body, follow, s, errbuf, &hdrs);
-    curl_easy_setopt(s->h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (c->user[0] != '\0') {
-        curl_easy_setopt(s->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(s->h, CURLOPT_USERNAME, c->user);
-        curl_easy_setopt(s->h, CURLOPT_PASSWORD, c->password);
-    } else {
-        curl_easy_setopt(s->h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL); /* ~/.netrc */
-    }
-    CURLcode rc = curl_easy_perform(s->h);
-    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(s->h);
-    curl_slist_free_all(hdrs);
-    if (rc == CURLE_OK)
-        return CHR_EXIT_OK;
     if (s->too_large)
         return chr_client_fail(CHR_EXIT_SERVER, "the server's answer is larger than %d MiB",
                                CHR_CLIENT_BODY_MAX / (1024 * 1024));
     if (s->write_failed)
         return CHR_EXIT_REFUSED; /* stdout went away (a closed pipe): nothing to say */
-    if (rc == CURLE_WRITE_ERROR)
-        return chr_client_fail(CHR_EXIT_SERVER, "out of memory reading the server's answer");
-    return chr_client_fail(CHR_EXIT_UNREACHABLE, "cannot reach the server at %s: %s", c->url,
-                           errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return chr_client_fail(CHR_EXIT_SERVER, "out of memory reading the server's answer");
+}
+
+/* Whether libcurl must carry the exchange: https://, or a proxy libcurl
+ * would have used (it reads http_proxy, not HTTP_PROXY, for http://). */
+static bool needs_curl(const char *url)
+{
+    static const char *const proxies[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    if (strncmp(url, "http://", 7) != 0)
+        return true;
+    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++) {
+        const char *v = getenv(proxies[i]);
+        if (v != NULL && v[0] != '\0')
+            return true;
+    }
+    return false;
+}
+
+/* One exchange into `s` (s->status the HTTP status).  Returns an exit
+ * status (0: an answer came, whatever its status). */
+static int exchange(const struct chr_client *c, const char *method, const char *path,
+                    const char *body, bool follow, struct chr_sink *s)
+{
+    if (needs_curl(c->url))
+        return chr_curl_exchange(c, method, path, body, follow, s);
+    return chr_wire_exchange(c, method, path, body, follow, s);
 }
 
 int chr_client_request(const struct chr_client *c, const char *method, const char *path,
                        const char *body, struct chr_resp *r)
 {
-    struct sink s;
+    struct chr_sink s;
     memset(&s, 0, sizeof s);
     memset(r, 0, sizeof *r);
-    int st = exchange(c, method, path, body, false, &s, &r->status);
+    int st = exchange(c, method, path, body, false, &s);
+    r->status = s.status;
     if (st != CHR_EXIT_OK) {
         chr_sb_free(&s.body);
         return st;
@@ -281,11 +229,11 @@ int chr_client_get_show(const struct chr_client *c, const char *path, chr_render
 
 int chr_client_stream(const struct chr_client *c, const char *path, bool follow)
 {
-    struct sink s;
-    long status = 0;
+    struct chr_sink s;
     memset(&s, 0, sizeof s);
     s.stream = true;
-    int st = exchange(c, "GET", path, NULL, follow, &s, &status);
+    int st = exchange(c, "GET", path, NULL, follow, &s);
+    long status = s.status;
     size_t len = 0;
     char *text = chr_sb_finish(&s.body, &len); /* a refusal's body; NULL: none kept */
     if (st == CHR_EXIT_OK && (status < 200 || status >= 300)) {

@@ -81,9 +81,6 @@ bool chr_zk_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t d
 
 /* SHA-1 of len bytes (FIPS 180-4). */
 void chr_zk_sha1(const void *data, size_t len, uint8_t out[20]);
-/* Base64 (RFC 4648, with padding) of len bytes into out (4*ceil(len/3)+1
- * bytes); returns the length written. */
-size_t chr_zk_base64(const uint8_t *in, size_t len, char *out);
 /* ZooKeeper's digest id of "user:password": "user:" + base64(sha1(auth)).
  * CHR_OK or CHR_EINVAL (no ':', empty user, too long). */
 enum chr_err chr_zk_digest_id(const char *auth, char out[CHR_ZK_DIGEST_ID_MAX]);

@@ -23,6 +23,7 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/hostport.h"
 
@@ -79,7 +80,7 @@ static void client_init(void)
     zoo_deterministic_conn_order(0);
 }
 
-/* ---- SHA-1 and base64, for digest ACL ids ------------------------------------ */
+/* ---- SHA-1, for digest ACL ids (base64: common/base64.h) ------------------------------- */
 
 static uint32_t rol32(uint32_t x, int n)
 {
@@ -147,25 +148,6 @@ void chr_zk_sha1(const void *data, size_t len, uint8_t out[20])
             out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
 }
 
-size_t chr_zk_base64(const uint8_t *in, size_t len, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = abc[v >> 18 & 63];
-        out[o++] = abc[v >> 12 & 63];
-        out[o++] = i + 1 < len ? abc[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? abc[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
 /* "user:password": a non-empty user of printable bytes without ':', then a
  * password of printable bytes (ZooKeeper splits at the first ':'). */
 static bool auth_valid(const char *auth)
@@ -189,7 +171,7 @@ enum chr_err chr_zk_digest_id(const char *auth, char out[CHR_ZK_DIGEST_ID_MAX])
     uint8_t sum[20];
     chr_zk_sha1(auth, strlen(auth), sum);
     memcpy(out, auth, user_len + 1); /* "user:" */
-    chr_zk_base64(sum, sizeof sum, out + user_len + 1);
+    chr_base64_encode(sum, sizeof sum, out + user_len + 1);
     return CHR_OK;
 }
 

@@ -50,7 +50,7 @@ SUMMARY_N=${SUMMARY_N:-$(q 300 50)}
 LIST_N=${LIST_N:-$(q 20 5)}
 LOAD_CONNS=${LOAD_CONNS:-16}
 
-make -s B="$B" "$B/chronos"
+make -s B="$B" "$B/chronos" "$B/chronos-server"
 gcc -O2 -Wall -Wextra -o "$OUT/lat" "$HERE/lat.c" -lpthread
 LAT=$OUT/lat
 HAVE_WRK=1

@@ -23,7 +23,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 JOBS=${JOBS:-10000}
 BIG_JOBS=${BIG_JOBS:-100000}
-make -s "$B/chronos" >/dev/null || exit 1
+make -s "$B/chronos" "$B/chronos-server" >/dev/null || exit 1
 if [ ! -x /usr/bin/chromium ] || [ ! -d api/dashboard/node_modules/playwright-core ]; then
   echo "bench/dashboard: needs chromium and api/dashboard/node_modules (make deps)"; exit 1
 fi

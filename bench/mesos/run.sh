@@ -29,7 +29,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     LAT_BURST=${LAT_BURST:-50} LAT_WINDOW_S=${LAT_WINDOW_S:-15} CORE_STEPS=${CORE_STEPS:-2000}
 fi
 
-make -s B="$B" "$B/chronos" "$B/rel/libchr.a"
+make -s B="$B" "$B/chronos" "$B/chronos-server" "$B/rel/libchr.a"
 gcc -O2 -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L bench/mesos/core_offer.c \
   "$B/rel/libchr.a" -ljansson -lpthread -lm -o "$OUT/core_offer"
 

@@ -27,7 +27,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   export N=${N:-20000} POST_N=${POST_N:-5000} LATE=${LATE:-100}
 fi
 
-make -s B="$B" "$B/chronos" "$B/chronos-run-task" "$B/rel/libchr.a"
+make -s B="$B" "$B/chronos" "$B/chronos-server" "$B/chronos-run-task" "$B/rel/libchr.a"
 gcc -O2 -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L "$HERE/fill.c" "$B/rel/libchr.a" \
   -lzookeeper_mt -ljansson -lpthread -lm -o "$OUT/fill"
 gcc -O2 -static -o "$OUT/stamp" bench/scheduler/stamp.c 2>/dev/null ||

@@ -41,7 +41,7 @@ QUICK=${QUICK:-0}
 
 # The server runs the small supervisor beside its binary when it is there,
 # as an installed chronos does (make all, make install).
-make -s B="$B" "$B/chronos" "$B/chronos-run-task"
+make -s B="$B" "$B/chronos" "$B/chronos-server" "$B/chronos-run-task"
 gcc -O2 -Wall -static -o "$OUT/stamp" "$HERE/stamp.c" 2>/dev/null ||
   gcc -O2 -Wall -o "$OUT/stamp" "$HERE/stamp.c"
 gcc -O2 -Wall -o "$OUT/limits" "$HERE/limits.c"

@@ -36,7 +36,7 @@ HERE=bench/scheduler
 OUT=$B/bench/scheduler
 mkdir -p "$OUT"
 
-make -s B="$B" "$B/chronos" "$B/chronos-run-task"
+make -s B="$B" "$B/chronos" "$B/chronos-server" "$B/chronos-run-task"
 # The task of the lateness benchmark: prints the wall clock right after exec.
 gcc -O2 -static -o "$OUT/stamp" "$HERE/stamp.c" 2>/dev/null ||
   gcc -O2 -o "$OUT/stamp" "$HERE/stamp.c"

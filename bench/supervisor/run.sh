@@ -2,7 +2,7 @@
 # run.sh - what one supervised run costs this host: the CPU (user + system,
 # the supervisor and its task together) and the wall time of one run of
 # /bin/true under `chronos-run-task` (the small supervisor the server runs)
-# and under `chronos run-task` (the full binary, the fallback), without and
+# and under `chronos-server run-task` (the server's binary, the fallback), without and
 # with the run's own cgroup.  Runs are in sequence, on run directories made
 # beforehand (what the server writes: the spec), so the figures are the
 # supervisor's own, not the server's; each spec carries the user resolved
@@ -14,14 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build}
-make -s B="$B" "$B/chronos" "$B/chronos-run-task"
+make -s B="$B" "$B/chronos" "$B/chronos-server" "$B/chronos-run-task"
 RUNS=${RUNS:-300}
 [ "${BENCH_QUICK:-}" = 1 ] && RUNS=40
 TMPD=$(mktemp -d /tmp/chronos-bench-sup.XXXXXX)
 trap 'pkill -KILL -f "$TMPD" 2>/dev/null || true; rm -rf "$TMPD"' EXIT
 echo "host: $(nproc) cpus, kernel $(uname -r); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "runs of /bin/true per variant: $RUNS (user nobody when root, else this user)"
-TMPD=$TMPD RUNS=$RUNS python3 - "$(realpath "$B/chronos-run-task")" "$(realpath "$B/chronos")" <<'PY'
+TMPD=$TMPD RUNS=$RUNS python3 - "$(realpath "$B/chronos-run-task")" "$(realpath "$B/chronos-server")" <<'PY'
 import json, os, pwd, resource, subprocess, sys, time
 small, full = sys.argv[1], sys.argv[2]
 tmpd, runs = os.environ["TMPD"], int(os.environ["RUNS"])
@@ -71,7 +71,7 @@ def variant(name, argv0, cgroup):
 
 print("\n== CPU and wall time of one supervised run of /bin/true (in sequence)")
 a = variant("chronos-run-task, no cgroup", small, False)
-b = variant("chronos run-task, no cgroup", full, False)
+b = variant("chronos-server run-task, no cgroup", full, False)
 c = variant("chronos-run-task, its own cgroup", small, True)
 print("\n  the small supervisor costs %.0f%% of the full binary's CPU per run" % (100 * a / b))
 PY

@@ -43,7 +43,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     FAILOVER_TRIALS_LONG=${FAILOVER_TRIALS_LONG:-0}
 fi
 
-make -s B="$B" "$B/chronos"
+make -s B="$B" "$B/chronos" "$B/chronos-server"
 gcc -O2 -Wall -o "$OUT/lat" bench/api/lat.c -lpthread
 
 . bench/lib.sh

@@ -1,8 +1,8 @@
 /*
  * codec.c - decoding of the Mesos v1 Events (codec.h): SUBSCRIBED, OFFERS
  * (offer by offer, on demand), RESCIND, UPDATE, FAILURE, ERROR, HEARTBEAT;
- * anything else is reported as ignored.  Also TaskState names and base64,
- * which the call encoders (codec_call.c) share.
+ * anything else is reported as ignored.  Also TaskState names, which the
+ * call encoders (codec_call.c) share.
  *
  * Every string is bounded by types.h and refused (never cut) when it is an
  * id; only texts that are merely shown (reason, message) are cut.  No I/O,
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/base64.h"
 #include "offers/mesos/recordio.h"
 
 /* ---- TaskState ------------------------------------------------------------------ */
@@ -51,60 +52,6 @@ enum chr_mesos_task_state chr_mesos_task_state_parse(const char *name)
 const char *chr_mesos_task_state_name(enum chr_mesos_task_state s)
 {
     return (size_t)s >= 1 && (size_t)s < N_STATES ? STATE_NAMES[s] : NULL;
-}
-
-/* ---- base64 ------------------------------------------------------------------------ */
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void chr_mesos_base64(const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = B64[(v >> 18) & 63];
-        out[o++] = B64[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? B64[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
-static int b64_value(char c)
-{
-    const char *p = c ? strchr(B64, c) : NULL;
-    return p ? (int)(p - B64) : -1;
-}
-
-long chr_mesos_unbase64(const char *in, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(in), o = 0;
-    if (n % 4 != 0)
-        return -1;
-    for (size_t i = 0; i < n; i += 4) {
-        bool last = i + 4 == n;
-        int pad = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
-        if (pad > 0 && !last)
-            return -1;
-        int v[4];
-        for (int k = 0; k < 4 - pad; k++)
-            if ((v[k] = b64_value(in[i + k])) < 0)
-                return -1;
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-                     (pad < 2 ? (uint32_t)v[2] << 6 : 0) | (pad < 1 ? (uint32_t)v[3] : 0);
-        if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-            return -1; /* non-canonical: bits set beyond the data */
-        for (int k = 0; k < 3 - pad; k++) {
-            if (o == cap)
-                return -1;
-            out[o++] = (uint8_t)(w >> (16 - 8 * k));
-        }
-    }
-    return (long)o;
 }
 
 /* ---- Field readers ------------------------------------------------------------------ */
@@ -530,7 +477,7 @@ static enum chr_err decode_update(json_t *root, struct chr_mesos_event_in *ev,
                              chr_error_quote(state, strlen(state), 64, q));
     }
     if (uuid[0] != '\0') {
-        if (chr_mesos_unbase64(uuid, u->uuid, sizeof u->uuid) != 16)
+        if (chr_base64_decode(uuid, strlen(uuid), u->uuid, sizeof u->uuid, true) != 16)
             return chr_error_set(err, CHR_EINVAL, path(f, b, "uuid"),
                                  "not the base64 of 16 bytes");
         u->has_uuid = true;

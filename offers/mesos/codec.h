@@ -137,10 +137,5 @@ enum chr_err chr_mesos_encode_reconcile(const char *framework_id,
                                         const struct chr_mesos_task_ref *tasks, size_t n,
                                         char **out, size_t *len, struct chr_error *err);
 
-/* Standard base64 of n bytes into out (room for 4 * ((n + 2) / 3) + 1). */
-void chr_mesos_base64(const uint8_t *in, size_t n, char *out);
-/* Decodes standard base64 (padding required, no spaces) into out (cap
- * bytes); the decoded length, or -1 when it is not base64 or does not fit. */
-long chr_mesos_unbase64(const char *in, uint8_t *out, size_t cap);
 
 #endif

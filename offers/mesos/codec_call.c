@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/base64.h"
 
 /* Checks a string argument: set, not empty, shorter than cap. */
 static enum chr_err check_str(const char *s, size_t cap, const char *field, struct chr_error *err)
@@ -354,7 +355,7 @@ enum chr_err chr_mesos_encode_acknowledge(const char *framework_id, const char *
     if (e != CHR_OK)
         return e;
     char b64[25];
-    chr_mesos_base64(uuid, 16, b64);
+    chr_base64_encode(uuid, 16, b64);
     json_t *sub = NULL, *call = new_call("ACKNOWLEDGE", framework_id, "acknowledge", &sub);
     bool ok = call != NULL && set_id(sub, "agent_id", agent_id) &&
               set_id(sub, "task_id", task_id) && set_str(sub, "uuid", b64);

@@ -3,8 +3,8 @@
 # server (the same binary, `chronos serve`) on a loopback port this test
 # picks: every command's success path, its --help (exit 0), usage errors
 # (exit 2), the server's refusals (exit 1, its message on one line), an
-# unreachable server (exit 3) and a failing one (exit 4, a stub answering
-# 500).  Nothing sleeps to wait: conditions are polled with a deadline.
+# unreachable server (exit 3), a failing one (exit 4, a stub answering 500)
+# and one that answers oddly (chunked, 100 Continue, cut short, not HTTP).  Nothing sleeps to wait: conditions are polled with a deadline.
 # Every process started here is killed by PID on exit, even on failure.
 #
 #   CHRONOS=build/chronos bash tests/cli/test_client.sh
@@ -125,25 +125,78 @@ run next --job;                         check "next --job without a name: exit 2
 run next --from 2024-01-01T00:00:00Z --count 2 '@daily'
 check "local next is unchanged" out_is $'2024-01-02T00:00:00.000Z\n2024-01-03T00:00:00.000Z'
 
-# ---- A failing server (500) -----------------------------------------------
+# ---- Servers that answer oddly ---------------------------------------------
+# A stub that answers by the first segment of the path (the --server URL's
+# own path, which the client puts before every request's): a 500, chunked
+# bodies, a 100 Continue first, garbage, an answer cut short, an endless
+# head, a closed connection, a Warning, and the Authorization it was sent.
 stub_port=$(free_port)
 cat >"$tmp/stub.py" <<'EOF'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'{"message":"store unavailable","status":"Internal Server Error"}'
-        self.send_response(500); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+import socketserver, sys
+J = b'{"name":"x","command":"echo \\u00e9","n":[1,2,3]}'
+def framed(status, body, extra=b""):
+    return b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n" % (status, len(body), extra) + body
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        line = self.rfile.readline().decode()
+        heads = {}
+        while True:
+            h = self.rfile.readline()
+            if h in (b"\r\n", b"\n", b""): break
+            k, _, v = h.decode().partition(":"); heads[k.strip().lower()] = v.strip()
+        case = line.split(" ")[1].split("/")[1]
+        w = self.wfile.write
+        if case == "500":
+            w(framed(b"500 Internal Server Error", b'{"message":"store unavailable","status":"Internal Server Error"}'))
+        elif case == "chunked":
+            w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for i in range(0, len(J), 7):
+                piece = J[i:i + 7]; w(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
+            w(b"0\r\nX-Trailer: t\r\n\r\n")
+        elif case == "continue":
+            w(b"HTTP/1.1 100 Continue\r\n\r\n" + framed(b"200 OK", J))
+        elif case == "garbage":
+            w(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        elif case == "short":
+            w(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + J[:10])
+        elif case == "endless":
+            w(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 70000 + b"\r\n\r\n")
+        elif case == "warn":
+            w(framed(b"200 OK", J, b"Warning: 299 - \"field ignored\"\r\n"))
+        elif case == "auth":
+            w(framed(b"200 OK", heads.get("authorization", "none").encode()))
+        elif case == "eof":
+            w(b"HTTP/1.0 200 OK\r\n\r\n" + J)
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True; daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
 $PY "$tmp/stub.py" "$stub_port" & STUB=$!
-if wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$stub_port/"; then
-  run list --server "http://127.0.0.1:$stub_port"
+stub() { run show x --json --server "http://127.0.0.1:$stub_port/$1"; }
+J='{"name":"x","command":"echo \u00e9","n":[1,2,3]}'
+if wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$stub_port/500"; then
+  run list --server "http://127.0.0.1:$stub_port/500"
   check "a 500 answer: exit 4 with the server's message" eval \
     'rc_is 4 && one_err_line && [ "$(cat "$ERR")" = "chronos: store unavailable" ]'
+  stub chunked;  check "a chunked answer (extensions, trailers) is read whole" eval 'rc_is 0 && out_is "$J"'
+  stub continue; check "a 100 Continue before the answer is skipped" eval 'rc_is 0 && out_is "$J"'
+  stub eof;      check "an HTTP/1.0 answer without a length is read to its end" eval 'rc_is 0 && out_is "$J"'
+  stub garbage;  check "an answer that is not HTTP: exit 4, said so" eval \
+    'rc_is 4 && one_err_line && err_has "not HTTP"'
+  stub short;    check "an answer cut short: exit 3, said so" eval \
+    'rc_is 3 && one_err_line && err_has "closed in the middle"'
+  stub endless;  check "an endless head: exit 4, bounded" eval 'rc_is 4 && err_has "too long"'
+  stub warn;     check "a Warning header is told on stderr, the answer still printed" eval \
+    'rc_is 0 && out_is "$J" && err_has "chronos: warning: 299 - \"field ignored\""'
+  mkdir -p "$tmp/home"
+  printf 'machine other login no password no\nmachine 127.0.0.1\n  login "al ice"\n  password s3cr:t\n' >"$tmp/home/.netrc"
+  HOME=$tmp/home run show x --json --server "http://127.0.0.1:$stub_port/auth"
+  check "~/.netrc's entry for the host is sent as Basic credentials" \
+    out_is "Basic $(printf '%s' 'al ice:s3cr:t' | base64)"
+  HOME=$tmp/home run show x --json --user bob:pw --server "http://127.0.0.1:$stub_port/auth"
+  check "--user wins over ~/.netrc" out_is "Basic $(printf 'bob:pw' | base64)"
 else
-  bad "the 500 stub did not start"
+  bad "the stub did not start"
 fi
 kill -9 "$STUB" 2>/dev/null; wait "$STUB" 2>/dev/null; STUB=""
 
@@ -267,6 +320,20 @@ check "logs -f follows the run to its end" eval 'rc_is 0 && out_is "$(printf "ti
 # -- kill
 run create sleeper --command 'sleep 300'
 if wait_for 20 runs_has sleeper "r['state']=='running'"; then
+  # The command line loads no TLS, HTTP server, ZooKeeper or libcurl library
+  # for plain http:// (the server's binary, chronos-server, has them).
+  "$CHRONOS" logs -f sleeper >/dev/null 2>&1 &
+  follower=$!
+  maps_loaded() { grep -q libjansson "/proc/$follower/maps" 2>/dev/null; }
+  if wait_for 10 maps_loaded; then
+    sleep 0.2 # in its read loop by now: whatever it loads is loaded
+    libs=$(grep -o -E '/[^ ]*lib(curl|zookeeper|gnutls|microhttpd|ssl)[^ ]*' "/proc/$follower/maps" | sort -u)
+    [ -z "$libs" ] && ok "logs -f (a live client) maps no curl, TLS, ZooKeeper or HTTP server library" ||
+      bad "client libraries" "$libs"
+  else
+    bad "logs -f sleeper did not start"
+  fi
+  kill "$follower" 2>/dev/null; wait "$follower" 2>/dev/null
   run kill sleeper
   check "kill prints 'killed NAME'" eval 'rc_is 0 && out_is "killed sleeper"'
   wait_for 20 runs_has sleeper "r['state']=='killed'" && ok "the killed run ends as killed" \
@@ -473,6 +540,31 @@ check "delete a b: children first, one line each" eval 'rc_is 0 && out_is "$(pri
 # -- --server wins over CHRONOS_URL
 CHRONOS_URL="http://127.0.0.1:$dead" run list --server "$URL" --json
 check "--server overrides CHRONOS_URL" eval 'rc_is 0 && is_json'
+
+# -- https://: libcurl, loaded for it alone, with the server's own certificate
+# trusted through CHRONOS_CACERT
+if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+     -days 2 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1; then
+  TLS_PORT=$(free_port)
+  "$CHRONOS" serve --http_port "$TLS_PORT" --data_dir "$tmp/tls" --verbose false --user "$(id -un)" \
+    --ssl_cert "$tmp/cert.pem" --ssl_key "$tmp/key.pem" >"$tmp/tls.log" 2>&1 &
+  TLS_SERVER=$!
+  disown "$TLS_SERVER"
+  if wait_for 15 curl -sf --cacert "$tmp/cert.pem" "https://127.0.0.1:$TLS_PORT/ping" -o /dev/null; then
+    CHRONOS_CACERT=$tmp/cert.pem run create tls-job --command true --server "https://127.0.0.1:$TLS_PORT"
+    check "create over https:// with CHRONOS_CACERT" eval 'rc_is 0 && out_is "created tls-job"'
+    CHRONOS_CACERT=$tmp/cert.pem run list --server "https://127.0.0.1:$TLS_PORT"
+    check "list over https:// shows the job" eval 'rc_is 0 && out_has "^tls-job "'
+    run list --server "https://127.0.0.1:$TLS_PORT"
+    check "https:// to a certificate nobody trusts: exit 3, said so" eval \
+      'rc_is 3 && one_err_line && err_has "certificate"'
+  else
+    bad "the https server did not start" "$(tail -3 "$tmp/tls.log")"
+  fi
+  kill -9 "$TLS_SERVER" 2>/dev/null
+else
+  bad "openssl could not make a certificate"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,8 +2,9 @@
 # Which binary supervises a run, through the real server: the small
 # `chronos-run-task` beside the server's binary (it links no TLS, HTTP or
 # ZooKeeper library, so a launch does not load them), and the server's own
-# binary (`chronos run-task`) when that one is not there.  Either way the
-# run finishes with its output kept.  Every process started here is stopped
+# binary (`chronos-server run-task`) when that one is not there.  Either way
+# the run finishes with its output kept; and `chronos serve` without
+# `chronos-server` beside it says which file it lacks.  Every process started here is stopped
 # by pid on exit, even on failure.
 #
 #   CHRONOS=build/chronos bash tests/integration/test_supervisor.sh
@@ -53,7 +54,7 @@ stop_server
 
 # ---- 2. Alone: the server's own binary supervises ----------------------------
 mkdir -p "$tmp/alone"
-cp "$CHRONOS" "$tmp/alone/chronos"
+cp "$CHRONOS" "$CHRONOS-server" "$tmp/alone/"
 data=$tmp/d2
 CHRONOS=$tmp/alone/chronos start_server "$data" ||
   { bad "server (alone) did not start" "$(tail -5 "$data.log")"; finish; }
@@ -61,9 +62,16 @@ code=$(api POST /v1/scheduler/iso8601 "{\"name\":\"slow\",\"command\":\"echo alo
 [ "$code" = 204 ] || bad "POST slow (alone)" "$code $(cat "$tmp/body")"
 wait_for 15 sup_exe "$data" slow >/dev/null || bad "the run of slow (alone) never had a supervisor"
 exe=$(sup_exe "$data" slow)
-[ "$exe" = "$tmp/alone/chronos" ] && ok "without chronos-run-task beside it, the server's binary supervises" ||
+[ "$exe" = "$tmp/alone/chronos-server" ] && ok "without chronos-run-task beside it, the server's binary supervises" ||
   bad "supervisor binary (alone)" "$exe"
 wait_for 20 finished_with slow alone && ok "that run finished too, output kept" ||
   bad "run under chronos run-task" "$("$CHRONOS" logs slow 2>&1 | tail -3)"
 stop_server
+
+# ---- 3. `chronos serve` without the server's binary beside it ----------------
+rm "$tmp/alone/chronos-server"
+out=$("$tmp/alone/chronos" serve --data_dir "$tmp/d3" --http_port "$(free_port)" 2>&1); rc=$?
+[ "$rc" = 1 ] && [[ "$out" == *"cannot run the server, $tmp/alone/chronos-server: No such file"* ]] &&
+  [ ! -e "$tmp/d3" ] && ok "chronos serve without chronos-server beside it: exit 1, naming the file" ||
+  bad "serve without chronos-server" "rc $rc: $out"
 finish

@@ -268,27 +268,6 @@ static void test_update_bad(void **state)
                "update.status.timestamp", "not a finite number");
 }
 
-static void test_base64(void **state)
-{
-    (void)state;
-    uint8_t out[20];
-    assert_int_equal(chr_mesos_unbase64("+/8AAAAAAAAAAAAAAAAAAA==", out, sizeof out), 16);
-    assert_int_equal(out[0], 0xfb);
-    assert_int_equal(out[1], 0xff);
-    char b[32];
-    chr_mesos_base64(out, 16, b);
-    assert_string_equal(b, "+/8AAAAAAAAAAAAAAAAAAA==");
-    chr_mesos_base64((const uint8_t *)"fo", 2, b);
-    assert_string_equal(b, "Zm8=");
-    assert_int_equal(chr_mesos_unbase64("Zm8=", out, sizeof out), 2);
-    assert_int_equal(chr_mesos_unbase64("Zm9=", out, sizeof out), -1); /* stray bits */
-    assert_int_equal(chr_mesos_unbase64("Zm8", out, sizeof out), -1);
-    assert_int_equal(chr_mesos_unbase64("Z=8=", out, sizeof out), -1);
-    assert_int_equal(chr_mesos_unbase64("Zm8=Zm8=", out, sizeof out), -1);
-    assert_int_equal(chr_mesos_unbase64("Zm8-", out, sizeof out), -1);
-    assert_int_equal(chr_mesos_unbase64("", out, sizeof out), 0);
-}
-
 /* ---- Offers ------------------------------------------------------------------------ */
 
 static const char REAL_OFFER[] =
@@ -859,7 +838,6 @@ int main(void)
         cmocka_unit_test(test_update),
         cmocka_unit_test(test_update_long_message_cut),
         cmocka_unit_test(test_update_bad),
-        cmocka_unit_test(test_base64),
         cmocka_unit_test(test_offer_real),
         cmocka_unit_test(test_offer_old_reservation),
         cmocka_unit_test(test_offer_bad),
