@@ -44,6 +44,47 @@ wait_for() {
   done
 }
 
+# http METHOD PATH [BODY]: one HTTP/1.1 exchange with the server on $PORT,
+# spoken by bash itself over /dev/tcp: no process is started (a curl costs
+# ~30 ms of CPU here, and the helpers below run hundreds of times per
+# suite).  Sets HTTP_CODE ("000" when no answer came within 10 s) and
+# HTTP_BODY (read by its Content-Length, chunked, or to the end).  Bodies
+# are JSON text (bash drops NUL bytes); for anything else use curl.
+http() {
+  local LC_ALL=C body=${3-} fd line len=-1 chunked=0 n chunk
+  HTTP_CODE=000 HTTP_BODY=
+  { exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; } 2>/dev/null || return 1
+  printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+    "$1" "$2" "$PORT" "${#body}" "$body" >&"$fd" 2>/dev/null
+  if IFS= read -r -t 10 line <&"$fd" && [[ $line =~ ^HTTP/1\.[01]\ ([0-9][0-9][0-9]) ]]; then
+    HTTP_CODE=${BASH_REMATCH[1]}
+    while IFS= read -r -t 10 line <&"$fd"; do
+      line=${line%$'\r'}
+      [ -z "$line" ] && break
+      case ${line,,} in
+        content-length:*) len=${line#*:}; len=${len//[!0-9]/} ;;
+        transfer-encoding:*chunked*) chunked=1 ;;
+      esac
+    done
+    if [ "$chunked" = 1 ]; then
+      while IFS= read -r -t 10 line <&"$fd"; do
+        line=${line%$'\r'}; n=$(( 16#${line%%;*} ))
+        [ "$n" -gt 0 ] || break
+        IFS= read -r -N "$n" -t 10 chunk <&"$fd"; HTTP_BODY+=$chunk
+        IFS= read -r -t 10 line <&"$fd"
+      done
+    elif [ "$len" -gt 0 ]; then
+      IFS= read -r -N "$len" -t 10 HTTP_BODY <&"$fd"
+    elif [ "$len" -lt 0 ]; then
+      IFS= read -r -d '' -t 10 HTTP_BODY <&"$fd"
+    fi
+  fi
+  exec {fd}<&-
+  [ "$HTTP_CODE" != 000 ]
+}
+# http_ok PATH: GET PATH answers 2xx.
+http_ok() { http GET "$1" && [ "${HTTP_CODE:0:1}" = 2 ]; }
+
 # ---- One server on the local store ------------------------------------------
 
 SERVER=""
@@ -92,7 +133,7 @@ start_server() {
     >>"${SERVER_LOG:-$data.log}" 2>&1 &
   SERVER=$!
   # Generous: an ASan server on a loaded 2-core machine starts slowly.
-  wait_for 30 curl -sf "http://127.0.0.1:$PORT/ping" -o /dev/null
+  wait_for 30 http_ok /ping
 }
 stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
 kill9_server() { kill -9 "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
@@ -100,30 +141,31 @@ server_alive() { [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; }
 
 # api METHOD PATH [BODY]: the status code; the body in $tmp/body.
 api() {
-  curl -s -m 10 -o "$tmp/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-    ${3:+-d "$3"} "http://127.0.0.1:$PORT$2"
+  http "$1" "$2" "${3-}"
+  printf '%s' "$HTTP_BODY" >"$tmp/body"
+  echo "$HTTP_CODE"
 }
 # field JOB KEY: a field of GET /job/JOB.
 field() {
-  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1" |
-    $PYQ -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
+  http GET "/v1/scheduler/job/$1"
+  $PYQ -c "import json,sys; print(json.load(sys.stdin).get('$2'))" <<<"$HTTP_BODY"
 }
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 # status_field JOB KEY: a field of GET /job/JOB/status (the job's progress:
 # nextRunAt, remainingRepeats, lastRunState, ..., which the job JSON leaves out).
 status_field() {
-  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$1/status" |
-    $PYQ -c "import json,sys; print(json.load(sys.stdin).get('$2'))"
+  http GET "/v1/scheduler/job/$1/status"
+  $PYQ -c "import json,sys; print(json.load(sys.stdin).get('$2'))" <<<"$HTTP_BODY"
 }
 # status_has JOB KEY=VALUE...: every KEY of one GET /job/JOB/status reads
 # VALUE (as status_is prints it): one request for all, so a check of the
 # state before a run due soon is not outrun by its own requests.
 status_has() {
   local job=$1; shift
-  curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/$job/status" |
-    $PYQ -c "import json,sys
+  http GET "/v1/scheduler/job/$job/status"
+  $PYQ -c "import json,sys
 st = json.load(sys.stdin)
-sys.exit(0 if all(str(st.get(k)) == v for k, v in (a.split('=', 1) for a in sys.argv[1:])) else 1)" "$@"
+sys.exit(0 if all(str(st.get(k)) == v for k, v in (a.split('=', 1) for a in sys.argv[1:])) else 1)" "$@" <<<"$HTTP_BODY"
 }
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }

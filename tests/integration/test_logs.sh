@@ -52,6 +52,10 @@ if start_server "$tmp/d1"; then
   post "{\"name\":\"gone\",\"command\":\"sleep 60\",\"schedule\":\"R1/$(later)/PT1H\"}"
   api PUT /v1/scheduler/job/gone >/dev/null
   wait_for 20 in_log "launched ct:[0-9]+:0:gone"
+  # Deleted while it runs: once the server has heard it is running (deleted
+  # sooner, its RUNNING report also finds no job, a second line).
+  gone_running() { http GET "/v1/runs?job=gone&state=running" && [[ $HTTP_BODY == *'"state":"running"'* ]]; }
+  wait_for 20 gone_running
   api DELETE /v1/scheduler/job/gone >/dev/null
   expect "the deleted job" "job gone deleted"
   wait_for 20 in_log ":gone of a deleted job|unknown run.*:gone"
