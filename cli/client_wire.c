@@ -302,7 +302,7 @@ static ssize_t fill(struct wire *w)
     if (w->len == sizeof w->buf)
         return fail_wire(w, CHR_EXIT_SERVER, "a line of the answer is too long");
     for (;;) {
-        ssize_t k = recv(w->fd, w->buf + w->len, sizeof w->buf - w->len, 0);
+        ssize_t k = read(w->fd, w->buf + w->len, sizeof w->buf - w->len);
         if (k >= 0) {
             w->len += (size_t)k;
             return k;
@@ -483,6 +483,18 @@ static int read_chunked(struct wire *w, struct chr_sink *s)
     return 0;
 }
 
+/* The whole answer to `method` from w->fd into s: 0, or -1 with w->why
+ * (NULL when the sink stopped it). */
+static int read_answer(struct wire *w, struct chr_sink *s, const char *method)
+{
+    struct framing f;
+    if (read_head(w, s, &f) < 0)
+        return -1;
+    if (s->status == 204 || s->status == 304 || strcmp(method, "HEAD") == 0)
+        return 0;
+    return f.chunked ? read_chunked(w, s) : read_body(w, s, f.length, !f.has_length);
+}
+
 /* ---- One exchange ------------------------------------------------------ */
 
 static void request_head(struct chr_sb *h, const struct chr_client *c, const struct target *t,
@@ -532,7 +544,6 @@ int chr_wire_exchange(const struct chr_client *c, const char *method, const char
     request_head(&head, c, &t, method, path, body);
     size_t hlen = 0;
     char *h = chr_sb_finish(&head, &hlen);
-    struct framing f;
     int rc = h == NULL ? fail_wire(w, CHR_EXIT_SERVER, "out of memory")
                        : send_all(w, h, hlen);
     if (h != NULL) {
@@ -542,10 +553,7 @@ int chr_wire_exchange(const struct chr_client *c, const char *method, const char
     if (rc == 0 && body != NULL)
         rc = send_all(w, body, strlen(body));
     if (rc == 0)
-        rc = read_head(w, s, &f);
-    bool none = s->status == 204 || s->status == 304 || strcmp(method, "HEAD") == 0;
-    if (rc == 0 && !none)
-        rc = f.chunked ? read_chunked(w, s) : read_body(w, s, f.length, !f.has_length);
+        rc = read_answer(w, s, method);
     close(w->fd);
     int status = w->status;
     const char *what = w->why;

@@ -44,21 +44,22 @@ wait_for() {
   done
 }
 
-# http METHOD PATH [BODY]: one HTTP/1.1 exchange with the server on $PORT,
+# http METHOD PATH [BODY]: one HTTP/1.1 exchange with the server on $PORT
+# (HTTP_PORT=P http ...: on port P; HTTP_TIMEOUT: seconds, default 10),
 # spoken by bash itself over /dev/tcp: no process is started (a curl costs
 # ~30 ms of CPU here, and the helpers below run hundreds of times per
-# suite).  Sets HTTP_CODE ("000" when no answer came within 10 s) and
+# suite).  Sets HTTP_CODE ("000" when no answer came in time) and
 # HTTP_BODY (read by its Content-Length, chunked, or to the end).  Bodies
 # are JSON text (bash drops NUL bytes); for anything else use curl.
 http() {
-  local LC_ALL=C body=${3-} fd line len=-1 chunked=0 n chunk
+  local LC_ALL=C body=${3-} port=${HTTP_PORT:-$PORT} t=${HTTP_TIMEOUT:-10} fd line len=-1 chunked=0 n chunk
   HTTP_CODE=000 HTTP_BODY=
-  { exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; } 2>/dev/null || return 1
+  { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
   printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-    "$1" "$2" "$PORT" "${#body}" "$body" >&"$fd" 2>/dev/null
-  if IFS= read -r -t 10 line <&"$fd" && [[ $line =~ ^HTTP/1\.[01]\ ([0-9][0-9][0-9]) ]]; then
+    "$1" "$2" "$port" "${#body}" "$body" >&"$fd" 2>/dev/null
+  if IFS= read -r -t "$t" line <&"$fd" && [[ $line =~ ^HTTP/1\.[01]\ ([0-9][0-9][0-9]) ]]; then
     HTTP_CODE=${BASH_REMATCH[1]}
-    while IFS= read -r -t 10 line <&"$fd"; do
+    while IFS= read -r -t "$t" line <&"$fd"; do
       line=${line%$'\r'}
       [ -z "$line" ] && break
       case ${line,,} in
@@ -67,16 +68,16 @@ http() {
       esac
     done
     if [ "$chunked" = 1 ]; then
-      while IFS= read -r -t 10 line <&"$fd"; do
+      while IFS= read -r -t "$t" line <&"$fd"; do
         line=${line%$'\r'}; n=$(( 16#${line%%;*} ))
         [ "$n" -gt 0 ] || break
-        IFS= read -r -N "$n" -t 10 chunk <&"$fd"; HTTP_BODY+=$chunk
-        IFS= read -r -t 10 line <&"$fd"
+        IFS= read -r -N "$n" -t "$t" chunk <&"$fd"; HTTP_BODY+=$chunk
+        IFS= read -r -t "$t" line <&"$fd"
       done
     elif [ "$len" -gt 0 ]; then
-      IFS= read -r -N "$len" -t 10 HTTP_BODY <&"$fd"
+      IFS= read -r -N "$len" -t "$t" HTTP_BODY <&"$fd"
     elif [ "$len" -lt 0 ]; then
-      IFS= read -r -d '' -t 10 HTTP_BODY <&"$fd"
+      IFS= read -r -d '' -t "$t" HTTP_BODY <&"$fd"
     fi
   fi
   exec {fd}<&-

@@ -38,7 +38,7 @@ srv_start() {
     --runs_dir "$tmp/runs" --http_port "${PORT[$i]}" --hostname 127.0.0.1 --user "$(id -un)" "$@" \
     >>"$tmp/s$i.log" 2>&1 &
   PID[$i]=$!
-  wait_for 20 curl -sf "http://127.0.0.1:${PORT[$i]}/ping" -o /dev/null
+  HTTP_PORT=${PORT[$i]} wait_for 20 http_ok /ping
 }
 # An empty I (no leader found on a loaded machine) is a failed check, not an
 # abort of the whole script under set -u.
@@ -55,7 +55,7 @@ srv_alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
 # is_leader I: server I says it leads.
 is_leader() {
   srv_alive "$1" &&
-    curl -s -m 2 "http://127.0.0.1:${PORT[$1]}/v1/status" | grep -q '"isLeader":true'
+    HTTP_PORT=${PORT[$1]} HTTP_TIMEOUT=2 http GET /v1/status && [[ $HTTP_BODY == *'"isLeader":true'* ]]
 }
 # leader: the index of the one server that leads (empty when none or several).
 leader() {
@@ -75,8 +75,9 @@ leaders() {
 
 # api I METHOD PATH [BODY]: the status code; the body in $tmp/body.
 api() {
-  curl -s -m 10 -o "$tmp/body" -w '%{http_code}' -X "$2" -H 'Content-Type: application/json' \
-    ${4:+-d "$4"} "http://127.0.0.1:${PORT[$1]}$3"
+  HTTP_PORT=${PORT[$1]} http "$2" "$3" "${4-}"
+  printf '%s' "$HTTP_BODY" >"$tmp/body"
+  echo "$HTTP_CODE"
 }
 
 # api_answer I METHOD PATH [BODY]: as api, but asked again (for up to 20 s)
