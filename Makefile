@@ -182,9 +182,15 @@ $(B)/asan/sim/%: tests/sim/%.c $(B)/asan/libchr.a
 # built by clang with coverage (fuzzer-no-link) and the same warnings, so a
 # target takes the parts it calls: the time engine, the store's readers, the
 # codecs of job, state and run nodes, packs and run-directory records.
+# FZ: where they are built; FUZZ_OPT: their optimisation.  `make fuzz`
+# builds them in build/fuzz at -O1 (fast runs); `make test`, whose smoke
+# run is bounded by time, not by how much it covers, in build/fuzz-smoke at
+# -O0 (half the compile: some 20 CPU-s of a fresh `make test`).
+FZ       ?= $(B)/fuzz
+FUZZ_OPT ?= -O1
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := $(WARN) $(DEFS) $(INC) $(TEST_DEBUG) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := $(WARN) $(DEFS) $(INC) $(TEST_DEBUG) $(FUZZ_OPT) -fsanitize=address,undefined -fno-sanitize-recover=all
 # Only the objects a target can link: the parts no target reaches (the
 # server's loop and resource managers, the stores' writers and ZooKeeper,
 # the Mesos client) are not compiled a fourth time; the targets are the same
@@ -196,15 +202,15 @@ FUZZ_UNUSED := $(addprefix offers/,local.c local_collect.c local_supervise.c loc
   run_output_mesos.c solo.c) \
   $(addprefix zkstore/,local.c local_check.c local_commit.c local_recover.c packs.c packs_load.c \
   store.c zk_election.c zk_session.c zk_store.c)
-FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out $(FUZZ_UNUSED),$(LIB_SRC)))
-$(B)/fuzz/obj/%.o: %.c | deps
+FUZZ_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(filter-out $(FUZZ_UNUSED),$(LIB_SRC)))
+$(FZ)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer-no-link -c $< -o $@
-$(B)/fuzz/libchr.a: $(FUZZ_OBJ)
+$(FZ)/libchr.a: $(FUZZ_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libchr.a
+$(FZ)/%: tests/fuzz/%.c $(FZ)/libchr.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libchr.a $(LIBS)
+	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer -o $@ $< $(FZ)/libchr.a $(LIBS)
 
 # Seeds of the decoder targets, written by the production encoders
 # (tests/fuzz/gen_seeds.c); run after a format changes, commit the result.
@@ -218,8 +224,8 @@ fuzz-seeds: $(B)/test/gen_seeds
 # table): the API alone, linked without the server, the stores or a resource
 # manager, which also shows the API needs none of them.
 FUZZ_HTTP_SRC := $(filter-out server/% zkstore/% offers/%,$(LIB_SRC))
-FUZZ_HTTP_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_HTTP_SRC))
-$(B)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
+FUZZ_HTTP_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(FUZZ_HTTP_SRC))
+$(FZ)/fuzz_http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(DEP) -fsanitize=fuzzer -o $@ $< $(FUZZ_HTTP_OBJ) $(LIBS)
 
@@ -247,7 +253,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 test: deps npm-deps $(B)/chronos $(B)/chronos-server $(B)/chronos-run-task
 	@B=$(B) UNITS="$(UNIT_NAMES)" SIMS="$(SIM_NAMES)" FUZZES="$(FUZZ_NAMES)" \
 	  BUILD_SERVERS="$(MAKE) --no-print-directory test-servers" \
-	  BUILD_REST="$(MAKE) --no-print-directory test-bins" \
+	  BUILD_REST="$(MAKE) --no-print-directory test-bins FZ=$(B)/fuzz-smoke FUZZ_OPT=-O0" \
+	  FUZZ_DIR=$(B)/fuzz-smoke \
 	  SMOKE_FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) \
 	  SMOKE_FUZZ_DECODER_SECONDS=$(SMOKE_FUZZ_DECODER_SECONDS) scripts/run-tests.sh
 test-servers: deps $(B)/test/chronos $(B)/asan/chronos $(B)/test/chronos-server $(B)/asan/chronos-server $(TASK_BINS)
@@ -277,9 +284,9 @@ lint:
 
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
-	  n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus/$$n; \
+	  n=$$(basename $$f); mkdir -p $(FZ)/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FZ)/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
 # Every benchmark, each bench/<name>/run.sh in turn; one that cannot run

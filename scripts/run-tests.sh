@@ -174,8 +174,8 @@ add_main() {
   # A short fuzz run of each parser target; `make fuzz` runs longer.  The
   # time engine's targets get SMOKE_FUZZ_SECONDS each, the decoders of what
   # comes from disk and ZooKeeper SMOKE_FUZZ_DECODER_SECONDS.
-  for n in ${FUZZES:-$(cd "$B/fuzz" 2>/dev/null && ls fuzz_* | grep -v '\.' | sort)}; do
-    f=$B/fuzz/$n
+  for n in ${FUZZES:-$(cd "${FUZZ_DIR:-$B/fuzz}" 2>/dev/null && ls fuzz_* | grep -v '\.' | sort)}; do
+    f=${FUZZ_DIR:-$B/fuzz}/$n
     case $n in
       fuzz_cron|fuzz_instant|fuzz_interval) secs=$SMOKE_FUZZ_SECONDS ;;
       *) secs=$SMOKE_FUZZ_DECODER_SECONDS ;;

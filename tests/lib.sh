@@ -46,19 +46,21 @@ wait_for() {
 
 # http METHOD PATH [BODY]: one HTTP/1.1 exchange with the server on $PORT
 # (HTTP_PORT=P http ...: on port P; HTTP_TIMEOUT: seconds, default 10),
-# spoken by bash itself over /dev/tcp: no process is started (a curl costs
-# ~30 ms of CPU here, and the helpers below run hundreds of times per
-# suite).  Sets HTTP_CODE ("000" when no answer came in time) and
-# HTTP_BODY (read by its Content-Length, chunked, or to the end).  Bodies
-# are JSON text (bash drops NUL bytes); for anything else use curl.
+# spoken by bash itself over /dev/tcp: a curl costs ~30 ms of CPU here,
+# and the helpers below run hundreds of times per suite.  Sets HTTP_CODE
+# ("000" when no whole answer came in time) and HTTP_BODY.  A small body
+# (up to 4 KiB, by its Content-Length) is read by bash; a larger, chunked
+# or unbounded one by one cat (bash reads a socket a byte per call).
+# Bodies are JSON text (bash drops NUL bytes); for anything else use curl.
 http() {
-  local LC_ALL=C body=${3-} port=${HTTP_PORT:-$PORT} t=${HTTP_TIMEOUT:-10} fd line len=-1 chunked=0 n chunk
+  local LC_ALL=C body=${3-} port=${HTTP_PORT:-$PORT} t=${HTTP_TIMEOUT:-10}
+  local fd line len=-1 chunked=0 raw n
   HTTP_CODE=000 HTTP_BODY=
   { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
   printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
     "$1" "$2" "$port" "${#body}" "$body" >&"$fd" 2>/dev/null
   if IFS= read -r -t "$t" line <&"$fd" && [[ $line =~ ^HTTP/1\.[01]\ ([0-9][0-9][0-9]) ]]; then
-    HTTP_CODE=${BASH_REMATCH[1]}
+    local code=${BASH_REMATCH[1]}
     while IFS= read -r -t "$t" line <&"$fd"; do
       line=${line%$'\r'}
       [ -z "$line" ] && break
@@ -67,17 +69,22 @@ http() {
         transfer-encoding:*chunked*) chunked=1 ;;
       esac
     done
-    if [ "$chunked" = 1 ]; then
-      while IFS= read -r -t "$t" line <&"$fd"; do
-        line=${line%$'\r'}; n=$(( 16#${line%%;*} ))
-        [ "$n" -gt 0 ] || break
-        IFS= read -r -N "$n" -t "$t" chunk <&"$fd"; HTTP_BODY+=$chunk
-        IFS= read -r -t "$t" line <&"$fd"
-      done
-    elif [ "$len" -gt 0 ]; then
-      IFS= read -r -N "$len" -t "$t" HTTP_BODY <&"$fd"
-    elif [ "$len" -lt 0 ]; then
-      IFS= read -r -d '' -t "$t" HTTP_BODY <&"$fd"
+    if [ "$chunked" = 0 ] && [ "$len" -ge 0 ] && [ "$len" -le 4096 ]; then
+      [ "$len" = 0 ] || IFS= read -r -N "$len" -t "$t" HTTP_BODY <&"$fd"
+      [ "${#HTTP_BODY}" = "$len" ] && HTTP_CODE=$code
+    else
+      raw=$(timeout "$t" cat <&"$fd"; printf x); raw=${raw%x}
+      if [ "$chunked" = 1 ]; then
+        while [[ $raw == *$'\r\n'* ]]; do
+          line=${raw%%$'\r\n'*}; n=$(( 16#${line%%;*} )); raw=${raw#*$'\r\n'}
+          [ "$n" -gt 0 ] || { HTTP_CODE=$code; break; }
+          HTTP_BODY+=${raw:0:n}; raw=${raw:n+2}
+        done
+      elif [ "$len" -lt 0 ]; then
+        HTTP_BODY=$raw HTTP_CODE=$code
+      elif [ "${#raw}" -ge "$len" ]; then
+        HTTP_BODY=${raw:0:len} HTTP_CODE=$code
+      fi
     fi
   fi
   exec {fd}<&-
