@@ -92,7 +92,7 @@ one_server_trials() {
     for name in $acked; do
       curl -s -m 5 "http://127.0.0.1:$PORT/v1/scheduler/job/$name/ledger" >"$tmp/ledger/$name.json"
     done
-    out=$(/usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
+    out=$($PYQ "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" $specs 2>&1)
     trial_result "$trial" "$faults" "$out" "$lost" || tail -15 "$SERVER_LOG" | sed 's/^/     | /'
     for name in $acked ${EXTRA_JOBS:-}; do api DELETE "/v1/scheduler/job/$name" >/dev/null; done
   done

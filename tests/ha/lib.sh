@@ -135,5 +135,5 @@ account() {
     curl -s -m 5 "http://127.0.0.1:${PORT[$l]}/v1/scheduler/job/$name/ledger" \
       >"$tmp/ledger/$name.json"
   done
-  /usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$from" "$to" "$@"
+  $PYQ "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$from" "$to" "$@"
 }

@@ -195,7 +195,7 @@ for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
 h ^= h >> 16; h ^= h >> 8
 print("%02x" % (h & 0xff))' "$1"; }
-zkcli() { /usr/bin/python3 "$REPO/tests/zk/zkcli.py" "$ZKH" "$@" >/dev/null 2>&1; }
+zkcli() { $PYQ "$REPO/tests/zk/zkcli.py" "$ZKH" "$@" >/dev/null 2>&1; }
 zkcli create "/chronos/jobs/$(shard cyc-a)/cyc-a" '{"name":"cyc-a","command":"true","parents":["cyc-b"]}'
 zkcli create "/chronos/jobs/$(shard cyc-b)/cyc-b" '{"name":"cyc-b","command":"true","parents":["cyc-a"]}'
 # The leader now (a ZooKeeper restart may have moved it since section 5).

@@ -45,7 +45,7 @@ for l in open('$rcv/hooks.jsonl'):
         print(hd.get('x-chronos-notification-id'), b.get('id'))"
 }
 delivered() { [ -n "$(hooks_of "$1")" ]; }
-outbox_children() { /usr/bin/python3 "$REPO/tests/zk/zkcli.py" "$ZKH" ls /chronos/outbox 2>&1; }
+outbox_children() { $PYQ "$REPO/tests/zk/zkcli.py" "$ZKH" ls /chronos/outbox 2>&1; }
 outbox_empty() { [ "$(outbox_children)" = "[]" ]; }
 
 FLAGS=(--http_notification_url "http://127.0.0.1:$HTTP/hook" --notify_backoff_ms 300

@@ -38,7 +38,7 @@ T0=$(now_ms)
 # zk: runs the ZooKeeper CLI commands read on stdin in one session
 # (tests/zk/zkcli.py); its output on stdout.
 zk() {
-  { cat; echo quit; } | /usr/bin/python3 "$REPO/tests/zk/zkcli.py" "$ZKH" 2>&1
+  { cat; echo quit; } | $PYQ "$REPO/tests/zk/zkcli.py" "$ZKH" 2>&1
 }
 # zk_ok: the same, failing (with the output shown) when a command was refused.
 zk_ok() {
@@ -144,7 +144,7 @@ elif cmd == "version":       # version ZKOUT NAME: dataVersion shown after NAME'
             sys.exit(0)
     sys.exit(1)
 EOF
-jobs() { /usr/bin/python3 "$tmp/jobs.py" "$@"; }
+jobs() { $PYQ "$tmp/jobs.py" "$@"; }
 
 # listing FILE: the leader's jobs.
 listing() { [ "$(api_answer 1 GET /v1/scheduler/jobs)" = 200 ] && cp "$tmp/body" "$1"; }
@@ -414,7 +414,7 @@ data=$(jobs node "$tmp/zk.out" p-1 name=r-hand command=true "schedule=R/$(iso $(
 printf "create /chronos/jobs/%s/r-hand '%s'\n" "$SR" "$data" | zk_ok || bad "8: create r-hand in ZooKeeper"
 start
 ran_once() { [ "$(api_answer 1 GET /v1/scheduler/job/r-hand)" = 200 ] &&
-  /usr/bin/python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["successCount"] >= 1 else 1)' "$tmp/body"; }
+  $PYQ -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["successCount"] >= 1 else 1)' "$tmp/body"; }
 check "8: the job made by hand without a state runs" wait_for 20 ran_once
 check "8: the server still leads (its state was written)" has_leader
 check "8: the API deletes it" is "$(api 1 DELETE /v1/scheduler/job/r-hand)" 204

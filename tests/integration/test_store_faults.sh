@@ -76,7 +76,7 @@ else
     end=$(( $(now_ms) - 3000 ))
     sleep 2
     curl -s "http://127.0.0.1:$PORT/v1/scheduler/job/tick/ledger" >"$tmp/ledger/tick.json"
-    /usr/bin/python3 "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" "tick:$start:1000" \
+    $PYQ "$REPO/tests/ha/check.py" "$tmp/out" "$tmp/ledger" "$start" "$end" "tick:$start:1000" \
       >"$tmp/check.out" && ok "every instant of tick launched once or ledgered: $(tail -1 "$tmp/check.out")" ||
       bad "instants of tick" "$(cat "$tmp/check.out"); ledger $(cat "$tmp/ledger/tick.json"); runs $(curl -s "http://127.0.0.1:$PORT/v1/runs?job=tick&limit=30" | head -c 2000)"
     stop_server
