@@ -156,6 +156,8 @@ static void local_revive(struct chr_rm *rm)
 static void local_actions_done(struct chr_rm *rm)
 {
     struct rm_local *r = rl(rm);
+    /* The step's launches: one supervisor for them all. */
+    chr_local_flush(r->local);
     if (!r->offer_used)
         return;
     r->offer_used = false;
@@ -281,6 +283,7 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
                            .suppressed = true};
     pthread_mutex_init(&r->mu, NULL);
     struct chr_local_config lc = {
+        .group_launches = true,
         .runs_dir = cfg->runs_dir, .runtime = cfg->runtime, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
         .total = cfg->resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
         .on_event = on_local_event, .ctx = r,
