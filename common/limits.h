@@ -211,6 +211,10 @@
  * descriptors (seven a run) stay small. */
 #define CHR_LOCAL_GROUP_MAX 64
 
+/* The stack a task's process runs on between its clone and its exec (a few
+ * system calls and exec's PATH search, one PATH_MAX buffer). */
+#define CHR_LOCAL_TASK_STACK (64 * 1024)
+
 /* Largest spec file (command, arguments and environment of one run): a job's
  * JSON is at most CHR_JOB_JSON_MAX, the built-in variables add < 1 KiB, and
  * JSON escaping can at worst multiply bytes by 6. */

@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -104,6 +106,13 @@ struct sup {
     int go_fd, errp_fd; /* a held task's go pipe and exec-error pipe */
     char cg_leaf[256];  /* the cgroup's name: "chronos-<our pid>-<run id>" */
     size_t left;        /* processes of the run the last sweep found */
+    /* The task's process shares our memory until its exec (CLONE_VM, as
+     * posix_spawn: no page tables copied and torn down per run): its stack,
+     * what it is given, and the argv of `sh` for a script without "#!". */
+    void *stack;
+    int cfd[9];
+    pid_t parent;
+    char **sh_argv;
     struct chr_local_spec spec;
     /* The user to run as. */
     bool switch_user;
@@ -139,6 +148,7 @@ struct grp {
     size_t n;
     bool unsynced; /* records written since the last syncfs */
     int sync_fd;   /* a directory of the file system to sync */
+    int devnull;   /* every task's stdin */
 };
 
 /* ---- Recording the outcome ------------------------------------------------ */
@@ -387,7 +397,7 @@ static const char *env_path(char *const *envp)
 
 /* execve, and for a file that is no binary and has no "#!" line, what
  * execvp does: run it with /bin/sh.  Returns errno. */
-static int exec_file(const char *path, char *const *argv, char *const *envp)
+static int exec_file(const char *path, char *const *argv, char *const *envp, char **sh)
 {
     execve(path, argv, envp);
     if (errno != ENOEXEC)
@@ -395,8 +405,8 @@ static int exec_file(const char *path, char *const *argv, char *const *envp)
     size_t n = 0;
     while (argv[n])
         n++;
-    /* Single-threaded after fork: allocating is safe here. */
-    char **sh = chr_calloc(n + 2, sizeof *sh);
+    /* sh: room for n + 2 pointers, made before the task's process was (it
+     * shares our memory until its exec: it allocates nothing). */
     if (!sh)
         return ENOEXEC;
     sh[0] = "/bin/sh";
@@ -408,11 +418,11 @@ static int exec_file(const char *path, char *const *argv, char *const *envp)
 }
 
 /* execvp's search, in the task's PATH rather than ours; returns errno. */
-static int exec_search(char *const *argv, char *const *envp)
+static int exec_search(char *const *argv, char *const *envp, char **sh)
 {
     const char *file = argv[0];
     if (strchr(file, '/'))
-        return exec_file(file, argv, envp);
+        return exec_file(file, argv, envp, sh);
     size_t lf = strlen(file);
     int result = ENOENT;
     bool denied = false;
@@ -425,7 +435,7 @@ static int exec_search(char *const *argv, char *const *envp)
             size_t at = ld ? ld : 1;
             path[at] = '/';
             memcpy(path + at + 1, file, lf + 1);
-            result = exec_file(path, argv, envp);
+            result = exec_file(path, argv, envp, sh);
             denied |= result == EACCES;
             if (result != ENOENT && result != ENOTDIR && result != EACCES && result != ESTALE)
                 return result;
@@ -459,15 +469,8 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
     close(fd[ERR_R]);
     close(fd[OUT_R]);
     close(fd[ERROUT_R]);
-    /* Another held task's go pipe kept open here would keep it waiting
-     * after a supervisor killed with kill -9: the group's other ends go. */
-    for (size_t i = 0; i < s->g->n; i++) {
-        const struct sup *o = &s->g->runs[i];
-        int theirs[] = {o->go_fd, o->errp_fd, o->out.pipe_fd, o->err.pipe_fd};
-        for (int k = 0; o != s && k < 4; k++)
-            if (theirs[k] >= 0)
-                close(theirs[k]);
-    }
+    /* We hold copies of the go pipes of tasks forked before us (closed at
+     * exec): if the supervisor dies, we die too, not wait on them. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(126);
@@ -491,12 +494,20 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
         _exit(126);
     if (chdir(s->home) != 0 && chdir("/") != 0)
         _exit(126);
+    /* Only the signals that can be reset: a failed call would write errno,
+     * which is the supervisor's (the same memory and thread pointer) until
+     * the exec; what exec's PATH search writes there is harmless, as the
+     * supervisor reads errno only right after a call of its own fails, and
+     * its calls that can fail while tasks start (a pipe read, a file
+     * create) are judged by their result first. */
     for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
+        if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
+            signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    child_fail(err_fd, STAGE_EXEC, exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp));
+    child_fail(err_fd, STAGE_EXEC,
+               exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp, s->sh_argv));
 }
 
 /* ---- Starting the task ------------------------------------------------------ */
@@ -513,26 +524,56 @@ static void close_fds(int *fds, size_t n)
 /* Makes the task's pipes and forks it; the child waits on the go pipe
  * (fd[GO_R]).  Leaves fd[GO_W] and fd[ERR_R] open for the caller; false when
  * nothing was forked (reason filled, every descriptor closed). */
+/* The task's process, from clone: it runs child_run on its own stack. */
+static int child_main(void *arg)
+{
+    const struct sup *s = arg;
+    child_run(s, s->parent, s->cfd);
+    return 126;
+}
+
+/* Frees the stack of a task's process once it no longer runs on it (it
+ * exec'd, or it was reaped). */
+static void free_stack(struct sup *s)
+{
+    if (s->stack != NULL)
+        munmap(s->stack, CHR_LOCAL_TASK_STACK);
+    s->stack = NULL;
+}
+
 static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
 {
-    if (pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
+    const char *const *argv = (const char *const *)(s->ctr_argv ? s->ctr_argv : s->spec.argv);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    s->sh_argv = chr_calloc(n + 2, sizeof *s->sh_argv);
+    s->stack = mmap(NULL, CHR_LOCAL_TASK_STACK, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (s->stack == MAP_FAILED)
+        s->stack = NULL;
+    if (!s->sh_argv || !s->stack || pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
         pipe2(fd + OUT_R, O_CLOEXEC) || pipe2(fd + ERROUT_R, O_CLOEXEC) ||
-        (fd[DEVNULL] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        (fd[DEVNULL] = dup(s->g->devnull)) < 0) {
         snprintf(reason, cap, "supervisor: pipe: %s", strerror(errno));
         close_fds(fd, N_FDS);
+        free_stack(s);
         return false;
     }
-    pid_t parent = getpid();
-    s->pid = fork();
-    if (s->pid == 0)
-        child_run(s, parent, fd);
+    s->parent = getpid();
+    memcpy(s->cfd, fd, sizeof s->cfd);
+    /* Its own descriptor table (no CLONE_FILES) and signal handlers; our
+     * memory until its exec, where it allocates nothing and only makes
+     * system calls. */
+    s->pid = clone(child_main, (char *)s->stack + CHR_LOCAL_TASK_STACK, CLONE_VM | SIGCHLD, s);
     int child_ends[] = {fd[GO_R], fd[ERR_W], fd[OUT_W], fd[ERROUT_W], fd[DEVNULL]};
     close_fds(child_ends, 5);
     if (s->pid < 0) {
         s->pid = 0;
-        snprintf(reason, cap, "supervisor: fork: %s", strerror(errno));
+        snprintf(reason, cap, "supervisor: clone: %s", strerror(errno));
         int rest[] = {fd[GO_W], fd[ERR_R], fd[OUT_R], fd[ERROUT_R]};
         close_fds(rest, 4);
+        free_stack(s);
         return false;
     }
     setpgid(s->pid, s->pid);
@@ -659,7 +700,11 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
     if (!s->ctr_argv)
         return;
     char **argv = chr_local_container_ctl_argv(s->spec.runtime, what, s->spec.run_id);
-    pid_t pid = argv ? fork() : -1;
+    size_t n = 0;
+    while (argv && argv[n])
+        n++;
+    char **sh = argv ? chr_calloc(n + 2, sizeof *sh) : NULL;
+    pid_t pid = argv && sh ? fork() : -1;
     if (pid == 0) {
         int fd = open("/dev/null", O_RDWR);
         if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -667,7 +712,7 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        exec_search(argv, s->envp);
+        exec_search(argv, s->envp, sh);
         _exit(127);
     }
     if (pid > 0) {
@@ -679,6 +724,7 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
             close(pfd);
         waitpid(pid, NULL, 0);
     }
+    chr_free(sh);
     chr_local_strv_free(argv);
 }
 
@@ -819,6 +865,7 @@ static void leader_gone(struct sup *s, const siginfo_t *si)
     kill_group(s, SIGKILL);
     chr_local_cg_kill(&s->cg);
     waitpid(s->pid, NULL, 0);
+    free_stack(s);
     s->leader_exited = true;
     s->end_mono = chr_clock_mono_ms();
 }
@@ -837,8 +884,10 @@ static void reap_all(struct grp *g)
             leader_gone(s, &si);
         else {
             waitpid(si.si_pid, NULL, 0);
-            if (s != NULL) /* held: it never became the task */
+            if (s != NULL) { /* held: it never became the task */
                 s->leader_exited = true;
+                free_stack(s);
+            }
         }
     }
 }
@@ -1040,8 +1089,13 @@ static void end_unstarted(struct sup *s, enum chr_local_state state, const char 
     if (s->errp_fd >= 0)
         close(s->errp_fd);
     s->go_fd = s->errp_fd = -1;
-    if (s->pid > 0 && !s->leader_exited)
+    if (s->pid > 0 && !s->leader_exited) {
+        /* Held on its go pipe, of which tasks forked after it hold copies
+         * until their exec: it is killed rather than waited out. */
+        kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
+    }
+    free_stack(s);
     drop_cgroup(s);
     s->pid = 0; /* it never became the task */
     s->start_ms = INT64_MIN;
@@ -1337,6 +1391,8 @@ static void start_group(struct grp *g)
 
 static void sup_free(struct sup *s)
 {
+    free_stack(s);
+    chr_free(s->sh_argv);
     chr_local_spec_free(&s->spec);
     chr_free(s->groups);
     chr_free(s->home);
@@ -1371,7 +1427,7 @@ int chr_local_run_group(const char *const *run_dirs, size_t n, int notify_fd)
     struct grp g;
     memset(&g, 0, sizeof g);
     g.notify_fd = notify_fd;
-    g.tfd = g.sync_fd = -1;
+    g.tfd = g.sync_fd = g.devnull = -1;
     if (notify_fd >= 0)
         fcntl(notify_fd, F_SETFD, FD_CLOEXEC);
     g.runs = chr_calloc(n, sizeof *g.runs);
@@ -1384,6 +1440,7 @@ int chr_local_run_group(const char *const *run_dirs, size_t n, int notify_fd)
     for (size_t i = 0; i < n; i++)
         sup_init(&g, &g.runs[i], run_dirs[i]);
     g.sync_fd = open(run_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     /* Orphans of the tasks come to us, to be reaped and counted out. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     start_group(&g);
@@ -1395,8 +1452,8 @@ int chr_local_run_group(const char *const *run_dirs, size_t n, int notify_fd)
             status = g.runs[i].status;
         sup_free(&g.runs[i]);
     }
-    int fds[] = {g.sigfd, g.notify_fd, g.tfd, g.sync_fd};
-    close_fds(fds, 4);
+    int fds[] = {g.sigfd, g.notify_fd, g.tfd, g.sync_fd, g.devnull};
+    close_fds(fds, 5);
     chr_free(g.runs);
     chr_free(g.cg_host);
     return status;
