@@ -210,6 +210,12 @@
  * syncfs are shared by them, and its poll set (two pipes a run) and its
  * descriptors (seven a run) stay small. */
 #define CHR_LOCAL_GROUP_MAX 64
+/* A group supervisor sets up, records durably and lets exec this many runs
+ * at a time. */
+#define CHR_LOCAL_GROUP_CHUNK 16
+/* The first group of a scheduler step (it doubles up to the max): the first
+ * runs of a burst start before a whole group is set up. */
+#define CHR_LOCAL_GROUP_FIRST 8
 
 /* The stack a task's process runs on between its clone and its exec (a few
  * system calls and exec's PATH search, one PATH_MAX buffer). */

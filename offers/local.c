@@ -162,6 +162,7 @@ static enum chr_err config_copy(struct chr_local *l, const struct chr_local_conf
         return chr_error_set(err, CHR_EINVAL, "keep_done_per_job", "at most %d",
                              CHR_LOCAL_KEEP_DONE_MAX);
     l->group_launches = cfg->group_launches;
+    l->batch_cap = CHR_LOCAL_GROUP_FIRST;
     l->on_event = cfg->on_event;
     l->ctx = cfg->ctx;
     if (mkdir(l->runs_dir, 0750) != 0 && errno != EEXIST)
@@ -482,7 +483,15 @@ static enum chr_err spawn_group(struct chr_local *l, struct chr_local_run *const
     return CHR_OK;
 }
 
+static void flush_group(struct chr_local *l);
+
 void chr_local_flush(struct chr_local *l)
+{
+    flush_group(l);
+    l->batch_cap = CHR_LOCAL_GROUP_FIRST; /* the next step starts small again */
+}
+
+static void flush_group(struct chr_local *l)
 {
     size_t n = l->n_batch;
     l->n_batch = 0;
@@ -520,8 +529,11 @@ static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *
     if (!l->group_launches)
         return spawn_group(l, &r, 1);
     l->batch[l->n_batch++] = r;
-    if (l->n_batch == CHR_LOCAL_GROUP_MAX)
-        chr_local_flush(l);
+    if (l->n_batch >= l->batch_cap) {
+        flush_group(l);
+        l->batch_cap = l->batch_cap * 2 > CHR_LOCAL_GROUP_MAX ? CHR_LOCAL_GROUP_MAX
+                                                               : l->batch_cap * 2;
+    }
     return CHR_OK;
 }
 

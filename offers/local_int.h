@@ -465,7 +465,7 @@ struct chr_local {
     bool group_launches;
     /* Launches held for the next supervisor (scheduler thread only). */
     struct chr_local_run *batch[CHR_LOCAL_GROUP_MAX];
-    size_t n_batch;
+    size_t n_batch, batch_cap; /* batch_cap: this group's size, doubling in a step */
     bool (*may_start)(void *ctx);
     void *may_start_ctx;
     chr_local_event_fn on_event;

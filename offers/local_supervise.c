@@ -1354,26 +1354,24 @@ static void supervise(struct grp *g)
 
 /* ---- The group ----------------------------------------------------------------- */
 
-/* Claims, sets up and forks every run of the group, then records their pids
- * durably together. */
-static void start_group(struct grp *g)
+/* Claims, sets up and forks runs [from, to) of the group, then records
+ * their pids durably together. */
+static void start_chunk(struct grp *g, size_t from, size_t to)
 {
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = from; i < to; i++) {
         struct sup *s = &g->runs[i];
         s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         s->status = s->dirfd < 0 ? 1 : claim(s);
         if (s->status != 0) /* not ours: the server looks at it again */
             s->phase = P_DONE;
     }
-    if (g->cg_host == NULL)
-        g->cg_host = chr_local_cg_host_load();
     on_signals(g);
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = from; i < to; i++) {
         struct sup *s = &g->runs[i];
         if (s->phase == P_NEW && prepare(s))
             fork_held(s);
     }
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = from; i < to; i++) {
         struct sup *s = &g->runs[i];
         if (s->phase == P_HELD) {
             g->unsynced = true;
@@ -1383,10 +1381,25 @@ static void start_group(struct grp *g)
         }
     }
     if (!sync_group(g))
-        for (size_t i = 0; i < g->n; i++)
+        for (size_t i = from; i < to; i++)
             if (g->runs[i].phase == P_HELD)
                 end_unstarted(&g->runs[i], CHR_LOCAL_DROPPED,
                               "never started: supervisor: cannot record the task's pid");
+}
+
+/* The group is started CHR_LOCAL_GROUP_CHUNK runs at a time, each chunk's
+ * tasks let exec (when due) before the next is set up: in a burst, the
+ * first tasks of a group start after a quarter of its setup, not all of it,
+ * for a syncfs more per chunk. */
+static void start_group(struct grp *g)
+{
+    g->cg_host = chr_local_cg_host_load();
+    for (size_t from = 0; from < g->n; from += CHR_LOCAL_GROUP_CHUNK) {
+        size_t to = g->n - from > CHR_LOCAL_GROUP_CHUNK ? from + CHR_LOCAL_GROUP_CHUNK : g->n;
+        start_chunk(g, from, to);
+        release_due(g);
+        flush_done(g);
+    }
 }
 
 static void sup_free(struct sup *s)
