@@ -6,8 +6,12 @@
  *
  * It never waits for a task: launch writes the spec, spawns the supervisor
  * (posix_spawn: new session, signals at their defaults, descriptors above 3
- * closed) and returns.  Every failure leaves nothing behind: no run in the
- * table, no directory, no event.
+ * closed) and returns; with group_launches it holds the run, and
+ * chr_local_flush (after the scheduler's step) or a full group spawns one
+ * supervisor for the held runs (local_supervise.c).  Every failure of a
+ * launch leaves nothing behind: no run in the table, no directory, no
+ * event; a group whose supervisor cannot start leaves its runs abandoned and
+ * DROPPED.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -280,9 +280,10 @@ bool chr_local_containers(const struct chr_local *l);
 void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
 
 /*
- * Launches a run: records its spec, starts its supervisor detached, returns
- * (about a millisecond; the task starts later: STARTING, RUNNING, then one
- * terminal event).  Idempotent per run id: a run this instance tracks is left
+ * Launches a run: records its spec, starts its supervisor detached (with
+ * group_launches: holds it for the group that chr_local_flush starts, or
+ * that starts once full), returns (about a millisecond; the task starts
+ * later: STARTING, RUNNING, then one terminal event).  Idempotent per run id: a run this instance tracks is left
  * alone; a run directory that a supervisor claimed (a launch before a
  * restart) is watched and reported, never started again (one that ended
  * has its end reported again); one that never started (DROPPED) is started.
@@ -292,7 +293,8 @@ void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
  * Returns CHR_OK; CHR_EINVAL (bad task: err names the field); CHR_ERANGE (does
  * not fit in what is free, or CHR_LOCAL_RUNS_MAX runs); CHR_EIO (the run dir
  * or the supervisor could not be made: nothing is left behind); CHR_ENOMEM.
- * On failure no event is reported.
+ * On failure no event is reported.  A held run whose group's supervisor
+ * cannot be started is reported DROPPED by chr_local_flush.
  */
 enum chr_err chr_local_launch(struct chr_local *l, const struct chr_local_task *task,
                               struct chr_error *err);
