@@ -251,7 +251,10 @@ void chr_local_destroy(struct chr_local *l)
     for (int i = 0; i < 2; i++)
         for (struct chr_local_group *g = lists[i], *next; g; g = next) {
             next = g->next;
-            close(g->fd);
+            if (g->fd >= 0)
+                close(g->fd);
+            if (g->pidfd >= 0)
+                close(g->pidfd);
             chr_free(g);
         }
     for (struct chr_local_qev *q = l->queue, *next; q; q = next) {
@@ -410,9 +413,10 @@ static char **group_argv(struct chr_local *l, struct chr_local_run *const *runs,
 }
 
 /* Hands the notify pipe's read end to the monitor thread. */
-static void group_watch(struct chr_local *l, struct chr_local_group *g, int fd)
+static void group_watch(struct chr_local *l, struct chr_local_group *g, int fd, int pidfd)
 {
     g->fd = fd;
+    g->pidfd = pidfd;
     g->w = (struct chr_local_watch){CHR_LOCAL_W_NOTIFY, NULL, g};
     pthread_mutex_lock(&l->mu);
     g->next = l->new_groups;
@@ -455,11 +459,11 @@ static enum chr_err spawn_group(struct chr_local *l, struct chr_local_run *const
     if (w >= 0)
         close(w);
     /* Our unreaped child: its pid cannot be reused before we reap it. */
-    int fds[CHR_LOCAL_GROUP_MAX];
+    int fds[CHR_LOCAL_GROUP_MAX + 1] = {0}; /* one a run, and the group's */
     size_t got = 0;
-    while (rc == 0 && got < n && (fds[got] = chr_local_pidfd_open(pid)) >= 0)
+    while (rc == 0 && got < n + 1 && (fds[got] = chr_local_pidfd_open(pid)) >= 0)
         got++;
-    if (got < n) {
+    if (got < n + 1) {
         chr_free(g);
         if (rc == 0) { /* unwatchable: it must not run (the caller abandons the runs) */
             kill(pid, SIGKILL);
@@ -470,7 +474,8 @@ static enum chr_err spawn_group(struct chr_local *l, struct chr_local_run *const
         close(p[0]);
         return CHR_EIO;
     }
-    group_watch(l, g, p[0]);
+    fcntl(fds[n], F_SETFD, FD_CLOEXEC);
+    group_watch(l, g, p[0], fds[n]);
     pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < n; i++) {
         struct chr_local_run *r = runs[i];

@@ -418,7 +418,10 @@ struct chr_local_watch {
  * <start_ms> <id>" and "E <id>" lines.  Owned by the monitor thread from
  * when it takes it off `new_groups`; freed at the pipe's end. */
 struct chr_local_group {
-    int fd;
+    int fd;     /* the pipe; -1 once it ended */
+    int pidfd;  /* the supervisor, watched from the pipe's end until it is reaped */
+    bool reaping; /* the pidfd is in epoll */
+    bool fresh;   /* ... since this epoll batch */
     struct chr_local_watch w;
     char buf[CHR_LOCAL_RUN_ID_MAX + 64]; /* a line cut by a read */
     size_t len;

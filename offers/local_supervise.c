@@ -1153,10 +1153,14 @@ static void flush_done(struct grp *g)
         struct sup *s = &g->runs[i];
         if (s->phase != P_DONE)
             continue;
+        s->phase = P_GONE;
+        /* A supervisor of one run that could not claim it exits at once:
+         * the server reads its exit status instead (it names the cause). */
+        if (g->n == 1 && s->status != 0)
+            continue;
         char line[CHR_LOCAL_RUN_ID_MAX + 8];
         int n = snprintf(line, sizeof line, "E %s\n", s->id);
         notify_line(g, line, n);
-        s->phase = P_GONE;
     }
 }
 

@@ -291,10 +291,32 @@ static void notify_line(struct chr_local *l, char *line, struct chr_local_run **
         on_supervisor_exit(l, r, dead);
 }
 
+/* The pipe ended: the supervisor is exiting (or died).  Its runs may all be
+ * over already (each told by an "E" line, their pidfds closed): the group
+ * reaps it, once it has exited, so that no zombie is left. */
 static void group_close(struct chr_local *l, struct chr_local_group *g)
 {
-    epoll_ctl(l->epfd, EPOLL_CTL_DEL, g->fd, NULL);
-    close(g->fd);
+    if (g->fd >= 0) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, g->fd, NULL);
+        close(g->fd);
+        g->fd = -1;
+    }
+    if (!g->reaping && g->pidfd >= 0) {
+        /* Readable once it has exited: reaped after its runs' own pidfds
+         * are looked at (they read its exit status). */
+        g->reaping = g->fresh = true;
+        watch_add(l, g->pidfd, &g->w);
+        return;
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (g->pidfd >= 0 &&
+        waitid((idtype_t)P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0)
+        return; /* not yet exited: readable again when it has */
+    if (g->pidfd >= 0) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
+        close(g->pidfd);
+    }
     struct chr_local_group **p = &l->groups;
     while (*p != g)
         p = &(*p)->next;
@@ -554,11 +576,23 @@ void *chr_local_monitor_main(void *arg)
          * freed at the pipe's end: none is met twice in one batch. */
         for (int i = 0; i < n; i++) {
             struct chr_local_watch *w = evs[i].data.ptr;
-            if (w->kind == CHR_LOCAL_W_NOTIFY)
+            if (w->kind == CHR_LOCAL_W_NOTIFY && w->group->fd >= 0)
                 on_notify(l, w->group, &dead);
         }
         for (int i = 0; i < n; i++)
             on_ready(l, evs[i].data.ptr, &dead);
+        /* Supervisors that exited, once their runs have read their status.
+         * A group whose pipe ended in this batch is only now watched by its
+         * pidfd: it is not in this batch's events. */
+        for (int i = 0; i < n; i++) {
+            struct chr_local_watch *w = evs[i].data.ptr;
+            if (w->kind != CHR_LOCAL_W_NOTIFY || w->group->fd >= 0)
+                continue;
+            if (w->group->fresh) /* watched from this batch on: next time */
+                w->group->fresh = false;
+            else
+                group_close(l, w->group);
+        }
         if (polling)
             poll_pids(l, &dead);
         while (dead) {
