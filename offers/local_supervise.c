@@ -1154,9 +1154,11 @@ static void flush_done(struct grp *g)
         if (s->phase != P_DONE)
             continue;
         s->phase = P_GONE;
-        /* A supervisor of one run that could not claim it exits at once:
-         * the server reads its exit status instead (it names the cause). */
-        if (g->n == 1 && s->status != 0)
+        /* A supervisor of one run exits right after: the server reports the
+         * run at its exit, as it always did (then no process with the run's
+         * name is left, the supervisor included, and an exit status names
+         * why a run could not be claimed). */
+        if (g->n == 1)
             continue;
         char line[CHR_LOCAL_RUN_ID_MAX + 8];
         int n = snprintf(line, sizeof line, "E %s\n", s->id);
