@@ -10,20 +10,21 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/limits.h"
 #include "offers/local.h"
 
 static const char run_task_help[] =
-    "usage: chronos run-task [--notify-fd N] RUN_DIR\n"
+    "usage: chronos run-task [--notify-fd N] RUN_DIR...\n"
     "\n"
-    "Supervises the run whose directory is RUN_DIR (the server starts this;\n"
-    "see offers/local.h): claims it, starts its task, records its pid, output\n"
-    "and outcome there.  The task execs no earlier than the spec's not_before_ms\n"
+    "Supervises the runs whose directories are given, at most 64 (the server\n"
+    "starts this; see offers/local.h): claims each, starts its task, records\n"
+    "its pid, output and outcome there.  The task execs no earlier than the spec's not_before_ms\n"
     "(the supervisor does everything else first, then holds it).\n"
     "Exits 0 once the outcome is recorded, 3 when the run\n"
     "was claimed already, 1 when nothing could be recorded.\n"
     "\n"
-    "  --notify-fd N   write \"R <pid> <start_ms>\" to descriptor N once the\n"
-    "                  task has exec'd\n";
+    "  --notify-fd N   write \"R <pid> <start_ms> <run-id>\" to descriptor N once\n"
+    "                  a task has exec'd, \"E <run-id>\" once its outcome is durable\n";
 
 static bool parse_fd(const char *s, int *out)
 {
@@ -39,7 +40,8 @@ static bool parse_fd(const char *s, int *out)
 int chr_cli_run_task(int argc, char **argv)
 {
     int notify_fd = -1;
-    const char *dir = NULL;
+    const char *dirs[CHR_LOCAL_GROUP_MAX];
+    size_t n = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(run_task_help, stdout);
@@ -51,16 +53,16 @@ int chr_cli_run_task(int argc, char **argv)
                         argv[i]);
                 return CHR_EXIT_USAGE;
             }
-        } else if (!dir && argv[i][0] != '-') {
-            dir = argv[i];
+        } else if (n < CHR_LOCAL_GROUP_MAX && argv[i][0] != '-') {
+            dirs[n++] = argv[i];
         } else {
             fputs(run_task_help, stderr);
             return CHR_EXIT_USAGE;
         }
     }
-    if (!dir) {
+    if (n == 0) {
         fputs(run_task_help, stderr);
         return CHR_EXIT_USAGE;
     }
-    return chr_local_run_task(dir, notify_fd);
+    return chr_local_run_group(dirs, n, notify_fd);
 }

@@ -205,6 +205,22 @@
  * default 0.1 cpu per run a 2-core host fits 20. */
 #define CHR_LOCAL_RUNS_MAX 4096
 
+/* Runs one supervisor process supervises (the runs the server launches in
+ * one step, in groups of at most this many): its exec and its records'
+ * syncfs are shared by them, and its poll set (two pipes a run) and its
+ * descriptors (seven a run) stay small. */
+#define CHR_LOCAL_GROUP_MAX 64
+/* A group supervisor sets up, records durably and lets exec this many runs
+ * at a time. */
+#define CHR_LOCAL_GROUP_CHUNK 16
+/* The first group of a scheduler step (it doubles up to the max): the first
+ * runs of a burst start before a whole group is set up. */
+#define CHR_LOCAL_GROUP_FIRST 8
+
+/* The stack a task's process runs on between its clone and its exec (a few
+ * system calls and exec's PATH search, one PATH_MAX buffer). */
+#define CHR_LOCAL_TASK_STACK (64 * 1024)
+
 /* Largest spec file (command, arguments and environment of one run): a job's
  * JSON is at most CHR_JOB_JSON_MAX, the built-in variables add < 1 KiB, and
  * JSON escaping can at worst multiply bytes by 6. */
@@ -251,6 +267,13 @@
  * claimed it but not yet written the task's pid (a window of a millisecond
  * that only a restart at that moment can see). */
 #define CHR_LOCAL_STARTING_POLL_MS 50
+
+/* How often, and for how many runs at a time, the server looks for the exit
+ * record of a run it re-attached to (after a restart it has no notify pipe
+ * from the run's supervisor, which may supervise other runs too and so does
+ * not exit with this one). */
+#define CHR_LOCAL_EXIT_POLL_MS 500
+#define CHR_LOCAL_EXIT_POLL_MAX 256
 
 /* Finished run directories kept per job after collect (Chronos keeps the last
  * 5 runs of a job: --job_history_limit). */

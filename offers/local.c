@@ -6,8 +6,12 @@
  *
  * It never waits for a task: launch writes the spec, spawns the supervisor
  * (posix_spawn: new session, signals at their defaults, descriptors above 3
- * closed) and returns.  Every failure leaves nothing behind: no run in the
- * table, no directory, no event.
+ * closed) and returns; with group_launches it holds the run, and
+ * chr_local_flush (after the scheduler's step) or a full group spawns one
+ * supervisor for the held runs (local_supervise.c).  Every failure of a
+ * launch leaves nothing behind: no run in the table, no directory, no
+ * event; a group whose supervisor cannot start leaves its runs abandoned and
+ * DROPPED.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,10 +88,9 @@ static struct chr_local_run *run_new(const char *id, const struct chr_local_reso
     snprintf(r->id, sizeof r->id, "%s", id);
     r->res = *res;
     r->state = CHR_LOCAL_STARTING;
-    r->sup_fd = r->notify_fd = -1;
+    r->sup_fd = -1;
     r->start_ms = INT64_MIN;
-    r->w_sup = (struct chr_local_watch){CHR_LOCAL_W_SUP, r};
-    r->w_notify = (struct chr_local_watch){CHR_LOCAL_W_NOTIFY, r};
+    r->w_sup = (struct chr_local_watch){CHR_LOCAL_W_SUP, r, NULL};
     return r;
 }
 
@@ -162,6 +165,8 @@ static enum chr_err config_copy(struct chr_local *l, const struct chr_local_conf
     if (l->keep_done > CHR_LOCAL_KEEP_DONE_MAX)
         return chr_error_set(err, CHR_EINVAL, "keep_done_per_job", "at most %d",
                              CHR_LOCAL_KEEP_DONE_MAX);
+    l->group_launches = cfg->group_launches;
+    l->batch_cap = CHR_LOCAL_GROUP_FIRST;
     l->on_event = cfg->on_event;
     l->ctx = cfg->ctx;
     if (mkdir(l->runs_dir, 0750) != 0 && errno != EEXIST)
@@ -184,7 +189,7 @@ static enum chr_err start_monitor(struct chr_local *l, struct chr_error *err)
     l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->epfd < 0 || l->wake_fd < 0)
         return chr_error_set(err, CHR_EIO, "", "epoll/eventfd: %s", strerror(errno));
-    l->w_wake = (struct chr_local_watch){CHR_LOCAL_W_WAKE, NULL};
+    l->w_wake = (struct chr_local_watch){CHR_LOCAL_W_WAKE, NULL, NULL};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->w_wake};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0)
         return CHR_EIO;
@@ -223,8 +228,6 @@ static void run_free(struct chr_local_run *r)
 {
     if (r->sup_fd >= 0)
         close(r->sup_fd);
-    if (r->notify_fd >= 0)
-        close(r->notify_fd);
     chr_free(r);
 }
 
@@ -244,6 +247,16 @@ void chr_local_destroy(struct chr_local *l)
     while (chr_strmap_next(&l->runs, &pos, NULL, &v))
         run_free((struct chr_local_run *)(uintptr_t)v);
     chr_strmap_free(&l->runs);
+    struct chr_local_group *lists[] = {l->groups, l->new_groups};
+    for (int i = 0; i < 2; i++)
+        for (struct chr_local_group *g = lists[i], *next; g; g = next) {
+            next = g->next;
+            if (g->fd >= 0)
+                close(g->fd);
+            if (g->pidfd >= 0)
+                close(g->pidfd);
+            chr_free(g);
+        }
     for (struct chr_local_qev *q = l->queue, *next; q; q = next) {
         next = q->next;
         chr_free(q);
@@ -361,6 +374,7 @@ static bool spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, i
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGUSR1);
     sigfillset(&all);
     return posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) == 0 &&
            posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0) == 0 &&
@@ -373,23 +387,65 @@ static bool spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, i
            posix_spawnattr_setsigdefault(at, &all) == 0;
 }
 
-/* Starts `chronos run-task --notify-fd 3 <dir>`: its own session, stdio on
- * /dev/null, our descriptors closed, the signals it reads through a
- * signalfd already blocked.  Fills the run's pidfd and notify pipe. */
-static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *r,
-                                     const struct chr_local_task *t)
+/* argv of `chronos run-task --notify-fd 3 <dir>...` for runs[0..n),
+ * chr_malloc'd (each string too: free with chr_local_strv_free); NULL when
+ * out of memory or a path is too long. */
+static char **group_argv(struct chr_local *l, struct chr_local_run *const *runs, size_t n)
 {
-    if (t->may_start != NULL && !t->may_start(t->may_start_ctx))
-        return CHR_EUNAVAIL;
-    char dir[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/%s", l->runs_dir, r->id);
+    char **argv = chr_calloc(n + 5, sizeof *argv);
+    if (!argv)
+        return NULL;
+    const char *fixed[] = {l->bin, "run-task", "--notify-fd", "3"};
+    bool ok = true;
+    for (size_t i = 0; i < 4 && ok; i++)
+        ok = (argv[i] = chr_strndup(fixed[i], strlen(fixed[i]))) != NULL;
+    for (size_t i = 0; i < n && ok; i++) {
+        size_t len = strlen(l->runs_dir) + strlen(runs[i]->id) + 2;
+        ok = len <= PATH_MAX && (argv[4 + i] = chr_malloc(len)) != NULL;
+        if (ok)
+            snprintf(argv[4 + i], len, "%s/%s", l->runs_dir, runs[i]->id);
+    }
+    if (!ok) {
+        chr_local_strv_free(argv);
+        return NULL;
+    }
+    return argv;
+}
+
+/* Hands the notify pipe's read end to the monitor thread. */
+static void group_watch(struct chr_local *l, struct chr_local_group *g, int fd, int pidfd)
+{
+    g->fd = fd;
+    g->pidfd = pidfd;
+    g->w = (struct chr_local_watch){CHR_LOCAL_W_NOTIFY, NULL, g};
+    pthread_mutex_lock(&l->mu);
+    g->next = l->new_groups;
+    l->new_groups = g;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Starts one supervisor for runs[0..n) (their directories made): its own
+ * session, stdio on /dev/null, our descriptors closed, the signals it reads
+ * through a signalfd already blocked.  Fills each run's pidfd (one each: a
+ * run is watched on its own) and hands the notify pipe to the monitor. */
+static enum chr_err spawn_group(struct chr_local *l, struct chr_local_run *const *runs, size_t n)
+{
     int p[2];
-    if (n < 0 || (size_t)n >= sizeof dir || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+    char **argv = group_argv(l, runs, n);
+    struct chr_local_group *g = chr_calloc(1, sizeof *g);
+    if (!argv || !g) {
+        chr_local_strv_free(argv);
+        chr_free(g);
+        return CHR_ENOMEM;
+    }
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+        chr_local_strv_free(argv);
+        chr_free(g);
         return CHR_EIO;
+    }
     /* Well above 3, so that dup2 onto 3 is never a no-op that keeps CLOEXEC. */
     int w = fcntl(p[1], F_DUPFD_CLOEXEC, 10);
     close(p[1]);
-    char *argv[] = {l->bin, "run-task", "--notify-fd", "3", dir, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -399,29 +455,94 @@ static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *
                                                 : EINVAL;
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    chr_local_strv_free(argv);
     if (w >= 0)
         close(w);
     /* Our unreaped child: its pid cannot be reused before we reap it. */
-    int fd = rc == 0 ? chr_local_pidfd_open(pid) : -1;
-    if (fd < 0) {
-        if (rc == 0) { /* unwatchable: it must not run (the caller removes the dir) */
+    int fds[CHR_LOCAL_GROUP_MAX + 1] = {0}; /* one a run, and the group's */
+    size_t got = 0;
+    while (rc == 0 && got < n + 1 && (fds[got] = chr_local_pidfd_open(pid)) >= 0)
+        got++;
+    if (got < n + 1) {
+        chr_free(g);
+        if (rc == 0) { /* unwatchable: it must not run (the caller abandons the runs) */
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
         }
+        for (size_t i = 0; i < got; i++)
+            close(fds[i]);
         close(p[0]);
         return CHR_EIO;
     }
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fds[n], F_SETFD, FD_CLOEXEC);
+    group_watch(l, g, p[0], fds[n]);
     pthread_mutex_lock(&l->mu);
-    r->sup_fd = fd;
-    r->notify_fd = p[0];
-    r->announce = true;
-    r->announce_reattached = false;
-    if (r->kill_requested)
-        chr_local_send_kill(l, r);
-    chr_local_push_pending(l, r);
+    for (size_t i = 0; i < n; i++) {
+        struct chr_local_run *r = runs[i];
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        r->sup_fd = fds[i];
+        r->announce = true;
+        r->announce_reattached = false;
+        if (r->kill_requested)
+            chr_local_send_kill(l, r);
+        chr_local_push_pending(l, r);
+    }
     pthread_mutex_unlock(&l->mu);
     chr_local_wake(l);
+    return CHR_OK;
+}
+
+static void flush_group(struct chr_local *l);
+
+void chr_local_flush(struct chr_local *l)
+{
+    flush_group(l);
+    l->batch_cap = CHR_LOCAL_GROUP_FIRST; /* the next step starts small again */
+}
+
+static void flush_group(struct chr_local *l)
+{
+    size_t n = l->n_batch;
+    l->n_batch = 0;
+    if (n == 0)
+        return;
+    /* The lease, asked again right before the start: nothing slow between. */
+    bool may = l->may_start == NULL || l->may_start(l->may_start_ctx);
+    if (may && spawn_group(l, l->batch, n) == CHR_OK)
+        return;
+    /* Never started: each run's directory is abandoned (a later launch of
+     * the id starts afresh), the run is dropped and the core queues it again. */
+    for (size_t i = 0; i < n; i++) {
+        struct chr_local_run *r = l->batch[i];
+        char id[sizeof r->id];
+        memcpy(id, r->id, sizeof id);
+        bool killed = r->kill_requested;
+        chr_local_abandon(l, id);
+        release(l, r);
+        chr_local_report_unstarted(l, id, killed,
+                                   killed ? "killed before start"
+                                          : "never started: the supervisor could not be started");
+    }
+    chr_local_wake(l);
+}
+
+/* The run (its directory made) goes to the next supervisor: held for the
+ * step's group, or started at once. */
+static enum chr_err spawn_supervisor(struct chr_local *l, struct chr_local_run *r,
+                                     const struct chr_local_task *t)
+{
+    if (t->may_start != NULL && !t->may_start(t->may_start_ctx))
+        return CHR_EUNAVAIL;
+    l->may_start = t->may_start;
+    l->may_start_ctx = t->may_start_ctx;
+    if (!l->group_launches)
+        return spawn_group(l, &r, 1);
+    l->batch[l->n_batch++] = r;
+    if (l->n_batch >= l->batch_cap) {
+        flush_group(l);
+        l->batch_cap = l->batch_cap * 2 > CHR_LOCAL_GROUP_MAX ? CHR_LOCAL_GROUP_MAX
+                                                               : l->batch_cap * 2;
+    }
     return CHR_OK;
 }
 
@@ -438,7 +559,8 @@ static void watch_alive(struct chr_local *l, struct chr_local_run *r,
     r->task_pid = started ? a->pid.pid : 0;
     r->start_ms = started ? a->pid.start_ms : INT64_MIN;
     r->poll_pid = !started;
-    l->n_polling += r->poll_pid;
+    r->poll_exit = true; /* no notify pipe: its supervisor may have other runs */
+    l->n_polling += r->poll_pid + r->poll_exit;
     r->announce = r->announce_reattached = true;
     chr_local_push_pending(l, r);
 }
@@ -549,7 +671,13 @@ void chr_local_send_kill(struct chr_local *l, struct chr_local_run *r)
     /* Not claimed yet: take the claim ourselves and it never starts. */
     if (chr_local_abandon(l, r->id) == CHR_OK)
         return;
-    chr_local_pidfd_signal(r->sup_fd, SIGTERM);
+    /* Its supervisor may have other runs: the run's "kill" file says which. */
+    int fd = openat(l->runs_fd, r->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        chr_local_file_put(fd, CHR_LOCAL_KILL_FILE, "", 0);
+        close(fd);
+    }
+    chr_local_pidfd_signal(r->sup_fd, SIGUSR1);
 }
 
 enum chr_err chr_local_kill(struct chr_local *l, const char *run_id)

@@ -230,6 +230,9 @@ struct chr_local_config {
     int64_t kill_grace_ms;    /* SIGTERM -> SIGKILL; 0: CHR_LOCAL_KILL_GRACE_MS */
     int32_t keep_done_per_job;/* finished run dirs kept per job after collect;
                                * -1: CHR_LOCAL_KEEP_DONE_DEFAULT; 0: delete */
+    bool group_launches;      /* hold launches until chr_local_flush (or a
+                               * full group), one supervisor for them all;
+                               * false: a supervisor per launch, at once */
     chr_local_event_fn on_event;
     void *ctx;
 };
@@ -245,6 +248,16 @@ struct chr_local;
  */
 enum chr_err chr_local_create(const struct chr_local_config *cfg, struct chr_local **out,
                               struct chr_error *err);
+
+/*
+ * Starts one supervisor for the launches held since the last flush (with
+ * group_launches; a full group of CHR_LOCAL_GROUP_MAX starts at once).  The
+ * runs were recorded in their directories by chr_local_launch; a supervisor
+ * that cannot be started leaves each of them DROPPED (reported as an event,
+ * the run's directory abandoned), never half started.  The scheduler thread
+ * calls it after a step's launches.
+ */
+void chr_local_flush(struct chr_local *l);
 
 /* Stops the monitor thread and frees everything; runs keep running (a later
  * instance re-attaches to them).  NULL is allowed. */
@@ -267,9 +280,10 @@ bool chr_local_containers(const struct chr_local *l);
 void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
 
 /*
- * Launches a run: records its spec, starts its supervisor detached, returns
- * (about a millisecond; the task starts later: STARTING, RUNNING, then one
- * terminal event).  Idempotent per run id: a run this instance tracks is left
+ * Launches a run: records its spec, starts its supervisor detached (with
+ * group_launches: holds it for the group that chr_local_flush starts, or
+ * that starts once full), returns (about a millisecond; the task starts
+ * later: STARTING, RUNNING, then one terminal event).  Idempotent per run id: a run this instance tracks is left
  * alone; a run directory that a supervisor claimed (a launch before a
  * restart) is watched and reported, never started again (one that ended
  * has its end reported again); one that never started (DROPPED) is started.
@@ -279,7 +293,8 @@ void chr_local_total(struct chr_local *l, struct chr_local_resources *out);
  * Returns CHR_OK; CHR_EINVAL (bad task: err names the field); CHR_ERANGE (does
  * not fit in what is free, or CHR_LOCAL_RUNS_MAX runs); CHR_EIO (the run dir
  * or the supervisor could not be made: nothing is left behind); CHR_ENOMEM.
- * On failure no event is reported.
+ * On failure no event is reported.  A held run whose group's supervisor
+ * cannot be started is reported DROPPED by chr_local_flush.
  */
 enum chr_err chr_local_launch(struct chr_local *l, const struct chr_local_task *task,
                               struct chr_error *err);
@@ -352,11 +367,24 @@ bool chr_local_output_ended(const char *runs_dir, const char *job, const char *r
  * in RUN_DIR to its end and returns the process's exit status: 0 when the
  * outcome is recorded (whatever it is), CHR_LOCAL_EXIT_CLAIMED when another
  * supervisor (or the server) had claimed the run, 1 when nothing could be
- * recorded.  notify_fd (-1: none) receives "R <pid> <start_ms>\n" once the
- * task has exec'd (start_ms: when it was let exec, after its not_before_ms).
+ * recorded.  notify_fd (-1: none) receives "R <pid> <start_ms> <run-id>\n"
+ * once the task has exec'd and "E <run-id>\n" once the outcome is durable (start_ms: when it was let exec, after its not_before_ms).
  */
 #define CHR_LOCAL_EXIT_CLAIMED 3
 int chr_local_run_task(const char *run_dir, int notify_fd);
+
+/*
+ * The body of `chronos run-task [--notify-fd N] RUN_DIR...`: one supervisor
+ * for the n runs (1..CHR_LOCAL_GROUP_MAX) whose directories are given, each
+ * run as chr_local_run_task's, the group's pid records and outcomes made
+ * durable together.  notify_fd receives "R <pid> <start_ms> <run-id>\n" when
+ * a task has exec'd and "E <run-id>\n" when a run's outcome is durable (or
+ * the run turned out not to be this supervisor's: claimed elsewhere, or
+ * unclaimable); the server then reads the run's directory.  Returns 0 when
+ * every run is recorded or was claimed elsewhere, 1 when one could not be
+ * (for n = 1, chr_local_run_task's statuses).
+ */
+int chr_local_run_group(const char *const *run_dirs, size_t n, int notify_fd);
 
 /*
  * What a run's own cgroup enforces on this host, found by making one and

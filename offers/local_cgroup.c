@@ -353,23 +353,40 @@ static void sum_enforced(struct chr_local_cgroup *cg)
             cg->enforced |= cg->of[k];
 }
 
-void chr_local_cg_create(const char *name, const struct chr_local_resources *res,
-                         struct chr_local_cgroup *cg)
+struct chr_local_cg_host *chr_local_cg_host_load(void)
 {
-    memset(cg, 0, sizeof *cg);
     struct chr_local_cg_host *h = chr_calloc(1, sizeof *h);
     char *mounts = read_proc("/proc/self/mountinfo", CHR_LOCAL_MOUNTINFO_MAX);
     char *self = read_proc("/proc/self/cgroup", 64 * 1024);
     if (h != NULL && mounts != NULL && self != NULL) {
         chr_local_cg_parse_mounts(mounts, h);
         chr_local_cg_parse_self(self, h);
+    } else {
+        chr_free(h);
+        h = NULL;
+    }
+    chr_free(mounts);
+    chr_free(self);
+    return h;
+}
+
+void chr_local_cg_create_on(const struct chr_local_cg_host *h, const char *name,
+                            const struct chr_local_resources *res, struct chr_local_cgroup *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    if (h != NULL) {
         v2_setup(h, name, res, cg);
         for (int k = CHR_LOCAL_CG_MEMORY; k < CHR_LOCAL_CG_N; k++)
             v1_setup(h, k, name, res, cg);
     }
     sum_enforced(cg);
-    chr_free(mounts);
-    chr_free(self);
+}
+
+void chr_local_cg_create(const char *name, const struct chr_local_resources *res,
+                         struct chr_local_cgroup *cg)
+{
+    struct chr_local_cg_host *h = chr_local_cg_host_load();
+    chr_local_cg_create_on(h, name, res, cg);
     chr_free(h);
 }
 

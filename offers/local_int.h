@@ -31,6 +31,8 @@
 #define CHR_LOCAL_EXIT_FILE "exit"
 #define CHR_LOCAL_STDOUT_FILE "stdout"
 #define CHR_LOCAL_STDERR_FILE "stderr"
+/* Made by the server to ask the run's supervisor (then sent SIGUSR1) to kill it. */
+#define CHR_LOCAL_KILL_FILE "kill"
 /* Under runs_dir: finished runs after collect. */
 #define CHR_LOCAL_DONE_DIR ".done"
 #define CHR_LOCAL_ABANDONED "abandoned"
@@ -59,6 +61,11 @@ enum chr_err chr_local_file_write(int dirfd, const char *name, const void *data,
  * middle; readers take a record that does not parse as absent.  Costs one
  * journal commit where write-temp-and-rename costs two. */
 enum chr_err chr_local_file_record(int dirfd, const char *name, const void *data, size_t len);
+
+/* Creates the record `name` under dirfd (CHR_ECONFLICT when it exists),
+ * not durably: a group supervisor makes a group's records durable together
+ * (syncfs) before it acts on them.  Not atomic, as chr_local_file_record. */
+enum chr_err chr_local_file_put(int dirfd, const char *name, const void *data, size_t len);
 
 /* Creates `name` under dirfd holding `text`, atomically and only if it does
  * not exist (a complete temp file hard-linked to the name).  CHR_ECONFLICT
@@ -347,6 +354,12 @@ const char *chr_local_cg_kind_name(int k);
  */
 void chr_local_cg_create(const char *name, const struct chr_local_resources *res,
                          struct chr_local_cgroup *cg);
+/* This process's cgroup mounts and places, read once (chr_malloc'd; NULL
+ * when /proc cannot be read), and chr_local_cg_create with them: a group
+ * supervisor makes many runs' cgroups from one reading. */
+struct chr_local_cg_host *chr_local_cg_host_load(void);
+void chr_local_cg_create_on(const struct chr_local_cg_host *h, const char *name,
+                            const struct chr_local_resources *res, struct chr_local_cgroup *cg);
 /* Moves process pid into every directory of cg (one that refuses it is
  * removed); false when it is in none. */
 bool chr_local_cg_enter(struct chr_local_cgroup *cg, pid_t pid);
@@ -378,14 +391,41 @@ void chr_local_cg_cleanup(int rundirfd);
  */
 size_t chr_local_sweep(pid_t root, int sig);
 
+/*
+ * The sweep of a group supervisor (root), whose children are several runs'
+ * tasks and their orphans: one walk of /proc, each child of root given to a
+ * run by owner (an index < n_owners, or -1: left alone), and every live
+ * process under a child given to run k counted in live[k] and sent sig[k]
+ * (0: none).  Out of memory: every live[k] is 1 (never "none left").
+ */
+void chr_local_sweep_owned(pid_t root, int (*owner)(pid_t pid, void *ctx), void *ctx,
+                           const int *sig, size_t *live, size_t n_owners);
+
 /* ---- The server side (local.c, local_watch.c, local_collect.c) ------------- */
 
 enum chr_local_watch_kind { CHR_LOCAL_W_WAKE = 1, CHR_LOCAL_W_SUP, CHR_LOCAL_W_NOTIFY };
 
+struct chr_local_group;
+
 /* What epoll's data points at. */
 struct chr_local_watch {
     enum chr_local_watch_kind kind;
-    struct chr_local_run *run; /* NULL for the wake-up eventfd */
+    struct chr_local_run *run; /* NULL for the wake-up eventfd and a group */
+    struct chr_local_group *group; /* a group supervisor's notify pipe */
+};
+
+/* The notify pipe of one supervisor (of a group of runs): "R <pid>
+ * <start_ms> <id>" and "E <id>" lines.  Owned by the monitor thread from
+ * when it takes it off `new_groups`; freed at the pipe's end. */
+struct chr_local_group {
+    int fd;     /* the pipe; -1 once it ended */
+    int pidfd;  /* the supervisor, watched from the pipe's end until it is reaped */
+    bool reaping; /* the pidfd is in epoll */
+    bool fresh;   /* ... since this epoll batch */
+    struct chr_local_watch w;
+    char buf[CHR_LOCAL_RUN_ID_MAX + 64]; /* a line cut by a read */
+    size_t len;
+    struct chr_local_group *next;
 };
 
 /* A run this instance supervises (from launch or re-attach to its end). */
@@ -394,17 +434,18 @@ struct chr_local_run {
     struct chr_local_resources res;
     enum chr_local_state state;  /* STARTING or RUNNING */
     int sup_fd;                  /* pidfd of the supervisor; -1 while spawning */
-    int notify_fd;               /* the supervisor's "R" line; -1 when none */
     pid_t task_pid;
     int64_t start_ms;
-    bool in_epoll;               /* sup_fd (and notify_fd) are registered */
+    bool in_epoll;               /* sup_fd is registered */
     bool pending;                /* on the monitor's list of runs to look at */
     bool announce;               /* report the current state (reconcile) */
     bool announce_reattached;
     bool poll_pid;               /* claimed, no pid record yet: look again */
+    bool poll_exit;              /* no notify pipe (re-attached): look for the
+                                  * exit record now and then */
     bool kill_requested, kill_sent;
     bool dead;                   /* reported terminal; freed after the batch */
-    struct chr_local_watch w_sup, w_notify;
+    struct chr_local_watch w_sup;
     struct chr_local_run *pending_next, *dead_next;
 };
 
@@ -424,6 +465,12 @@ struct chr_local {
     int64_t kill_grace_ms;
     int32_t keep_done;
     unsigned long tmp_seq; /* names temp dirs; atomic */
+    bool group_launches;
+    /* Launches held for the next supervisor (scheduler thread only). */
+    struct chr_local_run *batch[CHR_LOCAL_GROUP_MAX];
+    size_t n_batch, batch_cap; /* batch_cap: this group's size, doubling in a step */
+    bool (*may_start)(void *ctx);
+    void *may_start_ctx;
     chr_local_event_fn on_event;
     void *ctx;
 
@@ -436,7 +483,11 @@ struct chr_local {
     struct chr_strmap runs; /* run id -> struct chr_local_run *: the run table */
     struct chr_local_run *pending;       /* runs the monitor must look at */
     struct chr_local_qev *queue, **queue_tail;
+    struct chr_local_group *new_groups; /* to watch; then the monitor's */
+    struct chr_local_group *groups;     /* watched (monitor thread only) */
     size_t n_polling;
+    int64_t exit_poll_mono;             /* the last look for exit records */
+    size_t exit_poll_pos;
     bool stop;
 };
 
@@ -485,5 +536,9 @@ struct chr_local_run *chr_local_find(struct chr_local *l, const char *id);
 void chr_local_unlink_run(struct chr_local *l, struct chr_local_run *r);
 void chr_local_push_pending(struct chr_local *l, struct chr_local_run *r);
 void chr_local_send_kill(struct chr_local *l, struct chr_local_run *r);
+/* local_watch.c: queues the event of a run that never started (DROPPED, or
+ * KILLED when kill_requested), with reason. */
+void chr_local_report_unstarted(struct chr_local *l, const char *id, bool killed,
+                                const char *reason);
 
 #endif

@@ -1,26 +1,39 @@
 /*
- * local_supervise.c - the supervisor of one local run (`chronos run-task`):
- * the local twin of a Mesos executor with checkpointing.
+ * local_supervise.c - the supervisor of a group of local runs (`chronos
+ * run-task`): the local twin of a Mesos executor with checkpointing.
  *
- * It claims the run (exclusively: a second supervisor of the same run exits
- * at once), makes the run's cgroup where the host allows (local_cgroup.c:
- * mem, cpus, a pids limit), forks the task into its own process group and
- * that cgroup, records the task's pid durably while the child waits on a
- * pipe, holds it until the run's not_before_ms (so all of this is done by
- * the due instant when the server launched the run ahead of it), lets it
- * exec, reports exec failures distinctly, copies stdout and stderr into
- * bounded files, kills on request (SIGTERM to the supervisor) or past
- * maxCompletionTime (SIGTERM, then SIGKILL after the grace period), kills
- * what is left when the task ends, and records the outcome durably once
- * every process of the run is gone.  It never depends on the server: it was
- * started detached and keeps going if the server dies.
+ * The server starts one supervisor for the runs it launches in one step (at
+ * most CHR_LOCAL_GROUP_MAX; one run is a group of one), so that a run costs
+ * a fork of the task and a few file writes, not a process of its own that
+ * execs and loads its libraries.  For each run it claims the run
+ * (exclusively: a run claimed by another supervisor is left to it), makes
+ * the run's cgroup where the host allows (local_cgroup.c: mem, cpus, a pids
+ * limit), forks the task into its own process group and that cgroup, and
+ * writes the task's pid record while the child waits on a pipe.  The pid
+ * records of the whole group are made durable together (one syncfs), then
+ * each task is held until its run's not_before_ms (so all of this is done by
+ * the due instant when the server launched the runs ahead of it) and let
+ * exec.  It reports exec failures distinctly, copies stdout and stderr into
+ * bounded files, kills a run on request (its "kill" file and SIGUSR1; SIGTERM
+ * kills every run of the group) or past maxCompletionTime (SIGTERM, then
+ * SIGKILL after the grace period), kills what is left of a run when its task
+ * ends, and records each outcome once every process of the run is gone; the
+ * outcomes of runs that end together are made durable together too.  The
+ * server hears "R <pid> <start_ms> <run-id>" when a task exec'd and
+ * "E <run-id>" when a run's outcome is durable (or the run is not ours).  It
+ * never depends on the server: it was started detached and keeps going if
+ * the server dies.  A supervisor killed with kill -9 leaves each of its runs
+ * as a killed supervisor of one run did: claimed with no pid record (never
+ * started: dropped), or with one and no outcome (lost; its tasks die with it,
+ * PR_SET_PDEATHSIG).
  *
  * A kill reaches every process of the run, wherever it went: the task's
  * process group, every member of the run's cgroup, and every descendant of
- * the supervisor, which is the child subreaper, so that a process that
- * leaves the group or the session (setsid, setpgrp, a double fork) comes
- * back to it as an orphan rather than to PID 1 (local_sweep.c).  The task
- * dies with it (PR_SET_PDEATHSIG), so a task never runs unsupervised.
+ * the supervisor that is the run's (the supervisor is the child subreaper,
+ * so that a process that leaves the task's group or session comes back to it
+ * as an orphan rather than to PID 1; local_sweep.c).  An orphan is the run's
+ * whose process group or cgroup it is in; one that left both (only where no
+ * cgroup could be made) is killed with the next run of the group that ends.
  * Single-threaded; after fork the child only makes system calls.  Signals
  * arrive through a signalfd, never a handler.
  */
@@ -35,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -70,10 +85,35 @@ struct child_error {
 };
 enum { STAGE_USER = 1, STAGE_EXEC = 2 };
 
+/* Where a run of the group is. */
+enum phase {
+    P_NEW = 0, /* claimed, being set up */
+    P_HELD,    /* forked, pid recorded: waits to be let exec */
+    P_LIVE,    /* let exec (or failed to): supervised to its end */
+    P_DONE,    /* outcome written, not yet durable and told */
+    P_GONE,    /* told (or never ours): nothing more to do */
+};
+
+struct grp;
+
 struct sup {
-    int dirfd, notify_fd, sigfd;
+    struct grp *g;
+    enum phase phase;
+    int status;        /* what a supervisor of this run alone would exit with */
+    const char *dir;   /* the run's directory, as given */
+    const char *id;    /* its last component: the run id the server knows */
+    int dirfd;
+    int go_fd, errp_fd; /* a held task's go pipe and exec-error pipe */
+    char cg_leaf[256];  /* the cgroup's name: "chronos-<our pid>-<run id>" */
+    size_t left;        /* processes of the run the last sweep found */
+    /* The task's process shares our memory until its exec (CLONE_VM, as
+     * posix_spawn: no page tables copied and torn down per run): its stack,
+     * what it is given, and the argv of `sh` for a script without "#!". */
+    void *stack;
+    int cfd[9];
+    pid_t parent;
+    char **sh_argv;
     struct chr_local_spec spec;
-    char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
     /* The user to run as. */
     bool switch_user;
     uid_t uid;
@@ -99,6 +139,18 @@ struct sup {
     bool oom;                   /* the kernel killed a member past `mem` */
 };
 
+/* The group: what its runs share. */
+struct grp {
+    int sigfd, notify_fd, tfd; /* tfd: the wall-clock timer of the next release */
+    char boot_id[CHR_LOCAL_BOOT_ID_LEN + 1];
+    struct chr_local_cg_host *cg_host; /* read once for every run's cgroup */
+    struct sup *runs;
+    size_t n;
+    bool unsynced; /* records written since the last syncfs */
+    int sync_fd;   /* a directory of the file system to sync */
+    int devnull;   /* every task's stdin */
+};
+
 /* ---- Recording the outcome ------------------------------------------------ */
 
 static int record(struct sup *s, enum chr_local_state state, int32_t code, int32_t sig,
@@ -113,10 +165,14 @@ static int record(struct sup *s, enum chr_local_state state, int32_t code, int32
     snprintf(e.reason, sizeof e.reason, "%s", reason);
     size_t len = 0;
     char *text = chr_local_exitrec_format(&e, &len);
-    enum chr_err r = text ? chr_local_file_record(s->dirfd, CHR_LOCAL_EXIT_FILE, text, len)
+    /* Durable with the group's next syncfs, before the server is told. */
+    enum chr_err r = text ? chr_local_file_put(s->dirfd, CHR_LOCAL_EXIT_FILE, text, len)
                           : CHR_ENOMEM;
     chr_free(text);
-    return r == CHR_OK ? 0 : 1;
+    s->phase = P_DONE;
+    s->g->unsynced = true;
+    s->status = r == CHR_OK ? 0 : 1;
+    return s->status;
 }
 
 static const char *exit_meaning(const struct sup *s, int code)
@@ -341,7 +397,7 @@ static const char *env_path(char *const *envp)
 
 /* execve, and for a file that is no binary and has no "#!" line, what
  * execvp does: run it with /bin/sh.  Returns errno. */
-static int exec_file(const char *path, char *const *argv, char *const *envp)
+static int exec_file(const char *path, char *const *argv, char *const *envp, char **sh)
 {
     execve(path, argv, envp);
     if (errno != ENOEXEC)
@@ -349,8 +405,8 @@ static int exec_file(const char *path, char *const *argv, char *const *envp)
     size_t n = 0;
     while (argv[n])
         n++;
-    /* Single-threaded after fork: allocating is safe here. */
-    char **sh = chr_calloc(n + 2, sizeof *sh);
+    /* sh: room for n + 2 pointers, made before the task's process was (it
+     * shares our memory until its exec: it allocates nothing). */
     if (!sh)
         return ENOEXEC;
     sh[0] = "/bin/sh";
@@ -362,11 +418,11 @@ static int exec_file(const char *path, char *const *argv, char *const *envp)
 }
 
 /* execvp's search, in the task's PATH rather than ours; returns errno. */
-static int exec_search(char *const *argv, char *const *envp)
+static int exec_search(char *const *argv, char *const *envp, char **sh)
 {
     const char *file = argv[0];
     if (strchr(file, '/'))
-        return exec_file(file, argv, envp);
+        return exec_file(file, argv, envp, sh);
     size_t lf = strlen(file);
     int result = ENOENT;
     bool denied = false;
@@ -379,7 +435,7 @@ static int exec_search(char *const *argv, char *const *envp)
             size_t at = ld ? ld : 1;
             path[at] = '/';
             memcpy(path + at + 1, file, lf + 1);
-            result = exec_file(path, argv, envp);
+            result = exec_file(path, argv, envp, sh);
             denied |= result == EACCES;
             if (result != ENOENT && result != ENOTDIR && result != EACCES && result != ESTALE)
                 return result;
@@ -413,6 +469,11 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
     close(fd[ERR_R]);
     close(fd[OUT_R]);
     close(fd[ERROUT_R]);
+    /* We hold copies of the go pipes of tasks forked before us (closed at
+     * exec): if the supervisor dies, we die too, not wait on them. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(126);
     setpgid(0, 0);
     if (dup2(fd[DEVNULL], 0) < 0 || dup2(fd[OUT_W], 1) < 0 || dup2(fd[ERROUT_W], 2) < 0)
         _exit(126);
@@ -433,12 +494,20 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
         _exit(126);
     if (chdir(s->home) != 0 && chdir("/") != 0)
         _exit(126);
+    /* Only the signals that can be reset: a failed call would write errno,
+     * which is the supervisor's (the same memory and thread pointer) until
+     * the exec; what exec's PATH search writes there is harmless, as the
+     * supervisor reads errno only right after a call of its own fails, and
+     * its calls that can fail while tasks start (a pipe read, a file
+     * create) are judged by their result first. */
     for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
+        if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
+            signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    child_fail(err_fd, STAGE_EXEC, exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp));
+    child_fail(err_fd, STAGE_EXEC,
+               exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp, s->sh_argv));
 }
 
 /* ---- Starting the task ------------------------------------------------------ */
@@ -452,46 +521,59 @@ static void close_fds(int *fds, size_t n)
         }
 }
 
-static bool record_pid(struct sup *s)
-{
-    struct chr_local_pidrec p = {.pid = s->pid};
-    if (!chr_local_proc_start(s->pid, &p.ticks))
-        return false;
-    memcpy(p.boot_id, s->boot_id, sizeof p.boot_id);
-    /* When the task will be let exec: a reader takes a start still ahead
-     * as "not started yet". */
-    int64_t now = chr_clock_wall_ms();
-    p.start_ms = now > s->spec.not_before_ms ? now : s->spec.not_before_ms;
-    char line[128];
-    size_t n = chr_local_pidrec_format(&p, line, sizeof line);
-    return chr_local_file_record(s->dirfd, CHR_LOCAL_PID_FILE, line, n) == CHR_OK;
-}
-
-static void on_signals(struct sup *s);
-
 /* Makes the task's pipes and forks it; the child waits on the go pipe
  * (fd[GO_R]).  Leaves fd[GO_W] and fd[ERR_R] open for the caller; false when
  * nothing was forked (reason filled, every descriptor closed). */
+/* The task's process, from clone: it runs child_run on its own stack. */
+static int child_main(void *arg)
+{
+    const struct sup *s = arg;
+    child_run(s, s->parent, s->cfd);
+    return 126;
+}
+
+/* Frees the stack of a task's process once it no longer runs on it (it
+ * exec'd, or it was reaped). */
+static void free_stack(struct sup *s)
+{
+    if (s->stack != NULL)
+        munmap(s->stack, CHR_LOCAL_TASK_STACK);
+    s->stack = NULL;
+}
+
 static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
 {
-    if (pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
+    const char *const *argv = (const char *const *)(s->ctr_argv ? s->ctr_argv : s->spec.argv);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    s->sh_argv = chr_calloc(n + 2, sizeof *s->sh_argv);
+    s->stack = mmap(NULL, CHR_LOCAL_TASK_STACK, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (s->stack == MAP_FAILED)
+        s->stack = NULL;
+    if (!s->sh_argv || !s->stack || pipe2(fd + GO_R, O_CLOEXEC) || pipe2(fd + ERR_R, O_CLOEXEC) ||
         pipe2(fd + OUT_R, O_CLOEXEC) || pipe2(fd + ERROUT_R, O_CLOEXEC) ||
-        (fd[DEVNULL] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        (fd[DEVNULL] = dup(s->g->devnull)) < 0) {
         snprintf(reason, cap, "supervisor: pipe: %s", strerror(errno));
         close_fds(fd, N_FDS);
+        free_stack(s);
         return false;
     }
-    pid_t parent = getpid();
-    s->pid = fork();
-    if (s->pid == 0)
-        child_run(s, parent, fd);
+    s->parent = getpid();
+    memcpy(s->cfd, fd, sizeof s->cfd);
+    /* Its own descriptor table (no CLONE_FILES) and signal handlers; our
+     * memory until its exec, where it allocates nothing and only makes
+     * system calls. */
+    s->pid = clone(child_main, (char *)s->stack + CHR_LOCAL_TASK_STACK, CLONE_VM | SIGCHLD, s);
     int child_ends[] = {fd[GO_R], fd[ERR_W], fd[OUT_W], fd[ERROUT_W], fd[DEVNULL]};
     close_fds(child_ends, 5);
     if (s->pid < 0) {
         s->pid = 0;
-        snprintf(reason, cap, "supervisor: fork: %s", strerror(errno));
+        snprintf(reason, cap, "supervisor: clone: %s", strerror(errno));
         int rest[] = {fd[GO_W], fd[ERR_R], fd[OUT_R], fd[ERROUT_R]};
         close_fds(rest, 4);
+        free_stack(s);
         return false;
     }
     setpgid(s->pid, s->pid);
@@ -505,101 +587,25 @@ static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
     return true;
 }
 
-/* An absolute timer on the wall clock at `at_ms` (it follows clock steps,
- * and ignores timer slack); -1 when none could be made. */
-static int start_timer(int64_t at_ms)
-{
-    int tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-    struct itimerspec it = {.it_value = chr_clock_wall_ts(at_ms)};
-    if (tfd >= 0 && timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL) != 0) {
-        close(tfd);
-        tfd = -1;
-    }
-    if (tfd < 0)
-        prctl(PR_SET_TIMERSLACK, 1UL); /* poll's timeout instead: no 50 us slack */
-    return tfd;
-}
 
-/* Holds the task until the spec's not_before_ms, watching for a kill.
- * Returns false when the run was killed meanwhile (it must never exec). */
-static bool wait_start(struct sup *s)
+/* One line to the server, whole (shorter than PIPE_BUF: written at once).
+ * The server may be gone: it re-attaches from the records. */
+static void notify_line(struct grp *g, const char *line, int n)
 {
-    int64_t at = s->spec.not_before_ms;
-    int tfd = -1;
-    bool armed = false;
-    for (;;) {
-        on_signals(s);
-        int64_t now = chr_clock_wall_ms();
-        if (s->kill_requested || now >= at)
-            break;
-        if (!armed) {
-            tfd = start_timer(at);
-            armed = true;
-        }
-        int timeout = tfd >= 0 ? -1 : (int)(at - now > 60000 ? 60000 : at - now);
-        struct pollfd p[2] = {{s->sigfd, POLLIN, 0}, {tfd, POLLIN, 0}};
-        if (poll(p, 2, timeout) < 0 && errno != EINTR) {
-            /* Cannot watch: sleep a little and look again, never start early. */
-            struct timespec nap = {0, 10 * 1000000};
-            nanosleep(&nap, NULL);
-            continue;
-        }
-        if (p[1].revents) {
-            on_signals(s);
-            break; /* the timer's own reading of the clock: due */
-        }
-    }
-    if (tfd >= 0)
-        close(tfd);
-    return !s->kill_requested;
-}
-
-/* Forks the task; it execs only once its pid is durable and its
- * not_before_ms has come.  Returns false when nothing ran (reason filled; a
- * kill while it waited leaves kill_requested set); an exec failure returns
- * true with child_err set. */
-static bool start_task(struct sup *s, char *reason, size_t cap)
-{
-    int fd[N_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
-    if (!fork_task(s, fd, reason, cap))
-        return false;
-    bool recorded = record_pid(s);
-    bool go = recorded && wait_start(s);
-    if (go) {
-        s->start_ms = chr_clock_wall_ms();
-        s->released = true;
-        go = write(fd[GO_W], "g", 1) == 1; /* EPIPE: the child died meanwhile */
-    }
-    close(fd[GO_W]); /* without the byte: the child exits, never execs */
-    s->start_mono = chr_clock_mono_ms();
-    ssize_t r;
+    if (g->notify_fd < 0 || n <= 0)
+        return;
+    ssize_t w;
     do
-        r = read(fd[ERR_R], &s->child_err, sizeof s->child_err);
-    while (r < 0 && errno == EINTR);
-    close(fd[ERR_R]);
-    if (r != (ssize_t)sizeof s->child_err)
-        memset(&s->child_err, 0, sizeof s->child_err);
-    if (!go) {
-        s->start_ms = INT64_MIN;
-        s->released = false;
-        snprintf(reason, cap, "%s",
-                 !recorded            ? "supervisor: cannot record the task's pid"
-                 : s->kill_requested ? "killed before start"
-                                     : "supervisor: the task's process died before its exec");
-    }
-    return go;
+        w = write(g->notify_fd, line, (size_t)n);
+    while (w < 0 && errno == EINTR);
 }
 
 static void notify_running(struct sup *s)
 {
-    if (s->notify_fd < 0)
-        return;
-    char line[64];
-    int n = snprintf(line, sizeof line, "R %ld %lld\n", (long)s->pid, (long long)s->start_ms);
-    ssize_t w = write(s->notify_fd, line, (size_t)n);
-    (void)w; /* the server may be gone: it re-attaches from the pid record */
-    close(s->notify_fd);
-    s->notify_fd = -1;
+    char line[CHR_LOCAL_RUN_ID_MAX + 64];
+    int n = snprintf(line, sizeof line, "R %ld %lld %s\n", (long)s->pid, (long long)s->start_ms,
+                     s->spec.run_id);
+    notify_line(s->g, line, n);
 }
 
 /* ---- Output ------------------------------------------------------------- */
@@ -694,7 +700,11 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
     if (!s->ctr_argv)
         return;
     char **argv = chr_local_container_ctl_argv(s->spec.runtime, what, s->spec.run_id);
-    pid_t pid = argv ? fork() : -1;
+    size_t n = 0;
+    while (argv && argv[n])
+        n++;
+    char **sh = argv ? chr_calloc(n + 2, sizeof *sh) : NULL;
+    pid_t pid = argv && sh ? fork() : -1;
     if (pid == 0) {
         int fd = open("/dev/null", O_RDWR);
         if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -702,7 +712,7 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        exec_search(argv, s->envp);
+        exec_search(argv, s->envp, sh);
         _exit(127);
     }
     if (pid > 0) {
@@ -714,6 +724,7 @@ static void container_ctl(struct sup *s, enum chr_local_ctr_ctl what)
             close(pfd);
         waitpid(pid, NULL, 0);
     }
+    chr_free(sh);
     chr_local_strv_free(argv);
 }
 
@@ -723,26 +734,90 @@ static void kill_group(struct sup *s, int sig)
         kill(-s->pid, sig);
 }
 
-/* The sweep of our descendants (local_sweep.c), which walks all of /proc,
- * only when we have a child: as the subreaper we have a descendant only
- * then.  Most runs end with none, and a burst of runs would otherwise walk
- * /proc once per run with every other run's processes in it. */
-static size_t sweep(int sig)
+/* ---- Which run a process is ------------------------------------------------ */
+
+/* Whether /proc/<pid>/cgroup names the cgroup `leaf` (a line ending in it). */
+static bool in_cgroup(pid_t pid, const char *leaf)
 {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD)
-        return 0;
-    return chr_local_sweep(getpid(), sig);
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    size_t ll = strlen(leaf);
+    for (char *p = buf; (p = strstr(p, leaf)) != NULL; p += ll)
+        if (p > buf && p[-1] == '/' && (p[ll] == '\n' || p[ll] == '\0'))
+            return true;
+    return false;
 }
 
+/* The run (index) a child of ours belongs to: the task of a run whose task
+ * still runs is left alone (-1: its run is not over); an orphan is the run's
+ * whose process group or cgroup it is in.  `want` says which runs are being
+ * swept; an orphan that is no run's goes to the first of them. */
+struct owner_ctx {
+    struct grp *g;
+    const bool *want;
+};
+
+static int owner_of(pid_t pid, void *arg)
+{
+    struct owner_ctx *c = arg;
+    struct grp *g = c->g;
+    int first = -1;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct sup *s = &g->runs[i];
+        if (s->pid == pid && s->pid > 0 && !s->leader_exited)
+            return -1;
+        if (first < 0 && c->want[i])
+            first = (int)i;
+    }
+    pid_t pg = getpgid(pid);
+    for (size_t i = 0; i < g->n; i++) {
+        const struct sup *s = &g->runs[i];
+        if (s->pid > 0 && (pg == s->pid || (s->cg_leaf[0] && in_cgroup(pid, s->cg_leaf))))
+            return c->want[i] ? (int)i : -1;
+    }
+    return first;
+}
+
+/* One walk of /proc for the runs of `want`: signals each's processes with
+ * sig (0: none) and sets its `left`. */
+static void sweep_runs(struct grp *g, const bool *want, int sig)
+{
+    int sigs[CHR_LOCAL_GROUP_MAX];
+    size_t live[CHR_LOCAL_GROUP_MAX];
+    for (size_t i = 0; i < g->n; i++)
+        sigs[i] = sig;
+    struct owner_ctx c = {g, want};
+    chr_local_sweep_owned(getpid(), owner_of, &c, sigs, live, g->n);
+    for (size_t i = 0; i < g->n; i++)
+        if (want[i])
+            g->runs[i].left = live[i];
+}
+
+static void sweep_one(struct sup *s, int sig)
+{
+    bool want[CHR_LOCAL_GROUP_MAX] = {false};
+    want[s - s->g->runs] = true;
+    sweep_runs(s->g, want, sig);
+}
+
+/* ---- Supervising ------------------------------------------------------------ */
+
 /* A polite signal to every process of the run: its group, its cgroup, and
- * every descendant of ours (those that left the group or the session). */
+ * every descendant of ours that is the run's (those that left the group or
+ * the session). */
 static void signal_all(struct sup *s, int sig)
 {
     kill_group(s, sig);
     chr_local_cg_signal(&s->cg, sig);
-    sweep(sig);
+    sweep_one(s, sig);
 }
 
 /* SIGKILL to every process of the run: the cgroup at once where it can. */
@@ -750,7 +825,7 @@ static void kill_all(struct sup *s)
 {
     kill_group(s, SIGKILL);
     chr_local_cg_kill(&s->cg);
-    sweep(SIGKILL);
+    sweep_one(s, SIGKILL);
 }
 
 static void begin_kill(struct sup *s)
@@ -771,46 +846,74 @@ static void begin_kill(struct sup *s)
     }
 }
 
-/* Reaps children.  The task's exit is only peeked at first (WNOWAIT) so
- * what is left of the run is killed while its pid, hence the group id, is
- * still ours. */
-static void reap(struct sup *s)
+static struct sup *run_of_pid(struct grp *g, pid_t pid)
 {
-    while (!s->leader_exited) {
+    for (size_t i = 0; i < g->n; i++)
+        if (g->runs[i].pid == pid && pid > 0 && !g->runs[i].leader_exited &&
+            (g->runs[i].phase == P_LIVE || g->runs[i].phase == P_HELD))
+            return &g->runs[i];
+    return NULL;
+}
+
+/* A run's task has ended: nothing of it may stay.  Its group while the
+ * group id is still ours (the leader is only peeked at), then it is
+ * reaped; what escaped the group is swept by the caller. */
+static void leader_gone(struct sup *s, const siginfo_t *si)
+{
+    s->leader = *si;
+    container_ctl(s, CHR_LOCAL_CTR_RM); /* no container may stay either */
+    kill_group(s, SIGKILL);
+    chr_local_cg_kill(&s->cg);
+    waitpid(s->pid, NULL, 0);
+    free_stack(s);
+    s->leader_exited = true;
+    s->end_mono = chr_clock_mono_ms();
+}
+
+/* Reaps children: tasks that ended, and orphans of tasks.  A held task that
+ * died before it was let exec is reaped too (its release then fails). */
+static void reap_all(struct grp *g)
+{
+    for (;;) {
         siginfo_t si;
         memset(&si, 0, sizeof si);
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
-            break;
-        if (si.si_pid != s->pid) {
-            waitpid(si.si_pid, NULL, 0); /* an orphan of the task */
-            continue;
+            return;
+        struct sup *s = run_of_pid(g, si.si_pid);
+        if (s != NULL && s->phase == P_LIVE)
+            leader_gone(s, &si);
+        else {
+            waitpid(si.si_pid, NULL, 0);
+            if (s != NULL) { /* held: it never became the task */
+                s->leader_exited = true;
+                free_stack(s);
+            }
         }
-        s->leader = si;
-        container_ctl(s, CHR_LOCAL_CTR_RM); /* no container may stay either */
-        /* The task has ended: nothing of it may stay.  Its group while the
-         * group id is still ours, then (once it is reaped, so that a run
-         * that left nothing has no child) whatever escaped the group. */
-        kill_group(s, SIGKILL);
-        chr_local_cg_kill(&s->cg);
-        waitpid(s->pid, NULL, 0);
-        sweep(SIGKILL);
-        s->leader_exited = true;
-        s->end_mono = chr_clock_mono_ms();
     }
-    if (s->leader_exited)
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-            ;
 }
 
-static void on_signals(struct sup *s)
+static void on_kill_request(struct sup *s)
+{
+    if (s->leader_exited || s->kill_requested)
+        return;
+    s->kill_requested = true;
+    if (s->phase == P_LIVE && s->released) /* before: the task is simply never let exec */
+        begin_kill(s);
+}
+
+static void on_signals(struct grp *g)
 {
     struct signalfd_siginfo si;
-    while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        /* Once the task has ended on its own, a kill changes nothing. */
-        if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->leader_exited) {
-            s->kill_requested = true;
-            if (s->released) /* before: the task is simply never let exec */
-                begin_kill(s);
+    while (read(g->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        bool all = si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
+        if (!all && si.ssi_signo != SIGUSR1)
+            continue;
+        /* SIGTERM: every run; SIGUSR1: the runs the server asked to kill. */
+        for (size_t i = 0; i < g->n; i++) {
+            struct sup *s = &g->runs[i];
+            if ((s->phase == P_NEW || s->phase == P_HELD || s->phase == P_LIVE) &&
+                (all || faccessat(s->dirfd, CHR_LOCAL_KILL_FILE, F_OK, 0) == 0))
+                on_kill_request(s);
         }
     }
 }
@@ -844,47 +947,20 @@ static void on_time(struct sup *s, int64_t now)
 }
 
 /* The run is over once the task has ended and no process of it is left
- * (group, cgroup, descendants; what is found is killed again), and its
- * output is closed or has had CHR_LOCAL_DRAIN_MS to drain. */
+ * (group, cgroup, descendants: `left`, from this round's sweep; what is
+ * found is killed again), and its output is closed or has had
+ * CHR_LOCAL_DRAIN_MS to drain. */
 static bool finished(struct sup *s, int64_t now)
 {
     if (!s->leader_exited)
         return false;
     bool group_gone = kill(-s->pid, 0) != 0 && errno == ESRCH;
-    if (!group_gone || !chr_local_cg_empty(&s->cg) || sweep(0) != 0) {
-        kill_all(s);
+    if (!group_gone || !chr_local_cg_empty(&s->cg) || s->left != 0) {
+        kill_group(s, SIGKILL);
+        chr_local_cg_kill(&s->cg);
         return false;
     }
     return (s->out.pipe_fd < 0 && s->err.pipe_fd < 0) || now >= s->end_mono + CHR_LOCAL_DRAIN_MS;
-}
-
-static void supervise(struct sup *s)
-{
-    for (;;) {
-        reap(s);
-        int64_t now = chr_clock_mono_ms();
-        on_time(s, now);
-        if (finished(s, now))
-            break;
-        int64_t due = next_deadline(s);
-        int timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
-        if (s->leader_exited && timeout > 10) /* the last ones die without a signal to us */
-            timeout = now < s->end_mono + CHR_LOCAL_DRAIN_MS ? 10 : 100;
-        struct pollfd p[3] = {{s->sigfd, POLLIN, 0}, {s->out.pipe_fd, POLLIN, 0},
-                              {s->err.pipe_fd, POLLIN, 0}};
-        if (poll(p, 3, timeout) < 0 && errno != EINTR)
-            break;
-        if (p[0].revents)
-            on_signals(s);
-        if (p[1].revents)
-            pump(&s->out);
-        if (p[2].revents)
-            pump(&s->err);
-    }
-    if (s->out.pipe_fd >= 0)
-        pump(&s->out);
-    if (s->err.pipe_fd >= 0)
-        pump(&s->err);
 }
 
 /* ---- Setup -------------------------------------------------------------------- */
@@ -908,6 +984,7 @@ static int signals_setup(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -916,9 +993,9 @@ static int signals_setup(void)
 static int claim(struct sup *s)
 {
     struct chr_local_claim c = {.pid = getpid()};
-    if (!chr_local_boot_id(s->boot_id) || !chr_local_proc_start(c.pid, &c.ticks))
+    if (!chr_local_proc_start(c.pid, &c.ticks))
         return 1;
-    memcpy(c.boot_id, s->boot_id, sizeof c.boot_id);
+    memcpy(c.boot_id, s->g->boot_id, sizeof c.boot_id);
     char line[128];
     chr_local_claim_format(&c, line, sizeof line);
     enum chr_err e = chr_local_file_create(s->dirfd, CHR_LOCAL_CLAIM_FILE, line);
@@ -929,15 +1006,18 @@ static int claim(struct sup *s)
  * directory so that the server can clean it up if we die first. */
 static void make_cgroup(struct sup *s)
 {
-    char name[256], rec[CHR_LOCAL_RECORD_MAX];
-    snprintf(name, sizeof name, "chronos-%ld-%.200s", (long)getpid(), s->spec.run_id);
-    for (char *p = name; *p; p++)
+    char rec[CHR_LOCAL_RECORD_MAX];
+    snprintf(s->cg_leaf, sizeof s->cg_leaf, "chronos-%ld-%.200s", (long)getpid(),
+             s->spec.run_id);
+    for (char *p = s->cg_leaf; *p; p++)
         if (*p == ':')
             *p = '_';
-    chr_local_cg_create(name, &s->spec.res, &s->cg);
+    chr_local_cg_create_on(s->g->cg_host, s->cg_leaf, &s->spec.res, &s->cg);
     size_t n = chr_local_cg_format(&s->cg, rec, sizeof rec);
     if (n > 0)
-        chr_local_file_write(s->dirfd, CHR_LOCAL_CGROUP_FILE, rec, n, false);
+        chr_local_file_put(s->dirfd, CHR_LOCAL_CGROUP_FILE, rec, n);
+    else
+        s->cg_leaf[0] = '\0';
 }
 
 /* Once the run is over: no member may be left, and the cgroup goes.  Its
@@ -960,56 +1040,378 @@ static void drop_cgroup(struct sup *s)
     chr_local_cg_remove(&s->cg);
 }
 
-/* Everything between the claim and the task's end. */
-static int run_claimed(struct sup *s)
+/* Everything between the claim and the fork: the spec, the user, the
+ * environment, the output files, the cgroup.  False when the run ended
+ * here (its outcome written). */
+static bool prepare(struct sup *s)
 {
     char reason[256] = "";
-    if (chr_local_spec_read(s->dirfd, &s->spec) != CHR_OK)
-        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: the run's spec is unreadable");
+    if (chr_local_spec_read(s->dirfd, &s->spec) != CHR_OK) {
+        record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: the run's spec is unreadable");
+        return false;
+    }
     if (s->spec.kill_grace_ms <= 0)
         s->spec.kill_grace_ms = CHR_LOCAL_KILL_GRACE_MS;
-    if (s->spec.has_ctr) {
-        if (!prepare_container(s, reason, sizeof reason))
-            return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
-    } else if (!resolve_user(s, reason, sizeof reason)) {
-        return record(s, CHR_LOCAL_FAILED, -1, 0, reason);
-    } else if (!build_env(s)) {
-        return record(s, CHR_LOCAL_FAILED, -1, 0, "supervisor: out of memory");
+    bool ok = true;
+    if (s->spec.has_ctr)
+        ok = prepare_container(s, reason, sizeof reason);
+    else if (!resolve_user(s, reason, sizeof reason))
+        ok = false;
+    else if (!build_env(s)) {
+        snprintf(reason, sizeof reason, "supervisor: out of memory");
+        ok = false;
     }
-    on_signals(s);
-    if (s->kill_requested)
-        return record(s, CHR_LOCAL_KILLED, -1, 0, "killed before start");
+    if (!ok) {
+        record(s, CHR_LOCAL_FAILED, -1, 0, reason);
+        return false;
+    }
+    if (s->kill_requested) {
+        record(s, CHR_LOCAL_KILLED, -1, 0, "killed before start");
+        return false;
+    }
     if (open_output(s, &s->out, CHR_LOCAL_STDOUT_FILE, s->spec.stdout_max) < 0 ||
-        open_output(s, &s->err, CHR_LOCAL_STDERR_FILE, s->spec.stderr_max) < 0)
-        return record(s, CHR_LOCAL_DROPPED, -1, 0,
-                      "never started: the supervisor cannot create the output files");
+        open_output(s, &s->err, CHR_LOCAL_STDERR_FILE, s->spec.stderr_max) < 0) {
+        record(s, CHR_LOCAL_DROPPED, -1, 0,
+               "never started: the supervisor cannot create the output files");
+        return false;
+    }
     if (s->spec.cgroup)
         make_cgroup(s);
-    if (!start_task(s, reason, sizeof reason)) {
-        if (s->pid > 0)
-            waitpid(s->pid, NULL, 0); /* it exits without exec */
-        drop_cgroup(s);
-        if (!s->kill_requested) { /* the host's failure (a full disk), not the task's */
-            char why[300];
-            snprintf(why, sizeof why, "never started: %s", reason);
-            s->pid = 0;
-            return record(s, CHR_LOCAL_DROPPED, -1, 0, why);
-        }
-        s->pid = 0; /* it never became the task */
-        return record(s, CHR_LOCAL_KILLED, -1, 0, reason);
+    return true;
+}
+
+/* A task that was never let exec: it exits (its go pipe closed without the
+ * byte), its cgroup goes, and the run ends as `state` with `why`. */
+static void end_unstarted(struct sup *s, enum chr_local_state state, const char *why)
+{
+    if (s->go_fd >= 0)
+        close(s->go_fd);
+    if (s->errp_fd >= 0)
+        close(s->errp_fd);
+    s->go_fd = s->errp_fd = -1;
+    if (s->pid > 0 && !s->leader_exited) {
+        /* Held on its go pipe, of which tasks forked after it hold copies
+         * until their exec: it is killed rather than waited out. */
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
     }
-    if (s->child_err.stage == 0)
-        notify_running(s);
-    supervise(s);
+    free_stack(s);
+    drop_cgroup(s);
+    s->pid = 0; /* it never became the task */
+    s->start_ms = INT64_MIN;
+    record(s, state, -1, 0, why);
+}
+
+/* Forks the task, which waits on its go pipe; false when the run ended here. */
+static bool fork_held(struct sup *s)
+{
+    int fd[N_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
+    char reason[256], why[300];
+    if (!fork_task(s, fd, reason, sizeof reason)) {
+        drop_cgroup(s);
+        snprintf(why, sizeof why, "never started: %s", reason);
+        record(s, CHR_LOCAL_DROPPED, -1, 0, why);
+        return false;
+    }
+    s->go_fd = fd[GO_W];
+    s->errp_fd = fd[ERR_R];
+    s->phase = P_HELD;
+    return true;
+}
+
+/* The task's pid record, written (durable with the group's syncfs). */
+static bool record_pid(struct sup *s)
+{
+    struct chr_local_pidrec p = {.pid = s->pid};
+    if (!chr_local_proc_start(s->pid, &p.ticks))
+        return false;
+    memcpy(p.boot_id, s->g->boot_id, sizeof p.boot_id);
+    /* When the task will be let exec: a reader takes a start still ahead
+     * as "not started yet". */
+    int64_t now = chr_clock_wall_ms();
+    p.start_ms = now > s->spec.not_before_ms ? now : s->spec.not_before_ms;
+    char line[128];
+    size_t n = chr_local_pidrec_format(&p, line, sizeof line);
+    return chr_local_file_put(s->dirfd, CHR_LOCAL_PID_FILE, line, n) == CHR_OK;
+}
+
+/* Makes what was written durable: one syncfs for the whole group (every
+ * record of every run, and their directories), not two fsyncs a record. */
+static bool sync_group(struct grp *g)
+{
+    if (!g->unsynced)
+        return true;
+    g->unsynced = false;
+    return g->sync_fd >= 0 && syncfs(g->sync_fd) == 0;
+}
+
+/* Durable outcomes are told ("E <run-id>"). */
+static void flush_done(struct grp *g)
+{
+    sync_group(g); /* a failure loses nothing the server reads: the records are there */
+    for (size_t i = 0; i < g->n; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase != P_DONE)
+            continue;
+        s->phase = P_GONE;
+        /* A supervisor of one run exits right after: the server reports the
+         * run at its exit, as it always did (then no process with the run's
+         * name is left, the supervisor included, and an exit status names
+         * why a run could not be claimed). */
+        if (g->n == 1)
+            continue;
+        char line[CHR_LOCAL_RUN_ID_MAX + 8];
+        int n = snprintf(line, sizeof line, "E %s\n", s->id);
+        notify_line(g, line, n);
+    }
+}
+
+/* ---- Releasing held tasks ------------------------------------------------------ */
+
+/* Lets every held task whose start has come exec (all of them first, then
+ * each one's exec is waited for: they exec side by side); a held run that
+ * was killed ends without ever exec'ing. */
+static void release_due(struct grp *g)
+{
+    int64_t now = chr_clock_wall_ms();
+    bool sent[CHR_LOCAL_GROUP_MAX] = {false};
+    for (size_t i = 0; i < g->n; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase != P_HELD)
+            continue;
+        if (s->kill_requested) {
+            end_unstarted(s, CHR_LOCAL_KILLED, "killed before start");
+            continue;
+        }
+        if (now < s->spec.not_before_ms)
+            continue;
+        s->start_ms = chr_clock_wall_ms();
+        s->released = true;
+        sent[i] = !s->leader_exited && write(s->go_fd, "g", 1) == 1; /* EPIPE: it died */
+        close(s->go_fd); /* without the byte: the child exits, never execs */
+        s->go_fd = -1;
+        s->start_mono = chr_clock_mono_ms();
+        s->phase = P_LIVE;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase != P_LIVE || s->errp_fd < 0)
+            continue;
+        ssize_t r;
+        do
+            r = read(s->errp_fd, &s->child_err, sizeof s->child_err);
+        while (r < 0 && errno == EINTR);
+        close(s->errp_fd);
+        s->errp_fd = -1;
+        if (r != (ssize_t)sizeof s->child_err)
+            memset(&s->child_err, 0, sizeof s->child_err);
+        if (!sent[i]) {
+            s->released = false;
+            end_unstarted(s, CHR_LOCAL_DROPPED,
+                          "never started: supervisor: the task's process died before its exec");
+        } else if (s->child_err.stage == 0)
+            notify_running(s);
+    }
+}
+
+/* The wall-clock instant (ms) of the next release; INT64_MAX: none held. */
+static int64_t next_release(const struct grp *g)
+{
+    int64_t at = INT64_MAX;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->runs[i].phase == P_HELD && g->runs[i].spec.not_before_ms < at)
+            at = g->runs[i].spec.not_before_ms;
+    return at;
+}
+
+/* An absolute timer on the wall clock at the next release (it follows clock
+ * steps, and ignores timer slack).  False when there is no timer: poll's
+ * timeout then, with no 50 us slack. */
+static bool arm_release(struct grp *g, int64_t at_ms)
+{
+    if (g->tfd < 0) {
+        g->tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (g->tfd < 0) {
+            prctl(PR_SET_TIMERSLACK, 1UL);
+            return false;
+        }
+    }
+    struct itimerspec it = {.it_value = chr_clock_wall_ts(at_ms)};
+    return timerfd_settime(g->tfd, TFD_TIMER_ABSTIME, &it, NULL) == 0;
+}
+
+/* ---- The loop ------------------------------------------------------------------ */
+
+/* The outcome of a run whose processes are all gone. */
+static void complete(struct sup *s)
+{
+    if (s->out.pipe_fd >= 0)
+        pump(&s->out);
+    if (s->err.pipe_fd >= 0)
+        pump(&s->err);
     stream_finish(&s->out);
     stream_finish(&s->err);
     s->oom = (s->cg.enforced & CHR_LOCAL_CG_MEM) != 0 && chr_local_cg_oom(&s->cg);
     drop_cgroup(s);
-    return record_outcome(s);
+    record_outcome(s);
+}
+
+/* Runs whose task ended: one sweep for all of them, then those with nothing
+ * left are completed. */
+static void settle_ended(struct grp *g)
+{
+    bool want[CHR_LOCAL_GROUP_MAX] = {false}, any = false;
+    for (size_t i = 0; i < g->n; i++) {
+        struct sup *s = &g->runs[i];
+        want[i] = s->phase == P_LIVE && s->leader_exited;
+        any |= want[i];
+    }
+    if (!any)
+        return;
+    sweep_runs(g, want, SIGKILL);
+    int64_t now = chr_clock_mono_ms();
+    for (size_t i = 0; i < g->n; i++)
+        if (want[i] && finished(&g->runs[i], now))
+            complete(&g->runs[i]);
+}
+
+/* How long poll may wait (ms, -1: for ever), from every live run's next
+ * deadline and the next release where no timer watches it. */
+static int poll_timeout(struct grp *g, bool timer)
+{
+    int64_t now = chr_clock_mono_ms();
+    int64_t best = -1;
+    for (size_t i = 0; i < g->n; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase != P_LIVE)
+            continue;
+        int64_t due = next_deadline(s), t;
+        if (due < 0)
+            continue;
+        t = due <= now ? 0 : due - now > 60000 ? 60000 : due - now;
+        if (s->leader_exited && t > 10) /* the last ones die without a signal to us */
+            t = now < s->end_mono + CHR_LOCAL_DRAIN_MS ? 10 : 100;
+        best = best < 0 || t < best ? t : best;
+    }
+    int64_t at = next_release(g);
+    if (at != INT64_MAX && !timer) {
+        int64_t wall = chr_clock_wall_ms();
+        int64_t t = at <= wall ? 0 : at - wall > 60000 ? 60000 : at - wall;
+        best = best < 0 || t < best ? t : best;
+    }
+    return (int)best;
+}
+
+static bool any_active(const struct grp *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->runs[i].phase == P_HELD || g->runs[i].phase == P_LIVE)
+            return true;
+    return false;
+}
+
+static void supervise(struct grp *g)
+{
+    struct pollfd p[2 + 2 * CHR_LOCAL_GROUP_MAX];
+    struct stream *st[2 + 2 * CHR_LOCAL_GROUP_MAX];
+    for (;;) {
+        reap_all(g);
+        release_due(g);
+        int64_t now = chr_clock_mono_ms();
+        for (size_t i = 0; i < g->n; i++)
+            if (g->runs[i].phase == P_LIVE)
+                on_time(&g->runs[i], now);
+        settle_ended(g);
+        flush_done(g);
+        if (!any_active(g))
+            break;
+        int64_t at = next_release(g);
+        bool timer = at != INT64_MAX && arm_release(g, at);
+        size_t n = 0;
+        p[n++] = (struct pollfd){g->sigfd, POLLIN, 0};
+        p[n++] = (struct pollfd){timer ? g->tfd : -1, POLLIN, 0};
+        for (size_t i = 0; i < g->n; i++) {
+            struct sup *s = &g->runs[i];
+            struct stream *both[2] = {&s->out, &s->err};
+            for (int k = 0; s->phase == P_LIVE && k < 2; k++)
+                if (both[k]->pipe_fd >= 0) {
+                    st[n] = both[k];
+                    p[n++] = (struct pollfd){both[k]->pipe_fd, POLLIN, 0};
+                }
+        }
+        if (poll(p, (nfds_t)n, poll_timeout(g, timer)) < 0 && errno != EINTR) {
+            /* Cannot watch: sleep a little and look again, never start early. */
+            struct timespec nap = {0, 10 * 1000000};
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if (p[0].revents)
+            on_signals(g);
+        if (p[1].revents) {
+            uint64_t ticks;
+            ssize_t r = read(g->tfd, &ticks, sizeof ticks);
+            (void)r; /* the releases read the clock themselves */
+        }
+        for (size_t i = 2; i < n; i++)
+            if (p[i].revents)
+                pump(st[i]);
+    }
+}
+
+/* ---- The group ----------------------------------------------------------------- */
+
+/* Claims, sets up and forks runs [from, to) of the group, then records
+ * their pids durably together. */
+static void start_chunk(struct grp *g, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        struct sup *s = &g->runs[i];
+        s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        s->status = s->dirfd < 0 ? 1 : claim(s);
+        if (s->status != 0) /* not ours: the server looks at it again */
+            s->phase = P_DONE;
+    }
+    on_signals(g);
+    for (size_t i = from; i < to; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase == P_NEW && prepare(s))
+            fork_held(s);
+    }
+    for (size_t i = from; i < to; i++) {
+        struct sup *s = &g->runs[i];
+        if (s->phase == P_HELD) {
+            g->unsynced = true;
+            if (!record_pid(s))
+                end_unstarted(s, CHR_LOCAL_DROPPED,
+                              "never started: supervisor: cannot record the task's pid");
+        }
+    }
+    if (!sync_group(g))
+        for (size_t i = from; i < to; i++)
+            if (g->runs[i].phase == P_HELD)
+                end_unstarted(&g->runs[i], CHR_LOCAL_DROPPED,
+                              "never started: supervisor: cannot record the task's pid");
+}
+
+/* The group is started CHR_LOCAL_GROUP_CHUNK runs at a time, each chunk's
+ * tasks let exec (when due) before the next is set up: in a burst, the
+ * first tasks of a group start after a quarter of its setup, not all of it,
+ * for a syncfs more per chunk. */
+static void start_group(struct grp *g)
+{
+    g->cg_host = chr_local_cg_host_load();
+    for (size_t from = 0; from < g->n; from += CHR_LOCAL_GROUP_CHUNK) {
+        size_t to = g->n - from > CHR_LOCAL_GROUP_CHUNK ? from + CHR_LOCAL_GROUP_CHUNK : g->n;
+        start_chunk(g, from, to);
+        release_due(g);
+        flush_done(g);
+    }
 }
 
 static void sup_free(struct sup *s)
 {
+    free_stack(s);
+    chr_free(s->sh_argv);
     chr_local_spec_free(&s->spec);
     chr_free(s->groups);
     chr_free(s->home);
@@ -1020,28 +1422,63 @@ static void sup_free(struct sup *s)
         chr_local_strv_free(s->envp);
     } else
         chr_free(s->envp);
-    int fds[] = {s->dirfd, s->sigfd, s->notify_fd, s->out.pipe_fd, s->out.file_fd,
+    int fds[] = {s->dirfd, s->go_fd, s->errp_fd, s->out.pipe_fd, s->out.file_fd,
                  s->err.pipe_fd, s->err.file_fd};
     close_fds(fds, sizeof fds / sizeof fds[0]);
 }
 
-int chr_local_run_task(const char *run_dir, int notify_fd)
+static void sup_init(struct grp *g, struct sup *s, const char *dir)
 {
-    struct sup s;
-    memset(&s, 0, sizeof s);
-    s.notify_fd = notify_fd;
-    s.start_ms = INT64_MIN;
-    s.out.pipe_fd = s.out.file_fd = s.err.pipe_fd = s.err.file_fd = -1;
+    memset(s, 0, sizeof *s);
+    s->g = g;
+    s->dir = dir;
+    const char *slash = strrchr(dir, '/');
+    s->id = slash && slash[1] ? slash + 1 : dir;
+    s->start_ms = INT64_MIN;
+    s->dirfd = s->go_fd = s->errp_fd = -1;
+    s->out.pipe_fd = s->out.file_fd = s->err.pipe_fd = s->err.file_fd = -1;
+}
+
+int chr_local_run_group(const char *const *run_dirs, size_t n, int notify_fd)
+{
+    if (n == 0 || n > CHR_LOCAL_GROUP_MAX)
+        return 1;
+    struct grp g;
+    memset(&g, 0, sizeof g);
+    g.notify_fd = notify_fd;
+    g.tfd = g.sync_fd = g.devnull = -1;
     if (notify_fd >= 0)
         fcntl(notify_fd, F_SETFD, FD_CLOEXEC);
-    s.sigfd = signals_setup();
-    s.dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int status = s.sigfd < 0 || s.dirfd < 0 ? 1 : claim(&s);
-    if (status == 0) {
-        /* Orphans of the task come to us, to be reaped and counted out. */
-        prctl(PR_SET_CHILD_SUBREAPER, 1);
-        status = run_claimed(&s);
+    g.runs = chr_calloc(n, sizeof *g.runs);
+    g.sigfd = signals_setup();
+    if (g.runs == NULL || g.sigfd < 0 || !chr_local_boot_id(g.boot_id)) {
+        chr_free(g.runs);
+        return 1;
     }
-    sup_free(&s);
+    g.n = n;
+    for (size_t i = 0; i < n; i++)
+        sup_init(&g, &g.runs[i], run_dirs[i]);
+    g.sync_fd = open(run_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    /* Orphans of the tasks come to us, to be reaped and counted out. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    start_group(&g);
+    supervise(&g);
+    flush_done(&g);
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (g.runs[i].status == 1 || (n == 1 && g.runs[i].status != 0))
+            status = g.runs[i].status;
+        sup_free(&g.runs[i]);
+    }
+    int fds[] = {g.sigfd, g.notify_fd, g.tfd, g.sync_fd, g.devnull};
+    close_fds(fds, 5);
+    chr_free(g.runs);
+    chr_free(g.cg_host);
     return status;
+}
+
+int chr_local_run_task(const char *run_dir, int notify_fd)
+{
+    return chr_local_run_group(&run_dir, 1, notify_fd);
 }

@@ -90,29 +90,28 @@ static void signal_checked(const struct proc *p, int sig)
     close(fd);
 }
 
-size_t chr_local_sweep(pid_t root, int sig)
+/* The first index of v (sorted by ppid) whose parent is `parent`. */
+static size_t first_child(const struct proc *v, size_t n, pid_t parent)
 {
-    size_t n = 0, live = 0;
-    struct proc *v = scan(&n);
-    pid_t *todo = v ? chr_malloc((n + 1) * sizeof *todo) : NULL;
-    if (todo == NULL) {
-        chr_free(v);
-        return 1; /* cannot tell: never "none left" */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].ppid < parent)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    qsort(v, n, sizeof *v, by_ppid);
-    size_t head = 0, tail = 0;
-    todo[tail++] = root;
-    while (head < tail) { /* breadth first: children sit together, sorted by parent */
+    return lo;
+}
+
+/* Breadth first from todo[0..tail): children sit together, sorted by
+ * parent.  Counts (and signals) every live process met but root. */
+static size_t walk(const struct proc *v, size_t n, pid_t root, pid_t *todo, size_t tail, int sig)
+{
+    size_t head = 0, live = 0;
+    while (head < tail) {
         pid_t parent = todo[head++];
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (v[mid].ppid < parent)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t i = lo; i < n && v[i].ppid == parent; i++) {
+        for (size_t i = first_child(v, n, parent); i < n && v[i].ppid == parent; i++) {
             if (v[i].pid == root || tail > n)
                 continue;
             todo[tail++] = v[i].pid;
@@ -123,7 +122,51 @@ size_t chr_local_sweep(pid_t root, int sig)
             }
         }
     }
+    return live;
+}
+
+size_t chr_local_sweep(pid_t root, int sig)
+{
+    size_t n = 0;
+    struct proc *v = scan(&n);
+    pid_t *todo = v ? chr_malloc((n + 1) * sizeof *todo) : NULL;
+    if (todo == NULL) {
+        chr_free(v);
+        return 1; /* cannot tell: never "none left" */
+    }
+    qsort(v, n, sizeof *v, by_ppid);
+    todo[0] = root;
+    size_t live = walk(v, n, root, todo, 1, sig);
     chr_free(todo);
     chr_free(v);
     return live;
+}
+
+void chr_local_sweep_owned(pid_t root, int (*owner)(pid_t pid, void *ctx), void *ctx,
+                           const int *sig, size_t *live, size_t n_owners)
+{
+    size_t n = 0;
+    struct proc *v = scan(&n);
+    pid_t *todo = v ? chr_malloc((n + 1) * sizeof *todo) : NULL;
+    for (size_t k = 0; k < n_owners; k++)
+        live[k] = todo == NULL; /* cannot tell: never "none left" */
+    if (todo == NULL) {
+        chr_free(v);
+        return;
+    }
+    qsort(v, n, sizeof *v, by_ppid);
+    for (size_t i = first_child(v, n, root); i < n && v[i].ppid == root; i++) {
+        int k = v[i].pid == root ? -1 : owner(v[i].pid, ctx);
+        if (k < 0 || (size_t)k >= n_owners)
+            continue;
+        if (v[i].live) {
+            live[k]++;
+            if (sig[k] != 0)
+                signal_checked(&v[i], sig[k]);
+        }
+        todo[0] = v[i].pid;
+        live[k] += walk(v, n, root, todo, 1, sig[k]);
+    }
+    chr_free(todo);
+    chr_free(v);
 }

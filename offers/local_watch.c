@@ -194,6 +194,24 @@ void chr_local_report_disk(struct chr_local *l, const char *id, struct chr_local
     pthread_mutex_unlock(&l->mu);
 }
 
+void chr_local_report_unstarted(struct chr_local *l, const char *id, bool killed,
+                                const char *reason)
+{
+    struct chr_local_qev *q = chr_calloc(1, sizeof *q);
+    if (!q)
+        return; /* the next reattach or reconcile reports it */
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->reason, sizeof q->reason, "%s", reason);
+    q->ev = (struct chr_local_event){
+        .state = killed ? CHR_LOCAL_KILLED : CHR_LOCAL_DROPPED, .run_id = q->id,
+        .start_ms = INT64_MIN, .end_ms = INT64_MIN, .exit_code = -1, .reason = q->reason,
+    };
+    pthread_mutex_lock(&l->mu);
+    *l->queue_tail = q;
+    l->queue_tail = &q->next;
+    pthread_mutex_unlock(&l->mu);
+}
+
 /* ---- The monitor ---------------------------------------------------------- */
 
 static void emit(struct chr_local *l, struct chr_local_event *ev)
@@ -245,24 +263,91 @@ static void set_running(struct chr_local *l, struct chr_local_run *r, pid_t pid,
         emit_state(l, r, CHR_LOCAL_RUNNING, false);
 }
 
-static void on_notify(struct chr_local *l, struct chr_local_run *r)
+static void on_supervisor_exit(struct chr_local *l, struct chr_local_run *r,
+                               struct chr_local_run **dead);
+
+/* One line of a supervisor: "R <pid> <start_ms> <id>" (the task exec'd) or
+ * "E <id>" (the run's outcome is durable, or the run is not that
+ * supervisor's: look at its directory).  Lines about runs no longer tracked
+ * are ignored. */
+static void notify_line(struct chr_local *l, char *line, struct chr_local_run **dead)
 {
-    char buf[256];
+    long pid = 0;
+    long long start = 0;
+    char id[CHR_LOCAL_RUN_ID_MAX + 1];
+    bool running = sscanf(line, "R %ld %lld %255s", &pid, &start, id) == 3 && pid > 0;
+    bool ended = !running && sscanf(line, "E %255s", id) == 1;
+    if (!running && !ended)
+        return;
+    pthread_mutex_lock(&l->mu);
+    struct chr_local_run *r = chr_local_find(l, id);
+    bool live = r != NULL && !r->dead && r->sup_fd >= 0;
+    pthread_mutex_unlock(&l->mu);
+    if (!live) /* only this thread frees runs and closes sup_fd */
+        return;
+    if (running)
+        set_running(l, r, (pid_t)pid, start);
+    else
+        on_supervisor_exit(l, r, dead);
+}
+
+/* The pipe ended: the supervisor is exiting (or died).  Its runs may all be
+ * over already (each told by an "E" line, their pidfds closed): the group
+ * reaps it, once it has exited, so that no zombie is left. */
+static void group_close(struct chr_local *l, struct chr_local_group *g)
+{
+    if (g->fd >= 0) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, g->fd, NULL);
+        close(g->fd);
+        g->fd = -1;
+    }
+    if (!g->reaping && g->pidfd >= 0) {
+        /* Readable once it has exited: reaped after its runs' own pidfds
+         * are looked at (they read its exit status). */
+        g->reaping = g->fresh = true;
+        watch_add(l, g->pidfd, &g->w);
+        return;
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (g->pidfd >= 0 &&
+        waitid((idtype_t)P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0)
+        return; /* not yet exited: readable again when it has */
+    if (g->pidfd >= 0) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
+        close(g->pidfd);
+    }
+    struct chr_local_group **p = &l->groups;
+    while (*p != g)
+        p = &(*p)->next;
+    *p = g->next;
+    chr_free(g);
+}
+
+static void on_notify(struct chr_local *l, struct chr_local_group *g, struct chr_local_run **dead)
+{
     for (;;) {
-        ssize_t n = read(r->notify_fd, buf, sizeof buf - 1);
+        ssize_t n = read(g->fd, g->buf + g->len, sizeof g->buf - 1 - g->len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return; /* EAGAIN */
         if (n == 0) {
-            watch_close(l, &r->notify_fd);
+            group_close(l, g);
             return;
         }
-        buf[n] = '\0';
-        long pid = 0;
-        long long start = 0;
-        if (sscanf(buf, "R %ld %lld", &pid, &start) == 2 && pid > 0)
-            set_running(l, r, (pid_t)pid, start);
+        g->len += (size_t)n;
+        g->buf[g->len] = '\0';
+        char *p = g->buf, *nl;
+        while ((nl = strchr(p, '\n')) != NULL) {
+            *nl = '\0';
+            notify_line(l, p, dead);
+            p = nl + 1;
+        }
+        g->len -= (size_t)(p - g->buf);
+        memmove(g->buf, p, g->len);
+        if (g->len == sizeof g->buf - 1)
+            g->len = 0; /* no line is this long: drop it */
     }
 }
 
@@ -270,7 +355,6 @@ static void on_notify(struct chr_local *l, struct chr_local_run *r)
 static void finish(struct chr_local *l, struct chr_local_run *r, struct chr_local_event *ev,
                    struct chr_local_run **dead)
 {
-    watch_close(l, &r->notify_fd);
     watch_close(l, &r->sup_fd);
     pthread_mutex_lock(&l->mu);
     chr_local_unlink_run(l, r);
@@ -283,6 +367,10 @@ static void finish(struct chr_local *l, struct chr_local_run *r, struct chr_loca
     }
     if (r->poll_pid) {
         r->poll_pid = false;
+        l->n_polling--;
+    }
+    if (r->poll_exit) {
+        r->poll_exit = false;
         l->n_polling--;
     }
     r->dead = true;
@@ -308,6 +396,10 @@ static void switch_supervisor(struct chr_local *l, struct chr_local_run *r,
         r->poll_pid = true; /* that supervisor has no notify pipe to us */
         l->n_polling++;
     }
+    if (!r->poll_exit) { /* nor tells us of the run's end while it has others */
+        r->poll_exit = true;
+        l->n_polling++;
+    }
     pthread_mutex_unlock(&l->mu);
     watch_add(l, r->sup_fd, &r->w_sup);
     if (started)
@@ -322,8 +414,6 @@ static void on_supervisor_exit(struct chr_local *l, struct chr_local_run *r,
     int status = -1;
     if (waitid((idtype_t)P_PIDFD, (id_t)r->sup_fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
         status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-    if (r->notify_fd >= 0)
-        on_notify(l, r);
     watch_close(l, &r->sup_fd);
     struct chr_local_assess a;
     /* Unclaimed: ours died before claiming (and the run is abandoned now). */
@@ -340,11 +430,15 @@ static void on_supervisor_exit(struct chr_local *l, struct chr_local_run *r,
 }
 
 /* Runs re-attached before their task was let exec (no pid record yet, or
- * its start still ahead): look again. */
-static void poll_pids(struct chr_local *l)
+ * its start still ahead): look again.  And runs with no notify pipe (their
+ * supervisor, alive, may have other runs): look for their exit record,
+ * CHR_LOCAL_EXIT_POLL_MAX of them every CHR_LOCAL_EXIT_POLL_MS. */
+static void poll_pids(struct chr_local *l, struct chr_local_run **dead)
 {
-    struct chr_local_run *found[64];
-    size_t n = 0;
+    struct chr_local_run *found[64], *ended[CHR_LOCAL_EXIT_POLL_MAX];
+    size_t n = 0, n_ended = 0;
+    int64_t now = chr_clock_mono_ms();
+    bool exits = now - l->exit_poll_mono >= CHR_LOCAL_EXIT_POLL_MS;
     pthread_mutex_lock(&l->mu);
     size_t pos = 0;
     uint64_t v;
@@ -352,6 +446,21 @@ static void poll_pids(struct chr_local *l)
         struct chr_local_run *r = (struct chr_local_run *)(uintptr_t)v;
         if (r->poll_pid)
             found[n++] = r;
+    }
+    if (exits) {
+        l->exit_poll_mono = now;
+        pos = l->exit_poll_pos;
+        size_t seen = 0;
+        while (n_ended < CHR_LOCAL_EXIT_POLL_MAX && seen++ < l->runs.len + 1) {
+            if (!chr_strmap_next(&l->runs, &pos, NULL, &v)) {
+                pos = 0;
+                continue;
+            }
+            struct chr_local_run *r = (struct chr_local_run *)(uintptr_t)v;
+            if (r->poll_exit && r->sup_fd >= 0)
+                ended[n_ended++] = r;
+        }
+        l->exit_poll_pos = pos;
     }
     pthread_mutex_unlock(&l->mu);
     /* Only this thread frees runs: the pointers stay valid. */
@@ -364,11 +473,32 @@ static void poll_pids(struct chr_local *l)
         if (fd >= 0)
             close(fd);
     }
+    for (size_t i = 0; i < n_ended; i++) {
+        struct chr_local_run *r = ended[i];
+        int fd = openat(l->runs_fd, r->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool done = fd >= 0 && faccessat(fd, CHR_LOCAL_EXIT_FILE, F_OK, 0) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (done && !r->dead && r->sup_fd >= 0)
+            on_supervisor_exit(l, r, dead);
+    }
 }
 
-/* Registers new runs and reports the states asked for. */
+/* Registers new runs (and supervisors' notify pipes) and reports the
+ * states asked for. */
 static void take_pending(struct chr_local *l)
 {
+    pthread_mutex_lock(&l->mu);
+    struct chr_local_group *g = l->new_groups;
+    l->new_groups = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (g) {
+        struct chr_local_group *next = g->next;
+        g->next = l->groups;
+        l->groups = g;
+        watch_add(l, g->fd, &g->w);
+        g = next;
+    }
     for (;;) {
         pthread_mutex_lock(&l->mu);
         struct chr_local_run *r = l->pending;
@@ -385,11 +515,8 @@ static void take_pending(struct chr_local *l)
         pthread_mutex_unlock(&l->mu);
         if (!r)
             return;
-        if (add) {
+        if (add)
             watch_add(l, r->sup_fd, &r->w_sup);
-            if (r->notify_fd >= 0)
-                watch_add(l, r->notify_fd, &r->w_notify);
-        }
         if (announce)
             emit_state(l, r, r->state, reattached);
     }
@@ -419,11 +546,7 @@ static void drain_wake(struct chr_local *l)
 
 static void on_ready(struct chr_local *l, struct chr_local_watch *w, struct chr_local_run **dead)
 {
-    if (w->kind == CHR_LOCAL_W_WAKE || w->run->dead)
-        return; /* the wake-up was read before the pending work was taken */
-    if (w->kind == CHR_LOCAL_W_NOTIFY && w->run->notify_fd >= 0)
-        on_notify(l, w->run);
-    else if (w->kind == CHR_LOCAL_W_SUP && w->run->sup_fd >= 0)
+    if (w->kind == CHR_LOCAL_W_SUP && !w->run->dead && w->run->sup_fd >= 0)
         on_supervisor_exit(l, w->run, dead);
 }
 
@@ -448,10 +571,30 @@ void *chr_local_monitor_main(void *arg)
                 drain_wake(l);
         take_pending(l);
         take_queue(l);
+        /* The notify pipes first: a supervisor writes its last lines before
+         * it exits, so a run is RUNNING before it ends.  A group's watch is
+         * freed at the pipe's end: none is met twice in one batch. */
+        for (int i = 0; i < n; i++) {
+            struct chr_local_watch *w = evs[i].data.ptr;
+            if (w->kind == CHR_LOCAL_W_NOTIFY && w->group->fd >= 0)
+                on_notify(l, w->group, &dead);
+        }
         for (int i = 0; i < n; i++)
             on_ready(l, evs[i].data.ptr, &dead);
+        /* Supervisors that exited, once their runs have read their status.
+         * A group whose pipe ended in this batch is only now watched by its
+         * pidfd: it is not in this batch's events. */
+        for (int i = 0; i < n; i++) {
+            struct chr_local_watch *w = evs[i].data.ptr;
+            if (w->kind != CHR_LOCAL_W_NOTIFY || w->group->fd >= 0)
+                continue;
+            if (w->group->fresh) /* watched from this batch on: next time */
+                w->group->fresh = false;
+            else
+                group_close(l, w->group);
+        }
         if (polling)
-            poll_pids(l);
+            poll_pids(l, &dead);
         while (dead) {
             struct chr_local_run *next = dead->dead_next;
             chr_free(dead);

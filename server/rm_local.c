@@ -156,6 +156,8 @@ static void local_revive(struct chr_rm *rm)
 static void local_actions_done(struct chr_rm *rm)
 {
     struct rm_local *r = rl(rm);
+    /* The step's launches: one supervisor for them all. */
+    chr_local_flush(r->local);
     if (!r->offer_used)
         return;
     r->offer_used = false;
@@ -280,7 +282,13 @@ enum chr_err chr_rm_local_create(const struct chr_rm_local_config *cfg, struct c
                            .containers = cfg->runtime != CHR_LOCAL_RUNTIME_NONE,
                            .suppressed = true};
     pthread_mutex_init(&r->mu, NULL);
+    /* One supervisor for a step's launches only where each run gets a
+     * cgroup: an orphan that left its task's process group is told apart by
+     * its cgroup; without one, each run keeps a supervisor of its own. */
+    char cg[256];
+    chr_local_cgroup_describe(cg, sizeof cg);
     struct chr_local_config lc = {
+        .group_launches = !cfg->cgroups_off && strcmp(cg, "none") != 0,
         .runs_dir = cfg->runs_dir, .runtime = cfg->runtime, .chronos_bin = cfg->chronos_bin, .hostname = NULL,
         .total = cfg->resources, .kill_grace_ms = 0, .keep_done_per_job = -1,
         .on_event = on_local_event, .ctx = r,

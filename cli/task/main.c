@@ -1,12 +1,13 @@
 /*
- * task/main.c - `chronos-run-task`: the supervisor of one local run, alone in
- * a small binary.  The server starts one per run (offers/local.h); the full
+ * task/main.c - `chronos-run-task`: the supervisor of local runs, alone in a
+ * small binary.  The server starts one per group of runs launched in one
+ * step (offers/local.h); the full
  * `chronos` binary would also do (`chronos run-task`), but it maps some forty
  * shared libraries (TLS, HTTP, ZooKeeper) that a supervisor never calls, and
  * loading them was most of a launch's cost.  This one links the C library
  * and jansson (a container run's spec) only.  It takes the same arguments:
  * `chronos-run-task run-task
- * [--notify-fd N] RUN_DIR` (the server's form) or without `run-task`.
+ * [--notify-fd N] RUN_DIR...` (the server's form) or without `run-task`.
  */
 #include <string.h>
 

@@ -220,9 +220,10 @@ static int count_lines(const char *path)
 
 /* ---- The fixture ---------------------------------------------------------- */
 
-static void make_instance(struct fixture *f)
+static void make_instance_grouped(struct fixture *f, bool grouped)
 {
     struct chr_local_config cfg = {
+        .group_launches = grouped,
         .runs_dir = f->runs,
         .chronos_bin = supervisor_bin,
         .hostname = "testhost",
@@ -237,6 +238,11 @@ static void make_instance(struct fixture *f)
     enum chr_err e = chr_local_create(&cfg, &f->l, &err);
     if (e != CHR_OK)
         fail_msg("chr_local_create: %s", err.message);
+}
+
+static void make_instance(struct fixture *f)
+{
+    make_instance_grouped(f, false);
 }
 
 static int setup(void **state)
@@ -1288,6 +1294,162 @@ static void test_supervisor_killed_is_lost(void **state)
     assert_group_gone(run.pid);
 }
 
+/* ---- Tests: a group of runs under one supervisor ------------------------------ */
+
+/* The claim's supervisor pid of run `id`. */
+static pid_t claim_pid(struct fixture *f, const char *id)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", f->runs, id);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    struct chr_local_claim c;
+    memset(&c, 0, sizeof c);
+    if (dfd < 0 || chr_local_claim_read(dfd, &c) != CHR_OK)
+        fail_msg("no claim in %s", dir);
+    close(dfd);
+    return c.pid;
+}
+
+/* Launches held for a flush run under one supervisor; each run keeps its
+ * own output, exit status and outcome. */
+static void test_group_one_supervisor(void **state)
+{
+    struct fixture *f = *state;
+    chr_local_destroy(f->l);
+    make_instance_grouped(f, true);
+    const char *ids[] = {"g1", "g2", "g3"};
+    const char *cmds[] = {"echo one", "echo two >&2; exit 3", "echo three"};
+    for (int i = 0; i < 3; i++) {
+        struct chr_local_task t = shell_task(ids[i], cmds[i]);
+        t.res.cpus = 0.1;
+        launch_ok(f, &t);
+    }
+    usleep(100 * 1000);
+    assert_int_equal(count_events(f, "g1"), 0); /* held until the flush */
+    chr_local_flush(f->l);
+    struct rec r1 = wait_event(f, "g1", 0), r2 = wait_event(f, "g2", 0),
+               r3 = wait_event(f, "g3", 0);
+    assert_int_equal(r1.state, CHR_LOCAL_FINISHED);
+    assert_int_equal(r2.state, CHR_LOCAL_FAILED);
+    assert_int_equal(r2.exit_code, 3);
+    assert_int_equal(r3.state, CHR_LOCAL_FINISHED);
+    pid_t sup = claim_pid(f, "g1");
+    assert_true(sup == claim_pid(f, "g2") && sup == claim_pid(f, "g3"));
+    /* Its runs were all told by their "E" lines: the supervisor is still
+     * reaped (by the group's watch), no zombie is left. */
+    int64_t deadline = test_mono_ms() + WAIT_MS;
+    while (kill(sup, 0) == 0 && test_mono_ms() < deadline)
+        usleep(2000);
+    assert_int_equal(kill(sup, 0), -1);
+    char *o1 = run_file(f, "g1", "stdout", NULL), *e2 = run_file(f, "g2", "stderr", NULL),
+         *o3 = run_file(f, "g3", "stdout", NULL);
+    assert_string_equal(o1, "one\n");
+    assert_string_equal(e2, "two\n");
+    assert_string_equal(o3, "three\n");
+    chr_free(o1);
+    chr_free(e2);
+    chr_free(o3);
+    struct chr_local_offer o;
+    chr_local_offer(f->l, &o);
+    assert_true(o.free.cpus == 4);
+}
+
+/* Three sleeping runs of one group: `n` of them are started. */
+static void launch_sleepers(struct fixture *f, const char *go, int n)
+{
+    char cmd[512], id[16];
+    snprintf(cmd, sizeof cmd, "sleep 100 & while [ ! -e %s ]; do sleep 0.01; done; echo done", go);
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "s%d", i);
+        struct chr_local_task t = shell_task(id, cmd);
+        t.res.cpus = 0.1;
+        launch_ok(f, &t);
+    }
+    chr_local_flush(f->l);
+}
+
+/* A kill reaches only the run it names, not the others of its supervisor. */
+static void test_group_kill_one(void **state)
+{
+    struct fixture *f = *state;
+    char go[128];
+    snprintf(go, sizeof go, "%s/go", f->dir);
+    chr_local_destroy(f->l);
+    make_instance_grouped(f, true);
+    launch_sleepers(f, go, 3);
+    struct rec s0 = wait_event(f, "s0", CHR_LOCAL_RUNNING);
+    struct rec s1 = wait_event(f, "s1", CHR_LOCAL_RUNNING);
+    struct rec s2 = wait_event(f, "s2", CHR_LOCAL_RUNNING);
+    assert_int_equal(chr_local_kill(f->l, "s1"), CHR_OK);
+    struct rec k = wait_event(f, "s1", 0);
+    assert_int_equal(k.state, CHR_LOCAL_KILLED);
+    assert_string_equal(k.reason, "killed");
+    assert_group_gone(s1.pid);
+    assert_int_equal(kill(s0.pid, 0), 0);
+    assert_int_equal(kill(s2.pid, 0), 0);
+    touch(go);
+    assert_int_equal(wait_event(f, "s0", 0).state, CHR_LOCAL_FINISHED);
+    assert_int_equal(wait_event(f, "s2", 0).state, CHR_LOCAL_FINISHED);
+    assert_group_gone(s0.pid); /* its "sleep 100" too, once the run ended */
+}
+
+/* A group supervisor killed with kill -9: each of its runs ends as the run
+ * of a killed supervisor of one run does (LOST, nothing of it left). */
+static void test_group_supervisor_killed(void **state)
+{
+    struct fixture *f = *state;
+    char go[128];
+    snprintf(go, sizeof go, "%s/go", f->dir);
+    chr_local_destroy(f->l);
+    make_instance_grouped(f, true);
+    launch_sleepers(f, go, 3);
+    pid_t pgid[3];
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        pgid[i] = wait_event(f, id, CHR_LOCAL_RUNNING).pid;
+    }
+    assert_int_equal(kill(claim_pid(f, "s0"), SIGKILL), 0);
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        struct rec fin = wait_event(f, id, 0);
+        assert_int_equal(fin.state, CHR_LOCAL_LOST);
+        assert_string_equal(fin.reason, "the supervisor died without recording an outcome");
+        assert_int_equal(fin.pid, pgid[i]);
+        assert_group_gone(pgid[i]);
+    }
+}
+
+/* After a restart the server has no pipe from a group's supervisor, which
+ * lives on with its other runs: a run that ends is found by its record. */
+static void test_group_reattach_one_ends(void **state)
+{
+    struct fixture *f = *state;
+    char go[128], cmd[512];
+    snprintf(go, sizeof go, "%s/go", f->dir);
+    chr_local_destroy(f->l);
+    make_instance_grouped(f, true);
+    snprintf(cmd, sizeof cmd, "while [ ! -e %s ]; do sleep 0.01; done", go);
+    struct chr_local_task quick = shell_task("q", cmd), slow = shell_task("w", "sleep 100");
+    launch_ok(f, &quick);
+    launch_ok(f, &slow);
+    chr_local_flush(f->l);
+    wait_event(f, "q", CHR_LOCAL_RUNNING);
+    struct rec w = wait_event(f, "w", CHR_LOCAL_RUNNING);
+    chr_local_destroy(f->l);
+    f->l = NULL;
+    f->n = 0;
+    make_instance(f);
+    assert_int_equal(chr_local_reattach(f->l, NULL), CHR_OK);
+    assert_true(wait_event(f, "q", CHR_LOCAL_RUNNING).reattached);
+    touch(go);
+    assert_int_equal(wait_event(f, "q", 0).state, CHR_LOCAL_FINISHED);
+    assert_int_equal(kill(w.pid, 0), 0); /* the other run goes on */
+    assert_int_equal(chr_local_kill(f->l, "w"), CHR_OK);
+    assert_int_equal(wait_event(f, "w", 0).state, CHR_LOCAL_KILLED);
+}
+
 /* ---- Tests: users, resources, bad input ------------------------------------- */
 
 static void test_run_as_user(void **state)
@@ -1437,7 +1599,11 @@ static int supervisor_main(int argc, char **argv)
         fd = (int)strtol(argv[2], NULL, 10);
         i = 3;
     }
-    return i < argc ? chr_local_run_task(argv[i], fd) : 2;
+    if (i >= argc)
+        return 2;
+    if (argc - i == 1)
+        return chr_local_run_task(argv[i], fd);
+    return chr_local_run_group((const char *const *)(argv + i), (size_t)(argc - i), fd);
 }
 
 int main(int argc, char **argv)
@@ -1486,6 +1652,10 @@ int main(int argc, char **argv)
         TC(test_reconcile),
         TC(test_launch_from_event_handler),
         TC(test_supervisor_killed_is_lost),
+        TC(test_group_one_supervisor),
+        TC(test_group_kill_one),
+        TC(test_group_supervisor_killed),
+        TC(test_group_reattach_one_ends),
         TC(test_run_as_user),
         TC(test_resources_and_bad_tasks),
         TC(test_launch_alloc_failures),
