@@ -53,6 +53,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -387,6 +388,61 @@ static bool prepare_container(struct sup *s, char *reason, size_t cap)
 
 /* ---- The child ------------------------------------------------------------ */
 
+/*
+ * The task's process shares the supervisor's memory until its exec (clone
+ * with CLONE_VM), errno included: glibc's errno lives in the thread's
+ * storage, which the child reaches through the same thread pointer.  A
+ * failed call of the child (each miss of exec's PATH search, a chdir to a
+ * home that does not exist) would write the supervisor's errno while the
+ * supervisor runs, between one of its own failed calls and its reading of
+ * errno (an EAGAIN read as ENOENT: a pipe taken for broken).  So the child
+ * makes its system calls raw: they return -errno and write no memory.
+ * Where this file has no raw calls for the machine, the child is a copy
+ * (fork's memory, not shared) and the libc calls are safe.
+ */
+#if defined(__x86_64__)
+#define CHILD_CLONE (CLONE_VM | SIGCHLD)
+static long raw(long n, long a, long b, long c, long d)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+#define CHILD_CLONE (CLONE_VM | SIGCHLD)
+static long raw(long n, long a, long b, long c, long d)
+{
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    return x0;
+}
+#else
+#define CHILD_CLONE SIGCHLD
+static long raw(long n, long a, long b, long c, long d)
+{
+    long r = syscall(n, a, b, c, d);
+    return r < 0 ? -errno : r;
+}
+#endif
+#define RAW1(n, a) raw((n), (long)(a), 0, 0, 0)
+#define RAW2(n, a, b) raw((n), (long)(a), (long)(b), 0, 0)
+#define RAW3(n, a, b, c) raw((n), (long)(a), (long)(b), (long)(c), 0)
+#define RAW4(n, a, b, c, d) raw((n), (long)(a), (long)(b), (long)(c), (long)(d))
+
+/* dup2 in the child (dup3 refuses equal descriptors; dup2 leaves them). */
+static long child_dup2(int from, int to)
+{
+    return from == to ? to : RAW3(SYS_dup3, from, to, 0);
+}
+
 static const char *env_path(char *const *envp)
 {
     for (size_t i = 0; envp[i]; i++)
@@ -399,9 +455,9 @@ static const char *env_path(char *const *envp)
  * execvp does: run it with /bin/sh.  Returns errno. */
 static int exec_file(const char *path, char *const *argv, char *const *envp, char **sh)
 {
-    execve(path, argv, envp);
-    if (errno != ENOEXEC)
-        return errno;
+    long e = -RAW3(SYS_execve, path, argv, envp);
+    if (e != ENOEXEC)
+        return (int)e;
     size_t n = 0;
     while (argv[n])
         n++;
@@ -413,7 +469,7 @@ static int exec_file(const char *path, char *const *argv, char *const *envp, cha
     sh[1] = (char *)path;
     for (size_t i = 1; i < n; i++)
         sh[i + 1] = argv[i];
-    execve("/bin/sh", sh, envp);
+    RAW3(SYS_execve, "/bin/sh", sh, envp);
     return ENOEXEC;
 }
 
@@ -450,8 +506,7 @@ static int exec_search(char *const *argv, char *const *envp, char **sh)
 static void child_fail(int fd, int stage, int err)
 {
     struct child_error ce = {stage, err};
-    ssize_t w = write(fd, &ce, sizeof ce);
-    (void)w;
+    RAW3(SYS_write, fd, &ce, sizeof ce);
     _exit(stage == STAGE_EXEC && err == ENOENT ? 127 : 126);
 }
 
@@ -465,47 +520,55 @@ static void child_run(const struct sup *s, pid_t parent, const int *fd)
 {
     /* The parent's ends: with our copy of the go pipe's write end open, a
      * parent that gives up would leave us waiting forever. */
-    close(fd[GO_W]);
-    close(fd[ERR_R]);
-    close(fd[OUT_R]);
-    close(fd[ERROUT_R]);
+    RAW1(SYS_close, fd[GO_W]);
+    RAW1(SYS_close, fd[ERR_R]);
+    RAW1(SYS_close, fd[OUT_R]);
+    RAW1(SYS_close, fd[ERROUT_R]);
     /* We hold copies of the go pipes of tasks forked before us (closed at
      * exec): if the supervisor dies, we die too, not wait on them. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
+    RAW2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (RAW1(SYS_getppid, 0) != parent)
         _exit(126);
-    setpgid(0, 0);
-    if (dup2(fd[DEVNULL], 0) < 0 || dup2(fd[OUT_W], 1) < 0 || dup2(fd[ERROUT_W], 2) < 0)
+    RAW2(SYS_setpgid, 0, 0);
+    if (child_dup2(fd[DEVNULL], 0) < 0 || child_dup2(fd[OUT_W], 1) < 0 ||
+        child_dup2(fd[ERROUT_W], 2) < 0)
         _exit(126);
     int err_fd = fd[ERR_W];
     char c;
-    ssize_t r;
+    long r;
     do
-        r = read(fd[GO_R], &c, 1);
-    while (r < 0 && errno == EINTR);
+        r = RAW3(SYS_read, fd[GO_R], &c, 1);
+    while (r == -EINTR);
     if (r != 1)
         _exit(126); /* the pid could not be recorded: never exec */
-    if (s->switch_user && (setgroups((size_t)s->n_groups, s->groups) != 0 ||
-                           setgid(s->gid) != 0 || setuid(s->uid) != 0))
-        child_fail(err_fd, STAGE_USER, errno);
+    if (s->switch_user) {
+        long e = RAW2(SYS_setgroups, s->n_groups, s->groups);
+        if (e == 0)
+            e = RAW1(SYS_setgid, s->gid);
+        if (e == 0)
+            e = RAW1(SYS_setuid, s->uid);
+        if (e != 0)
+            child_fail(err_fd, STAGE_USER, (int)-e);
+    }
     /* After the credentials change, which clears it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
+    RAW2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (RAW1(SYS_getppid, 0) != parent)
         _exit(126);
-    if (chdir(s->home) != 0 && chdir("/") != 0)
+    if (RAW1(SYS_chdir, s->home) != 0 && RAW1(SYS_chdir, "/") != 0)
         _exit(126);
-    /* Only the signals that can be reset: a failed call would write errno,
-     * which is the supervisor's (the same memory and thread pointer) until
-     * the exec; what exec's PATH search writes there is harmless, as the
-     * supervisor reads errno only right after a call of its own fails, and
-     * its calls that can fail while tasks start (a pipe read, a file
-     * create) are judged by their result first. */
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
-            signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Every signal to its default, none blocked: the kernel's sigaction
+     * (handler, flags, restorer, mask) and 8-byte sets. */
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void *restorer;
+        unsigned long mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            RAW4(SYS_rt_sigaction, sig, &dfl, 0, 8);
+    unsigned long none = 0;
+    RAW4(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, 8);
     child_fail(err_fd, STAGE_EXEC,
                exec_search(s->ctr_argv ? s->ctr_argv : s->spec.argv, s->envp, s->sh_argv));
 }
@@ -565,7 +628,7 @@ static bool fork_task(struct sup *s, int *fd, char *reason, size_t cap)
     /* Its own descriptor table (no CLONE_FILES) and signal handlers; our
      * memory until its exec, where it allocates nothing and only makes
      * system calls. */
-    s->pid = clone(child_main, (char *)s->stack + CHR_LOCAL_TASK_STACK, CLONE_VM | SIGCHLD, s);
+    s->pid = clone(child_main, (char *)s->stack + CHR_LOCAL_TASK_STACK, CHILD_CLONE, s);
     int child_ends[] = {fd[GO_R], fd[ERR_W], fd[OUT_W], fd[ERROUT_W], fd[DEVNULL]};
     close_fds(child_ends, 5);
     if (s->pid < 0) {
