@@ -428,6 +428,7 @@ static void ck_start(struct local_store *st, uint64_t *ck_min_size)
     if (e == CHR_OK) {
         job->seq = st->seq;
         job->covers = covers;
+        job->cold = st->ix.cold;
         if (st->wal_first != st->seq + 1) /* else the current file is already empty */
             e = lwal_create(st, st->seq + 1);
     }

@@ -27,15 +27,34 @@ struct lblob *lblob_new(const char *path, size_t path_len, const void *data, siz
     struct lblob *b = chr_malloc(size);
     if (b == NULL)
         return NULL;
+    CHR_ASSERT(path_len < CHR_STORE_PATH_MAX);
     atomic_init(&b->refs, 1);
     b->version = version;
-    b->path_len = (uint32_t)path_len;
+    b->path_len = (uint16_t)path_len;
     b->data_len = (uint32_t)data_len;
+    b->cold_hi = 0, b->cold_lo = 0, b->cold_crc = 0;
     memcpy(b->bytes, path, path_len);
     b->bytes[path_len] = '\0';
     if (data_len > 0)
         memcpy(b->bytes + path_len + 1, data, data_len);
     b->bytes[path_len + 1 + data_len] = '\0';
+    return b;
+}
+
+struct lblob *lblob_new_cold(const char *path, size_t path_len, uint64_t off, size_t data_len,
+                             uint32_t crc, int32_t version)
+{
+    CHR_ASSERT(path_len < CHR_STORE_PATH_MAX && off > 0 && off >> 48 == 0);
+    struct lblob *b = chr_malloc(sizeof(struct lblob) + path_len + 1);
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->version = version;
+    b->path_len = (uint16_t)path_len;
+    b->data_len = (uint32_t)data_len;
+    b->cold_hi = (uint16_t)(off >> 32), b->cold_lo = (uint32_t)off, b->cold_crc = crc;
+    memcpy(b->bytes, path, path_len);
+    b->bytes[path_len] = '\0';
     return b;
 }
 
@@ -86,6 +105,7 @@ void lindex_free(struct lindex *ix)
         }
     }
     chr_free(ix->slots);
+    lcold_free(ix->cold); /* after the blobs that point into it */
     memset(ix, 0, sizeof *ix);
 }
 
