@@ -44,6 +44,7 @@ struct lcold {
     unsigned char *win; /* the window of sequential reads (allocated at first use) */
     uint64_t win_off;
     size_t win_len;
+    uint64_t fills; /* windows read (tests: a run reads each byte about once) */
 };
 
 enum chr_err lcold_create(int fd, const void *map, size_t len, struct lcold **out)
@@ -116,7 +117,10 @@ static enum chr_err read_at(int fd, void *dst, size_t n, uint64_t off)
     return CHR_OK;
 }
 
-/* Through the window: [off, off + n) within it, else a new window from off. */
+/* Through the window: [off, off + n) within it, else a new window.  A run
+ * may go either way through the file: a directory's children are listed
+ * newest first, so a checkpoint of a tree loaded from a snapshot reads
+ * that snapshot's nodes backwards, and the next checkpoint's forwards. */
 static enum chr_err read_seq(struct lcold *c, void *dst, size_t n, uint64_t off)
 {
     if (n > COLD_WINDOW)
@@ -124,20 +128,32 @@ static enum chr_err read_seq(struct lcold *c, void *dst, size_t n, uint64_t off)
     if (c->win == NULL && (c->win = chr_malloc(COLD_WINDOW)) == NULL)
         return CHR_ENOMEM;
     if (off < c->win_off || off + n > c->win_off + c->win_len) {
+        uint64_t start = off;
+        if (c->win_len > 0 && off < c->win_off) /* backwards: the window ends here */
+            start = off + n > COLD_WINDOW ? off + n - COLD_WINDOW : 0;
         c->win_len = 0;
         ssize_t r;
         do
-            r = pread(c->fd, c->win, COLD_WINDOW, (off_t)off);
+            r = pread(c->fd, c->win, COLD_WINDOW, (off_t)start);
         while (r < 0 && errno == EINTR);
         if (r < 0)
             return CHR_EIO;
-        c->win_off = off;
+        c->fills++;
+        c->win_off = start;
         c->win_len = (size_t)r;
-        if (c->win_len < n)
+        if (off + n > start + c->win_len)
             return CHR_EDAMAGED;
     }
     memcpy(dst, c->win + (off - c->win_off), n);
     return CHR_OK;
+}
+
+uint64_t lcold_window_fills(struct lcold *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->fills;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 static enum chr_err cold_bytes(struct lcold *c, const struct lblob *b, void *dst, bool seq)

@@ -146,6 +146,8 @@ enum chr_err lcold_read(struct lcold *c, const struct lblob *b, void *dst, bool 
 /* The end of a run of sequential reads: the window's bytes and memory go
  * (a later run reads the file again). */
 void lcold_seq_end(struct lcold *c);
+/* Windows read so far (tests). */
+uint64_t lcold_window_fills(struct lcold *c);
 void lblob_ref(struct lblob *b);
 void lblob_unref(struct lblob *b); /* frees at zero; NULL allowed */
 
