@@ -173,7 +173,13 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
 {
     const char *path = lblob_path(blob);
     size_t plen = chr_store_parent_len(path, blob->path_len);
-    struct lnode *parent = lindex_find(ix, path, plen, chr_str_hash(path, plen));
+    /* Siblings come in runs (a snapshot lists a directory's children
+     * together, a batch creates a shard's nodes together): the last parent
+     * first, before a lookup (a cache miss or two in a table of millions). */
+    struct lnode *parent = ix->last_parent;
+    if (parent == NULL || parent->blob->path_len != plen ||
+        memcmp(lblob_path(parent->blob), path, plen) != 0)
+        parent = lindex_find(ix, path, plen, chr_str_hash(path, plen));
     if (parent == NULL || spare == NULL || *spare == NULL ||
         lindex_find(ix, path, blob->path_len, hash) != NULL)
         return CHR_EIO;
@@ -182,6 +188,7 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
     memset(n, 0, sizeof *n);
     n->blob = blob;
     n->hash = (uint32_t)hash;
+    ix->last_parent = parent;
     n->parent = parent;
     n->next = parent->child;
     if (parent->child != NULL)
@@ -198,6 +205,8 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
 
 static void remove_node(struct lindex *ix, struct lnode *n)
 {
+    if (ix->last_parent == n)
+        ix->last_parent = NULL;
     hash_unlink(ix, n);
     if (n->prev != NULL)
         n->prev->next = n->next;

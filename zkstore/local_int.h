@@ -113,6 +113,7 @@ struct lindex {
     size_t n_nodes;
     uint64_t data_bytes;
     struct lnode *root;
+    struct lnode *last_parent; /* of the last create (a hint; NULL when removed) */
     uint64_t rehashes; /* tables rebuilt (each touches every node): tests */
 };
 

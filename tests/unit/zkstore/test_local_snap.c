@@ -218,6 +218,32 @@ static void test_cold_load_matches_copying_load(void **state)
     free(buf);
 }
 
+/* The index's last-parent hint never outlives its node: a parent deleted
+ * and created again is found anew (ASan would see a use after free). */
+static void test_last_parent_hint_follows_deletes(void **state)
+{
+    (void)state;
+    struct lindex ix;
+    assert_int_equal(lindex_init(&ix), CHR_OK);
+    add(&ix, "/a", "", 0);
+    add(&ix, "/a/x", "1", 0);
+    struct lblob *del = lblob_new("/a/x", 4, NULL, 0, -1);
+    assert_int_equal(lindex_apply(&ix, CHR_STORE_DELETE, del, NULL), CHR_OK);
+    lblob_unref(del);
+    del = lblob_new("/a", 2, NULL, 0, -1);
+    assert_int_equal(lindex_apply(&ix, CHR_STORE_DELETE, del, NULL), CHR_OK);
+    lblob_unref(del);
+    assert_null(ix.last_parent);
+    add(&ix, "/a", "again", 0);
+    add(&ix, "/a/y", "2", 0);
+    const struct lnode *a = lindex_find(&ix, "/a", 2, chr_str_hash("/a", 2));
+    const struct lnode *y = lindex_find(&ix, "/a/y", 4, chr_str_hash("/a/y", 4));
+    assert_non_null(y);
+    assert_ptr_equal(y->parent, a);
+    assert_int_equal(a->n_children, 1);
+    lindex_free(&ix);
+}
+
 /* A snapshot of more nodes than the index's first table sizes the table
  * once for its count (no rehash of every node at each doubling), and every
  * node is found. */
@@ -328,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_big_snapshot_sizes_the_index_once),
         cmocka_unit_test(test_cold_load_matches_copying_load),
+        cmocka_unit_test(test_last_parent_hint_follows_deletes),
         cmocka_unit_test(test_every_flip_cut_and_extension_is_damage),
         cmocka_unit_test(test_tree_out_of_order_is_damage),
     };
