@@ -38,6 +38,7 @@
 #endif
 #endif
 
+#ifndef HH_SANITIZED
 /* The kernel gives huge pages to a mapping that asks ("madvise") or to all. */
 static bool thp_available(void)
 {
@@ -49,6 +50,7 @@ static bool thp_available(void)
     close(fd);
     return n > 0 && strstr(buf, "[never]") == NULL;
 }
+#endif
 
 /* After the re-exec: the environment as the user gave it. */
 static void restore(const char *prior)
