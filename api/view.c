@@ -607,10 +607,11 @@ void chr_view_touch_run(struct chr_view *v, const char *run_id)
 }
 
 /* Publishes the core's current view of `name`; false when out of memory. */
-static bool publish(struct chr_view *v, const struct chr_core *core, const char *name)
+/* Publishes the core's job `job` (state st), or the absence of `name`
+ * when job is NULL. */
+static bool publish_job(struct chr_view *v, const struct chr_core *core, const char *name,
+                        const struct chr_job *job, const struct chr_job_state *st)
 {
-    const struct chr_job_state *st = NULL;
-    const struct chr_job *job = chr_core_job(core, name, &st);
     if (job == NULL)
         return table_set(v, name, NULL);
     struct vjob *nj = vjob_make(core, job, st);
@@ -621,6 +622,13 @@ static bool publish(struct chr_view *v, const struct chr_core *core, const char 
         return false;
     }
     return true;
+}
+
+static bool publish(struct chr_view *v, const struct chr_core *core, const char *name)
+{
+    const struct chr_job_state *st = NULL;
+    const struct chr_job *job = chr_core_job(core, name, &st);
+    return publish_job(v, core, name, job, st);
 }
 
 void chr_view_flush(struct chr_view *v, const struct chr_core *core)
@@ -645,12 +653,13 @@ struct rebuild_ctx {
     bool ok;
 };
 
+/* Each job as the core iterates it (a million at a start: no lookup of
+ * each by name again). */
 static void rebuild_one(void *ctx, const struct chr_job *job, const struct chr_job_state *st)
 {
-    (void)st;
     struct rebuild_ctx *rc = ctx;
     if (rc->ok)
-        rc->ok = publish(rc->v, rc->core, job->name);
+        rc->ok = publish_job(rc->v, rc->core, job->name, job, st);
 }
 
 void chr_view_rebuild(struct chr_view *v, const struct chr_core *core)

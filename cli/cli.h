@@ -30,6 +30,11 @@ int chr_cli_run_task(int argc, char **argv);
 
 /* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM. */
 int chr_cli_serve(int argc, char **argv);
+/* Called by main before `serve` runs, with main's argv: re-executes the
+ * binary once so that glibc backs the heap with huge pages, and in the new
+ * image restores the environment (cli/huge_heap.c says why and when not).
+ * Returns only when it did not exec, or in the new image. */
+void chr_cli_huge_heap(char **argv);
 
 /* `chronos store check|recover|compact [--data_dir DIR]`: the local store's
  * files, offline (cli/store.c). */

@@ -130,6 +130,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     const struct command *c = find(cmd);
+    if (c != NULL && c->run == chr_cli_serve)
+        chr_cli_huge_heap(argv);
     if (c != NULL)
         return c->run(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

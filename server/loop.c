@@ -1612,6 +1612,7 @@ enum chr_err chr_loop_start(const struct chr_loop_config *cfg, struct chr_loop *
         e = load_kind(l, CHR_KIND_JOBS, load_job, err);
     if (e == CHR_OK)
         e = load_kind(l, CHR_KIND_RUNS, load_run, err);
+    chr_store_loaded(l->cfg.store); /* what the store kept for this load may go */
     struct chr_event done = {.type = CHR_EV_LOAD_DONE};
     if (e == CHR_OK && (e = load_step(l, &done)) != CHR_OK)
         chr_error_set(err, e, "", "cannot finish loading: %s", chr_err_message(e));

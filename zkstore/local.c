@@ -106,6 +106,28 @@ static enum chr_err local_submit(struct chr_store *s, const struct chr_store_op 
 
 /* ---- Reads ------------------------------------------------------------------------ */
 
+/* A node's data (plus a NUL) into a new buffer: inline, or read back from
+ * the snapshot file for a cold node; a cold node that no longer reads as it
+ * did at open fails the store with the cause (local_cold.c). */
+static enum chr_err node_copy(struct local_store *st, const struct lblob *b, void **data)
+{
+    char *copy = chr_malloc((size_t)b->data_len + 1);
+    if (copy == NULL)
+        return CHR_ENOMEM;
+    char why[160];
+    enum chr_err e = lcold_read(st->ix.cold, b, copy, false, why);
+    if (e != CHR_OK) {
+        chr_free(copy);
+        if (e == CHR_ENOMEM)
+            return e;
+        lstore_fail(st, true, "read: %s", why);
+        return CHR_EIO;
+    }
+    copy[b->data_len] = '\0';
+    *data = copy;
+    return CHR_OK;
+}
+
 static enum chr_err local_get(struct chr_store *s, const char *path, void **data, size_t *len,
                               int32_t *version)
 {
@@ -119,22 +141,20 @@ static enum chr_err local_get(struct chr_store *s, const char *path, void **data
     } else {
         if (version != NULL)
             *version = n->blob->version;
-        if (data != NULL) {
-            char *copy = chr_malloc((size_t)n->blob->data_len + 1);
-            if (copy == NULL) {
-                e = CHR_ENOMEM;
-            } else {
-                memcpy(copy, lblob_data(n->blob), (size_t)n->blob->data_len + 1);
-                *data = copy;
-                if (len != NULL)
-                    *len = n->blob->data_len;
-            }
-        }
+        if (data != NULL && (e = node_copy(st, n->blob, data)) == CHR_OK && len != NULL)
+            *len = n->blob->data_len;
     }
     pthread_rwlock_unlock(&st->ix_lock);
     if (e != CHR_OK && version != NULL)
         *version = -1;
     return e;
+}
+
+/* The server has loaded what it needs: the snapshot's mapping goes (cold
+ * nodes are read with pread from now on). */
+static void local_loaded(struct chr_store *s)
+{
+    lcold_cool(ls(s)->ix.cold);
 }
 
 static const char *last_component(const struct lblob *b)
@@ -345,6 +365,7 @@ static const struct chr_store_backend local_backend = {
     .stats = local_stats,
     .on_own_thread = local_on_own_thread,
     .close = local_close,
+    .loaded = local_loaded,
 #ifdef CHR_TESTING
     .fault = local_fault,
 #endif

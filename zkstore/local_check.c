@@ -64,6 +64,7 @@ enum chr_err lfile_read(int dir_fd, const char *name, bool copy, struct lfile *f
     static const unsigned char empty[1];
     memset(f, 0, sizeof *f);
     f->p = empty;
+    f->fd = -1;
     int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? CHR_ENOENT : CHR_EIO;
@@ -81,6 +82,8 @@ enum chr_err lfile_read(int dir_fd, const char *name, bool copy, struct lfile *f
             f->map = m;
             f->p = m;
             f->len = (size_t)sb.st_size;
+            f->fd = fd; /* lcold may take it with the mapping */
+            return CHR_OK;
         }
     }
     int saved = errno;
@@ -95,6 +98,8 @@ void lfile_done(struct lfile *f)
 {
     if (f->map != NULL)
         munmap(f->map, f->len);
+    if (f->fd >= 0)
+        close(f->fd);
     chr_free(f->copy);
     memset(f, 0, sizeof *f);
 }
@@ -197,7 +202,12 @@ static enum chr_err read_snap(struct reading *r)
     struct chr_store_file_report *fr = add_file(r, "snap", f.len);
     uint64_t seq = 0, nodes = 0, bad = 0;
     char why[LWHAT_MAX];
-    e = lsnap_load_buf(r->ix, f.p, f.len, &seq, &nodes, &bad, why);
+    /* Mapped (an open, not check or recover's copy): the nodes' data stays
+     * in the file, which the index keeps (local_cold.c). */
+    bool cold = f.map != NULL && f.fd >= 0;
+    e = lsnap_load_buf(r->ix, f.p, f.len, cold, &seq, &nodes, &bad, why);
+    if (e == CHR_OK && cold && (e = lcold_create(f.fd, f.map, f.len, &r->ix->cold)) == CHR_OK)
+        f.map = NULL, f.fd = -1; /* the index's now */
     lfile_done(&f);
     if (e == CHR_OK) {
         fr->records = nodes;

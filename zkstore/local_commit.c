@@ -235,18 +235,6 @@ static enum chr_err encode_group(struct local_store *st, struct lbatch *group, s
     return CHR_OK;
 }
 
-void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
-{
-    pthread_mutex_lock(&st->mu);
-    st->failed = CHR_EIO;
-    st->fail_fatal = st->fail_fatal || fatal;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->fail_cause, sizeof st->fail_cause, fmt, ap);
-    va_end(ap);
-    pthread_cond_broadcast(&st->done_cond);
-    pthread_mutex_unlock(&st->mu);
-}
 
 /* Appends and syncs; on failure cuts the file back to its durable end.  A
  * failed write (a full disk) loses nothing acknowledged: the store can be
@@ -428,6 +416,7 @@ static void ck_start(struct local_store *st, uint64_t *ck_min_size)
     if (e == CHR_OK) {
         job->seq = st->seq;
         job->covers = covers;
+        job->cold = st->ix.cold;
         if (st->wal_first != st->seq + 1) /* else the current file is already empty */
             e = lwal_create(st, st->seq + 1);
     }

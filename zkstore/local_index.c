@@ -27,15 +27,34 @@ struct lblob *lblob_new(const char *path, size_t path_len, const void *data, siz
     struct lblob *b = chr_malloc(size);
     if (b == NULL)
         return NULL;
+    CHR_ASSERT(path_len < CHR_STORE_PATH_MAX);
     atomic_init(&b->refs, 1);
     b->version = version;
-    b->path_len = (uint32_t)path_len;
+    b->path_len = (uint16_t)path_len;
     b->data_len = (uint32_t)data_len;
+    b->cold_hi = 0, b->cold_lo = 0, b->cold_crc = 0;
     memcpy(b->bytes, path, path_len);
     b->bytes[path_len] = '\0';
     if (data_len > 0)
         memcpy(b->bytes + path_len + 1, data, data_len);
     b->bytes[path_len + 1 + data_len] = '\0';
+    return b;
+}
+
+struct lblob *lblob_new_cold(const char *path, size_t path_len, uint64_t off, size_t data_len,
+                             uint32_t crc, int32_t version)
+{
+    CHR_ASSERT(path_len < CHR_STORE_PATH_MAX && off > 0 && off >> 48 == 0);
+    struct lblob *b = chr_malloc(sizeof(struct lblob) + path_len + 1);
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->version = version;
+    b->path_len = (uint16_t)path_len;
+    b->data_len = (uint32_t)data_len;
+    b->cold_hi = (uint16_t)(off >> 32), b->cold_lo = (uint32_t)off, b->cold_crc = crc;
+    memcpy(b->bytes, path, path_len);
+    b->bytes[path_len] = '\0';
     return b;
 }
 
@@ -86,6 +105,7 @@ void lindex_free(struct lindex *ix)
         }
     }
     chr_free(ix->slots);
+    lcold_free(ix->cold); /* after the blobs that point into it */
     memset(ix, 0, sizeof *ix);
 }
 
@@ -153,7 +173,13 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
 {
     const char *path = lblob_path(blob);
     size_t plen = chr_store_parent_len(path, blob->path_len);
-    struct lnode *parent = lindex_find(ix, path, plen, chr_str_hash(path, plen));
+    /* Siblings come in runs (a snapshot lists a directory's children
+     * together, a batch creates a shard's nodes together): the last parent
+     * first, before a lookup (a cache miss or two in a table of millions). */
+    struct lnode *parent = ix->last_parent;
+    if (parent == NULL || parent->blob->path_len != plen ||
+        memcmp(lblob_path(parent->blob), path, plen) != 0)
+        parent = lindex_find(ix, path, plen, chr_str_hash(path, plen));
     if (parent == NULL || spare == NULL || *spare == NULL ||
         lindex_find(ix, path, blob->path_len, hash) != NULL)
         return CHR_EIO;
@@ -162,6 +188,7 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
     memset(n, 0, sizeof *n);
     n->blob = blob;
     n->hash = (uint32_t)hash;
+    ix->last_parent = parent;
     n->parent = parent;
     n->next = parent->child;
     if (parent->child != NULL)
@@ -178,6 +205,8 @@ static enum chr_err apply_create(struct lindex *ix, struct lblob *blob, struct l
 
 static void remove_node(struct lindex *ix, struct lnode *n)
 {
+    if (ix->last_parent == n)
+        ix->last_parent = NULL;
     hash_unlink(ix, n);
     if (n->prev != NULL)
         n->prev->next = n->next;

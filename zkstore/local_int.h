@@ -36,21 +36,47 @@
 
 /* ---- Index (local_index.c) ---------------------------------------------- */
 
+/*
+ * A node's immutable state.  Its data is either inline after the path or,
+ * for a node read from the snapshot at open and not changed since, "cold":
+ * left in that snapshot file (struct lcold, local_cold.c) at cold_off,
+ * with the CRC-32C of the bytes as they were verified at open, so that a
+ * server holding a million idle jobs does not keep a second copy of their
+ * definitions in memory.  Only lcold_read gives a cold blob's bytes.
+ */
 struct lblob {
     atomic_uint refs;
     int32_t version;
-    uint32_t path_len;
     uint32_t data_len;
-    char bytes[]; /* path, NUL, data, NUL */
+    uint16_t path_len;  /* < CHR_STORE_PATH_MAX */
+    uint16_t cold_hi;   /* cold_hi:cold_lo, 48 bits: 0 inline, else the data's */
+    uint32_t cold_lo;   /* offset in the index's cold file */
+    uint32_t cold_crc;  /* cold: the CRC-32C of the data_len bytes there */
+    char bytes[];       /* path, NUL, then (inline) data, NUL */
 };
+/* 24 bytes: a cold blob of a job's path (~31 bytes) is a 64-byte chunk. */
+_Static_assert(sizeof(struct lblob) == 24, "a blob's header grew");
+_Static_assert(CHR_STORE_PATH_MAX <= UINT16_MAX, "path_len is 16 bits");
+
+static inline uint64_t lblob_cold_off(const struct lblob *b)
+{
+    return (uint64_t)b->cold_hi << 32 | b->cold_lo;
+}
 
 static inline const char *lblob_path(const struct lblob *b)
 {
     return b->bytes;
 }
 
+static inline bool lblob_cold(const struct lblob *b)
+{
+    return b->cold_hi != 0 || b->cold_lo != 0;
+}
+
+/* Inline data only (CHR_ASSERTed): lcold_read reads either kind. */
 static inline const char *lblob_data(const struct lblob *b)
 {
+    CHR_ASSERT(!lblob_cold(b));
     return b->bytes + b->path_len + 1;
 }
 
@@ -67,18 +93,62 @@ struct lnode {
 _Static_assert(sizeof(struct lnode) <= 56, "a node grew past a 64-byte chunk");
 #endif
 
+/*
+ * The snapshot file an open read, kept open for the index's cold blobs
+ * (local_cold.c).  Until lcold_cool, its mapping of that open is kept too
+ * ("warm": the server's load reads every node once, right after the open);
+ * after, reads go through pread, a window for sequential ones (the
+ * checkpoint).  Each read checks the bytes against the blob's CRC: a byte
+ * changed on disk since the open is an error naming the node, never data.
+ * Replacing `snap` (a checkpoint renames over it) does not disturb it: the
+ * descriptor keeps the old file until the last cold blob is gone with the
+ * index, so at most one old snapshot's space stays in use.
+ */
+struct lcold;
+
 struct lindex {
+    struct lcold *cold; /* NULL: every blob is inline */
     struct lnode **slots;
     size_t mask; /* slots - 1, a power of two minus one */
     size_t n_nodes;
     uint64_t data_bytes;
     struct lnode *root;
+    struct lnode *last_parent; /* of the last create (a hint; NULL when removed) */
     uint64_t rehashes; /* tables rebuilt (each touches every node): tests */
 };
 
 /* A blob with one reference; NULL on allocation failure. */
 struct lblob *lblob_new(const char *path, size_t path_len, const void *data, size_t data_len,
                         int32_t version);
+/* A cold blob: its data_len bytes are at off (0 < off < 2^48) in the
+ * index's cold file, their CRC-32C crc. */
+struct lblob *lblob_new_cold(const char *path, size_t path_len, uint64_t off, size_t data_len,
+                             uint32_t crc, int32_t version);
+
+/* ---- Cold data (local_cold.c) -------------------------------------------- */
+
+/* Takes the mapping (map, len: the whole file from offset 0) and the
+ * descriptor of a snapshot read at open; on failure (CHR_ENOMEM) takes
+ * nothing. */
+enum chr_err lcold_create(int fd, const void *map, size_t len, struct lcold **out);
+void lcold_free(struct lcold *c); /* unmaps, closes; NULL allowed */
+/* Ends the warm period: unmaps (the pages leave the process's RSS). */
+void lcold_cool(struct lcold *c);
+/*
+ * Copies b's data_len bytes into dst (inline or cold; c may be NULL when
+ * b is inline).  `seq`: one of a run of reads in file order (a window of
+ * 1 MiB is read at a time).  CHR_OK; CHR_EDAMAGED when the bytes read do not
+ * match the CRC taken at open, or the file is shorter than at open (why
+ * says which, and where); CHR_EIO when the read failed; CHR_ENOMEM.
+ * Thread-safe.
+ */
+enum chr_err lcold_read(struct lcold *c, const struct lblob *b, void *dst, bool seq,
+                        char why[160]);
+/* The end of a run of sequential reads: the window's bytes and memory go
+ * (a later run reads the file again). */
+void lcold_seq_end(struct lcold *c);
+/* Windows read so far (tests). */
+uint64_t lcold_window_fills(struct lcold *c);
 void lblob_ref(struct lblob *b);
 void lblob_unref(struct lblob *b); /* frees at zero; NULL allowed */
 
@@ -144,6 +214,7 @@ enum chr_err lio_sync(struct lfaults *f, int fd, bool data_only);
 struct ck_job {
     struct lblob **blobs;
     size_t n;
+    struct lcold *cold; /* the index's, for its cold blobs (it outlives the job) */
     uint64_t seq;    /* the capture is the tree as of this record */
     uint64_t covers; /* the checkpoint requests (ck_req) it answers */
 };
@@ -279,7 +350,7 @@ void ck_job_free(struct ck_job *job);
  * CHR_EDAMAGED with *bad_off and why (ix may then hold some nodes: discard
  * it); CHR_ENOMEM.
  */
-enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len,
+enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len, bool cold,
                             uint64_t *seq, uint64_t *nodes, uint64_t *bad_off,
                             char why[LWHAT_MAX]);
 
@@ -295,6 +366,7 @@ enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t 
 struct lfile {
     const unsigned char *p;
     size_t len;
+    int fd;    /* a mapped file's descriptor (-1: none): lcold takes both */
     void *map;
     unsigned char *copy;
 };

@@ -9,6 +9,8 @@
 #include "zkstore/local_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #ifdef CHR_TESTING
@@ -67,4 +69,20 @@ enum chr_err lio_sync(struct lfaults *f, int fd, bool data_only)
         usleep(200 * 1000); /* a slow disk: the sync works, late */
     int rc = data_only ? fdatasync(fd) : fsync(fd);
     return rc == 0 ? CHR_OK : CHR_EIO;
+}
+
+/* The store's failure, with its cause (here, not in local_commit.c, so
+ * that the snapshot writer, which fails the store when a cold node no
+ * longer reads back, links without the commit thread: fuzz_snap). */
+void lstore_fail(struct local_store *st, bool fatal, const char *fmt, ...)
+{
+    pthread_mutex_lock(&st->mu);
+    st->failed = CHR_EIO;
+    st->fail_fatal = st->fail_fatal || fatal;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->fail_cause, sizeof st->fail_cause, fmt, ap);
+    va_end(ap);
+    pthread_cond_broadcast(&st->done_cond);
+    pthread_mutex_unlock(&st->mu);
 }

@@ -58,6 +58,7 @@ struct swriter {
     uint64_t off;
     uint32_t crc;
     enum chr_err err;
+    char why[160];     /* err from a cold read: what is wrong, and where */
     struct chr_sb mem; /* lsnap_encode's bytes */
 };
 
@@ -105,6 +106,22 @@ static bool node_writable(const struct lblob *b)
            b->data_len <= CHR_STORE_NODE_MAX && chr_store_path_valid(lblob_path(b));
 }
 
+/* One node's data into the snapshot: a cold one read back from the file
+ * it was loaded from (verified against its CRC) through `scratch`. */
+static void sw_data(struct swriter *w, struct lcold *cold, const struct lblob *b,
+                    unsigned char *scratch)
+{
+    if (!lblob_cold(b)) {
+        sw_put(w, lblob_data(b), b->data_len);
+        return;
+    }
+    enum chr_err e = lcold_read(cold, b, scratch, true, w->why);
+    if (e == CHR_OK)
+        sw_put(w, scratch, b->data_len);
+    else if (w->err == CHR_OK)
+        w->err = e;
+}
+
 static void sw_body(struct swriter *w, const struct ck_job *job)
 {
     unsigned char h[SNAP_HDR] = {0};
@@ -116,9 +133,14 @@ static void sw_body(struct swriter *w, const struct ck_job *job)
     put64(h + 16, job->seq);
     put64(h + 24, job->n);
     sw_put(w, h, sizeof h);
+    unsigned char *scratch = NULL;
     for (size_t i = 0; i < job->n && w->err == CHR_OK; i++) {
         const struct lblob *b = job->blobs[i];
         CHR_ASSERT(node_writable(b));
+        if (lblob_cold(b) && scratch == NULL && (scratch = chr_malloc(CHR_STORE_NODE_MAX)) == NULL) {
+            w->err = CHR_ENOMEM;
+            break;
+        }
         size += SNAP_REC + (uint64_t)b->path_len + b->data_len;
         unsigned char r[SNAP_REC];
         put32(r, (uint32_t)b->version);
@@ -126,8 +148,13 @@ static void sw_body(struct swriter *w, const struct ck_job *job)
         put32(r + 8, b->data_len);
         sw_put(w, r, sizeof r);
         sw_put(w, lblob_path(b), b->path_len);
-        sw_put(w, lblob_data(b), b->data_len);
+        sw_data(w, job->cold, b, scratch);
     }
+    if (scratch != NULL)
+        lcold_seq_end(job->cold);
+    chr_free(scratch);
+    if (w->err != CHR_OK)
+        return;
     unsigned char t[4];
     put32(t, w->crc);
     sw_put(w, t, sizeof t);
@@ -136,9 +163,13 @@ static void sw_body(struct swriter *w, const struct ck_job *job)
     CHR_ASSERT(w->err != CHR_OK || w->off - start == size);
 }
 
-static enum chr_err snap_write(struct local_store *st, const struct ck_job *job)
+/* Writes the checkpoint; a cold node that cannot be read back fails it and
+ * says why in why[] (empty otherwise). */
+static enum chr_err snap_write(struct local_store *st, const struct ck_job *job,
+                               char why[160])
 {
-    struct swriter w = {.faults = &st->faults, .err = CHR_OK};
+    struct swriter w = {.faults = &st->faults, .err = CHR_OK, .why = ""};
+    why[0] = '\0';
     w.buf = chr_malloc(SNAP_BUF);
     if (w.buf == NULL)
         return CHR_ENOMEM;
@@ -151,6 +182,7 @@ static enum chr_err snap_write(struct local_store *st, const struct ck_job *job)
     sw_body(&w, job);
     chr_free(w.buf);
     enum chr_err e = w.err;
+    memcpy(why, w.why, sizeof w.why);
     if (e == CHR_OK)
         e = lio_sync(&st->faults, w.fd, false);
     if (close(w.fd) != 0 && e == CHR_OK)
@@ -167,7 +199,7 @@ static enum chr_err snap_write(struct local_store *st, const struct ck_job *job)
 
 enum chr_err lsnap_encode(const struct ck_job *job, unsigned char **out, size_t *len)
 {
-    struct swriter w = {.fd = -1, .err = CHR_OK};
+    struct swriter w = {.fd = -1, .err = CHR_OK, .why = ""};
     *out = NULL;
     *len = 0;
     w.buf = chr_malloc(SNAP_BUF);
@@ -198,9 +230,15 @@ void *lsnap_main(void *arg)
         st->ck_job = NULL;
         pthread_mutex_unlock(&st->mu);
 
-        enum chr_err e = snap_write(st, job);
+        char why[160];
+        enum chr_err e = snap_write(st, job, why);
         if (e == CHR_OK)
             lwal_remove_upto(st, job->seq);
+        /* A node the open read can no longer be read back as it was: the
+         * store cannot checkpoint nor serve it; the process ends with the
+         * cause (a restart reads `snap` whole and names the damage). */
+        if (why[0] != '\0')
+            lstore_fail(st, true, "checkpoint: %s", why);
         uint64_t covers = job->covers;
         ck_job_free(job);
 
@@ -280,14 +318,21 @@ static enum chr_err check_frame(const unsigned char *buf, size_t len, uint64_t *
     return CHR_OK;
 }
 
-/* Adds the checked node at rec; CHR_EDAMAGED when it does not fit the tree. */
-static enum chr_err load_node(struct lindex *ix, const unsigned char *rec)
+/* Adds the checked node at rec (at offset off of the file); cold: its data
+ * stays in the file (lblob_new_cold), else it is copied.  CHR_EDAMAGED when
+ * it does not fit the tree. */
+static enum chr_err load_node(struct lindex *ix, const unsigned char *rec, size_t off, bool cold)
 {
     uint32_t plen = get32(rec + 4), dlen = get32(rec + 8);
     CHR_ASSERT(plen > 0 && plen < CHR_STORE_PATH_MAX && dlen <= CHR_STORE_NODE_MAX);
     bool root = plen == 1;
-    struct lblob *b = lblob_new((const char *)rec + SNAP_REC, plen, rec + SNAP_REC + plen, dlen,
-                                (int32_t)get32(rec));
+    const char *path = (const char *)rec + SNAP_REC;
+    const unsigned char *data = rec + SNAP_REC + plen;
+    /* An empty node (a directory) has nothing to leave in the file. */
+    struct lblob *b = cold && dlen > 0
+                          ? lblob_new_cold(path, plen, off + SNAP_REC + plen, dlen,
+                                           chr_crc32c(0, data, dlen), (int32_t)get32(rec))
+                          : lblob_new(path, plen, data, dlen, (int32_t)get32(rec));
     struct lnode *spare = root ? NULL : chr_malloc(sizeof *spare);
     if (b == NULL || (!root && spare == NULL)) {
         lblob_unref(b);
@@ -301,7 +346,7 @@ static enum chr_err load_node(struct lindex *ix, const unsigned char *rec)
     return e == CHR_EIO ? CHR_EDAMAGED : e;
 }
 
-enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len,
+enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t len, bool cold,
                             uint64_t *seq, uint64_t *nodes, uint64_t *bad_off,
                             char why[LWHAT_MAX])
 {
@@ -315,7 +360,7 @@ enum chr_err lsnap_load_buf(struct lindex *ix, const unsigned char *buf, size_t 
         /* check_frame read every record: each lies before the checksum. */
         CHR_ASSERT(off + SNAP_REC + (size_t)get32(buf + off + 4) + get32(buf + off + 8) <=
                    len - 4);
-        e = load_node(ix, buf + off);
+        e = load_node(ix, buf + off, off, cold);
         if (e == CHR_EDAMAGED) {
             char q[64];
             *bad_off = off;

@@ -184,6 +184,12 @@ enum chr_err chr_store_checkpoint(struct chr_store *s)
     return s->be->checkpoint(s);
 }
 
+void chr_store_loaded(struct chr_store *s)
+{
+    if (s != NULL && s->be->loaded != NULL)
+        s->be->loaded(s);
+}
+
 void chr_store_got_free(struct chr_store_got *got, size_t n)
 {
     for (size_t i = 0; got != NULL && i < n; i++) {

@@ -211,6 +211,16 @@ struct chr_store_got {
 #define CHR_STORE_GET_MANY_MAX 4096
 enum chr_err chr_store_get_many(struct chr_store *s, const char *const *paths, size_t n,
                                 struct chr_store_got *out);
+/*
+ * A hint: the caller has read what it loads at start (a server, its jobs
+ * and runs).  The local store then lets go of the snapshot's mapping it
+ * kept for those reads (its nodes' data stays in the file, read back with
+ * pread when asked for: zkstore/local_cold.c), which leaves the process's
+ * memory.  Nothing else changes; later reads are served as before.  Any
+ * thread; NULL allowed.
+ */
+void chr_store_loaded(struct chr_store *s);
+
 /* Frees the data of n answers and empties them. */
 void chr_store_got_free(struct chr_store_got *got, size_t n);
 

@@ -36,6 +36,8 @@ struct chr_store_backend {
     /* True on the thread that runs completions: waiting there deadlocks. */
     bool (*on_own_thread)(struct chr_store *s);
     void (*close)(struct chr_store *s);
+    /* Optional: the caller has read what it loads at start (chr_store_loaded). */
+    void (*loaded)(struct chr_store *s);
     /* Optional: pipelined reads (paths valid, n checked); NULL: one get each. */
     enum chr_err (*get_many)(struct chr_store *s, const char *const *paths, size_t n,
                              struct chr_store_got *out);

@@ -68,6 +68,26 @@ def wait_loaded(srv, zk, limit_s=3600):
     return t_load, t_ping
 
 
+def wait_packed(srv, limit_s=900):
+    """Waits until the leader has packed every shard its load found without
+    a usable pack (a million jobs: all 256, a minute or more); a stop packs
+    for at most 5 s, so stopping sooner leaves most shards to be read node
+    by node at the restart.  Returns (shards packed, seconds waited)."""
+    t = time.monotonic()
+    want = None
+    while time.monotonic() - t < limit_s and srv.alive():
+        lines = srv.log_lines()
+        if want is None:
+            for x in lines:
+                if "taken from packs" in x and "shards without a usable pack" in x:
+                    want = int(x.split("(")[1].split()[0])
+        done = sum(1 for x in lines if "packs: packed shard" in x)
+        if want is not None and done >= want:
+            return done, time.monotonic() - t
+        time.sleep(0.5)
+    return sum(1 for x in srv.log_lines() if "packs: packed shard" in x), time.monotonic() - t
+
+
 def post_rate(srv):
     say("  POST %d jobs (16 keep-alive connections) ..." % POST_N)
     c0 = proc_cpu_s(srv.pid)
@@ -158,7 +178,7 @@ def one_store(zk):
         t_load, _ = wait_loaded(srv, zk)
         say("  first start (reads what fill wrote node by node, then packs): loaded at %s s"
             % t_load)
-        time.sleep(5)
+        say("  packed in the background: %d shards in %.1f s" % wait_packed(srv))
         say("  SIGTERM -> exit (packs what is held): %.2f s" % (srv.stop(900) or -1))
     srv.start()
     c0 = proc_cpu_s(srv.pid)

@@ -54,7 +54,7 @@ static void round_trip(struct lindex *ix, uint64_t seq)
         FUZZ_CHECK(lindex_init(&back) == CHR_OK, "out of memory");
         uint64_t seq2 = 0, nodes2 = 0, bad = 0;
         char why[LWHAT_MAX];
-        enum chr_err e = lsnap_load_buf(&back, out, len, &seq2, &nodes2, &bad, why);
+        enum chr_err e = lsnap_load_buf(&back, out, len, false, &seq2, &nodes2, &bad, why);
         FUZZ_CHECK(e == CHR_OK, "the writer's own snapshot does not load: %s at %llu: %s",
                    chr_err_name(e), (unsigned long long)bad, why);
         FUZZ_CHECK(seq2 == seq && nodes2 == ix->n_nodes, "seq %llu -> %llu, nodes %zu -> %llu",
@@ -77,7 +77,7 @@ static void check_snap(const uint8_t *data, size_t size)
     uint64_t seq = 0, nodes = 0, bad = UINT64_MAX;
     char why[LWHAT_MAX];
     why[0] = '\0';
-    enum chr_err e = lsnap_load_buf(&ix, data, size, &seq, &nodes, &bad, why);
+    enum chr_err e = lsnap_load_buf(&ix, data, size, false, &seq, &nodes, &bad, why);
     FUZZ_CHECK(e == CHR_OK || e == CHR_EDAMAGED || e == CHR_ENOMEM, "load: %s", chr_err_name(e));
     if (e == CHR_EDAMAGED)
         FUZZ_CHECK(bad <= size && why[0] != '\0' && memchr(why, '\0', sizeof why) != NULL,

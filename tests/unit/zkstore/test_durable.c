@@ -196,6 +196,98 @@ static void test_damaged_snapshot_is_an_error(void **state)
     free(orig);
 }
 
+/* ---- cold nodes: data left in the snapshot read at open ---------------------------- */
+
+/* The offset of the first data byte of node `path` in a snapshot's bytes
+ * (the record: 12-byte header, path, data). */
+static off_t data_offset(const char *snap, const char *path)
+{
+    size_t len;
+    unsigned char *buf = read_file(snap, &len);
+    size_t plen = strlen(path);
+    off_t at = -1;
+    for (size_t i = 12; i + plen < len && at < 0; i++)
+        if (memcmp(buf + i, path, plen) == 0 && buf[i + plen] != '/' &&
+            (buf[i + plen] < '0' || buf[i + plen] > '9'))
+            at = (off_t)(i + plen);
+    free(buf);
+    assert_true(at > 0);
+    return at;
+}
+
+/* Nodes read from the snapshot at open are served, checkpointed and
+ * reopened the same after chr_store_loaded lets the open's mapping go (their
+ * data is read back from the file). */
+static void test_cold_nodes_after_loaded(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 40);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    close_store(f);
+    open_store(f, 0);
+    chr_store_loaded(f->s);
+    assert_int_equal(check_prefix(f->s), 40);
+    run_batches(f->s, 40, 60);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    assert_int_equal(check_prefix(f->s), 60);
+    close_store(f);
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 60);
+    close_store(f);
+}
+
+/* A byte of a node's data changed on disk after the open (the snapshot the
+ * open read and verified): a read of that node fails, the store fails with
+ * a cause naming the node, and nothing serves or copies the changed bytes;
+ * before and after chr_store_loaded; a checkpoint fails the same way; the
+ * next open refuses the snapshot (its checksum), as for any damage. */
+static void test_cold_node_changed_on_disk(void **state)
+{
+    struct fx *f = *state;
+    open_store(f, 0);
+    run_batches(f->s, 0, 40);
+    assert_int_equal(chr_store_checkpoint(f->s), CHR_OK);
+    close_store(f);
+    char snap[256];
+    snprintf(snap, sizeof snap, "%s/snap", f->dir);
+    size_t len;
+    unsigned char *orig = read_file(snap, &len);
+    off_t at = data_offset(snap, "/n/k38") + 5;
+    for (int round = 0; round < 3; round++) {
+        open_store(f, 0);
+        if (round > 0)
+            chr_store_loaded(f->s);
+        flip_byte(snap, at);
+        struct chr_store_health h;
+        if (round < 2) {
+            void *data = NULL;
+            size_t n = 0;
+            assert_int_equal(chr_store_get(f->s, "/n/k38", &data, &n, NULL), CHR_EIO);
+            assert_null(data);
+            assert_int_equal(chr_store_get(f->s, "/n/k37", &data, &n, NULL), CHR_OK);
+            chr_free(data);
+        } else {
+            run_batches(f->s, 40, 41);
+            assert_int_not_equal(chr_store_checkpoint(f->s), CHR_OK);
+        }
+        chr_store_health(f->s, &h);
+        printf("round %d: %s\n", round, h.cause);
+        assert_false(h.ok);
+        assert_true(h.fatal);
+        assert_non_null(strstr(h.cause, "/n/k38"));
+        assert_non_null(strstr(h.cause, "no longer matches its checksum"));
+        close_store(f);
+        struct chr_store *s = NULL;
+        assert_int_equal(chr_store_open_local(f->dir, NULL, &s, NULL), CHR_EDAMAGED);
+        write_file(snap, orig, len);
+    }
+    open_store(f, 0);
+    assert_int_equal(check_prefix(f->s), 41); /* the batch of round 2 was durable */
+    close_store(f);
+    free(orig);
+}
+
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
 static void test_checkpoints_compact_the_log(void **state)
@@ -547,6 +639,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_older_log_is_an_error, wl_setup, wl_teardown),
         cmocka_unit_test_setup_teardown(test_missing_log_is_an_error, wl_setup, wl_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_an_error, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_cold_nodes_after_loaded, wl_setup, wl_teardown),
+        cmocka_unit_test_setup_teardown(test_cold_node_changed_on_disk, wl_setup, wl_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_compact_the_log, wl_setup, wl_teardown),
         cmocka_unit_test_setup_teardown(test_stale_snapshot_tmp_is_ignored, wl_setup, wl_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_failures_lose_nothing, wl_setup, wl_teardown),
