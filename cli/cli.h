@@ -9,6 +9,8 @@
 #ifndef CHR_CLI_H
 #define CHR_CLI_H
 
+#include <stdbool.h>
+
 #define CHR_EXIT_OK 0
 #define CHR_EXIT_BAD_VALUE 1
 #define CHR_EXIT_USAGE 2
@@ -28,13 +30,22 @@ int chr_cli_next(int argc, char **argv);
  * started by the server, detached from it.  Not for people to call. */
 int chr_cli_run_task(int argc, char **argv);
 
-/* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM. */
+/* `chronos serve`: the scheduler and its REST API, until SIGINT/SIGTERM
+ * (cli/serve.c, in chronos-server); in the command-line binary, an exec of
+ * chronos-server (cli/serve_exec.c).  chr_cli_serve_here: which of the two
+ * this binary has. */
 int chr_cli_serve(int argc, char **argv);
+extern const int chr_cli_serve_here;
 /* Called by main before `serve` runs, with main's argv: re-executes the
  * binary once so that glibc backs the heap with huge pages, and in the new
  * image restores the environment (cli/huge_heap.c says why and when not).
  * Returns only when it did not exec, or in the new image. */
 void chr_cli_huge_heap(char **argv);
+/* The environment of that re-exec (the tunable, and the mark the new image
+ * restores from), for an exec made anyway; false when not wanted (nothing
+ * changed).  chr_cli_huge_heap_undo puts it back. */
+bool chr_cli_huge_heap_env(void);
+void chr_cli_huge_heap_undo(void);
 
 /* `chronos store check|recover|compact [--data_dir DIR]`: the local store's
  * files, offline (cli/store.c). */

@@ -6,10 +6,11 @@
  * to TLB misses in the big hash tables.  glibc's malloc asks for huge pages
  * (MADV_HUGEPAGE on what it maps and on its sbrk heap, the top pad aligned
  * to 2 MiB) only when the tunable glibc.malloc.hugetlb=1 is in the
- * environment as the process starts - it cannot be set later.  So serve
- * re-executes itself once with the tunable added, and the new image puts
- * the environment back as it was before anything else runs, so no task,
- * supervisor or hook ever inherits it.
+ * environment as the process starts - it cannot be set later.  So
+ * `chronos-server serve` re-executes itself once with the tunable added
+ * (and `chronos serve` adds it to the exec of chronos-server it makes
+ * anyway), and the new image puts the environment back as it was before
+ * anything else runs, so no task, supervisor or hook ever inherits it.
  *
  * Skipped where it cannot help: the kernel's transparent_hugepage is
  * "never" (or unreadable), CHRONOS_HUGE_PAGES=false, sanitizer builds
@@ -62,6 +63,33 @@ static void restore(const char *prior)
     unsetenv(HH_MARK);
 }
 
+bool chr_cli_huge_heap_env(void)
+{
+#ifdef HH_SANITIZED
+    return false;
+#else
+    const char *off = getenv("CHRONOS_HUGE_PAGES");
+    if ((off != NULL && (strcmp(off, "false") == 0 || strcmp(off, "0") == 0)) ||
+        !thp_available())
+        return false;
+    const char *tun = getenv("GLIBC_TUNABLES");
+    if (tun != NULL && strstr(tun, "glibc.malloc.hugetlb") != NULL)
+        return false; /* the user chose */
+    char val[1024];
+    int n = tun != NULL && tun[0] != '\0' ? snprintf(val, sizeof val, "%s:%s", tun, HH_TUNABLE)
+                                          : snprintf(val, sizeof val, "%s", HH_TUNABLE);
+    if (n < 0 || (size_t)n >= sizeof val)
+        return false;
+    if (setenv(HH_MARK, tun != NULL ? tun : HH_NONE, 1) != 0)
+        return false;
+    if (setenv("GLIBC_TUNABLES", val, 1) != 0) {
+        restore(tun != NULL ? tun : HH_NONE);
+        return false;
+    }
+    return true;
+#endif
+}
+
 void chr_cli_huge_heap(char **argv)
 {
     const char *prior = getenv(HH_MARK);
@@ -69,26 +97,16 @@ void chr_cli_huge_heap(char **argv)
         restore(prior);
         return;
     }
-#ifdef HH_SANITIZED
-    (void)argv;
-#else
-    const char *off = getenv("CHRONOS_HUGE_PAGES");
-    if ((off != NULL && (strcmp(off, "false") == 0 || strcmp(off, "0") == 0)) ||
-        !thp_available())
+    if (!chr_cli_huge_heap_env())
         return;
-    const char *tun = getenv("GLIBC_TUNABLES");
-    if (tun != NULL && strstr(tun, "glibc.malloc.hugetlb") != NULL)
-        return; /* the user chose */
-    char val[1024];
-    int n = tun != NULL && tun[0] != '\0' ? snprintf(val, sizeof val, "%s:%s", tun, HH_TUNABLE)
-                                          : snprintf(val, sizeof val, "%s", HH_TUNABLE);
-    if (n < 0 || (size_t)n >= sizeof val)
-        return;
-    if (setenv(HH_MARK, tun != NULL ? tun : HH_NONE, 1) != 0)
-        return;
-    if (setenv("GLIBC_TUNABLES", val, 1) == 0)
-        execv("/proc/self/exe", argv);
+    execv("/proc/self/exe", argv);
     /* Still here: the exec failed; carry on as we were. */
-    restore(tun != NULL ? tun : HH_NONE);
-#endif
+    chr_cli_huge_heap_undo();
+}
+
+void chr_cli_huge_heap_undo(void)
+{
+    const char *prior = getenv(HH_MARK);
+    if (prior != NULL)
+        restore(prior);
 }

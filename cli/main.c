@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     const struct command *c = find(cmd);
-    if (c != NULL && c->run == chr_cli_serve)
+    if (c != NULL && c->run == chr_cli_serve && chr_cli_serve_here)
         chr_cli_huge_heap(argv);
     if (c != NULL)
         return c->run(argc - 1, argv + 1);

@@ -920,6 +920,8 @@ static int run_server(const struct settings *s, const struct serve_cfg *c, struc
     return status;
 }
 
+const int chr_cli_serve_here = 1;
+
 int chr_cli_serve(int argc, char **argv)
 {
     struct settings s;

@@ -17,6 +17,8 @@
 
 #define SERVER_BIN "chronos-server"
 
+const int chr_cli_serve_here = 0;
+
 int chr_cli_serve(int argc, char **argv)
 {
     char path[PATH_MAX];
@@ -41,8 +43,12 @@ int chr_cli_serve(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         args[i + 1] = argv[i];
     fflush(NULL);
+    /* The server's heap on huge pages: set up in this exec, not in one more. */
+    bool huge = chr_cli_huge_heap_env();
     execv(path, args);
     int err = errno;
+    if (huge)
+        chr_cli_huge_heap_undo();
     chr_free(args);
     fprintf(stderr, "chronos serve: cannot run the server, %s: %s (it is installed beside "
                     "chronos)\n", path, strerror(err));
