@@ -83,6 +83,9 @@ bool chr_local_proc_start(pid_t pid, uint64_t *ticks);
 /* Fields 3 (state: 'R', 'S', 'Z', ...), 4 (ppid) and 22 (start ticks) of
  * /proc/<pid>/stat; false when the process is gone or the line is odd. */
 bool chr_local_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *ticks);
+/* /proc/<pid>/<file>'s first cap - 1 bytes into buf, NUL-terminated; false
+ * when it cannot be read or is empty. */
+bool chr_local_proc_read(pid_t pid, const char *file, char *buf, size_t cap);
 
 /* This boot's id; false when it cannot be read. */
 bool chr_local_boot_id(char out[CHR_LOCAL_BOOT_ID_LEN + 1]);

@@ -218,18 +218,26 @@ enum chr_err chr_local_dir_remove(int dirfd, const char *name)
 
 /* ---- Process identity -------------------------------------------------------- */
 
-bool chr_local_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *ticks)
+bool chr_local_proc_read(pid_t pid, const char *file, char *buf, size_t cap)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, cap - 1);
     close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
+    return true;
+}
+
+bool chr_local_proc_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *ticks)
+{
+    char buf[1024];
+    if (!chr_local_proc_read(pid, "stat", buf, sizeof buf))
+        return false;
     /* The command name (field 2) may hold spaces and parentheses: fields
      * are counted from the last ')', which field 3 follows after a space. */
     char *p = strrchr(buf, ')');

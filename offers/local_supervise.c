@@ -802,16 +802,9 @@ static void kill_group(struct sup *s, int sig)
 /* Whether /proc/<pid>/cgroup names the cgroup `leaf` (a line ending in it). */
 static bool in_cgroup(pid_t pid, const char *leaf)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[4096];
+    if (!chr_local_proc_read(pid, "cgroup", buf, sizeof buf))
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     size_t ll = strlen(leaf);
     for (char *p = buf; (p = strstr(p, leaf)) != NULL; p += ll)
         if (p > buf && p[-1] == '/' && (p[ll] == '\n' || p[ll] == '\0'))
