@@ -123,7 +123,7 @@ kill -CONT "${PID[${F:-0}]:-}" 2>/dev/null
 # "stopped leading", or only "term over" when it had already stepped down by
 # itself before the freeze (a lease that lapsed on a loaded machine).
 thawed_down() { tail -n +"$((mark + 1))" "$tmp/s$F.log" | grep -qE "stopped leading|term over"; }
-check "the thawed leader steps down" wait_for 15 thawed_down
+check "the thawed leader steps down" wait_for $(( ST / 1000 + 25 )) thawed_down
 # A launch it decided before the stop may be logged after the thaw (the
 # stop can land between starting the task and the log line); one due later
 # than the stop plus the launch lead (200 ms) was decided after it woke.
