@@ -224,6 +224,10 @@ struct chr_sink {
 bool chr_sink_take(struct chr_sink *s, const char *p, size_t n);
 /* Prints why the sink stopped the exchange; returns its exit status. */
 int chr_sink_failed(const struct chr_sink *s);
+/* One header line of an answer (without its line end), from either
+ * transport: a Warning (the server took the request but has something to
+ * say) is told on stderr as "chronos: warning: ...". */
+void chr_client_header(const char *line, size_t n);
 
 /* One exchange over a plain socket (http:// only) or through libcurl;
  * `path` is appended to c->url.  CHR_EXIT_OK when an answer came whole

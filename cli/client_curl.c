@@ -79,15 +79,13 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
     return chr_sink_take(cs->s, p, n) ? n : 0;
 }
 
-/* A Warning header goes to stderr, as client_wire.c tells it. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
     size_t n = size * nmemb, k = n;
     (void)arg;
     while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == '\n'))
         k--;
-    if (k > 8 && strncasecmp(p, "Warning:", 8) == 0)
-        fprintf(stderr, "chronos: warning:%.*s\n", (int)(k - 8), p + 8);
+    chr_client_header(p, k);
     return n;
 }
 

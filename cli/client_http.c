@@ -127,6 +127,12 @@ int chr_client_refused(const struct chr_client *c, const struct chr_resp *r)
 
 /* ---- Transfers --------------------------------------------------------- */
 
+void chr_client_header(const char *line, size_t n)
+{
+    if (n > 8 && strncasecmp(line, "Warning:", 8) == 0)
+        fprintf(stderr, "chronos: warning:%.*s\n", (int)(n - 8), line + 8);
+}
+
 bool chr_sink_take(struct chr_sink *s, const char *p, size_t n)
 {
     if (s->stream && s->status >= 200 && s->status < 300) {

@@ -51,7 +51,6 @@ struct target {
 
 /* One connection's state. */
 struct wire {
-    const struct chr_client *c;
     int fd;
     int64_t deadline_ms; /* INT64_MAX: none (following a stream) */
     char buf[WIRE_HEAD_MAX];
@@ -342,14 +341,13 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
     return true;
 }
 
-/* One header line (without its CRLF): the framing, and a Warning told on
- * stderr (the server accepted the request but has something to say). */
+/* One header line (without its CRLF): the framing (and chr_client_header's
+ * Warning). */
 static bool take_header(const char *line, size_t n, struct framing *f)
 {
     const char *v;
     size_t vl;
-    if (n > 8 && strncasecmp(line, "Warning:", 8) == 0)
-        fprintf(stderr, "chronos: warning:%.*s\n", (int)(n - 8), line + 8);
+    chr_client_header(line, n);
     if (header_is(line, n, "Content-Length", &v, &vl)) {
         unsigned long long x = 0;
         if (vl == 0 || vl > 18)
@@ -532,7 +530,6 @@ int chr_wire_exchange(const struct chr_client *c, const char *method, const char
     struct wire *w = chr_calloc(1, sizeof *w);
     if (w == NULL)
         return chr_client_fail(CHR_EXIT_SERVER, "out of memory");
-    w->c = c;
     w->deadline_ms = follow ? INT64_MAX : chr_clock_mono_ms() + CHR_CLIENT_TIMEOUT_MS;
     char why[512];
     if (!open_conn(w, &t, why, sizeof why)) {
